@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/util.h"
+
+char **strv_free(char **l) {
+        if (!l)
+                return NULL;
+        for (char **i = l; *i; i++)
+                free(*i);
+        free(l);
+        return NULL;
+}
+
+size_t strv_length(char *const *l) {
+        size_t n = 0;
+
+        if (!l)
+                return 0;
+        while (l[n])
+                n++;
+        return n;
+}
+
+int strv_consume(char ***l, char *s) {
+        size_t n;
+        char **c;
+
+        if (!s)
+                return -ENOMEM;
+        n = strv_length(*l);
+        c = realloc(*l, sizeof(char *) * (n + 2));
+        if (!c) {
+                free(s);
+                return -ENOMEM;
+        }
+        c[n] = s;
+        c[n + 1] = NULL;
+        *l = c;
+        return 0;
+}
+
+int strv_extend(char ***l, const char *s) {
+        return strv_consume(l, strdup(s));
+}
+
+int strv_extendf(char ***l, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        return strv_consume(l, s);
+}
+
+bool strv_contains(char *const *l, const char *s) {
+        for (char *const *i = l; i && *i; i++)
+                if (streq(*i, s))
+                        return true;
+        return false;
+}
+
+char **strv_split(const char *s, const char *sep) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        l = calloc(1, sizeof(char *));
+        if (!l)
+                return NULL;
+        while (*s) {
+                size_t n;
+
+                s += strspn(s, sep);
+                n = strcspn(s, sep);
+                if (n == 0)
+                        break;
+                if (strv_consume(&l, strndup(s, n)) < 0)
+                        return NULL;
+                s += n;
+        }
+        return TAKE_PTR(l);
+}
+
+static int str_cmp(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+void strv_sort(char **l) {
+        qsort(l, strv_length(l), sizeof(char *), str_cmp);
+}
+
+char *path_join_many(const char *first, ...) {
+        va_list ap;
+        size_t len = 0;
+        char *r, *p;
+
+        va_start(ap, first);
+        for (const char *s = first; s; s = va_arg(ap, const char *))
+                len += strlen(s) + 1;
+        va_end(ap);
+
+        r = malloc(len + 1);
+        if (!r)
+                return NULL;
+        p = r;
+        *p = '\0';
+
+        va_start(ap, first);
+        for (const char *s = first; s; s = va_arg(ap, const char *)) {
+                if (p != r) {
+                        if (p[-1] != '/')
+                                *p++ = '/';
+                        while (*s == '/')
+                                s++;
+                }
+                p = stpcpy(p, s);
+        }
+        va_end(ap);
+        return r;
+}
+
+char *strdup_printf(const char *fmt, ...) {
+        va_list ap;
+        char *s;
+        int r;
+
+        va_start(ap, fmt);
+        r = vasprintf(&s, fmt, ap);
+        va_end(ap);
+        return r < 0 ? NULL : s;
+}
+
+bool path_is_absolute(const char *p) {
+        return p && p[0] == '/';
+}
+
+char *strstrip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                memmove(s, s + 1, strlen(s));
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = '\0';
+        return s;
+}
+
+bool startswith(const char *s, const char *prefix) {
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *p = strdup(path);
+
+        if (!p)
+                return -ENOMEM;
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return -errno;
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int rm_rf_children(int dfd, dev_t dev) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int r = 0;
+
+        d = fdopendir(dfd);
+        if (!d) {
+                (void) close(dfd);
+                return -errno;
+        }
+
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && r == 0)
+                                r = -errno;
+                        continue;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        int cfd;
+
+                        if (st.st_dev != dev) {
+                                /* A mount point: never descend into another file system. */
+                                if (r == 0)
+                                        r = -EBUSY;
+                                continue;
+                        }
+                        cfd = openat(dirfd(d), de->d_name,
+                                     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NOATIME);
+                        if (cfd < 0)
+                                cfd = openat(dirfd(d), de->d_name,
+                                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cfd < 0) {
+                                if (r == 0)
+                                        r = -errno;
+                                continue;
+                        }
+                        int q = rm_rf_children(cfd, dev);
+                        if (q < 0 && r == 0)
+                                r = q;
+                        if (unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR) < 0 && r == 0)
+                                r = -errno;
+                } else if (unlinkat(dirfd(d), de->d_name, 0) < 0 && errno != ENOENT && r == 0)
+                        r = -errno;
+        }
+        return r;
+}
+
+int rm_rf(const char *path) {
+        struct stat st;
+        int fd, r;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        if (!S_ISDIR(st.st_mode))
+                return RET_NERRNO(unlink(path));
+
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = rm_rf_children(fd, st.st_dev);
+        if (r < 0)
+                return r;
+        return RET_NERRNO(rmdir(path));
+}
+
+int write_file_atomic(const char *path, const char *content, mode_t mode) {
+        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        size_t len = strlen(content);
+
+        tmp = strdup_printf("%s.tmp.%d", path, (int) getpid());
+        if (!tmp)
+                return -ENOMEM;
+        fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        for (size_t done = 0; done < len;) {
+                ssize_t n = write(fd, content + done, len - done);
+                if (n < 0) {
+                        int r = -errno;
+                        (void) unlink(tmp);
+                        return r;
+                }
+                done += n;
+        }
+        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+int read_file(const char *path, char **ret) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0, cap = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        for (;;) {
+                if (cap - len < 4096) {
+                        char *n = realloc(buf, cap + 8192);
+                        if (!n)
+                                return -ENOMEM;
+                        buf = n;
+                        cap += 8192;
+                }
+                size_t k = fread(buf + len, 1, cap - len - 1, f);
+                len += k;
+                if (k == 0)
+                        break;
+        }
+        if (ferror(f))
+                return -EIO;
+        buf[len] = '\0';
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+typedef struct InodeSet {
+        struct {
+                dev_t dev;
+                ino_t ino;
+        } *items;
+        size_t n, cap;
+} InodeSet;
+
+static bool inode_set_add(InodeSet *s, dev_t dev, ino_t ino) {
+        for (size_t i = 0; i < s->n; i++)
+                if (s->items[i].ino == ino && s->items[i].dev == dev)
+                        return false;
+        if (s->n == s->cap) {
+                size_t cap = s->cap ? s->cap * 2 : 64;
+                void *n = realloc(s->items, cap * sizeof(*s->items));
+                if (!n)
+                        return false;
+                s->items = n;
+                s->cap = cap;
+        }
+        s->items[s->n].dev = dev;
+        s->items[s->n].ino = ino;
+        s->n++;
+        return true;
+}
+
+static int disk_usage_fd(int dfd, dev_t dev, InodeSet *seen, unsigned long long *sum) {
+        _cleanup_closedir_ DIR *d = fdopendir(dfd);
+        struct dirent *de;
+
+        if (!d) {
+                (void) close(dfd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
+                        continue;
+                if (st.st_nlink > 1 && !S_ISDIR(st.st_mode) && !inode_set_add(seen, st.st_dev, st.st_ino))
+                        continue;
+                *sum += (unsigned long long) st.st_blocks * 512ULL;
+                if (S_ISDIR(st.st_mode)) {
+                        int cfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        if (cfd >= 0)
+                                (void) disk_usage_fd(cfd, dev, seen, sum);
+                }
+        }
+        return 0;
+}
+
+int disk_usage(const char *path, unsigned long long *ret) {
+        InodeSet seen = {};
+        unsigned long long sum = 0;
+        struct stat st;
+        int fd, r;
+
+        if (lstat(path, &st) < 0)
+                return -errno;
+        sum = (unsigned long long) st.st_blocks * 512ULL;
+        if (S_ISDIR(st.st_mode)) {
+                fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                if (fd < 0)
+                        return -errno;
+                r = disk_usage_fd(fd, st.st_dev, &seen, &sum);
+                free(seen.items);
+                if (r < 0)
+                        return r;
+        }
+        *ret = sum;
+        return 0;
+}
+
+const char *format_bytes(char *buf, size_t len, unsigned long long bytes) {
+        static const char suffix[] = "BKMGTP";
+        double v = (double) bytes;
+        size_t i = 0;
+
+        while (v >= 1024.0 && i < sizeof(suffix) - 2) {
+                v /= 1024.0;
+                i++;
+        }
+        if (i == 0)
+                snprintf(buf, len, "%lluB", bytes);
+        else
+                snprintf(buf, len, "%.1f%c", v, suffix[i]);
+        return buf;
+}

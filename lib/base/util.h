@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/macro.h"
+
+/* ---- strv: NULL-terminated arrays of owned strings ---- */
+
+char **strv_free(char **l);
+DEFINE_TRIVIAL_CLEANUP_FUNC(char **, strv_free);
+#define _cleanup_strv_free_ _cleanup_(strv_freep)
+
+size_t strv_length(char *const *l);
+/* Appends a copy of @s. Returns: 0, or -ENOMEM (then *l is unchanged). */
+int strv_extend(char ***l, const char *s);
+/* Appends @s, taking ownership of it even on failure. */
+int strv_consume(char ***l, char *s);
+/* Appends a formatted string. */
+int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
+bool strv_contains(char *const *l, const char *s);
+/* Splits @s on any of @sep, dropping empty words. Returns NULL on OOM. */
+char **strv_split(const char *s, const char *sep);
+/* Sorts in place with strcmp(). */
+void strv_sort(char **l);
+
+/* ---- strings and paths ---- */
+
+/* Returns a newly allocated "a/b/c", with one '/' between the parts; NULL on OOM. Last argument NULL. */
+char *path_join_many(const char *first, ...) __attribute__((sentinel));
+#define path_join(...) path_join_many(__VA_ARGS__, NULL)
+char *strdup_printf(const char *fmt, ...) _printf_(1, 2);
+bool path_is_absolute(const char *p);
+/* Strips leading and trailing white space in place; returns @s. */
+char *strstrip(char *s);
+bool startswith(const char *s, const char *prefix);
+
+/* ---- files ---- */
+
+/* mkdir -p with @mode for each missing component. Returns 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+/* Removes the tree at @path, never crossing into another file system (so a mount left below is an
+ * error, -EBUSY, rather than a deleted host tree) and never following symlinks.
+ * Returns 0 (also when @path does not exist) or -errno. */
+int rm_rf(const char *path);
+/* Writes @content to @path via a temporary file and rename(), so readers see old or new content only. */
+int write_file_atomic(const char *path, const char *content, mode_t mode);
+/* Reads a whole small file. Returns 0 and sets *ret (NUL-terminated), or -errno. */
+int read_file(const char *path, char **ret);
+/* Total bytes allocated below @path (st_blocks * 512), hard links counted once, same file system
+ * only. Returns 0 or -errno. */
+int disk_usage(const char *path, unsigned long long *ret);
+/* Formats @bytes as "1.2G" and similar into @buf. */
+const char *format_bytes(char *buf, size_t len, unsigned long long bytes);

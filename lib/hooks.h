@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/macro.h"
+
+/* hooks: session setup hooks, schroot's setup.d idea. Executables in the shipped directory
+ * (/usr/lib/arkose/hooks) and the admin's (/etc/arkose/hooks.d) run on the host, in order, at session
+ * start ("setup-start") and, in reverse order, at session end ("setup-stop").
+ *
+ * Order: by file name (strcmp, so "10-users" runs before "20-hosts"); a file in a later-listed
+ * directory with the same name as one in an earlier directory replaces it (the admin overrides a shipped
+ * hook by name; an empty or non-executable override disables it, as with systemd drop-ins). Only
+ * regular executable files whose names match [A-Za-z0-9_-]+ count (run-parts' rule, so "foo.dpkg-old"
+ * and "foo~" are ignored).
+ *
+ * Each hook runs as: HOOK PHASE, with a clean environment holding exactly:
+ *   ARKOSE_PHASE          setup-start | setup-stop
+ *   ARKOSE_CHROOT         chroot name
+ *   ARKOSE_CHROOT_VERSION version number of the tree in use
+ *   ARKOSE_ROOTFS         the session's mounted root on the host (overlay merged directory)
+ *   ARKOSE_SESSION_ID     session id (also the container name)
+ *   ARKOSE_USER, ARKOSE_UID, ARKOSE_GID, ARKOSE_HOME, ARKOSE_SHELL   the session user's host passwd entry
+ *   ARKOSE_GROUPS         the user's supplementary groups as "name:gid name:gid ..."
+ *   ARKOSE_HOSTNAME       the container's host name
+ *   ARKOSE_NETWORK        none | host | filtered
+ *   ARKOSE_CWD            the bind-mounted working directory
+ *   PATH                  /usr/sbin:/usr/bin:/sbin:/bin
+ * stdin is /dev/null; stdout and stderr are the caller's stderr. */
+
+typedef struct HookEnv {
+        const char *phase;      /* "setup-start" or "setup-stop" */
+        const char *chroot;
+        const char *version;
+        const char *rootfs;
+        const char *session_id;
+        const char *user;
+        uid_t uid;
+        gid_t gid;
+        const char *home;
+        const char *shell;
+        const char *groups;
+        const char *hostname;
+        const char *network;
+        const char *cwd;
+} HookEnv;
+
+/* Collects the hooks from @dirs (earlier directories first; later ones override by name) into a sorted
+ * list of absolute paths. Missing directories are skipped. Returns 0 and *ret (possibly empty, never
+ * NULL), or -errno. */
+int hooks_list(char *const *dirs, char ***ret);
+
+/* Builds the environment block described above ("KEY=VALUE" strings). Returns NULL on OOM. */
+char **hooks_env_build(const HookEnv *env);
+
+/* Runs @hooks (forward for setup-start, reverse for setup-stop) with @env. Each is killed after
+ * @timeout_sec seconds (0: no limit). With @stop_on_failure, the first failing hook stops the run
+ * and its error is returned; otherwise all run and the first error is returned.
+ * Logs one error line naming the failing hook ("Hook '%s' failed with exit status %d").
+ * Returns 0, -EPROTO for a hook exiting non-zero, -ETIME for a timeout, or -errno. */
+int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool stop_on_failure);
