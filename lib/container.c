@@ -1,0 +1,322 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lxc/attach_options.h>
+#include <lxc/lxccontainer.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "container.h"
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
+
+struct Container {
+        struct lxc_container *lxc;
+        char *log_file;
+        pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
+};
+
+static const char *const network_table[_CONTAINER_NETWORK_MAX] = {
+        [CONTAINER_NETWORK_NONE] = "none",
+        [CONTAINER_NETWORK_HOST] = "host",
+};
+
+const char *container_network_to_string(ContainerNetwork n) {
+        return n >= 0 && n < _CONTAINER_NETWORK_MAX ? network_table[n] : NULL;
+}
+
+ContainerNetwork container_network_from_string(const char *s) {
+        for (int i = 0; s && i < _CONTAINER_NETWORK_MAX; i++)
+                if (streq(network_table[i], s))
+                        return i;
+        return _CONTAINER_NETWORK_INVALID;
+}
+
+static int add_item(char ***l, const char *key, const char *value) {
+        int r = strv_extend(l, key);
+        return r < 0 ? r : strv_extend(l, value);
+}
+
+int container_plan_config(const ContainerPlan *plan, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *rootfs = NULL;
+        int r;
+
+        if (!plan || isempty(plan->name) || !path_is_absolute(plan->rootfs) || isempty(plan->hostname) ||
+            !container_network_to_string(plan->network))
+                return -EINVAL;
+
+        rootfs = strdup_printf("dir:%s", plan->rootfs);
+        if (!rootfs)
+                return -ENOMEM;
+
+        /* The table of what every session gets. Debian's common.conf is deliberately not included: its
+         * lxcfs post-stop hook sleeps half a second per container. */
+        const char *const fixed[] = {
+                "lxc.uts.name", plan->hostname,
+                "lxc.rootfs.path", rootfs,
+                "lxc.mount.auto", "proc:mixed sys:ro cgroup:mixed",
+                "lxc.autodev", "1",
+                "lxc.pty.max", "1024",
+                "lxc.tty.max", "0",
+                "lxc.console.path", "none",
+                "lxc.apparmor.profile", plan->apparmor_profile ?: "unconfined",
+                "lxc.log.level", plan->log_level ?: "WARN",
+                "lxc.signal.halt", "SIGKILL",
+                "lxc.ephemeral", "0",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(fixed); i += 2) {
+                r = add_item(&l, fixed[i], fixed[i + 1]);
+                if (r < 0)
+                        return r;
+        }
+
+        if (plan->log_file) {
+                r = add_item(&l, "lxc.log.file", plan->log_file);
+                if (r < 0)
+                        return r;
+        }
+
+        /* "empty": a fresh network namespace holding only loopback, which LXC brings up. "none": no
+         * network namespace of its own, i.e. the host's. */
+        r = add_item(&l, "lxc.net.0.type", plan->network == CONTAINER_NETWORK_NONE ? "empty" : "none");
+        if (r < 0)
+                return r;
+
+        for (char **b = plan->binds; b && *b; b++) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!path_is_absolute(*b) || strpbrk(*b, " \t\n\\"))
+                        return -EINVAL;
+                /* The target is relative to the rootfs in lxc.mount.entry. */
+                entry = strdup_printf("%s %s none rbind,create=dir 0 0", *b, *b + 1);
+                if (!entry)
+                        return -ENOMEM;
+                r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static Container *container_new(struct lxc_container *lxc, const char *log_file) {
+        Container *c = calloc(1, sizeof(Container));
+
+        if (!c)
+                return NULL;
+        if (log_file && !(c->log_file = strdup(log_file))) {
+                free(c);
+                return NULL;
+        }
+        c->lxc = lxc;
+        return c;
+}
+
+Container *container_free(Container *c) {
+        if (!c)
+                return NULL;
+        if (c->lxc)
+                lxc_container_put(c->lxc);
+        free(c->log_file);
+        free(c);
+        return NULL;
+}
+
+/* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
+static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t parent) {
+        char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
+        int null_fd;
+
+        /* Die with the caller, and take the container with us: liblxc sets the same death signal on the
+         * container's init, tied to this monitor. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        /* Leave the caller's process group, so that a terminal's ^C does not reach the container's
+         * init through the monitor. */
+        (void) setpgid(0, 0);
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd >= 0) {
+                (void) dup2(null_fd, STDIN_FILENO);
+                (void) dup2(null_fd, STDOUT_FILENO);
+        }
+
+        lxc->want_daemonize(lxc, false);
+        if (!lxc->start(lxc, 1, init_argv))
+                _exit(EXIT_FAILURE);
+        _exit(EXIT_SUCCESS);
+}
+
+static int container_wait_running(Container *c) {
+        const struct timespec tick = { .tv_nsec = 500 * 1000 };
+
+        /* About 10 s at most; starting takes ~20 ms. Watch our monitor child too, which exits when the
+         * start fails, so that a failure is not reported as a time-out. */
+        for (unsigned i = 0; i < 20000; i++) {
+                const char *state;
+
+                if (c->monitor > 0) {
+                        int status;
+                        pid_t p = waitpid(c->monitor, &status, WNOHANG);
+                        if (p == c->monitor) {
+                                c->monitor = 0;
+                                return -EIO;
+                        }
+                }
+                state = c->lxc->state(c->lxc);
+                if (state && streq(state, "RUNNING"))
+                        return 0;
+                (void) nanosleep(&tick, NULL);
+        }
+        return -ETIMEDOUT;
+}
+
+int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **ret) {
+        _cleanup_(lxc_container_putp) struct lxc_container *lxc = NULL;
+        _cleanup_(container_freep) Container *c = NULL;
+        _cleanup_strv_free_ char **items = NULL;
+        int r;
+
+        r = container_plan_config(plan, &items);
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
+
+        lxc = lxc_container_new(plan->name, plan->lxcpath);
+        if (!lxc)
+                return log_error_errno(-EIO, "Failed to create container object '%s' in '%s'", plan->name,
+                                       plan->lxcpath);
+        for (char **i = items; *i; i += 2)
+                if (!lxc->set_config_item(lxc, i[0], i[1]))
+                        return log_error_errno(-EIO, "Failed to set LXC item %s = '%s'", i[0], i[1]);
+
+        c = container_new(TAKE_PTR(lxc), plan->log_file);
+        if (!c)
+                return log_oom();
+
+        if (tie_to_caller) {
+                pid_t parent = getpid();
+                pid_t pid = fork();
+
+                if (pid < 0)
+                        return log_error_errno(-errno, "Failed to fork container monitor: %m");
+                if (pid == 0)
+                        container_monitor_child(c->lxc, parent);
+                c->monitor = pid;
+        } else {
+                c->lxc->want_daemonize(c->lxc, true);
+                if (!c->lxc->start(c->lxc, 1, (char *[]) { (char *) "sleep", (char *) "infinity", NULL }))
+                        return log_error_errno(-EIO, "Failed to start container '%s' (see %s)", plan->name,
+                                               plan->log_file ?: "the LXC log");
+        }
+
+        r = container_wait_running(c);
+        if (r < 0) {
+                (void) container_stop(c);
+                return log_error_errno(-EIO, "Container '%s' did not start (see %s)", plan->name,
+                                       plan->log_file ?: "the LXC log");
+        }
+
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+int container_open(const char *name, const char *lxcpath, Container **ret) {
+        _cleanup_(lxc_container_putp) struct lxc_container *lxc = NULL;
+        Container *c;
+
+        lxc = lxc_container_new(name, lxcpath);
+        if (!lxc)
+                return -ENOMEM;
+        if (!lxc->is_running(lxc))
+                return -ENOENT;
+        c = container_new(TAKE_PTR(lxc), NULL);
+        if (!c)
+                return -ENOMEM;
+        *ret = c;
+        return 0;
+}
+
+pid_t container_init_pid(Container *c) {
+        pid_t p = c->lxc->init_pid(c->lxc);
+        return p > 0 ? p : -ESRCH;
+}
+
+int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
+        lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
+        lxc_attach_command_t cmd = {};
+        _cleanup_strv_free_ char **shell_argv = NULL;
+        _cleanup_free_ char *login_name = NULL;
+        pid_t pid = -1;
+        int r;
+
+        if (strv_length(plan->argv) > 0) {
+                cmd.program = plan->argv[0];
+                cmd.argv = plan->argv;
+        } else {
+                const char *shell = plan->shell ?: "/bin/sh";
+                const char *base = strrchr(shell, '/');
+
+                /* A login shell, as login(1) starts it: argv[0] is "-" plus the shell's name. */
+                login_name = strdup_printf("-%s", base ? base + 1 : shell);
+                if (!login_name)
+                        return log_oom();
+                r = strv_extend(&shell_argv, login_name);
+                if (r < 0)
+                        return log_oom();
+                cmd.program = (char *) shell;
+                cmd.argv = shell_argv;
+        }
+
+        opts.attach_flags = LXC_ATTACH_DEFAULT;
+        if (plan->terminal)
+                opts.attach_flags |= LXC_ATTACH_TERMINAL;
+        if (plan->no_new_privs)
+                opts.attach_flags |= LXC_ATTACH_NO_NEW_PRIVS;
+        opts.attach_flags |= LXC_ATTACH_SETGROUPS;
+        opts.groups.size = plan->n_groups;
+        opts.groups.list = plan->groups;
+        opts.uid = plan->uid;
+        opts.gid = plan->gid;
+        opts.initial_cwd = (char *) plan->cwd;
+        opts.env_policy = LXC_ATTACH_CLEAR_ENV;
+        opts.extra_env_vars = plan->env;
+        opts.log_fd = -EBADF;
+
+        r = c->lxc->attach(c->lxc, lxc_attach_run_command, &cmd, &opts, &pid);
+        if (r < 0 || pid <= 0)
+                return log_error_errno(-EIO, "Failed to run '%s' in container '%s' (see %s)", cmd.program,
+                                       c->lxc->name, c->log_file ?: "the LXC log");
+        *ret_pid = pid;
+        return 0;
+}
+
+int container_stop(Container *c) {
+        int r = 0;
+
+        if (!c || !c->lxc)
+                return 0;
+        if (c->lxc->is_running(c->lxc) && !c->lxc->stop(c->lxc))
+                r = -EIO;
+        if (c->monitor > 0) {
+                int status;
+
+                /* If liblxc could not stop it, the monitor still dies with SIGKILL, and its container
+                 * with it (death signal). */
+                if (r < 0)
+                        (void) kill(c->monitor, SIGKILL);
+                while (waitpid(c->monitor, &status, 0) < 0 && errno == EINTR)
+                        ;
+                c->monitor = 0;
+        }
+        return r;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "base/macro.h"
+
+/* container: LXC containers through the liblxc C API (never the lxc-* programs). Sole includer of
+ * <lxc/lxccontainer.h>. One lxcpath per state directory; a container's name is its session id.
+ *
+ * A container runs an idle init (LXC's init.lxc running "sleep infinity": PID 1 reaps zombies and
+ * forwards signals); commands enter it with attach, so one-shot sessions and live sessions take the
+ * same path. */
+
+typedef enum ContainerNetwork {
+        CONTAINER_NETWORK_NONE,         /* new network namespace with only loopback, up */
+        CONTAINER_NETWORK_HOST,         /* the host's network namespace */
+        _CONTAINER_NETWORK_MAX,
+        _CONTAINER_NETWORK_INVALID = -EINVAL,
+} ContainerNetwork;
+
+const char *container_network_to_string(ContainerNetwork n);
+ContainerNetwork container_network_from_string(const char *s);
+
+typedef struct ContainerPlan {
+        const char *name;
+        const char *lxcpath;
+        const char *rootfs;             /* mounted root (the session's overlay) */
+        const char *hostname;
+        const char *log_file;           /* liblxc's log; never our stderr */
+        const char *log_level;          /* NULL: "WARN" */
+        ContainerNetwork network;
+        char **binds;                   /* host directories bind-mounted at the same path, read-write */
+        const char *apparmor_profile;   /* NULL: "unconfined" */
+} ContainerPlan;
+
+/* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
+ * Pure (no I/O); unit-tested. Returns 0 and *ret, or -EINVAL/-ENOMEM. */
+int container_plan_config(const ContainerPlan *plan, char ***ret);
+
+typedef struct Container Container;
+
+/* Creates the container from @plan and starts it. With @tie_to_caller, the container's monitor is a
+ * child of the caller that dies with it (PR_SET_PDEATHSIG), taking the container with it: a killed
+ * arkose-chroot leaves no container behind. Otherwise the container is daemonized and outlives the
+ * caller. Returns 0 and *ret once the container is RUNNING; -EIO (one error line logged, pointing at
+ * the liblxc log) if it did not start. */
+int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **ret);
+
+/* Opens an existing (running) container by name. Returns -ENOENT when it does not run. */
+int container_open(const char *name, const char *lxcpath, Container **ret);
+
+typedef struct AttachPlan {
+        char **argv;            /* NULL or empty: the user's shell as a login shell */
+        const char *shell;      /* used when argv is empty */
+        const char *cwd;
+        uid_t uid;
+        gid_t gid;
+        gid_t *groups;
+        size_t n_groups;
+        char **env;             /* the complete environment ("K=V") */
+        bool terminal;          /* allocate a pty and proxy the caller's terminal to it */
+        bool no_new_privs;
+} AttachPlan;
+
+/* Runs @plan's command in the container. Returns the command's pid (a child of the caller) in *ret_pid;
+ * with @plan->terminal, liblxc proxies the terminal until the command's side closes and the returned
+ * pid has already been reaped by nobody, so the caller still waits for it. Returns 0, or -EIO (logged). */
+int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid);
+
+/* The pid of the container's init on the host, or -ESRCH. */
+pid_t container_init_pid(Container *c);
+
+/* Stops the container (SIGKILL to its init, so everything in it dies) and, for a container tied to the
+ * caller, reaps its monitor. Returns 0 or -EIO. Idempotent. */
+int container_stop(Container *c);
+
+Container *container_free(Container *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);

@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* lock: whole-file OFD locks (fcntl F_OFD_SETLK), which belong to the open file description, so they
+ * are neither lost when another fd of the same file is closed nor shared with forked children that
+ * close their copy. The lock ends when the returned fd is closed, including when the process dies. */
+
+typedef enum LockMode {
+        LOCK_MODE_SHARED,
+        LOCK_MODE_EXCLUSIVE,
+} LockMode;
+
+/* Opens (creating it, mode 0644) @path and locks it. With @wait, blocks until the lock is had;
+ * otherwise returns -EBUSY at once when someone else holds a conflicting lock.
+ * Returns the locked fd (O_CLOEXEC) or -errno. */
+int lock_file(const char *path, LockMode mode, bool wait);
+
+/* Returns true when someone holds a lock on @path that conflicts with @mode (false if it is missing). */
+bool lock_is_held(const char *path, LockMode mode);

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+/* mount: overlay and bind mounts through libmount, and their undoing. Sole includer of <libmount.h>.
+ * It only ever unmounts what lies below a directory the caller names (its own session or test
+ * directory), deepest first. */
+
+typedef struct OverlayPlan {
+        char **lowers;          /* lower layers, topmost first; at least one */
+        const char *upper;      /* NULL: a read-only overlay of the lowers */
+        const char *work;       /* required with upper */
+        const char *target;
+        bool volatile_upper;    /* "volatile": skip syncs; for throw-away upper directories */
+} OverlayPlan;
+
+/* Builds the overlay option string for @plan ("lowerdir=a:b,upperdir=u,workdir=w[,volatile]"). Lower
+ * paths containing ':' or ',' are refused (-EINVAL), as overlayfs cannot take them unescaped.
+ * Returns 0 and *ret, or -errno. Pure. */
+int mount_overlay_options(const OverlayPlan *plan, char **ret);
+
+/* Mounts the overlay described by @plan. Falls back to no "volatile" on kernels without it.
+ * Returns 0 or -errno (the mount(2) errno when the kernel refused). Logs nothing. */
+int mount_overlay(const OverlayPlan *plan);
+
+/* Mounts a tmpfs on @target with @options (e.g. "mode=0755,size=50%"). */
+int mount_tmpfs(const char *target, const char *options);
+
+/* Unmounts every mount point at or below @prefix (per /proc/self/mountinfo), deepest first; busy
+ * mounts are detached lazily. Never touches anything outside @prefix. Returns 0 or the first -errno;
+ * *ret_count (if given) is the number of mount points removed. */
+int mount_umount_below(const char *prefix, unsigned *ret_count);
+
+/* Returns true when some mount point lies at or below @prefix. */
+bool mount_any_below(const char *prefix);
+
+/* Makes the calling process's mount namespace private (mount --make-rprivate / after unshare). */
+int mount_make_rprivate(void);
