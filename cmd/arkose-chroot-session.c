@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* arkose-chroot -c NAME [--] CMD: a one-shot, throw-away session. */
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arkose-chroot.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "session.h"
+
+extern char *arg_chroot;
+extern char *arg_user;
+extern char *arg_directory;
+extern bool arg_preserve_env;
+extern bool arg_tmpfs;
+extern char *arg_network;
+extern char **environ;
+
+typedef struct UserInfo {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+        char *home;
+        char *shell;
+        gid_t *groups;
+        int n_groups;
+        char *groups_str;       /* "name:gid ..." */
+} UserInfo;
+
+static void user_info_done(UserInfo *u) {
+        free(u->name);
+        free(u->home);
+        free(u->shell);
+        free(u->groups);
+        free(u->groups_str);
+}
+
+/* The session user: -u USER, else the user sudo was run by, else the caller. */
+static int user_resolve(UserInfo *ret) {
+        const char *name = arg_user;
+        struct passwd *pw;
+        int n = 16;
+
+        if (!name && getuid() == 0) {
+                const char *sudo_user = secure_getenv("SUDO_USER");
+                if (!isempty(sudo_user))
+                        name = sudo_user;
+        }
+        errno = 0;
+        pw = name ? getpwnam(name) : getpwuid(getuid());
+        if (!pw)
+                return log_error_errno(errno > 0 ? -errno : -ESRCH, "Unknown user '%s'", name ?: "(caller)");
+
+        ret->name = strdup(pw->pw_name);
+        ret->uid = pw->pw_uid;
+        ret->gid = pw->pw_gid;
+        ret->home = strdup(isempty(pw->pw_dir) ? "/" : pw->pw_dir);
+        ret->shell = strdup(isempty(pw->pw_shell) ? "/bin/sh" : pw->pw_shell);
+        if (!ret->name || !ret->home || !ret->shell)
+                return log_oom();
+
+        for (;;) {
+                gid_t *g = realloc(ret->groups, sizeof(gid_t) * n);
+                int k = n;
+
+                if (!g)
+                        return log_oom();
+                ret->groups = g;
+                if (getgrouplist(ret->name, ret->gid, ret->groups, &k) >= 0) {
+                        ret->n_groups = k;
+                        break;
+                }
+                n = k > n ? k : n * 2;
+        }
+
+        ret->groups_str = strdup("");
+        for (int i = 0; ret->groups_str && i < ret->n_groups; i++) {
+                struct group *gr = getgrgid(ret->groups[i]);
+                char *s;
+
+                if (!gr)
+                        continue;
+                s = strdup_printf("%s%s%s:%u", ret->groups_str, *ret->groups_str ? " " : "", gr->gr_name,
+                                  (unsigned) gr->gr_gid);
+                free(ret->groups_str);
+                ret->groups_str = s;
+        }
+        if (!ret->groups_str)
+                return log_oom();
+        return 0;
+}
+
+/* The command's environment: schroot-like clean defaults, or the caller's with -p. */
+static int build_env(const UserInfo *u, const ChrootRef *ref, const char *session, bool terminal, char ***ret) {
+        static const char *const keep[] = {
+                "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "DEB_BUILD_OPTIONS", "DEB_BUILD_PROFILES",
+                "DEBEMAIL", "DEBFULLNAME", "SOURCE_DATE_EPOCH",
+        };
+        _cleanup_strv_free_ char **env = NULL;
+        int r;
+
+        if (arg_preserve_env) {
+                for (char **e = environ; *e; e++)
+                        if (!startswith(*e, "ARKOSE_") && strv_extend(&env, *e) < 0)
+                                return -ENOMEM;
+        } else {
+                r = strv_extendf(&env, "PATH=%s",
+                                 u->uid == 0 ? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+                                             : "/usr/local/bin:/usr/bin:/bin:/usr/local/games:/usr/games");
+                if (r < 0 || strv_extendf(&env, "HOME=%s", u->home) < 0 ||
+                    strv_extendf(&env, "USER=%s", u->name) < 0 || strv_extendf(&env, "LOGNAME=%s", u->name) < 0 ||
+                    strv_extendf(&env, "SHELL=%s", u->shell) < 0)
+                        return -ENOMEM;
+                for (size_t i = 0; i < ELEMENTSOF(keep); i++) {
+                        const char *v = getenv(keep[i]);
+                        if (v && strv_extendf(&env, "%s=%s", keep[i], v) < 0)
+                                return -ENOMEM;
+                }
+                for (char **e = environ; *e; e++)
+                        if (startswith(*e, "LC_") && strv_extend(&env, *e) < 0)
+                                return -ENOMEM;
+                if (terminal && !getenv("TERM") && strv_extend(&env, "TERM=xterm") < 0)
+                        return -ENOMEM;
+        }
+        if (strv_extendf(&env, "ARKOSE_CHROOT=%s", ref->name) < 0 ||
+            strv_extendf(&env, "ARKOSE_CHROOT_VERSION=%s", ref->version_str) < 0 ||
+            strv_extendf(&env, "ARKOSE_SESSION_ID=%s", session) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+/* The directory to bind-mount: the working directory, or its parent when it is a Debian source tree,
+ * so that dpkg-buildpackage's results (written to "..") land on the host too. */
+static int plan_binds(const char *cwd, char ***ret) {
+        _cleanup_strv_free_ char **binds = NULL;
+        _cleanup_free_ char *changelog = path_join(cwd, "debian/changelog");
+        _cleanup_free_ char *parent = strdup(cwd);
+        char *slash;
+
+        if (!changelog || !parent)
+                return -ENOMEM;
+        binds = calloc(1, sizeof(char *));
+        if (!binds)
+                return -ENOMEM;
+        slash = strrchr(parent, '/');
+        if (slash)
+                *slash = '\0';
+        if (access(changelog, F_OK) >= 0 && !isempty(parent)) {
+                if (strv_extend(&binds, parent) < 0)
+                        return -ENOMEM;
+        } else if (!streq(cwd, "/") && strv_extend(&binds, cwd) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(binds);
+        return 0;
+}
+
+/* Gives this process a mount namespace of its own, receiving the host's mounts but sending none back:
+ * the session's overlay then vanishes with the process, whatever kills it. */
+static int private_mount_namespace(void) {
+        if (unshare(CLONE_NEWNS) < 0)
+                return log_error_errno(-errno, "Failed to create a mount namespace: %m");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return log_error_errno(-errno, "Failed to make mounts private: %m");
+        return 0;
+}
+
+int run_session(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_(user_info_done) UserInfo user = {};
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_strv_free_ char **binds = NULL, **env = NULL;
+        _cleanup_free_ char *cwd = NULL;
+        ContainerNetwork network = CONTAINER_NETWORK_NONE;
+        bool terminal;
+        int status = 0, r;
+
+        if (geteuid() != 0)
+                return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+
+        r = context_resolve(ctx, arg_chroot, true, &ref);
+        if (r < 0)
+                return 1;
+
+        if (arg_network) {
+                network = container_network_from_string(arg_network);
+                if (network < 0)
+                        return log_error("Unknown network mode '%s' (expected none or host)", arg_network), 1;
+        }
+
+        r = user_resolve(&user);
+        if (r < 0)
+                return 1;
+
+        if (arg_directory) {
+                cwd = realpath(arg_directory, NULL);
+                if (!cwd)
+                        return log_error_errno(-errno, "Directory '%s' is not usable: %m", arg_directory), 1;
+        } else {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return log_error_errno(-errno, "Failed to get the current directory: %m"), 1;
+        }
+        r = plan_binds(cwd, &binds);
+        if (r < 0)
+                return log_oom(), 1;
+
+        (void) session_sweep_stale(ctx->state_dir);
+
+        r = private_mount_namespace();
+        if (r < 0)
+                return 1;
+
+        signals_install();
+
+        char *lowers[] = { ref.rootfs, NULL };
+        SessionPlan plan = {
+                .state_dir = ctx->state_dir,
+                .chroot = ref.name,
+                .version = ref.version_str,
+                .lowers = lowers,
+                .tmpfs = arg_tmpfs,
+                .network = network,
+                .binds = binds,
+                .cwd = cwd,
+                .user = user.name,
+                .uid = user.uid,
+                .gid = user.gid,
+                .home = user.home,
+                .shell = user.shell,
+                .groups = user.groups_str,
+                .hook_dirs = ctx->hook_dirs,
+                .hook_timeout = ctx->config.hook_timeout,
+        };
+        r = session_create(&plan, &session);
+        if (r < 0)
+                return 1;
+
+        if (signals_pending() != 0) {
+                (void) session_end(session);
+                return 128 + signals_pending();
+        }
+
+        terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        r = build_env(&user, &ref, session_id(session), terminal, &env);
+        if (r < 0)
+                return log_oom(), 1;
+
+        AttachPlan attach = {
+                .argv = argc > 0 ? argv : NULL,
+                .shell = user.shell,
+                .cwd = cwd,
+                .uid = user.uid,
+                .gid = user.gid,
+                .groups = user.groups,
+                .n_groups = user.n_groups,
+                .env = env,
+                .terminal = terminal,
+                .no_new_privs = user.uid != 0,
+        };
+        r = session_run(session, &attach, signals_forward_to, &status);
+        if (r < 0)
+                status = 1;
+
+        r = session_end(session);
+        if (r < 0 && status == 0)
+                status = 1;
+        return status;
+}

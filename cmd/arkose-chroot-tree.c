@@ -1,0 +1,334 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* arkose-chroot create / list / info: the cached trees. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "arkose-chroot.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "lock.h"
+#include "store.h"
+#include "unpack.h"
+
+/* The mirror for @def: --mirror, the definition's, the configured default, or (Debian only) the host's
+ * apt sources. */
+static int resolve_mirror(Context *ctx, const ChrootDef *def, char **ret) {
+        const char *m = ctx->mirror ?: def->mirror;
+        int r;
+
+        if (!m && def->distribution == CHROOT_DISTRIBUTION_DEBIAN)
+                m = ctx->config.mirror;
+        if (m) {
+                *ret = strdup(m);
+                return *ret ? 0 : log_oom();
+        }
+        if (def->distribution != CHROOT_DISTRIBUTION_DEBIAN)
+                return log_error_errno(-ENOENT,
+                                       "Chroot '%s' needs a mirror: set mirror= in %s/chroots.d/%s.conf or pass --mirror",
+                                       def->name, ctx->config_dir, def->name);
+        r = config_find_host_mirror("/", ret);
+        if (r < 0)
+                return log_error_errno(r, "No Debian mirror found in the host's apt sources: pass --mirror or set mirror= in %s/arkose.conf",
+                                       ctx->config_dir);
+        return 0;
+}
+
+/* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
+static int write_manifest(const char *rootfs, const char *path) {
+        _cleanup_free_ char *admindir = path_join(rootfs, "var/lib/dpkg");
+        pid_t pid;
+        int status;
+
+        if (!admindir)
+                return -ENOMEM;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                FILE *f = freopen(path, "we", stdout);
+                if (!f)
+                        _exit(127);
+                execlp("dpkg-query", "dpkg-query", "--admindir", admindir, "-W", "-f",
+                       "${Package}\t${Version}\t${Architecture}\n", (char *) NULL);
+                _exit(127);
+        }
+        if (waitpid(pid, &status, 0) < 0)
+                return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
+}
+
+/* Builds apt's binary caches into the tree once, so that sessions do not each rebuild them (70 MB in
+ * every upper layer that runs apt otherwise). Failure is harmless. */
+static void prebuild_apt_caches(const char *rootfs) {
+        pid_t pid = fork();
+        int status;
+
+        if (pid < 0)
+                return;
+        if (pid == 0) {
+                if (!freopen("/dev/null", "we", stdout) || !freopen("/dev/null", "we", stderr))
+                        _exit(127);
+                if (chroot(rootfs) < 0 || chdir("/") < 0)
+                        _exit(127);
+                execl("/usr/bin/apt-cache", "apt-cache", "gencaches", (char *) NULL);
+                _exit(127);
+        }
+        (void) waitpid(pid, &status, 0);
+}
+
+static int create_debootstrap(Context *ctx, const ChrootDef *def) {
+        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        _cleanup_free_ char *mirror = NULL, *tree = NULL, *log_path = NULL, *reason = NULL, *manifest = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        unsigned version;
+        struct utsname u;
+        int r;
+
+        r = resolve_mirror(ctx, def, &mirror);
+        if (r < 0)
+                return r;
+
+        lock = store_lock(ctx->state_dir, def->name, false);
+        if (lock == -EBUSY) {
+                log_notice("Waiting for another create or update of '%s' to finish...", def->name);
+                lock = store_lock(ctx->state_dir, def->name, true);
+        }
+        if (lock < 0)
+                return log_error_errno(lock, "Failed to lock chroot '%s' in '%s': %m", def->name, ctx->state_dir);
+
+        if (store_current_version(ctx->state_dir, def->name, &version) >= 0)
+                return log_error_errno(-EEXIST, "Chroot '%s' already exists (version %u): use 'arkose-chroot update %s'",
+                                       def->name, version, def->name);
+
+        r = store_staging_new(ctx->state_dir, def->name, &staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create staging directory for '%s' in '%s': %m", def->name,
+                                       ctx->state_dir);
+
+        tree = store_tree_dir(ctx->state_dir, def->name);
+        log_path = tree ? path_join(tree, "create.log") : NULL;
+        if (!log_path)
+                return log_oom();
+
+        log_notice("Creating chroot '%s': debootstrap %s (%s) from %s", def->name, def->suite,
+                   def->variant ?: "buildd", mirror);
+
+        signals_install();
+        DebootstrapPlan plan = {
+                .suite = def->suite,
+                .variant = def->variant ?: "buildd",
+                .architecture = def->architecture,
+                .components = def->components,
+                .packages = def->packages,
+                .mirror = mirror,
+                .keyring = def->keyring,
+                .target = store_staging_rootfs(staging),
+        };
+        r = unpack_debootstrap_run(&plan, log_path, signals_forward_to, &reason);
+        signals_forward_to(0);
+        if (signals_pending() != 0)
+                return log_error_errno(-EINTR, "Creating '%s' was interrupted; nothing was kept", def->name);
+        if (r == -ENOENT || r == -EACCES)
+                return log_error_errno(r, "Failed to run debootstrap: %m (is the debootstrap package installed?)");
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': debootstrap failed: %s (full log: %s)", def->name,
+                                       reason ?: "see the log", log_path);
+
+        prebuild_apt_caches(store_staging_rootfs(staging));
+
+        manifest = path_join(store_staging_rootfs(staging), "..", "manifest");
+        if (!manifest)
+                return log_oom();
+        r = write_manifest(store_staging_rootfs(staging), manifest);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the package manifest: %m, ignoring.");
+
+        if (signals_pending() != 0)
+                return log_error_errno(-EINTR, "Creating '%s' was interrupted; nothing was kept", def->name);
+
+        if (uname(&u) < 0)
+                return -errno;
+        char *info[] = {
+                (char *) "method", (char *) "debootstrap",
+                (char *) "suite", def->suite,
+                (char *) "variant", def->variant ?: (char *) "buildd",
+                (char *) "architecture", def->architecture ?: (char *) "host",
+                (char *) "mirror", mirror,
+                (char *) "parent", (char *) "",
+                NULL,
+        };
+        r = store_staging_publish(staging, info, &version);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish '%s': %m", def->name);
+
+        printf("%s@%u\n", def->name, version);
+        log_notice("Created chroot '%s' version %u", def->name, version);
+        return 0;
+}
+
+int verb_create(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot create NAME");
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Creating a chroot needs root: run 'sudo arkose-chroot create %s'",
+                                       argv[0]);
+        if (strchr(argv[0], '@'))
+                return log_error_errno(-EINVAL, "Create takes a chroot name, not a version: '%s'", argv[0]);
+
+        r = context_resolve(ctx, argv[0], false, &ref);
+        if (r < 0)
+                return r;
+
+        switch (ref.def->source) {
+        case CHROOT_SOURCE_DEBOOTSTRAP:
+                return create_debootstrap(ctx, ref.def);
+        case CHROOT_SOURCE_DIRECTORY:
+                log_notice("Chroot '%s' is the directory '%s', used as it is: nothing to create.", ref.name,
+                           ref.def->directory);
+                return 0;
+        default:
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s': source '%s' cannot be created yet", ref.name,
+                                       chroot_source_to_string(ref.def->source));
+        }
+}
+
+static void list_one(Context *ctx, const char *name, bool schroot_style) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ unsigned *versions = NULL;
+        _cleanup_free_ char *rootfs = NULL;
+        unsigned long long size = 0;
+        unsigned current = 0;
+        size_t n = 0;
+        char sizebuf[32] = "-", vbuf[32] = "-", cbuf[32] = "-";
+        int old = log_get_max_level();
+
+        /* A broken definition must not hide the others: list it, say what is wrong on stderr. */
+        log_set_max_level(LOG_CRIT);
+        (void) context_resolve(ctx, name, false, &ref);
+        log_set_max_level(old);
+
+        if (schroot_style) {
+                printf("chroot:%s\n", name);
+                return;
+        }
+
+        if (ref.def && ref.def->source == CHROOT_SOURCE_DIRECTORY) {
+                if (disk_usage(ref.def->directory, &size) >= 0)
+                        format_bytes(sizebuf, sizeof(sizebuf), size);
+                printf("%-16s %-12s %-8s %-10s %-8s %s\n", name, "directory", "-", "-", sizebuf, ref.def->directory);
+                return;
+        }
+
+        (void) store_list_versions(ctx->state_dir, name, &versions, &n);
+        if (store_current_version(ctx->state_dir, name, &current) >= 0) {
+                snprintf(cbuf, sizeof(cbuf), "%u", current);
+                if (store_version_rootfs(ctx->state_dir, name, current, &rootfs) >= 0 &&
+                    disk_usage(rootfs, &size) >= 0)
+                        format_bytes(sizebuf, sizeof(sizebuf), size);
+        }
+        if (n > 0)
+                snprintf(vbuf, sizeof(vbuf), n == 1 ? "%u" : "%u-%u", versions[0], versions[n - 1]);
+        printf("%-16s %-12s %-8s %-10s %-8s %s\n", name,
+               ref.def ? chroot_source_to_string(ref.def->source) : "(no definition)", cbuf, vbuf, sizebuf,
+               ref.def ? (ref.def->description ?: ref.def->suite ?: "") : "invalid or removed definition");
+}
+
+int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
+        _cleanup_strv_free_ char **names = NULL, **stored = NULL;
+        int r;
+
+        (void) argv;
+        if (argc > 0)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot list");
+
+        r = chroot_def_list_names(ctx->def_dirs, &names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list chroot definitions: %m");
+        r = store_list_names(ctx->state_dir, &stored);
+        if (r < 0 && r != -EACCES)
+                return log_error_errno(r, "Failed to list '%s': %m", ctx->state_dir);
+        for (char **s = stored; s && *s; s++)
+                if (!strv_contains(names, *s) && strv_extend(&names, *s) < 0)
+                        return log_oom();
+        strv_sort(names);
+
+        if (!schroot_style)
+                printf("%-16s %-12s %-8s %-10s %-8s %s\n", "NAME", "SOURCE", "CURRENT", "VERSIONS", "SIZE",
+                       "DESCRIPTION");
+        for (char **n = names; n && *n; n++)
+                list_one(ctx, *n, schroot_style);
+        return 0;
+}
+
+int verb_info(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ char *mirror = NULL, *aliases = NULL;
+        extern char *arg_chroot;
+        const char *spec = argc > 0 ? argv[0] : arg_chroot;
+        bool have_tree;
+        int r;
+
+        if (!spec) {
+                /* schroot --info without -c: every chroot. */
+                _cleanup_strv_free_ char **names = NULL;
+
+                r = chroot_def_list_names(ctx->def_dirs, &names);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list chroot definitions: %m");
+                for (char **n = names; *n; n++) {
+                        char *one[] = { *n, NULL };
+                        (void) verb_info(ctx, 1, one);
+                }
+                return 0;
+        }
+
+        r = context_resolve(ctx, spec, true, &ref);
+        have_tree = r >= 0;
+        if (!have_tree) {
+                chroot_ref_done(&ref);
+                r = context_resolve(ctx, spec, false, &ref);
+                if (r < 0)
+                        return r;
+        }
+
+        aliases = strdup("");
+        for (char **a = ref.def->aliases; aliases && a && *a; a++) {
+                char *s = strdup_printf("%s%s%s", aliases, *aliases ? " " : "", *a);
+                free(aliases);
+                aliases = s;
+        }
+        if (!aliases)
+                return log_oom();
+
+        printf("  --- Chroot ---\n");
+        printf("  %-22s %s\n", "Name", ref.name);
+        printf("  %-22s %s\n", "Description", ref.def->description ?: "");
+        printf("  %-22s %s\n", "Type", chroot_source_to_string(ref.def->source));
+        printf("  %-22s %s\n", "Aliases", aliases);
+        printf("  %-22s %s\n", "Definition", ref.def->path ?: "");
+        if (ref.def->source == CHROOT_SOURCE_DEBOOTSTRAP) {
+                printf("  %-22s %s\n", "Suite", ref.def->suite);
+                printf("  %-22s %s\n", "Variant", ref.def->variant ?: "buildd");
+                printf("  %-22s %s\n", "Mirror", ctx->mirror ?: ref.def->mirror ?: "(host apt sources)");
+        }
+        printf("  %-22s %s\n", "Version", have_tree ? ref.version_str : "(not created)");
+        printf("  %-22s %s\n", "Path", have_tree ? ref.rootfs : "");
+        if (have_tree && ref.version > 0) {
+                _cleanup_strv_free_ char **info = NULL;
+
+                if (store_version_info(ctx->state_dir, ref.name, ref.version, &info) >= 0)
+                        for (char **i = info; i[0] && i[1]; i += 2)
+                                if (!streq(i[0], "version"))
+                                        printf("  %-22s %s\n", i[0], i[1]);
+        }
+        printf("\n");
+        return 0;
+}

@@ -1,0 +1,392 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* arkose-chroot: entry point, option parsing and dispatch to verbs. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arkose-chroot.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "store.h"
+
+/* Session options, read by arkose-chroot-session.c. */
+char *arg_chroot = NULL;
+char *arg_user = NULL;
+char *arg_directory = NULL;
+bool arg_preserve_env = false;
+bool arg_tmpfs = false;
+char *arg_network = NULL;
+
+static char *arg_state_dir = NULL;
+static char *arg_config_dir = NULL;
+static char *arg_mirror = NULL;
+static bool arg_list = false;
+static bool arg_info = false;
+
+static volatile sig_atomic_t forward_pid = 0;
+static volatile sig_atomic_t pending_signal = 0;
+
+static void signal_handler(int sig) {
+        pid_t pid = forward_pid;
+
+        if (pending_signal == 0)
+                pending_signal = sig;
+        if (pid > 0)
+                (void) kill(pid, sig);
+}
+
+void signals_install(void) {
+        struct sigaction sa = { .sa_handler = signal_handler, .sa_flags = SA_RESTART };
+        const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+
+        sigemptyset(&sa.sa_mask);
+        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                (void) sigaction(sigs[i], &sa, NULL);
+}
+
+void signals_forward_to(pid_t pid) {
+        forward_pid = pid;
+        /* A signal that came before the child existed still reaches it. */
+        if (pid > 0 && pending_signal != 0)
+                (void) kill(pid, pending_signal);
+}
+
+int signals_pending(void) {
+        return pending_signal;
+}
+
+static void help(void) {
+        printf("Usage:\n"
+               "  arkose-chroot -c NAME[@VERSION] [-u USER] [-d DIR] [-p] [--tmpfs] [--] [COMMAND [ARG...]]\n"
+               "  arkose-chroot create NAME [--mirror URL]\n"
+               "  arkose-chroot list              (also -l / --list)\n"
+               "  arkose-chroot info NAME         (also -i / --info [-c NAME])\n"
+               "\n"
+               "Runs COMMAND (default: the user's login shell) in a throw-away session of a cached chroot\n"
+               "tree: an LXC container over a copy-on-write overlay, with networking off.\n"
+               "\n"
+               "Options:\n"
+               "  -c, --chroot NAME       chroot to use (NAME, an alias, or NAME@VERSION)\n"
+               "  -u, --user USER         run as USER (default: the invoking user, or SUDO_USER)\n"
+               "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
+               "  -p, --preserve-environment  keep the caller's environment\n"
+               "      --tmpfs             keep the session's writable layer on a tmpfs\n"
+               "      --network MODE      none (default) or host\n"
+               "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
+               "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
+               "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
+               "  -v, --verbose           more messages\n"
+               "  -q, --quiet             fewer messages\n"
+               "  -h, --help              this text\n"
+               "      --version           the version\n",
+               ARKOSE_STATEDIR, ARKOSE_SYSCONFDIR);
+}
+
+enum {
+        ARG_STATE_DIR = 0x100,
+        ARG_CONFIG_DIR,
+        ARG_MIRROR,
+        ARG_TMPFS,
+        ARG_NETWORK,
+        ARG_VERSION,
+};
+
+static const struct option options[] = {
+        { "chroot", required_argument, NULL, 'c' },
+        { "user", required_argument, NULL, 'u' },
+        { "directory", required_argument, NULL, 'd' },
+        { "preserve-environment", no_argument, NULL, 'p' },
+        { "list", no_argument, NULL, 'l' },
+        { "info", no_argument, NULL, 'i' },
+        { "verbose", no_argument, NULL, 'v' },
+        { "quiet", no_argument, NULL, 'q' },
+        { "help", no_argument, NULL, 'h' },
+        { "tmpfs", no_argument, NULL, ARG_TMPFS },
+        { "network", required_argument, NULL, ARG_NETWORK },
+        { "mirror", required_argument, NULL, ARG_MIRROR },
+        { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+        { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
+        { "version", no_argument, NULL, ARG_VERSION },
+        {},
+};
+
+/* Parses options up to the first non-option argument (or "--"). Returns 1 to go on, 0 to exit
+ * successfully (help, version), -EINVAL for a bad option. */
+static int parse_options(int argc, char **argv) {
+        int c;
+
+        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvh", options, NULL)) >= 0) {
+                switch (c) {
+                case 'c':
+                        free(arg_chroot);
+                        arg_chroot = strdup(optarg);
+                        break;
+                case 'u':
+                        free(arg_user);
+                        arg_user = strdup(optarg);
+                        break;
+                case 'd':
+                        free(arg_directory);
+                        arg_directory = strdup(optarg);
+                        break;
+                case 'p':
+                        arg_preserve_env = true;
+                        break;
+                case 'l':
+                        arg_list = true;
+                        break;
+                case 'i':
+                        arg_info = true;
+                        break;
+                case 'v':
+                        log_set_max_level(log_get_max_level() < LOG_INFO ? LOG_INFO : LOG_DEBUG);
+                        break;
+                case 'q':
+                        log_set_max_level(LOG_WARNING);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("arkose-chroot %s\n", ARKOSE_VERSION);
+                        return 0;
+                case ARG_TMPFS:
+                        arg_tmpfs = true;
+                        break;
+                case ARG_NETWORK:
+                        free(arg_network);
+                        arg_network = strdup(optarg);
+                        break;
+                case ARG_MIRROR:
+                        free(arg_mirror);
+                        arg_mirror = strdup(optarg);
+                        break;
+                case ARG_STATE_DIR:
+                        free(arg_state_dir);
+                        arg_state_dir = strdup(optarg);
+                        break;
+                case ARG_CONFIG_DIR:
+                        free(arg_config_dir);
+                        arg_config_dir = strdup(optarg);
+                        break;
+                default:
+                        return -EINVAL; /* getopt printed why */
+                }
+        }
+        return 1;
+}
+
+static const char *env_or(const char *name, const char *fallback) {
+        const char *v = secure_getenv(name);
+        return isempty(v) ? fallback : v;
+}
+
+static int context_init(Context *ctx) {
+        _cleanup_free_ char *conf = NULL;
+        unsigned line = 0;
+        const char *key = NULL;
+        int r;
+
+        ctx->config_dir = strdup(arg_config_dir ?: env_or("ARKOSE_CONFIG_DIR", ARKOSE_SYSCONFDIR));
+        ctx->data_dir = strdup(env_or("ARKOSE_DATA_DIR", ARKOSE_DATADIR));
+        ctx->hooks_dir = strdup(env_or("ARKOSE_HOOKS_DIR", ARKOSE_HOOKSDIR));
+        if (!ctx->config_dir || !ctx->data_dir || !ctx->hooks_dir)
+                return log_oom();
+
+        conf = path_join(ctx->config_dir, "arkose.conf");
+        if (!conf)
+                return log_oom();
+        r = arkose_config_parse_file(conf, &ctx->config, &line, &key);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u: Invalid configuration%s%s%s: %m", conf, line,
+                                       key ? " for key '" : "", key ?: "", key ? "'" : "");
+
+        ctx->state_dir = strdup(arg_state_dir ?: env_or("ARKOSE_STATE_DIR", ctx->config.state_dir ?: ARKOSE_STATEDIR));
+        if (!ctx->state_dir)
+                return log_oom();
+        if (!path_is_absolute(ctx->state_dir)) {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                char *abs = cwd ? path_join(cwd, ctx->state_dir) : NULL;
+                if (!abs)
+                        return log_oom();
+                free(ctx->state_dir);
+                ctx->state_dir = abs;
+        }
+
+        if (strv_consume(&ctx->def_dirs, path_join(ctx->config_dir, "chroots.d")) < 0 ||
+            strv_consume(&ctx->def_dirs, path_join(ctx->data_dir, "chroots")) < 0 ||
+            strv_extend(&ctx->hook_dirs, ctx->hooks_dir) < 0 ||
+            strv_consume(&ctx->hook_dirs, path_join(ctx->config_dir, "hooks.d")) < 0)
+                return log_oom();
+        if (arg_mirror && !(ctx->mirror = strdup(arg_mirror)))
+                return log_oom();
+        return 0;
+}
+
+static void context_done(Context *ctx) {
+        free(ctx->state_dir);
+        free(ctx->config_dir);
+        free(ctx->data_dir);
+        free(ctx->hooks_dir);
+        strv_free(ctx->def_dirs);
+        strv_free(ctx->hook_dirs);
+        free(ctx->mirror);
+        arkose_config_done(&ctx->config);
+}
+
+void chroot_ref_done(ChrootRef *r) {
+        chroot_def_free(r->def);
+        free(r->name);
+        free(r->rootfs);
+        free(r->version_str);
+        *r = (ChrootRef) {};
+}
+
+int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret) {
+        _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
+        _cleanup_free_ char *name = NULL, *err_path = NULL;
+        const char *at, *reason = NULL, *key = NULL;
+        unsigned version = 0, line = 0;
+        int r;
+
+        at = strchr(spec, '@');
+        name = at ? strndup(spec, at - spec) : strdup(spec);
+        if (!name)
+                return log_oom();
+        if (!chroot_name_is_valid(name, &reason))
+                return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", name, reason ?: "not allowed");
+        if (at) {
+                char *end;
+                unsigned long v;
+
+                errno = 0;
+                v = strtoul(at + 1, &end, 10);
+                if (errno != 0 || *end != '\0' || v == 0 || v > 1000000 || at[1] < '1' || at[1] > '9')
+                        return log_error_errno(-EINVAL, "Invalid version '%s' in '%s': expected NAME@NUMBER",
+                                               at + 1, spec);
+                version = (unsigned) v;
+        }
+
+        r = chroot_def_find(ctx->def_dirs, name, &def, &err_path, &line, &key);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No chroot named '%s' (see 'arkose-chroot list')", name);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u: Invalid chroot definition%s%s%s: %m", err_path ?: name, line,
+                                       key ? " (key '" : "", key ?: "", key ? "')" : "");
+
+        ret->name = strdup(def->name);
+        if (!ret->name)
+                return log_oom();
+
+        if (def->source == CHROOT_SOURCE_DIRECTORY) {
+                if (version > 0)
+                        return log_error_errno(-EINVAL, "Chroot '%s' is a directory chroot and has no versions",
+                                               def->name);
+                ret->rootfs = strdup(def->directory);
+                ret->version_str = strdup("directory");
+                if (!ret->rootfs || !ret->version_str)
+                        return log_oom();
+                if (need_tree && access(ret->rootfs, X_OK) < 0)
+                        return log_error_errno(-errno, "Directory '%s' of chroot '%s' is not usable: %m",
+                                               ret->rootfs, def->name);
+        } else if (need_tree) {
+                if (version == 0) {
+                        r = store_current_version(ctx->state_dir, def->name, &version);
+                        if (r == -ENOENT)
+                                return log_error_errno(r, "Chroot '%s' has not been created yet: run 'arkose-chroot create %s'",
+                                                       def->name, def->name);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to read the current version of '%s': %m", def->name);
+                }
+                r = store_version_rootfs(ctx->state_dir, def->name, version, &ret->rootfs);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "Chroot '%s' has no version %u", def->name, version);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to find '%s@%u': %m", def->name, version);
+                ret->version_str = strdup_printf("%u", version);
+                if (!ret->version_str)
+                        return log_oom();
+        }
+        ret->version = version;
+        ret->def = TAKE_PTR(def);
+        return 0;
+}
+
+int main(int argc, char **argv) {
+        _cleanup_(context_done) Context ctx = {};
+        const char *verb;
+        int r;
+
+        log_set_prefix("arkose-chroot");
+        r = parse_options(argc, argv);
+        if (r <= 0)
+                return r < 0 ? 2 : 0;
+
+        r = context_init(&ctx);
+        if (r < 0)
+                return 1;
+
+        if (arg_list)
+                return verb_list(&ctx, argc - optind, argv + optind, true) < 0 ? 1 : 0;
+        if (arg_info)
+                return verb_info(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+        if (arg_chroot)
+                return run_session(&ctx, argc - optind, argv + optind);
+
+        if (optind >= argc) {
+                help();
+                return 2;
+        }
+        verb = argv[optind];
+        /* Options may also follow the verb: arkose-chroot create bookworm --mirror URL. */
+        argv[optind] = argv[0];
+        argc -= optind;
+        argv += optind;
+        optind = 0;
+        {
+                _cleanup_strv_free_ char **rest = NULL;
+
+                for (;;) {
+                        r = parse_options(argc, argv);
+                        if (r <= 0)
+                                return r < 0 ? 2 : 0;
+                        if (optind >= argc)
+                                break;
+                        if (streq(argv[optind - 1], "--")) {
+                                for (int i = optind; i < argc; i++)
+                                        if (strv_extend(&rest, argv[i]) < 0)
+                                                return log_oom(), 1;
+                                break;
+                        }
+                        if (strv_extend(&rest, argv[optind]) < 0)
+                                return log_oom(), 1;
+                        argv[optind] = argv[0];
+                        argc -= optind;
+                        argv += optind;
+                        optind = 0;
+                }
+                /* Options after the verb may change directories too. */
+                context_done(&ctx);
+                ctx = (Context) {};
+                r = context_init(&ctx);
+                if (r < 0)
+                        return 1;
+
+                int n = (int) strv_length(rest);
+                if (streq(verb, "create"))
+                        r = verb_create(&ctx, n, rest);
+                else if (streq(verb, "list"))
+                        r = verb_list(&ctx, n, rest, false);
+                else if (streq(verb, "info"))
+                        r = verb_info(&ctx, n, rest);
+                else {
+                        log_error("Unknown command '%s' (see 'arkose-chroot --help')", verb);
+                        return 2;
+                }
+        }
+        return r < 0 ? 1 : 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
+typedef struct Context {
+        char *state_dir;
+        char *config_dir;
+        char *data_dir;
+        char *hooks_dir;
+        char **def_dirs;        /* config_dir/chroots.d, data_dir/chroots */
+        char **hook_dirs;       /* hooks_dir, config_dir/hooks.d */
+        char *mirror;           /* --mirror */
+        ArkoseConfig config;
+} Context;
+
+/* Resolved "NAME[@VERSION]". */
+typedef struct ChrootRef {
+        ChrootDef *def;
+        char *name;             /* the definition's name (an alias resolved) */
+        unsigned version;       /* 0: current / not versioned */
+        char *rootfs;           /* the tree to use */
+        char *version_str;      /* "3" or "directory" */
+} ChrootRef;
+
+void chroot_ref_done(ChrootRef *r);
+
+/* Resolves @spec ("NAME", "ALIAS", "NAME@3") to its definition and tree. Logs one error line. */
+int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret);
+
+/* Signal forwarding: SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the registered child; before one is
+ * registered they are remembered. */
+void signals_install(void);
+void signals_forward_to(pid_t pid);
+int signals_pending(void); /* the first signal received, or 0 */
+
+int verb_create(Context *ctx, int argc, char **argv);
+int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
+int verb_info(Context *ctx, int argc, char **argv);
+int run_session(Context *ctx, int argc, char **argv);
