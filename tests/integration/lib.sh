@@ -1,0 +1,74 @@
+# Shared set-up for integration tests: sourced by each test-*.sh.
+# Each test gets its own state and config directory under a fresh temporary directory, and a trap
+# that undoes everything the test made even when it fails: mounts below that directory only (deepest
+# first), processes it started (by PID), then the directory itself.
+set -u
+
+ARKOSE=${ARKOSE:?ARKOSE must point at the arkose-chroot binary}
+SRC=${ARKOSE_SRC:?ARKOSE_SRC must point at the source tree}
+SHARED=${ARKOSE_SHARED:?ARKOSE_SHARED must point at the shared fixture directory}
+
+skip() {
+        echo "SKIP: $*"
+        if [ "${ARK_TESTS_MUST_RUN:-0}" = 1 ]; then
+                echo "FAIL: ARK_TESTS_MUST_RUN=1 and the test would be skipped"
+                exit 1
+        fi
+        exit 77
+}
+
+[ "$(id -u)" = 0 ] || skip "needs root"
+
+T=$(mktemp -d /tmp/arktest-XXXXXX)
+PIDS=""
+cleanup() {
+        local rc=$?
+        for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+        # Deepest mount first; only below our own directory.
+        findmnt -rn -o TARGET | awk -v t="$T" 'index($0, t) == 1' | sort -r | while read -r m; do
+                umount -l "$m" 2>/dev/null
+        done
+        rm -rf --one-file-system "$T"
+        exit $rc
+}
+trap cleanup EXIT
+
+export ARKOSE_STATE_DIR=$T/state
+export ARKOSE_CONFIG_DIR=$T/etc
+export ARKOSE_DATA_DIR=$SRC
+export ARKOSE_HOOKS_DIR=$SRC/hooks
+mkdir -p "$ARKOSE_STATE_DIR" "$ARKOSE_CONFIG_DIR/chroots.d" "$ARKOSE_CONFIG_DIR/hooks.d"
+
+# The shared minbase tree made once by the "create" fixture, used here as a directory chroot.
+FIXTURE_TREE=$SHARED/state/trees/fixture/1/rootfs
+use_fixture() {
+        [ -d "$FIXTURE_TREE/etc" ] || skip "the shared fixture tree is missing (setup failed?)"
+        cat > "$ARKOSE_CONFIG_DIR/chroots.d/fx.conf" <<EOT
+[chroot]
+description = shared minbase fixture
+source = directory
+directory = $FIXTURE_TREE
+EOT
+}
+
+FAILS=0
+check() {       # check DESCRIPTION COMMAND...
+        local what=$1; shift
+        if "$@"; then echo "ok - $what"; else echo "not ok - $what"; FAILS=$((FAILS + 1)); fi
+}
+expect_eq() {   # expect_eq DESCRIPTION EXPECTED ACTUAL
+        if [ "$2" = "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected '$2', got '$3'"; FAILS=$((FAILS + 1)); fi
+}
+no_mounts_left() {
+        ! findmnt -rn -o TARGET | grep -q "^$T"
+}
+no_containers_left() {
+        [ -z "$(ls -A "$ARKOSE_STATE_DIR/lxc" 2>/dev/null)" ] && [ -z "$(ls -A "$ARKOSE_STATE_DIR/sessions" 2>/dev/null)" ] &&
+                ! pgrep -f "lxc monitor.*$ARKOSE_STATE_DIR" >/dev/null
+}
+finish() {
+        check "no mounts left below the test directory" no_mounts_left
+        check "no session directories, containers or monitors left" no_containers_left
+        if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
+        exit 0
+}

@@ -1,0 +1,58 @@
+#!/bin/bash
+# Bad input gets one clear line and a non-zero exit, and changes nothing.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+
+one_line_error() {      # one_line_error DESCRIPTION PATTERN COMMAND...
+        local what=$1 pat=$2; shift 2
+        local err rc
+        err=$("$@" 2>&1 >/dev/null); rc=$?
+        if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && printf '%s' "$err" | grep -qi -- "$pat"; then
+                echo "ok - $what: $err"
+        else
+                echo "not ok - $what (rc=$rc): $err"; FAILS=$((FAILS + 1))
+        fi
+}
+one_line_error "unknown chroot" "no chroot named" "$ARKOSE" -c nosuch -- true
+one_line_error "empty name" "invalid chroot name" "$ARKOSE" -c "" -- true
+one_line_error "dot-dot name" "invalid chroot name" "$ARKOSE" -c .. -- true
+one_line_error "slash in name" "invalid chroot name" "$ARKOSE" create a/b
+one_line_error "control character" "invalid chroot name" "$ARKOSE" create "$(printf 'a\001b')"
+one_line_error "over-long name" "invalid chroot name" "$ARKOSE" create "$(printf 'x%.0s' $(seq 100))"
+one_line_error "bad version" "invalid version" "$ARKOSE" -c fx@abc -- true
+one_line_error "not created yet" "has not been created" "$ARKOSE" -c bookworm -- true
+check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.lock$' | grep -v '^bookworm')"
+
+printf '[chroot]\nsuite = bookworm\nbogus-key = 1\n' > "$ARKOSE_CONFIG_DIR/chroots.d/broken.conf"
+one_line_error "malformed definition names file and line" "broken.conf:3" "$ARKOSE" create broken
+printf '[main]\nnot a key\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+one_line_error "malformed main config" "arkose.conf:2" "$ARKOSE" list
+rm -f "$ARKOSE_CONFIG_DIR/arkose.conf"
+
+# A failing hook aborts the session start cleanly.
+printf '#!/bin/sh\n[ "$1" = setup-start ] && exit 3\nexit 0\n' > "$ARKOSE_CONFIG_DIR/hooks.d/50-fail"
+chmod +x "$ARKOSE_CONFIG_DIR/hooks.d/50-fail"
+one_line_error "a failing hook aborts the start" "50-fail" "$ARKOSE" -c fx -- echo should-not-run
+rm -f "$ARKOSE_CONFIG_DIR/hooks.d/50-fail"
+
+# create with a suite the mirror does not have: one line, no half tree.
+printf '[chroot]\nsuite = no-such-suite\nvariant = minbase\n' > "$ARKOSE_CONFIG_DIR/chroots.d/badsuite.conf"
+one_line_error "bad suite" "debootstrap failed" "$ARKOSE" create badsuite
+check "no version of badsuite" test ! -e "$ARKOSE_STATE_DIR/trees/badsuite/current"
+check "no staging left for badsuite" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees/badsuite" 2>/dev/null | grep staging)"
+# An unreachable mirror (nothing listens on this loopback port).
+printf '[chroot]\nsuite = bookworm\nvariant = minbase\nmirror = http://127.0.0.1:9/debian\n' > "$ARKOSE_CONFIG_DIR/chroots.d/nomirror.conf"
+one_line_error "unreachable mirror" "debootstrap failed" "$ARKOSE" create nomirror
+check "no version of nomirror" test ! -e "$ARKOSE_STATE_DIR/trees/nomirror/current"
+# Ctrl-C (SIGINT) in the middle of a create: no half tree, one line.
+printf '[chroot]\nsuite = bookworm\nvariant = minbase\n' > "$ARKOSE_CONFIG_DIR/chroots.d/interrupted.conf"
+"$ARKOSE" create interrupted > /dev/null 2> "$T/int.err" &
+pid=$!; PIDS="$PIDS $pid"
+sleep 4
+kill -INT $pid; wait $pid; rc=$?
+check "interrupted create exits non-zero ($rc)" test "$rc" -ne 0
+check "interrupted create says so in one line: $(cat "$T/int.err" | tail -n 1)" grep -q "interrupted" "$T/int.err"
+check "no version of the interrupted chroot" test ! -e "$ARKOSE_STATE_DIR/trees/interrupted/current"
+check "no staging left after the interrupt" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees/interrupted" 2>/dev/null | grep staging)"
+check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
+finish

@@ -1,0 +1,32 @@
+#!/bin/bash
+# Exit status, stdio pass-through, environment, hostname, working directory.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+cd "$T"
+
+"$ARKOSE" -c fx -- sh -c 'exit 7'; expect_eq "exit status passes through" 7 $?
+"$ARKOSE" -c fx -- true; expect_eq "true exits 0" 0 $?
+"$ARKOSE" -c fx -- /nonexistent/program 2>/dev/null; rc=$?
+check "a missing program gives a non-zero status ($rc)" test "$rc" -ne 0
+expect_eq "hostname is the chroot name" fx "$("$ARKOSE" -c fx -- cat /proc/sys/kernel/hostname)"
+expect_eq "stdin passes through" "hello" "$(echo hello | "$ARKOSE" -c fx -- cat)"
+expect_eq "stderr passes through" "oops" "$("$ARKOSE" -c fx -- sh -c 'echo oops >&2' 2>&1 >/dev/null)"
+expect_eq "working directory is the caller's" "$T" "$("$ARKOSE" -c fx -- pwd)"
+mkdir -p "$T/other"
+expect_eq "-d sets the working directory" "$T/other" "$("$ARKOSE" -c fx -d "$T/other" -- pwd)"
+expect_eq "PID 1 is the container's init" "1" "$("$ARKOSE" -c fx -- sh -c 'cat /proc/1/status | grep -c ^Pid:')"
+
+# A clean environment by default; -p keeps the caller's.
+env_out=$(ARK_SECRET=xyz "$ARKOSE" -c fx -- env)
+check "caller variables are not leaked" sh -c "! echo '$env_out' | grep -q ARK_SECRET"
+check "PATH is set" sh -c "echo '$env_out' | grep -q '^PATH=/'"
+check "HOME is set" sh -c "echo '$env_out' | grep -q '^HOME=/root'"
+check "ARKOSE_CHROOT is set" sh -c "echo '$env_out' | grep -q '^ARKOSE_CHROOT=fx$'"
+expect_eq "-p preserves the environment" "xyz" "$(ARK_SECRET=xyz "$ARKOSE" -c fx -p -- sh -c 'echo $ARK_SECRET')"
+
+# Namespaces: pid, uts, ipc, mount and net all differ from the host's.
+for ns in pid uts ipc mnt net; do
+        inside=$("$ARKOSE" -c fx -- readlink /proc/self/ns/$ns)
+        check "own $ns namespace" test "$inside" != "$(readlink /proc/self/ns/$ns)"
+done
+finish
