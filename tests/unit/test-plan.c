@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Planners: LXC configuration, overlay options, debootstrap argv. Pure; no root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <string.h>
+
+#include "base/util.h"
+#include "container.h"
+#include "mount.h"
+#include "unpack.h"
+
+static const char *item(char **l, const char *key) {
+        for (char **i = l; i && i[0]; i += 2)
+                if (streq(i[0], key))
+                        return i[1];
+        return NULL;
+}
+
+static size_t count(char **l, const char *key) {
+        size_t n = 0;
+        for (char **i = l; i && i[0]; i += 2)
+                n += streq(i[0], key);
+        return n;
+}
+
+static void test_container_plan_none(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+        char *binds[] = { (char *) "/home/u/src", NULL };
+        ContainerPlan p = {
+                .name = "bookworm-1234", .lxcpath = "/var/lib/arkose/lxc", .rootfs = "/var/lib/arkose/sessions/x/root",
+                .hostname = "bookworm", .log_file = "/tmp/l", .network = CONTAINER_NETWORK_NONE, .binds = binds,
+        };
+        (void) state;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.uts.name"), "bookworm");
+        assert_string_equal(item(l, "lxc.rootfs.path"), "dir:/var/lib/arkose/sessions/x/root");
+        assert_string_equal(item(l, "lxc.net.0.type"), "empty");
+        assert_string_equal(item(l, "lxc.mount.auto"), "proc:mixed sys:ro cgroup:mixed");
+        assert_string_equal(item(l, "lxc.autodev"), "1");
+        assert_string_equal(item(l, "lxc.console.path"), "none");
+        assert_string_equal(item(l, "lxc.apparmor.profile"), "unconfined");
+        assert_string_equal(item(l, "lxc.log.file"), "/tmp/l");
+        assert_string_equal(item(l, "lxc.mount.entry"), "/home/u/src home/u/src none rbind,create=dir 0 0");
+        assert_int_equal(count(l, "lxc.mount.entry"), 1);
+        /* Debian's common.conf (lxcfs hook) is never pulled in. */
+        assert_null(item(l, "lxc.include"));
+        assert_null(item(l, "lxc.hook.post-stop"));
+}
+
+static void test_container_plan_host_and_errors(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+        char *bad_binds[] = { (char *) "relative/path", NULL };
+        char *space_binds[] = { (char *) "/a b", NULL };
+        ContainerPlan p = { .name = "n", .rootfs = "/r", .hostname = "h", .network = CONTAINER_NETWORK_HOST };
+        (void) state;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.net.0.type"), "none");
+        assert_int_equal(count(l, "lxc.mount.entry"), 0);
+        assert_null(item(l, "lxc.log.file"));
+
+        p.binds = bad_binds;
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+        p.binds = space_binds;
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+        p.binds = NULL;
+        p.rootfs = "relative";
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+        p.rootfs = "/r";
+        p.network = 42;
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+
+        assert_int_equal(container_network_from_string("none"), CONTAINER_NETWORK_NONE);
+        assert_int_equal(container_network_from_string("host"), CONTAINER_NETWORK_HOST);
+        assert_int_equal(container_network_from_string("bogus"), -EINVAL);
+}
+
+static void test_overlay_options(void **state) {
+        _cleanup_free_ char *o = NULL, *o2 = NULL;
+        char *lowers[] = { (char *) "/l/2", (char *) "/l/1", NULL };
+        char *bad[] = { (char *) "/l:x", NULL };
+        char *one[] = { (char *) "/l", NULL };
+        OverlayPlan p = { .lowers = lowers, .upper = "/u", .work = "/w", .target = "/t", .volatile_upper = true };
+        (void) state;
+        assert_int_equal(mount_overlay_options(&p, &o), 0);
+        assert_string_equal(o, "lowerdir=/l/2:/l/1,upperdir=/u,workdir=/w,volatile");
+        p.volatile_upper = false;
+        p.upper = NULL;
+        assert_int_equal(mount_overlay_options(&p, &o2), 0);
+        assert_string_equal(o2, "lowerdir=/l/2:/l/1");
+        p.lowers = one; /* read-only overlay of one layer is not an overlay */
+        assert_int_equal(mount_overlay_options(&p, &o2), -EINVAL);
+        p.lowers = bad;
+        p.upper = "/u";
+        assert_int_equal(mount_overlay_options(&p, &o2), -EINVAL);
+        p.lowers = lowers;
+        p.work = NULL;
+        assert_int_equal(mount_overlay_options(&p, &o2), -EINVAL);
+}
+
+static void test_debootstrap_argv(void **state) {
+        _cleanup_strv_free_ char **a = NULL, **b = NULL;
+        char *components[] = { (char *) "main", (char *) "contrib", NULL };
+        char *packages[] = { (char *) "debhelper", (char *) "fakeroot", NULL };
+        char *evil[] = { (char *) "a,b", NULL };
+        DebootstrapPlan p = {
+                .suite = "bookworm", .variant = "buildd", .architecture = "amd64", .components = components,
+                .packages = packages, .mirror = "http://mirror.invalid/debian", .target = "/s/rootfs",
+        };
+        (void) state;
+        assert_int_equal(unpack_debootstrap_argv(&p, &a), 0);
+        assert_int_equal(strv_length(a), 8);
+        assert_string_equal(a[0], "debootstrap");
+        assert_string_equal(a[1], "--variant=buildd");
+        assert_string_equal(a[2], "--arch=amd64");
+        assert_string_equal(a[3], "--components=main,contrib");
+        assert_string_equal(a[4], "--include=debhelper,fakeroot");
+        assert_string_equal(a[5], "bookworm");
+        assert_string_equal(a[6], "/s/rootfs");
+        assert_string_equal(a[7], "http://mirror.invalid/debian");
+
+        p.packages = evil;
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+        p.packages = NULL;
+        p.suite = "--foreign";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+        p.suite = "bookworm";
+        p.mirror = NULL;
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+        p.mirror = "http://m/";
+        p.target = "relative";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_container_plan_none),
+                cmocka_unit_test(test_container_plan_host_and_errors),
+                cmocka_unit_test(test_overlay_options),
+                cmocka_unit_test(test_debootstrap_argv),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
