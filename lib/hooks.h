@@ -12,9 +12,10 @@
  *
  * Order: by file name (strcmp, so "10-users" runs before "20-hosts"); a file in a later-listed
  * directory with the same name as one in an earlier directory replaces it (the admin overrides a shipped
- * hook by name; an empty or non-executable override disables it, as with systemd drop-ins). Only
- * regular executable files whose names match [A-Za-z0-9_-]+ count (run-parts' rule, so "foo.dpkg-old"
- * and "foo~" are ignored).
+ * hook by name; an empty or non-executable override, or a symlink to /dev/null, disables it, as with
+ * systemd drop-ins). Only regular executable files whose names match [A-Za-z0-9_-]+ count (run-parts'
+ * rule, so "foo.dpkg-old" and "foo~" are ignored); symlinks are followed; directories, dangling symlinks
+ * and other file types are ignored and override nothing.
  *
  * Each hook runs as: HOOK PHASE, with a clean environment holding exactly:
  *   ARKOSE_PHASE          setup-start | setup-stop
@@ -28,7 +29,9 @@
  *   ARKOSE_NETWORK        none | host | filtered
  *   ARKOSE_CWD            the bind-mounted working directory
  *   PATH                  /usr/sbin:/usr/bin:/sbin:/bin
- * stdin is /dev/null; stdout and stderr are the caller's stderr. */
+ * stdin is /dev/null; stdout and stderr are the caller's stderr. The working directory is "/", the umask
+ * 0022, the signal mask empty and all dispositions default; no other file descriptors are inherited.
+ * Each hook is the leader of its own process group, which is killed (SIGKILL) on timeout. */
 
 typedef struct HookEnv {
         const char *phase;      /* "setup-start" or "setup-stop" */
@@ -59,5 +62,6 @@ char **hooks_env_build(const HookEnv *env);
  * @timeout_sec seconds (0: no limit). With @stop_on_failure, the first failing hook stops the run
  * and its error is returned; otherwise all run and the first error is returned.
  * Logs one error line naming the failing hook ("Hook '%s' failed with exit status %d").
- * Returns 0, -EPROTO for a hook exiting non-zero, -ETIME for a timeout, or -errno. */
+ * Returns 0, -EPROTO for a hook exiting non-zero (or killed by a signal), -ETIME for a timeout, or
+ * -errno (e.g. -ENOEXEC, -EACCES when execve() itself failed; "Failed to execute hook '%s': %m"). */
 int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool stop_on_failure);
