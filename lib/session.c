@@ -95,7 +95,7 @@ static int session_write_record(Session *s) {
 /* Makes the session directory, taking its lock before anything else can see it as stale. */
 static int session_make_dir(Session *s) {
         _cleanup_free_ char *sessions = path_join(s->plan.state_dir, "sessions");
-        _cleanup_free_ char *lock = NULL, *upper_base = NULL;
+        _cleanup_free_ char *lock = NULL;
         int r;
 
         if (!sessions)
