@@ -115,8 +115,9 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         if (!log_path)
                 return log_oom();
 
-        log_notice("Creating chroot '%s': debootstrap %s (%s) from %s", def->name, def->suite,
-                   def->variant ?: "buildd", mirror);
+        printf("Creating chroot '%s': debootstrap %s (%s) from %s\n", def->name, def->suite,
+               def->variant ?: "buildd", mirror);
+        fflush(stdout);
 
         signals_install();
         DebootstrapPlan plan = {
@@ -167,7 +168,7 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 return log_error_errno(r, "Failed to publish '%s': %m", def->name);
 
         printf("%s@%u\n", def->name, version);
-        log_notice("Created chroot '%s' version %u", def->name, version);
+        printf("Created chroot '%s' version %u\n", def->name, version);
         return 0;
 }
 

@@ -85,9 +85,11 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
-        /* "empty": a fresh network namespace holding only loopback, which LXC brings up. "none": no
-         * network namespace of its own, i.e. the host's. */
+        /* "empty": a fresh network namespace holding only loopback; LXC brings loopback up only when
+         * the "empty" device is flagged up. "none": no network namespace of its own, i.e. the host's. */
         r = add_item(&l, "lxc.net.0.type", plan->network == CONTAINER_NETWORK_NONE ? "empty" : "none");
+        if (r >= 0 && plan->network == CONTAINER_NETWORK_NONE)
+                r = add_item(&l, "lxc.net.0.flags", "up");
         if (r < 0)
                 return r;
 

@@ -107,21 +107,23 @@ static _noreturn_ void debootstrap_child(char **argv, int out_fd) {
         _exit(127);
 }
 
-/* Shows debootstrap's "I: Verb ..." lines: on a terminal as one line rewritten in place, otherwise only
+/* Progress goes to stdout, so that stderr carries only the one-line error of a failure.
+ * Shows debootstrap's "I: Verb ..." lines: on a terminal as one line rewritten in place, otherwise only
  * when the verb (the stage) changes, so that logs stay short. */
 static void show_progress(const char *line, bool tty, char *last_stage, size_t stage_len) {
         const char *msg = line + 3;
         size_t verb = strcspn(msg, " ");
 
         if (tty) {
-                fprintf(stderr, "\r\033[K%.*s", 100, msg);
-                fflush(stderr);
+                printf("\r\033[K%.*s", 100, msg);
+                fflush(stdout);
                 return;
         }
         if (verb < stage_len && strncmp(last_stage, msg, verb) == 0 && last_stage[verb] == '\0')
                 return;
         snprintf(last_stage, stage_len, "%.*s", (int) verb, msg);
-        fprintf(stderr, "  %s\n", msg);
+        printf("  %s\n", msg);
+        fflush(stdout);
 }
 
 int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, UnpackChildNotify notify,
@@ -131,7 +133,7 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
         _cleanup_free_ char *line = NULL, *reason = NULL;
         char stage[64] = "";
         size_t cap = 0;
-        bool tty = isatty(STDERR_FILENO);
+        bool tty = isatty(STDOUT_FILENO);
         int pipefd[2], status, r;
         pid_t pid;
 
@@ -182,8 +184,10 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                         reason = strdup(line);
                 }
         }
-        if (tty)
-                fputs("\r\033[K", stderr);
+        if (tty) {
+                fputs("\r\033[K", stdout);
+                fflush(stdout);
+        }
 
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)

@@ -39,6 +39,7 @@ static void test_container_plan_none(void **state) {
         assert_string_equal(item(l, "lxc.uts.name"), "bookworm");
         assert_string_equal(item(l, "lxc.rootfs.path"), "dir:/var/lib/arkose/sessions/x/root");
         assert_string_equal(item(l, "lxc.net.0.type"), "empty");
+        assert_string_equal(item(l, "lxc.net.0.flags"), "up");
         assert_string_equal(item(l, "lxc.mount.auto"), "proc:mixed sys:ro cgroup:mixed");
         assert_string_equal(item(l, "lxc.autodev"), "1");
         assert_string_equal(item(l, "lxc.console.path"), "none");
@@ -59,6 +60,7 @@ static void test_container_plan_host_and_errors(void **state) {
         (void) state;
         assert_int_equal(container_plan_config(&p, &l), 0);
         assert_string_equal(item(l, "lxc.net.0.type"), "none");
+        assert_null(item(l, "lxc.net.0.flags"));
         assert_int_equal(count(l, "lxc.mount.entry"), 0);
         assert_null(item(l, "lxc.log.file"));
 
