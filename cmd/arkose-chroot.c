@@ -49,6 +49,10 @@ void signals_install(void) {
 }
 
 void signals_forward_to(pid_t pid) {
+        /* liblxc's attach sets SIGINT and SIGQUIT to SIG_IGN in the caller (as system() does) while it
+         * starts the command; ours must reach the command, so take them back. */
+        if (pid > 0)
+                signals_install();
         forward_pid = pid;
         /* A signal that came before the child existed still reaches it. */
         if (pid > 0 && pending_signal != 0)
