@@ -6,7 +6,7 @@ ARKOSE=${ARKOSE:?}; SRC=${ARKOSE_SRC:?}; SHARED=${ARKOSE_SHARED:?}
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: needs root"; [ "${ARK_TESTS_MUST_RUN:-0}" = 1 ] && exit 1; exit 77
 fi
-if [ -f "$SHARED/state/trees/fixture/current" ] && [ "${ARK_REUSE_FIXTURE:-0}" = 1 ]; then
+if [ -d "$SHARED/state/trees/fixture/current/rootfs" ] && [ "${ARK_REUSE_FIXTURE:-0}" = 1 ]; then
         echo "reusing $SHARED"; exit 0
 fi
 rm -rf --one-file-system "$SHARED"
