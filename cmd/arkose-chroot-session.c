@@ -15,13 +15,8 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "session.h"
+#include "store.h"
 
-extern char *arg_chroot;
-extern char *arg_user;
-extern char *arg_directory;
-extern bool arg_preserve_env;
-extern bool arg_tmpfs;
-extern char *arg_network;
 extern char **environ;
 
 typedef struct UserInfo {
@@ -165,7 +160,7 @@ static int plan_binds(const char *cwd, char ***ret) {
 
 /* Gives this process a mount namespace of its own, receiving the host's mounts but sending none back:
  * the session's overlay then vanishes with the process, whatever kills it. */
-static int private_mount_namespace(void) {
+int private_mount_namespace(void) {
         if (unshare(CLONE_NEWNS) < 0)
                 return log_error_errno(-errno, "Failed to create a mount namespace: %m");
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
@@ -179,6 +174,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_strv_free_ char **binds = NULL, **env = NULL;
         _cleanup_free_ char *cwd = NULL;
+        _cleanup_close_ int use_lock = -EBADF;
         ContainerNetwork network = CONTAINER_NETWORK_NONE;
         bool terminal;
         int status = 0, r;
@@ -186,6 +182,15 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (geteuid() != 0)
                 return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
 
+        /* Hold NAME's use lock (shared) from picking the version until the session's record names it,
+         * so that gc and remove, which take it exclusively, see this session. */
+        {
+                _cleanup_free_ char *name = NULL;
+                unsigned v;
+
+                if (store_parse_ref(arg_chroot, &name, &v, NULL) >= 0)
+                        use_lock = store_use_lock(ctx->state_dir, name, false);
+        }
         r = context_resolve(ctx, arg_chroot, true, &ref);
         if (r < 0)
                 return 1;
@@ -214,6 +219,8 @@ int run_session(Context *ctx, int argc, char **argv) {
                 return log_oom(), 1;
 
         (void) session_sweep_stale(ctx->state_dir);
+        if (ref.version > 0)
+                (void) store_sweep(ctx->state_dir, ref.name);
 
         r = private_mount_namespace();
         if (r < 0)
@@ -221,12 +228,11 @@ int run_session(Context *ctx, int argc, char **argv) {
 
         signals_install();
 
-        char *lowers[] = { ref.rootfs, NULL };
         SessionPlan plan = {
                 .state_dir = ctx->state_dir,
                 .chroot = ref.name,
                 .version = ref.version_str,
-                .lowers = lowers,
+                .lowers = ref.lowers,
                 .tmpfs = arg_tmpfs,
                 .network = network,
                 .binds = binds,
@@ -243,6 +249,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = session_create(&plan, &session);
         if (r < 0)
                 return 1;
+        use_lock = safe_close(use_lock);
 
         if (signals_pending() != 0) {
                 (void) session_end(session);
@@ -274,4 +281,60 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (r < 0 && status == 0)
                 status = 1;
         return status;
+}
+
+int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
+                 ContainerNetwork network, char **argv, int *ret_status) {
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_strv_free_ char **binds = NULL;
+        int r;
+
+        /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
+        if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
+                if (strv_extend(&binds, "/etc/resolv.conf") < 0)
+                        return log_oom();
+
+        SessionPlan plan = {
+                .state_dir = ctx->state_dir,
+                .chroot = ref->name,
+                .version = ref->version_str,
+                .lowers = lowers,
+                .upper = upper,
+                .work = work,
+                .no_hooks = true,
+                .network = network,
+                .binds = binds,
+                .cwd = "/",
+                .user = "root",
+                .uid = 0,
+                .gid = 0,
+                .home = "/root",
+                .shell = "/bin/sh",
+                .groups = "",
+                .hook_timeout = ctx->config.hook_timeout,
+        };
+        r = session_create(&plan, &session);
+        if (r < 0)
+                return r;
+
+        char *env[] = {
+                (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                (char *) "HOME=/root",
+                (char *) "USER=root",
+                (char *) "LOGNAME=root",
+                (char *) "SHELL=/bin/sh",
+                (char *) "LANG=C.UTF-8",
+                (char *) "DEBIAN_FRONTEND=noninteractive",
+                NULL,
+        };
+        AttachPlan attach = {
+                .argv = argv,
+                .shell = "/bin/sh",
+                .cwd = "/",
+                .env = env,
+        };
+        r = session_run(session, &attach, signals_forward_to, ret_status);
+        if (r < 0)
+                return r;
+        return session_end(session);
 }

@@ -38,8 +38,7 @@ static int resolve_mirror(Context *ctx, const ChrootDef *def, char **ret) {
         return 0;
 }
 
-/* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
-static int write_manifest(const char *rootfs, const char *path) {
+int write_manifest(const char *rootfs, const char *path) {
         _cleanup_free_ char *admindir = path_join(rootfs, "var/lib/dpkg");
         pid_t pid;
         int status;
@@ -50,7 +49,8 @@ static int write_manifest(const char *rootfs, const char *path) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                FILE *f = freopen(path, "we", stdout);
+                /* Not "e": stdout must survive the exec. */
+                FILE *f = freopen(path, "w", stdout);
                 if (!f)
                         _exit(127);
                 execlp("dpkg-query", "dpkg-query", "--admindir", admindir, "-W", "-f",
@@ -272,7 +272,6 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
 int verb_info(Context *ctx, int argc, char **argv) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_free_ char *mirror = NULL, *aliases = NULL;
-        extern char *arg_chroot;
         const char *spec = argc > 0 ? argv[0] : arg_chroot;
         bool have_tree;
         int r;
@@ -322,13 +321,27 @@ int verb_info(Context *ctx, int argc, char **argv) {
         }
         printf("  %-22s %s\n", "Version", have_tree ? ref.version_str : "(not created)");
         printf("  %-22s %s\n", "Path", have_tree ? ref.rootfs : "");
+        /* A layered version: the overlay layers a session stacks, topmost first, ending with Path. */
+        if (have_tree && strv_length(ref.lowers) > 1)
+                for (char **l = ref.lowers; *l; l++)
+                        printf("  %-22s %s\n", l == ref.lowers ? "Layers" : "", *l);
         if (have_tree && ref.version > 0) {
                 _cleanup_strv_free_ char **info = NULL;
+
+                _cleanup_free_ char *tree = store_tree_dir(ctx->state_dir, ref.name);
+                _cleanup_free_ char *manifest = tree ? strdup_printf("%s/%u/manifest", tree, ref.version) : NULL;
+                _cleanup_free_ char *text = NULL;
+                unsigned packages = 0;
 
                 if (store_version_info(ctx->state_dir, ref.name, ref.version, &info) >= 0)
                         for (char **i = info; i[0] && i[1]; i += 2)
                                 if (!streq(i[0], "version"))
                                         printf("  %-22s %s\n", i[0], i[1]);
+                if (manifest && read_file(manifest, &text) >= 0) {
+                        for (const char *c = text; *c; c++)
+                                packages += *c == '\n';
+                        printf("  %-22s %u (list: %s)\n", "Packages", packages, manifest);
+                }
         }
         printf("\n");
         return 0;

@@ -12,6 +12,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "store.h"
+#include "store.h"
 
 /* Session options, read by arkose-chroot-session.c. */
 char *arg_chroot = NULL;
@@ -20,6 +21,9 @@ char *arg_directory = NULL;
 bool arg_preserve_env = false;
 bool arg_tmpfs = false;
 char *arg_network = NULL;
+char *arg_command = NULL;
+int arg_keep = -1;
+char *arg_sha256 = NULL;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -68,7 +72,12 @@ static void help(void) {
                "  arkose-chroot -c NAME[@VERSION] [-u USER] [-d DIR] [-p] [--tmpfs] [--] [COMMAND [ARG...]]\n"
                "  arkose-chroot create NAME [--mirror URL]\n"
                "  arkose-chroot list              (also -l / --list)\n"
-               "  arkose-chroot info NAME         (also -i / --info [-c NAME])\n"
+               "  arkose-chroot info NAME[@VERSION]  (also -i / --info [-c NAME])\n"
+               "  arkose-chroot update NAME [--command CMD]   new version: apt upgrade, or CMD\n"
+               "  arkose-chroot rollback NAME [VERSION]       make an earlier version current\n"
+               "  arkose-chroot diff NAME@A NAME@B             packages added, removed, changed\n"
+               "  arkose-chroot remove NAME[@VERSION]\n"
+               "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
                "\n"
                "Runs COMMAND (default: the user's login shell) in a throw-away session of a cached chroot\n"
                "tree: an LXC container over a copy-on-write overlay, with networking off.\n"
@@ -97,6 +106,9 @@ enum {
         ARG_TMPFS,
         ARG_NETWORK,
         ARG_VERSION,
+        ARG_COMMAND,
+        ARG_KEEP,
+        ARG_SHA256,
 };
 
 static const struct option options[] = {
@@ -115,6 +127,9 @@ static const struct option options[] = {
         { "state-dir", required_argument, NULL, ARG_STATE_DIR },
         { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
         { "version", no_argument, NULL, ARG_VERSION },
+        { "command", required_argument, NULL, ARG_COMMAND },
+        { "keep", required_argument, NULL, ARG_KEEP },
+        { "sha256", required_argument, NULL, ARG_SHA256 },
         {},
 };
 
@@ -176,6 +191,24 @@ static int parse_options(int argc, char **argv) {
                 case ARG_CONFIG_DIR:
                         free(arg_config_dir);
                         arg_config_dir = strdup(optarg);
+                        break;
+                case ARG_COMMAND:
+                        free(arg_command);
+                        arg_command = strdup(optarg);
+                        break;
+                case ARG_KEEP: {
+                        char *end;
+                        long k = strtol(optarg, &end, 10);
+                        if (*end != '\0' || end == optarg || k < 0 || k > 100000) {
+                                log_error("Invalid --keep '%s': expected a number of versions", optarg);
+                                return -EINVAL;
+                        }
+                        arg_keep = (int) k;
+                        break;
+                }
+                case ARG_SHA256:
+                        free(arg_sha256);
+                        arg_sha256 = strdup(optarg);
                         break;
                 default:
                         return -EINVAL; /* getopt printed why */
@@ -246,8 +279,29 @@ void chroot_ref_done(ChrootRef *r) {
         chroot_def_free(r->def);
         free(r->name);
         free(r->rootfs);
+        strv_free(r->lowers);
         free(r->version_str);
         *r = (ChrootRef) {};
+}
+
+/* A chroot with versions in the store but no definition (imported from a tarball) is described by its
+ * store alone. */
+static int def_from_store(Context *ctx, const char *name, ChrootDef **ret) {
+        _cleanup_(chroot_def_freep) ChrootDef *d = NULL;
+        unsigned current;
+
+        if (store_current_version(ctx->state_dir, name, &current) < 0)
+                return -ENOENT;
+        d = calloc(1, sizeof(ChrootDef));
+        if (!d)
+                return -ENOMEM;
+        d->name = strdup(name);
+        d->description = strdup("imported, no definition");
+        if (!d->name || !d->description)
+                return -ENOMEM;
+        d->source = CHROOT_SOURCE_TARBALL;
+        *ret = TAKE_PTR(d);
+        return 0;
 }
 
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret) {
@@ -257,25 +311,25 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         unsigned version = 0, line = 0;
         int r;
 
-        at = strchr(spec, '@');
-        name = at ? strndup(spec, at - spec) : strdup(spec);
-        if (!name)
+        r = store_parse_ref(spec, &name, &version, &reason);
+        if (r == -ENOMEM)
                 return log_oom();
-        if (!chroot_name_is_valid(name, &reason))
-                return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", name, reason ?: "not allowed");
-        if (at) {
-                char *end;
-                unsigned long v;
-
-                errno = 0;
-                v = strtoul(at + 1, &end, 10);
-                if (errno != 0 || *end != '\0' || v == 0 || v > 1000000 || at[1] < '1' || at[1] > '9')
-                        return log_error_errno(-EINVAL, "Invalid version '%s' in '%s': expected NAME@NUMBER",
-                                               at + 1, spec);
-                version = (unsigned) v;
+        if (r < 0) {
+                at = strchr(spec, '@');
+                if (at && !name) {
+                        _cleanup_free_ char *n = strndup(spec, at - spec);
+                        if (n && chroot_name_is_valid(n, NULL))
+                                return log_error_errno(-EINVAL, "Invalid version '%s' in '%s': expected NAME@NUMBER",
+                                                       at + 1, spec);
+                        return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", n ?: spec,
+                                               reason ?: "not allowed");
+                }
+                return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", spec, reason ?: "not allowed");
         }
 
         r = chroot_def_find(ctx->def_dirs, name, &def, &err_path, &line, &key);
+        if (r == -ENOENT)
+                r = def_from_store(ctx, name, &def);
         if (r == -ENOENT)
                 return log_error_errno(r, "No chroot named '%s' (see 'arkose-chroot list')", name);
         if (r < 0)
@@ -292,7 +346,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
                                                def->name);
                 ret->rootfs = strdup(def->directory);
                 ret->version_str = strdup("directory");
-                if (!ret->rootfs || !ret->version_str)
+                if (!ret->rootfs || !ret->version_str || strv_extend(&ret->lowers, def->directory) < 0)
                         return log_oom();
                 if (need_tree && access(ret->rootfs, X_OK) < 0)
                         return log_error_errno(-errno, "Directory '%s' of chroot '%s' is not usable: %m",
@@ -306,13 +360,14 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
                         if (r < 0)
                                 return log_error_errno(r, "Failed to read the current version of '%s': %m", def->name);
                 }
-                r = store_version_rootfs(ctx->state_dir, def->name, version, &ret->rootfs);
+                r = store_version_lowers(ctx->state_dir, def->name, version, &ret->lowers);
                 if (r == -ENOENT)
                         return log_error_errno(r, "Chroot '%s' has no version %u", def->name, version);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to find '%s@%u': %m", def->name, version);
+                        return log_error_errno(r, "Failed to find the layers of '%s@%u': %m", def->name, version);
+                ret->rootfs = strdup(ret->lowers[strv_length(ret->lowers) - 1]);
                 ret->version_str = strdup_printf("%u", version);
-                if (!ret->version_str)
+                if (!ret->rootfs || !ret->version_str)
                         return log_oom();
         }
         ret->version = version;
@@ -387,6 +442,16 @@ int main(int argc, char **argv) {
                         r = verb_list(&ctx, n, rest, false);
                 else if (streq(verb, "info"))
                         r = verb_info(&ctx, n, rest);
+                else if (streq(verb, "update"))
+                        r = verb_update(&ctx, n, rest);
+                else if (streq(verb, "rollback"))
+                        r = verb_rollback(&ctx, n, rest);
+                else if (streq(verb, "remove"))
+                        r = verb_remove(&ctx, n, rest);
+                else if (streq(verb, "gc"))
+                        r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "diff"))
+                        r = verb_diff(&ctx, n, rest);
                 else {
                         log_error("Unknown command '%s' (see 'arkose-chroot --help')", verb);
                         return 2;

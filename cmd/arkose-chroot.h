@@ -5,6 +5,18 @@
 #include <sys/types.h>
 
 #include "config.h"
+#include "container.h"
+
+/* Parsed options shared by the verbs (defined in arkose-chroot.c). */
+extern char *arg_chroot;
+extern char *arg_user;
+extern char *arg_directory;
+extern bool arg_preserve_env;
+extern bool arg_tmpfs;
+extern char *arg_network;
+extern char *arg_command;
+extern int arg_keep;
+extern char *arg_sha256;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {
@@ -23,7 +35,8 @@ typedef struct ChrootRef {
         ChrootDef *def;
         char *name;             /* the definition's name (an alias resolved) */
         unsigned version;       /* 0: current / not versioned */
-        char *rootfs;           /* the tree to use */
+        char *rootfs;           /* the tree to use: the bottom of @lowers */
+        char **lowers;          /* overlay lower directories, topmost first */
         char *version_str;      /* "3" or "directory" */
 } ChrootRef;
 
@@ -39,6 +52,23 @@ void signals_forward_to(pid_t pid);
 int signals_pending(void); /* the first signal received, or 0 */
 
 int verb_create(Context *ctx, int argc, char **argv);
+int verb_update(Context *ctx, int argc, char **argv);
+int verb_rollback(Context *ctx, int argc, char **argv);
+int verb_remove(Context *ctx, int argc, char **argv);
+int verb_gc(Context *ctx, int argc, char **argv);
+int verb_diff(Context *ctx, int argc, char **argv);
+
+/* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
+int write_manifest(const char *rootfs, const char *path);
+
+/* Gives this process a mount namespace of its own whose mounts vanish with it. Logs. */
+int private_mount_namespace(void);
+
+/* Runs @argv as root in a session over @lowers whose upper directory is @upper (kept), with @network
+ * and no hooks: how update makes a new layer. The caller is in a private mount namespace. Returns 0
+ * and the command's status, or -errno (logged). */
+int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
+                 ContainerNetwork network, char **argv, int *ret_status);
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);
 int run_session(Context *ctx, int argc, char **argv);

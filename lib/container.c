@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -95,11 +96,16 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
 
         for (char **b = plan->binds; b && *b; b++) {
                 _cleanup_free_ char *entry = NULL;
+                struct stat st;
 
                 if (!path_is_absolute(*b) || strpbrk(*b, " \t\n\\"))
                         return -EINVAL;
-                /* The target is relative to the rootfs in lxc.mount.entry. */
-                entry = strdup_printf("%s %s none rbind,create=dir 0 0", *b, *b + 1);
+                /* The target is relative to the rootfs in lxc.mount.entry. A file (resolv.conf for
+                 * update sessions) is bound read-only over the file of the same name. */
+                if (stat(*b, &st) >= 0 && !S_ISDIR(st.st_mode))
+                        entry = strdup_printf("%s %s none bind,ro,create=file 0 0", *b, *b + 1);
+                else
+                        entry = strdup_printf("%s %s none rbind,create=dir 0 0", *b, *b + 1);
                 if (!entry)
                         return -ENOMEM;
                 r = add_item(&l, "lxc.mount.entry", entry);

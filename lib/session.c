@@ -137,6 +137,20 @@ static int session_mount(Session *s) {
         _cleanup_free_ char *base = NULL, *upper = NULL, *work = NULL;
         int r;
 
+        if (s->plan.upper) {
+                OverlayPlan op = {
+                        .lowers = s->plan.lowers,
+                        .upper = s->plan.upper,
+                        .work = s->plan.work,
+                        .target = s->root,
+                };
+                r = mount_overlay(&op);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to mount overlay of '%s' on '%s': %m",
+                                               s->plan.lowers[0], s->root);
+                s->mounted = true;
+                return 0;
+        }
         if (s->plan.tmpfs) {
                 base = path_join(s->dir, "tmp");
                 if (!base)
@@ -197,7 +211,7 @@ int session_create(const SessionPlan *plan, Session **ret) {
         if (r < 0)
                 return r;
 
-        r = hooks_list(plan->hook_dirs, &s->hooks);
+        r = hooks_list(plan->no_hooks ? NULL : plan->hook_dirs, &s->hooks);
         if (r < 0)
                 return log_error_errno(r, "Failed to list session hooks: %m");
         session_hook_env(s, "setup-start", &env);
@@ -365,4 +379,51 @@ int session_sweep_stale(const char *state_dir) {
                         n += r;
         }
         return n;
+}
+
+int session_versions_in_use(const char *state_dir, const char *chroot, unsigned **ret, size_t *ret_n) {
+        _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
+        _cleanup_free_ unsigned *l = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        size_t n = 0;
+
+        if (!sessions)
+                return -ENOMEM;
+        d = opendir(sessions);
+        if (!d && errno != ENOENT)
+                return -errno;
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *lock = NULL, *record = NULL;
+                _cleanup_strv_free_ char **kv = NULL;
+                const char *c, *v;
+                unsigned long version;
+                unsigned *nl;
+                char *end;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                lock = path_join(sessions, de->d_name, "lock");
+                record = path_join(sessions, de->d_name, "session.json");
+                if (!lock || !record)
+                        return -ENOMEM;
+                /* A session being made has its lock before its record; one whose owner died is stale. */
+                if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE) || state_read(record, &kv) < 0)
+                        continue;
+                c = state_get(kv, "chroot");
+                v = state_get(kv, "version");
+                if (!c || !v || !streq(c, chroot))
+                        continue;
+                version = strtoul(v, &end, 10);
+                if (*end != '\0' || version == 0)
+                        continue;
+                nl = realloc(l, (n + 1) * sizeof(unsigned));
+                if (!nl)
+                        return -ENOMEM;
+                l = nl;
+                l[n++] = (unsigned) version;
+        }
+        *ret = TAKE_PTR(l);
+        *ret_n = n;
+        return 0;
 }

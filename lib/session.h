@@ -25,6 +25,9 @@ typedef struct SessionPlan {
         const char *version;            /* "3", or "directory" for source=directory chroots */
         char **lowers;                  /* the tree's layers, topmost first */
         bool tmpfs;                     /* upper and work directories on a tmpfs */
+        const char *upper;              /* NULL, or an upper directory to keep (update: a store staging */
+        const char *work;               /*   layer), with its work directory; then @tmpfs is ignored */
+        bool no_hooks;                  /* update sessions: nothing but the command may write the layer */
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path */
         const char *cwd;
@@ -68,6 +71,10 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
  * container if it still runs, their directories. Live sessions are never touched. Returns the number
  * removed, or -errno. */
 int session_sweep_stale(const char *state_dir);
+
+/* Lists the versions of @chroot that live sessions (lock held) use, from their records. Returns 0 and
+ * *ret (*ret_n entries), or -errno. */
+int session_versions_in_use(const char *state_dir, const char *chroot, unsigned **ret, size_t *ret_n);
 
 /* Makes a new session id "CHROOT-xxxxxxxx" (8 random hex digits). Returns NULL on OOM. */
 char *session_id_new(const char *chroot);

@@ -394,3 +394,12 @@ const char *format_bytes(char *buf, size_t len, unsigned long long bytes) {
                 snprintf(buf, len, "%.1f%c", v, suffix[i]);
         return buf;
 }
+
+int strv_extend_strv(char ***l, char *const *other) {
+        for (char *const *o = other; o && *o; o++) {
+                int r = strv_extend(l, *o);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}

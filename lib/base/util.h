@@ -18,6 +18,8 @@ size_t strv_length(char *const *l);
 int strv_extend(char ***l, const char *s);
 /* Appends @s, taking ownership of it even on failure. */
 int strv_consume(char ***l, char *s);
+/* Appends copies of every string of @other (may be NULL). Returns 0 or -ENOMEM. */
+int strv_extend_strv(char ***l, char *const *other);
 /* Appends a formatted string. */
 int strv_extendf(char ***l, const char *fmt, ...) _printf_(2, 3);
 bool strv_contains(char *const *l, const char *s);

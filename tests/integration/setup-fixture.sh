@@ -24,5 +24,6 @@ echo "create took $(( $(date +%s) - start )) s"
 out=$("$ARKOSE" -c fixture -- cat /etc/debian_version) || { echo "FAIL: running a command in the new tree"; exit 1; }
 case "$out" in 12.*) echo "ok - debian_version $out" ;; *) echo "FAIL: unexpected debian_version '$out'"; exit 1 ;; esac
 "$ARKOSE" list | grep -E '^fixture +debootstrap +1 ' || { echo "FAIL: list does not show fixture@1"; exit 1; }
+grep -q "^dpkg	" "$SHARED/state/trees/fixture/1/manifest" || { echo "FAIL: the package manifest lacks dpkg"; exit 1; }
 [ -z "$(ls -A "$SHARED/state/trees/fixture" | grep staging)" ] || { echo "FAIL: staging left"; exit 1; }
 exit 0

@@ -1,0 +1,446 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* arkose-chroot update / rollback / remove / gc / diff: the history of a chroot's versions. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "arkose-chroot.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "mount.h"
+#include "session.h"
+#include "store.h"
+
+#define UPDATE_COMMAND                                                                                  \
+        "apt-get update && apt-get -y -o Dpkg::Options::=--force-confdef "                               \
+        "-o Dpkg::Options::=--force-confold dist-upgrade && apt-get clean"
+
+static int need_root(const char *what) {
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "%s needs root: run it with sudo", what);
+        return 0;
+}
+
+/* Takes NAME's store lock, waiting with a message when another create/update/remove holds it. */
+static int lock_tree(Context *ctx, const char *name) {
+        int fd = store_lock(ctx->state_dir, name, false);
+
+        if (fd == -EBUSY) {
+                log_notice("Waiting for another create, update or remove of '%s' to finish...", name);
+                fd = store_lock(ctx->state_dir, name, true);
+        }
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to lock chroot '%s': %m", name);
+        return fd;
+}
+
+/* Writes the manifest of the tree made of @lowers to @path, mounting a read-only overlay of them on
+ * @mountpoint when there is more than one. The caller is in a private mount namespace. */
+static int manifest_of_layers(char **lowers, const char *mountpoint, const char *path) {
+        int r;
+
+        if (strv_length(lowers) == 1)
+                return write_manifest(lowers[0], path);
+        if (mkdir(mountpoint, 0755) < 0 && errno != EEXIST)
+                return -errno;
+        OverlayPlan op = { .lowers = lowers, .target = mountpoint };
+        r = mount_overlay(&op);
+        if (r < 0)
+                return r;
+        r = write_manifest(mountpoint, path);
+        (void) mount_umount_below(mountpoint, NULL);
+        (void) rmdir(mountpoint);
+        return r;
+}
+
+static int update_one(Context *ctx, const char *spec) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        _cleanup_strv_free_ char **lowers = NULL;
+        _cleanup_free_ char *manifest = NULL, *merged = NULL, *parent = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        unsigned long long size = 0;
+        unsigned version;
+        char sizebuf[32] = "?";
+        int status = 0, r;
+
+        if (strchr(spec, '@'))
+                return log_error_errno(-EINVAL, "Update takes a chroot name, not a version: '%s'", spec);
+        r = context_resolve(ctx, spec, false, &ref);
+        if (r < 0)
+                return r;
+        if (ref.def->source == CHROOT_SOURCE_DIRECTORY)
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s' is a directory chroot: it has no versions to update",
+                                       ref.name);
+        lock = lock_tree(ctx, ref.name);
+        if (lock < 0)
+                return lock;
+        /* Resolve the current version only now: another update may have published one while we waited. */
+        chroot_ref_done(&ref);
+        r = context_resolve(ctx, spec, true, &ref);
+        if (r < 0)
+                return r;
+
+        r = private_mount_namespace();
+        if (r < 0)
+                return r;
+        signals_install();
+
+        r = store_staging_new_layer(ctx->state_dir, ref.name, &staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a staging directory for '%s': %m", ref.name);
+
+        printf("Updating '%s' from version %u: %s\n", ref.name, ref.version, arg_command ?: "apt-get dist-upgrade");
+        fflush(stdout);
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", arg_command ?: (char *) UPDATE_COMMAND, NULL };
+        r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging), store_staging_work(staging),
+                         CONTAINER_NETWORK_HOST, argv, &status);
+        if (signals_pending() != 0)
+                return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
+                                       ref.version);
+        if (r < 0)
+                return r;
+        if (status != 0)
+                return log_error_errno(-EPROTO, "Updating '%s' failed: the command exited with status %d; version %u stays current",
+                                       ref.name, status, ref.version);
+
+        if (strv_extend(&lowers, store_staging_layer(staging)) < 0 || strv_extend_strv(&lowers, ref.lowers) < 0)
+                return log_oom();
+        manifest = path_join(store_staging_dir(staging), "manifest");
+        merged = path_join(store_staging_dir(staging), "merged");
+        if (!manifest || !merged)
+                return log_oom();
+        r = manifest_of_layers(lowers, merged, manifest);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the package manifest: %m, ignoring.");
+        if (signals_pending() != 0)
+                return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
+                                       ref.version);
+
+        parent = strdup_printf("%u", ref.version);
+        if (!parent)
+                return log_oom();
+        char *info[] = {
+                (char *) "method", (char *) "update",
+                (char *) "command", arg_command ?: (char *) UPDATE_COMMAND,
+                (char *) "parent", parent,
+                NULL,
+        };
+        r = store_staging_publish(staging, info, &version);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish the update of '%s': %m", ref.name);
+        {
+                _cleanup_free_ char *dir = store_tree_dir(ctx->state_dir, ref.name);
+                _cleanup_free_ char *layer = dir ? strdup_printf("%s/%u/layer", dir, version) : NULL;
+
+                if (layer && disk_usage(layer, &size) >= 0)
+                        format_bytes(sizebuf, sizeof(sizebuf), size);
+        }
+        printf("%s@%u\n", ref.name, version);
+        printf("Updated chroot '%s': version %u (a %s layer on version %u) is current\n", ref.name, version, sizebuf,
+               ref.version);
+        return 0;
+}
+
+int verb_update(Context *ctx, int argc, char **argv) {
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot update NAME [--command CMD]");
+        r = need_root("Updating a chroot");
+        if (r < 0)
+                return r;
+        return update_one(ctx, argv[0]);
+}
+
+int verb_rollback(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ unsigned *versions = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        unsigned current = 0, target = 0;
+        size_t n = 0;
+        int r;
+
+        if (argc < 1 || argc > 2)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot rollback NAME [VERSION]");
+        r = need_root("Rolling back a chroot");
+        if (r < 0)
+                return r;
+        r = context_resolve(ctx, argv[0], false, &ref);
+        if (r < 0)
+                return r;
+        if (ref.version > 0 && argc == 2)
+                return log_error_errno(-EINVAL, "Give the version once: 'rollback %s %s' or 'rollback %s@%u'",
+                                       ref.name, argv[1], ref.name, ref.version);
+        lock = lock_tree(ctx, ref.name);
+        if (lock < 0)
+                return lock;
+        r = store_current_version(ctx->state_dir, ref.name, &current);
+        if (r < 0)
+                return log_error_errno(r, "Chroot '%s' has no current version", ref.name);
+        r = store_list_versions(ctx->state_dir, ref.name, &versions, &n);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list the versions of '%s': %m", ref.name);
+
+        if (ref.version > 0)
+                target = ref.version;
+        else if (argc == 2) {
+                char *end;
+                unsigned long v = strtoul(argv[1], &end, 10);
+
+                if (*end != '\0' || v == 0 || v > 1000000 || argv[1][0] < '1' || argv[1][0] > '9')
+                        return log_error_errno(-EINVAL, "Invalid version '%s'", argv[1]);
+                target = (unsigned) v;
+        } else
+                /* The newest version older than the current one. */
+                for (size_t i = 0; i < n; i++)
+                        if (versions[i] < current)
+                                target = versions[i];
+        if (target == 0)
+                return log_error_errno(-ENOENT, "Chroot '%s' has no version older than %u to roll back to", ref.name,
+                                       current);
+        {
+                _cleanup_strv_free_ char **lowers = NULL;
+
+                r = store_version_lowers(ctx->state_dir, ref.name, target, &lowers);
+                if (r == -ENOENT)
+                        return log_error_errno(r, "Chroot '%s' has no version %u", ref.name, target);
+                if (r < 0)
+                        return log_error_errno(r, "Version %u of '%s' is not usable: %m", target, ref.name);
+        }
+        r = store_set_current_version(ctx->state_dir, ref.name, target);
+        if (r < 0)
+                return log_error_errno(r, "Failed to make '%s@%u' current: %m", ref.name, target);
+        printf("Chroot '%s': version %u is current (was %u)\n", ref.name, target, current);
+        return 0;
+}
+
+/* Removes one version or the whole chroot; under the store lock and the use lock, so that no session
+ * takes what is being removed. */
+static int remove_one(Context *ctx, const char *spec) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ StoreVersion *versions = NULL;
+        _cleanup_free_ unsigned *in_use = NULL;
+        _cleanup_close_ int lock = -EBADF, use = -EBADF;
+        size_t n = 0, n_in_use = 0;
+        unsigned current = 0;
+        const char *why;
+        int r;
+
+        r = context_resolve(ctx, spec, false, &ref);
+        if (r < 0)
+                return r;
+        if (ref.def->source == CHROOT_SOURCE_DIRECTORY)
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s' is a directory chroot: remove its definition instead",
+                                       ref.name);
+        lock = lock_tree(ctx, ref.name);
+        if (lock < 0)
+                return lock;
+        use = store_use_lock(ctx->state_dir, ref.name, true);
+        if (use < 0)
+                return log_error_errno(use, "Failed to lock chroot '%s': %m", ref.name);
+
+        r = store_list_version_records(ctx->state_dir, ref.name, &versions, &n);
+        if (r >= 0)
+                r = session_versions_in_use(ctx->state_dir, ref.name, &in_use, &n_in_use);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the versions of '%s': %m", ref.name);
+        if (n == 0)
+                return log_error_errno(-ENOENT, "Chroot '%s' has no versions to remove", ref.name);
+        (void) store_current_version(ctx->state_dir, ref.name, &current);
+
+        if (ref.version > 0) {
+                why = store_remove_refusal(versions, n, current, in_use, n_in_use, ref.version);
+                if (why)
+                        return log_error_errno(-EBUSY, "Cannot remove '%s@%u': %s", ref.name, ref.version, why);
+                r = store_remove_version(ctx->state_dir, ref.name, ref.version);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove '%s@%u': %m", ref.name, ref.version);
+                printf("Removed '%s@%u'\n", ref.name, ref.version);
+                return 0;
+        }
+        if (n_in_use > 0)
+                return log_error_errno(-EBUSY, "Cannot remove '%s': %zu running session(s) use it (version %u%s)",
+                                       ref.name, n_in_use, in_use[0], n_in_use > 1 ? ", ..." : "");
+        r = store_remove_tree(ctx->state_dir, ref.name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove '%s': %m", ref.name);
+        printf("Removed chroot '%s' (%zu version%s)\n", ref.name, n, n == 1 ? "" : "s");
+        return 0;
+}
+
+int verb_remove(Context *ctx, int argc, char **argv) {
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot remove NAME[@VERSION]");
+        r = need_root("Removing a chroot");
+        if (r < 0)
+                return r;
+        return remove_one(ctx, argv[0]);
+}
+
+static int gc_one(Context *ctx, const char *name, unsigned keep) {
+        _cleanup_free_ StoreVersion *versions = NULL;
+        _cleanup_free_ unsigned *in_use = NULL, *doomed = NULL;
+        _cleanup_close_ int lock = -EBADF, use = -EBADF;
+        size_t n = 0, n_in_use = 0, n_doomed = 0;
+        unsigned current = 0;
+        int r;
+
+        lock = lock_tree(ctx, name);
+        if (lock < 0)
+                return lock;
+        use = store_use_lock(ctx->state_dir, name, true);
+        if (use < 0)
+                return log_error_errno(use, "Failed to lock chroot '%s': %m", name);
+        r = store_list_version_records(ctx->state_dir, name, &versions, &n);
+        if (r >= 0)
+                r = session_versions_in_use(ctx->state_dir, name, &in_use, &n_in_use);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the versions of '%s': %m", name);
+        if (store_current_version(ctx->state_dir, name, &current) < 0)
+                return 0; /* nothing published: nothing to collect */
+
+        r = store_gc_select(versions, n, current, in_use, n_in_use, keep, &doomed, &n_doomed);
+        if (r < 0)
+                return log_oom();
+        for (size_t i = 0; i < n_in_use; i++)
+                if (in_use[i] != current)
+                        printf("Keeping '%s@%u': a running session uses it\n", name, in_use[i]);
+        for (size_t i = 0; i < n_doomed; i++) {
+                r = store_remove_version(ctx->state_dir, name, doomed[i]);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to remove '%s@%u': %m", name, doomed[i]);
+                printf("Removed '%s@%u'\n", name, doomed[i]);
+        }
+        return 0;
+}
+
+int verb_gc(Context *ctx, int argc, char **argv) {
+        _cleanup_strv_free_ char **names = NULL;
+        unsigned keep = arg_keep >= 0 ? (unsigned) arg_keep : 1;
+        int r, ret = 0;
+
+        r = need_root("Collecting garbage");
+        if (r < 0)
+                return r;
+        if (argc > 0) {
+                for (int i = 0; i < argc; i++) {
+                        const char *reason = NULL;
+
+                        if (!chroot_name_is_valid(argv[i], &reason))
+                                return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", argv[i], reason);
+                        if (strv_extend(&names, argv[i]) < 0)
+                                return log_oom();
+                }
+        } else {
+                r = store_list_names(ctx->state_dir, &names);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list '%s': %m", ctx->state_dir);
+        }
+        for (char **n = names; n && *n; n++) {
+                r = gc_one(ctx, *n, keep);
+                if (r < 0 && ret == 0)
+                        ret = r;
+        }
+        return ret;
+}
+
+/* ---- diff ---- */
+
+typedef struct Manifest {
+        char **names;           /* sorted with their "version arch" in the same order */
+        char **values;
+        size_t n;
+} Manifest;
+
+static void manifest_done(Manifest *m) {
+        strv_free(m->names);
+        strv_free(m->values);
+        *m = (Manifest) {};
+}
+
+static int manifest_read(Context *ctx, const ChrootRef *ref, Manifest *ret) {
+        _cleanup_free_ char *tree = store_tree_dir(ctx->state_dir, ref->name);
+        _cleanup_free_ char *path = NULL, *line = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
+        size_t cap = 0;
+
+        if (!tree)
+                return log_oom();
+        path = strdup_printf("%s/%u/manifest", tree, ref->version);
+        if (!path)
+                return log_oom();
+        f = fopen(path, "re");
+        if (!f)
+                return log_error_errno(-errno, "No package list for '%s@%u' (%s): %m", ref->name, ref->version, path);
+        while (getline(&line, &cap, f) >= 0) {
+                line[strcspn(line, "\n")] = '\0';
+                if (*line && strv_extend(&lines, line) < 0)
+                        return log_oom();
+        }
+        strv_sort(lines);
+        for (char **l = lines; l && *l; l++) {
+                char *tab = strchr(*l, '\t');
+                if (!tab)
+                        continue;
+                *tab = '\0';
+                for (char *t = tab + 1; *t; t++)
+                        if (*t == '\t')
+                                *t = ' ';
+                if (strv_extend(&ret->names, *l) < 0 || strv_extend(&ret->values, tab + 1) < 0)
+                        return log_oom();
+                ret->n++;
+        }
+        return 0;
+}
+
+int verb_diff(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef a = {}, b = {};
+        _cleanup_(manifest_done) Manifest ma = {}, mb = {};
+        size_t i = 0, j = 0;
+        unsigned added = 0, removed = 0, changed = 0;
+        int r;
+
+        if (argc != 2)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot diff NAME@A NAME@B");
+        r = context_resolve(ctx, argv[0], true, &a);
+        if (r >= 0)
+                r = context_resolve(ctx, argv[1], true, &b);
+        if (r < 0)
+                return r;
+        if (a.version == 0 || b.version == 0)
+                return log_error_errno(-EINVAL, "Directory chroots have no package history to compare");
+        r = manifest_read(ctx, &a, &ma);
+        if (r >= 0)
+                r = manifest_read(ctx, &b, &mb);
+        if (r < 0)
+                return r;
+
+        /* Both lists are sorted by package name (strv_sort: strcmp order, as the merge needs). */
+        while (i < ma.n || j < mb.n) {
+                int c = i >= ma.n ? 1 : j >= mb.n ? -1 : strcmp(ma.names[i], mb.names[j]);
+
+                if (c < 0) {
+                        printf("- %s %s\n", ma.names[i], ma.values[i]);
+                        removed++, i++;
+                } else if (c > 0) {
+                        printf("+ %s %s\n", mb.names[j], mb.values[j]);
+                        added++, j++;
+                } else {
+                        if (!streq(ma.values[i], mb.values[j])) {
+                                printf("~ %s %s -> %s\n", ma.names[i], ma.values[i], mb.values[j]);
+                                changed++;
+                        }
+                        i++, j++;
+                }
+        }
+        fprintf(stderr, "%s@%u -> %s@%u: %u added, %u removed, %u changed\n", a.name, a.version, b.name, b.version,
+                added, removed, changed);
+        return 0;
+}
