@@ -245,11 +245,11 @@ int run_session(Context *ctx, int argc, char **argv) {
                 .groups = user.groups_str,
                 .hook_dirs = ctx->hook_dirs,
                 .hook_timeout = ctx->config.hook_timeout,
+                .record_lock = &use_lock,
         };
         r = session_create(&plan, &session);
         if (r < 0)
                 return 1;
-        use_lock = safe_close(use_lock);
 
         if (signals_pending() != 0) {
                 (void) session_end(session);

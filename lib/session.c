@@ -206,6 +206,10 @@ int session_create(const SessionPlan *plan, Session **ret) {
         r = session_make_dir(s);
         if (r < 0)
                 return log_error_errno(r, "Failed to create session directory for '%s': %m", plan->chroot);
+        /* The container's monitor is a forked child: a lock still open then would stay held for the
+         * session's whole life. */
+        if (plan->record_lock)
+                *plan->record_lock = safe_close(*plan->record_lock);
 
         r = session_mount(s);
         if (r < 0)

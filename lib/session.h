@@ -27,6 +27,8 @@ typedef struct SessionPlan {
         bool tmpfs;                     /* upper and work directories on a tmpfs */
         const char *upper;              /* NULL, or an upper directory to keep (update: a store staging */
         const char *work;               /*   layer), with its work directory; then @tmpfs is ignored */
+        int *record_lock;               /* if set, a lock fd closed (and set to -EBADF) as soon as the
+                                         * session's record names its version, before anything forks */
         bool no_hooks;                  /* update sessions: nothing but the command may write the layer */
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path */

@@ -72,3 +72,16 @@ finish() {
         if [ "$FAILS" -gt 0 ]; then echo "$FAILS check(s) failed"; exit 1; fi
         exit 0
 }
+
+# A versioned chroot NAME whose version 1 is the shared fixture tree, hard-linked (instant, and safe:
+# published versions are only ever overlay lower layers, never written).
+use_versioned_fixture() {
+        local name=$1 fx=$SHARED/state/trees/fixture/1
+        [ -d "$fx/rootfs/etc" ] || skip "the shared fixture tree is missing (setup failed?)"
+        printf '[chroot]\nsuite = bookworm\nvariant = minbase\n' > "$ARKOSE_CONFIG_DIR/chroots.d/$name.conf"
+        mkdir -p "$ARKOSE_STATE_DIR/trees/$name"
+        cp -al "$fx" "$ARKOSE_STATE_DIR/trees/$name/1"
+        ln -s 1 "$ARKOSE_STATE_DIR/trees/$name/current"
+}
+current_of() { readlink "$ARKOSE_STATE_DIR/trees/$1/current"; }
+no_staging_left() { [ -z "$(ls -A "$ARKOSE_STATE_DIR/trees/$1" | grep -E '^\.(staging|removing)-')" ]; }
