@@ -445,11 +445,15 @@ int store_set_current_version(const char *state_dir, const char *name, unsigned 
 
 int store_use_lock(const char *state_dir, const char *name, bool exclusive) {
         _cleanup_free_ char *trees = path_join(state_dir, "trees");
+        _cleanup_free_ char *tree = store_tree_dir(state_dir, name);
         _cleanup_free_ char *lock = NULL;
         int r;
 
-        if (!trees)
+        if (!trees || !tree)
                 return -ENOMEM;
+        /* No tree, nothing to use: and no lock file left behind for a name that does not exist. */
+        if (access(tree, F_OK) < 0)
+                return -errno;
         r = mkdir_p(trees, 0755);
         if (r < 0)
                 return r;

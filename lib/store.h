@@ -92,7 +92,7 @@ int store_remove_tree(const char *state_dir, const char *name);
  * of NAME runs now (its lock is free); otherwise does nothing. Returns 0 or -errno. */
 int store_sweep(const char *state_dir, const char *name);
 
-/* Takes NAME's use lock (see above), waiting. Returns the fd or -errno. */
+/* Takes NAME's use lock (see above), waiting. Returns the fd, -ENOENT when NAME has no tree, or -errno. */
 int store_use_lock(const char *state_dir, const char *name, bool exclusive);
 
 /* A version and its parent (0: full), for the pure selection below. */

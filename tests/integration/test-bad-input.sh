@@ -21,7 +21,7 @@ one_line_error "control character" "invalid chroot name" "$ARKOSE" create "$(pri
 one_line_error "over-long name" "invalid chroot name" "$ARKOSE" create "$(printf 'x%.0s' $(seq 100))"
 one_line_error "bad version" "invalid version" "$ARKOSE" -c fx@abc -- true
 one_line_error "not created yet" "has not been created" "$ARKOSE" -c bookworm -- true
-check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.lock$' | grep -v '^bookworm')"
+check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.\(lock\|use\)$' | grep -v '^bookworm')"
 
 printf '[chroot]\nsuite = bookworm\nbogus-key = 1\n' > "$ARKOSE_CONFIG_DIR/chroots.d/broken.conf"
 one_line_error "malformed definition names file and line" "broken.conf:3" "$ARKOSE" create broken
