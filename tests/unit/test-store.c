@@ -18,6 +18,11 @@
 #include "state.h"
 #include "store.h"
 
+static bool endswith(const char *s, const char *suffix) {
+        size_t a = strlen(s), b = strlen(suffix);
+        return a >= b && streq(s + a - b, suffix);
+}
+
 static char *make_tmp(void) {
         char *d = strdup("/tmp/arkose-unit-XXXXXX");
         assert_non_null(mkdtemp(d));
@@ -140,11 +145,152 @@ static void test_state_roundtrip(void **state) {
         assert_int_equal(rm_rf(dir), 0);
 }
 
+static void test_gc_select(void **state) {
+        /* 1 full; 2 on 1; 3 on 2; 4 full (an import); 5 on 4; 6 on 1. */
+        const StoreVersion v[] = { { 1, 0 }, { 2, 1 }, { 3, 2 }, { 4, 0 }, { 5, 4 }, { 6, 1 } };
+        _cleanup_free_ unsigned *out = NULL;
+        size_t n = 0;
+        (void) state;
+
+        /* Current 5, nothing else kept: 6 (leaf), 3, 2, 1 go; 4 stays as 5's parent. Newest first. */
+        assert_int_equal(store_gc_select(v, 6, 5, NULL, 0, 0, &out, &n), 0);
+        assert_int_equal(n, 4);
+        assert_int_equal(out[0], 6);
+        assert_int_equal(out[1], 3);
+        assert_int_equal(out[2], 2);
+        assert_int_equal(out[3], 1);
+        out = mfree(out);
+
+        /* A session holds 3: 3, 2 and 1 stay (its chain); 6 goes. */
+        const unsigned in_use[] = { 3 };
+        assert_int_equal(store_gc_select(v, 6, 5, in_use, 1, 0, &out, &n), 0);
+        assert_int_equal(n, 1);
+        assert_int_equal(out[0], 6);
+        out = mfree(out);
+
+        /* --keep 2 keeps 5 and 6, and 6 needs 1. */
+        assert_int_equal(store_gc_select(v, 6, 5, NULL, 0, 2, &out, &n), 0);
+        assert_int_equal(n, 2);
+        assert_int_equal(out[0], 3);
+        assert_int_equal(out[1], 2);
+        out = mfree(out);
+
+        /* Rolled back to 1: the newer ones go, 1 stays. */
+        assert_int_equal(store_gc_select(v, 6, 1, NULL, 0, 0, &out, &n), 0);
+        assert_int_equal(n, 5);
+        assert_int_equal(out[4], 2);
+        out = mfree(out);
+
+        assert_int_equal(store_gc_select(v, 0, 0, NULL, 0, 0, &out, &n), 0);
+        assert_int_equal(n, 0);
+}
+
+static void test_remove_refusal(void **state) {
+        const StoreVersion v[] = { { 1, 0 }, { 2, 1 }, { 3, 2 }, { 4, 0 } };
+        const unsigned in_use[] = { 4 };
+        (void) state;
+
+        assert_string_equal(store_remove_refusal(v, 4, 3, in_use, 1, 9), "no such version");
+        assert_string_equal(store_remove_refusal(v, 4, 3, in_use, 1, 3),
+                            "it is the current version (roll back to another one first)");
+        assert_string_equal(store_remove_refusal(v, 4, 3, in_use, 1, 4), "a running session uses it");
+        assert_string_equal(store_remove_refusal(v, 4, 3, in_use, 1, 2), "a newer version is a layer on it");
+        assert_string_equal(store_remove_refusal(v, 4, 3, in_use, 1, 1), "a newer version is a layer on it");
+        assert_null(store_remove_refusal(v, 4, 1, NULL, 0, 3));
+}
+
+static void test_parse_ref(void **state) {
+        _cleanup_free_ char *name = NULL;
+        const char *reason = NULL;
+        unsigned v = 99;
+        (void) state;
+
+        assert_int_equal(store_parse_ref("bookworm", &name, &v, NULL), 0);
+        assert_string_equal(name, "bookworm");
+        assert_int_equal(v, 0);
+        name = mfree(name);
+        assert_int_equal(store_parse_ref("bookworm@12", &name, &v, NULL), 0);
+        assert_string_equal(name, "bookworm");
+        assert_int_equal(v, 12);
+        name = mfree(name);
+        static const char *const bad[] = { "bookworm@", "bookworm@0", "bookworm@01", "bookworm@x", "bookworm@1x",
+                                           "bookworm@-1", "@3", "a/b@1", "..", "bookworm@99999999999" };
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                reason = NULL;
+                assert_int_equal(store_parse_ref(bad[i], &name, &v, &reason), -EINVAL);
+                assert_non_null(reason);
+                assert_null(name);
+        }
+}
+
+static void write_info(const char *dir, const char *name, unsigned v, const char *parent, bool layer) {
+        _cleanup_free_ char *d = strdup_printf("%s/trees/%s/%u/%s", dir, name, v, layer ? "layer" : "rootfs");
+        _cleanup_free_ char *info = strdup_printf("%s/trees/%s/%u/info.json", dir, name, v);
+        char *kv[] = { (char *) "parent", (char *) parent, NULL };
+
+        assert_int_equal(mkdir_p(d, 0755), 0);
+        assert_int_equal(state_write(info, kv), 0);
+}
+
+static void test_layer_chain(void **state) {
+        _cleanup_free_ char *dir = make_tmp();
+        _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ StoreVersion *recs = NULL;
+        size_t n = 0;
+        unsigned p = 99;
+        (void) state;
+
+        write_info(dir, "c", 1, "", false);
+        write_info(dir, "c", 2, "1", true);
+        write_info(dir, "c", 3, "2", true);
+        write_info(dir, "c", 4, "", false);
+        write_info(dir, "c", 5, "9", true); /* a parent newer than itself */
+        write_info(dir, "c", 8, "7", true); /* a missing parent */
+        write_info(dir, "c", 6, "6", true); /* itself: refused, parents are older */
+
+        assert_int_equal(store_version_lowers(dir, "c", 3, &l), 0);
+        assert_int_equal(strv_length(l), 3);
+        assert_true(endswith(l[0], "/trees/c/3/layer"));
+        assert_true(endswith(l[1], "/trees/c/2/layer"));
+        assert_true(endswith(l[2], "/trees/c/1/rootfs"));
+        l = strv_free(l);
+        assert_int_equal(store_version_lowers(dir, "c", 4, &l), 0);
+        assert_int_equal(strv_length(l), 1);
+        l = strv_free(l);
+        assert_int_equal(store_version_lowers(dir, "c", 5, &l), -EBADMSG);
+        assert_int_equal(store_version_lowers(dir, "c", 8, &l), -ENOENT);
+        assert_int_equal(store_version_lowers(dir, "c", 6, &l), -EBADMSG);
+        assert_int_equal(store_version_lowers(dir, "c", 7, &l), -ENOENT);
+
+        assert_int_equal(store_version_parent(dir, "c", 3, &p), 0);
+        assert_int_equal(p, 2);
+        assert_int_equal(store_version_parent(dir, "c", 1, &p), 0);
+        assert_int_equal(p, 0);
+
+        assert_int_equal(store_list_version_records(dir, "c", &recs, &n), 0);
+        assert_int_equal(n, 7);
+        assert_int_equal(recs[2].version, 3);
+        assert_int_equal(recs[2].parent, 2);
+
+        /* Current, rollback, removal out of sight. */
+        assert_int_equal(store_set_current_version(dir, "c", 3), 0);
+        assert_int_equal(store_set_current_version(dir, "c", 9), -ENOENT);
+        assert_int_equal(store_remove_version(dir, "c", 4), 0);
+        assert_int_equal(store_version_lowers(dir, "c", 4, &l), -ENOENT);
+        assert_int_equal(store_remove_tree(dir, "c"), 0);
+        assert_int_equal(store_current_version(dir, "c", &p), -ENOENT);
+        assert_int_equal(rm_rf(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_publish_versions),
                 cmocka_unit_test(test_lock_contention),
                 cmocka_unit_test(test_state_roundtrip),
+                cmocka_unit_test(test_gc_select),
+                cmocka_unit_test(test_remove_refusal),
+                cmocka_unit_test(test_parse_ref),
+                cmocka_unit_test(test_layer_chain),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
