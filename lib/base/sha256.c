@@ -29,8 +29,8 @@ static void sha256_block(uint32_t h[static 8], const uint8_t p[static 64]) {
         uint32_t w[64], a, b, c, d, e, f, g, hh;
 
         for (unsigned i = 0; i < 16; i++)
-                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 | (uint32_t) p[4 * i + 2] << 8 |
-                       (uint32_t) p[4 * i + 3];
+                w[i] = (uint32_t) p[4 * i] << 24 | (uint32_t) p[4 * i + 1] << 16 |
+                       (uint32_t) p[4 * i + 2] << 8 | (uint32_t) p[4 * i + 3];
         for (unsigned i = 16; i < 64; i++) {
                 uint32_t s0 = ror32(w[i - 15], 7) ^ ror32(w[i - 15], 18) ^ (w[i - 15] >> 3);
                 uint32_t s1 = ror32(w[i - 2], 17) ^ ror32(w[i - 2], 19) ^ (w[i - 2] >> 10);
@@ -39,7 +39,8 @@ static void sha256_block(uint32_t h[static 8], const uint8_t p[static 64]) {
 
         a = h[0], b = h[1], c = h[2], d = h[3], e = h[4], f = h[5], g = h[6], hh = h[7];
         for (unsigned i = 0; i < 64; i++) {
-                uint32_t t1 = hh + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) + K[i] + w[i];
+                uint32_t t1 = hh + (ror32(e, 6) ^ ror32(e, 11) ^ ror32(e, 25)) + ((e & f) ^ (~e & g)) +
+                              K[i] + w[i];
                 uint32_t t2 = (ror32(a, 2) ^ ror32(a, 13) ^ ror32(a, 22)) + ((a & b) ^ (a & c) ^ (b & c));
                 hh = g, g = f, f = e, e = d + t1, d = c, c = b, b = a, a = t1 + t2;
         }
@@ -48,7 +49,8 @@ static void sha256_block(uint32_t h[static 8], const uint8_t p[static 64]) {
 
 void sha256_init(Sha256 *s) {
         static const uint32_t initial[8] = {
-                0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
+                0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
+                0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
         };
 
         memcpy(s->state, initial, sizeof(initial));

@@ -8,13 +8,13 @@
 /* SHA-256 (FIPS 180-4), self-contained: checksums of downloads and imports, without a crypto library. */
 
 #define SHA256_DIGEST_SIZE 32
-#define SHA256_HEX_SIZE (SHA256_DIGEST_SIZE * 2 + 1) /* 64 lower-case hex digits and a NUL */
+#define SHA256_HEX_SIZE    (SHA256_DIGEST_SIZE * 2 + 1) /* 64 lower-case hex digits and a NUL */
 
 /* A running hash. Callers keep it on the stack and touch it only through the functions below. */
 typedef struct Sha256 {
         uint32_t state[8];
-        uint64_t length;                /* bytes hashed so far */
-        uint8_t buffer[64];             /* a partial block */
+        uint64_t length;    /* bytes hashed so far */
+        uint8_t buffer[64]; /* a partial block */
         size_t buffer_len;
 } Sha256;
 
