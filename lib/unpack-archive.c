@@ -56,7 +56,7 @@ static int read_failure(struct archive *a, unsigned n_entries, char **reason) {
 
         if (e > 0 && e != LIBARCHIVE_ERRNO_FILE_FORMAT && e != LIBARCHIVE_ERRNO_PROGRAMMER)
                 return set_reason(reason, -e, "failed to read the archive: %s", archive_message(a));
-        if (n_entries == 0 && archive_format(a) == 0)
+        if (n_entries == 0 && archive_format(a) == 0 && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
                 return set_reason(reason, -EBADMSG, "not a tar archive: %s", archive_message(a));
         return set_reason(reason, -EBADMSG, "archive is truncated or corrupt: %s", archive_message(a));
 }
@@ -103,6 +103,10 @@ static int open_archive_file(const char *path, char **reason) {
         if (S_ISDIR(st.st_mode)) {
                 (void) close(fd);
                 return set_reason(reason, -EISDIR, "'%s' is a directory, not an archive", path);
+        }
+        if (S_ISREG(st.st_mode) && st.st_size == 0) {
+                (void) close(fd);
+                return set_reason(reason, -EBADMSG, "'%s' is empty", path);
         }
         return fd;
 }

@@ -43,7 +43,10 @@ static char *make_subdir(const char *parent, const char *name) {
         return p;
 }
 
+/* ARK_TEST_VERBOSE=1 shows the reasons, to read them. */
 static void assert_one_line(const char *reason) {
+        if (getenv("ARK_TEST_VERBOSE"))
+                print_message("reason: %s\n", reason ?: "(null)");
         assert_non_null(reason);
         assert_true(strlen(reason) > 0);
         assert_null(strchr(reason, '\n'));
