@@ -173,8 +173,8 @@ static int judge_path(int dir_fd, const char *path, char **ret_symlink) {
 }
 
 static int check_member(int dir_fd, struct archive_entry *entry, char **reason) {
-        const char *name = archive_entry_pathname(entry), *link = archive_entry_hardlink(entry);
         _cleanup_free_ char *via = NULL;
+        const char *name = archive_entry_pathname(entry), *link = archive_entry_hardlink(entry);
         int v;
 
         v = judge_path(dir_fd, name, &via);
@@ -216,6 +216,37 @@ static int check_member(int dir_fd, struct archive_entry *entry, char **reason) 
         default:
                 return v;
         }
+}
+
+/* overlayfs keeps its own state in trusted.overlay.* xattrs (user.overlay.* when mounted with
+ * "userxattr"): whiteouts, opaque directories, redirects. In a tree that becomes a lower layer they
+ * would change what sessions see, so an archive does not get to set them; they are dropped. */
+static bool xattr_is_overlay_private(const char *name) {
+        return startswith(name, "trusted.overlay.") || startswith(name, "user.overlay.");
+}
+
+static int drop_overlay_xattrs(struct archive_entry *entry) {
+        _cleanup_(archive_entry_freep) struct archive_entry *copy = NULL;
+        const char *name;
+        const void *value;
+        size_t size;
+        bool found = false;
+
+        archive_entry_xattr_reset(entry);
+        while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
+                found = found || xattr_is_overlay_private(name);
+        if (!found)
+                return 0;
+
+        copy = archive_entry_clone(entry);
+        if (!copy)
+                return -ENOMEM;
+        archive_entry_xattr_clear(entry);
+        archive_entry_xattr_reset(copy);
+        while (archive_entry_xattr_next(copy, &name, &value, &size) == ARCHIVE_OK)
+                if (!xattr_is_overlay_private(name))
+                        archive_entry_xattr_add_entry(entry, name, value, size);
+        return 0;
 }
 
 /* ---- extraction ---- */
@@ -266,6 +297,9 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
                 name = archive_entry_pathname(entry) ?: "";
 
                 r = check_member(dir_fd, entry, reason);
+                if (r < 0)
+                        return r;
+                r = drop_overlay_xattrs(entry);
                 if (r < 0)
                         return r;
                 if (archive_write_header(out, entry) != ARCHIVE_OK)
@@ -546,8 +580,8 @@ static int export_failure(struct archive *out, const char *name, char **reason) 
 
 /* "SOURCE" → ".", "SOURCE/etc" → "./etc", as mmdebstrap names members. */
 static int member_name(const ExportWalk *w, struct archive_entry *entry) {
-        const char *p = archive_entry_pathname(entry);
         _cleanup_free_ char *name = NULL;
+        const char *p = archive_entry_pathname(entry);
 
         if (!p || !strneq(p, w->source, w->source_len) ||
             (p[w->source_len] != '\0' && p[w->source_len] != '/'))

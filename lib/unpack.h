@@ -56,14 +56,17 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
  *             an earlier member created. Symlinks themselves may point anywhere (/etc/localtime is
  *             absolute); nothing is ever written through one. libarchive's SECURE_SYMLINKS,
  *             SECURE_NODOTDOT and SECURE_NOABSOLUTEPATHS guards are always set as a second line.
- *   -EBADMSG  "not a tar archive: ...", "archive is truncated or corrupt: ...", "archive is empty".
- * Anything that cannot be restored exactly (an owner, a mode, an xattr) is an error too, with the
- * errno libarchive saw: a rootfs without its file capabilities or owners is broken. Without root, only
- * archives owned by the caller extract. Also -ENOTDIR, -ENOTEMPTY (@target_dir not an empty
- * directory), -EISDIR (@archive_path is a directory: see unpack_archive_find_rootfs()), -ENOENT,
- * -ENOSPC and other -errno. After a failure @target_dir holds a partial tree, which the caller removes
- * with its staging directory. Changes the working directory while it runs and restores it (libarchive
- * extracts relative to it); not for programs with threads. */
+ *   -EBADMSG  "not a tar archive: ...", "archive is truncated or corrupt: ...", "archive is empty",
+ *             "'FILE' is empty".
+ * Extended attributes private to overlayfs (trusted.overlay.*, user.overlay.*) are dropped: in a lower
+ * layer they would act as whiteouts or redirects. Anything else that cannot be restored exactly (an
+ * owner, a mode, an xattr) is an error, with the errno libarchive saw: a rootfs without its file
+ * capabilities or owners is broken. Without root, only archives owned by the caller extract. Also
+ * -ENOTDIR, -ENOTEMPTY (@target_dir not an empty directory), -EISDIR (@archive_path is a directory:
+ * see unpack_archive_find_rootfs()), -ENOENT, -ENOSPC and other -errno. After a failure @target_dir
+ * holds a partial tree, which the caller removes with its staging directory. Changes the working
+ * directory while it runs and restores it (libarchive extracts relative to it); not for programs with
+ * threads. */
 int unpack_archive_extract(const char *archive_path, const char *target_dir, char **ret_reason);
 
 /* Finds the tarball that holds the root file system in what a user gave to import:

@@ -219,9 +219,10 @@ static void describe_tree(const char *root, const char *rel, char ***lines) {
                 } else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode))
                         snprintf(extra, sizeof(extra), "%u:%u", major(st.st_rdev), minor(st.st_rdev));
                 describe_xattrs(full, xattrs, sizeof(xattrs));
-                assert_int_equal(strv_extendf(lines, "%s %06o %lu %u:%u %lld %s%s", name, (unsigned) st.st_mode,
-                                              (unsigned long) st.st_nlink, (unsigned) st.st_uid,
-                                              (unsigned) st.st_gid, (long long) st.st_mtime, extra, xattrs),
+                assert_int_equal(strv_extendf(lines, "%s %06o %lu %u:%u %lld %s%s", name,
+                                              (unsigned) st.st_mode, (unsigned long) st.st_nlink,
+                                              (unsigned) st.st_uid, (unsigned) st.st_gid,
+                                              (long long) st.st_mtime, extra, xattrs),
                                  0);
                 if (S_ISDIR(st.st_mode) && !streq(name, "."))
                         describe_tree(root, name, lines);
@@ -244,6 +245,7 @@ typedef struct Member {
         const char *content;    /* regular files */
         const char *link;       /* symlink target */
         const char *hardlink;   /* makes the member a hard link to this name */
+        const char *const *xattrs; /* name, value, name, value, ..., NULL */
 } Member;
 
 static void write_archive(const char *path, bool gzip, const Member *members, size_t n) {
@@ -267,6 +269,8 @@ static void write_archive(const char *path, bool gzip, const Member *members, si
                         archive_entry_set_symlink(e, members[i].link);
                 if (members[i].hardlink)
                         archive_entry_set_hardlink(e, members[i].hardlink);
+                for (const char *const *x = members[i].xattrs; x && *x; x += 2)
+                        archive_entry_xattr_add_entry(e, x[0], x[1], strlen(x[1]));
                 if (S_ISREG(members[i].mode) && !members[i].hardlink)
                         archive_entry_set_size(e, (la_int64_t) len);
                 assert_int_equal(archive_write_header(a, e), ARCHIVE_OK);
@@ -434,6 +438,41 @@ static void test_extract_mmdebstrap_style(void **state) {
         assert_int_equal(rm_rf(base), 0);
 }
 
+/* overlayfs's own xattrs are not restored; others are. */
+static void test_extract_drops_overlay_xattrs(void **state) {
+        static const char *const xattrs[] = {
+                "trusted.overlay.opaque", "y", "user.overlay.redirect", "/etc", "user.keep", "kept", NULL,
+        };
+        _cleanup_free_ char *base = make_tmp(), *archive = NULL, *dst = NULL, *dir = NULL, *probe = NULL;
+        _cleanup_free_ char *reason = NULL;
+        const Member members[] = {
+                { "./", S_IFDIR | 0755 },
+                { "./dir/", S_IFDIR | 0755, NULL, NULL, NULL, xattrs },
+        };
+        char value[64];
+        bool user_xattrs;
+        (void) state;
+
+        probe = path_join(base, "probe");
+        put_file(base, "probe", "", 0644);
+        user_xattrs = setxattr(probe, "user.probe", "1", 1, 0) == 0;
+
+        archive = path_join(base, "xattrs.tar");
+        write_archive(archive, false, members, ELEMENTSOF(members));
+        dst = make_subdir(base, "dst");
+        if (!user_xattrs) {
+                print_message("user.* xattrs not supported here: not testing them\n");
+                assert_int_equal(rm_rf(base), 0);
+                return;
+        }
+        assert_int_equal(unpack_archive_extract(archive, dst, &reason), 0);
+        dir = path_join(dst, "dir");
+        assert_int_equal(lgetxattr(dir, "user.keep", value, sizeof(value)), 4);
+        assert_true(lgetxattr(dir, "user.overlay.redirect", value, sizeof(value)) < 0 && errno == ENODATA);
+        assert_true(lgetxattr(dir, "trusted.overlay.opaque", value, sizeof(value)) < 0 && errno == ENODATA);
+        assert_int_equal(rm_rf(base), 0);
+}
+
 static void test_find_rootfs_lxc(void **state) {
         _cleanup_free_ char *base = make_tmp(), *image = NULL, *tree = NULL, *rootfs = NULL, *meta = NULL;
         _cleanup_free_ char *found = NULL, *reason = NULL, *bundle = NULL, *scratch = NULL, *dst = NULL;
@@ -588,7 +627,8 @@ static void test_refuse_absolute(void **state) {
 
         expect_refused(absolute, ELEMENTSOF(absolute), -EPERM, "has an absolute path");
         assert_false(exists(victim));
-        expect_refused(hardlink, ELEMENTSOF(hardlink), -EPERM, "hard link to the absolute path '/etc/passwd'");
+        expect_refused(hardlink, ELEMENTSOF(hardlink), -EPERM,
+                       "hard link to the absolute path '/etc/passwd'");
 }
 
 static void test_refuse_symlink_escape(void **state) {
@@ -738,6 +778,7 @@ int main(void) {
                 cmocka_unit_test(test_export_roundtrip),
                 cmocka_unit_test(test_export_errors),
                 cmocka_unit_test(test_extract_mmdebstrap_style),
+                cmocka_unit_test(test_extract_drops_overlay_xattrs),
                 cmocka_unit_test(test_find_rootfs_lxc),
                 cmocka_unit_test(test_refuse_dotdot),
                 cmocka_unit_test(test_refuse_absolute),
