@@ -485,8 +485,8 @@ static int fetch(const FetchOptions *o, const char *url, const char *dest, char 
 }
 
 int fetch_download(const FetchOptions *o, const char *url, const char *dest_path, char **ret_reason) {
-        static const FetchOptions defaults = FETCH_OPTIONS_INIT;
         _cleanup_free_ char *reason = NULL;
+        static const FetchOptions defaults = FETCH_OPTIONS_INIT;
         int r;
 
         r = fetch(o ?: &defaults, url, dest_path, &reason);

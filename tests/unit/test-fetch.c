@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -78,13 +79,14 @@ static void send_body(int fd, const char *body, long from) {
         char extra[256];
 
         if (from >= BODY_LEN) {
-                snprintf(extra, sizeof(extra), "Content-Range: bytes */%d\r\nContent-Length: 0\r\n", BODY_LEN);
+                snprintf(extra, sizeof(extra), "Content-Range: bytes */%d\r\nContent-Length: 0\r\n",
+                         BODY_LEN);
                 send_head(fd, "416 Range Not Satisfiable", extra);
                 return;
         }
         if (from > 0) {
-                snprintf(extra, sizeof(extra), "Content-Range: bytes %ld-%d/%d\r\nContent-Length: %ld\r\n", from,
-                         BODY_LEN - 1, BODY_LEN, BODY_LEN - from);
+                snprintf(extra, sizeof(extra), "Content-Range: bytes %ld-%d/%d\r\nContent-Length: %ld\r\n",
+                         from, BODY_LEN - 1, BODY_LEN, BODY_LEN - from);
                 send_head(fd, "206 Partial Content", extra);
         } else {
                 snprintf(extra, sizeof(extra), "Content-Length: %d\r\n", BODY_LEN);
@@ -306,7 +308,7 @@ static void test_ok_and_checksum(void **state) {
 
         /* The expected digest may be in upper case; and 0 for max_size means the free space. */
         for (size_t i = 0; i < SHA256_HEX_SIZE; i++)
-                upper[i] = (char) (s->body_sha256[i] >= 'a' ? s->body_sha256[i] - 'a' + 'A' : s->body_sha256[i]);
+                upper[i] = (char) toupper((unsigned char) s->body_sha256[i]);
         o = test_options();
         o.sha256 = upper;
         o.max_size = 0;
@@ -337,7 +339,8 @@ static void test_checksum_mismatch(void **state) {
 
 static void test_http_errors(void **state) {
         Server *s = *state;
-        _cleanup_free_ char *u404 = url(s, "/missing"), *u500 = url(s, "/error500"), *uloop = url(s, "/loop");
+        _cleanup_free_ char *u404 = url(s, "/missing"), *u500 = url(s, "/error500");
+        _cleanup_free_ char *uloop = url(s, "/loop");
         _cleanup_free_ char *uredir = url(s, "/redirect"), *p = dest(s, "err.tar"), *reason = NULL;
         FetchOptions o = test_options();
 

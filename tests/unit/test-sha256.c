@@ -65,7 +65,8 @@ static void test_streaming(void **state) {
 
                 sha256_init(&s);
                 for (size_t off = 0; off < sizeof(data); off += piece)
-                        sha256_update(&s, data + off, off + piece > sizeof(data) ? sizeof(data) - off : piece);
+                        sha256_update(&s, data + off,
+                                      off + piece > sizeof(data) ? sizeof(data) - off : piece);
                 sha256_final(&s, digest);
                 assert_string_equal(sha256_to_hex(digest, got), want);
         }
@@ -104,9 +105,11 @@ static void test_file_and_compare(void **state) {
         assert_int_equal(write_file_atomic(p, "abc", 0644), 0);
         assert_int_equal(sha256_file(p, hex), 0);
         assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
-        assert_true(sha256_hex_equal(hex, "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+        assert_true(
+                sha256_hex_equal(hex, "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
         assert_false(sha256_hex_equal(hex, "ba7816bf"));
-        assert_false(sha256_hex_equal(hex, "za7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert_false(
+                sha256_hex_equal(hex, "za7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
         assert_false(sha256_hex_is_valid(NULL));
         assert_int_equal(sha256_file(dir, hex), -EISDIR);
         assert_int_equal(unlink(p), 0);
