@@ -268,11 +268,53 @@ static int copy_member_data(struct archive *in, struct archive *out, const char 
         }
 }
 
+/* True for ".", "./" and the like: the member that describes the target directory itself (a name
+ * of dots and slashes only, once judge_path() refused ".."). */
+static bool member_is_root(const char *name) {
+        return strspn(name, "./") == strlen(name);
+}
+
+/* libarchive restores the owner, mode and xattrs of a "./" member on the existing target directory,
+ * but not its times: those are set here, after everything below was written. */
+static void root_times_from(struct archive_entry *entry, struct timespec ret[static 2]) {
+        ret[0] = (struct timespec){ .tv_nsec = UTIME_OMIT };
+        if (archive_entry_atime_is_set(entry))
+                ret[0] = (struct timespec){ archive_entry_atime(entry), archive_entry_atime_nsec(entry) };
+        ret[1] = (struct timespec){ .tv_nsec = UTIME_OMIT };
+        if (archive_entry_mtime_is_set(entry))
+                ret[1] = (struct timespec){ archive_entry_mtime(entry), archive_entry_mtime_nsec(entry) };
+}
+
+static int extract_member(struct archive *in, struct archive *out, int dir_fd, struct archive_entry *entry,
+                          char **reason) {
+        const char *name = archive_entry_pathname(entry) ?: "";
+        int r;
+
+        r = check_member(dir_fd, entry, reason);
+        if (r < 0)
+                return r;
+        r = drop_overlay_xattrs(entry);
+        if (r < 0)
+                return r;
+        if (archive_write_header(out, entry) != ARCHIVE_OK)
+                return write_failure(out, name, reason);
+        if (archive_entry_size(entry) > 0) {
+                r = copy_member_data(in, out, name, reason);
+                if (r < 0)
+                        return r;
+        }
+        if (archive_write_finish_entry(out) != ARCHIVE_OK)
+                return write_failure(out, name, reason);
+        return 0;
+}
+
 /* Extracts every member of @in below the working directory, which is @dir_fd. Any warning from the
  * writer (an owner, mode, xattr or ACL that could not be restored) is an error. */
 static int extract_members(struct archive *in, int dir_fd, char **reason) {
         _cleanup_(archive_write_freep) struct archive *out = NULL;
         struct archive_entry *entry;
+        struct timespec root_times[2];
+        bool root = false;
         unsigned n = 0;
         int r;
 
@@ -284,8 +326,6 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
                                   "libarchive refused the extraction flags: %s", archive_message(out));
 
         for (;;) {
-                const char *name;
-
                 r = archive_read_next_header(in, &entry);
                 if (r == ARCHIVE_EOF)
                         break;
@@ -294,23 +334,13 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
                 if (r < ARCHIVE_WARN)
                         return read_failure(in, n, reason);
                 n++;
-                name = archive_entry_pathname(entry) ?: "";
-
-                r = check_member(dir_fd, entry, reason);
+                r = extract_member(in, out, dir_fd, entry, reason);
                 if (r < 0)
                         return r;
-                r = drop_overlay_xattrs(entry);
-                if (r < 0)
-                        return r;
-                if (archive_write_header(out, entry) != ARCHIVE_OK)
-                        return write_failure(out, name, reason);
-                if (archive_entry_size(entry) > 0) {
-                        r = copy_member_data(in, out, name, reason);
-                        if (r < 0)
-                                return r;
+                if (member_is_root(archive_entry_pathname(entry))) {
+                        root_times_from(entry, root_times);
+                        root = true;
                 }
-                if (archive_write_finish_entry(out) != ARCHIVE_OK)
-                        return write_failure(out, name, reason);
         }
         if (n == 0)
                 return set_reason(reason, -EBADMSG, "archive is empty");
@@ -319,6 +349,9 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
         if (archive_write_close(out) != ARCHIVE_OK)
                 return set_reason(reason, archive_to_errno(out), "failed to finish the extraction: %s",
                                   archive_message(out));
+        if (root && futimens(dir_fd, root_times) < 0)
+                return set_reason(reason, -errno, "failed to set the times of the tree's top: %s",
+                                  strerror(errno));
         return 0;
 }
 
