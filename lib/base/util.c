@@ -403,3 +403,22 @@ int strv_extend_strv(char ***l, char *const *other) {
         }
         return 0;
 }
+
+int set_reason(char **reason, int r, const char *fmt, ...) {
+        va_list ap;
+        char *s;
+
+        if (!reason || *reason)
+                return r;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        if (!s)
+                return r;
+        for (char *p = s; *p; p++)
+                if ((unsigned char) *p < 0x20 || *p == 0x7f)
+                        *p = '?';
+        *reason = s;
+        return r;
+}

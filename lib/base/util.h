@@ -56,3 +56,11 @@ int read_file(const char *path, char **ret);
 int disk_usage(const char *path, unsigned long long *ret);
 /* Formats @bytes as "1.2G" and similar into @buf. */
 const char *format_bytes(char *buf, size_t len, unsigned long long bytes);
+
+/* ---- one-line reasons ---- */
+
+/* For functions that hand back an English reason with their -errno: when *reason is NULL, sets it to
+ * the formatted text (newly allocated) with every control character, newlines included, replaced by
+ * '?', so that it prints as one line whatever a server or an archive member name contained. Leaves an
+ * earlier reason alone (the innermost failure says most). Returns @r, so "return set_reason(...)" works. */
+int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
