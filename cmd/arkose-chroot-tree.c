@@ -64,7 +64,7 @@ int write_manifest(const char *rootfs, const char *path) {
 
 /* Builds apt's binary caches into the tree once, so that sessions do not each rebuild them (70 MB in
  * every upper layer that runs apt otherwise). Failure is harmless. */
-static void prebuild_apt_caches(const char *rootfs) {
+void prebuild_apt_caches(const char *rootfs) {
         pid_t pid = fork();
         int status;
 
@@ -195,8 +195,13 @@ int verb_create(Context *ctx, int argc, char **argv) {
                 log_notice("Chroot '%s' is the directory '%s', used as it is: nothing to create.", ref.name,
                            ref.def->directory);
                 return 0;
+        case CHROOT_SOURCE_TARBALL:
+                if (!ref.def->url)
+                        return log_error_errno(-EINVAL, "Chroot '%s' was imported and has no definition to create it from",
+                                               ref.name);
+                return import_tree(ctx, ref.name, ref.def->url, ref.def->sha256);
         default:
-                return log_error_errno(-EOPNOTSUPP, "Chroot '%s': source '%s' cannot be created yet", ref.name,
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s': source '%s' cannot be created", ref.name,
                                        chroot_source_to_string(ref.def->source));
         }
 }
@@ -271,7 +276,7 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
 
 int verb_info(Context *ctx, int argc, char **argv) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_free_ char *mirror = NULL, *aliases = NULL;
+        _cleanup_free_ char *aliases = NULL;
         const char *spec = argc > 0 ? argv[0] : arg_chroot;
         bool have_tree;
         int r;

@@ -78,6 +78,8 @@ static void help(void) {
                "  arkose-chroot diff NAME@A NAME@B             packages added, removed, changed\n"
                "  arkose-chroot remove NAME[@VERSION]\n"
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
+               "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
+               "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
                "Runs COMMAND (default: the user's login shell) in a throw-away session of a cached chroot\n"
                "tree: an LXC container over a copy-on-write overlay, with networking off.\n"
@@ -452,6 +454,10 @@ int main(int argc, char **argv) {
                         r = verb_gc(&ctx, n, rest);
                 else if (streq(verb, "diff"))
                         r = verb_diff(&ctx, n, rest);
+                else if (streq(verb, "export"))
+                        r = verb_export(&ctx, n, rest);
+                else if (streq(verb, "import"))
+                        r = verb_import(&ctx, n, rest);
                 else {
                         log_error("Unknown command '%s' (see 'arkose-chroot --help')", verb);
                         return 2;

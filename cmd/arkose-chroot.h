@@ -61,6 +61,16 @@ int verb_diff(Context *ctx, int argc, char **argv);
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);
 
+/* Builds apt's binary caches in @rootfs once (harmless on failure). */
+void prebuild_apt_caches(const char *rootfs);
+
+/* Unpacks @source (a file, a directory in LXC image layout, or an http(s)/file URL) as the next version
+ * of NAME, verified against @sha256 when given. Logs one error line. */
+int import_tree(Context *ctx, const char *name, const char *source, const char *sha256);
+
+int verb_export(Context *ctx, int argc, char **argv);
+int verb_import(Context *ctx, int argc, char **argv);
+
 /* Gives this process a mount namespace of its own whose mounts vanish with it. Logs. */
 int private_mount_namespace(void);
 

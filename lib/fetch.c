@@ -315,6 +315,7 @@ static void clear_reason(char **reason) {
 
 /* Makes up to 1 + o->retries attempts, starting afresh (once) when the server cannot resume. */
 static int download(Transfer *t, char **reason) {
+        _cleanup_free_ char *cause = NULL; /* the transient failure that made us retry */
         unsigned delay = t->o->retry_delay_ms;
         bool restarted = false;
 
@@ -326,6 +327,12 @@ static int download(Transfer *t, char **reason) {
                 r = attempt(t, reason, &transient);
                 if (r >= 0)
                         return 0;
+                if (r == -ERANGE && restarted && cause) {
+                        /* The retry could not resume twice: what matters is why it had to retry. */
+                        free(*reason);
+                        *reason = strdup_printf("%s (the server cannot resume, after %u attempts)", cause, n + 1);
+                        return r == -ERANGE ? -ETIMEDOUT : r;
+                }
                 if (r == -ERANGE && !restarted) {
                         restarted = t->restarted = true;
                         if (ftruncate(t->fd, 0) < 0)
@@ -346,6 +353,8 @@ static int download(Transfer *t, char **reason) {
                         return r;
                 }
                 n++;
+                free(cause);
+                cause = *reason ? strdup(*reason) : NULL;
                 progress_retry(t, *reason, n);
                 clear_reason(reason);
                 r = sleep_ms(delay);

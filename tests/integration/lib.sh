@@ -84,4 +84,4 @@ use_versioned_fixture() {
         ln -s 1 "$ARKOSE_STATE_DIR/trees/$name/current"
 }
 current_of() { readlink "$ARKOSE_STATE_DIR/trees/$1/current"; }
-no_staging_left() { [ -z "$(ls -A "$ARKOSE_STATE_DIR/trees/$1" | grep -E '^\.(staging|removing)-')" ]; }
+no_staging_left() { [ -z "$(ls -A "$ARKOSE_STATE_DIR/trees/$1" 2>/dev/null | grep -E '^\.(staging|removing)-')" ]; }
