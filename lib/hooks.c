@@ -375,6 +375,58 @@ static int hook_run_one(const char *path, const char *phase, char **envp, unsign
         return -EPROTO;
 }
 
+/* Whether @word appears in the white-space separated list @s[0..n). */
+static bool word_in(const char *s, size_t n, const char *word) {
+        size_t w = strlen(word);
+
+        for (size_t i = 0; i < n;) {
+                size_t j;
+
+                while (i < n && strchr(" \t", s[i]))
+                        i++;
+                for (j = i; j < n && !strchr(" \t", s[j]); j++)
+                        ;
+                if (j - i == w && memcmp(s + i, word, w) == 0)
+                        return true;
+                i = j;
+        }
+        return false;
+}
+
+/* Whether the hook at @path takes part in @phase. A hook may declare the phases it acts in with a line
+ * "# arkose-hook-phases: PHASE..." among its first 1 KiB; one without it runs in every phase. Each hook
+ * run costs a session a fork and an exec (milliseconds), so hooks with nothing to undo say so and are not
+ * run at setup-stop at all. */
+static bool hook_wants_phase(const char *path, const char *phase) {
+        static const char key[] = "# arkose-hook-phases:";
+        char buf[1024];
+        const char *p;
+        ssize_t n;
+        int fd;
+
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0)
+                return true; /* let the exec report the problem */
+        n = read(fd, buf, sizeof(buf));
+        (void) close(fd);
+        if (n <= 0)
+                return true;
+
+        for (p = buf; p < buf + n; p++) {
+                const char *end;
+
+                p = memmem(p, (size_t) (buf + n - p), key, sizeof(key) - 1);
+                if (!p)
+                        return true;
+                if (p != buf && p[-1] != '\n')
+                        continue;
+                p += sizeof(key) - 1;
+                end = memchr(p, '\n', (size_t) (buf + n - p));
+                return word_in(p, (size_t) ((end ?: buf + n) - p), phase);
+        }
+        return true;
+}
+
 int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool stop_on_failure) {
         _cleanup_strv_free_ char **envp = NULL;
         size_t n = strv_length(hooks);
@@ -390,7 +442,13 @@ int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool
 
         for (size_t i = 0; i < n; i++) {
                 const char *h = hooks[reverse ? n - 1 - i : i];
-                int q = hook_run_one(h, env->phase, envp, timeout_sec);
+                int q;
+
+                if (!hook_wants_phase(h, env->phase)) {
+                        log_debug("Hook '%s' does not take part in %s, skipping", h, env->phase);
+                        continue;
+                }
+                q = hook_run_one(h, env->phase, envp, timeout_sec);
 
                 if (q < 0) {
                         if (r == 0)
