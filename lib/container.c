@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "container.h"
+#include "mount.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
 
@@ -140,6 +142,24 @@ Container *container_free(Container *c) {
         return NULL;
 }
 
+/* Gives the calling process (about to start a container) a mount namespace of its own without the cgroup
+ * file systems, so that liblxc finds no cgroup hierarchy and makes the container none: on a host with the
+ * ten cgroup-v1 hierarchies of a hybrid layout it would otherwise create and remove a monitor and a
+ * payload cgroup in each of them for every session (several ms), for nothing we use: no cgroup limits are
+ * set, and killing the container's init ends everything in its PID namespace. The container's processes
+ * stay in the caller's cgroups. The container's mount namespace is a copy of this one, so it sees the
+ * session's overlay and bind sources as the caller does. */
+static int container_unshare_without_cgroups(void) {
+        int r;
+
+        if (unshare(CLONE_NEWNS) < 0)
+                return -errno;
+        r = mount_make_rprivate();
+        if (r < 0)
+                return r;
+        return mount_detach_cgroupfs();
+}
+
 /* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
 static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t parent) {
         char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
@@ -159,10 +179,34 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t 
                 (void) dup2(null_fd, STDOUT_FILENO);
         }
 
+        if (container_unshare_without_cgroups() < 0)
+                _exit(EXIT_FAILURE);
         lxc->want_daemonize(lxc, false);
         if (!lxc->start(lxc, 1, init_argv))
                 _exit(EXIT_FAILURE);
         _exit(EXIT_SUCCESS);
+}
+
+/* Starts a daemonized container from a short-lived child, so that the mount namespace without cgroups
+ * becomes the daemonized monitor's and never the caller's. */
+static int container_start_daemonized(struct lxc_container *lxc) {
+        char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
+        int status;
+        pid_t pid;
+
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                if (container_unshare_without_cgroups() < 0)
+                        _exit(EXIT_FAILURE);
+                lxc->want_daemonize(lxc, true);
+                _exit(lxc->start(lxc, 1, init_argv) ? EXIT_SUCCESS : EXIT_FAILURE);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
 static int container_wait_running(Container *c) {
@@ -221,9 +265,9 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
                         container_monitor_child(c->lxc, parent);
                 c->monitor = pid;
         } else {
-                c->lxc->want_daemonize(c->lxc, true);
-                if (!c->lxc->start(c->lxc, 1, (char *[]) { (char *) "sleep", (char *) "infinity", NULL }))
-                        return log_error_errno(-EIO, "Failed to start container '%s' (see %s)", plan->name,
+                r = container_start_daemonized(c->lxc);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start container '%s' (see %s)", plan->name,
                                                plan->log_file ?: "the LXC log");
         }
 
@@ -285,7 +329,9 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
                 cmd.argv = shell_argv;
         }
 
-        opts.attach_flags = LXC_ATTACH_DEFAULT;
+        /* Our containers have no cgroups (container_unshare_without_cgroups()): nothing to move into, and
+         * asking the monitor for them costs a round trip. */
+        opts.attach_flags = LXC_ATTACH_DEFAULT & ~LXC_ATTACH_MOVE_TO_CGROUP;
         if (plan->terminal)
                 opts.attach_flags |= LXC_ATTACH_TERMINAL;
         if (plan->no_new_privs)

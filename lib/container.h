@@ -11,7 +11,12 @@
  *
  * A container runs an idle init (LXC's init.lxc running "sleep infinity": PID 1 reaps zombies and
  * forwards signals); commands enter it with attach, so one-shot sessions and live sessions take the
- * same path. */
+ * same path.
+ *
+ * Containers get no cgroups of their own: liblxc is started in a mount namespace without /sys/fs/cgroup
+ * (creating and removing cgroups in every hierarchy costs each session milliseconds, and no limits are
+ * set). Everything in a container dies with its init (PID namespace); its processes are accounted to the
+ * caller's cgroups. */
 
 typedef enum ContainerNetwork {
         CONTAINER_NETWORK_NONE,         /* new network namespace with only loopback, up */

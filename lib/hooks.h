@@ -31,7 +31,11 @@
  *   PATH                  /usr/sbin:/usr/bin:/sbin:/bin
  * stdin is /dev/null; stdout and stderr are the caller's stderr. The working directory is "/", the umask
  * 0022, the signal mask empty and all dispositions default; no other file descriptors are inherited.
- * Each hook is the leader of its own process group, which is killed (SIGKILL) on timeout. */
+ * Each hook is the leader of its own process group, which is killed (SIGKILL) on timeout.
+ *
+ * A hook may declare the phases it acts in with a line "# arkose-hook-phases: PHASE..." among its first
+ * 1 KiB (e.g. "# arkose-hook-phases: setup-start"); it is then not run in other phases. A hook without
+ * the line runs in every phase. */
 
 typedef struct HookEnv {
         const char *phase;      /* "setup-start" or "setup-stop" */
@@ -58,7 +62,8 @@ int hooks_list(char *const *dirs, char ***ret);
 /* Builds the environment block described above ("KEY=VALUE" strings). Returns NULL on OOM. */
 char **hooks_env_build(const HookEnv *env);
 
-/* Runs @hooks (forward for setup-start, reverse for setup-stop) with @env. Each is killed after
+/* Runs @hooks (forward for setup-start, reverse for setup-stop) with @env, skipping those whose
+ * "arkose-hook-phases" line leaves out @env->phase. Each is killed after
  * @timeout_sec seconds (0: no limit). With @stop_on_failure, the first failing hook stops the run
  * and its error is returned; otherwise all run and the first error is returned.
  * Logs one error line naming the failing hook ("Hook '%s' failed with exit status %d").

@@ -211,3 +211,9 @@ int mount_umount_below(const char *prefix, unsigned *ret_count) {
 int mount_make_rprivate(void) {
         return RET_NERRNO(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL));
 }
+
+int mount_detach_cgroupfs(void) {
+        if (umount2("/sys/fs/cgroup", MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+                return -errno;
+        return 0;
+}

@@ -37,3 +37,8 @@ bool mount_any_below(const char *prefix);
 
 /* Makes the calling process's mount namespace private (mount --make-rprivate / after unshare). */
 int mount_make_rprivate(void);
+
+/* Detaches the cgroup file systems mounted at /sys/fs/cgroup (the whole tree, lazily) from the calling
+ * process's mount namespace, which must be one of its own, made private: the host's mounts are
+ * untouched. Returns 0 (also when nothing was mounted there) or -errno. */
+int mount_detach_cgroupfs(void);

@@ -190,6 +190,36 @@ static void test_run_order(void **state) {
         assert_int_equal(rm_rf(tmp), 0);
 }
 
+/* "# arkose-hook-phases:" leaves a hook out of the phases it does not name; no line: every phase. */
+static void test_phases(void **state) {
+        _cleanup_free_ char *tmp = make_tmp(), *d = NULL, *log = NULL, *content = NULL;
+        _cleanup_free_ char *h1 = NULL, *h2 = NULL, *h3 = NULL, *h4 = NULL;
+        _cleanup_strv_free_ char **l = NULL;
+        HookEnv start = test_env("setup-start"), stop = test_env("setup-stop");
+        (void) state;
+
+        d = make_dir(tmp, "hooks");
+        log = path_join(tmp, "log");
+        h1 = make_logging_hook(d, "10-start-only", log, "# arkose-hook-phases: setup-start");
+        h2 = make_logging_hook(d, "20-both", log, "# arkose-hook-phases:\tsetup-stop  setup-start ");
+        h3 = make_logging_hook(d, "30-none", log, "# arkose-hook-phases:");
+        /* Only a line of its own counts, and a phase must match whole: 40-neither runs in no phase. */
+        h4 = make_logging_hook(d, "40-neither", log, "echo '# arkose-hook-phases: setup-start' >/dev/null\n"
+                                                 "# arkose-hook-phases: setup-sto setup-stopx");
+
+        char *dirs[] = { d, NULL };
+        assert_int_equal(hooks_list(dirs, &l), 0);
+        assert_int_equal(strv_length(l), 4);
+        assert_int_equal(hooks_run(l, &start, 5, true), 0);
+        assert_int_equal(hooks_run(l, &stop, 5, false), 0);
+        content = slurp(log);
+        assert_string_equal(content, "10-start-only setup-start setup-start\n"
+                                     "20-both setup-start setup-start\n"
+                                     "20-both setup-stop setup-stop\n");
+
+        assert_int_equal(rm_rf(tmp), 0);
+}
+
 static void test_env_contents(void **state) {
         _cleanup_free_ char *tmp = make_tmp(), *d = NULL, *out = NULL, *script = NULL, *hook = NULL;
         _cleanup_free_ char *content = NULL, *fds = NULL, *fdout = NULL;
@@ -361,6 +391,7 @@ int main(void) {
                 cmocka_unit_test(test_list),         cmocka_unit_test(test_run_order),
                 cmocka_unit_test(test_env_contents), cmocka_unit_test(test_failure),
                 cmocka_unit_test(test_bad_hooks),    cmocka_unit_test(test_timeout),
+                cmocka_unit_test(test_phases),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
