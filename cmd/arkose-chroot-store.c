@@ -92,6 +92,7 @@ static int update_one(Context *ctx, const char *spec) {
         r = store_staging_new_layer(ctx->state_dir, ref.name, &staging);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a staging directory for '%s': %m", ref.name);
+        test_pause_point("update-staging");
 
         printf("Updating '%s' from version %u: %s\n", ref.name, ref.version, arg_command ?: "apt-get dist-upgrade");
         fflush(stdout);
@@ -120,6 +121,7 @@ static int update_one(Context *ctx, const char *spec) {
                 return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
                                        ref.version);
 
+        test_pause_point("update-before-publish");
         parent = strdup_printf("%u", ref.version);
         if (!parent)
                 return log_oom();

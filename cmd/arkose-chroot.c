@@ -63,6 +63,15 @@ void signals_forward_to(pid_t pid) {
                 (void) kill(pid, pending_signal);
 }
 
+void test_pause_point(const char *point) {
+        const char *want = secure_getenv("ARKOSE_TEST_PAUSE_AT");
+
+        if (want && streq(want, point)) {
+                fprintf(stderr, "arkose-chroot: pausing at '%s' (ARKOSE_TEST_PAUSE_AT)\n", point);
+                (void) raise(SIGSTOP);
+        }
+}
+
 int signals_pending(void) {
         return pending_signal;
 }

@@ -51,6 +51,10 @@ void signals_install(void);
 void signals_forward_to(pid_t pid);
 int signals_pending(void); /* the first signal received, or 0 */
 
+/* For crash tests: when $ARKOSE_TEST_PAUSE_AT names @point, stops this process (SIGSTOP) there, so that a
+ * test can SIGKILL it at a known step. Does nothing otherwise. */
+void test_pause_point(const char *point);
+
 int verb_create(Context *ctx, int argc, char **argv);
 int verb_update(Context *ctx, int argc, char **argv);
 int verb_rollback(Context *ctx, int argc, char **argv);
