@@ -87,6 +87,7 @@ static void help(void) {
                "  arkose-chroot diff NAME@A NAME@B             packages added, removed, changed\n"
                "  arkose-chroot remove NAME[@VERSION]\n"
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
+               "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -461,6 +462,8 @@ int main(int argc, char **argv) {
                         r = verb_remove(&ctx, n, rest);
                 else if (streq(verb, "gc"))
                         r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "squash"))
+                        r = verb_squash(&ctx, n, rest);
                 else if (streq(verb, "diff"))
                         r = verb_diff(&ctx, n, rest);
                 else if (streq(verb, "export"))

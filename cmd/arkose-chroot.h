@@ -61,6 +61,7 @@ int verb_rollback(Context *ctx, int argc, char **argv);
 int verb_remove(Context *ctx, int argc, char **argv);
 int verb_gc(Context *ctx, int argc, char **argv);
 int verb_diff(Context *ctx, int argc, char **argv);
+int verb_squash(Context *ctx, int argc, char **argv);
 
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);

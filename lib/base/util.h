@@ -64,3 +64,7 @@ const char *format_bytes(char *buf, size_t len, unsigned long long bytes);
  * '?', so that it prints as one line whatever a server or an archive member name contained. Leaves an
  * earlier reason alone (the innermost failure says most). Returns @r, so "return set_reason(...)" works. */
 int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
+
+/* Runs argv[0] (searched in PATH) with @argv and waits for it. Returns 0 when it exits with 0, -EPROTO
+ * when it fails or is killed, -errno when it cannot be started. */
+int run_program(char *const argv[]);
