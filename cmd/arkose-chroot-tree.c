@@ -243,7 +243,10 @@ static void list_one(Context *ctx, const char *name, bool schroot_style) {
         if (n > 0)
                 snprintf(vbuf, sizeof(vbuf), n == 1 ? "%u" : "%u-%u", versions[0], versions[n - 1]);
         printf("%-16s %-12s %-8s %-10s %-8s %s\n", name,
-               ref.def ? chroot_source_to_string(ref.def->source) : "(no definition)", cbuf, vbuf, sizebuf,
+               !ref.def ? "(no definition)" :
+               ref.def->source == CHROOT_SOURCE_TARBALL && !ref.def->url ? "imported" :
+                                                                           chroot_source_to_string(ref.def->source),
+               cbuf, vbuf, sizebuf,
                ref.def ? (ref.def->description ?: ref.def->suite ?: "") : "invalid or removed definition");
 }
 
