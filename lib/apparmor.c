@@ -81,7 +81,8 @@ int apparmor_detect(ApparmorSupport *ret) {
         }
         if (r < 0)
                 return log_debug_errno(r, "Failed to detect AppArmor: %m");
-        *ret = (ApparmorSupport) { .stacking = apparmor_features_have_stacking(SECURITYFS_APPARMOR "/features") };
+        *ret = (ApparmorSupport){ .stacking =
+                                          apparmor_features_have_stacking(SECURITYFS_APPARMOR "/features") };
         return 0;
 }
 
@@ -126,11 +127,13 @@ static bool name_is_quotable(const char *s) {
         return true;
 }
 
-int apparmor_names(const char *session_profile, const char *state_dir, char **ret_profile, char **ret_namespace) {
+int apparmor_names(const char *session_profile, const char *state_dir, char **ret_profile,
+                   char **ret_namespace) {
         _cleanup_free_ char *profile = NULL, *ns = NULL, *hashed = NULL;
         const char *dir = state_dir;
 
-        if (!chroot_name_is_valid(session_profile, NULL) || !path_is_absolute(state_dir) || !name_is_quotable(state_dir))
+        if (!chroot_name_is_valid(session_profile, NULL) || !path_is_absolute(state_dir) ||
+            !name_is_quotable(state_dir))
                 return -EINVAL;
         if (strlen("lxc-arkose-_<>") + strlen(session_profile) + strlen(state_dir) > APPARMOR_NAME_MAX) {
                 uint64_t h = 14695981039346656037ULL; /* FNV-1a, 64 bits */
@@ -232,7 +235,8 @@ static int namespace_rules(const char *ns, char ***l) {
 
         if (!ns)
                 return strv_extend(l, "# None: namespace = no.");
-        r = strv_extend(l, "# Programs inside may enter the profiles of the session's own policy namespace.");
+        r = strv_extend(l,
+                        "# Programs inside may enter the profiles of the session's own policy namespace.");
         if (r >= 0)
                 r = strv_extendf(l, "change_profile -> \":%s:*\",", ns);
         if (r >= 0)
@@ -243,10 +247,11 @@ static int namespace_rules(const char *ns, char ***l) {
 typedef struct TemplateValues {
         const char *profile_name;
         const char *session_profile;
-        char **blocks[4];       /* in the order of block_names[] */
+        char **blocks[4]; /* in the order of block_names[] */
 } TemplateValues;
 
-static const char *const block_names[] = { "CAPABILITY_RULES", "NETWORK_RULES", "MOUNT_RULES", "NAMESPACE_RULES" };
+static const char *const block_names[] = { "CAPABILITY_RULES", "NETWORK_RULES", "MOUNT_RULES",
+                                           "NAMESPACE_RULES" };
 
 /* The length of a placeholder "@[A-Z_]+@" at @s, or 0. */
 static size_t placeholder_length(const char *s) {
@@ -263,7 +268,8 @@ static bool placeholder_is(const char *s, size_t n, const char *name) {
 }
 
 /* A line that is only a block placeholder: its block's lines at the line's indentation. */
-static int expand_block_line(FILE *f, const char *line, size_t len, const TemplateValues *v, bool *ret_done) {
+static int expand_block_line(FILE *f, const char *line, size_t len, const TemplateValues *v,
+                             bool *ret_done) {
         size_t indent = strspn(line, " \t"), n = placeholder_length(line + indent);
 
         *ret_done = false;
@@ -293,7 +299,8 @@ static int expand_inline(FILE *f, const char *line, size_t len, const TemplateVa
                 else if (placeholder_is(line + i, n, "SESSION_PROFILE"))
                         fputs(v->session_profile, f);
                 else {
-                        log_debug("Unknown or misplaced placeholder '%.*s' in AppArmor template.", (int) n, line + i);
+                        log_debug("Unknown or misplaced placeholder '%.*s' in AppArmor template.", (int) n,
+                                  line + i);
                         return -EINVAL;
                 }
                 i += n;
@@ -336,8 +343,8 @@ int apparmor_profile_text(const char *template_text, const Profile *p, const cha
         TemplateValues v = { .profile_name = profile_name };
         int r;
 
-        if (!template_text || !p || !name_is_quotable(profile_name) || (namespace && !name_is_quotable(namespace)) ||
-            !chroot_name_is_valid(p->name, NULL))
+        if (!template_text || !p || !name_is_quotable(profile_name) ||
+            (namespace && !name_is_quotable(namespace)) || !chroot_name_is_valid(p->name, NULL))
                 return -EINVAL;
         v.session_profile = p->name;
 
@@ -383,7 +390,8 @@ static int plan_confine(const Profile *p, const char *template_text, const char 
         r = apparmor_names(p->name, state_dir, &plan->profile, &ns);
         if (r < 0)
                 return r;
-        r = apparmor_profile_text(template_text, p, plan->profile, p->apparmor_namespace ? ns : NULL, &plan->text);
+        r = apparmor_profile_text(template_text, p, plan->profile, p->apparmor_namespace ? ns : NULL,
+                                  &plan->text);
         if (r < 0)
                 return r;
         if (p->apparmor_namespace && support && support->stacking) {
@@ -412,7 +420,8 @@ int apparmor_plan(const Profile *p, const char *template_text, const char *state
         else
                 r = (plan->label = strdup("unconfined")) ? 0 : -ENOMEM;
         if (r < 0)
-                return log_debug_errno(r, "Failed to plan AppArmor confinement for profile '%s': %m", p->name);
+                return log_debug_errno(r, "Failed to plan AppArmor confinement for profile '%s': %m",
+                                       p->name);
         *ret = TAKE_PTR(plan);
         return 0;
 }
@@ -420,8 +429,8 @@ int apparmor_plan(const Profile *p, const char *template_text, const char *state
 int apparmor_plan_config(const ApparmorPlan *plan, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
         const char *const items[] = {
-                "lxc.apparmor.profile", plan->label,
-                "lxc.apparmor.allow_nesting", plan->nesting ? "1" : "0",
+                "lxc.apparmor.profile",          plan->label,
+                "lxc.apparmor.allow_nesting",    plan->nesting ? "1" : "0",
                 "lxc.apparmor.allow_incomplete", "0",
         };
         int r;
@@ -520,10 +529,10 @@ static int run_parser(char **argv, const char *log) {
 }
 
 typedef struct LoadPaths {
-        char *dir;              /* DIR/apparmor */
-        char *cache;            /* DIR/apparmor/cache */
-        char *file;             /* DIR/apparmor/NAME: the profile text */
-        char *log;              /* DIR/apparmor/parser.log */
+        char *dir;   /* DIR/apparmor */
+        char *cache; /* DIR/apparmor/cache */
+        char *file;  /* DIR/apparmor/NAME: the profile text */
+        char *log;   /* DIR/apparmor/parser.log */
 } LoadPaths;
 
 static void load_paths_done(LoadPaths *p) {
@@ -579,7 +588,8 @@ int apparmor_load(const ApparmorPlan *plan, const char *dir) {
         if (r < 0)
                 return r;
         if (plan->namespace) {
-                _cleanup_free_ char *ns = path_join(SECURITYFS_APPARMOR "/policy/namespaces", plan->namespace);
+                _cleanup_free_ char *ns =
+                        path_join(SECURITYFS_APPARMOR "/policy/namespaces", plan->namespace);
 
                 if (!ns)
                         return -ENOMEM;
@@ -608,7 +618,8 @@ int apparmor_unload(const ApparmorPlan *plan, const char *dir) {
         if (r < 0)
                 return r;
         if (plan->namespace) {
-                _cleanup_free_ char *ns = path_join(SECURITYFS_APPARMOR "/policy/namespaces", plan->namespace);
+                _cleanup_free_ char *ns =
+                        path_join(SECURITYFS_APPARMOR "/policy/namespaces", plan->namespace);
 
                 if (!ns)
                         return -ENOMEM;

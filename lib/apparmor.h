@@ -27,7 +27,7 @@
 #define APPARMOR_NAME_MAX 200
 
 typedef struct ApparmorSupport {
-        bool stacking;          /* domain/stack with domain/version >= 1.2: policy namespaces stack */
+        bool stacking; /* domain/stack with domain/version >= 1.2: policy namespaces stack */
 } ApparmorSupport;
 
 /* Whether the kernel confines with AppArmor (libapparmor's aa_is_enabled(), loaded at run time; without
@@ -42,10 +42,10 @@ int apparmor_detect(ApparmorSupport *ret);
 bool apparmor_features_have_stacking(const char *features_dir);
 
 typedef enum ApparmorAction {
-        APPARMOR_ACTION_NONE,           /* mode off: unconfined, nothing to say */
-        APPARMOR_ACTION_CONFINE,        /* load the profile and confine the session */
-        APPARMOR_ACTION_NOTICE,         /* mode auto without AppArmor: say so once, run unconfined */
-        APPARMOR_ACTION_REFUSE,         /* mode required without AppArmor: do not start the session */
+        APPARMOR_ACTION_NONE,    /* mode off: unconfined, nothing to say */
+        APPARMOR_ACTION_CONFINE, /* load the profile and confine the session */
+        APPARMOR_ACTION_NOTICE,  /* mode auto without AppArmor: say so once, run unconfined */
+        APPARMOR_ACTION_REFUSE,  /* mode required without AppArmor: do not start the session */
         _APPARMOR_ACTION_MAX,
         _APPARMOR_ACTION_INVALID = -EINVAL,
 } ApparmorAction;
@@ -63,7 +63,8 @@ ApparmorAction apparmor_decide(ProfileApparmor mode, int detected, const char **
  * STATE_DIR as '-' (namespace names are directory names). When the profile name would exceed
  * APPARMOR_NAME_MAX, STATE_DIR is replaced by 16 hex digits of its hash in both. Returns 0, *ret_profile
  * and *ret_namespace (newly allocated), or -EINVAL/-ENOMEM. */
-int apparmor_names(const char *session_profile, const char *state_dir, char **ret_profile, char **ret_namespace);
+int apparmor_names(const char *session_profile, const char *state_dir, char **ret_profile,
+                   char **ret_namespace);
 
 /* Generates the AppArmor profile text for @p from @template_text (the contents of
  * arkose-session.template), named @profile_name, with change_profile rules into @namespace (NULL: no
@@ -76,11 +77,11 @@ int apparmor_profile_text(const char *template_text, const Profile *p, const cha
 
 typedef struct ApparmorPlan {
         ApparmorAction action;
-        char *label;            /* lxc.apparmor.profile: "unconfined", a profile, or PROFILE//&:NAMESPACE: */
-        char *profile;          /* CONFINE: the AppArmor profile's name */
-        char *namespace;        /* CONFINE with stacking: the policy namespace to create; else NULL */
-        char *text;             /* CONFINE with a generated profile: its text to load; else NULL */
-        bool nesting;           /* lxc.apparmor.allow_nesting */
+        char *label;     /* lxc.apparmor.profile: "unconfined", a profile, or PROFILE//&:NAMESPACE: */
+        char *profile;   /* CONFINE: the AppArmor profile's name */
+        char *namespace; /* CONFINE with stacking: the policy namespace to create; else NULL */
+        char *text;      /* CONFINE with a generated profile: its text to load; else NULL */
+        bool nesting;    /* lxc.apparmor.allow_nesting */
 } ApparmorPlan;
 
 /* Plans @p's confinement: @action from apparmor_decide(), @support from apparmor_detect() (NULL when it
@@ -99,9 +100,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ApparmorPlan *, apparmor_plan_free);
 int apparmor_plan_config(const ApparmorPlan *plan, char ***ret);
 
 typedef enum ApparmorParserOp {
-        APPARMOR_PARSER_REPLACE,        /* -r: load, or replace a loaded profile of the same name */
-        APPARMOR_PARSER_REMOVE,         /* -R */
-        APPARMOR_PARSER_CHECK,          /* -QK -M FEATURES: compile only, against a features file */
+        APPARMOR_PARSER_REPLACE, /* -r: load, or replace a loaded profile of the same name */
+        APPARMOR_PARSER_REMOVE,  /* -R */
+        APPARMOR_PARSER_CHECK,   /* -QK -M FEATURES: compile only, against a features file */
         _APPARMOR_PARSER_OP_MAX,
         _APPARMOR_PARSER_OP_INVALID = -EINVAL,
 } ApparmorParserOp;

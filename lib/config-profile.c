@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <linux/capability.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,17 +51,49 @@ static const char *const apparmor_table[_PROFILE_APPARMOR_MAX] = {
         [PROFILE_APPARMOR_REQUIRED] = "required",
 };
 
-/* Linux capability numbers, from <linux/capability.h>. */
+/* Capability names by number. */
 static const char *const capability_table[] = {
-        "chown",           "dac_override", "dac_read_search", "fowner",         "fsetid",
-        "kill",            "setgid",       "setuid",          "setpcap",        "linux_immutable",
-        "net_bind_service", "net_broadcast", "net_admin",     "net_raw",        "ipc_lock",
-        "ipc_owner",       "sys_module",   "sys_rawio",       "sys_chroot",     "sys_ptrace",
-        "sys_pacct",       "sys_admin",    "sys_boot",        "sys_nice",       "sys_resource",
-        "sys_time",        "sys_tty_config", "mknod",         "lease",          "audit_write",
-        "audit_control",   "setfcap",      "mac_override",    "mac_admin",      "syslog",
-        "wake_alarm",      "block_suspend", "audit_read",     "perfmon",        "bpf",
-        "checkpoint_restore",
+        [CAP_CHOWN] = "chown",
+        [CAP_DAC_OVERRIDE] = "dac_override",
+        [CAP_DAC_READ_SEARCH] = "dac_read_search",
+        [CAP_FOWNER] = "fowner",
+        [CAP_FSETID] = "fsetid",
+        [CAP_KILL] = "kill",
+        [CAP_SETGID] = "setgid",
+        [CAP_SETUID] = "setuid",
+        [CAP_SETPCAP] = "setpcap",
+        [CAP_LINUX_IMMUTABLE] = "linux_immutable",
+        [CAP_NET_BIND_SERVICE] = "net_bind_service",
+        [CAP_NET_BROADCAST] = "net_broadcast",
+        [CAP_NET_ADMIN] = "net_admin",
+        [CAP_NET_RAW] = "net_raw",
+        [CAP_IPC_LOCK] = "ipc_lock",
+        [CAP_IPC_OWNER] = "ipc_owner",
+        [CAP_SYS_MODULE] = "sys_module",
+        [CAP_SYS_RAWIO] = "sys_rawio",
+        [CAP_SYS_CHROOT] = "sys_chroot",
+        [CAP_SYS_PTRACE] = "sys_ptrace",
+        [CAP_SYS_PACCT] = "sys_pacct",
+        [CAP_SYS_ADMIN] = "sys_admin",
+        [CAP_SYS_BOOT] = "sys_boot",
+        [CAP_SYS_NICE] = "sys_nice",
+        [CAP_SYS_RESOURCE] = "sys_resource",
+        [CAP_SYS_TIME] = "sys_time",
+        [CAP_SYS_TTY_CONFIG] = "sys_tty_config",
+        [CAP_MKNOD] = "mknod",
+        [CAP_LEASE] = "lease",
+        [CAP_AUDIT_WRITE] = "audit_write",
+        [CAP_AUDIT_CONTROL] = "audit_control",
+        [CAP_SETFCAP] = "setfcap",
+        [CAP_MAC_OVERRIDE] = "mac_override",
+        [CAP_MAC_ADMIN] = "mac_admin",
+        [CAP_SYSLOG] = "syslog",
+        [CAP_WAKE_ALARM] = "wake_alarm",
+        [CAP_BLOCK_SUSPEND] = "block_suspend",
+        [CAP_AUDIT_READ] = "audit_read",
+        [CAP_PERFMON] = "perfmon",
+        [CAP_BPF] = "bpf",
+        [CAP_CHECKPOINT_RESTORE] = "checkpoint_restore",
 };
 
 static const char *table_to_string(const char *const *table, size_t n, int i) {
@@ -132,20 +165,20 @@ bool profile_destination_is_loopback(const ProfileDestination *d) {
 
 /* ---- NULL-terminated arrays of owned pointers ---- */
 
-#define DEFINE_PTRV_APPEND(type, name)                                       \
-        static int name(type ***l, type *p) {                                \
-                size_t n = 0;                                                \
-                type **c;                                                    \
-                                                                             \
-                while (*l && (*l)[n])                                        \
-                        n++;                                                 \
-                c = realloc(*l, sizeof(type *) * (n + 2));                   \
-                if (!c)                                                      \
-                        return -ENOMEM;                                      \
-                c[n] = p;                                                    \
-                c[n + 1] = NULL;                                             \
-                *l = c;                                                      \
-                return 0;                                                    \
+#define DEFINE_PTRV_APPEND(type, name)                     \
+        static int name(type ***l, type *p) {              \
+                size_t n = 0;                              \
+                type **c;                                  \
+                                                           \
+                while (*l && (*l)[n])                      \
+                        n++;                               \
+                c = realloc(*l, sizeof(type *) * (n + 2)); \
+                if (!c)                                    \
+                        return -ENOMEM;                    \
+                c[n] = p;                                  \
+                c[n + 1] = NULL;                           \
+                *l = c;                                    \
+                return 0;                                  \
         }
 
 DEFINE_PTRV_APPEND(ProfileDestination, destinations_append);
@@ -190,7 +223,7 @@ static void profile_done(Profile *p) {
         free(p->apparmor_profile);
         strv_free(p->environment_set);
         strv_free(p->environment_keep);
-        *p = (Profile) {};
+        *p = (Profile){};
 }
 
 Profile *profile_free(Profile *p) {
@@ -390,7 +423,8 @@ static int parse_text(const char *value, void *field) {
 }
 
 static int parse_bool(const char *value, void *field) {
-        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off",
+                                                                                       "0" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (streq(value, yes[i])) {
@@ -460,7 +494,7 @@ static int mounts_add(ProfileMount ***l, ProfileMountType type, const char *sour
 
         if (!m)
                 return -ENOMEM;
-        *m = (ProfileMount) { .type = type, .read_only = read_only, .size = size };
+        *m = (ProfileMount){ .type = type, .read_only = read_only, .size = size };
         if (source && !(m->source = strdup(source)))
                 return -ENOMEM;
         if (!(m->target = strdup(target)))
@@ -493,7 +527,8 @@ static int parse_host_mounts(const char *value, ProfileMount ***l, ProfileMountT
                 if (!parts)
                         return -ENOMEM;
                 n = strv_length(parts);
-                if (type == PROFILE_MOUNT_BIND && n >= 2 && (streq(parts[n - 1], "ro") || streq(parts[n - 1], "rw"))) {
+                if (type == PROFILE_MOUNT_BIND && n >= 2 &&
+                    (streq(parts[n - 1], "ro") || streq(parts[n - 1], "rw"))) {
                         read_only = streq(parts[n - 1], "ro");
                         n--;
                 }
@@ -566,7 +601,8 @@ static int parse_devices(const char *value, void *field) {
                 d->path = colon ? strndup(*w, (size_t) (colon - *w)) : strdup(*w);
                 if (!d->path)
                         return -ENOMEM;
-                if (!startswith(d->path, "/dev/") || !profile_target_is_valid(d->path) || streq(d->path, "/dev/"))
+                if (!startswith(d->path, "/dev/") || !profile_target_is_valid(d->path) ||
+                    streq(d->path, "/dev/"))
                         return -EINVAL;
                 if (!colon)
                         d->access = PROFILE_DEVICE_READ | PROFILE_DEVICE_WRITE;
@@ -651,7 +687,8 @@ static int parse_capabilities(const char *value, void *field) {
 
 /* "default", "none", or an absolute path (no placeholder: the policy file is the host's). */
 static int parse_seccomp(const char *value, void *field) {
-        if (!streq(value, "default") && !streq(value, "none") && !(value[0] == '/' && profile_path_is_valid(value)))
+        if (!streq(value, "default") && !streq(value, "none") &&
+            !(value[0] == '/' && profile_path_is_valid(value)))
                 return -EINVAL;
         return parse_text(value, field);
 }
@@ -752,12 +789,14 @@ static int parse_environment_keep(const char *value, void *field) {
 /* The profile being parsed, and what is resolved only once the whole file is read. */
 typedef struct ProfileParse {
         Profile profile;
-        int apparmor_inet;              /* -1: not given; the default depends on the network mode */
-        char *seccomp;                  /* "default", "none" or a path */
+        int apparmor_inet; /* -1: not given; the default depends on the network mode */
+        char *seccomp;     /* "default", "none" or a path */
 } ProfileParse;
 
-#define PKEY(s, k, p, f) { s, k, p, offsetof(ProfileParse, profile.f), 0 }
-#define PLIST(s, k, p, f) { s, k, p, offsetof(ProfileParse, profile.f), CONFIG_KEY_REPEATABLE }
+#define PKEY(s, k, p, f) \
+        { s, k, p, offsetof(ProfileParse, profile.f), 0 }
+#define PLIST(s, k, p, f) \
+        { s, k, p, offsetof(ProfileParse, profile.f), CONFIG_KEY_REPEATABLE }
 static const ConfigKey profile_keys[] = {
         PKEY("profile", "description", parse_text, description),
         PKEY("network", "mode", parse_network_mode, network),
@@ -847,7 +886,8 @@ int profile_parse_file(const char *path, const char *name, Profile **ret, unsign
                 r = -ENOMEM;
         free(pp.seccomp);
         if (r < 0) {
-                log_debug_errno(r, "%s:%u: Failed to parse profile: %m", path, reterr_line ? *reterr_line : 0);
+                log_debug_errno(r, "%s:%u: Failed to parse profile: %m", path,
+                                reterr_line ? *reterr_line : 0);
                 profile_done(&pp.profile);
                 return r;
         }
@@ -856,8 +896,8 @@ int profile_parse_file(const char *path, const char *name, Profile **ret, unsign
         return 0;
 }
 
-int profile_find(char *const *dirs, const char *name, Profile **ret, char **reterr_path, unsigned *reterr_line,
-                 const char **reterr_key) {
+int profile_find(char *const *dirs, const char *name, Profile **ret, char **reterr_path,
+                 unsigned *reterr_line, const char **reterr_key) {
         int r;
 
         if (!chroot_name_is_valid(name, NULL))

@@ -139,9 +139,9 @@ int config_find_host_mirror(const char *root, char **ret);
 #define PROFILE_CAPABILITIES_DROP_DEFAULT "mac_admin mac_override sys_module sys_rawio sys_time"
 
 typedef enum ProfileNetwork {
-        PROFILE_NETWORK_NONE,           /* own network namespace with loopback only */
-        PROFILE_NETWORK_HOST,           /* the host's network namespace */
-        PROFILE_NETWORK_FILTERED,       /* a veth pair; the host lets only the listed destinations through */
+        PROFILE_NETWORK_NONE,     /* own network namespace with loopback only */
+        PROFILE_NETWORK_HOST,     /* the host's network namespace */
+        PROFILE_NETWORK_FILTERED, /* a veth pair; the host lets only the listed destinations through */
         _PROFILE_NETWORK_MAX,
         _PROFILE_NETWORK_INVALID = -EINVAL,
 } ProfileNetwork;
@@ -161,10 +161,10 @@ ProfileProtocol profile_protocol_from_string(const char *s);
 
 /* One "allow" entry of a filtered network. */
 typedef struct ProfileDestination {
-        struct in_addr address;         /* network byte order; the bits below @prefix are zero */
-        unsigned prefix;                /* 0 to 32; 32 for loopback addresses (127.0.0.0/8) */
-        uint16_t port_first;            /* 1 to 65535 */
-        uint16_t port_last;             /* >= port_first */
+        struct in_addr address; /* network byte order; the bits below @prefix are zero */
+        unsigned prefix;        /* 0 to 32; 32 for loopback addresses (127.0.0.0/8) */
+        uint16_t port_first;    /* 1 to 65535 */
+        uint16_t port_last;     /* >= port_first */
         ProfileProtocol protocol;
 } ProfileDestination;
 
@@ -173,8 +173,8 @@ typedef struct ProfileDestination {
 bool profile_destination_is_loopback(const ProfileDestination *d);
 
 typedef enum ProfileMountType {
-        PROFILE_MOUNT_BIND,             /* a host directory or file */
-        PROFILE_MOUNT_COW,              /* a host directory through an overlay; changes are thrown away */
+        PROFILE_MOUNT_BIND, /* a host directory or file */
+        PROFILE_MOUNT_COW,  /* a host directory through an overlay; changes are thrown away */
         PROFILE_MOUNT_TMPFS,
         _PROFILE_MOUNT_TYPE_MAX,
         _PROFILE_MOUNT_TYPE_INVALID = -EINVAL,
@@ -185,10 +185,10 @@ ProfileMountType profile_mount_type_from_string(const char *s);
 
 typedef struct ProfileMount {
         ProfileMountType type;
-        char *source;                   /* bind, cow: host path (may start with "~" or "$HOME"); tmpfs: NULL */
-        char *target;                   /* path in the session (same placeholders) */
-        bool read_only;                 /* bind only */
-        uint64_t size;                  /* tmpfs only: bytes, 0 for the kernel's default */
+        char *source;   /* bind, cow: host path (may start with "~" or "$HOME"); tmpfs: NULL */
+        char *target;   /* path in the session (same placeholders) */
+        bool read_only; /* bind only */
+        uint64_t size;  /* tmpfs only: bytes, 0 for the kernel's default */
 } ProfileMount;
 
 typedef enum ProfileDeviceAccess {
@@ -198,24 +198,24 @@ typedef enum ProfileDeviceAccess {
 } ProfileDeviceAccess;
 
 typedef struct ProfileDevice {
-        char *path;                     /* "/dev/..." on the host, made at the same path in the session */
+        char *path; /* "/dev/..." on the host, made at the same path in the session */
         ProfileDeviceAccess access;
 } ProfileDevice;
 
 typedef enum ProfileSeccomp {
-        PROFILE_SECCOMP_DEFAULT,        /* LXC's deny list (kexec_load, open_by_handle_at, modules, ...) */
+        PROFILE_SECCOMP_DEFAULT, /* LXC's deny list (kexec_load, open_by_handle_at, modules, ...) */
         PROFILE_SECCOMP_NONE,
-        PROFILE_SECCOMP_FILE,           /* an LXC seccomp policy file: Profile.seccomp_path */
+        PROFILE_SECCOMP_FILE, /* an LXC seccomp policy file: Profile.seccomp_path */
         _PROFILE_SECCOMP_MAX,
         _PROFILE_SECCOMP_INVALID = -EINVAL,
 } ProfileSeccomp;
 
-const char *profile_seccomp_to_string(ProfileSeccomp s);   /* "file" for PROFILE_SECCOMP_FILE */
+const char *profile_seccomp_to_string(ProfileSeccomp s); /* "file" for PROFILE_SECCOMP_FILE */
 
 typedef enum ProfileNoNewPrivileges {
         PROFILE_NO_NEW_PRIVILEGES_NO,
         PROFILE_NO_NEW_PRIVILEGES_YES,
-        PROFILE_NO_NEW_PRIVILEGES_NON_ROOT,     /* only when the session user is not root */
+        PROFILE_NO_NEW_PRIVILEGES_NON_ROOT, /* only when the session user is not root */
         _PROFILE_NO_NEW_PRIVILEGES_MAX,
         _PROFILE_NO_NEW_PRIVILEGES_INVALID = -EINVAL,
 } ProfileNoNewPrivileges;
@@ -224,9 +224,9 @@ const char *profile_no_new_privileges_to_string(ProfileNoNewPrivileges n);
 ProfileNoNewPrivileges profile_no_new_privileges_from_string(const char *s);
 
 typedef enum ProfileApparmor {
-        PROFILE_APPARMOR_OFF,           /* never confine */
-        PROFILE_APPARMOR_AUTO,          /* confine when the kernel has AppArmor; say once when it has not */
-        PROFILE_APPARMOR_REQUIRED,      /* refuse to start without AppArmor */
+        PROFILE_APPARMOR_OFF,      /* never confine */
+        PROFILE_APPARMOR_AUTO,     /* confine when the kernel has AppArmor; say once when it has not */
+        PROFILE_APPARMOR_REQUIRED, /* refuse to start without AppArmor */
         _PROFILE_APPARMOR_MAX,
         _PROFILE_APPARMOR_INVALID = -EINVAL,
 } ProfileApparmor;
@@ -236,35 +236,35 @@ ProfileApparmor profile_apparmor_from_string(const char *s);
 
 /* Arrays of pointers below are NULL-terminated, and NULL when empty. */
 typedef struct Profile {
-        char *name;                     /* the file name without .conf */
-        char *path;                     /* the file it was read from */
+        char *name; /* the file name without .conf */
+        char *path; /* the file it was read from */
         char *description;
 
         ProfileNetwork network;
-        ProfileDestination **allow;     /* filtered only */
-        bool dns;                       /* filtered only: the host's resolvers on port 53 */
+        ProfileDestination **allow; /* filtered only */
+        bool dns;                   /* filtered only: the host's resolvers on port 53 */
 
-        ProfileMount **mounts;          /* in file order, which is mount order */
+        ProfileMount **mounts; /* in file order, which is mount order */
         ProfileDevice **devices;
 
-        uint64_t memory_max;            /* bytes; 0: no limit */
-        unsigned cpu_quota;             /* percent of one CPU (250 = two and a half CPUs); 0: no limit */
-        unsigned pids_max;              /* 0: no limit */
+        uint64_t memory_max; /* bytes; 0: no limit */
+        unsigned cpu_quota;  /* percent of one CPU (250 = two and a half CPUs); 0: no limit */
+        unsigned pids_max;   /* 0: no limit */
 
-        char **capabilities_drop;       /* set unless capabilities_keep is; may be empty ("none") */
-        char **capabilities_keep;       /* NULL unless given */
+        char **capabilities_drop; /* set unless capabilities_keep is; may be empty ("none") */
+        char **capabilities_keep; /* NULL unless given */
         ProfileSeccomp seccomp;
-        char *seccomp_path;             /* PROFILE_SECCOMP_FILE only */
+        char *seccomp_path; /* PROFILE_SECCOMP_FILE only */
         ProfileNoNewPrivileges no_new_privileges;
 
         ProfileApparmor apparmor;
-        char *apparmor_profile;         /* NULL: generated from the template; else a loaded profile's name */
-        bool apparmor_namespace;        /* stack a policy namespace so that profiles inside still apply */
-        bool apparmor_nesting;          /* allow containers inside (mount, pivot_root; weaker) */
-        bool apparmor_inet;             /* allow inet/inet6 sockets (raw ones are always denied) */
+        char *apparmor_profile;  /* NULL: generated from the template; else a loaded profile's name */
+        bool apparmor_namespace; /* stack a policy namespace so that profiles inside still apply */
+        bool apparmor_nesting;   /* allow containers inside (mount, pivot_root; weaker) */
+        bool apparmor_inet;      /* allow inet/inet6 sockets (raw ones are always denied) */
 
-        char **environment_set;         /* "NAME=VALUE", each NAME once (a later one replaces) */
-        char **environment_keep;        /* names, or prefixes ending in '*' */
+        char **environment_set;  /* "NAME=VALUE", each NAME once (a later one replaces) */
+        char **environment_keep; /* names, or prefixes ending in '*' */
 } Profile;
 
 Profile *profile_free(Profile *p);
@@ -282,8 +282,8 @@ int profile_parse_file(const char *path, const char *name, Profile **ret, unsign
 /* Finds profile @name in @dirs, earlier directories overriding later ones for the same NAME.conf
  * (e.g. {"/etc/arkose/profiles.d", "/usr/share/arkose/profiles"}). Returns 0, -ENOENT when no directory
  * has it, or a parse error as for chroot_def_find() (*reterr_path newly allocated, owned by the caller). */
-int profile_find(char *const *dirs, const char *name, Profile **ret, char **reterr_path, unsigned *reterr_line,
-                 const char **reterr_key);
+int profile_find(char *const *dirs, const char *name, Profile **ret, char **reterr_path,
+                 unsigned *reterr_line, const char **reterr_key);
 
 /* Lists the names of all profiles in @dirs (each once, sorted). */
 int profile_list_names(char *const *dirs, char ***ret);

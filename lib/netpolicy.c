@@ -10,7 +10,7 @@
 #include "base/util.h"
 #include "netpolicy.h"
 
-#define SHORT_ID_MAX 11         /* IFNAMSIZ - 1 - strlen("ark-") */
+#define SHORT_ID_MAX 11 /* IFNAMSIZ - 1 - strlen("ark-") */
 
 int netpolicy_range_from_string(const char *s, NetPolicyRange *ret) {
         _cleanup_free_ char *copy = NULL;
@@ -27,8 +27,8 @@ int netpolicy_range_from_string(const char *s, NetPolicyRange *ret) {
         *slash = '\0';
         errno = 0;
         prefix = strtoul(slash + 1, &end, 10);
-        if (errno != 0 || end == slash + 1 || *end != '\0' || slash[1] == '-' || slash[1] == '+' || prefix < 8 ||
-            prefix > 30)
+        if (errno != 0 || end == slash + 1 || *end != '\0' || slash[1] == '-' || slash[1] == '+' ||
+            prefix < 8 || prefix > 30)
                 return -EINVAL;
         if (inet_pton(AF_INET, copy, &range.network) != 1)
                 return -EINVAL;
@@ -115,19 +115,19 @@ static const char *addr_to_string(struct in_addr a, char buf[static INET_ADDRSTR
 }
 
 static struct in_addr addr_from_host_order(uint32_t a) {
-        return (struct in_addr) { .s_addr = htonl(a) };
+        return (struct in_addr){ .s_addr = htonl(a) };
 }
 
 /* The host's resolvers as the session sees them: loopback ones are reached at the gateway. */
 typedef struct Resolvers {
-        struct in_addr loopback;        /* the first loopback resolver, translated; 0 if none */
-        struct in_addr *routed;         /* the others, reached by routing */
+        struct in_addr loopback; /* the first loopback resolver, translated; 0 if none */
+        struct in_addr *routed;  /* the others, reached by routing */
         size_t n_routed;
 } Resolvers;
 
 static void resolvers_done(Resolvers *r) {
         free(r->routed);
-        *r = (Resolvers) {};
+        *r = (Resolvers){};
 }
 
 static int resolvers_parse(char **nameservers, Resolvers *ret) {
@@ -142,7 +142,9 @@ static int resolvers_parse(char **nameservers, Resolvers *ret) {
 
                 if (inet_pton(AF_INET, *n, &a) != 1) {
                         if (inet_pton(AF_INET6, *n, &a6) == 1) {
-                                log_debug("Nameserver '%s' is IPv6, which a filtered session cannot reach, ignoring.", *n);
+                                log_debug("Nameserver '%s' is IPv6, which a filtered session cannot reach, "
+                                          "ignoring.",
+                                          *n);
                                 continue;
                         }
                         resolvers_done(&res);
@@ -185,7 +187,8 @@ static void write_daddr(FILE *f, const ProfileDestination *d) {
 }
 
 /* The destinations of a session, its own resolvers included, as one list. */
-static int destinations_with_dns(const Profile *p, const Resolvers *res, ProfileDestination **ret, size_t *ret_n) {
+static int destinations_with_dns(const Profile *p, const Resolvers *res, ProfileDestination **ret,
+                                 size_t *ret_n) {
         size_t n = 0, max = 2 * (res->n_routed + 1);
         ProfileDestination *l;
 
@@ -202,8 +205,12 @@ static int destinations_with_dns(const Profile *p, const Resolvers *res, Profile
                 if (a.s_addr == 0)
                         continue;
                 for (ProfileProtocol proto = 0; proto < _PROFILE_PROTOCOL_MAX; proto++)
-                        l[n++] = (ProfileDestination) {
-                                .address = a, .prefix = 32, .port_first = 53, .port_last = 53, .protocol = proto,
+                        l[n++] = (ProfileDestination){
+                                .address = a,
+                                .prefix = 32,
+                                .port_first = 53,
+                                .port_last = 53,
+                                .protocol = proto,
                         };
         }
         *ret = l;
@@ -237,8 +244,8 @@ static void write_nat_chains(FILE *f, const NetPolicy *np, const char *gw, const
 
 /* The filter chains: everything from the session, to the host or through it, goes to "session";
  * nothing but replies goes to the session through the host. */
-static void write_filter_chains(FILE *f, const NetPolicy *np, const char *me, const ProfileDestination *dests,
-                                size_t n) {
+static void write_filter_chains(FILE *f, const NetPolicy *np, const char *me,
+                                const ProfileDestination *dests, size_t n) {
         const char *ifn = np->host_ifname;
 
         fprintf(f,
@@ -272,8 +279,8 @@ static void write_filter_chains(FILE *f, const NetPolicy *np, const char *me, co
 
 /* The whole ruleset, for "nft -f": creating, deleting and recreating the table in one transaction
  * replaces an old one atomically and works when there is none. */
-static int nft_ruleset(const NetPolicyInput *in, const NetPolicy *np, const ProfileDestination *dests, size_t n,
-                       char **ret) {
+static int nft_ruleset(const NetPolicyInput *in, const NetPolicy *np, const ProfileDestination *dests,
+                       size_t n, char **ret) {
         _cleanup_free_ char *buf = NULL;
         char gw[INET_ADDRSTRLEN], me[INET_ADDRSTRLEN];
         size_t size = 0;
@@ -308,7 +315,8 @@ static int nft_ruleset(const NetPolicyInput *in, const NetPolicy *np, const Prof
         return 0;
 }
 
-static int sysctl_add(char ***l, const char *ifname, const char *family, const char *name, const char *value) {
+static int sysctl_add(char ***l, const char *ifname, const char *family, const char *name,
+                      const char *value) {
         char *path = strdup_printf("/proc/sys/net/%s/conf/%s/%s", family, ifname, name);
         int r;
 
@@ -316,14 +324,12 @@ static int sysctl_add(char ***l, const char *ifname, const char *family, const c
         return r < 0 ? r : strv_extend(l, value);
 }
 
-static int netpolicy_veth_items(const char *host_ifname, const char *address, const char *gateway, char ***l) {
+static int netpolicy_veth_items(const char *host_ifname, const char *address, const char *gateway,
+                                char ***l) {
         const char *const items[] = {
-                "lxc.net.0.type", "veth",
-                "lxc.net.0.veth.pair", host_ifname,
-                "lxc.net.0.name", "eth0",
-                "lxc.net.0.flags", "up",
-                "lxc.net.0.ipv4.address", address,
-                "lxc.net.0.ipv4.gateway", gateway,
+                "lxc.net.0.type",         "veth",  "lxc.net.0.veth.pair",    host_ifname,
+                "lxc.net.0.name",         "eth0",  "lxc.net.0.flags",        "up",
+                "lxc.net.0.ipv4.address", address, "lxc.net.0.ipv4.gateway", gateway,
         };
         int r;
 
@@ -351,7 +357,8 @@ static int link_addresses(const NetPolicyInput *in, NetPolicy *np) {
 }
 
 /* The destinations with the resolvers added (dns = yes), and the session's resolv.conf entries. */
-static int plan_destinations(const NetPolicyInput *in, NetPolicy *np, ProfileDestination **ret, size_t *ret_n) {
+static int plan_destinations(const NetPolicyInput *in, NetPolicy *np, ProfileDestination **ret,
+                             size_t *ret_n) {
         Resolvers res = {};
         char a[INET_ADDRSTRLEN];
         int r;
@@ -402,7 +409,8 @@ static int netpolicy_plan_filtered(const NetPolicyInput *in, NetPolicy *np) {
         address = strdup_printf("%s/%u", addr_to_string(np->session_address, me), np->link_prefix);
         if (!address)
                 return -ENOMEM;
-        r = netpolicy_veth_items(np->host_ifname, address, addr_to_string(np->host_address, gw), &np->lxc_items);
+        r = netpolicy_veth_items(np->host_ifname, address, addr_to_string(np->host_address, gw),
+                                 &np->lxc_items);
         if (r < 0)
                 return r;
 

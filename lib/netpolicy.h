@@ -35,8 +35,8 @@
 #define NETPOLICY_RANGE_DEFAULT "10.213.0.0/16"
 
 typedef struct NetPolicyRange {
-        struct in_addr network;         /* network byte order; bits below @prefix are zero */
-        unsigned prefix;                /* 8 to 30 */
+        struct in_addr network; /* network byte order; bits below @prefix are zero */
+        unsigned prefix;        /* 8 to 30 */
 } NetPolicyRange;
 
 /* Parses "A.B.C.D/N" (N from 8 to 30, no bits set below N) into *ret. Returns 0 or -EINVAL. */
@@ -58,20 +58,20 @@ int netpolicy_host_ifname(const char *session_id, char **ret);
 int netpolicy_table_name(const char *session_id, char **ret);
 
 typedef struct NetPolicyInput {
-        const Profile *profile;         /* network, allow, dns (borrowed) */
-        const char *session_id;         /* "CHROOT-xxxxxxxx" */
-        NetPolicyRange range;           /* filtered: where links come from */
-        unsigned link_prefix;           /* filtered: 30 (also when 0) or 31 */
-        unsigned slot;                  /* filtered: which link of @range; the caller keeps it unique among
-                                         * live sessions (e.g. the lowest free one, in the session record) */
-        char **nameservers;             /* filtered with dns = yes: the host's resolvers, IPv4 addresses as
-                                         * text (from /etc/resolv.conf); others are skipped */
+        const Profile *profile; /* network, allow, dns (borrowed) */
+        const char *session_id; /* "CHROOT-xxxxxxxx" */
+        NetPolicyRange range;   /* filtered: where links come from */
+        unsigned link_prefix;   /* filtered: 30 (also when 0) or 31 */
+        unsigned slot;          /* filtered: which link of @range; the caller keeps it unique among
+                                 * live sessions (e.g. the lowest free one, in the session record) */
+        char **nameservers;     /* filtered with dns = yes: the host's resolvers, IPv4 addresses as
+                                 * text (from /etc/resolv.conf); others are skipped */
 } NetPolicyInput;
 
 /* What netpolicy_plan() produces. Filtered-only fields are NULL, empty or zero for none and host. */
 typedef struct NetPolicy {
         ProfileNetwork mode;
-        char **lxc_items;               /* alternating LXC keys and values: all lxc.net.0.* items */
+        char **lxc_items; /* alternating LXC keys and values: all lxc.net.0.* items */
 
         char *host_ifname;              /* "ark-<short id>", the host end of the veth */
         char *table;                    /* "arkose-<short id>", an nftables table of family inet */

@@ -29,7 +29,8 @@ static inline void assert_golden(const char *path, const char *actual) {
 
                 for (; *e && *e == *a; e++, a++)
                         line += *e == '\n';
-                print_error("%s differs from the generated text from line %u; generated:\n%s\n", path, line, actual);
+                print_error("%s differs from the generated text from line %u; generated:\n%s\n", path, line,
+                            actual);
         }
         assert_string_equal(actual, expected);
 }

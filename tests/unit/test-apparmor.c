@@ -19,10 +19,10 @@
 #include "config.h"
 #include "golden.h"
 
-#define TEMPLATE TEST_DATA_DIR "/../../confs/apparmor/arkose-session.template"
-#define PROFILE(f) TEST_DATA_DIR "/profiles/" f
-#define SHIPPED(f) TEST_DATA_DIR "/../../confs/profiles/" f
-#define GOLDEN(f) TEST_DATA_DIR "/apparmor/" f
+#define TEMPLATE    TEST_DATA_DIR "/../../confs/apparmor/arkose-session.template"
+#define PROFILE(f)  TEST_DATA_DIR "/profiles/" f
+#define SHIPPED(f)  TEST_DATA_DIR "/../../confs/profiles/" f
+#define GOLDEN(f)   TEST_DATA_DIR "/apparmor/" f
 #define FEATURES(f) TEST_DATA_DIR "/apparmor/features/" f
 
 static char *read_template(void) {
@@ -145,10 +145,11 @@ static void test_template_errors(void **state) {
 
         /* AppArmor's own variables and mail-like text are not placeholders; a missing final newline is
          * added; blocks keep their indentation. */
-        assert_int_equal(apparmor_profile_text("@{PROC}/x r, a@b @@\n\t@MOUNT_RULES@\n@SESSION_PROFILE@", p, "P",
-                                               NULL, &vars),
+        assert_int_equal(apparmor_profile_text("@{PROC}/x r, a@b @@\n\t@MOUNT_RULES@\n@SESSION_PROFILE@", p,
+                                               "P", NULL, &vars),
                          0);
-        assert_string_equal(vars, "@{PROC}/x r, a@b @@\n\tdeny mount,\n\tdeny umount,\n\tdeny pivot_root,\nminimal\n");
+        assert_string_equal(
+                vars, "@{PROC}/x r, a@b @@\n\tdeny mount,\n\tdeny umount,\n\tdeny pivot_root,\nminimal\n");
         assert_int_equal(apparmor_profile_text("", p, "P", NULL, &ok), 0);
         assert_string_equal(ok, "");
 }
@@ -164,12 +165,15 @@ static void test_decide(void **state) {
         assert_int_equal(apparmor_decide(PROFILE_APPARMOR_REQUIRED, 0, &reason), APPARMOR_ACTION_CONFINE);
         assert_null(reason);
 
-        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_AUTO, -EOPNOTSUPP, &reason), APPARMOR_ACTION_NOTICE);
+        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_AUTO, -EOPNOTSUPP, &reason),
+                         APPARMOR_ACTION_NOTICE);
         assert_string_equal(reason, "the kernel has no AppArmor, or it is disabled");
         reason = NULL;
-        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_REQUIRED, -EOPNOTSUPP, &reason), APPARMOR_ACTION_REFUSE);
+        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_REQUIRED, -EOPNOTSUPP, &reason),
+                         APPARMOR_ACTION_REFUSE);
         assert_string_equal(reason, "the kernel has no AppArmor, or it is disabled");
-        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_REQUIRED, -ENOENT, &reason), APPARMOR_ACTION_REFUSE);
+        assert_int_equal(apparmor_decide(PROFILE_APPARMOR_REQUIRED, -ENOENT, &reason),
+                         APPARMOR_ACTION_REFUSE);
         assert_string_equal(reason, "AppArmor's file system (securityfs) is not mounted");
         assert_int_equal(apparmor_decide(PROFILE_APPARMOR_AUTO, -EACCES, &reason), APPARMOR_ACTION_NOTICE);
         assert_string_equal(reason, "AppArmor's interface in securityfs is not accessible");
@@ -192,7 +196,8 @@ static void test_plan(void **state) {
         assert_int_equal(apparmor_plan(b, t, "/var/lib/arkose", APPARMOR_ACTION_CONFINE, &stacking, &s), 0);
         assert_string_equal(s->profile, "lxc-arkose-buildd_</var/lib/arkose>");
         assert_string_equal(s->namespace, "lxc-arkose-buildd_<-var-lib-arkose>");
-        assert_string_equal(s->label, "lxc-arkose-buildd_</var/lib/arkose>//&:lxc-arkose-buildd_<-var-lib-arkose>:");
+        assert_string_equal(s->label,
+                            "lxc-arkose-buildd_</var/lib/arkose>//&:lxc-arkose-buildd_<-var-lib-arkose>:");
         assert_int_equal(read_file(GOLDEN("buildd.profile"), &golden), 0);
         assert_string_equal(s->text, golden);
         assert_int_equal(apparmor_plan_config(s, &si), 0);
@@ -208,14 +213,16 @@ static void test_plan(void **state) {
         assert_string_equal(n->text, golden);
 
         /* namespace = no, nesting = yes. */
-        assert_int_equal(apparmor_plan(full, t, "/var/lib/arkose", APPARMOR_ACTION_CONFINE, &stacking, &f), 0);
+        assert_int_equal(apparmor_plan(full, t, "/var/lib/arkose", APPARMOR_ACTION_CONFINE, &stacking, &f),
+                         0);
         assert_string_equal(f->label, "lxc-arkose-full_</var/lib/arkose>");
         assert_null(f->namespace);
         assert_int_equal(apparmor_plan_config(f, &fi), 0);
         assert_string_equal(item(fi, "lxc.apparmor.allow_nesting"), "1");
 
         /* The administrator's own profile: used by name, nothing generated. */
-        assert_int_equal(apparmor_plan(own, t, "/var/lib/arkose", APPARMOR_ACTION_CONFINE, &stacking, &o), 0);
+        assert_int_equal(apparmor_plan(own, t, "/var/lib/arkose", APPARMOR_ACTION_CONFINE, &stacking, &o),
+                         0);
         assert_string_equal(o->label, "my-own-profile");
         assert_null(o->text);
         assert_null(o->namespace);
@@ -238,7 +245,9 @@ static void test_parser_argv(void **state) {
         char **x = NULL;
         (void) state;
 
-        assert_int_equal(apparmor_parser_argv(APPARMOR_PARSER_CHECK, "/tmp/p", "ignored", "ignored", NULL, &check), 0);
+        assert_int_equal(
+                apparmor_parser_argv(APPARMOR_PARSER_CHECK, "/tmp/p", "ignored", "ignored", NULL, &check),
+                0);
         assert_int_equal(strv_length(check), 5);
         assert_string_equal(check[0], "apparmor_parser");
         assert_string_equal(check[1], "-QK");
@@ -246,12 +255,15 @@ static void test_parser_argv(void **state) {
         assert_string_equal(check[3], "/usr/share/apparmor-features/features");
         assert_string_equal(check[4], "/tmp/p");
 
-        assert_int_equal(apparmor_parser_argv(APPARMOR_PARSER_CHECK, "/tmp/p", NULL, NULL, "/f", &custom), 0);
+        assert_int_equal(apparmor_parser_argv(APPARMOR_PARSER_CHECK, "/tmp/p", NULL, NULL, "/f", &custom),
+                         0);
         assert_string_equal(custom[3], "/f");
 
-        assert_int_equal(apparmor_parser_argv(APPARMOR_PARSER_REPLACE, "/s/p", "NS", "/s/cache", NULL, &load_ns), 0);
+        assert_int_equal(
+                apparmor_parser_argv(APPARMOR_PARSER_REPLACE, "/s/p", "NS", "/s/cache", NULL, &load_ns), 0);
         assert_int_equal(strv_length(load_ns), 8);
-        static const char *const want[] = { "apparmor_parser", "-r", "-W", "-L", "/s/cache", "-n", "NS", "/s/p" };
+        static const char *const want[] = { "apparmor_parser", "-r", "-W", "-L",
+                                            "/s/cache",        "-n", "NS", "/s/p" };
         for (size_t i = 0; i < ELEMENTSOF(want); i++)
                 assert_string_equal(load_ns[i], want[i]);
 
@@ -262,7 +274,8 @@ static void test_parser_argv(void **state) {
         assert_string_equal(remove[3], "/s/p");
 
         assert_int_equal(apparmor_parser_argv(APPARMOR_PARSER_CHECK, "", NULL, NULL, NULL, &x), -EINVAL);
-        assert_int_equal(apparmor_parser_argv(_APPARMOR_PARSER_OP_INVALID, "/p", NULL, NULL, NULL, &x), -EINVAL);
+        assert_int_equal(apparmor_parser_argv(_APPARMOR_PARSER_OP_INVALID, "/p", NULL, NULL, NULL, &x),
+                         -EINVAL);
         assert_null(x);
 }
 
@@ -307,11 +320,16 @@ static void test_detect_and_load(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),          cmocka_unit_test(test_golden_shipped),
-                cmocka_unit_test(test_golden_variants), cmocka_unit_test(test_text_rules),
-                cmocka_unit_test(test_template_errors), cmocka_unit_test(test_decide),
-                cmocka_unit_test(test_plan),           cmocka_unit_test(test_parser_argv),
-                cmocka_unit_test(test_features),       cmocka_unit_test(test_detect_and_load),
+                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_golden_shipped),
+                cmocka_unit_test(test_golden_variants),
+                cmocka_unit_test(test_text_rules),
+                cmocka_unit_test(test_template_errors),
+                cmocka_unit_test(test_decide),
+                cmocka_unit_test(test_plan),
+                cmocka_unit_test(test_parser_argv),
+                cmocka_unit_test(test_features),
+                cmocka_unit_test(test_detect_and_load),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

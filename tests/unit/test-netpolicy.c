@@ -18,7 +18,7 @@
 #include "netpolicy.h"
 
 #define PROFILE(f) TEST_DATA_DIR "/profiles/" f
-#define GOLDEN(f) TEST_DATA_DIR "/netpolicy/" f
+#define GOLDEN(f)  TEST_DATA_DIR "/netpolicy/" f
 
 static const char *item(char **l, const char *key) {
         for (char **i = l; i && i[0]; i += 2)
@@ -181,8 +181,10 @@ static void test_link_prefix_and_slots(void **state) {
         assert_int_equal(netpolicy_range_slots(&r, 30), 1);
         assert_int_equal(netpolicy_range_slots(&r, 31), 2);
 
-        static const char *const bad[] = { "", "10.213.0.0", "10.213.0.0/", "10.213.0.1/16", "10.213.0.0/31",
-                                           "10.0.0.0/7", "10.213.0.0/-16", "10.213.0.0/16x", "::1/64", "x/16" };
+        static const char *const bad[] = {
+                "",           "10.213.0.0",     "10.213.0.0/",    "10.213.0.1/16", "10.213.0.0/31",
+                "10.0.0.0/7", "10.213.0.0/-16", "10.213.0.0/16x", "::1/64",        "x/16"
+        };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++)
                 assert_int_equal(netpolicy_range_from_string(bad[i], &r), -EINVAL);
 
@@ -265,9 +267,12 @@ static void test_bad_input(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_none_and_host),           cmocka_unit_test(test_filtered),
-                cmocka_unit_test(test_filtered_loopback_only),  cmocka_unit_test(test_filtered_nothing_allowed),
-                cmocka_unit_test(test_link_prefix_and_slots),   cmocka_unit_test(test_names),
+                cmocka_unit_test(test_none_and_host),
+                cmocka_unit_test(test_filtered),
+                cmocka_unit_test(test_filtered_loopback_only),
+                cmocka_unit_test(test_filtered_nothing_allowed),
+                cmocka_unit_test(test_link_prefix_and_slots),
+                cmocka_unit_test(test_names),
                 cmocka_unit_test(test_bad_input),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -45,8 +45,8 @@ static void assert_destination(const ProfileDestination *d, const char *address,
         assert_int_equal(d->protocol, protocol);
 }
 
-static void assert_mount(const ProfileMount *m, ProfileMountType type, const char *source, const char *target,
-                         bool read_only, uint64_t size) {
+static void assert_mount(const ProfileMount *m, ProfileMountType type, const char *source,
+                         const char *target, bool read_only, uint64_t size) {
         assert_non_null(m);
         assert_int_equal(m->type, type);
         if (source)
@@ -91,7 +91,8 @@ static void test_parse_full(void **state) {
         assert_string_equal(p->devices[0]->path, "/dev/fuse");
         assert_int_equal(p->devices[0]->access, PROFILE_DEVICE_READ | PROFILE_DEVICE_WRITE);
         assert_string_equal(p->devices[1]->path, "/dev/kvm");
-        assert_int_equal(p->devices[1]->access, PROFILE_DEVICE_READ | PROFILE_DEVICE_WRITE | PROFILE_DEVICE_MKNOD);
+        assert_int_equal(p->devices[1]->access,
+                         PROFILE_DEVICE_READ | PROFILE_DEVICE_WRITE | PROFILE_DEVICE_MKNOD);
         assert_string_equal(p->devices[2]->path, "/dev/dri");
         assert_int_equal(p->devices[2]->access, PROFILE_DEVICE_READ);
         assert_null(p->devices[3]);
@@ -318,8 +319,9 @@ static void test_find(void **state) {
 
 static void test_shipped_profiles(void **state) {
         _cleanup_(profile_freep) Profile *b = NULL, *d = NULL, *g = NULL;
-        static const char *const buildd_drops[] = { "sys_admin", "mknod", "net_raw", "sys_module", "sys_rawio",
-                                                    "sys_time", "mac_admin", "mac_override", "sys_boot" };
+        static const char *const buildd_drops[] = { "sys_admin",  "mknod",        "net_raw",
+                                                    "sys_module", "sys_rawio",    "sys_time",
+                                                    "mac_admin",  "mac_override", "sys_boot" };
         (void) state;
 
         b = parse(SHIPPED("buildd.conf"), "buildd");
@@ -354,10 +356,8 @@ static void test_expand_path(void **state) {
         static const struct {
                 const char *in, *home, *out;
         } good[] = {
-                { "~", "/home/u", "/home/u" },
-                { "~/src", "/home/u", "/home/u/src" },
-                { "$HOME", "/home/u", "/home/u" },
-                { "$HOME/.cache", "/home/u/", "/home/u/.cache" },
+                { "~", "/home/u", "/home/u" },      { "~/src", "/home/u", "/home/u/src" },
+                { "$HOME", "/home/u", "/home/u" },  { "$HOME/.cache", "/home/u/", "/home/u/.cache" },
                 { "/srv/data", NULL, "/srv/data" },
         };
         char *s = NULL;
@@ -392,17 +392,22 @@ static void test_names(void **state) {
         for (int i = 0; i < _PROFILE_MOUNT_TYPE_MAX; i++)
                 assert_int_equal(profile_mount_type_from_string(profile_mount_type_to_string(i)), i);
         for (int i = 0; i < _PROFILE_NO_NEW_PRIVILEGES_MAX; i++)
-                assert_int_equal(profile_no_new_privileges_from_string(profile_no_new_privileges_to_string(i)), i);
+                assert_int_equal(
+                        profile_no_new_privileges_from_string(profile_no_new_privileges_to_string(i)), i);
         assert_string_equal(profile_protocol_to_string(PROFILE_PROTOCOL_UDP), "udp");
         assert_string_equal(profile_seccomp_to_string(PROFILE_SECCOMP_DEFAULT), "default");
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_full),       cmocka_unit_test(test_parse_defaults),
-                cmocka_unit_test(test_parse_keep_and_off), cmocka_unit_test(test_parse_malformed),
-                cmocka_unit_test(test_parse_errors_other), cmocka_unit_test(test_find),
-                cmocka_unit_test(test_shipped_profiles), cmocka_unit_test(test_expand_path),
+                cmocka_unit_test(test_parse_full),
+                cmocka_unit_test(test_parse_defaults),
+                cmocka_unit_test(test_parse_keep_and_off),
+                cmocka_unit_test(test_parse_malformed),
+                cmocka_unit_test(test_parse_errors_other),
+                cmocka_unit_test(test_find),
+                cmocka_unit_test(test_shipped_profiles),
+                cmocka_unit_test(test_expand_path),
                 cmocka_unit_test(test_names),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
