@@ -423,8 +423,8 @@ static int parse_text(const char *value, void *field) {
 }
 
 static int parse_bool(const char *value, void *field) {
-        static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off",
-                                                                                       "0" };
+        static const char *const yes[] = { "yes", "true", "on", "1" };
+        static const char *const no[] = { "no", "false", "off", "0" };
 
         for (size_t i = 0; i < ELEMENTSOF(yes); i++) {
                 if (streq(value, yes[i])) {
