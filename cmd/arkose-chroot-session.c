@@ -44,13 +44,13 @@ static int user_resolve(UserInfo *ret) {
         struct passwd *pw;
         int n = 16;
 
-        if (!name && getuid() == 0) {
+        if (!name && caller_uid() == 0) {
                 const char *sudo_user = secure_getenv("SUDO_USER");
                 if (!isempty(sudo_user))
                         name = sudo_user;
         }
         errno = 0;
-        pw = name ? getpwnam(name) : getpwuid(getuid());
+        pw = name ? getpwnam(name) : getpwuid(caller_uid());
         if (!pw)
                 return log_error_errno(errno > 0 ? -errno : -ESRCH, "Unknown user '%s'", name ?: "(caller)");
 
@@ -217,6 +217,10 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = plan_binds(cwd, &binds);
         if (r < 0)
                 return log_oom(), 1;
+        r = access_check_session(ref.def, user.uid, user.name, network == CONTAINER_NETWORK_HOST,
+                                 binds && binds[0] ? binds[0] : cwd);
+        if (r < 0)
+                return 1;
 
         (void) session_sweep_stale(ctx->state_dir);
         if (ref.version > 0)

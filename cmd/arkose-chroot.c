@@ -240,6 +240,8 @@ static int context_init(Context *ctx) {
         const char *key = NULL;
         int r;
 
+        if ((arg_state_dir || arg_config_dir) && !caller_is_root())
+                return access_require_root(arg_state_dir ? "--state-dir" : "--config-dir");
         ctx->config_dir = strdup(arg_config_dir ?: env_or("ARKOSE_CONFIG_DIR", ARKOSE_SYSCONFDIR));
         ctx->data_dir = strdup(env_or("ARKOSE_DATA_DIR", ARKOSE_DATADIR));
         ctx->hooks_dir = strdup(env_or("ARKOSE_HOOKS_DIR", ARKOSE_HOOKSDIR));
@@ -393,6 +395,9 @@ int main(int argc, char **argv) {
         int r;
 
         log_set_prefix("arkose-chroot");
+        r = access_setup();
+        if (r < 0)
+                return 1;
         r = parse_options(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
@@ -448,6 +453,8 @@ int main(int argc, char **argv) {
                         return 1;
 
                 int n = (int) strv_length(rest);
+                if (!caller_is_root() && !streq(verb, "list") && !streq(verb, "info") && !streq(verb, "sessions"))
+                        return access_require_root(verb) < 0 ? 1 : 0;
                 if (streq(verb, "create"))
                         r = verb_create(&ctx, n, rest);
                 else if (streq(verb, "list"))

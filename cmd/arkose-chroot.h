@@ -55,6 +55,22 @@ int signals_pending(void); /* the first signal received, or 0 */
  * test can SIGKILL it at a known step. Does nothing otherwise. */
 void test_pause_point(const char *point);
 
+/* Access control (arkose-chroot-access.c). */
+bool caller_is_root(void);
+/* The real caller's uid (before a setuid run made itself root). */
+uid_t caller_uid(void);
+/* First thing main() does: in a setuid run, closes inherited fds, reduces the environment, resets the
+ * umask. */
+int access_setup(void);
+/* Refuses (one line, -EPERM) @what to callers who are not root. */
+int access_require_root(const char *what);
+/* Checks that the caller may run a session of @def as @target_uid (root-users/root-groups for another
+ * user), with --network host when @wide_options, binding @dir (NULL: none). Root may do anything. */
+int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, bool wide_options,
+                         const char *dir);
+/* Refuses a session (or anything else) owned by another user to callers who are not root. */
+int access_check_owner(uid_t owner, const char *what);
+
 int verb_create(Context *ctx, int argc, char **argv);
 int verb_update(Context *ctx, int argc, char **argv);
 int verb_rollback(Context *ctx, int argc, char **argv);

@@ -96,6 +96,10 @@ ChrootDef *chroot_def_free(ChrootDef *d) {
         free(d->sha256);
         free(d->profile);
         strv_free(d->aliases);
+        strv_free(d->users);
+        strv_free(d->groups);
+        strv_free(d->root_users);
+        strv_free(d->root_groups);
         free(d);
         return NULL;
 }
@@ -225,6 +229,10 @@ static const ConfigKey chroot_keys[] = {
         DEF_KEY("sha256", parse_sha256, sha256),
         DEF_KEY("profile", parse_word, profile),
         DEF_KEY("aliases", parse_aliases, aliases),
+        DEF_KEY("users", parse_words, users),
+        DEF_KEY("groups", parse_words, groups),
+        DEF_KEY("root-users", parse_words, root_users),
+        DEF_KEY("root-groups", parse_words, root_groups),
 };
 
 #define MAIN_KEY(k, p, f) { "main", k, p, offsetof(ArkoseConfig, f) }
@@ -495,4 +503,21 @@ int arkose_config_parse_file(const char *path, ArkoseConfig *ret, unsigned *rete
         }
         *ret = c;
         return 0;
+}
+
+static bool any_in(char *const *list, char *const *names) {
+        for (char *const *n = names; n && *n; n++)
+                if (strv_contains(list, *n))
+                        return true;
+        return false;
+}
+
+ChrootAccess chroot_def_access(const ChrootDef *d, const char *user, char *const *groups) {
+        if (!d || !user)
+                return CHROOT_ACCESS_NONE;
+        if (strv_contains(d->root_users, user) || any_in(d->root_groups, groups))
+                return CHROOT_ACCESS_ROOT;
+        if (strv_contains(d->users, user) || any_in(d->groups, groups))
+                return CHROOT_ACCESS_SELF;
+        return CHROOT_ACCESS_NONE;
 }

@@ -53,6 +53,13 @@ typedef struct ChrootDef {
         char *sha256;           /* source=tarball: 64 hex digits */
         char *profile;          /* default session profile name, optional */
         char **aliases;
+        /* Access for callers who are not root (schroot's keys; arkose-chroot installed setuid root).
+         * users/groups may enter as themselves; root-users/root-groups also as root or another user.
+         * All empty: only root may use the chroot. */
+        char **users;
+        char **groups;
+        char **root_users;
+        char **root_groups;
 } ChrootDef;
 
 ChrootDef *chroot_def_free(ChrootDef *d);
@@ -78,6 +85,15 @@ int chroot_def_parse_file(const char *path, const char *name, ChrootDef **ret, u
  * *reterr_line and *reterr_key say where; *reterr_path is newly allocated and owned by the caller). */
 int chroot_def_find(char *const *dirs, const char *name_or_alias, ChrootDef **ret, char **reterr_path,
                     unsigned *reterr_line, const char **reterr_key);
+
+/* What a caller who is not root may do with a chroot, pure: @user is the caller's name, @groups the
+ * names of all its groups. */
+typedef enum ChrootAccess {
+        CHROOT_ACCESS_NONE,
+        CHROOT_ACCESS_SELF,     /* sessions as the caller only */
+        CHROOT_ACCESS_ROOT,     /* also as root or as any other user, and root-only options */
+} ChrootAccess;
+ChrootAccess chroot_def_access(const ChrootDef *d, const char *user, char *const *groups);
 
 /* Lists the names of all definitions in @dirs (each once, sorted). Unparsable files are listed too. */
 int chroot_def_list_names(char *const *dirs, char ***ret);

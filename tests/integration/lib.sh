@@ -21,9 +21,11 @@ skip() {
 
 T=$(mktemp -d /tmp/arktest-XXXXXX)
 PIDS=""
+EXTRA_CLEANUP=""        # shell code the trap runs after killing PIDS (e.g. userdel of a test user)
 cleanup() {
         local rc=$?
         for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+        eval "${EXTRA_CLEANUP:-:}"
         # Deepest mount first; only below our own directory.
         findmnt -rn -o TARGET | awk -v t="$T" 'index($0, t) == 1' | sort -r | while read -r m; do
                 umount -l "$m" 2>/dev/null
