@@ -150,7 +150,7 @@ static int access_as_caller(const char *path) {
         return -WEXITSTATUS(status);
 }
 
-int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, bool wide_options,
+int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, const char *wide_option,
                          const char *dir) {
         _cleanup_free_ char *name = NULL;
         _cleanup_strv_free_ char **groups = NULL;
@@ -169,9 +169,9 @@ int access_check_session(const ChrootDef *def, uid_t target_uid, const char *tar
         if (target_uid != caller_uid() && a != CHROOT_ACCESS_ROOT)
                 return log_error_errno(-EPERM, "You ('%s') may not run commands as '%s' in chroot '%s': that needs root-users= or root-groups=",
                                        name, target_user, def->name);
-        if (wide_options && a != CHROOT_ACCESS_ROOT)
-                return log_error_errno(-EPERM, "You ('%s') may not use --network host in chroot '%s': that needs root-users= or root-groups=",
-                                       name, def->name);
+        if (wide_option && a != CHROOT_ACCESS_ROOT)
+                return log_error_errno(-EPERM, "You ('%s') may not use %s in chroot '%s': that needs root-users= or root-groups=",
+                                       name, wide_option, def->name);
         /* The directory bound into the session: the caller must be able to use it itself. */
         if (dir) {
                 r = access_as_caller(dir);

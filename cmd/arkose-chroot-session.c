@@ -94,7 +94,8 @@ static int user_resolve(UserInfo *ret) {
 }
 
 /* The command's environment: schroot-like clean defaults, or the caller's with -p. */
-static int build_env(const UserInfo *u, const ChrootRef *ref, const char *session, bool terminal, char ***ret) {
+static int build_env(const UserInfo *u, const ChrootRef *ref, const Profile *profile, const char *session,
+                     bool terminal, char ***ret) {
         static const char *const keep[] = {
                 "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "DEB_BUILD_OPTIONS", "DEB_BUILD_PROFILES",
                 "DEBEMAIL", "DEBFULLNAME", "SOURCE_DATE_EPOCH",
@@ -124,7 +125,17 @@ static int build_env(const UserInfo *u, const ChrootRef *ref, const char *sessio
                                 return -ENOMEM;
                 if (terminal && !getenv("TERM") && strv_extend(&env, "TERM=xterm") < 0)
                         return -ENOMEM;
+                for (char **e = environ; profile && *e; e++) {
+                        _cleanup_free_ char *name = strndup(*e, strcspn(*e, "="));
+                        if (!name)
+                                return -ENOMEM;
+                        if (profile_environment_keeps(profile, name) && !strv_contains(env, *e) &&
+                            strv_extend(&env, *e) < 0)
+                                return -ENOMEM;
+                }
         }
+        if (profile && strv_extend_strv(&env, profile->environment_set) < 0)
+                return -ENOMEM;
         if (strv_extendf(&env, "ARKOSE_CHROOT=%s", ref->name) < 0 ||
             strv_extendf(&env, "ARKOSE_CHROOT_VERSION=%s", ref->version_str) < 0 ||
             strv_extendf(&env, "ARKOSE_SESSION_ID=%s", session) < 0)
@@ -175,6 +186,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         _cleanup_strv_free_ char **binds = NULL, **env = NULL;
         _cleanup_free_ char *cwd = NULL;
         _cleanup_close_ int use_lock = -EBADF;
+        _cleanup_(profile_freep) Profile *profile = NULL;
         ContainerNetwork network = CONTAINER_NETWORK_NONE;
         bool terminal;
         int status = 0, r;
@@ -195,11 +207,16 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return 1;
 
+        r = context_find_profile(ctx, arg_profile ?: ref.def->profile ?: "buildd", &profile);
+        if (r < 0)
+                return 1;
         if (arg_network) {
-                network = container_network_from_string(arg_network);
-                if (network < 0)
-                        return log_error("Unknown network mode '%s' (expected none or host)", arg_network), 1;
+                ProfileNetwork n = profile_network_from_string(arg_network);
+                if (n < 0)
+                        return log_error("Unknown network mode '%s' (expected none, host or filtered)", arg_network), 1;
+                profile->network = n;
         }
+        network = profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;
 
         r = user_resolve(&user);
         if (r < 0)
@@ -217,7 +234,8 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = plan_binds(cwd, &binds);
         if (r < 0)
                 return log_oom(), 1;
-        r = access_check_session(ref.def, user.uid, user.name, network == CONTAINER_NETWORK_HOST,
+        r = access_check_session(ref.def, user.uid, user.name,
+                                 arg_network ? "--network" : arg_profile ? "--profile" : NULL,
                                  binds && binds[0] ? binds[0] : cwd);
         if (r < 0)
                 return 1;
@@ -250,6 +268,8 @@ int run_session(Context *ctx, int argc, char **argv) {
                 .hook_dirs = ctx->hook_dirs,
                 .hook_timeout = ctx->config.hook_timeout,
                 .record_lock = &use_lock,
+                .profile = profile,
+                .apparmor_template = ctx->apparmor_template,
         };
         r = session_create(&plan, &session);
         if (r < 0)
@@ -261,7 +281,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         }
 
         terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        r = build_env(&user, &ref, session_id(session), terminal, &env);
+        r = build_env(&user, &ref, profile, session_id(session), terminal, &env);
         if (r < 0)
                 return log_oom(), 1;
 
@@ -275,7 +295,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 .n_groups = user.n_groups,
                 .env = env,
                 .terminal = terminal,
-                .no_new_privs = user.uid != 0,
+                .no_new_privs = container_profile_no_new_privs(profile, user.uid),
         };
         r = session_run(session, &attach, signals_forward_to, &status);
         if (r < 0)

@@ -24,6 +24,7 @@ char *arg_network = NULL;
 char *arg_command = NULL;
 int arg_keep = -1;
 char *arg_sha256 = NULL;
+char *arg_profile = NULL;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -88,6 +89,7 @@ static void help(void) {
                "  arkose-chroot remove NAME[@VERSION]\n"
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
+               "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -100,7 +102,8 @@ static void help(void) {
                "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
                "      --tmpfs             keep the session's writable layer on a tmpfs\n"
-               "      --network MODE      none (default) or host\n"
+               "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
+               "      --network MODE      none, host or filtered (overrides the profile's)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
                "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
@@ -121,6 +124,7 @@ enum {
         ARG_COMMAND,
         ARG_KEEP,
         ARG_SHA256,
+        ARG_PROFILE,
 };
 
 static const struct option options[] = {
@@ -142,6 +146,7 @@ static const struct option options[] = {
         { "command", required_argument, NULL, ARG_COMMAND },
         { "keep", required_argument, NULL, ARG_KEEP },
         { "sha256", required_argument, NULL, ARG_SHA256 },
+        { "profile", required_argument, NULL, ARG_PROFILE },
         {},
 };
 
@@ -218,6 +223,10 @@ static int parse_options(int argc, char **argv) {
                         arg_keep = (int) k;
                         break;
                 }
+                case ARG_PROFILE:
+                        free(arg_profile);
+                        arg_profile = strdup(optarg);
+                        break;
                 case ARG_SHA256:
                         free(arg_sha256);
                         arg_sha256 = strdup(optarg);
@@ -271,7 +280,18 @@ static int context_init(Context *ctx) {
         if (strv_consume(&ctx->def_dirs, path_join(ctx->config_dir, "chroots.d")) < 0 ||
             strv_consume(&ctx->def_dirs, path_join(ctx->data_dir, "chroots")) < 0 ||
             strv_extend(&ctx->hook_dirs, ctx->hooks_dir) < 0 ||
-            strv_consume(&ctx->hook_dirs, path_join(ctx->config_dir, "hooks.d")) < 0)
+            strv_consume(&ctx->hook_dirs, path_join(ctx->config_dir, "hooks.d")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->config_dir, "profiles.d")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->data_dir, "profiles")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->data_dir, "confs", "profiles")) < 0)
+                return log_oom();
+        /* Installed, or in a source tree (ARKOSE_DATA_DIR pointing at it). */
+        ctx->apparmor_template = path_join(ctx->data_dir, "apparmor", "arkose-session.template");
+        if (ctx->apparmor_template && access(ctx->apparmor_template, R_OK) < 0) {
+                free(ctx->apparmor_template);
+                ctx->apparmor_template = path_join(ctx->data_dir, "confs", "apparmor", "arkose-session.template");
+        }
+        if (!ctx->apparmor_template)
                 return log_oom();
         if (arg_mirror && !(ctx->mirror = strdup(arg_mirror)))
                 return log_oom();
@@ -285,6 +305,8 @@ static void context_done(Context *ctx) {
         free(ctx->hooks_dir);
         strv_free(ctx->def_dirs);
         strv_free(ctx->hook_dirs);
+        strv_free(ctx->profile_dirs);
+        free(ctx->apparmor_template);
         free(ctx->mirror);
         arkose_config_done(&ctx->config);
 }
@@ -296,6 +318,24 @@ void chroot_ref_done(ChrootRef *r) {
         strv_free(r->lowers);
         free(r->version_str);
         *r = (ChrootRef) {};
+}
+
+int context_find_profile(Context *ctx, const char *name, Profile **ret) {
+        _cleanup_free_ char *err_path = NULL;
+        const char *key = NULL, *reason = NULL;
+        unsigned line = 0;
+        int r;
+
+        if (!chroot_name_is_valid(name, &reason))
+                return log_error_errno(-EINVAL, "Invalid profile name '%s': %s", name, reason);
+        r = profile_find(ctx->profile_dirs, name, ret, &err_path, &line, &key);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No session profile named '%s' (in %s/profiles.d or %s/profiles)", name,
+                                       ctx->config_dir, ctx->data_dir);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u: Invalid profile%s%s%s: %m", err_path ?: name, line,
+                                       key ? " (key '" : "", key ?: "", key ? "')" : "");
+        return 0;
 }
 
 /* A chroot with versions in the store but no definition (imported from a tarball) is described by its
@@ -453,7 +493,8 @@ int main(int argc, char **argv) {
                         return 1;
 
                 int n = (int) strv_length(rest);
-                if (!caller_is_root() && !streq(verb, "list") && !streq(verb, "info") && !streq(verb, "sessions"))
+                if (!caller_is_root() && !streq(verb, "list") && !streq(verb, "info") && !streq(verb, "sessions") &&
+                    !streq(verb, "apparmor-profile"))
                         return access_require_root(verb) < 0 ? 1 : 0;
                 if (streq(verb, "create"))
                         r = verb_create(&ctx, n, rest);
@@ -469,6 +510,8 @@ int main(int argc, char **argv) {
                         r = verb_remove(&ctx, n, rest);
                 else if (streq(verb, "gc"))
                         r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "apparmor-profile"))
+                        r = verb_apparmor_profile(&ctx, n, rest);
                 else if (streq(verb, "squash"))
                         r = verb_squash(&ctx, n, rest);
                 else if (streq(verb, "diff"))

@@ -17,6 +17,7 @@ extern char *arg_network;
 extern char *arg_command;
 extern int arg_keep;
 extern char *arg_sha256;
+extern char *arg_profile;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {
@@ -26,6 +27,8 @@ typedef struct Context {
         char *hooks_dir;
         char **def_dirs;        /* config_dir/chroots.d, data_dir/chroots */
         char **hook_dirs;       /* hooks_dir, config_dir/hooks.d */
+        char **profile_dirs;    /* config_dir/profiles.d, data_dir/profiles, data_dir/confs/profiles */
+        char *apparmor_template;
         char *mirror;           /* --mirror */
         ArkoseConfig config;
 } Context;
@@ -65,11 +68,15 @@ int access_setup(void);
 /* Refuses (one line, -EPERM) @what to callers who are not root. */
 int access_require_root(const char *what);
 /* Checks that the caller may run a session of @def as @target_uid (root-users/root-groups for another
- * user), with --network host when @wide_options, binding @dir (NULL: none). Root may do anything. */
-int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, bool wide_options,
+ * user), with @wide_option ("--network", "--profile": only for root-users/root-groups; NULL: none), binding
+ * @dir (NULL: none). Root may do anything. */
+int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, const char *wide_option,
                          const char *dir);
 /* Refuses a session (or anything else) owned by another user to callers who are not root. */
 int access_check_owner(uid_t owner, const char *what);
+
+/* Finds the session profile @name (logs one line). */
+int context_find_profile(Context *ctx, const char *name, Profile **ret);
 
 int verb_create(Context *ctx, int argc, char **argv);
 int verb_update(Context *ctx, int argc, char **argv);
@@ -78,6 +85,7 @@ int verb_remove(Context *ctx, int argc, char **argv);
 int verb_gc(Context *ctx, int argc, char **argv);
 int verb_diff(Context *ctx, int argc, char **argv);
 int verb_squash(Context *ctx, int argc, char **argv);
+int verb_apparmor_profile(Context *ctx, int argc, char **argv);
 
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);

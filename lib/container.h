@@ -38,6 +38,12 @@ typedef struct ContainerPlan {
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path, read-write */
         const char *apparmor_profile;   /* NULL: "unconfined" */
+        char **net_items;               /* alternating keys and values replacing the lxc.net.0.* items
+                                         * @network implies (netpolicy_plan()); NULL: from @network */
+        char **extra_items;             /* alternating keys and values added last (profile mounts,
+                                         * devices, limits, capabilities, seccomp, AppArmor) */
+        bool keep_cgroups;              /* give the container cgroups (profile limits need them);
+                                         * otherwise it gets none, which starts faster */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.

@@ -18,6 +18,7 @@
 #include "lock.h"
 #include "mount.h"
 #include "session.h"
+#include "session-profile.h"
 #include "state.h"
 
 struct Session {
@@ -33,6 +34,7 @@ struct Session {
         bool mounted;
         bool hooks_started;
         Container *container;
+        SessionProfileSetup prof;
 };
 
 char *session_id_new(const char *chroot) {
@@ -224,6 +226,20 @@ int session_create(const SessionPlan *plan, Session **ret) {
         if (r < 0)
                 return r; /* hooks_run() logged which hook failed */
 
+        if (plan->profile) {
+                SessionProfileInput in = {
+                        .profile = plan->profile,
+                        .state_dir = plan->state_dir,
+                        .session_dir = s->dir,
+                        .session_id = s->id,
+                        .home = plan->home,
+                        .apparmor_template = plan->apparmor_template,
+                };
+                r = session_profile_prepare(&in, &s->prof);
+                if (r < 0)
+                        return r;
+        }
+
         ContainerPlan cp = {
                 .name = s->id,
                 .lxcpath = s->lxcpath,
@@ -232,8 +248,14 @@ int session_create(const SessionPlan *plan, Session **ret) {
                 .log_file = s->log_file,
                 .network = plan->network,
                 .binds = plan->binds,
+                .net_items = s->prof.net_items,
+                .extra_items = s->prof.extra_items,
+                .keep_cgroups = s->prof.keep_cgroups,
         };
         r = container_start(&cp, true, &s->container);
+        if (r < 0)
+                return r;
+        r = session_profile_started(&s->prof);
         if (r < 0)
                 return r;
 
@@ -281,6 +303,7 @@ int session_end(Session *s) {
                 s->hooks_started = false;
         }
         if (s->dir) {
+                session_profile_teardown(s->dir);
                 q = mount_umount_below(s->dir, NULL);
                 if (q < 0 && r == 0)
                         r = log_error_errno(q, "Failed to unmount session '%s': %m", s->id);
@@ -305,6 +328,7 @@ Session *session_free(Session *s) {
         (void) session_end(s);
         s->lock_fd = safe_close(s->lock_fd);
         strv_free(s->hooks);
+        session_profile_setup_done(&s->prof);
         free(s->id);
         free(s->dir);
         free(s->root);
@@ -350,6 +374,7 @@ static int session_sweep_one(const char *state_dir, const char *sessions, const 
                 if (container_open(name, lxcpath, &c) >= 0)
                         (void) container_stop(c);
         }
+        session_profile_teardown(dir);
         r = mount_umount_below(dir, NULL);
         if (r < 0)
                 return r;

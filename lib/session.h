@@ -29,7 +29,10 @@ typedef struct SessionPlan {
         const char *work;               /*   layer), with its work directory; then @tmpfs is ignored */
         int *record_lock;               /* if set, a lock fd closed (and set to -EBADF) as soon as the
                                          * session's record names its version, before anything forks */
-        bool no_hooks;                  /* update sessions: nothing but the command may write the layer */
+        bool no_hooks;
+        const struct Profile *profile;  /* NULL: no profile (update sessions); else its mounts, limits,
+                                         * capabilities, network (replacing @network) and AppArmor */
+        const char *apparmor_template;                  /* update sessions: nothing but the command may write the layer */
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path */
         const char *cwd;

@@ -33,6 +33,7 @@ expect_eq "a granted user runs as itself" "$U" "$(as "$U" "$A" -c open -- id -un
 expect_eq "groups= grants through a group" "$U2" "$(as "$U2" "$A" -c bygroup -- id -un 2>&1)"
 expect_eq "root-users= may run as root" 0 "$(as "$U" "$A" -c rooted -u root -- id -u 2>&1)"
 check "root-users= may use --network host" as "$U" "$A" -c rooted --network host -- true
+refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
 check "results land in the working directory, owned by the user" \
         sh -c "cd '$T/work' && runuser -u '$U' -- '$A' -c open -- touch made-by-user && [ \"\$(stat -c %U '$T/work/made-by-user')\" = '$U' ]"
 
@@ -50,7 +51,7 @@ refused "a chroot that grants nothing" "may not use chroot 'closed'" "$U" "$A" -
 refused "a chroot granted to someone else" "may not use chroot 'open'" "$U2" "$A" -c open -- true
 refused "-u root without root-users=" "may not run commands as 'root'" "$U" "$A" -c open -u root -- true
 refused "-u another user without root-users=" "may not run commands as '$U2'" "$U" "$A" -c open -u "$U2" -- true
-refused "--network host without root-users=" "may not use --network host" "$U" "$A" -c open --network host -- true
+refused "--network host without root-users=" "may not use --network in" "$U" "$A" -c open --network host -- true
 refused "a directory the user cannot read" "cannot use directory" "$U" "$A" -c open -d /root -- true
 refused "--state-dir" "for root only" "$U" "$A" --state-dir "$T/evil" -c open -- true
 refused "--config-dir" "for root only" "$U" "$A" --config-dir "$T/evil" -c open -- true
