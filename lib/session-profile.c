@@ -237,8 +237,11 @@ int session_profile_started(const SessionProfileSetup *s) {
         if (!s->net || s->net->mode != PROFILE_NETWORK_FILTERED)
                 return 0;
         for (char **i = s->net->sysctls; i && i[0] && i[1]; i += 2) {
-                _cleanup_free_ char *p = path_join("/proc/sys", i[0]);
+                _cleanup_free_ char *p = path_is_absolute(i[0]) ? strdup(i[0]) : path_join("/proc/sys", i[0]);
                 r = p ? write_in_place(p, i[1]) : -ENOMEM;
+                /* No IPv6 configuration for the interface: IPv6 is off for it already. */
+                if (r == -ENOENT && strstr(p, "/net/ipv6/"))
+                        continue;
                 if (r < 0)
                         return log_error_errno(r, "Failed to set %s: %m", i[0]);
         }
