@@ -216,6 +216,9 @@ int run_session(Context *ctx, int argc, char **argv) {
                         return log_error("Unknown network mode '%s' (expected none, host or filtered)", arg_network), 1;
                 profile->network = n;
         }
+        for (char **b = arg_binds; b && *b; b++)
+                if (profile_add_bind(profile, *b) < 0)
+                        return log_error("Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths", *b), 1;
         network = profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;
 
         r = user_resolve(&user);
@@ -235,7 +238,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return log_oom(), 1;
         r = access_check_session(ref.def, user.uid, user.name,
-                                 arg_network ? "--network" : arg_profile ? "--profile" : NULL,
+                                 arg_network ? "--network" : arg_profile ? "--profile" : arg_binds ? "--bind" : NULL,
                                  binds && binds[0] ? binds[0] : cwd);
         if (r < 0)
                 return 1;

@@ -25,6 +25,7 @@ char *arg_command = NULL;
 int arg_keep = -1;
 char *arg_sha256 = NULL;
 char *arg_profile = NULL;
+char **arg_binds = NULL;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -103,6 +104,7 @@ static void help(void) {
                "  -p, --preserve-environment  keep the caller's environment\n"
                "      --tmpfs             keep the session's writable layer on a tmpfs\n"
                "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
+               "      --bind HOST[:TARGET][:ro]  also bind-mount HOST (repeatable)\n"
                "      --network MODE      none, host or filtered (overrides the profile's)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
@@ -125,6 +127,7 @@ enum {
         ARG_KEEP,
         ARG_SHA256,
         ARG_PROFILE,
+        ARG_BIND,
 };
 
 static const struct option options[] = {
@@ -147,6 +150,7 @@ static const struct option options[] = {
         { "keep", required_argument, NULL, ARG_KEEP },
         { "sha256", required_argument, NULL, ARG_SHA256 },
         { "profile", required_argument, NULL, ARG_PROFILE },
+        { "bind", required_argument, NULL, ARG_BIND },
         {},
 };
 
@@ -223,6 +227,10 @@ static int parse_options(int argc, char **argv) {
                         arg_keep = (int) k;
                         break;
                 }
+                case ARG_BIND:
+                        if (strv_extend(&arg_binds, optarg) < 0)
+                                return -ENOMEM;
+                        break;
                 case ARG_PROFILE:
                         free(arg_profile);
                         arg_profile = strdup(optarg);

@@ -18,6 +18,7 @@ extern char *arg_command;
 extern int arg_keep;
 extern char *arg_sha256;
 extern char *arg_profile;
+extern char **arg_binds;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {

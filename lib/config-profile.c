@@ -548,6 +548,10 @@ static int parse_bind(const char *value, void *field) {
         return parse_host_mounts(value, field, PROFILE_MOUNT_BIND);
 }
 
+int profile_add_bind(Profile *p, const char *spec) {
+        return parse_host_mounts(spec, &p->mounts, PROFILE_MOUNT_BIND);
+}
+
 static int parse_cow(const char *value, void *field) {
         return parse_host_mounts(value, field, PROFILE_MOUNT_COW);
 }

@@ -283,6 +283,10 @@ typedef struct Profile {
         char **environment_keep; /* names, or prefixes ending in '*' */
 } Profile;
 
+/* Adds bind mounts given as the [mounts] bind key takes them ("HOST[:TARGET][:ro|:rw]", space-separated),
+ * after the profile's own: the --bind option. Returns 0, -EINVAL for a bad spec, or -ENOMEM. */
+int profile_add_bind(Profile *p, const char *spec);
+
 Profile *profile_free(Profile *p);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Profile *, profile_free);
 

@@ -52,6 +52,7 @@ refused "a chroot granted to someone else" "may not use chroot 'open'" "$U2" "$A
 refused "-u root without root-users=" "may not run commands as 'root'" "$U" "$A" -c open -u root -- true
 refused "-u another user without root-users=" "may not run commands as '$U2'" "$U" "$A" -c open -u "$U2" -- true
 refused "--network host without root-users=" "may not use --network in" "$U" "$A" -c open --network host -- true
+refused "--bind without root-users=" "may not use --bind in" "$U" "$A" -c open --bind /etc:/mnt -- true
 refused "a directory the user cannot read" "cannot use directory" "$U" "$A" -c open -d /root -- true
 refused "--state-dir" "for root only" "$U" "$A" --state-dir "$T/evil" -c open -- true
 refused "--config-dir" "for root only" "$U" "$A" --config-dir "$T/evil" -c open -- true

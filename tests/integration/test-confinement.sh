@@ -43,6 +43,13 @@ check "loopback TCP works inside" "$ARKOSE" -u root -c fx -- perl -MSocket -e 's
 out=$("$ARKOSE" -u nobody -c fx -- sh -c 'grep NoNewPrivs /proc/self/status' 2>&1)
 check "a non-root command runs with no_new_privs ($out)" sh -c "printf '%s' '$out' | grep -q '1$'"
 
+# --bind adds a mount to the profile's: read-only when asked.
+mkdir -p "$T/bsrc"; echo bound > "$T/bsrc/f"
+expect_eq "--bind HOST:TARGET:ro is readable" bound "$("$ARKOSE" -c fx --bind "$T/bsrc:/srv/b:ro" -- cat /srv/b/f)"
+check "--bind ... :ro is read-only" sh -c "! '$ARKOSE' -u root -c fx --bind '$T/bsrc:/srv/b:ro' -- touch /srv/b/g 2>/dev/null"
+err=$("$ARKOSE" -c fx --bind relative/path -- true 2>&1); rc=$?
+check "a bad --bind is refused in one line ($err)" test "$rc" -ne 0 -a "$(printf '%s\n' "$err" | wc -l)" = 1
+
 # apparmor-profile prints a profile that apparmor_parser compiles without a kernel.
 "$ARKOSE" apparmor-profile buildd > "$T/buildd.aa"; expect_eq "apparmor-profile buildd" 0 $?
 if command -v apparmor_parser > /dev/null; then
