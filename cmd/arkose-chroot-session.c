@@ -19,18 +19,7 @@
 
 extern char **environ;
 
-typedef struct UserInfo {
-        char *name;
-        uid_t uid;
-        gid_t gid;
-        char *home;
-        char *shell;
-        gid_t *groups;
-        int n_groups;
-        char *groups_str;       /* "name:gid ..." */
-} UserInfo;
-
-static void user_info_done(UserInfo *u) {
+void user_info_done(UserInfo *u) {
         free(u->name);
         free(u->home);
         free(u->shell);
@@ -39,7 +28,7 @@ static void user_info_done(UserInfo *u) {
 }
 
 /* The session user: -u USER, else the user sudo was run by, else the caller. */
-static int user_resolve(UserInfo *ret) {
+int user_resolve(UserInfo *ret) {
         const char *name = arg_user;
         struct passwd *pw;
         int n = 16;
@@ -311,11 +300,13 @@ int run_session(Context *ctx, int argc, char **argv) {
 }
 
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **argv, int *ret_status) {
+                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_strv_free_ char **binds = NULL;
         int r;
 
+        if (strv_extend_strv(&binds, extra_binds) < 0)
+                return log_oom();
         /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
         if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
                 if (strv_extend(&binds, "/etc/resolv.conf") < 0)

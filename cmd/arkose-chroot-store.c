@@ -103,7 +103,7 @@ static int update_one(Context *ctx, const char *spec) {
         fflush(stdout);
         char *argv[] = { (char *) "/bin/sh", (char *) "-c", arg_command ?: (char *) UPDATE_COMMAND, NULL };
         r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging), store_staging_work(staging),
-                         CONTAINER_NETWORK_HOST, argv, &status);
+                         CONTAINER_NETWORK_HOST, NULL, argv, &status);
         if (signals_pending() != 0)
                 return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
                                        ref.version);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
@@ -91,6 +92,8 @@ static void help(void) {
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
+               "  arkose-chroot build [--chroot NAME] [--output DIR] [-A] [--no-arch-any] [--source] [--jobs N]\n"
+               "        [--profiles P] [--extra-package P] [--json] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -128,6 +131,14 @@ enum {
         ARG_SHA256,
         ARG_PROFILE,
         ARG_BIND,
+        ARG_OUTPUT,
+        ARG_BUILD_PROFILES,
+        ARG_EXTRA_PACKAGE,
+        ARG_NO_ARCH_ANY,
+        ARG_SOURCE,
+        ARG_JSON,
+        ARG_ARCH,
+        ARG_RESOLVER,
 };
 
 static const struct option options[] = {
@@ -151,6 +162,16 @@ static const struct option options[] = {
         { "sha256", required_argument, NULL, ARG_SHA256 },
         { "profile", required_argument, NULL, ARG_PROFILE },
         { "bind", required_argument, NULL, ARG_BIND },
+        { "output", required_argument, NULL, ARG_OUTPUT },
+        { "jobs", required_argument, NULL, 'j' },
+        { "profiles", required_argument, NULL, ARG_BUILD_PROFILES },
+        { "extra-package", required_argument, NULL, ARG_EXTRA_PACKAGE },
+        { "arch-all", no_argument, NULL, 'A' },
+        { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
+        { "source", no_argument, NULL, ARG_SOURCE },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "arch", required_argument, NULL, ARG_ARCH },
+        { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
         {},
 };
 
@@ -159,7 +180,7 @@ static const struct option options[] = {
 static int parse_options(int argc, char **argv) {
         int c;
 
-        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvh", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhj:A", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -227,6 +248,61 @@ static int parse_options(int argc, char **argv) {
                         arg_keep = (int) k;
                         break;
                 }
+                case ARG_OUTPUT:
+                        free(arg_output);
+                        arg_output = strdup(optarg);
+                        break;
+                case 'j':
+                        if (strspn(optarg, "0123456789") != strlen(optarg) || !*optarg) {
+                                log_error("Invalid --jobs '%s': expected a number", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_jobs);
+                        arg_jobs = strdup(optarg);
+                        break;
+                case ARG_BUILD_PROFILES:
+                        if (strpbrk(optarg, " '\"\\;$`")) {
+                                log_error("Invalid --profiles '%s': expected PROFILE[,PROFILE...]", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_build_profiles);
+                        arg_build_profiles = strdup(optarg);
+                        break;
+                case ARG_EXTRA_PACKAGE:
+                        if (strpbrk(optarg, " '\"\\;$`/") || optarg[0] == '-') {
+                                log_error("Invalid --extra-package '%s': expected a package name", optarg);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&arg_extra_packages, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case 'A':
+                        arg_arch_all_only = true;
+                        break;
+                case ARG_NO_ARCH_ANY:
+                        arg_no_arch_any = true;
+                        break;
+                case ARG_SOURCE:
+                        arg_source_too = true;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_ARCH: {
+                        struct utsname un;
+                        const char *host = uname(&un) >= 0 && streq(un.machine, "x86_64") ? "amd64" : un.machine;
+                        if (!streq(optarg, host)) {
+                                log_error("--arch %s: only the host's architecture (%s) can be built here", optarg, host);
+                                return -EINVAL;
+                        }
+                        break;
+                }
+                case ARG_RESOLVER:
+                        if (!streq(optarg, "apt")) {
+                                log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);
+                                return -EINVAL;
+                        }
+                        break;
                 case ARG_BIND:
                         if (strv_extend(&arg_binds, optarg) < 0)
                                 return -ENOMEM;
@@ -518,6 +594,8 @@ int main(int argc, char **argv) {
                         r = verb_remove(&ctx, n, rest);
                 else if (streq(verb, "gc"))
                         r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "build"))
+                        r = verb_build(&ctx, n, rest);
                 else if (streq(verb, "apparmor-profile"))
                         r = verb_apparmor_profile(&ctx, n, rest);
                 else if (streq(verb, "squash"))

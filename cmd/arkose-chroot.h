@@ -19,6 +19,15 @@ extern int arg_keep;
 extern char *arg_sha256;
 extern char *arg_profile;
 extern char **arg_binds;
+/* build (defined in arkose-chroot-build.c) */
+extern char *arg_output;
+extern char *arg_jobs;
+extern char *arg_build_profiles;
+extern char **arg_extra_packages;
+extern bool arg_arch_all_only;
+extern bool arg_no_arch_any;
+extern bool arg_source_too;
+extern bool arg_json;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {
@@ -88,6 +97,23 @@ int verb_diff(Context *ctx, int argc, char **argv);
 int verb_squash(Context *ctx, int argc, char **argv);
 int verb_apparmor_profile(Context *ctx, int argc, char **argv);
 
+typedef struct UserInfo {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+        char *home;
+        char *shell;
+        gid_t *groups;
+        int n_groups;
+        char *groups_str;       /* "name:gid ..." */
+} UserInfo;
+
+/* The session user: -u USER, else the user sudo was run by, else the caller. Logs. */
+int user_resolve(UserInfo *ret);
+void user_info_done(UserInfo *u);
+
+int verb_build(Context *ctx, int argc, char **argv);
+
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);
 
@@ -105,10 +131,11 @@ int verb_import(Context *ctx, int argc, char **argv);
 int private_mount_namespace(void);
 
 /* Runs @argv as root in a session over @lowers whose upper directory is @upper (kept), with @network
- * and no hooks: how update makes a new layer. The caller is in a private mount namespace. Returns 0
+ * and no hooks, host directories @extra_binds bound at the same path: how update makes a new layer, and
+ * build installs build dependencies. The caller is in a private mount namespace. Returns 0
  * and the command's status, or -errno (logged). */
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **argv, int *ret_status);
+                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status);
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);
 int run_session(Context *ctx, int argc, char **argv);

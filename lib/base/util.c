@@ -439,3 +439,21 @@ int run_program(char *const argv[]) {
                         return -errno;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
 }
+
+char *strv_join(char *const *l, const char *sep) {
+        size_t n = 1, k = strlen(sep);
+        char *s, *p;
+
+        for (char *const *i = l; i && *i; i++)
+                n += strlen(*i) + k;
+        s = p = malloc(n);
+        if (!s)
+                return NULL;
+        *s = '\0';
+        for (char *const *i = l; i && *i; i++) {
+                if (i != l)
+                        p = stpcpy(p, sep);
+                p = stpcpy(p, *i);
+        }
+        return s;
+}
