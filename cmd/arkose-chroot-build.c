@@ -5,11 +5,14 @@
  *     build/                   bound at /build in the build session; owned by the build user
  *       reproducible-path/     the unpacked source (sbuild's stable build path)
  *       deps.log build.log     the two stages' output
- *     deps/upper deps/work     the build dependencies, installed as an overlay layer over the tree
+ *   STATE/cache/deps/KEY/upper the build dependencies installed as an overlay layer over the tree, kept
+ *                              and reused by builds with the same tree version and Build-Depends*
+ *   STATE/cache/apt/archives   the .debs downloaded, shared by builds
  *
  * Stage "dependencies": a root session over the tree with the host's network and no hooks installs the
- * build dependencies; its upper directory is kept (like an update's layer), and .debs go to a cache
- * shared by builds (STATE/cache/apt/archives). Stage "build": a session over that layer and the tree,
+ * build dependencies (and build-essential); its upper directory is published as a layer (like an
+ * update's) keyed by the tree version and the dependency fields, so the next build of the same
+ * package skips the installation. Stage "build": a session over that layer and the tree,
  * network off, profile buildd, as the build user, runs dpkg-buildpackage in /build/reproducible-path
  * with SOURCE_DATE_EPOCH from the changelog. Results and the log are copied to --output. */
 #include <dirent.h>
@@ -24,6 +27,7 @@
 
 #include "arkose-chroot.h"
 #include "base/log.h"
+#include "base/sha256.h"
 #include "base/util.h"
 #include "session.h"
 #include "store.h"
@@ -44,6 +48,7 @@ typedef struct Build {
         char *source, *version, *distribution, *timestamp;
         const char *stage;      /* the stage running or failed */
         int status;             /* the failed stage's exit status */
+        char *deps_layer;       /* the build dependencies' layer, cached under STATE/cache/deps/KEY */
         char **files;           /* results copied to the output */
         char *log;              /* the log in the output */
 } Build;
@@ -58,6 +63,7 @@ static void build_done(Build *b) {
         free(b->timestamp);
         strv_free(b->files);
         free(b->log);
+        free(b->deps_layer);
 }
 
 /* Runs @argv and returns its first line of output in *ret. */
@@ -150,15 +156,6 @@ static int build_prepare(Context *ctx, Build *b, const char *what) {
                 return log_oom();
         if (mkdir(b->build, 0755) < 0)
                 return log_error_errno(-errno, "Failed to create '%s': %m", b->build);
-        {
-                _cleanup_free_ char *deps = path_join(b->dir, "deps");
-                _cleanup_free_ char *upper = path_join(b->dir, "deps", "upper");
-                _cleanup_free_ char *work = path_join(b->dir, "deps", "work");
-                if (!deps || !upper || !work)
-                        return log_oom();
-                if (mkdir(deps, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-                        return log_error_errno(-errno, "Failed to create '%s': %m", deps);
-        }
         b->stage = "unpack";
         r = build_unpack(b, what);
         if (r < 0)
@@ -170,22 +167,97 @@ static int build_prepare(Context *ctx, Build *b, const char *what) {
         return 0;
 }
 
+/* The build dependencies as debian/control states them (all Build-Depends* and Build-Conflicts*
+ * fields, continuation lines included; only the source paragraph has them), for the cache key. */
+static int build_dep_fields(const char *src, char **ret) {
+        _cleanup_free_ char *control = path_join(src, "debian/control");
+        _cleanup_free_ char *text = NULL, *out = strdup("");
+        bool in = false;
+        int r;
+
+        if (!control || !out)
+                return -ENOMEM;
+        r = read_file(control, &text);
+        if (r < 0)
+                return r;
+        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+                char *n;
+
+                if (line[0] == ' ' || line[0] == '\t') {
+                        if (!in)
+                                continue;
+                } else
+                        in = startswith(line, "Build-Depends") || startswith(line, "Build-Conflicts");
+                if (!in)
+                        continue;
+                n = strdup_printf("%s%s\n", out, line);
+                if (!n)
+                        return -ENOMEM;
+                free(out);
+                out = n;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         _cleanup_free_ char *cache = path_join(ctx->state_dir, "cache", "apt", "archives");
-        _cleanup_free_ char *upper = path_join(b->dir, "deps", "upper");
-        _cleanup_free_ char *work = path_join(b->dir, "deps", "work");
-        _cleanup_free_ char *partial = NULL, *cmd = NULL, *extra = NULL;
+        _cleanup_free_ char *depsdir = path_join(ctx->state_dir, "cache", "deps");
+        _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *cmd = NULL, *extra = NULL;
+        char key[SHA256_HEX_SIZE];
         int status = 0, r;
 
-        if (!cache || !upper || !work)
+        if (!cache || !depsdir)
                 return log_oom();
-        partial = path_join(cache, "partial");
-        if (!partial || mkdir_p(partial, 0755) < 0)
-                return log_oom();
+        r = build_dep_fields(b->src, &fields);
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'dependencies': cannot read debian/control: %m");
         extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
         if (!extra)
                 return log_oom();
-        /* The tree's package lists are used as they are when they suffice; otherwise refreshed. */
+        /* The layer depends on the tree it was installed on and on what was asked for. */
+        keytext = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\n%s", ref->name, ref->version, arg_arch_all_only,
+                                extra, fields);
+        if (!keytext)
+                return log_oom();
+        sha256_hex(keytext, strlen(keytext), key);
+        final = strdup_printf("%s/%.32s", depsdir, key);
+        if (!final)
+                return log_oom();
+        b->deps_layer = path_join(final, "upper");
+        if (!b->deps_layer)
+                return log_oom();
+        if (access(b->deps_layer, F_OK) >= 0) {
+                printf("Reusing the build dependencies of %s %s installed in '%s@%u' before (%s)\n", b->source,
+                       b->version, ref->name, ref->version, final);
+                return 0;
+        }
+
+        partial = path_join(cache, "partial");
+        r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
+        if (r >= 0)
+                r = mkdir_p(depsdir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", depsdir);
+        staging = path_join(depsdir, ".staging-XXXXXX");
+        if (!staging || !mkdtemp(staging))
+                return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
+        (void) chmod(staging, 0755);
+        upper = path_join(staging, "upper");
+        work = path_join(staging, "work");
+        if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
+                return log_error_errno(-errno, "Failed to create '%s': %m", staging);
+        {
+                FILE *f;
+                _cleanup_free_ char *keyfile = path_join(staging, "key");
+                if (keyfile && (f = fopen(keyfile, "we"))) {
+                        fputs(keytext, f);
+                        fclose(f);
+                }
+        }
+
+        /* build-essential as sbuild installs it; the tree's package lists when they suffice. */
         cmd = strdup_printf("{ opts='-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true'; "
                             "{ apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } || "
                             "{ apt-get $opts update && apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } && "
@@ -200,27 +272,30 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         printf("Installing the build dependencies of %s %s in '%s@%u'\n", b->source, b->version, ref->name, ref->version);
         fflush(stdout);
         r = run_in_layer(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_HOST, binds, argv, &status);
-        if (r < 0)
-                return r;
-        if (status != 0) {
+        if (r >= 0 && status != 0) {
                 b->status = status;
-                return log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): see %s/deps.log", status,
-                                       b->build);
+                r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): see the log", status);
         }
-        return 0;
+        if (r >= 0)
+                r = rm_rf(work);
+        /* Publish the layer for later builds; a concurrent build may have published the same one. */
+        if (r >= 0 && rename(staging, final) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+                r = log_error_errno(-errno, "Failed to publish '%s': %m", final);
+        if (access(staging, F_OK) >= 0)
+                (void) rm_rf(staging);
+        return r;
 }
 
 static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInfo *u) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **env = NULL;
-        _cleanup_free_ char *upper = path_join(b->dir, "deps", "upper");
         _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL;
         const char *what = arg_source_too ? (arg_arch_all_only ? "-A -S" : arg_no_arch_any ? "-A -S" : "")
                            : arg_arch_all_only || arg_no_arch_any ? "-A" : "-b";
         int status = 0, r;
 
-        if (!upper || strv_extend(&lowers, upper) < 0 || strv_extend_strv(&lowers, ref->lowers) < 0)
+        if (strv_extend(&lowers, b->deps_layer) < 0 || strv_extend_strv(&lowers, ref->lowers) < 0)
                 return log_oom();
         r = context_find_profile(ctx, "buildd", &profile);
         if (r < 0)

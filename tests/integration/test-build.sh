@@ -20,11 +20,14 @@ check "the build ran as an unprivileged user" sh -c "grep -q \"as 'nobody', netw
 check "the chroot's tree is unchanged (no build-essential in it)" test ! -e "$ARKOSE_STATE_DIR/trees/bookworm/1/rootfs/usr/bin/gcc"
 check "no build directory is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' 2>/dev/null)\" ]"
 
+check "the dependencies layer was published for reuse" sh -c "ls '$ARKOSE_STATE_DIR'/cache/deps/*/upper > /dev/null"
+
 # A build that fails: one line naming the stage, and a machine-readable summary.
 cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
 "$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
 check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
+check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.json"
 check "and says which stage failed in one line: $(cat "$T/fail.err" | tail -n 1)" grep -q "failed at stage 'build'" "$T/fail.err"
 check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result": "failed", "stage": "build"' "$T/fail.json"
 err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
