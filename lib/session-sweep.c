@@ -17,8 +17,8 @@
 #include "mount.h"
 #include "session-internal.h"
 
-/* A hidden staging directory without a lock file is being made right now or was left by a process
- * killed in that instant: it is left alone for this long. */
+/* A hidden directory being made right now (or left by a process killed in that instant) is left alone
+ * for this long. */
 #define SESSION_STAGING_GRACE_SEC 60
 
 SessionSweepAction session_sweep_decide(const SessionInfo *info, bool lock_free, bool container_running) {
@@ -101,21 +101,29 @@ int session_remove_dir(const SessionInfo *i) {
         return 0;
 }
 
-/* A hidden .new- or .ending- directory: removed once nobody holds its lock. */
+/* A hidden .new- or .ending- directory: removed once nobody holds its lock. A .new- directory gets its
+ * lock file an instant before its lock, so a sweep could take the lock in between: it is left alone
+ * until it is old, which no session being made ever is (it is renamed into place at once). */
 static int session_sweep_hidden(const char *sessions, const char *name) {
         _cleanup_free_ char *dir = path_join(sessions, name), *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
+        bool young;
         int r;
 
         if (!dir || !(lock = path_join(dir, "lock")))
                 return -ENOMEM;
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        young = time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC;
+        if (young && startswith(name, ".new-"))
+                return 0;
         if (access(lock, F_OK) < 0) {
-                if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC)
+                if (young)
                         return 0;
         } else {
                 fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
-                if (fd == -EBUSY)
+                if (fd == -EBUSY || fd == -ENOENT)
                         return 0;
                 if (fd < 0)
                         return fd;
