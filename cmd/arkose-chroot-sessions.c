@@ -87,6 +87,17 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = user_resolve(&user);
         if (r < 0)
                 return 1;
+        SessionUser su = {
+                .name = user.name,
+                .uid = user.uid,
+                .gid = user.gid,
+                .home = user.home,
+                .shell = user.shell,
+                .groups = user.groups_str,
+        };
+        r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
+        if (r < 0)
+                return 1;
         r = run_session_cwd(session, &cwd);
         if (r < 0)
                 return 1;

@@ -56,6 +56,9 @@ int session_info_minimal(const char *state_dir, const char *id, SessionInfo *ret
  * Returns the fd, -ENOENT when the session does not exist, -EBUSY (without @wait), or -errno. */
 int session_lock_take(const char *state_dir, const char *id, bool wait);
 
+/* The same, for the lock file at @path. */
+int session_lock_take_path(const char *path, bool wait);
+
 /* Whether the container @i records is running (asked through liblxc, by name). */
 bool session_container_running(const SessionInfo *i);
 

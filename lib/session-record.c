@@ -197,6 +197,10 @@ int session_lock_take(const char *state_dir, const char *id, bool wait) {
 
         if (!path)
                 return -ENOMEM;
+        return session_lock_take_path(path, wait);
+}
+
+int session_lock_take_path(const char *path, bool wait) {
         /* An end removes the directory (lock file included) while holding the lock, and -n may give the
          * next session the same id: the lock had must be on the file now at that path. */
         for (unsigned attempt = 0; attempt < 8; attempt++) {

@@ -187,6 +187,22 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
  * (bind mounts included, symlinks resolved inside). */
 bool session_has_directory(Session *s, const char *dir);
 
+/* A user to run commands as, from the host's passwd (all borrowed). */
+typedef struct SessionUser {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+        const char *home;
+        const char *shell;
+        const char *groups;             /* "name:gid ..." */
+} SessionUser;
+
+/* Makes @u known in running detached session @s if it is not yet (no line for its name in the session's
+ * /etc/passwd): runs the hooks for phase "setup-user" with @u as the hooks' user, holding the session's
+ * lock so that two at once do not edit the same files. Root, a known user, and one-shot sessions (whose
+ * root is not in reach) need nothing. Logs one error line. Returns 0 or -errno. */
+int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout);
+
 /* Ends a session this handle made: container stopped, setup-stop hooks, mounts undone, directories
  * removed. Returns 0 or the first -errno (logged); the handle is still to be freed. */
 int session_end(Session *s);
