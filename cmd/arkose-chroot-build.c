@@ -39,7 +39,6 @@ char **arg_extra_packages = NULL;
 bool arg_arch_all_only = false;
 bool arg_no_arch_any = false;
 bool arg_source_too = false;
-bool arg_json = false;
 
 typedef struct Build {
         char *dir;              /* STATE/builds/build-XXXXXX */

@@ -27,7 +27,6 @@ void user_info_done(UserInfo *u) {
         free(u->groups_str);
 }
 
-/* The session user: -u USER, else the user sudo was run by, else the caller. */
 int user_resolve(UserInfo *ret) {
         const char *name = arg_user;
         struct passwd *pw;
@@ -82,9 +81,8 @@ int user_resolve(UserInfo *ret) {
         return 0;
 }
 
-/* The command's environment: schroot-like clean defaults, or the caller's with -p. */
-static int build_env(const UserInfo *u, const ChrootRef *ref, const Profile *profile, const char *session,
-                     bool terminal, char ***ret) {
+int build_env(const UserInfo *u, const Profile *profile, const char *chroot, const char *version,
+              const char *session, bool terminal, char ***ret) {
         static const char *const keep[] = {
                 "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "DEB_BUILD_OPTIONS", "DEB_BUILD_PROFILES",
                 "DEBEMAIL", "DEBFULLNAME", "SOURCE_DATE_EPOCH",
@@ -125,17 +123,15 @@ static int build_env(const UserInfo *u, const ChrootRef *ref, const Profile *pro
         }
         if (profile && strv_extend_strv(&env, profile->environment_set) < 0)
                 return -ENOMEM;
-        if (strv_extendf(&env, "ARKOSE_CHROOT=%s", ref->name) < 0 ||
-            strv_extendf(&env, "ARKOSE_CHROOT_VERSION=%s", ref->version_str) < 0 ||
+        if (strv_extendf(&env, "ARKOSE_CHROOT=%s", chroot) < 0 ||
+            strv_extendf(&env, "ARKOSE_CHROOT_VERSION=%s", version) < 0 ||
             strv_extendf(&env, "ARKOSE_SESSION_ID=%s", session) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(env);
         return 0;
 }
 
-/* The directory to bind-mount: the working directory, or its parent when it is a Debian source tree,
- * so that dpkg-buildpackage's results (written to "..") land on the host too. */
-static int plan_binds(const char *cwd, char ***ret) {
+int plan_binds(const char *cwd, char ***ret) {
         _cleanup_strv_free_ char **binds = NULL;
         _cleanup_free_ char *changelog = path_join(cwd, "debian/changelog");
         _cleanup_free_ char *parent = strdup(cwd);
@@ -168,20 +164,37 @@ int private_mount_namespace(void) {
         return 0;
 }
 
-int run_session(Context *ctx, int argc, char **argv) {
-        _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_(user_info_done) UserInfo user = {};
-        _cleanup_(session_freep) Session *session = NULL;
-        _cleanup_strv_free_ char **binds = NULL, **env = NULL;
-        _cleanup_free_ char *cwd = NULL;
-        _cleanup_close_ int use_lock = -EBADF;
-        _cleanup_(profile_freep) Profile *profile = NULL;
-        ContainerNetwork network = CONTAINER_NETWORK_NONE;
-        bool terminal;
-        int status = 0, r;
+int session_cwd(char **ret) {
+        char *cwd;
 
+        if (arg_directory) {
+                cwd = realpath(arg_directory, NULL);
+                if (!cwd)
+                        return log_error_errno(-errno, "Directory '%s' is not usable: %m", arg_directory);
+        } else {
+                cwd = getcwd(NULL, 0);
+                if (!cwd)
+                        return log_error_errno(-errno, "Failed to get the current directory: %m");
+        }
+        *ret = cwd;
+        return 0;
+}
+
+void session_setup_done(SessionSetup *s) {
+        chroot_ref_done(&s->ref);
+        user_info_done(&s->user);
+        strv_free(s->binds);
+        free(s->cwd);
+        s->profile = profile_free(s->profile);
+        s->use_lock = safe_close(s->use_lock);
+}
+
+int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
+        int r;
+
+        ret->use_lock = -EBADF;
         if (geteuid() != 0)
-                return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+                return log_error_errno(-EPERM, "Sessions need root: run 'sudo arkose-chroot ...'");
 
         /* Hold NAME's use lock (shared) from picking the version until the session's record names it,
          * so that gc and remove, which take it exclusively, see this session. */
@@ -189,80 +202,116 @@ int run_session(Context *ctx, int argc, char **argv) {
                 _cleanup_free_ char *name = NULL;
                 unsigned v;
 
-                if (store_parse_ref(arg_chroot, &name, &v, NULL) >= 0)
-                        use_lock = store_use_lock(ctx->state_dir, name, false);
+                if (store_parse_ref(chroot, &name, &v, NULL) >= 0)
+                        ret->use_lock = store_use_lock(ctx->state_dir, name, false);
         }
-        r = context_resolve(ctx, arg_chroot, true, &ref);
+        r = context_resolve(ctx, chroot, true, &ret->ref);
         if (r < 0)
-                return 1;
+                return r;
 
-        r = context_find_profile(ctx, arg_profile ?: ref.def->profile ?: "buildd", &profile);
+        r = context_find_profile(ctx, arg_profile ?: ret->ref.def->profile ?: "buildd", &ret->profile);
         if (r < 0)
-                return 1;
+                return r;
         if (arg_network) {
                 ProfileNetwork n = profile_network_from_string(arg_network);
                 if (n < 0)
-                        return log_error("Unknown network mode '%s' (expected none, host or filtered)", arg_network), 1;
-                profile->network = n;
+                        return log_error_errno(-EINVAL, "Unknown network mode '%s' (expected none, host or filtered)",
+                                               arg_network);
+                ret->profile->network = n;
         }
         for (char **b = arg_binds; b && *b; b++)
-                if (profile_add_bind(profile, *b) < 0)
-                        return log_error("Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths", *b), 1;
-        network = profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;
+                if (profile_add_bind(ret->profile, *b) < 0)
+                        return log_error_errno(-EINVAL, "Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths",
+                                               *b);
+        ret->network = ret->profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;
 
-        r = user_resolve(&user);
+        r = user_resolve(&ret->user);
         if (r < 0)
-                return 1;
-
-        if (arg_directory) {
-                cwd = realpath(arg_directory, NULL);
-                if (!cwd)
-                        return log_error_errno(-errno, "Directory '%s' is not usable: %m", arg_directory), 1;
-        } else {
-                cwd = getcwd(NULL, 0);
-                if (!cwd)
-                        return log_error_errno(-errno, "Failed to get the current directory: %m"), 1;
-        }
-        r = plan_binds(cwd, &binds);
+                return r;
+        r = session_cwd(&ret->cwd);
         if (r < 0)
-                return log_oom(), 1;
-        r = access_check_session(ref.def, user.uid, user.name,
+                return r;
+        r = plan_binds(ret->cwd, &ret->binds);
+        if (r < 0)
+                return log_oom();
+        r = access_check_session(ret->ref.def, ret->user.uid, ret->user.name,
                                  arg_network ? "--network" : arg_profile ? "--profile" : arg_binds ? "--bind" : NULL,
-                                 binds && binds[0] ? binds[0] : cwd);
+                                 ret->binds && ret->binds[0] ? ret->binds[0] : ret->cwd);
         if (r < 0)
-                return 1;
+                return r;
 
         (void) session_sweep_stale(ctx->state_dir);
-        if (ref.version > 0)
-                (void) store_sweep(ctx->state_dir, ref.name);
+        if (ret->ref.version > 0)
+                (void) store_sweep(ctx->state_dir, ret->ref.name);
+        return 0;
+}
+
+SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
+        return (SessionPlan) {
+                .state_dir = ctx->state_dir,
+                .chroot = s->ref.name,
+                .version = s->ref.version_str,
+                .lowers = s->ref.lowers,
+                .tmpfs = arg_tmpfs,
+                .network = s->network,
+                .binds = s->binds,
+                .cwd = s->cwd,
+                .user = s->user.name,
+                .uid = s->user.uid,
+                .gid = s->user.gid,
+                .home = s->user.home,
+                .shell = s->user.shell,
+                .groups = s->user.groups_str,
+                .hook_dirs = ctx->hook_dirs,
+                .hook_timeout = ctx->config.hook_timeout,
+                .record_lock = &s->use_lock,
+                .profile = s->profile,
+                .apparmor_template = ctx->apparmor_template,
+        };
+}
+
+int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
+                        char **argv, int *ret_status) {
+        _cleanup_strv_free_ char **env = NULL;
+        const SessionInfo *info = session_get_info(session);
+        bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        int r;
+
+        r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
+        if (r < 0)
+                return log_oom();
+
+        AttachPlan attach = {
+                .argv = argc > 0 ? argv : NULL,
+                .shell = user->shell,
+                .cwd = cwd,
+                .uid = user->uid,
+                .gid = user->gid,
+                .groups = user->groups,
+                .n_groups = user->n_groups,
+                .env = env,
+                .terminal = terminal,
+                .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
+        };
+        return session_run(session, &attach, signals_forward_to, ret_status);
+}
+
+int run_session(Context *ctx, int argc, char **argv) {
+        _cleanup_(session_setup_done) SessionSetup setup = {};
+        _cleanup_(session_freep) Session *session = NULL;
+        SessionPlan plan;
+        int status = 0, r;
+
+        r = session_setup_prepare(ctx, arg_chroot, &setup);
+        if (r < 0)
+                return 1;
 
         r = private_mount_namespace();
         if (r < 0)
                 return 1;
 
         signals_install();
-
-        SessionPlan plan = {
-                .state_dir = ctx->state_dir,
-                .chroot = ref.name,
-                .version = ref.version_str,
-                .lowers = ref.lowers,
-                .tmpfs = arg_tmpfs,
-                .network = network,
-                .binds = binds,
-                .cwd = cwd,
-                .user = user.name,
-                .uid = user.uid,
-                .gid = user.gid,
-                .home = user.home,
-                .shell = user.shell,
-                .groups = user.groups_str,
-                .hook_dirs = ctx->hook_dirs,
-                .hook_timeout = ctx->config.hook_timeout,
-                .record_lock = &use_lock,
-                .profile = profile,
-                .apparmor_template = ctx->apparmor_template,
-        };
+        plan = session_setup_plan(ctx, &setup);
         r = session_create(&plan, &session);
         if (r < 0)
                 return 1;
@@ -272,24 +321,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 return 128 + signals_pending();
         }
 
-        terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
-        r = build_env(&user, &ref, profile, session_id(session), terminal, &env);
-        if (r < 0)
-                return log_oom(), 1;
-
-        AttachPlan attach = {
-                .argv = argc > 0 ? argv : NULL,
-                .shell = user.shell,
-                .cwd = cwd,
-                .uid = user.uid,
-                .gid = user.gid,
-                .groups = user.groups,
-                .n_groups = user.n_groups,
-                .env = env,
-                .terminal = terminal,
-                .no_new_privs = container_profile_no_new_privs(profile, user.uid),
-        };
-        r = session_run(session, &attach, signals_forward_to, &status);
+        r = session_run_command(session, &setup.user, setup.profile, setup.cwd, argc, argv, &status);
         if (r < 0)
                 status = 1;
 

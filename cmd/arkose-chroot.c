@@ -12,7 +12,7 @@
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "store.h"
+#include "session.h"
 #include "store.h"
 
 /* Session options, read by arkose-chroot-session.c. */
@@ -27,6 +27,11 @@ int arg_keep = -1;
 char *arg_sha256 = NULL;
 char *arg_profile = NULL;
 char **arg_binds = NULL;
+SessionAction arg_action = SESSION_ACTION_AUTOMATIC;
+char *arg_session_name = NULL;
+bool arg_all_chroots = false;
+bool arg_all_sessions = false;
+bool arg_json = false;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -82,6 +87,11 @@ int signals_pending(void) {
 static void help(void) {
         printf("Usage:\n"
                "  arkose-chroot -c NAME[@VERSION] [-u USER] [-d DIR] [-p] [--tmpfs] [--] [COMMAND [ARG...]]\n"
+               "  arkose-chroot -c NAME[@VERSION] --begin-session [-n SESSION] [-d DIR] [--tmpfs]  prints the id\n"
+               "  arkose-chroot -c SESSION --run-session [-u USER] [-d DIR] [-p] [--] [COMMAND [ARG...]]\n"
+               "  arkose-chroot -c SESSION --end-session | --recover-session\n"
+               "  arkose-chroot sessions [--json]             sessions and their state\n"
+               "  arkose-chroot recover                       remove what killed sessions left behind\n"
                "  arkose-chroot create NAME [--mirror URL]\n"
                "  arkose-chroot list              (also -l / --list)\n"
                "  arkose-chroot info NAME[@VERSION]  (also -i / --info [-c NAME])\n"
@@ -101,7 +111,15 @@ static void help(void) {
                "tree: an LXC container over a copy-on-write overlay, with networking off.\n"
                "\n"
                "Options:\n"
-               "  -c, --chroot NAME       chroot to use (NAME, an alias, or NAME@VERSION)\n"
+               "  -c, --chroot NAME       chroot to use (NAME, an alias, or NAME@VERSION; chroot:NAME),\n"
+               "                          or a session (ID or session:ID)\n"
+               "  -b, --begin-session     start a session that lasts; print its id\n"
+               "  -r, --run-session       run COMMAND in session -c ID\n"
+               "  -e, --end-session       end session -c ID, discarding its changes\n"
+               "      --recover-session   restart session -c ID after its container died (e.g. a reboot)\n"
+               "  -n, --session-name ID   the new session's id (default NAME-xxxxxxxx)\n"
+               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both\n"
+               "      --json              sessions: JSON output\n"
                "  -u, --user USER         run as USER (default: the invoking user, or SUDO_USER)\n"
                "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
@@ -139,6 +157,10 @@ enum {
         ARG_JSON,
         ARG_ARCH,
         ARG_RESOLVER,
+        ARG_RECOVER_SESSION,
+        ARG_AUTOMATIC_SESSION,
+        ARG_ALL_CHROOTS,
+        ARG_ALL_SESSIONS,
 };
 
 static const struct option options[] = {
@@ -172,6 +194,15 @@ static const struct option options[] = {
         { "json", no_argument, NULL, ARG_JSON },
         { "arch", required_argument, NULL, ARG_ARCH },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
+        { "begin-session", no_argument, NULL, 'b' },
+        { "run-session", no_argument, NULL, 'r' },
+        { "end-session", no_argument, NULL, 'e' },
+        { "recover-session", no_argument, NULL, ARG_RECOVER_SESSION },
+        { "automatic-session", no_argument, NULL, ARG_AUTOMATIC_SESSION },
+        { "session-name", required_argument, NULL, 'n' },
+        { "all", no_argument, NULL, 'a' },
+        { "all-chroots", no_argument, NULL, ARG_ALL_CHROOTS },
+        { "all-sessions", no_argument, NULL, ARG_ALL_SESSIONS },
         {},
 };
 
@@ -180,7 +211,7 @@ static const struct option options[] = {
 static int parse_options(int argc, char **argv) {
         int c;
 
-        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhj:A", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhbren:aj:A", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -314,6 +345,34 @@ static int parse_options(int argc, char **argv) {
                 case ARG_SHA256:
                         free(arg_sha256);
                         arg_sha256 = strdup(optarg);
+                        break;
+                case 'b':
+                        arg_action = SESSION_ACTION_BEGIN;
+                        break;
+                case 'r':
+                        arg_action = SESSION_ACTION_RUN;
+                        break;
+                case 'e':
+                        arg_action = SESSION_ACTION_END;
+                        break;
+                case ARG_RECOVER_SESSION:
+                        arg_action = SESSION_ACTION_RECOVER;
+                        break;
+                case ARG_AUTOMATIC_SESSION:
+                        arg_action = SESSION_ACTION_AUTOMATIC;
+                        break;
+                case 'n':
+                        free(arg_session_name);
+                        arg_session_name = strdup(optarg);
+                        break;
+                case 'a':
+                        arg_all_chroots = arg_all_sessions = true;
+                        break;
+                case ARG_ALL_CHROOTS:
+                        arg_all_chroots = true;
+                        break;
+                case ARG_ALL_SESSIONS:
+                        arg_all_sessions = true;
                         break;
                 default:
                         return -EINVAL; /* getopt printed why */
@@ -531,11 +590,15 @@ int main(int argc, char **argv) {
                 return 1;
 
         if (arg_list)
-                return verb_list(&ctx, argc - optind, argv + optind, true) < 0 ? 1 : 0;
+                return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
         if (arg_info)
-                return verb_info(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+                return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
         if (arg_chroot)
-                return run_session(&ctx, argc - optind, argv + optind);
+                return session_action(&ctx, argc - optind, argv + optind);
+        if (arg_action != SESSION_ACTION_AUTOMATIC) {
+                log_error("Session actions need -c (a chroot for --begin-session, else a session)");
+                return 2;
+        }
 
         if (optind >= argc) {
                 help();
@@ -606,6 +669,10 @@ int main(int argc, char **argv) {
                         r = verb_export(&ctx, n, rest);
                 else if (streq(verb, "import"))
                         r = verb_import(&ctx, n, rest);
+                else if (streq(verb, "sessions"))
+                        r = verb_sessions(&ctx, n, rest);
+                else if (streq(verb, "recover"))
+                        r = verb_recover(&ctx, n, rest);
                 else {
                         log_error("Unknown command '%s' (see 'arkose-chroot --help')", verb);
                         return 2;

@@ -6,6 +6,16 @@
 
 #include "config.h"
 #include "container.h"
+#include "session.h"
+
+/* schroot's session actions. */
+typedef enum SessionAction {
+        SESSION_ACTION_AUTOMATIC,       /* one-shot: begin, run, end (the default) */
+        SESSION_ACTION_BEGIN,
+        SESSION_ACTION_RUN,
+        SESSION_ACTION_END,
+        SESSION_ACTION_RECOVER,
+} SessionAction;
 
 /* Parsed options shared by the verbs (defined in arkose-chroot.c). */
 extern char *arg_chroot;
@@ -27,6 +37,10 @@ extern char **arg_extra_packages;
 extern bool arg_arch_all_only;
 extern bool arg_no_arch_any;
 extern bool arg_source_too;
+extern SessionAction arg_action;
+extern char *arg_session_name;
+extern bool arg_all_chroots;
+extern bool arg_all_sessions;
 extern bool arg_json;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
@@ -136,6 +150,57 @@ int private_mount_namespace(void);
  * and the command's status, or -errno (logged). */
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
                  ContainerNetwork network, char **extra_binds, char **argv, int *ret_status);
+
+/* The command's environment: schroot-like clean defaults, or the caller's with -p; plus ARKOSE_CHROOT,
+ * ARKOSE_CHROOT_VERSION and ARKOSE_SESSION_ID. Returns 0 or -ENOMEM. */
+int build_env(const UserInfo *u, const Profile *profile, const char *chroot, const char *version,
+              const char *session, bool terminal, char ***ret);
+
+/* The directories to bind-mount for working directory @cwd: itself, or its parent when it is a Debian
+ * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too. */
+int plan_binds(const char *cwd, char ***ret);
+
+/* The working directory for a session: -d DIR (resolved on the host), else the current one. Logs. */
+int session_cwd(char **ret);
+
+/* What a new session (one-shot or --begin-session) is made from: the options resolved. */
+typedef struct SessionSetup {
+        ChrootRef ref;
+        UserInfo user;
+        ContainerNetwork network;
+        char *cwd;
+        char **binds;
+        int use_lock;           /* NAME's use lock (shared), until the record names the version */
+        Profile *profile;       /* --profile, else the chroot's, else buildd; --network, --bind applied */
+} SessionSetup;
+
+void session_setup_done(SessionSetup *s);
+
+/* Resolves -c CHROOT and the session options (-u, -d, --network), and sweeps what killed sessions
+ * left. Needs root. Logs one error line. Returns 0 or -errno. */
+int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret);
+
+/* The SessionPlan for @s (borrowing from it and @ctx). */
+SessionPlan session_setup_plan(Context *ctx, SessionSetup *s);
+
+/* Runs @argv (none: the login shell) in @session as @user in @cwd, with the caller's stdio (a pty when
+ * both stdin and stdout are terminals) and signals forwarded. Returns 0 and the command's exit status,
+ * or -errno (logged). */
+int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
+                        char **argv, int *ret_status);
+
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);
 int run_session(Context *ctx, int argc, char **argv);
+
+/* -c SPEC with a session action (or none: one-shot), after schroot's namespaces: --begin-session and
+ * one-shot sessions take a chroot, the other actions a session; "session:ID" without an action runs in
+ * the session. Returns the exit status. */
+int session_action(Context *ctx, int argc, char **argv);
+
+/* -l and -i with schroot's selections (--all-chroots, --all-sessions, --all; -c). */
+int verb_list_all(Context *ctx, int argc, char **argv);
+int verb_info_all(Context *ctx, int argc, char **argv);
+
+int verb_sessions(Context *ctx, int argc, char **argv);
+int verb_recover(Context *ctx, int argc, char **argv);

@@ -1,15 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include <dirent.h>
+/* session: creating, opening, running in and ending sessions. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "base/log.h"
@@ -17,87 +18,76 @@
 #include "hooks.h"
 #include "lock.h"
 #include "mount.h"
-#include "session.h"
-#include "session-profile.h"
-#include "state.h"
+#include "session-internal.h"
 
-struct Session {
-        SessionPlan plan;       /* borrowed strings: the plan outlives the session */
-        char *id;
-        char *dir;
-        char *root;
-        char *lxcpath;
-        char *lxcdir;
-        char *log_file;
-        char **hooks;
-        int lock_fd;
-        bool mounted;
-        bool hooks_started;
-        Container *container;
-        SessionProfileSetup prof;
-};
+static Session *session_new(void) {
+        Session *s = calloc(1, sizeof(Session));
 
-char *session_id_new(const char *chroot) {
-        uint32_t rnd = 0;
+        if (s)
+                s->lock_fd = -EBADF;
+        return s;
+}
 
-        if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
-                rnd = (uint32_t) getpid() ^ (uint32_t) time(NULL);
-        return strdup_printf("%s-%08x", chroot, rnd);
+Session *session_new_locked(int fd) {
+        Session *s = session_new();
+
+        if (!s) {
+                (void) safe_close(fd);
+                return NULL;
+        }
+        s->lock_fd = fd;
+        return s;
 }
 
 const char *session_id(Session *s) {
-        return s->id;
+        return s->info.id;
+}
+
+const SessionInfo *session_get_info(Session *s) {
+        return &s->info;
 }
 
 static void session_hook_env(Session *s, const char *phase, HookEnv *ret) {
-        const SessionPlan *p = &s->plan;
+        const SessionInfo *i = &s->info;
 
         *ret = (HookEnv) {
                 .phase = phase,
-                .chroot = p->chroot,
-                .version = p->version,
-                .rootfs = s->root,
-                .session_id = s->id,
-                .user = p->user,
-                .uid = p->uid,
-                .gid = p->gid,
-                .home = p->home,
-                .shell = p->shell,
-                .groups = p->groups ?: "",
-                .hostname = p->chroot,
-                .network = container_network_to_string(p->network),
-                .cwd = p->cwd,
+                .chroot = i->chroot,
+                .version = i->version,
+                .rootfs = i->root,
+                .session_id = i->id,
+                .user = i->user,
+                .uid = i->uid,
+                .gid = i->gid,
+                .home = i->home,
+                .shell = i->shell,
+                .groups = i->groups ?: "",
+                .hostname = i->chroot,
+                .network = container_network_to_string(i->network),
+                .cwd = i->cwd,
         };
 }
 
-static int session_write_record(Session *s) {
-        _cleanup_free_ char *path = path_join(s->dir, "session.json");
-        char pid[32], uid[32], created[64];
-        time_t now = time(NULL);
+/* Runs the session's hooks for @phase; setup phases stop at the first failure. */
+int session_run_hooks(Session *s, const char *phase, bool stop_on_failure) {
+        HookEnv env;
+        int r;
 
-        if (!path)
-                return -ENOMEM;
-        snprintf(pid, sizeof(pid), "%d", (int) getpid());
-        snprintf(uid, sizeof(uid), "%u", (unsigned) s->plan.uid);
-        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-        char *kv[] = {
-                (char *) "id", s->id,
-                (char *) "chroot", (char *) s->plan.chroot,
-                (char *) "version", (char *) s->plan.version,
-                (char *) "user", (char *) s->plan.user,
-                (char *) "uid", uid,
-                (char *) "owner_pid", pid,
-                (char *) "created", created,
-                (char *) "kind", (char *) "oneshot",
-                NULL,
-        };
-        return state_write(path, kv);
+        if (!s->hooks) {
+                r = hooks_list(s->no_hooks ? NULL : s->hook_dirs, &s->hooks);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list session hooks: %m");
+        }
+        session_hook_env(s, phase, &env);
+        return hooks_run(s->hooks, &env, s->hook_timeout, stop_on_failure); /* logs which hook failed */
 }
 
-/* Makes the session directory, taking its lock before anything else can see it as stale. */
-static int session_make_dir(Session *s) {
-        _cleanup_free_ char *sessions = path_join(s->plan.state_dir, "sessions");
-        _cleanup_free_ char *lock = NULL;
+/* Publishes the session's directory: made as STATE/sessions/.new-ID-XXXXXX with its lock taken and its
+ * record written, then renamed to ID without replacing anything, so that no sweep ever sees a session
+ * directory without both. Returns 0, -EEXIST when the id is taken, or -errno. */
+static int session_publish_dir(Session *s, const char *state_dir) {
+        _cleanup_free_ char *sessions = session_sessions_dir(state_dir);
+        _cleanup_free_ char *staging = NULL, *lock = NULL;
         int r;
 
         if (!sessions)
@@ -105,135 +95,73 @@ static int session_make_dir(Session *s) {
         r = mkdir_p(sessions, 0755);
         if (r < 0)
                 return r;
-        s->dir = path_join(sessions, s->id);
-        s->root = path_join(s->dir, "root");
-        s->log_file = path_join(s->dir, "lxc.log");
-        s->lxcpath = path_join(s->plan.state_dir, "lxc");
-        if (!s->dir || !s->root || !s->log_file || !s->lxcpath)
+        staging = strdup_printf("%s/.new-%s-XXXXXX", sessions, s->info.id);
+        if (!staging)
                 return -ENOMEM;
-        s->lxcdir = path_join(s->lxcpath, s->id);
-        if (!s->lxcdir)
-                return -ENOMEM;
-        if (mkdir(s->dir, 0755) < 0)
+        if (!mkdtemp(staging))
                 return -errno;
-        lock = path_join(s->dir, "lock");
+        lock = path_join(staging, "lock");
         if (!lock)
-                return -ENOMEM;
-        r = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
-        if (r < 0)
-                return r;
-        s->lock_fd = r;
-
-        r = session_write_record(s);
-        if (r < 0)
-                return r;
-        if (mkdir(s->root, 0755) < 0)
-                return -errno;
-        r = mkdir_p(s->lxcdir, 0755);
-        if (r < 0)
-                return r;
+                r = -ENOMEM;
+        else if (chmod(staging, 0755) < 0)
+                r = -errno;
+        else
+                r = s->lock_fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
+        if (r >= 0)
+                r = session_record_save_in(&s->info, staging);
+        if (r >= 0)
+                r = RET_NERRNO(renameat2(AT_FDCWD, staging, AT_FDCWD, s->info.dir, RENAME_NOREPLACE));
+        if (r < 0) {
+                s->lock_fd = safe_close(s->lock_fd);
+                (void) rm_rf(staging);
+                return r == -ENOTEMPTY ? -EEXIST : r;
+        }
+        s->published = true;
         return 0;
 }
 
-static int session_mount(Session *s) {
-        _cleanup_free_ char *base = NULL, *upper = NULL, *work = NULL;
+int session_mount(Session *s, bool keep_upper) {
+        const SessionInfo *i = &s->info;
         int r;
 
-        if (s->plan.upper) {
-                OverlayPlan op = {
-                        .lowers = s->plan.lowers,
-                        .upper = s->plan.upper,
-                        .work = s->plan.work,
-                        .target = s->root,
-                };
-                r = mount_overlay(&op);
+        if (i->tmp && !mount_any_below(i->tmp)) {
+                if (mkdir(i->tmp, 0700) < 0 && errno != EEXIST)
+                        return log_error_errno(-errno, "Failed to create '%s': %m", i->tmp);
+                r = mount_tmpfs(i->tmp, "mode=0700");
                 if (r < 0)
-                        return log_error_errno(r, "Failed to mount overlay of '%s' on '%s': %m",
-                                               s->plan.lowers[0], s->root);
-                s->mounted = true;
-                return 0;
+                        return log_error_errno(r, "Failed to mount tmpfs on '%s': %m", i->tmp);
         }
-        if (s->plan.tmpfs) {
-                base = path_join(s->dir, "tmp");
-                if (!base)
-                        return -ENOMEM;
-                if (mkdir(base, 0700) < 0)
-                        return -errno;
-                r = mount_tmpfs(base, "mode=0700");
-                if (r < 0)
-                        return log_error_errno(r, "Failed to mount tmpfs on '%s': %m", base);
-        } else
-                base = strdup(s->dir);
-        if (!base)
-                return -ENOMEM;
-
-        upper = path_join(base, "upper");
-        work = path_join(base, "work");
-        if (!upper || !work)
-                return -ENOMEM;
-        if (mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-                return -errno;
+        if ((mkdir(i->upper, 0755) < 0 && errno != EEXIST) || (mkdir(i->work, 0700) < 0 && errno != EEXIST))
+                return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
 
         OverlayPlan op = {
-                .lowers = s->plan.lowers,
-                .upper = upper,
-                .work = work,
-                .target = s->root,
-                .volatile_upper = true,
+                .lowers = i->lowers,
+                .upper = i->upper,
+                .work = i->work,
+                .target = i->root,
+                /* A detached session's layer must survive a reboot for --recover-session. */
+                .volatile_upper = !keep_upper,
         };
         r = mount_overlay(&op);
         if (r < 0)
-                return log_error_errno(r, "Failed to mount overlay of '%s' on '%s': %m", s->plan.lowers[0],
-                                       s->root);
+                return log_error_errno(r, "Failed to mount overlay of '%s' on '%s': %m", i->lowers[0], i->root);
         s->mounted = true;
         return 0;
 }
 
-int session_create(const SessionPlan *plan, Session **ret) {
-        _cleanup_(session_freep) Session *s = NULL;
-        HookEnv env;
+/* Starts the container and records its init, making the session ready. */
+int session_start_container(Session *s) {
+        SessionInfo *i = &s->info;
         int r;
 
-        if (!plan || strv_length(plan->lowers) == 0)
-                return -EINVAL;
-        s = calloc(1, sizeof(Session));
-        if (!s)
-                return log_oom();
-        s->plan = *plan;
-        s->lock_fd = -EBADF;
-        s->id = session_id_new(plan->chroot);
-        if (!s->id)
-                return log_oom();
-
-        r = session_make_dir(s);
-        if (r < 0)
-                return log_error_errno(r, "Failed to create session directory for '%s': %m", plan->chroot);
-        /* The container's monitor is a forked child: a lock still open then would stay held for the
-         * session's whole life. */
-        if (plan->record_lock)
-                *plan->record_lock = safe_close(*plan->record_lock);
-
-        r = session_mount(s);
-        if (r < 0)
-                return r;
-
-        r = hooks_list(plan->no_hooks ? NULL : plan->hook_dirs, &s->hooks);
-        if (r < 0)
-                return log_error_errno(r, "Failed to list session hooks: %m");
-        session_hook_env(s, "setup-start", &env);
-        s->hooks_started = true;
-        r = hooks_run(s->hooks, &env, plan->hook_timeout, true);
-        if (r < 0)
-                return r; /* hooks_run() logged which hook failed */
-
-        if (plan->profile) {
+        if (s->profile) {
                 SessionProfileInput in = {
-                        .profile = plan->profile,
-                        .state_dir = plan->state_dir,
-                        .session_dir = s->dir,
-                        .session_id = s->id,
-                        .home = plan->home,
-                        .apparmor_template = plan->apparmor_template,
+                        .profile = s->profile,
+                        .state_dir = s->state_dir,
+                        .session_dir = i->dir,
+                        .session_id = i->id,
+                        .home = i->home,
+                        .apparmor_template = s->apparmor_template,
                 };
                 r = session_profile_prepare(&in, &s->prof);
                 if (r < 0)
@@ -241,24 +169,127 @@ int session_create(const SessionPlan *plan, Session **ret) {
         }
 
         ContainerPlan cp = {
-                .name = s->id,
-                .lxcpath = s->lxcpath,
-                .rootfs = s->root,
-                .hostname = plan->chroot,
-                .log_file = s->log_file,
-                .network = plan->network,
-                .binds = plan->binds,
+                .name = i->container,
+                .lxcpath = i->lxcpath,
+                .rootfs = i->root,
+                .hostname = i->chroot,
+                .log_file = i->log_file,
+                .network = i->network,
+                .binds = i->binds,
                 .net_items = s->prof.net_items,
                 .extra_items = s->prof.extra_items,
                 .keep_cgroups = s->prof.keep_cgroups,
         };
-        r = container_start(&cp, true, &s->container);
+        r = container_start(&cp, i->kind == SESSION_KIND_ONESHOT, &s->container);
         if (r < 0)
                 return r;
         r = session_profile_started(&s->prof);
         if (r < 0)
                 return r;
+        i->init_pid = container_init_pid(s->container);
+        if (i->init_pid < 0 || pid_start_time(i->init_pid, &i->init_start) < 0)
+                i->init_pid = 0, i->init_start = 0;
+        debug_pause_point("after-start");
 
+        i->phase = SESSION_PHASE_READY;
+        r = session_record_save(i);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the record of session '%s': %m", i->id);
+        return 0;
+}
+
+static int session_setup(Session *s) {
+        SessionInfo *i = &s->info;
+        int r;
+
+        if (mkdir(i->root, 0755) < 0)
+                return log_error_errno(-errno, "Failed to create '%s': %m", i->root);
+        r = mkdir_p(i->lxcdir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", i->lxcdir);
+
+        r = session_mount(s, i->kind == SESSION_KIND_DETACHED);
+        if (r < 0)
+                return r;
+        debug_pause_point("after-mount");
+
+        s->hooks_started = true;
+        r = session_run_hooks(s, "setup-start", true);
+        if (r < 0)
+                return r;
+        debug_pause_point("after-hooks");
+
+        return session_start_container(s);
+}
+
+int session_create(const SessionPlan *plan, Session **ret) {
+        _cleanup_(session_freep) Session *s = NULL;
+        _cleanup_free_ char *id = NULL;
+        int r;
+
+        if (!plan || strv_length(plan->lowers) == 0)
+                return -EINVAL;
+        s = session_new();
+        id = plan->id ? strdup(plan->id) : session_id_new(plan->chroot);
+        if (!s || !id)
+                return log_oom();
+        r = session_info_plan(plan, id, &s->info);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Invalid session name '%s'", id);
+        s->owned = true;
+        s->profile = plan->profile;
+        s->apparmor_template = plan->apparmor_template;
+        s->state_dir = plan->state_dir;
+        s->hook_dirs = plan->hook_dirs;
+        s->hook_timeout = plan->hook_timeout;
+        s->no_hooks = plan->no_hooks;
+
+        r = session_publish_dir(s, plan->state_dir);
+        if (r == -EEXIST)
+                return log_error_errno(r, "Session '%s' already exists", id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create session directory for '%s': %m", plan->chroot);
+        /* The container's monitor is a forked child: a lock still open then would stay held for the
+         * session's whole life. */
+        if (plan->record_lock)
+                *plan->record_lock = safe_close(*plan->record_lock);
+        debug_pause_point("after-record");
+
+        r = session_setup(s);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+int session_open(const char *state_dir, const char *id, Session **ret) {
+        _cleanup_(session_freep) Session *s = NULL;
+        SessionInfo *i = NULL;
+        int r;
+
+        r = session_info_load(state_dir, id, &i);
+        if (r == -ENOENT || r == -EINVAL)
+                return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the record of session '%s': %m", id);
+        s = session_new();
+        if (!s) {
+                session_info_free(i);
+                return log_oom();
+        }
+        s->info = *i;
+        free(i);
+
+        if (s->info.phase != SESSION_PHASE_READY)
+                return log_error_errno(-EAGAIN, "Session '%s' is %s", id, session_phase_to_string(s->info.phase));
+        r = container_open(s->info.container, s->info.lxcpath, &s->container);
+        if (r == -ENOENT)
+                return log_error_errno(-ESRCH, "Session '%s' is not running (its container is gone): use --recover-session or --end-session",
+                                       id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the container of session '%s': %m", id);
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -281,178 +312,133 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         return 0;
 }
 
+/* Opens @path as the session's commands see it: below its init's root, with the container's own mounts
+ * (binds), symlinks resolved inside that root. Returns the fd or -errno. */
+static int session_open_inside(Session *s, const char *path, uint64_t flags) {
+        _cleanup_free_ char *proc_root = NULL;
+        _cleanup_close_ int root_fd = -EBADF;
+        struct open_how how = {
+                .flags = flags | O_CLOEXEC,
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+        };
+        pid_t init = container_init_pid(s->container);
+
+        if (init < 0)
+                return init;
+        if (!path_is_absolute(path))
+                return -EINVAL;
+        proc_root = strdup_printf("/proc/%d/root", (int) init);
+        if (!proc_root)
+                return -ENOMEM;
+        root_fd = open(proc_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return -errno;
+        return RET_NERRNO((int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how)));
+}
+
+bool session_has_directory(Session *s, const char *dir) {
+        _cleanup_close_ int fd = session_open_inside(s, dir, O_PATH | O_DIRECTORY);
+
+        return fd >= 0;
+}
+
+/* Whether the session's /etc/passwd has a line for @name. */
+static bool session_knows_user(Session *s, const char *name) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0, len = strlen(name);
+        int fd;
+
+        fd = session_open_inside(s, "/etc/passwd", O_RDONLY);
+        if (fd < 0)
+                return false;
+        f = fdopen(fd, "r");
+        if (!f) {
+                (void) close(fd);
+                return false;
+        }
+        while (getline(&line, &n, f) > 0)
+                if (strneq(line, name, len) && line[len] == ':')
+                        return true;
+        return false;
+}
+
+int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout) {
+        _cleanup_free_ char *lock = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        HookEnv env;
+        int r;
+
+        if (u->uid == 0 || s->info.kind != SESSION_KIND_DETACHED || session_knows_user(s, u->name))
+                return 0;
+        lock = path_join(s->info.dir, "lock");
+        if (!lock)
+                return log_oom();
+        fd = session_lock_take_path(lock, true);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to lock session '%s': %m", s->info.id);
+        if (session_knows_user(s, u->name))
+                return 0; /* another command added it meanwhile */
+
+        s->hook_dirs = hook_dirs;
+        s->hook_timeout = hook_timeout;
+        if (!s->hooks) {
+                r = hooks_list(hook_dirs, &s->hooks);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list session hooks: %m");
+        }
+        session_hook_env(s, "setup-user", &env);
+        env.user = u->name;
+        env.uid = u->uid;
+        env.gid = u->gid;
+        env.home = u->home;
+        env.shell = u->shell;
+        env.groups = u->groups ?: "";
+        return hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
+}
+
 int session_end(Session *s) {
         int r = 0, q;
 
-        if (!s)
+        if (!s || !s->published)
                 return 0;
 
         if (s->container) {
                 q = container_stop(s->container);
-                if (q < 0 && r == 0)
-                        r = log_error_errno(q, "Failed to stop container '%s' (see %s)", s->id, s->log_file);
+                if (q < 0)
+                        r = log_error_errno(q, "Failed to stop container '%s' (see %s)", s->info.id,
+                                            s->info.log_file);
                 s->container = container_free(s->container);
         }
         if (s->hooks_started) {
-                HookEnv env;
-
-                session_hook_env(s, "setup-stop", &env);
-                q = hooks_run(s->hooks, &env, s->plan.hook_timeout, false);
+                q = session_run_hooks(s, "setup-stop", false);
                 if (q < 0 && r == 0)
                         r = q;
                 s->hooks_started = false;
         }
-        if (s->dir) {
-                session_profile_teardown(s->dir);
-                q = mount_umount_below(s->dir, NULL);
-                if (q < 0 && r == 0)
-                        r = log_error_errno(q, "Failed to unmount session '%s': %m", s->id);
-                /* Never remove what might still be mounted: rm_rf() does not cross mount points, and
-                 * on failure the directory stays for 'arkose-chroot recover'. */
-                if (q >= 0) {
-                        q = rm_rf(s->dir);
-                        if (q < 0 && r == 0)
-                                r = log_error_errno(q, "Failed to remove session directory '%s': %m", s->dir);
-                }
-                free(s->dir);
-                s->dir = NULL;
-        }
-        if (s->lxcdir)
-                (void) rm_rf(s->lxcdir);
+        q = session_remove_dir(&s->info);
+        if (q < 0 && r == 0)
+                r = q;
+        s->published = false;
         return r;
+}
+
+Session *session_leave(Session *s) {
+        if (!s)
+                return NULL;
+        s->lock_fd = safe_close(s->lock_fd);
+        s->container = container_free(s->container);
+        strv_free(s->hooks);
+        session_profile_setup_done(&s->prof);
+        session_info_done(&s->info);
+        free(s);
+        return NULL;
 }
 
 Session *session_free(Session *s) {
         if (!s)
                 return NULL;
-        (void) session_end(s);
-        s->lock_fd = safe_close(s->lock_fd);
-        strv_free(s->hooks);
-        session_profile_setup_done(&s->prof);
-        free(s->id);
-        free(s->dir);
-        free(s->root);
-        free(s->lxcpath);
-        free(s->lxcdir);
-        free(s->log_file);
-        free(s);
-        return NULL;
-}
-
-static int session_sweep_one(const char *state_dir, const char *sessions, const char *name) {
-        _cleanup_free_ char *dir = path_join(sessions, name);
-        _cleanup_free_ char *lock = NULL, *lxcdir = NULL, *lxcpath = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (!dir)
-                return -ENOMEM;
-        lock = path_join(dir, "lock");
-        lxcpath = path_join(state_dir, "lxc");
-        lxcdir = path_join(state_dir, "lxc", name);
-        if (!lock || !lxcdir || !lxcpath)
-                return -ENOMEM;
-        if (access(lock, F_OK) < 0) {
-                struct stat st;
-
-                /* A directory without a lock is either being made right now or a leftover of a run killed
-                 * in that instant: give it a minute. */
-                if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < 60)
-                        return 0;
-        } else {
-                fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
-                if (fd == -EBUSY)
-                        return 0; /* alive */
-                if (fd < 0)
-                        return fd;
-        }
-
-        log_debug("Removing stale session %s", name);
-        if (lxcpath) {
-                _cleanup_(container_freep) Container *c = NULL;
-
-                if (container_open(name, lxcpath, &c) >= 0)
-                        (void) container_stop(c);
-        }
-        session_profile_teardown(dir);
-        r = mount_umount_below(dir, NULL);
-        if (r < 0)
-                return r;
-        r = rm_rf(dir);
-        if (r < 0)
-                return r;
-        (void) rm_rf(lxcdir);
-        return 1;
-}
-
-int session_sweep_stale(const char *state_dir) {
-        _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        int n = 0;
-
-        if (!sessions)
-                return -ENOMEM;
-        d = opendir(sessions);
-        if (!d)
-                return errno == ENOENT ? 0 : -errno;
-        while ((de = readdir(d))) {
-                int r;
-
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                r = session_sweep_one(state_dir, sessions, de->d_name);
-                if (r < 0)
-                        log_warning_errno(r, "Failed to clean up stale session '%s': %m, ignoring.", de->d_name);
-                else
-                        n += r;
-        }
-        return n;
-}
-
-int session_versions_in_use(const char *state_dir, const char *chroot, unsigned **ret, size_t *ret_n) {
-        _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
-        _cleanup_free_ unsigned *l = NULL;
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        size_t n = 0;
-
-        if (!sessions)
-                return -ENOMEM;
-        d = opendir(sessions);
-        if (!d && errno != ENOENT)
-                return -errno;
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *lock = NULL, *record = NULL;
-                _cleanup_strv_free_ char **kv = NULL;
-                const char *c, *v;
-                unsigned long version;
-                unsigned *nl;
-                char *end;
-
-                if (de->d_name[0] == '.')
-                        continue;
-                lock = path_join(sessions, de->d_name, "lock");
-                record = path_join(sessions, de->d_name, "session.json");
-                if (!lock || !record)
-                        return -ENOMEM;
-                /* A session being made has its lock before its record; one whose owner died is stale. */
-                if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE) || state_read(record, &kv) < 0)
-                        continue;
-                c = state_get(kv, "chroot");
-                v = state_get(kv, "version");
-                if (!c || !v || !streq(c, chroot))
-                        continue;
-                version = strtoul(v, &end, 10);
-                if (*end != '\0' || version == 0)
-                        continue;
-                nl = realloc(l, (n + 1) * sizeof(unsigned));
-                if (!nl)
-                        return -ENOMEM;
-                l = nl;
-                l[n++] = (unsigned) version;
-        }
-        *ret = TAKE_PTR(l);
-        *ret_n = n;
-        return 0;
+        if (s->owned)
+                (void) session_end(s);
+        return session_leave(s);
 }

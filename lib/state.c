@@ -33,6 +33,10 @@ char *state_to_json(char *const *kv) {
 }
 
 int state_write(const char *path, char *const *kv) {
+        return state_write_full(path, kv, true);
+}
+
+int state_write_full(const char *path, char *const *kv, bool sync) {
         _cleanup_free_ char *text = state_to_json(kv);
         _cleanup_free_ char *with_nl = NULL;
 
@@ -41,7 +45,7 @@ int state_write(const char *path, char *const *kv) {
         with_nl = strdup_printf("%s\n", text);
         if (!with_nl)
                 return -ENOMEM;
-        return write_file_atomic(path, with_nl, 0644);
+        return write_file_atomic_full(path, with_nl, 0644, sync);
 }
 
 int state_read(const char *path, char ***ret) {

@@ -3,7 +3,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,6 +252,10 @@ int rm_rf(const char *path) {
 }
 
 int write_file_atomic(const char *path, const char *content, mode_t mode) {
+        return write_file_atomic_full(path, content, mode, true);
+}
+
+int write_file_atomic_full(const char *path, const char *content, mode_t mode, bool sync) {
         _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
         size_t len = strlen(content);
@@ -269,7 +275,7 @@ int write_file_atomic(const char *path, const char *content, mode_t mode) {
                 }
                 done += n;
         }
-        if (fsync(fd) < 0 || rename(tmp, path) < 0) {
+        if ((sync && fsync(fd) < 0) || rename(tmp, path) < 0) {
                 int r = -errno;
                 (void) unlink(tmp);
                 return r;
@@ -456,4 +462,44 @@ char *strv_join(char *const *l, const char *sep) {
                 p = stpcpy(p, *i);
         }
         return s;
+}
+
+int pid_start_time(pid_t pid, unsigned long long *ret) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        unsigned long long start;
+        const char *p;
+        int r;
+
+        if (pid <= 0)
+                return -ESRCH;
+        path = strdup_printf("/proc/%d/stat", (int) pid);
+        if (!path)
+                return -ENOMEM;
+        r = read_file(path, &text);
+        if (r == -ENOENT)
+                return -ESRCH;
+        if (r < 0)
+                return r;
+        /* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so count from the last ')'.
+         * The start time is field 22, the 20th after it. */
+        p = strrchr(text, ')');
+        if (!p)
+                return -EBADMSG;
+        for (unsigned field = 2; field < 22; field++) {
+                p = strchr(p + 1, ' ');
+                if (!p)
+                        return -EBADMSG;
+        }
+        if (sscanf(p + 1, "%llu", &start) != 1)
+                return -EBADMSG;
+        *ret = start;
+        return 0;
+}
+
+void debug_pause_point(const char *point) {
+        const char *want = secure_getenv("ARKOSE_TEST_PAUSE_AT");
+
+        if (isempty(want) || !streq(want, point))
+                return;
+        (void) raise(SIGSTOP);
 }

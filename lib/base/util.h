@@ -49,6 +49,9 @@ int mkdir_p(const char *path, mode_t mode);
 int rm_rf(const char *path);
 /* Writes @content to @path via a temporary file and rename(), so readers see old or new content only. */
 int write_file_atomic(const char *path, const char *content, mode_t mode);
+/* As write_file_atomic(); with @sync false the temporary file is not fsync()ed first, for records that
+ * need not survive a power loss (after one the reader may find the file empty, never half-written). */
+int write_file_atomic_full(const char *path, const char *content, mode_t mode, bool sync);
 /* Reads a whole small file. Returns 0 and sets *ret (NUL-terminated), or -errno. */
 int read_file(const char *path, char **ret);
 /* Total bytes allocated below @path (st_blocks * 512), hard links counted once, same file system
@@ -56,6 +59,17 @@ int read_file(const char *path, char **ret);
 int disk_usage(const char *path, unsigned long long *ret);
 /* Formats @bytes as "1.2G" and similar into @buf. */
 const char *format_bytes(char *buf, size_t len, unsigned long long bytes);
+
+/* ---- processes ---- */
+
+/* The start time of process @pid (field 22 of /proc/PID/stat, clock ticks since boot): with the pid, it
+ * names one process even after the pid is reused. Returns 0 and *ret, -ESRCH if there is no such process,
+ * or -errno. */
+int pid_start_time(pid_t pid, unsigned long long *ret);
+
+/* Test aid: when $ARKOSE_TEST_PAUSE_AT equals @point, the calling process stops itself with
+ * raise(SIGSTOP), so that a test can kill it with SIGKILL at exactly that point. Does nothing otherwise. */
+void debug_pause_point(const char *point);
 
 /* ---- one-line reasons ---- */
 

@@ -1,0 +1,390 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Sessions that last: --begin-session, --run-session, --end-session, --recover-session (schroot's command
+ * line), 'sessions', 'recover', and their -l / -i output. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "arkose-chroot.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "session.h"
+#include "state.h"
+#include "store.h"
+
+static int begin_session(Context *ctx, const char *chroot, int argc) {
+        _cleanup_(session_setup_done) SessionSetup setup = {};
+        _cleanup_(session_freep) Session *session = NULL;
+        const char *reason = NULL;
+        SessionPlan plan;
+        int r;
+
+        if (argc > 0)
+                return log_error_errno(-EINVAL, "--begin-session takes no command");
+        if (arg_session_name && !session_id_is_valid(arg_session_name, &reason))
+                return log_error_errno(-EINVAL, "Invalid session name '%s': %s", arg_session_name, reason);
+        r = session_setup_prepare(ctx, chroot, &setup);
+        if (r < 0)
+                return r;
+
+        signals_install();
+        plan = session_setup_plan(ctx, &setup);
+        plan.detached = true;
+        plan.id = arg_session_name;
+        r = session_create(&plan, &session);
+        if (r < 0)
+                return r;
+        if (signals_pending() != 0) {
+                (void) session_end(session);
+                return -EINTR;
+        }
+        printf("%s\n", session_id(session));
+        if (fflush(stdout) != 0) {
+                (void) session_end(session);
+                return log_error_errno(-EIO, "Failed to print the session id, ending session '%s'", session_id(session));
+        }
+        session = session_leave(session);
+        return 0;
+}
+
+/* The command's working directory in a session: -d DIR (a path in the session), else the caller's
+ * when the session has it (it is bound in when the session began there), else "/". Logs. */
+static int run_session_cwd(Session *session, char **ret) {
+        _cleanup_free_ char *cwd = NULL;
+
+        if (arg_directory) {
+                if (!path_is_absolute(arg_directory) || !session_has_directory(session, arg_directory))
+                        return log_error_errno(-ENOENT, "Directory '%s' does not exist in session '%s'", arg_directory,
+                                               session_id(session));
+                *ret = strdup(arg_directory);
+                return *ret ? 0 : log_oom();
+        }
+        cwd = getcwd(NULL, 0);
+        if (!cwd || !session_has_directory(session, cwd)) {
+                free(cwd);
+                cwd = strdup("/");
+        }
+        if (!cwd)
+                return log_oom();
+        *ret = TAKE_PTR(cwd);
+        return 0;
+}
+
+static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
+        _cleanup_(session_leavep) Session *session = NULL;
+        _cleanup_(user_info_done) UserInfo user = {};
+        _cleanup_free_ char *cwd = NULL;
+        int status = 0, r;
+
+        if (geteuid() != 0)
+                return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+        r = session_open(ctx->state_dir, id, &session);
+        if (r < 0)
+                return 1;
+        r = user_resolve(&user);
+        if (r < 0)
+                return 1;
+        SessionUser su = {
+                .name = user.name,
+                .uid = user.uid,
+                .gid = user.gid,
+                .home = user.home,
+                .shell = user.shell,
+                .groups = user.groups_str,
+        };
+        r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
+        if (r < 0)
+                return 1;
+        r = run_session_cwd(session, &cwd);
+        if (r < 0)
+                return 1;
+
+        signals_install();
+        r = session_run_command(session, &user, NULL, cwd, argc, argv, &status);
+        return r < 0 ? 1 : status;
+}
+
+/* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
+int session_action(Context *ctx, int argc, char **argv) {
+        SessionNamespace ns;
+        const char *name;
+        bool takes_chroot;
+        int r;
+
+        if (session_ref_parse(arg_chroot, &ns, &name) < 0)
+                return log_error("Unsupported namespace in '%s': use chroot:NAME or session:ID", arg_chroot), 2;
+        if (ns == SESSION_NAMESPACE_SESSION && arg_action == SESSION_ACTION_AUTOMATIC)
+                arg_action = SESSION_ACTION_RUN;
+        takes_chroot = arg_action == SESSION_ACTION_AUTOMATIC || arg_action == SESSION_ACTION_BEGIN;
+        if (ns != SESSION_NAMESPACE_NONE && (ns == SESSION_NAMESPACE_CHROOT) != takes_chroot)
+                return log_error("'%s' is not a %s", arg_chroot,
+                                 ns == SESSION_NAMESPACE_CHROOT ? "session" : "chroot"), 2;
+        if (arg_action != SESSION_ACTION_BEGIN && arg_session_name)
+                return log_error("--session-name goes with --begin-session"), 2;
+
+        switch (arg_action) {
+        case SESSION_ACTION_AUTOMATIC: {
+                char *bare = strdup(name); /* @name points into arg_chroot */
+
+                if (!bare)
+                        return log_oom(), 1;
+                free(arg_chroot);
+                arg_chroot = bare;
+                return run_session(ctx, argc, argv);
+        }
+        case SESSION_ACTION_BEGIN:
+                r = begin_session(ctx, name, argc);
+                return r == -EINTR ? 128 + signals_pending() : r < 0;
+        case SESSION_ACTION_RUN:
+                return run_in_session(ctx, name, argc, argv);
+        case SESSION_ACTION_END:
+        case SESSION_ACTION_RECOVER:
+                if (argc > 0)
+                        return log_error("--end-session and --recover-session take no command"), 2;
+                if (geteuid() != 0)
+                        return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+                if (arg_action == SESSION_ACTION_END)
+                        r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+                else
+                        r = session_recover(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+                return r < 0;
+        }
+        return 1;
+}
+
+/* Every session, with its state; stale ones (left for the next sweep) only when @with_stale. */
+typedef struct SessionEntry {
+        SessionInfo *info;
+        SessionState state;
+} SessionEntry;
+
+static void session_entries_free(SessionEntry *l) {
+        for (SessionEntry *e = l; e && e->info; e++)
+                session_info_free(e->info);
+        free(l);
+}
+DEFINE_TRIVIAL_CLEANUP_FUNC(SessionEntry *, session_entries_free);
+
+static int session_entries(Context *ctx, bool with_stale, SessionEntry **ret) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        _cleanup_strv_free_ char **ids = NULL;
+        size_t n = 0;
+        int r;
+
+        r = session_list_ids(ctx->state_dir, &ids);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list sessions in '%s': %m", ctx->state_dir);
+        l = calloc(strv_length(ids) + 1, sizeof(SessionEntry));
+        if (!l)
+                return log_oom();
+        for (char **id = ids; *id; id++) {
+                SessionInfo *info = NULL;
+                SessionState state;
+
+                if (session_info_load(ctx->state_dir, *id, &info) < 0)
+                        continue; /* gone meanwhile, or damaged: 'recover' removes it */
+                state = session_info_state(info);
+                if (state == SESSION_STATE_STALE && !with_stale) {
+                        session_info_free(info);
+                        continue;
+                }
+                l[n++] = (SessionEntry) { .info = info, .state = state };
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static void format_age(char *buf, size_t len, time_t created) {
+        long long age = (long long) (time(NULL) - created);
+
+        if (age < 0)
+                age = 0;
+        if (age < 120)
+                snprintf(buf, len, "%llds", age);
+        else if (age < 2 * 3600)
+                snprintf(buf, len, "%lldm", age / 60);
+        else if (age < 2 * 86400)
+                snprintf(buf, len, "%lldh", age / 3600);
+        else
+                snprintf(buf, len, "%lldd", age / 86400);
+}
+
+static int print_sessions_json(const SessionEntry *l) {
+        printf("[");
+        for (const SessionEntry *e = l; e->info; e++) {
+                _cleanup_strv_free_ char **kv = NULL;
+                _cleanup_free_ char *text = NULL;
+
+                if (session_info_to_kv(e->info, &kv) < 0 ||
+                    strv_extend(&kv, "state") < 0 || strv_extend(&kv, session_state_to_string(e->state)) < 0 ||
+                    strv_extend(&kv, "age_seconds") < 0 ||
+                    strv_extendf(&kv, "%lld", (long long) (time(NULL) - e->info->created)) < 0)
+                        return log_oom();
+                text = state_to_json(kv);
+                if (!text)
+                        return log_oom();
+                printf("%s\n%s", e == l ? "" : ",", text);
+        }
+        printf("%s]\n", l->info ? "\n" : "");
+        return 0;
+}
+
+int verb_sessions(Context *ctx, int argc, char **argv) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        int r;
+
+        (void) argv;
+        if (argc > 0)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot sessions [--json]");
+        (void) session_sweep_stale(ctx->state_dir);
+        r = session_entries(ctx, false, &l);
+        if (r < 0)
+                return r;
+        if (arg_json)
+                return print_sessions_json(l);
+        printf("%-32s %-16s %-9s %-12s %-8s %-6s %s\n", "ID", "CHROOT", "VERSION", "USER", "KIND", "AGE", "STATE");
+        for (SessionEntry *e = l; e->info; e++) {
+                char age[32];
+
+                format_age(age, sizeof(age), e->info->created);
+                printf("%-32s %-16s %-9s %-12s %-8s %-6s %s\n", e->info->id, e->info->chroot, e->info->version,
+                       e->info->user ?: "-", session_kind_to_string(e->info->kind), age,
+                       session_state_to_string(e->state));
+        }
+        return 0;
+}
+
+int verb_recover(Context *ctx, int argc, char **argv) {
+        _cleanup_strv_free_ char **names = NULL;
+        unsigned removed = 0, dead = 0;
+        int r;
+
+        (void) argv;
+        if (argc > 0)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot recover");
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Recovering needs root: run 'sudo arkose-chroot recover'");
+        r = session_recover_all(ctx->state_dir, &removed, &dead);
+        if (r < 0)
+                return log_error_errno(r, "Failed to look for stale sessions in '%s': %m", ctx->state_dir);
+        /* Killed creates and updates leave staging directories in the store. */
+        if (store_list_names(ctx->state_dir, &names) >= 0)
+                for (char **n = names; *n; n++)
+                        (void) store_sweep(ctx->state_dir, *n);
+        printf("Removed %u stale session%s", removed, removed == 1 ? "" : "s");
+        if (dead > 0)
+                printf("; %u dead session%s kept (--recover-session or --end-session)", dead,
+                       dead == 1 ? "" : "s");
+        printf("\n");
+        return 0;
+}
+
+/* schroot's --info block for a session; sbuild reads Name and Path (the session's root on the host,
+ * which exists while the session runs) and Session Purged. */
+static void print_session_info(const SessionInfo *i, SessionState state) {
+        char created[64];
+        struct tm tm;
+
+        strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&i->created, &tm));
+        printf("  --- Session ---\n");
+        printf("  %-22s %s\n", "Name", i->id);
+        printf("  %-22s %s\n", "Description", i->chroot);
+        printf("  %-22s %s\n", "Type", "overlay");
+        printf("  %-22s %s\n", "Aliases", "");
+        printf("  %-22s %s\n", "Session ID", i->id);
+        printf("  %-22s %s\n", "Session Managed", "true");
+        printf("  %-22s %s\n", "Session Cloned", "true");
+        printf("  %-22s %s\n", "Session Purged", "true");
+        printf("  %-22s %s\n", "Original Chroot Name", i->chroot);
+        printf("  %-22s %s\n", "Chroot Version", i->version);
+        printf("  %-22s %s\n", "Session Kind", session_kind_to_string(i->kind));
+        printf("  %-22s %s\n", "Session State", session_state_to_string(state));
+        printf("  %-22s %s\n", "Session User", i->user ?: "");
+        printf("  %-22s %s\n", "Session Created", created);
+        printf("  %-22s %s\n", "Path", i->root);
+        printf("  %-22s %s\n", "Mount Location", i->root);
+        printf("\n");
+}
+
+static int info_sessions(Context *ctx) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        int r;
+
+        r = session_entries(ctx, false, &l);
+        if (r < 0)
+                return r;
+        for (SessionEntry *e = l; e->info; e++)
+                print_session_info(e->info, e->state);
+        return 0;
+}
+
+static int info_session(Context *ctx, const char *id) {
+        _cleanup_(session_info_freep) SessionInfo *i = NULL;
+        int r;
+
+        r = session_info_load(ctx->state_dir, id, &i);
+        if (r == -ENOENT || r == -EINVAL)
+                return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the record of session '%s': %m", id);
+        print_session_info(i, session_info_state(i));
+        return 0;
+}
+
+/* Without a namespace, -i -c NAME means the chroot (schroot's default), unless only a session has
+ * that name. */
+static bool name_is_session_only(Context *ctx, const char *name) {
+        _cleanup_(session_info_freep) SessionInfo *i = NULL;
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        int old = log_get_max_level(), r;
+
+        if (session_info_load(ctx->state_dir, name, &i) < 0)
+                return false;
+        log_set_max_level(LOG_CRIT);
+        r = context_resolve(ctx, name, false, &ref);
+        log_set_max_level(old);
+        return r < 0;
+}
+
+int verb_info_all(Context *ctx, int argc, char **argv) {
+        const char *spec = argc > 0 ? argv[0] : arg_chroot;
+        SessionNamespace ns = SESSION_NAMESPACE_NONE;
+        const char *name = NULL;
+        int r;
+
+        if (spec) {
+                if (session_ref_parse(spec, &ns, &name) < 0)
+                        return log_error_errno(-EINVAL, "Unsupported namespace in '%s': use chroot:NAME or session:ID", spec);
+                if (ns == SESSION_NAMESPACE_SESSION ||
+                    (ns == SESSION_NAMESPACE_NONE && name_is_session_only(ctx, name)))
+                        return info_session(ctx, name);
+                char *one[] = { (char *) name, NULL };
+                return verb_info(ctx, 1, one);
+        }
+        if (!arg_all_sessions || arg_all_chroots) {
+                r = verb_info(ctx, 0, argv);
+                if (r < 0)
+                        return r;
+        }
+        return arg_all_sessions ? info_sessions(ctx) : 0;
+}
+
+int verb_list_all(Context *ctx, int argc, char **argv) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        int r;
+
+        if (!arg_all_sessions || arg_all_chroots) {
+                r = verb_list(ctx, argc, argv, true);
+                if (r < 0 || !arg_all_sessions)
+                        return r;
+        }
+        r = session_entries(ctx, false, &l);
+        if (r < 0)
+                return r;
+        for (SessionEntry *e = l; e->info; e++)
+                printf("session:%s\n", e->info->id);
+        return 0;
+}
