@@ -2,6 +2,7 @@
 /* Sessions that last: --begin-session, --run-session, --end-session, --recover-session (schroot's command
  * line), 'sessions', 'recover', and their -l / -i output. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
                 (void) session_end(session);
                 return -EINTR;
         }
+        /* A reader gone (sbuild killed) must not kill us by SIGPIPE with the session up and its id lost. */
+        (void) signal(SIGPIPE, SIG_IGN);
         printf("%s\n", session_id(session));
         if (fflush(stdout) != 0) {
                 (void) session_end(session);

@@ -72,5 +72,5 @@ bool session_container_running(const SessionInfo *i);
 int session_kill_container(const SessionInfo *i);
 
 /* Unmounts everything below the session's directory, removes its container directory, then renames its
- * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs one error line. Returns 0 or -errno. */
+ * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs nothing. Returns 0 or -errno. */
 int session_remove_dir(const SessionInfo *i);

@@ -80,26 +80,23 @@ int session_remove_dir(const SessionInfo *i) {
         int r;
 
         session_profile_teardown(i->dir);
-        r = mount_umount_below(i->dir, NULL);
         /* Never remove what might still be mounted: rm_rf() does not cross mount points, and on failure
          * the directory stays for 'arkose-chroot recover'. */
+        r = mount_umount_below(i->dir, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to unmount session '%s': %m", i->id);
+                return r;
         debug_pause_point("end-after-umount");
         r = rm_rf(i->lxcdir);
         if (r < 0)
-                return log_error_errno(r, "Failed to remove '%s': %m", i->lxcdir);
+                return r;
         /* Out of sight first: the id is free at once, and a removal cut short is a hidden directory that
          * the next sweep finishes. */
         r = session_hide_dir(i, &hidden);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "Failed to remove session directory '%s': %m", i->dir);
-        r = rm_rf(hidden);
-        if (r < 0)
-                return log_error_errno(r, "Failed to remove session directory '%s': %m", hidden);
-        return 0;
+                return r;
+        return rm_rf(hidden);
 }
 
 /* A hidden .new- or .ending- directory: removed once nobody holds its lock. A .new- directory gets its
