@@ -64,6 +64,11 @@ int session_lock_take(const char *state_dir, const char *id, bool wait);
 /* The same, for the lock file at @path. */
 int session_lock_take_path(const char *path, bool wait);
 
+/* Whether session @id still claims what its record names beyond its own directory (a tree version, a
+ * filtered-network slot): a one-shot session while its lock is held, a detached session until it ends
+ * (a dead one too: it may be recovered). */
+bool session_holds_resources(const char *state_dir, const char *id, SessionInfo **ret_info);
+
 /* Whether the container @i records is running (asked through liblxc, by name). */
 bool session_container_running(const SessionInfo *i);
 

@@ -255,18 +255,27 @@ int session_recover_all(const char *state_dir, unsigned *ret_removed, unsigned *
         return 0;
 }
 
-/* Whether session @id's record holds its version against gc: live one-shot sessions, and detached
- * sessions until they end (dead ones may be recovered). */
-static bool session_uses_version(const char *state_dir, const char *id, const char *chroot, unsigned *ret) {
+bool session_holds_resources(const char *state_dir, const char *id, SessionInfo **ret_info) {
         _cleanup_(session_info_freep) SessionInfo *i = NULL;
         _cleanup_free_ char *lock = session_lock_path(state_dir, id);
+        bool holds;
+
+        if (!lock || session_info_load(state_dir, id, &i) < 0)
+                return false;
+        holds = i->kind == SESSION_KIND_DETACHED ? i->phase != SESSION_PHASE_ENDING
+                                                 : lock_is_held(lock, LOCK_MODE_EXCLUSIVE);
+        if (holds && ret_info)
+                *ret_info = TAKE_PTR(i);
+        return holds;
+}
+
+/* Whether session @id holds a version of @chroot against gc, and which. */
+static bool session_uses_version(const char *state_dir, const char *id, const char *chroot, unsigned *ret) {
+        _cleanup_(session_info_freep) SessionInfo *i = NULL;
         unsigned long version;
         char *end;
 
-        if (!lock || session_info_load(state_dir, id, &i) < 0 || !streq(i->chroot, chroot))
-                return false;
-        if (i->kind == SESSION_KIND_DETACHED ? i->phase == SESSION_PHASE_ENDING
-                                             : !lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+        if (!session_holds_resources(state_dir, id, &i) || !streq(i->chroot, chroot))
                 return false;
         version = strtoul(i->version, &end, 10);
         if (*end != '\0' || version == 0 || version > UINT32_MAX)
