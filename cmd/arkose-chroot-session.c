@@ -266,6 +266,7 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
                 .hook_timeout = ctx->config.hook_timeout,
                 .record_lock = &s->use_lock,
                 .profile = s->profile,
+                .profile_binds = arg_binds,
                 .apparmor_template = ctx->apparmor_template,
         };
 }

@@ -64,6 +64,11 @@ int session_lock_take(const char *state_dir, const char *id, bool wait);
 /* The same, for the lock file at @path. */
 int session_lock_take_path(const char *path, bool wait);
 
+/* Whether session @id still claims what its record names beyond its own directory (a tree version, a
+ * filtered-network slot): a one-shot session while its lock is held, a detached session until it ends
+ * (a dead one too: it may be recovered). */
+bool session_holds_resources(const char *state_dir, const char *id, SessionInfo **ret_info);
+
 /* Whether the container @i records is running (asked through liblxc, by name). */
 bool session_container_running(const SessionInfo *i);
 
@@ -72,5 +77,5 @@ bool session_container_running(const SessionInfo *i);
 int session_kill_container(const SessionInfo *i);
 
 /* Unmounts everything below the session's directory, removes its container directory, then renames its
- * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs one error line. Returns 0 or -errno. */
+ * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs nothing. Returns 0 or -errno. */
 int session_remove_dir(const SessionInfo *i);

@@ -17,6 +17,7 @@
 #include "base/util.h"
 #include "lock.h"
 #include "netpolicy.h"
+#include "session-internal.h"
 #include "session-profile.h"
 #include "state.h"
 
@@ -32,7 +33,8 @@ static bool cgroup2_unified(void) {
         return access("/sys/fs/cgroup/cgroup.controllers", F_OK) >= 0;
 }
 
-/* The lowest filtered-network slot no live session records, picked and recorded under STATE/net.lock. */
+/* The lowest filtered-network slot no session holding its resources records (detached ones hold theirs
+ * without a lock: session_holds_resources()), picked and recorded under STATE/net.lock. */
 static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_slots, unsigned *ret) {
         _cleanup_free_ char *lock = path_join(state_dir, "net.lock");
         _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
@@ -48,17 +50,16 @@ static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_
                 return fd;
         d = opendir(sessions);
         while (d && (de = readdir(d))) {
-                _cleanup_free_ char *p = NULL, *l = NULL;
+                _cleanup_free_ char *p = NULL;
                 _cleanup_strv_free_ char **kv = NULL;
                 const char *v;
 
                 if (de->d_name[0] == '.')
                         continue;
                 p = path_join(sessions, de->d_name, "net-slot");
-                l = path_join(sessions, de->d_name, "lock");
-                if (!p || !l)
+                if (!p)
                         return -ENOMEM;
-                if (!lock_is_held(l, LOCK_MODE_EXCLUSIVE) || state_read(p, &kv) < 0)
+                if (!session_holds_resources(state_dir, de->d_name, NULL) || state_read(p, &kv) < 0)
                         continue;
                 v = state_get(kv, "slot");
                 if (v && (unsigned) atoi(v) < n_slots)

@@ -418,7 +418,8 @@ int session_end(Session *s) {
         }
         q = session_remove_dir(&s->info);
         if (q < 0 && r == 0)
-                r = q;
+                r = log_error_errno(q, "Failed to remove session '%s' (left for 'arkose-chroot recover'): %m",
+                                    s->info.id);
         s->published = false;
         return r;
 }

@@ -60,7 +60,8 @@ SessionPhase session_phase_from_string(const char *s);
 typedef enum SessionState {
         SESSION_STATE_STARTING, /* being started (lock held) */
         SESSION_STATE_RUNNING,  /* its container runs */
-        SESSION_STATE_DEAD,     /* detached, container gone (e.g. a reboot): --recover-session or --end-session */
+        SESSION_STATE_DEAD,     /* detached, container gone (e.g. a reboot): --recover-session or
+                                 * --end-session */
         SESSION_STATE_ENDING,   /* being ended (lock held) */
         SESSION_STATE_STALE,    /* left by a killed arkose-chroot; the next sweep removes it */
         _SESSION_STATE_MAX,
@@ -86,6 +87,9 @@ typedef struct SessionPlan {
         const struct Profile *profile;  /* NULL: no profile (update sessions); else its mounts, limits,
                                          * capabilities, network (replacing @network) and AppArmor */
         const char *apparmor_template;  /* confs/apparmor/arkose-session.template, installed */
+        char **profile_binds;           /* the --bind specs added to @profile: recorded with its name and
+                                         * network, so that the profile can be rebuilt for the session's
+                                         * later commands and its recovery */
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path */
         const char *cwd;
@@ -124,6 +128,9 @@ typedef struct SessionInfo {
         pid_t owner_pid;                /* the process that made it */
         pid_t init_pid;                 /* the container's init on the host, 0 until it runs */
         unsigned long long init_start;  /* its start time (pid_start_time()), telling it from a reused pid */
+        char *profile;                  /* the profile's name, NULL for none (update sessions) */
+        char *profile_network;          /* its network mode as used ("none", "host", "filtered") */
+        char **profile_binds;           /* --bind specs added to it */
         /* Resources, all recorded before they are made: */
         char *dir;                      /* STATE/sessions/ID */
         char *root;                     /* the overlay mount point */
@@ -224,11 +231,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
  * such session, or -errno. */
 int session_end_detached(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
 
+/* What --recover-session needs besides the record: the hooks, and the session's profile rebuilt from
+ * the record's profile fields (NULL when it has none). */
+typedef struct SessionRecoverPlan {
+        char *const *hook_dirs;
+        unsigned hook_timeout;
+        const struct Profile *profile;
+        const char *apparmor_template;
+} SessionRecoverPlan;
+
 /* Restarts dead detached session @id (--recover-session): mounts its overlay again over its kept
- * writable layer, runs the hooks for phase "setup-recover", starts its container. A running session
- * is left alone (returns 0). Logs one error line. Returns 0, -ENOENT for no such session, -EAGAIN when
- * it is being started or ended, -ENODATA when its writable layer was on a tmpfs that is gone, or -errno. */
-int session_recover(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
+ * writable layer, runs the hooks for phase "setup-recover", starts its container under its profile. A
+ * running session is left alone (returns 0). Logs one error line. Returns 0, -ENOENT for no such
+ * session, -EAGAIN when it is being started or ended, -ENODATA when its writable layer was on a tmpfs
+ * that is gone, or -errno. */
+int session_recover(const char *state_dir, const char *id, const SessionRecoverPlan *plan);
 
 typedef enum SessionSweepAction {
         SESSION_SWEEP_KEEP,     /* live, or not ours to decide */

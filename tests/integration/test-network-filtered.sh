@@ -34,6 +34,16 @@ check "another host port does not ($rc)" test "$rc" -ne 0
 check "--network filtered with buildd's empty list lets nothing through ($rc)" test "$rc" -ne 0
 ifs=$("$ARKOSE" -c fx --profile filtered -- cat /proc/net/dev | awk -F: 'NR > 2 { gsub(/ /, "", $1); print $1 }' | sort | tr '\n' ' ')
 expect_eq "the session has loopback and its veth" "eth0 lo " "$ifs"
+# A detached session keeps its address (slot) without holding its lock: a one-shot session started
+# meanwhile gets another one, and both reach the listed port.
+gw='awk '"'"'$2 == "00000000" { print $3 }'"'"' /proc/net/route | head -n 1'
+det=$("$ARKOSE" -c fx -b --profile filtered)
+det_gw=$("$ARKOSE" -c "$det" -r -- sh -c "$gw")
+one_gw=$("$ARKOSE" -c fx --profile filtered -- sh -c "$gw")
+check "a one-shot session does not take a detached session's address ($det_gw, $one_gw)" \
+        test -n "$det_gw" -a -n "$one_gw" -a "$det_gw" != "$one_gw"
+"$ARKOSE" -c "$det" -r -- sh -c "$probe" sh "$P1"; expect_eq "the detached session reaches the listed port" 0 $?
+"$ARKOSE" -c "$det" -e
 check "no arkose nftables table is left" sh -c "! nft list tables | grep -q 'arkose-fx'"
 check "no host veth is left" sh -c "! ip -o link | grep -q ' ark-'"
 finish

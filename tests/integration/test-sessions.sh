@@ -80,6 +80,14 @@ expect_eq "a --tmpfs session works" "x" "$("$ARKOSE" -c "$tm" -r -- sh -c 'echo 
 check "its layer is a tmpfs" sh -c "findmnt -rn -o FSTYPE '$ARKOSE_STATE_DIR/sessions/$tm/tmp' | grep -qx tmpfs"
 "$ARKOSE" -c "$tm" -e; expect_eq "--end-session of the --tmpfs session" 0 $?
 
+# The session's profile (buildd by default) applies to --run-session commands as to one-shot ones.
+expect_eq "the profile's environment reaches --run-session commands" "noninteractive" \
+        "$("$ARKOSE" -c "$id" -r -- sh -c 'echo $DEBIAN_FRONTEND')"
+hostnet=$("$ARKOSE" -c fx -b -n hostnet --network host)
+host_ns=$(readlink /proc/self/ns/net)
+expect_eq "a session begun with --network host has the host's network" "$host_ns" \
+        "$("$ARKOSE" -c hostnet -r -- readlink /proc/self/ns/net)"
+
 # --recover-session: the container dies (as at a reboot); the session's layer is kept.
 "$ARKOSE" -c "$id" -r -u root -- sh -c 'echo before-death > /root/kept'
 kill -9 "$(record_field "$id" init_pid)"
@@ -91,6 +99,14 @@ expect_eq "--run-session in a dead session fails with one line" "1 1" "$rc $(wc 
 expect_eq "the recovered session kept its changes" "before-death" \
         "$("$ARKOSE" -c "$id" -r -u root -- cat /root/kept)"
 check "'sessions' shows it running again" sh -c "'$ARKOSE' sessions | grep -Eq '^$id .* running\$'"
+check "the recovered session still has a network namespace of its own" \
+        test "$("$ARKOSE" -c "$id" -r -- readlink /proc/self/ns/net)" != "$host_ns"
+kill -9 "$(record_field hostnet init_pid)"
+for i in $(seq 100); do monitor_running hostnet || break; sleep 0.05; done
+"$ARKOSE" -c hostnet --recover-session; expect_eq "--recover-session of the --network host session" 0 $?
+expect_eq "... which comes back with the host's network, as begun" "$host_ns" \
+        "$("$ARKOSE" -c hostnet -r -- readlink /proc/self/ns/net)"
+"$ARKOSE" -c hostnet -e
 "$ARKOSE" -c "$id" --recover-session; expect_eq "--recover-session of a running session is a no-op" 0 $?
 
 # A versioned chroot's version is in use while a detached session lives, even without a lock held.
