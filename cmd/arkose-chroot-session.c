@@ -32,13 +32,13 @@ int user_resolve(UserInfo *ret) {
         struct passwd *pw;
         int n = 16;
 
-        if (!name && getuid() == 0) {
+        if (!name && caller_uid() == 0) {
                 const char *sudo_user = secure_getenv("SUDO_USER");
                 if (!isempty(sudo_user))
                         name = sudo_user;
         }
         errno = 0;
-        pw = name ? getpwnam(name) : getpwuid(getuid());
+        pw = name ? getpwnam(name) : getpwuid(caller_uid());
         if (!pw)
                 return log_error_errno(errno > 0 ? -errno : -ESRCH, "Unknown user '%s'", name ?: "(caller)");
 
@@ -81,8 +81,8 @@ int user_resolve(UserInfo *ret) {
         return 0;
 }
 
-int build_env(const UserInfo *u, const char *chroot, const char *version, const char *session, bool terminal,
-              char ***ret) {
+int build_env(const UserInfo *u, const Profile *profile, const char *chroot, const char *version,
+              const char *session, bool terminal, char ***ret) {
         static const char *const keep[] = {
                 "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "DEB_BUILD_OPTIONS", "DEB_BUILD_PROFILES",
                 "DEBEMAIL", "DEBFULLNAME", "SOURCE_DATE_EPOCH",
@@ -112,7 +112,17 @@ int build_env(const UserInfo *u, const char *chroot, const char *version, const 
                                 return -ENOMEM;
                 if (terminal && !getenv("TERM") && strv_extend(&env, "TERM=xterm") < 0)
                         return -ENOMEM;
+                for (char **e = environ; profile && *e; e++) {
+                        _cleanup_free_ char *name = strndup(*e, strcspn(*e, "="));
+                        if (!name)
+                                return -ENOMEM;
+                        if (profile_environment_keeps(profile, name) && !strv_contains(env, *e) &&
+                            strv_extend(&env, *e) < 0)
+                                return -ENOMEM;
+                }
         }
+        if (profile && strv_extend_strv(&env, profile->environment_set) < 0)
+                return -ENOMEM;
         if (strv_extendf(&env, "ARKOSE_CHROOT=%s", chroot) < 0 ||
             strv_extendf(&env, "ARKOSE_CHROOT_VERSION=%s", version) < 0 ||
             strv_extendf(&env, "ARKOSE_SESSION_ID=%s", session) < 0)
@@ -175,6 +185,7 @@ void session_setup_done(SessionSetup *s) {
         user_info_done(&s->user);
         strv_free(s->binds);
         free(s->cwd);
+        s->profile = profile_free(s->profile);
         s->use_lock = safe_close(s->use_lock);
 }
 
@@ -198,13 +209,21 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         if (r < 0)
                 return r;
 
-        ret->network = CONTAINER_NETWORK_NONE;
+        r = context_find_profile(ctx, arg_profile ?: ret->ref.def->profile ?: "buildd", &ret->profile);
+        if (r < 0)
+                return r;
         if (arg_network) {
-                ret->network = container_network_from_string(arg_network);
-                if (ret->network < 0)
-                        return log_error_errno(-EINVAL, "Unknown network mode '%s' (expected none or host)",
+                ProfileNetwork n = profile_network_from_string(arg_network);
+                if (n < 0)
+                        return log_error_errno(-EINVAL, "Unknown network mode '%s' (expected none, host or filtered)",
                                                arg_network);
+                ret->profile->network = n;
         }
+        for (char **b = arg_binds; b && *b; b++)
+                if (profile_add_bind(ret->profile, *b) < 0)
+                        return log_error_errno(-EINVAL, "Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths",
+                                               *b);
+        ret->network = ret->profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;
 
         r = user_resolve(&ret->user);
         if (r < 0)
@@ -215,6 +234,11 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = plan_binds(ret->cwd, &ret->binds);
         if (r < 0)
                 return log_oom();
+        r = access_check_session(ret->ref.def, ret->user.uid, ret->user.name,
+                                 arg_network ? "--network" : arg_profile ? "--profile" : arg_binds ? "--bind" : NULL,
+                                 ret->binds && ret->binds[0] ? ret->binds[0] : ret->cwd);
+        if (r < 0)
+                return r;
 
         (void) session_sweep_stale(ctx->state_dir);
         if (ret->ref.version > 0)
@@ -241,17 +265,20 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
                 .hook_dirs = ctx->hook_dirs,
                 .hook_timeout = ctx->config.hook_timeout,
                 .record_lock = &s->use_lock,
+                .profile = s->profile,
+                .profile_binds = arg_binds,
+                .apparmor_template = ctx->apparmor_template,
         };
 }
 
-int session_run_command(Session *session, const UserInfo *user, const char *cwd, int argc, char **argv,
-                        int *ret_status) {
+int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
+                        char **argv, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
         const SessionInfo *info = session_get_info(session);
         bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
         int r;
 
-        r = build_env(user, info->chroot, info->version, info->id, terminal, &env);
+        r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
         if (r < 0)
                 return log_oom();
 
@@ -265,7 +292,7 @@ int session_run_command(Session *session, const UserInfo *user, const char *cwd,
                 .n_groups = user->n_groups,
                 .env = env,
                 .terminal = terminal,
-                .no_new_privs = user->uid != 0,
+                .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
         };
         return session_run(session, &attach, signals_forward_to, ret_status);
 }
@@ -295,7 +322,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 return 128 + signals_pending();
         }
 
-        r = session_run_command(session, &setup.user, setup.cwd, argc, argv, &status);
+        r = session_run_command(session, &setup.user, setup.profile, setup.cwd, argc, argv, &status);
         if (r < 0)
                 status = 1;
 
@@ -306,11 +333,13 @@ int run_session(Context *ctx, int argc, char **argv) {
 }
 
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **argv, int *ret_status) {
+                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_strv_free_ char **binds = NULL;
         int r;
 
+        if (strv_extend_strv(&binds, extra_binds) < 0)
+                return log_oom();
         /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
         if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
                 if (strv_extend(&binds, "/etc/resolv.conf") < 0)

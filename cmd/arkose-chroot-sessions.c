@@ -2,6 +2,7 @@
 /* Sessions that last: --begin-session, --run-session, --end-session, --recover-session (schroot's command
  * line), 'sessions', 'recover', and their -l / -i output. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,8 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
                 (void) session_end(session);
                 return -EINTR;
         }
+        /* A reader gone (sbuild killed) must not kill us by SIGPIPE with the session up and its id lost. */
+        (void) signal(SIGPIPE, SIG_IGN);
         printf("%s\n", session_id(session));
         if (fflush(stdout) != 0) {
                 (void) session_end(session);
@@ -48,6 +51,56 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
         }
         session = session_leave(session);
         return 0;
+}
+
+/* The profile a session was begun with, rebuilt from its record: the named profile as it is now, with
+ * the network mode and --bind mounts the session was begun with. *ret is NULL for a session without a
+ * profile. Logs one error line. */
+static int session_profile_rebuild(Context *ctx, const SessionInfo *i, Profile **ret) {
+        _cleanup_(profile_freep) Profile *p = NULL;
+        int r;
+
+        *ret = NULL;
+        if (!i->profile)
+                return 0;
+        r = context_find_profile(ctx, i->profile, &p);
+        if (r < 0)
+                return r;
+        if (i->profile_network) {
+                ProfileNetwork n = profile_network_from_string(i->profile_network);
+                if (n < 0)
+                        return log_error_errno(-EBADMSG, "Session '%s' records an unknown network mode '%s'", i->id,
+                                               i->profile_network);
+                p->network = n;
+        }
+        for (char **b = i->profile_binds; b && *b; b++)
+                if (profile_add_bind(p, *b) < 0)
+                        return log_error_errno(-EBADMSG, "Session '%s' records an invalid --bind '%s'", i->id, *b);
+        *ret = TAKE_PTR(p);
+        return 0;
+}
+
+static int recover_session(Context *ctx, const char *id) {
+        _cleanup_(session_info_freep) SessionInfo *info = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
+        int r;
+
+        r = session_info_load(ctx->state_dir, id, &info);
+        if (r == -ENOENT || r == -EINVAL)
+                return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the record of session '%s': %m", id);
+        /* Its confinement comes back with it, or it does not come back. */
+        r = session_profile_rebuild(ctx, info, &profile);
+        if (r < 0)
+                return r;
+        SessionRecoverPlan plan = {
+                .hook_dirs = ctx->hook_dirs,
+                .hook_timeout = ctx->config.hook_timeout,
+                .profile = profile,
+                .apparmor_template = ctx->apparmor_template,
+        };
+        return session_recover(ctx->state_dir, id, &plan);
 }
 
 /* The command's working directory in a session: -d DIR (a path in the session), else the caller's
@@ -75,6 +128,7 @@ static int run_session_cwd(Session *session, char **ret) {
 
 static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         _cleanup_(session_leavep) Session *session = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_(user_info_done) UserInfo user = {};
         _cleanup_free_ char *cwd = NULL;
         int status = 0, r;
@@ -87,12 +141,28 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = user_resolve(&user);
         if (r < 0)
                 return 1;
+        SessionUser su = {
+                .name = user.name,
+                .uid = user.uid,
+                .gid = user.gid,
+                .home = user.home,
+                .shell = user.shell,
+                .groups = user.groups_str,
+        };
+        r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
+        if (r < 0)
+                return 1;
         r = run_session_cwd(session, &cwd);
+        if (r < 0)
+                return 1;
+        /* The profile's environment and no_new_privs rule apply to each command as to a one-shot
+         * session's. */
+        r = session_profile_rebuild(ctx, session_get_info(session), &profile);
         if (r < 0)
                 return 1;
 
         signals_install();
-        r = session_run_command(session, &user, cwd, argc, argv, &status);
+        r = session_run_command(session, &user, profile, cwd, argc, argv, &status);
         return r < 0 ? 1 : status;
 }
 
@@ -138,7 +208,7 @@ int session_action(Context *ctx, int argc, char **argv) {
                 if (arg_action == SESSION_ACTION_END)
                         r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
                 else
-                        r = session_recover(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+                        r = recover_session(ctx, name);
                 return r < 0;
         }
         return 1;

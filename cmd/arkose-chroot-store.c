@@ -18,6 +18,9 @@
         "apt-get update && apt-get -y -o Dpkg::Options::=--force-confdef "                               \
         "-o Dpkg::Options::=--force-confold dist-upgrade && apt-get clean"
 
+/* Past this many layers, update squashes the new version into a full tree. */
+#define UPDATE_MAX_LAYERS 8
+
 static int need_root(const char *what) {
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "%s needs root: run it with sudo", what);
@@ -56,6 +59,8 @@ static int manifest_of_layers(char **lowers, const char *mountpoint, const char 
         return r;
 }
 
+static int squash_one(Context *ctx, const char *spec);
+
 static int update_one(Context *ctx, const char *spec) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
@@ -92,12 +97,13 @@ static int update_one(Context *ctx, const char *spec) {
         r = store_staging_new_layer(ctx->state_dir, ref.name, &staging);
         if (r < 0)
                 return log_error_errno(r, "Failed to create a staging directory for '%s': %m", ref.name);
+        test_pause_point("update-staging");
 
         printf("Updating '%s' from version %u: %s\n", ref.name, ref.version, arg_command ?: "apt-get dist-upgrade");
         fflush(stdout);
         char *argv[] = { (char *) "/bin/sh", (char *) "-c", arg_command ?: (char *) UPDATE_COMMAND, NULL };
         r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging), store_staging_work(staging),
-                         CONTAINER_NETWORK_HOST, argv, &status);
+                         CONTAINER_NETWORK_HOST, NULL, argv, &status);
         if (signals_pending() != 0)
                 return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
                                        ref.version);
@@ -120,6 +126,7 @@ static int update_one(Context *ctx, const char *spec) {
                 return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
                                        ref.version);
 
+        test_pause_point("update-before-publish");
         parent = strdup_printf("%u", ref.version);
         if (!parent)
                 return log_oom();
@@ -142,7 +149,118 @@ static int update_one(Context *ctx, const char *spec) {
         printf("%s@%u\n", ref.name, version);
         printf("Updated chroot '%s': version %u (a %s layer on version %u) is current\n", ref.name, version, sizebuf,
                ref.version);
+        if (strv_length(lowers) > UPDATE_MAX_LAYERS) {
+                _cleanup_free_ char *spec = strdup_printf("%s@%u", ref.name, version);
+
+                /* Each layer costs every session a lookup level: past a few, flatten once. */
+                lock = safe_close(lock);
+                return spec ? squash_one(ctx, spec) : log_oom();
+        }
         return 0;
+}
+
+/* Copies the tree of @lowers (mounted read-only at @mountpoint when layered) into @target, a staging
+ * rootfs: cp -a of what a session sees, on one file system, owners, modes, xattrs and hard links kept. */
+static int flatten_layers(char **lowers, const char *mountpoint, const char *target) {
+        _cleanup_free_ char *src = NULL;
+        bool mounted = false;
+        int r;
+
+        if (strv_length(lowers) > 1) {
+                if (mkdir(mountpoint, 0755) < 0 && errno != EEXIST)
+                        return -errno;
+                OverlayPlan op = { .lowers = lowers, .target = mountpoint };
+                r = mount_overlay(&op);
+                if (r < 0)
+                        return r;
+                mounted = true;
+        }
+        src = path_join(mounted ? mountpoint : lowers[0], ".");
+        if (!src)
+                r = -ENOMEM;
+        else {
+                char *argv[] = { (char *) "cp", (char *) "-a", (char *) "--one-file-system", src,
+                                 (char *) target, NULL };
+                r = run_program(argv);
+        }
+        if (mounted) {
+                (void) mount_umount_below(mountpoint, NULL);
+                (void) rmdir(mountpoint);
+        }
+        return r;
+}
+
+static int squash_one(Context *ctx, const char *spec) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        _cleanup_free_ char *merged = NULL, *manifest = NULL, *from = NULL, *tree = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        unsigned version;
+        int r;
+
+        r = context_resolve(ctx, spec, false, &ref);
+        if (r < 0)
+                return r;
+        if (ref.def->source == CHROOT_SOURCE_DIRECTORY)
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s' is a directory chroot: it has no layers", ref.name);
+        lock = lock_tree(ctx, ref.name);
+        if (lock < 0)
+                return lock;
+        chroot_ref_done(&ref);
+        r = context_resolve(ctx, spec, true, &ref);
+        if (r < 0)
+                return r;
+        if (strv_length(ref.lowers) == 1) {
+                printf("'%s@%u' is already a full tree\n", ref.name, ref.version);
+                return 0;
+        }
+        r = private_mount_namespace();
+        if (r < 0)
+                return r;
+        r = store_staging_new(ctx->state_dir, ref.name, &staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a staging directory for '%s': %m", ref.name);
+        merged = path_join(store_staging_dir(staging), "merged");
+        tree = store_tree_dir(ctx->state_dir, ref.name);
+        manifest = path_join(store_staging_dir(staging), "manifest");
+        from = tree ? strdup_printf("%s/%u/manifest", tree, ref.version) : NULL;
+        if (!merged || !manifest || !from)
+                return log_oom();
+        printf("Squashing '%s@%u' (%zu layers) into a full tree\n", ref.name, ref.version, strv_length(ref.lowers));
+        fflush(stdout);
+        r = flatten_layers(ref.lowers, merged, store_staging_rootfs(staging));
+        if (r < 0)
+                return log_error_errno(r, "Failed to copy the layers of '%s@%u': %m", ref.name, ref.version);
+        r = write_manifest(store_staging_rootfs(staging), manifest);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the package manifest: %m, ignoring.");
+
+        char vbuf[32];
+        snprintf(vbuf, sizeof(vbuf), "%u", ref.version);
+        char *info[] = {
+                (char *) "method", (char *) "squash",
+                (char *) "squashed", vbuf,
+                (char *) "parent", (char *) "",
+                NULL,
+        };
+        r = store_staging_publish(staging, info, &version);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish the squashed '%s': %m", ref.name);
+        printf("%s@%u\n", ref.name, version);
+        printf("Squashed '%s@%u' into version %u, a full tree; 'arkose-chroot gc %s' frees the layers\n", ref.name,
+               ref.version, version, ref.name);
+        return 0;
+}
+
+int verb_squash(Context *ctx, int argc, char **argv) {
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot squash NAME[@VERSION]");
+        r = need_root("Squashing a chroot");
+        if (r < 0)
+                return r;
+        return squash_one(ctx, argv[0]);
 }
 
 int verb_update(Context *ctx, int argc, char **argv) {

@@ -11,6 +11,7 @@
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "apparmor.h"
 #include "lock.h"
 #include "store.h"
 #include "unpack.h"
@@ -243,7 +244,10 @@ static void list_one(Context *ctx, const char *name, bool schroot_style) {
         if (n > 0)
                 snprintf(vbuf, sizeof(vbuf), n == 1 ? "%u" : "%u-%u", versions[0], versions[n - 1]);
         printf("%-16s %-12s %-8s %-10s %-8s %s\n", name,
-               ref.def ? chroot_source_to_string(ref.def->source) : "(no definition)", cbuf, vbuf, sizebuf,
+               !ref.def ? "(no definition)" :
+               ref.def->source == CHROOT_SOURCE_TARBALL && !ref.def->url ? "imported" :
+                                                                           chroot_source_to_string(ref.def->source),
+               cbuf, vbuf, sizebuf,
                ref.def ? (ref.def->description ?: ref.def->suite ?: "") : "invalid or removed definition");
 }
 
@@ -349,5 +353,27 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 }
         }
         printf("\n");
+        return 0;
+}
+
+int verb_apparmor_profile(Context *ctx, int argc, char **argv) {
+        _cleanup_(profile_freep) Profile *p = NULL;
+        _cleanup_free_ char *template = NULL, *name = NULL, *ns = NULL, *text = NULL;
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot apparmor-profile PROFILE");
+        r = context_find_profile(ctx, argv[0], &p);
+        if (r < 0)
+                return r;
+        r = read_file(ctx->apparmor_template, &template);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the AppArmor template '%s': %m", ctx->apparmor_template);
+        r = apparmor_names(p->name, ctx->state_dir, &name, &ns);
+        if (r >= 0)
+                r = apparmor_profile_text(template, p, name, ns, &text);
+        if (r < 0)
+                return log_error_errno(r, "Failed to generate the AppArmor profile of '%s': %m", p->name);
+        fputs(text, stdout);
         return 0;
 }

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
@@ -24,6 +25,8 @@ char *arg_network = NULL;
 char *arg_command = NULL;
 int arg_keep = -1;
 char *arg_sha256 = NULL;
+char *arg_profile = NULL;
+char **arg_binds = NULL;
 SessionAction arg_action = SESSION_ACTION_AUTOMATIC;
 char *arg_session_name = NULL;
 bool arg_all_chroots = false;
@@ -68,6 +71,15 @@ void signals_forward_to(pid_t pid) {
                 (void) kill(pid, pending_signal);
 }
 
+void test_pause_point(const char *point) {
+        const char *want = secure_getenv("ARKOSE_TEST_PAUSE_AT");
+
+        if (want && streq(want, point)) {
+                fprintf(stderr, "arkose-chroot: pausing at '%s' (ARKOSE_TEST_PAUSE_AT)\n", point);
+                (void) raise(SIGSTOP);
+        }
+}
+
 int signals_pending(void) {
         return pending_signal;
 }
@@ -88,6 +100,10 @@ static void help(void) {
                "  arkose-chroot diff NAME@A NAME@B             packages added, removed, changed\n"
                "  arkose-chroot remove NAME[@VERSION]\n"
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
+               "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
+               "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
+               "  arkose-chroot build [--chroot NAME] [--output DIR] [-A] [--no-arch-any] [--source] [--jobs N]\n"
+               "        [--profiles P] [--extra-package P] [--json] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -108,7 +124,9 @@ static void help(void) {
                "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
                "      --tmpfs             keep the session's writable layer on a tmpfs\n"
-               "      --network MODE      none (default) or host\n"
+               "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
+               "      --bind HOST[:TARGET][:ro]  also bind-mount HOST (repeatable)\n"
+               "      --network MODE      none, host or filtered (overrides the profile's)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
                "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
@@ -129,11 +147,20 @@ enum {
         ARG_COMMAND,
         ARG_KEEP,
         ARG_SHA256,
+        ARG_PROFILE,
+        ARG_BIND,
+        ARG_OUTPUT,
+        ARG_BUILD_PROFILES,
+        ARG_EXTRA_PACKAGE,
+        ARG_NO_ARCH_ANY,
+        ARG_SOURCE,
+        ARG_JSON,
+        ARG_ARCH,
+        ARG_RESOLVER,
         ARG_RECOVER_SESSION,
         ARG_AUTOMATIC_SESSION,
         ARG_ALL_CHROOTS,
         ARG_ALL_SESSIONS,
-        ARG_JSON,
 };
 
 static const struct option options[] = {
@@ -155,6 +182,18 @@ static const struct option options[] = {
         { "command", required_argument, NULL, ARG_COMMAND },
         { "keep", required_argument, NULL, ARG_KEEP },
         { "sha256", required_argument, NULL, ARG_SHA256 },
+        { "profile", required_argument, NULL, ARG_PROFILE },
+        { "bind", required_argument, NULL, ARG_BIND },
+        { "output", required_argument, NULL, ARG_OUTPUT },
+        { "jobs", required_argument, NULL, 'j' },
+        { "profiles", required_argument, NULL, ARG_BUILD_PROFILES },
+        { "extra-package", required_argument, NULL, ARG_EXTRA_PACKAGE },
+        { "arch-all", no_argument, NULL, 'A' },
+        { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
+        { "source", no_argument, NULL, ARG_SOURCE },
+        { "json", no_argument, NULL, ARG_JSON },
+        { "arch", required_argument, NULL, ARG_ARCH },
+        { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
         { "begin-session", no_argument, NULL, 'b' },
         { "run-session", no_argument, NULL, 'r' },
         { "end-session", no_argument, NULL, 'e' },
@@ -164,7 +203,6 @@ static const struct option options[] = {
         { "all", no_argument, NULL, 'a' },
         { "all-chroots", no_argument, NULL, ARG_ALL_CHROOTS },
         { "all-sessions", no_argument, NULL, ARG_ALL_SESSIONS },
-        { "json", no_argument, NULL, ARG_JSON },
         {},
 };
 
@@ -173,7 +211,7 @@ static const struct option options[] = {
 static int parse_options(int argc, char **argv) {
         int c;
 
-        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhbren:a", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhbren:aj:A", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -241,6 +279,69 @@ static int parse_options(int argc, char **argv) {
                         arg_keep = (int) k;
                         break;
                 }
+                case ARG_OUTPUT:
+                        free(arg_output);
+                        arg_output = strdup(optarg);
+                        break;
+                case 'j':
+                        if (strspn(optarg, "0123456789") != strlen(optarg) || !*optarg) {
+                                log_error("Invalid --jobs '%s': expected a number", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_jobs);
+                        arg_jobs = strdup(optarg);
+                        break;
+                case ARG_BUILD_PROFILES:
+                        if (strpbrk(optarg, " '\"\\;$`")) {
+                                log_error("Invalid --profiles '%s': expected PROFILE[,PROFILE...]", optarg);
+                                return -EINVAL;
+                        }
+                        free(arg_build_profiles);
+                        arg_build_profiles = strdup(optarg);
+                        break;
+                case ARG_EXTRA_PACKAGE:
+                        if (strpbrk(optarg, " '\"\\;$`/") || optarg[0] == '-') {
+                                log_error("Invalid --extra-package '%s': expected a package name", optarg);
+                                return -EINVAL;
+                        }
+                        if (strv_extend(&arg_extra_packages, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case 'A':
+                        arg_arch_all_only = true;
+                        break;
+                case ARG_NO_ARCH_ANY:
+                        arg_no_arch_any = true;
+                        break;
+                case ARG_SOURCE:
+                        arg_source_too = true;
+                        break;
+                case ARG_JSON:
+                        arg_json = true;
+                        break;
+                case ARG_ARCH: {
+                        struct utsname un;
+                        const char *host = uname(&un) >= 0 && streq(un.machine, "x86_64") ? "amd64" : un.machine;
+                        if (!streq(optarg, host)) {
+                                log_error("--arch %s: only the host's architecture (%s) can be built here", optarg, host);
+                                return -EINVAL;
+                        }
+                        break;
+                }
+                case ARG_RESOLVER:
+                        if (!streq(optarg, "apt")) {
+                                log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case ARG_BIND:
+                        if (strv_extend(&arg_binds, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_PROFILE:
+                        free(arg_profile);
+                        arg_profile = strdup(optarg);
+                        break;
                 case ARG_SHA256:
                         free(arg_sha256);
                         arg_sha256 = strdup(optarg);
@@ -273,9 +374,6 @@ static int parse_options(int argc, char **argv) {
                 case ARG_ALL_SESSIONS:
                         arg_all_sessions = true;
                         break;
-                case ARG_JSON:
-                        arg_json = true;
-                        break;
                 default:
                         return -EINVAL; /* getopt printed why */
                 }
@@ -294,6 +392,8 @@ static int context_init(Context *ctx) {
         const char *key = NULL;
         int r;
 
+        if ((arg_state_dir || arg_config_dir) && !caller_is_root())
+                return access_require_root(arg_state_dir ? "--state-dir" : "--config-dir");
         ctx->config_dir = strdup(arg_config_dir ?: env_or("ARKOSE_CONFIG_DIR", ARKOSE_SYSCONFDIR));
         ctx->data_dir = strdup(env_or("ARKOSE_DATA_DIR", ARKOSE_DATADIR));
         ctx->hooks_dir = strdup(env_or("ARKOSE_HOOKS_DIR", ARKOSE_HOOKSDIR));
@@ -323,7 +423,18 @@ static int context_init(Context *ctx) {
         if (strv_consume(&ctx->def_dirs, path_join(ctx->config_dir, "chroots.d")) < 0 ||
             strv_consume(&ctx->def_dirs, path_join(ctx->data_dir, "chroots")) < 0 ||
             strv_extend(&ctx->hook_dirs, ctx->hooks_dir) < 0 ||
-            strv_consume(&ctx->hook_dirs, path_join(ctx->config_dir, "hooks.d")) < 0)
+            strv_consume(&ctx->hook_dirs, path_join(ctx->config_dir, "hooks.d")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->config_dir, "profiles.d")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->data_dir, "profiles")) < 0 ||
+            strv_consume(&ctx->profile_dirs, path_join(ctx->data_dir, "confs", "profiles")) < 0)
+                return log_oom();
+        /* Installed, or in a source tree (ARKOSE_DATA_DIR pointing at it). */
+        ctx->apparmor_template = path_join(ctx->data_dir, "apparmor", "arkose-session.template");
+        if (ctx->apparmor_template && access(ctx->apparmor_template, R_OK) < 0) {
+                free(ctx->apparmor_template);
+                ctx->apparmor_template = path_join(ctx->data_dir, "confs", "apparmor", "arkose-session.template");
+        }
+        if (!ctx->apparmor_template)
                 return log_oom();
         if (arg_mirror && !(ctx->mirror = strdup(arg_mirror)))
                 return log_oom();
@@ -337,6 +448,8 @@ static void context_done(Context *ctx) {
         free(ctx->hooks_dir);
         strv_free(ctx->def_dirs);
         strv_free(ctx->hook_dirs);
+        strv_free(ctx->profile_dirs);
+        free(ctx->apparmor_template);
         free(ctx->mirror);
         arkose_config_done(&ctx->config);
 }
@@ -348,6 +461,24 @@ void chroot_ref_done(ChrootRef *r) {
         strv_free(r->lowers);
         free(r->version_str);
         *r = (ChrootRef) {};
+}
+
+int context_find_profile(Context *ctx, const char *name, Profile **ret) {
+        _cleanup_free_ char *err_path = NULL;
+        const char *key = NULL, *reason = NULL;
+        unsigned line = 0;
+        int r;
+
+        if (!chroot_name_is_valid(name, &reason))
+                return log_error_errno(-EINVAL, "Invalid profile name '%s': %s", name, reason);
+        r = profile_find(ctx->profile_dirs, name, ret, &err_path, &line, &key);
+        if (r == -ENOENT)
+                return log_error_errno(r, "No session profile named '%s' (in %s/profiles.d or %s/profiles)", name,
+                                       ctx->config_dir, ctx->data_dir);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u: Invalid profile%s%s%s: %m", err_path ?: name, line,
+                                       key ? " (key '" : "", key ?: "", key ? "')" : "");
+        return 0;
 }
 
 /* A chroot with versions in the store but no definition (imported from a tarball) is described by its
@@ -447,6 +578,9 @@ int main(int argc, char **argv) {
         int r;
 
         log_set_prefix("arkose-chroot");
+        r = access_setup();
+        if (r < 0)
+                return 1;
         r = parse_options(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;
@@ -506,6 +640,9 @@ int main(int argc, char **argv) {
                         return 1;
 
                 int n = (int) strv_length(rest);
+                if (!caller_is_root() && !streq(verb, "list") && !streq(verb, "info") && !streq(verb, "sessions") &&
+                    !streq(verb, "apparmor-profile"))
+                        return access_require_root(verb) < 0 ? 1 : 0;
                 if (streq(verb, "create"))
                         r = verb_create(&ctx, n, rest);
                 else if (streq(verb, "list"))
@@ -520,6 +657,12 @@ int main(int argc, char **argv) {
                         r = verb_remove(&ctx, n, rest);
                 else if (streq(verb, "gc"))
                         r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "build"))
+                        r = verb_build(&ctx, n, rest);
+                else if (streq(verb, "apparmor-profile"))
+                        r = verb_apparmor_profile(&ctx, n, rest);
+                else if (streq(verb, "squash"))
+                        r = verb_squash(&ctx, n, rest);
                 else if (streq(verb, "diff"))
                         r = verb_diff(&ctx, n, rest);
                 else if (streq(verb, "export"))

@@ -27,6 +27,16 @@ extern char *arg_network;
 extern char *arg_command;
 extern int arg_keep;
 extern char *arg_sha256;
+extern char *arg_profile;
+extern char **arg_binds;
+/* build (defined in arkose-chroot-build.c) */
+extern char *arg_output;
+extern char *arg_jobs;
+extern char *arg_build_profiles;
+extern char **arg_extra_packages;
+extern bool arg_arch_all_only;
+extern bool arg_no_arch_any;
+extern bool arg_source_too;
 extern SessionAction arg_action;
 extern char *arg_session_name;
 extern bool arg_all_chroots;
@@ -41,6 +51,8 @@ typedef struct Context {
         char *hooks_dir;
         char **def_dirs;        /* config_dir/chroots.d, data_dir/chroots */
         char **hook_dirs;       /* hooks_dir, config_dir/hooks.d */
+        char **profile_dirs;    /* config_dir/profiles.d, data_dir/profiles, data_dir/confs/profiles */
+        char *apparmor_template;
         char *mirror;           /* --mirror */
         ArkoseConfig config;
 } Context;
@@ -66,12 +78,55 @@ void signals_install(void);
 void signals_forward_to(pid_t pid);
 int signals_pending(void); /* the first signal received, or 0 */
 
+/* For crash tests: when $ARKOSE_TEST_PAUSE_AT names @point, stops this process (SIGSTOP) there, so that a
+ * test can SIGKILL it at a known step. Does nothing otherwise. */
+void test_pause_point(const char *point);
+
+/* Access control (arkose-chroot-access.c). */
+bool caller_is_root(void);
+/* The real caller's uid (before a setuid run made itself root). */
+uid_t caller_uid(void);
+/* First thing main() does: in a setuid run, closes inherited fds, reduces the environment, resets the
+ * umask. */
+int access_setup(void);
+/* Refuses (one line, -EPERM) @what to callers who are not root. */
+int access_require_root(const char *what);
+/* Checks that the caller may run a session of @def as @target_uid (root-users/root-groups for another
+ * user), with @wide_option ("--network", "--profile": only for root-users/root-groups; NULL: none), binding
+ * @dir (NULL: none). Root may do anything. */
+int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, const char *wide_option,
+                         const char *dir);
+/* Refuses a session (or anything else) owned by another user to callers who are not root. */
+int access_check_owner(uid_t owner, const char *what);
+
+/* Finds the session profile @name (logs one line). */
+int context_find_profile(Context *ctx, const char *name, Profile **ret);
+
 int verb_create(Context *ctx, int argc, char **argv);
 int verb_update(Context *ctx, int argc, char **argv);
 int verb_rollback(Context *ctx, int argc, char **argv);
 int verb_remove(Context *ctx, int argc, char **argv);
 int verb_gc(Context *ctx, int argc, char **argv);
 int verb_diff(Context *ctx, int argc, char **argv);
+int verb_squash(Context *ctx, int argc, char **argv);
+int verb_apparmor_profile(Context *ctx, int argc, char **argv);
+
+typedef struct UserInfo {
+        char *name;
+        uid_t uid;
+        gid_t gid;
+        char *home;
+        char *shell;
+        gid_t *groups;
+        int n_groups;
+        char *groups_str;       /* "name:gid ..." */
+} UserInfo;
+
+/* The session user: -u USER, else the user sudo was run by, else the caller. Logs. */
+int user_resolve(UserInfo *ret);
+void user_info_done(UserInfo *u);
+
+int verb_build(Context *ctx, int argc, char **argv);
 
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);
@@ -90,31 +145,16 @@ int verb_import(Context *ctx, int argc, char **argv);
 int private_mount_namespace(void);
 
 /* Runs @argv as root in a session over @lowers whose upper directory is @upper (kept), with @network
- * and no hooks: how update makes a new layer. The caller is in a private mount namespace. Returns 0
+ * and no hooks, host directories @extra_binds bound at the same path: how update makes a new layer, and
+ * build installs build dependencies. The caller is in a private mount namespace. Returns 0
  * and the command's status, or -errno (logged). */
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **argv, int *ret_status);
-/* The session user's host passwd entry and groups. */
-typedef struct UserInfo {
-        char *name;
-        uid_t uid;
-        gid_t gid;
-        char *home;
-        char *shell;
-        gid_t *groups;
-        int n_groups;
-        char *groups_str;       /* "name:gid ..." */
-} UserInfo;
-
-void user_info_done(UserInfo *u);
-
-/* The session user: -u USER, else the user sudo was run by, else the caller. Logs one error line. */
-int user_resolve(UserInfo *ret);
+                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status);
 
 /* The command's environment: schroot-like clean defaults, or the caller's with -p; plus ARKOSE_CHROOT,
  * ARKOSE_CHROOT_VERSION and ARKOSE_SESSION_ID. Returns 0 or -ENOMEM. */
-int build_env(const UserInfo *u, const char *chroot, const char *version, const char *session, bool terminal,
-              char ***ret);
+int build_env(const UserInfo *u, const Profile *profile, const char *chroot, const char *version,
+              const char *session, bool terminal, char ***ret);
 
 /* The directories to bind-mount for working directory @cwd: itself, or its parent when it is a Debian
  * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too. */
@@ -131,6 +171,7 @@ typedef struct SessionSetup {
         char *cwd;
         char **binds;
         int use_lock;           /* NAME's use lock (shared), until the record names the version */
+        Profile *profile;       /* --profile, else the chroot's, else buildd; --network, --bind applied */
 } SessionSetup;
 
 void session_setup_done(SessionSetup *s);
@@ -145,8 +186,8 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s);
 /* Runs @argv (none: the login shell) in @session as @user in @cwd, with the caller's stdio (a pty when
  * both stdin and stdout are terminals) and signals forwarded. Returns 0 and the command's exit status,
  * or -errno (logged). */
-int session_run_command(Session *session, const UserInfo *user, const char *cwd, int argc, char **argv,
-                        int *ret_status);
+int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
+                        char **argv, int *ret_status);
 
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);

@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "config-internal.h"
 #include "config.h"
 
 static const char *const source_table[_CHROOT_SOURCE_MAX] = {
@@ -95,13 +96,15 @@ ChrootDef *chroot_def_free(ChrootDef *d) {
         free(d->sha256);
         free(d->profile);
         strv_free(d->aliases);
+        strv_free(d->users);
+        strv_free(d->groups);
+        strv_free(d->root_users);
+        strv_free(d->root_groups);
         free(d);
         return NULL;
 }
 
 /* ---- the key table ---- */
-
-typedef int (*ConfigParser)(const char *value, void *field);
 
 static int parse_string(const char *value, void *field) {
         char **s = field;
@@ -209,13 +212,6 @@ static int parse_unsigned(const char *value, void *field) {
         return 0;
 }
 
-typedef struct ConfigKey {
-        const char *section;
-        const char *key;
-        ConfigParser parse;
-        size_t offset;
-} ConfigKey;
-
 #define DEF_KEY(k, p, f) { "chroot", k, p, offsetof(ChrootDef, f) }
 static const ConfigKey chroot_keys[] = {
         DEF_KEY("description", parse_string, description),
@@ -233,6 +229,10 @@ static const ConfigKey chroot_keys[] = {
         DEF_KEY("sha256", parse_sha256, sha256),
         DEF_KEY("profile", parse_word, profile),
         DEF_KEY("aliases", parse_aliases, aliases),
+        DEF_KEY("users", parse_words, users),
+        DEF_KEY("groups", parse_words, groups),
+        DEF_KEY("root-users", parse_words, root_users),
+        DEF_KEY("root-groups", parse_words, root_groups),
 };
 
 #define MAIN_KEY(k, p, f) { "main", k, p, offsetof(ArkoseConfig, f) }
@@ -265,6 +265,7 @@ static char *line_reader(char *str, int num, void *stream) {
 }
 
 static int config_ini_handler(void *user, const char *section, const char *name, const char *value) {
+        _cleanup_free_ char *seen = NULL;
         ParseState *st = user;
         unsigned lineno = st->line;
         const ConfigKey *k = NULL;
@@ -272,10 +273,12 @@ static int config_ini_handler(void *user, const char *section, const char *name,
 
         if (st->error != 0)
                 return 0;
+        /* The same key name may live in several sections; one in another section is still reported. */
         for (size_t i = 0; i < st->n_keys; i++)
                 if (streq(st->keys[i].key, name)) {
                         k = &st->keys[i];
-                        break;
+                        if (streq(k->section, section))
+                                break;
                 }
         if (!k || !streq(k->section, section)) {
                 st->error = -EINVAL;
@@ -285,13 +288,16 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                           section);
                 return 0;
         }
-        if (strv_contains(st->seen, name)) {
+        seen = strdup_printf("%s/%s", section, name);
+        if (!seen)
+                r = -ENOMEM;
+        else if (!(k->flags & CONFIG_KEY_REPEATABLE) && strv_contains(st->seen, seen)) {
                 st->error = -EINVAL;
                 st->error_line = lineno;
                 st->error_key = k->key;
                 return 0;
-        }
-        r = strv_extend(&st->seen, name);
+        } else
+                r = strv_consume(&st->seen, TAKE_PTR(seen));
         if (r >= 0)
                 r = k->parse(value, (char *) st->target + k->offset);
         if (r < 0) {
@@ -303,9 +309,8 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         return 1;
 }
 
-/* Parses @path with @keys into @target. */
-static int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *target,
-                        unsigned *reterr_line, const char **reterr_key) {
+int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *target, unsigned *reterr_line,
+                 const char **reterr_key) {
         _cleanup_fclose_ FILE *f = NULL;
         ParseState st = { .keys = keys, .n_keys = n_keys, .target = target };
         int r;
@@ -498,4 +503,21 @@ int arkose_config_parse_file(const char *path, ArkoseConfig *ret, unsigned *rete
         }
         *ret = c;
         return 0;
+}
+
+static bool any_in(char *const *list, char *const *names) {
+        for (char *const *n = names; n && *n; n++)
+                if (strv_contains(list, *n))
+                        return true;
+        return false;
+}
+
+ChrootAccess chroot_def_access(const ChrootDef *d, const char *user, char *const *groups) {
+        if (!d || !user)
+                return CHROOT_ACCESS_NONE;
+        if (strv_contains(d->root_users, user) || any_in(d->root_groups, groups))
+                return CHROOT_ACCESS_ROOT;
+        if (strv_contains(d->users, user) || any_in(d->groups, groups))
+                return CHROOT_ACCESS_SELF;
+        return CHROOT_ACCESS_NONE;
 }

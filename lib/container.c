@@ -22,6 +22,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
 
 struct Container {
+        bool cgroups;           /* started with cgroups: attached commands join them */
         struct lxc_container *lxc;
         char *log_file;
         pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
@@ -90,11 +91,19 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
 
         /* "empty": a fresh network namespace holding only loopback; LXC brings loopback up only when
          * the "empty" device is flagged up. "none": no network namespace of its own, i.e. the host's. */
-        r = add_item(&l, "lxc.net.0.type", plan->network == CONTAINER_NETWORK_NONE ? "empty" : "none");
-        if (r >= 0 && plan->network == CONTAINER_NETWORK_NONE)
-                r = add_item(&l, "lxc.net.0.flags", "up");
-        if (r < 0)
-                return r;
+        if (plan->net_items)
+                for (char **i = plan->net_items; i[0] && i[1]; i += 2) {
+                        r = add_item(&l, i[0], i[1]);
+                        if (r < 0)
+                                return r;
+                }
+        else {
+                r = add_item(&l, "lxc.net.0.type", plan->network == CONTAINER_NETWORK_NONE ? "empty" : "none");
+                if (r >= 0 && plan->network == CONTAINER_NETWORK_NONE)
+                        r = add_item(&l, "lxc.net.0.flags", "up");
+                if (r < 0)
+                        return r;
+        }
 
         for (char **b = plan->binds; b && *b; b++) {
                 _cleanup_free_ char *entry = NULL;
@@ -111,6 +120,12 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                 if (!entry)
                         return -ENOMEM;
                 r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
+        for (char **i = plan->extra_items; i && i[0] && i[1]; i += 2) {
+                r = add_item(&l, i[0], i[1]);
                 if (r < 0)
                         return r;
         }
@@ -161,7 +176,7 @@ static int container_unshare_without_cgroups(void) {
 }
 
 /* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
-static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t parent) {
+static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t parent, bool keep_cgroups) {
         char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
         int null_fd;
 
@@ -179,7 +194,7 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t 
                 (void) dup2(null_fd, STDOUT_FILENO);
         }
 
-        if (container_unshare_without_cgroups() < 0)
+        if (!keep_cgroups && container_unshare_without_cgroups() < 0)
                 _exit(EXIT_FAILURE);
         lxc->want_daemonize(lxc, false);
         if (!lxc->start(lxc, 1, init_argv))
@@ -189,7 +204,7 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t 
 
 /* Starts a daemonized container from a short-lived child, so that the mount namespace without cgroups
  * becomes the daemonized monitor's and never the caller's. */
-static int container_start_daemonized(struct lxc_container *lxc) {
+static int container_start_daemonized(struct lxc_container *lxc, bool keep_cgroups) {
         char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
         int status;
         pid_t pid;
@@ -198,7 +213,7 @@ static int container_start_daemonized(struct lxc_container *lxc) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                if (container_unshare_without_cgroups() < 0)
+                if (!keep_cgroups && container_unshare_without_cgroups() < 0)
                         _exit(EXIT_FAILURE);
                 lxc->want_daemonize(lxc, true);
                 _exit(lxc->start(lxc, 1, init_argv) ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -254,6 +269,7 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         c = container_new(TAKE_PTR(lxc), plan->log_file);
         if (!c)
                 return log_oom();
+        c->cgroups = plan->keep_cgroups;
 
         if (tie_to_caller) {
                 pid_t parent = getpid();
@@ -262,10 +278,10 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
                 if (pid < 0)
                         return log_error_errno(-errno, "Failed to fork container monitor: %m");
                 if (pid == 0)
-                        container_monitor_child(c->lxc, parent);
+                        container_monitor_child(c->lxc, parent, plan->keep_cgroups);
                 c->monitor = pid;
         } else {
-                r = container_start_daemonized(c->lxc);
+                r = container_start_daemonized(c->lxc, plan->keep_cgroups);
                 if (r < 0)
                         return log_error_errno(r, "Failed to start container '%s' (see %s)", plan->name,
                                                plan->log_file ?: "the LXC log");
@@ -329,9 +345,11 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
                 cmd.argv = shell_argv;
         }
 
-        /* Our containers have no cgroups (container_unshare_without_cgroups()): nothing to move into, and
-         * asking the monitor for them costs a round trip. */
-        opts.attach_flags = LXC_ATTACH_DEFAULT & ~LXC_ATTACH_MOVE_TO_CGROUP;
+        /* Our containers have no cgroups unless a profile sets limits (container_unshare_without_cgroups()):
+         * then there is nothing to move into, and asking the monitor for them costs a round trip. */
+        opts.attach_flags = LXC_ATTACH_DEFAULT;
+        if (!c->cgroups)
+                opts.attach_flags &= ~LXC_ATTACH_MOVE_TO_CGROUP;
         if (plan->terminal)
                 opts.attach_flags |= LXC_ATTACH_TERMINAL;
         if (plan->no_new_privs)

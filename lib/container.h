@@ -38,6 +38,12 @@ typedef struct ContainerPlan {
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path, read-write */
         const char *apparmor_profile;   /* NULL: "unconfined" */
+        char **net_items;               /* alternating keys and values replacing the lxc.net.0.* items
+                                         * @network implies (netpolicy_plan()); NULL: from @network */
+        char **extra_items;             /* alternating keys and values added last (profile mounts,
+                                         * devices, limits, capabilities, seccomp, AppArmor) */
+        bool keep_cgroups;              /* give the container cgroups (profile limits need them);
+                                         * otherwise it gets none, which starts faster */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
@@ -83,3 +89,38 @@ int container_stop(Container *c);
 
 Container *container_free(Container *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Container *, container_free);
+
+/* ---- Session profiles → LXC items (lib/container-profile.c) ---- */
+
+typedef struct Profile Profile;
+
+/* LXC's seccomp deny list as Debian ships it (kexec_load, open_by_handle_at, init_module,
+ * finit_module, delete_module), for seccomp = default. */
+#define CONTAINER_SECCOMP_DEFAULT "/usr/share/lxc/config/common.seccomp"
+
+typedef struct ContainerProfileContext {
+        const char *home;    /* the session user's home on the host, for "~" and "$HOME" in mount paths */
+        const char *cow_dir; /* a directory of the session's own, on a file system that can hold an
+                              * overlay's upper layer (not overlayfs): cow mounts' layers go below it */
+        bool cgroup2;        /* limits for the unified hierarchy (lxc.cgroup2.*), else cgroup v1 */
+        /* The type of a host path (S_IFDIR, S_IFREG, S_IFCHR, ...) or -errno; NULL: stat() (following
+         * symlinks). Bind sources and devices: a directory is rbind-mounted with create=dir, anything else
+         * bound with create=file. Tests pass a fake. */
+        int (*path_type)(const char *path, void *userdata);
+        void *userdata;
+} ContainerProfileContext;
+
+/* Describes @p's mounts (bind, cow, tmpfs, in profile order), devices, cgroup limits, capabilities and
+ * seccomp policy as LXC items to add after container_plan_config()'s (its lxc.net.0.* and
+ * lxc.apparmor.profile come from netpolicy_plan() and apparmor_plan_config() instead). Targets are
+ * relative to the rootfs, as lxc.mount.entry wants. *ret_dirs lists the directories to create (mode
+ * 0755) before the container starts: each cow mount's upper and work directory below @ctx->cow_dir. A
+ * device missing on the host is skipped (listed in *ret_skipped, for a notice); a missing bind or cow
+ * source is -ENOENT. Mounts made by LXC live in the container's mount namespace and go with it.
+ * Returns 0 and all three lists (newly allocated), or -EINVAL (a placeholder without an absolute
+ * @ctx->home, cow mounts without @ctx->cow_dir), -ENOENT, -ENOMEM. */
+int container_profile_config(const Profile *p, const ContainerProfileContext *ctx, char ***ret_items,
+                             char ***ret_dirs, char ***ret_skipped);
+
+/* Whether a command run as @uid in a session of @p gets PR_SET_NO_NEW_PRIVS (AttachPlan.no_new_privs). */
+bool container_profile_no_new_privs(const Profile *p, uid_t uid);

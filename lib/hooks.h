@@ -8,7 +8,9 @@
 
 /* hooks: session setup hooks, schroot's setup.d idea. Executables in the shipped directory
  * (/usr/lib/arkose/hooks) and the admin's (/etc/arkose/hooks.d) run on the host, in order, at session
- * start ("setup-start") and, in reverse order, at session end ("setup-stop").
+ * start ("setup-start") and, in reverse order, at session end ("setup-stop"); in order, also when a dead
+ * detached session is restarted ("setup-recover") and when a command is to run as a user a running
+ * session does not know yet ("setup-user").
  *
  * Order: by file name (strcmp, so "10-users" runs before "20-hosts"); a file in a later-listed
  * directory with the same name as one in an earlier directory replaces it (the admin overrides a shipped
@@ -18,7 +20,7 @@
  * and other file types are ignored and override nothing.
  *
  * Each hook runs as: HOOK PHASE, with a clean environment holding exactly:
- *   ARKOSE_PHASE          setup-start | setup-stop
+ *   ARKOSE_PHASE          setup-start | setup-stop | setup-recover | setup-user
  *   ARKOSE_CHROOT         chroot name
  *   ARKOSE_CHROOT_VERSION version number of the tree in use
  *   ARKOSE_ROOTFS         the session's mounted root on the host (overlay merged directory)
@@ -38,7 +40,7 @@
  * the line runs in every phase. */
 
 typedef struct HookEnv {
-        const char *phase;      /* "setup-start" or "setup-stop" */
+        const char *phase;      /* "setup-start", "setup-stop", "setup-recover" or "setup-user" */
         const char *chroot;
         const char *version;
         const char *rootfs;

@@ -85,13 +85,16 @@ static int session_check_layer(const SessionInfo *i) {
         return 0;
 }
 
-int session_recover(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout) {
+int session_recover(const char *state_dir, const char *id, const SessionRecoverPlan *plan) {
         _cleanup_(session_leavep) Session *s = NULL;
         int r;
 
-        r = session_take(state_dir, id, hook_dirs, hook_timeout, &s);
+        r = session_take(state_dir, id, plan->hook_dirs, plan->hook_timeout, &s);
         if (r < 0)
                 return r;
+        s->profile = plan->profile;
+        s->apparmor_template = plan->apparmor_template;
+        s->state_dir = state_dir;
         if (s->info.phase != SESSION_PHASE_READY)
                 return log_error_errno(-EAGAIN, "Session '%s' never finished %s; 'arkose-chroot recover' removes it",
                                        id, s->info.phase == SESSION_PHASE_STARTING ? "starting" : "ending");
@@ -120,6 +123,7 @@ int session_recover(const char *state_dir, const char *id, char *const *hook_dir
         if (r < 0) {
                 /* Dead again, as it was: nothing of it is lost. */
                 (void) session_kill_container(&s->info);
+                session_profile_teardown(s->info.dir);
                 (void) mount_umount_below(s->info.root, NULL);
                 return r;
         }

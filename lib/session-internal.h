@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "session-profile.h"
 #include "session.h"
 
 struct Session {
@@ -19,6 +20,10 @@ struct Session {
         bool mounted;
         bool hooks_started;
         Container *container;
+        const struct Profile *profile;  /* borrowed from the plan; NULL for update sessions and recovery */
+        const char *apparmor_template;
+        const char *state_dir;          /* borrowed from the plan, for the profile's files */
+        SessionProfileSetup prof;
 };
 
 /* A handle holding lock @fd (taken over), or NULL on OOM (then @fd is closed). */
@@ -56,6 +61,14 @@ int session_info_minimal(const char *state_dir, const char *id, SessionInfo *ret
  * Returns the fd, -ENOENT when the session does not exist, -EBUSY (without @wait), or -errno. */
 int session_lock_take(const char *state_dir, const char *id, bool wait);
 
+/* The same, for the lock file at @path. */
+int session_lock_take_path(const char *path, bool wait);
+
+/* Whether session @id still claims what its record names beyond its own directory (a tree version, a
+ * filtered-network slot): a one-shot session while its lock is held, a detached session until it ends
+ * (a dead one too: it may be recovered). */
+bool session_holds_resources(const char *state_dir, const char *id, SessionInfo **ret_info);
+
 /* Whether the container @i records is running (asked through liblxc, by name). */
 bool session_container_running(const SessionInfo *i);
 
@@ -64,5 +77,5 @@ bool session_container_running(const SessionInfo *i);
 int session_kill_container(const SessionInfo *i);
 
 /* Unmounts everything below the session's directory, removes its container directory, then renames its
- * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs one error line. Returns 0 or -errno. */
+ * directory out of sight (".ending-ID-XXXXXX") and removes it. Logs nothing. Returns 0 or -errno. */
 int session_remove_dir(const SessionInfo *i);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "config.h"
 #include "lock.h"
 #include "session-internal.h"
 #include "state.h"
@@ -75,6 +76,9 @@ void session_info_done(SessionInfo *i) {
         free(i->version);
         strv_free(i->lowers);
         strv_free(i->binds);
+        free(i->profile);
+        free(i->profile_network);
+        strv_free(i->profile_binds);
         free(i->cwd);
         free(i->user);
         free(i->home);
@@ -197,6 +201,10 @@ int session_lock_take(const char *state_dir, const char *id, bool wait) {
 
         if (!path)
                 return -ENOMEM;
+        return session_lock_take_path(path, wait);
+}
+
+int session_lock_take_path(const char *path, bool wait) {
         /* An end removes the directory (lock file included) while holding the lock, and -n may give the
          * next session the same id: the lock had must be on the file now at that path. */
         for (unsigned attempt = 0; attempt < 8; attempt++) {
@@ -247,6 +255,12 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
                 return -ENOMEM;
         if (strv_extend_strv(&ret->lowers, plan->lowers) < 0 || strv_extend_strv(&ret->binds, plan->binds) < 0)
                 return -ENOMEM;
+        if (plan->profile) {
+                if (strdup_or_null(plan->profile->name, &ret->profile) < 0 ||
+                    strdup_or_null(profile_network_to_string(plan->profile->network), &ret->profile_network) < 0 ||
+                    strv_extend_strv(&ret->profile_binds, plan->profile_binds) < 0)
+                        return -ENOMEM;
+        }
         r = session_info_derive_paths(ret, plan->state_dir);
         if (r < 0)
                 return r;
@@ -294,10 +308,11 @@ static int kv_addf(char ***kv, const char *key, const char *fmt, ...) {
 int session_info_to_kv(const SessionInfo *i, char ***ret) {
         _cleanup_strv_free_ char **kv = NULL;
         _cleanup_free_ char *lowers = strv_join_lines(i->lowers), *binds = strv_join_lines(i->binds);
+        _cleanup_free_ char *profile_binds = strv_join_lines(i->profile_binds);
         char created[64];
         struct tm tm;
 
-        if (!lowers || !binds || !gmtime_r(&i->created, &tm))
+        if (!lowers || !binds || !profile_binds || !gmtime_r(&i->created, &tm))
                 return -ENOMEM;
         strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (kv_add(&kv, "id", i->id) < 0 || kv_add(&kv, "kind", session_kind_to_string(i->kind)) < 0 ||
@@ -312,7 +327,9 @@ int session_info_to_kv(const SessionInfo *i, char ***ret) {
             kv_add(&kv, "groups", i->groups) < 0 || kv_add(&kv, "created", created) < 0 ||
             kv_addf(&kv, "owner_pid", "%d", (int) i->owner_pid) < 0 ||
             kv_addf(&kv, "init_pid", "%d", (int) i->init_pid) < 0 ||
-            kv_addf(&kv, "init_start", "%llu", i->init_start) < 0)
+            kv_addf(&kv, "init_start", "%llu", i->init_start) < 0 || kv_add(&kv, "profile", i->profile) < 0 ||
+            kv_add(&kv, "profile_network", i->profile_network) < 0 ||
+            kv_add(&kv, "profile_binds", profile_binds) < 0)
                 return -ENOMEM;
         /* The resources, for people and tools reading the record; sweeps recompute them from the id. */
         if (kv_add(&kv, "dir", i->dir) < 0 || kv_add(&kv, "root", i->root) < 0 || kv_add(&kv, "tmp", i->tmp) < 0 ||
@@ -397,13 +414,16 @@ int session_info_from_kv(char *const *kv, SessionInfo *ret) {
                 r = -EBADMSG;
         if (r < 0)
                 return r;
-        if (copy_key(kv, "cwd", false, &ret->cwd) < 0 || copy_key(kv, "user", false, &ret->user) < 0 ||
+        if (copy_key(kv, "profile", false, &ret->profile) < 0 ||
+            copy_key(kv, "profile_network", false, &ret->profile_network) < 0 ||
+            copy_key(kv, "cwd", false, &ret->cwd) < 0 || copy_key(kv, "user", false, &ret->user) < 0 ||
             copy_key(kv, "home", false, &ret->home) < 0 || copy_key(kv, "shell", false, &ret->shell) < 0 ||
             copy_key(kv, "groups", false, &ret->groups) < 0)
                 return -ENOMEM;
         ret->lowers = strv_split(state_get(kv, "lowers") ?: "", "\n");
         ret->binds = strv_split(state_get(kv, "binds") ?: "", "\n");
-        if (!ret->lowers || !ret->binds)
+        ret->profile_binds = strv_split(state_get(kv, "profile_binds") ?: "", "\n");
+        if (!ret->lowers || !ret->binds || !ret->profile_binds)
                 return -ENOMEM;
         return session_info_numbers_from_kv(kv, ret);
 }

@@ -17,8 +17,8 @@
 #include "mount.h"
 #include "session-internal.h"
 
-/* A hidden staging directory without a lock file is being made right now or was left by a process
- * killed in that instant: it is left alone for this long. */
+/* A hidden directory being made right now (or left by a process killed in that instant) is left alone
+ * for this long. */
 #define SESSION_STAGING_GRACE_SEC 60
 
 SessionSweepAction session_sweep_decide(const SessionInfo *info, bool lock_free, bool container_running) {
@@ -79,43 +79,49 @@ int session_remove_dir(const SessionInfo *i) {
         _cleanup_free_ char *hidden = NULL;
         int r;
 
-        r = mount_umount_below(i->dir, NULL);
+        session_profile_teardown(i->dir);
         /* Never remove what might still be mounted: rm_rf() does not cross mount points, and on failure
          * the directory stays for 'arkose-chroot recover'. */
+        r = mount_umount_below(i->dir, NULL);
         if (r < 0)
-                return log_error_errno(r, "Failed to unmount session '%s': %m", i->id);
+                return r;
         debug_pause_point("end-after-umount");
         r = rm_rf(i->lxcdir);
         if (r < 0)
-                return log_error_errno(r, "Failed to remove '%s': %m", i->lxcdir);
+                return r;
         /* Out of sight first: the id is free at once, and a removal cut short is a hidden directory that
          * the next sweep finishes. */
         r = session_hide_dir(i, &hidden);
         if (r == -ENOENT)
                 return 0;
         if (r < 0)
-                return log_error_errno(r, "Failed to remove session directory '%s': %m", i->dir);
-        r = rm_rf(hidden);
-        if (r < 0)
-                return log_error_errno(r, "Failed to remove session directory '%s': %m", hidden);
-        return 0;
+                return r;
+        return rm_rf(hidden);
 }
 
-/* A hidden .new- or .ending- directory: removed once nobody holds its lock. */
+/* A hidden .new- or .ending- directory: removed once nobody holds its lock. A .new- directory gets its
+ * lock file an instant before its lock, so a sweep could take the lock in between: it is left alone
+ * until it is old, which no session being made ever is (it is renamed into place at once). */
 static int session_sweep_hidden(const char *sessions, const char *name) {
         _cleanup_free_ char *dir = path_join(sessions, name), *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct stat st;
+        bool young;
         int r;
 
         if (!dir || !(lock = path_join(dir, "lock")))
                 return -ENOMEM;
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? 0 : -errno;
+        young = time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC;
+        if (young && startswith(name, ".new-"))
+                return 0;
         if (access(lock, F_OK) < 0) {
-                if (stat(dir, &st) < 0 || time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC)
+                if (young)
                         return 0;
         } else {
                 fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
-                if (fd == -EBUSY)
+                if (fd == -EBUSY || fd == -ENOENT)
                         return 0;
                 if (fd < 0)
                         return fd;
@@ -249,18 +255,27 @@ int session_recover_all(const char *state_dir, unsigned *ret_removed, unsigned *
         return 0;
 }
 
-/* Whether session @id's record holds its version against gc: live one-shot sessions, and detached
- * sessions until they end (dead ones may be recovered). */
-static bool session_uses_version(const char *state_dir, const char *id, const char *chroot, unsigned *ret) {
+bool session_holds_resources(const char *state_dir, const char *id, SessionInfo **ret_info) {
         _cleanup_(session_info_freep) SessionInfo *i = NULL;
         _cleanup_free_ char *lock = session_lock_path(state_dir, id);
+        bool holds;
+
+        if (!lock || session_info_load(state_dir, id, &i) < 0)
+                return false;
+        holds = i->kind == SESSION_KIND_DETACHED ? i->phase != SESSION_PHASE_ENDING
+                                                 : lock_is_held(lock, LOCK_MODE_EXCLUSIVE);
+        if (holds && ret_info)
+                *ret_info = TAKE_PTR(i);
+        return holds;
+}
+
+/* Whether session @id holds a version of @chroot against gc, and which. */
+static bool session_uses_version(const char *state_dir, const char *id, const char *chroot, unsigned *ret) {
+        _cleanup_(session_info_freep) SessionInfo *i = NULL;
         unsigned long version;
         char *end;
 
-        if (!lock || session_info_load(state_dir, id, &i) < 0 || !streq(i->chroot, chroot))
-                return false;
-        if (i->kind == SESSION_KIND_DETACHED ? i->phase == SESSION_PHASE_ENDING
-                                             : !lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+        if (!session_holds_resources(state_dir, id, &i) || !streq(i->chroot, chroot))
                 return false;
         version = strtoul(i->version, &end, 10);
         if (*end != '\0' || version == 0 || version > UINT32_MAX)

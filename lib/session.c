@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/openat2.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -153,6 +154,20 @@ int session_start_container(Session *s) {
         SessionInfo *i = &s->info;
         int r;
 
+        if (s->profile) {
+                SessionProfileInput in = {
+                        .profile = s->profile,
+                        .state_dir = s->state_dir,
+                        .session_dir = i->dir,
+                        .session_id = i->id,
+                        .home = i->home,
+                        .apparmor_template = s->apparmor_template,
+                };
+                r = session_profile_prepare(&in, &s->prof);
+                if (r < 0)
+                        return r;
+        }
+
         ContainerPlan cp = {
                 .name = i->container,
                 .lxcpath = i->lxcpath,
@@ -161,8 +176,14 @@ int session_start_container(Session *s) {
                 .log_file = i->log_file,
                 .network = i->network,
                 .binds = i->binds,
+                .net_items = s->prof.net_items,
+                .extra_items = s->prof.extra_items,
+                .keep_cgroups = s->prof.keep_cgroups,
         };
         r = container_start(&cp, i->kind == SESSION_KIND_ONESHOT, &s->container);
+        if (r < 0)
+                return r;
+        r = session_profile_started(&s->prof);
         if (r < 0)
                 return r;
         i->init_pid = container_init_pid(s->container);
@@ -218,6 +239,9 @@ int session_create(const SessionPlan *plan, Session **ret) {
         if (r < 0)
                 return log_error_errno(r, "Invalid session name '%s'", id);
         s->owned = true;
+        s->profile = plan->profile;
+        s->apparmor_template = plan->apparmor_template;
+        s->state_dir = plan->state_dir;
         s->hook_dirs = plan->hook_dirs;
         s->hook_timeout = plan->hook_timeout;
         s->no_hooks = plan->no_hooks;
@@ -288,26 +312,89 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         return 0;
 }
 
-bool session_has_directory(Session *s, const char *dir) {
+/* Opens @path as the session's commands see it: below its init's root, with the container's own mounts
+ * (binds), symlinks resolved inside that root. Returns the fd or -errno. */
+static int session_open_inside(Session *s, const char *path, uint64_t flags) {
         _cleanup_free_ char *proc_root = NULL;
-        _cleanup_close_ int root_fd = -EBADF, fd = -EBADF;
+        _cleanup_close_ int root_fd = -EBADF;
         struct open_how how = {
-                .flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+                .flags = flags | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
         pid_t init = container_init_pid(s->container);
 
-        if (init < 0 || !path_is_absolute(dir))
-                return false;
-        /* The init's root: the container's root with the container's own mounts (binds) on it. */
+        if (init < 0)
+                return init;
+        if (!path_is_absolute(path))
+                return -EINVAL;
         proc_root = strdup_printf("/proc/%d/root", (int) init);
         if (!proc_root)
-                return false;
+                return -ENOMEM;
         root_fd = open(proc_root, O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (root_fd < 0)
-                return false;
-        fd = (int) syscall(SYS_openat2, root_fd, dir, &how, sizeof(how));
+                return -errno;
+        return RET_NERRNO((int) syscall(SYS_openat2, root_fd, path, &how, sizeof(how)));
+}
+
+bool session_has_directory(Session *s, const char *dir) {
+        _cleanup_close_ int fd = session_open_inside(s, dir, O_PATH | O_DIRECTORY);
+
         return fd >= 0;
+}
+
+/* Whether the session's /etc/passwd has a line for @name. */
+static bool session_knows_user(Session *s, const char *name) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t n = 0, len = strlen(name);
+        int fd;
+
+        fd = session_open_inside(s, "/etc/passwd", O_RDONLY);
+        if (fd < 0)
+                return false;
+        f = fdopen(fd, "r");
+        if (!f) {
+                (void) close(fd);
+                return false;
+        }
+        while (getline(&line, &n, f) > 0)
+                if (strneq(line, name, len) && line[len] == ':')
+                        return true;
+        return false;
+}
+
+int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout) {
+        _cleanup_free_ char *lock = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        HookEnv env;
+        int r;
+
+        if (u->uid == 0 || s->info.kind != SESSION_KIND_DETACHED || session_knows_user(s, u->name))
+                return 0;
+        lock = path_join(s->info.dir, "lock");
+        if (!lock)
+                return log_oom();
+        fd = session_lock_take_path(lock, true);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to lock session '%s': %m", s->info.id);
+        if (session_knows_user(s, u->name))
+                return 0; /* another command added it meanwhile */
+
+        s->hook_dirs = hook_dirs;
+        s->hook_timeout = hook_timeout;
+        if (!s->hooks) {
+                r = hooks_list(hook_dirs, &s->hooks);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to list session hooks: %m");
+        }
+        session_hook_env(s, "setup-user", &env);
+        env.user = u->name;
+        env.uid = u->uid;
+        env.gid = u->gid;
+        env.home = u->home;
+        env.shell = u->shell;
+        env.groups = u->groups ?: "";
+        return hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
 }
 
 int session_end(Session *s) {
@@ -331,7 +418,8 @@ int session_end(Session *s) {
         }
         q = session_remove_dir(&s->info);
         if (q < 0 && r == 0)
-                r = q;
+                r = log_error_errno(q, "Failed to remove session '%s' (left for 'arkose-chroot recover'): %m",
+                                    s->info.id);
         s->published = false;
         return r;
 }
@@ -342,6 +430,7 @@ Session *session_leave(Session *s) {
         s->lock_fd = safe_close(s->lock_fd);
         s->container = container_free(s->container);
         strv_free(s->hooks);
+        session_profile_setup_done(&s->prof);
         session_info_done(&s->info);
         free(s);
         return NULL;

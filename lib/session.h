@@ -82,7 +82,13 @@ typedef struct SessionPlan {
         const char *work;               /*   layer), with its work directory; then @tmpfs is ignored */
         int *record_lock;               /* if set, a lock fd closed (and set to -EBADF) as soon as the
                                          * session's record names its version, before anything forks */
-        bool no_hooks;                  /* update sessions: nothing but the command may write the layer */
+        bool no_hooks;
+        const struct Profile *profile;  /* NULL: no profile (update sessions); else its mounts, limits,
+                                         * capabilities, network (replacing @network) and AppArmor */
+        const char *apparmor_template;  /* confs/apparmor/arkose-session.template, installed */
+        char **profile_binds;           /* the --bind specs added to @profile: recorded with its name and
+                                         * network, so that the profile can be rebuilt for the session's
+                                         * later commands and its recovery */
         ContainerNetwork network;
         char **binds;                   /* host directories bind-mounted at the same path */
         const char *cwd;
@@ -121,6 +127,9 @@ typedef struct SessionInfo {
         pid_t owner_pid;                /* the process that made it */
         pid_t init_pid;                 /* the container's init on the host, 0 until it runs */
         unsigned long long init_start;  /* its start time (pid_start_time()), telling it from a reused pid */
+        char *profile;                  /* the profile's name, NULL for none (update sessions) */
+        char *profile_network;          /* its network mode as used ("none", "host", "filtered") */
+        char **profile_binds;           /* --bind specs added to it */
         /* Resources, all recorded before they are made: */
         char *dir;                      /* STATE/sessions/ID */
         char *root;                     /* the overlay mount point */
@@ -187,6 +196,22 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
  * (bind mounts included, symlinks resolved inside). */
 bool session_has_directory(Session *s, const char *dir);
 
+/* A user to run commands as, from the host's passwd (all borrowed). */
+typedef struct SessionUser {
+        const char *name;
+        uid_t uid;
+        gid_t gid;
+        const char *home;
+        const char *shell;
+        const char *groups;             /* "name:gid ..." */
+} SessionUser;
+
+/* Makes @u known in running detached session @s if it is not yet (no line for its name in the session's
+ * /etc/passwd): runs the hooks for phase "setup-user" with @u as the hooks' user, holding the session's
+ * lock so that two at once do not edit the same files. Root, a known user, and one-shot sessions (whose
+ * root is not in reach) need nothing. Logs one error line. Returns 0 or -errno. */
+int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout);
+
 /* Ends a session this handle made: container stopped, setup-stop hooks, mounts undone, directories
  * removed. Returns 0 or the first -errno (logged); the handle is still to be freed. */
 int session_end(Session *s);
@@ -205,11 +230,21 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
  * such session, or -errno. */
 int session_end_detached(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
 
+/* What --recover-session needs besides the record: the hooks, and the session's profile rebuilt from
+ * the record's profile fields (NULL when it has none). */
+typedef struct SessionRecoverPlan {
+        char *const *hook_dirs;
+        unsigned hook_timeout;
+        const struct Profile *profile;
+        const char *apparmor_template;
+} SessionRecoverPlan;
+
 /* Restarts dead detached session @id (--recover-session): mounts its overlay again over its kept
- * writable layer, runs the hooks for phase "setup-recover", starts its container. A running session
- * is left alone (returns 0). Logs one error line. Returns 0, -ENOENT for no such session, -EAGAIN when
- * it is being started or ended, -ENODATA when its writable layer was on a tmpfs that is gone, or -errno. */
-int session_recover(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
+ * writable layer, runs the hooks for phase "setup-recover", starts its container under its profile. A
+ * running session is left alone (returns 0). Logs one error line. Returns 0, -ENOENT for no such
+ * session, -EAGAIN when it is being started or ended, -ENODATA when its writable layer was on a tmpfs
+ * that is gone, or -errno. */
+int session_recover(const char *state_dir, const char *id, const SessionRecoverPlan *plan);
 
 typedef enum SessionSweepAction {
         SESSION_SWEEP_KEEP,     /* live, or not ours to decide */

@@ -353,6 +353,9 @@ StoreStaging *store_staging_free(StoreStaging *s) {
                 r = rm_rf(s->dir);
                 if (r < 0)
                         log_warning_errno(r, "Failed to remove staging directory '%s': %m, ignoring.", s->dir);
+                /* A first version that failed leaves no chroot behind: the tree directory goes too when
+                 * nothing else is in it (rmdir() refuses otherwise). */
+                (void) rmdir(s->tree_dir);
         }
         free(s->tree_dir);
         free(s->dir);

@@ -78,3 +78,10 @@ void debug_pause_point(const char *point);
  * '?', so that it prints as one line whatever a server or an archive member name contained. Leaves an
  * earlier reason alone (the innermost failure says most). Returns @r, so "return set_reason(...)" works. */
 int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
+
+/* Runs argv[0] (searched in PATH) with @argv and waits for it. Returns 0 when it exits with 0, -EPROTO
+ * when it fails or is killed, -errno when it cannot be started. */
+int run_program(char *const argv[]);
+
+/* Joins @l with @sep between the strings. Returns a new string ("" for an empty list) or NULL on OOM. */
+char *strv_join(char *const *l, const char *sep);

@@ -1,7 +1,7 @@
 # Shared set-up for integration tests: sourced by each test-*.sh.
 # Each test gets its own state and config directory under a fresh temporary directory, and a trap
-# that undoes everything the test made even when it fails: mounts below that directory only (deepest
-# first), processes it started (by PID), then the directory itself.
+# that undoes everything the test made even when it fails: processes it started (by PID), containers in
+# its own lxcpath (by name), mounts below that directory only (deepest first), then the directory itself.
 set -u
 
 ARKOSE=${ARKOSE:?ARKOSE must point at the arkose-chroot binary}
@@ -21,9 +21,16 @@ skip() {
 
 T=$(mktemp -d /tmp/arktest-XXXXXX)
 PIDS=""
+EXTRA_CLEANUP=""        # shell code the trap runs after killing PIDS (e.g. userdel of a test user)
 cleanup() {
         local rc=$?
         for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
+        # Detached sessions (--begin-session) outlive arkose-chroot: stop our own containers, by name in our
+        # own lxcpath.
+        for c in $(ls "$T/state/lxc" 2>/dev/null); do
+                lxc-stop -P "$T/state/lxc" -n "$c" -k 2>/dev/null
+        done
+        eval "${EXTRA_CLEANUP:-:}"
         # Deepest mount first; only below our own directory.
         findmnt -rn -o TARGET | awk -v t="$T" 'index($0, t) == 1' | sort -r | while read -r m; do
                 umount -l "$m" 2>/dev/null
@@ -85,3 +92,35 @@ use_versioned_fixture() {
 }
 current_of() { readlink "$ARKOSE_STATE_DIR/trees/$1/current"; }
 no_staging_left() { [ -z "$(ls -A "$ARKOSE_STATE_DIR/trees/$1" 2>/dev/null | grep -E '^\.(staging|removing)-')" ]; }
+
+# Sessions that last (--begin-session): helpers for the session tests.
+# wait_stopped PID: waits until PID has stopped itself (ARKOSE_TEST_PAUSE_AT=POINT makes arkose-chroot
+# raise SIGSTOP at POINT), so that a test can SIGKILL it at exactly that point.
+wait_stopped() {
+        local i s
+        for i in $(seq 400); do
+                s=$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null) || return 1
+                [ "$s" = T ] && return 0
+                sleep 0.025
+        done
+        return 1
+}
+# record_field ID KEY: a field of session ID's record.
+record_field() {
+        python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+                "$ARKOSE_STATE_DIR/sessions/$1/session.json" "$2"
+}
+# mounts_below DIR: the mount points at or below DIR, one a line.
+mounts_below() {
+        findmnt -rn -o TARGET | awk -v t="$1" 'index($0, t) == 1'
+}
+# not COMMAND...: succeeds when COMMAND fails (for check).
+not() { ! "$@"; }
+# monitor_running ID: whether an LXC monitor runs for container ID in our lxcpath.
+monitor_running() {
+        pgrep -f "^\[lxc monitor\] $ARKOSE_STATE_DIR/lxc $1\$" >/dev/null
+}
+# tree_sum DIR: a digest of the names, sizes and times of the files below DIR.
+tree_sum() {
+        (cd "$1" && find . -xdev -printf '%p %s %T@ %m\n' | sort | md5sum | cut -d' ' -f1)
+}

@@ -67,6 +67,7 @@ refused() {     # refused DESCRIPTION NAME PATTERN SOURCE [ARGS]
         fi
         check "  nothing published for $name" test ! -e "$ARKOSE_STATE_DIR/trees/$name/current"
         check "  no staging left for $name" no_staging_left "$name"
+        check "  no chroot $name listed" sh -c "! '$ARKOSE' list | grep -q '^$name '"
 }
 refused "a ../ member" bad1 "leaves the tree" "$T/www/dotdot.tar"
 refused "an absolute member" bad2 "absolute" "$T/www/absolute.tar"

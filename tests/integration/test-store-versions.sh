@@ -63,6 +63,21 @@ expect_eq "second update (after waiting)" 0 "$rc2"
 check "the second update said it waited" grep -q "Waiting for another" "$T/u2.err"
 check "the newest version has both" "$ARKOSE" -c vx -- test -e /etc/first -a -e /etc/second
 
+# squash: the layered current version becomes a full tree with the same content.
+v=$(current_of vx)
+"$ARKOSE" squash vx > /dev/null; expect_eq "squash" 0 $?
+s=$(current_of vx)
+check "squash made a new full version ($v -> $s)" test -d "$ARKOSE_STATE_DIR/trees/vx/$s/rootfs" -a "$s" -gt "$v"
+check "the squashed version has the layers' content" "$ARKOSE" -c vx -- test -e /etc/first -a -e /etc/second
+check "the squashed version has a package list" grep -q "^dpkg	" "$ARKOSE_STATE_DIR/trees/vx/$s/manifest"
+# Past 8 layers, update squashes by itself.
+: > "$T/auto.out"
+for i in $(seq 9); do "$ARKOSE" update vx --command "touch /etc/n$i" >> "$T/auto.out" || break; done
+check "the eighth layer was squashed automatically" grep -q "^Squashed" "$T/auto.out"
+check "all nine changes are there" "$ARKOSE" -c vx -- test -e /etc/n1 -a -e /etc/n9
+layers=$("$ARKOSE" info vx | grep -c '/layer$')
+check "the current version stacks at most one layer now ($layers)" test "$layers" -le 1
+
 "$ARKOSE" remove vx > /dev/null; expect_eq "remove vx" 0 $?
 check "the chroot is gone" test ! -e "$ARKOSE_STATE_DIR/trees/vx"
 check "the shared fixture is intact" test -x "$FIXTURE_TREE/bin/sh"

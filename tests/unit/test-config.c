@@ -280,13 +280,32 @@ static void test_host_mirror(void **state) {
         check_mirror("no-such-root", NULL);
 }
 
+static void test_access(void **state) {
+        _cleanup_(chroot_def_freep) ChrootDef *d = NULL, *closed = NULL;
+        char *none[] = { NULL };
+        char *sbuild[] = { (char *) "users", (char *) "sbuild", NULL };
+        char *admins[] = { (char *) "admins", NULL };
+        (void) state;
+
+        assert_int_equal(chroot_def_parse_file(CONF("good-access.conf"), "acc", &d, NULL, NULL), 0);
+        assert_int_equal(chroot_def_access(d, "alice", none), CHROOT_ACCESS_SELF);
+        assert_int_equal(chroot_def_access(d, "bob", admins), CHROOT_ACCESS_ROOT);
+        assert_int_equal(chroot_def_access(d, "carol", none), CHROOT_ACCESS_ROOT);
+        assert_int_equal(chroot_def_access(d, "dave", sbuild), CHROOT_ACCESS_SELF);
+        assert_int_equal(chroot_def_access(d, "dave", none), CHROOT_ACCESS_NONE);
+        assert_int_equal(chroot_def_access(d, "dave", NULL), CHROOT_ACCESS_NONE);
+        /* No keys: nobody but root. */
+        assert_int_equal(chroot_def_parse_file(CONF("good-minimal.conf"), "sid", &closed, NULL, NULL), 0);
+        assert_int_equal(chroot_def_access(closed, "alice", sbuild), CHROOT_ACCESS_NONE);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_name_validation), cmocka_unit_test(test_parse_full),
                 cmocka_unit_test(test_parse_defaults),  cmocka_unit_test(test_parse_malformed),
                 cmocka_unit_test(test_parse_errors_other), cmocka_unit_test(test_find),
                 cmocka_unit_test(test_shipped_definitions), cmocka_unit_test(test_main_config),
-                cmocka_unit_test(test_host_mirror),
+                cmocka_unit_test(test_host_mirror), cmocka_unit_test(test_access),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,6 +200,23 @@ static void test_users(void **state) {
         assert_non_null(strstr(passwd, "\nalice:x:4242:4343::/home/alice:/bin/bash\n"));
 }
 
+/* --run-session -u USER for a user the running session does not know yet: 10-users acts at "setup-user"
+ * as at "setup-start"; the other shipped hooks do not take part (they would undo the session's edits). */
+static void test_setup_user(void **state) {
+        Fixture *f = *state;
+        HookEnv env = fake_env(f, "setup-user");
+        _cleanup_free_ char *passwd = NULL, *home = path_join(f->root, "home/alice");
+        struct stat st;
+
+        put(f->root, "etc/hostname", "edited-in-session\n", 0644);
+        assert_int_equal(run_hook("10-users", &env), 0);
+        passwd = get(f->root, "etc/passwd");
+        assert_non_null(strstr(passwd, "\nalice:x:4242:4343::/home/alice:/bin/sh\n"));
+        assert_int_equal(stat(home, &st), 0);
+        assert_int_equal(run_hook("20-hostname", &env), 0);
+        assert_file(f->root, "etc/hostname", "edited-in-session\n");
+}
+
 static void test_users_root(void **state) {
         Fixture *f = *state;
         HookEnv env = fake_env(f, "setup-start");
@@ -362,6 +379,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_users, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_users_root, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_setup_user, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_users_symlink, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_hostname, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_resolv, setup, teardown),

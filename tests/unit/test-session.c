@@ -102,6 +102,9 @@ static void test_record_round_trip(void **state) {
         a.init_pid = 4242;
         a.init_start = 123456789ULL;
         a.created = 1700000000;
+        a.profile = strdup("buildd");
+        a.profile_network = strdup("filtered");
+        assert_int_equal(strv_extend(&a.profile_binds, "/srv/cache:/var/cache/apt:rw"), 0);
         assert_int_equal(session_info_to_kv(&a, &kv), 0);
         assert_string_equal(state_get(kv, "kind"), "detached");
         assert_string_equal(state_get(kv, "phase"), "ready");
@@ -124,6 +127,10 @@ static void test_record_round_trip(void **state) {
         assert_int_equal(b.init_pid, 4242);
         assert_true(b.init_start == 123456789ULL);
         assert_int_equal(b.created, 1700000000);
+        assert_string_equal(b.profile, "buildd");
+        assert_string_equal(b.profile_network, "filtered");
+        assert_string_equal(b.profile_binds[0], "/srv/cache:/var/cache/apt:rw");
+        assert_null(b.profile_binds[1]);
 }
 
 static void test_record_malformed(void **state) {

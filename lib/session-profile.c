@@ -1,0 +1,266 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A session's profile applied: the LXC items for its mounts, devices, limits, capabilities, seccomp,
+ * network and AppArmor, and the host side of a filtered network (nftables table, veth address,
+ * sysctls), undone when the session ends or by the sweep of a dead session. */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "apparmor.h"
+#include "base/log.h"
+#include "base/util.h"
+#include "lock.h"
+#include "netpolicy.h"
+#include "session-internal.h"
+#include "session-profile.h"
+#include "state.h"
+
+void session_profile_setup_done(SessionProfileSetup *s) {
+        strv_free(s->net_items);
+        strv_free(s->extra_items);
+        netpolicy_free(s->net);
+        free(s->nft_delete_file);
+        *s = (SessionProfileSetup) {};
+}
+
+static bool cgroup2_unified(void) {
+        return access("/sys/fs/cgroup/cgroup.controllers", F_OK) >= 0;
+}
+
+/* The lowest filtered-network slot no session holding its resources records (detached ones hold theirs
+ * without a lock: session_holds_resources()), picked and recorded under STATE/net.lock. */
+static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_slots, unsigned *ret) {
+        _cleanup_free_ char *lock = path_join(state_dir, "net.lock");
+        _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
+        _cleanup_free_ bool *used = calloc(n_slots + 1, sizeof(bool));
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        if (!lock || !sessions || !used)
+                return -ENOMEM;
+        fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, true);
+        if (fd < 0)
+                return fd;
+        d = opendir(sessions);
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *p = NULL;
+                _cleanup_strv_free_ char **kv = NULL;
+                const char *v;
+
+                if (de->d_name[0] == '.')
+                        continue;
+                p = path_join(sessions, de->d_name, "net-slot");
+                if (!p)
+                        return -ENOMEM;
+                if (!session_holds_resources(state_dir, de->d_name, NULL) || state_read(p, &kv) < 0)
+                        continue;
+                v = state_get(kv, "slot");
+                if (v && (unsigned) atoi(v) < n_slots)
+                        used[atoi(v)] = true;
+        }
+        for (unsigned i = 0; i < n_slots; i++)
+                if (!used[i]) {
+                        _cleanup_free_ char *p = path_join(session_dir, "net-slot");
+                        char buf[32];
+                        snprintf(buf, sizeof(buf), "%u", i);
+                        char *kv[] = { (char *) "slot", buf, NULL };
+                        int r = p ? state_write(p, kv) : -ENOMEM;
+                        if (r < 0)
+                                return r;
+                        *ret = i;
+                        return 0;
+                }
+        return -EBUSY;
+}
+
+/* Writes @value to a file that exists and cannot be replaced by rename (/proc/sys). */
+static int write_in_place(const char *path, const char *value) {
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC);
+        size_t n = strlen(value);
+
+        if (fd < 0)
+                return -errno;
+        if (write(fd, value, n) != (ssize_t) n)
+                return errno > 0 ? -errno : -EIO;
+        return 0;
+}
+
+static int run_nft_file(const char *path) {
+        char *argv[] = { (char *) "nft", (char *) "-f", (char *) path, NULL };
+        return run_program(argv);
+}
+
+static int write_text(const char *dir, const char *name, const char *text, char **ret_path) {
+        _cleanup_free_ char *p = path_join(dir, name);
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = write_file_atomic(p, text, 0600);
+        if (r < 0)
+                return r;
+        if (ret_path)
+                *ret_path = TAKE_PTR(p);
+        return 0;
+}
+
+static int network_prepare(const SessionProfileInput *in, SessionProfileSetup *out) {
+        _cleanup_free_ char *rules = NULL;
+        NetPolicyRange range;
+        unsigned slot = 0;
+        int r;
+
+        r = netpolicy_range_from_string(NETPOLICY_RANGE_DEFAULT, &range);
+        if (r < 0)
+                return r;
+        if (in->profile->network == PROFILE_NETWORK_FILTERED) {
+                r = pick_slot(in->state_dir, in->session_dir, netpolicy_range_slots(&range, 30), &slot);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to pick an address for the filtered network: %m");
+        }
+        NetPolicyInput ni = {
+                .profile = in->profile,
+                .session_id = in->session_id,
+                .range = range,
+                .link_prefix = 30,
+                .slot = slot,
+        };
+        r = netpolicy_plan(&ni, &out->net);
+        if (r < 0)
+                return log_error_errno(r, "Failed to plan the network of profile '%s': %m", in->profile->name);
+        if (strv_extend_strv(&out->net_items, out->net->lxc_items) < 0)
+                return -ENOMEM;
+        if (in->profile->network != PROFILE_NETWORK_FILTERED)
+                return 0;
+
+        /* The host side comes first: the table that lets only the listed destinations through. */
+        r = write_text(in->session_dir, "nft-ruleset", out->net->nft_ruleset, &rules);
+        if (r >= 0)
+                r = write_text(in->session_dir, "nft-delete", out->net->nft_delete, &out->nft_delete_file);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the session's nftables rules: %m");
+        r = run_nft_file(rules);
+        if (r < 0)
+                return log_error_errno(r, "Failed to load the session's nftables rules (nft -f %s)", rules);
+        out->nft_loaded = true;
+        return 0;
+}
+
+int session_profile_prepare(const SessionProfileInput *in, SessionProfileSetup *out) {
+        _cleanup_strv_free_ char **dirs = NULL, **skipped = NULL;
+        _cleanup_free_ char *cow = NULL;
+        const Profile *p = in->profile;
+        int r;
+
+        cow = path_join(in->session_dir, "cow");
+        if (!cow)
+                return log_oom();
+        ContainerProfileContext ctx = {
+                .home = in->home,
+                .cow_dir = cow,
+                .cgroup2 = cgroup2_unified(),
+        };
+        r = container_profile_config(p, &ctx, &out->extra_items, &dirs, &skipped);
+        if (r < 0)
+                return log_error_errno(r, "Failed to apply profile '%s': %m", p->name);
+        for (char **d = dirs; d && *d; d++) {
+                r = mkdir_p(*d, 0755);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create '%s': %m", *d);
+        }
+        for (char **d = skipped; d && *d; d++)
+                log_notice("Profile '%s': device '%s' is missing on this host, skipped.", p->name, *d);
+        out->keep_cgroups = p->memory_max > 0 || p->cpu_quota > 0 || p->pids_max > 0;
+
+        r = network_prepare(in, out);
+        if (r < 0)
+                return r;
+        return session_profile_apparmor(in, out);
+}
+
+int session_profile_apparmor(const SessionProfileInput *in, SessionProfileSetup *out) {
+        ApparmorSupport support = {};
+        const char *reason = NULL;
+        ApparmorAction a;
+        int detected;
+
+        detected = apparmor_detect(&support);
+        a = apparmor_decide(in->profile->apparmor, detected, &reason);
+        switch (a) {
+        case APPARMOR_ACTION_REFUSE:
+                return log_error_errno(-EOPNOTSUPP, "Profile '%s' requires AppArmor confinement, but %s",
+                                       in->profile->name, reason ?: "AppArmor is not available");
+        case APPARMOR_ACTION_NOTICE: {
+                /* Once per state directory, not for every build. */
+                _cleanup_free_ char *marker = path_join(in->state_dir, "apparmor-unavailable");
+                if (marker && access(marker, F_OK) < 0) {
+                        log_notice("AppArmor: %s; sessions run without AppArmor confinement (said once).",
+                                   reason ?: "not available in this kernel");
+                        (void) write_file_atomic(marker, "", 0644);
+                }
+                return 0;
+        }
+        case APPARMOR_ACTION_CONFINE: {
+                _cleanup_(apparmor_plan_freep) ApparmorPlan *plan = NULL;
+                _cleanup_strv_free_ char **items = NULL;
+                _cleanup_free_ char *template = NULL;
+                int r;
+
+                r = read_file(in->apparmor_template, &template);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the AppArmor template '%s': %m",
+                                               in->apparmor_template);
+                r = apparmor_plan(in->profile, template, in->state_dir, a, &support, &plan);
+                if (r >= 0)
+                        r = apparmor_load(plan, in->state_dir);
+                if (r >= 0)
+                        r = apparmor_plan_config(plan, &items);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to load the AppArmor profile of '%s': %m", in->profile->name);
+                return strv_extend_strv(&out->extra_items, items);
+        }
+        default:
+                return 0;
+        }
+}
+
+int session_profile_started(const SessionProfileSetup *s) {
+        char addr[64], ip[INET_ADDRSTRLEN];
+        int r;
+
+        if (!s->net || s->net->mode != PROFILE_NETWORK_FILTERED)
+                return 0;
+        for (char **i = s->net->sysctls; i && i[0] && i[1]; i += 2) {
+                _cleanup_free_ char *p = path_is_absolute(i[0]) ? strdup(i[0]) : path_join("/proc/sys", i[0]);
+                r = p ? write_in_place(p, i[1]) : -ENOMEM;
+                /* No IPv6 configuration for the interface: IPv6 is off for it already. */
+                if (r == -ENOENT && strstr(p, "/net/ipv6/"))
+                        continue;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to set %s: %m", i[0]);
+        }
+        if (!inet_ntop(AF_INET, &s->net->host_address, ip, sizeof(ip)))
+                return -errno;
+        snprintf(addr, sizeof(addr), "%s/%u", ip, s->net->link_prefix);
+        char *argv[] = { (char *) "ip", (char *) "-4", (char *) "addr", (char *) "add", addr, (char *) "dev",
+                         s->net->host_ifname, NULL };
+        r = run_program(argv);
+        if (r < 0)
+                return log_error_errno(r, "Failed to give '%s' the address %s", s->net->host_ifname, addr);
+        return 0;
+}
+
+void session_profile_teardown(const char *session_dir) {
+        _cleanup_free_ char *p = path_join(session_dir, "nft-delete");
+
+        /* The veth goes with the container's network namespace; the table is ours to delete. */
+        if (p && access(p, F_OK) >= 0 && run_nft_file(p) < 0)
+                log_warning("Failed to delete the session's nftables table (nft -f %s), ignoring.", p);
+}

@@ -1,0 +1,79 @@
+#!/bin/bash
+# Access control when arkose-chroot runs setuid root for users a definition names (schroot's users=,
+# groups=, root-users=, root-groups=): every refusal, the sanitised environment and descriptors, and
+# that what is granted works. Runs the real program, installed setuid root in the test directory, as a
+# real unprivileged user created (and removed) by the test.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+SUID_BIN=${ARKOSE_SUIDTEST:?ARKOSE_SUIDTEST must point at arkose-chroot-suidtest}
+SUID_DIR=${ARKOSE_SUIDTEST_DIR:?}
+command -v useradd > /dev/null || skip "useradd is missing"
+
+U=arkt$$; U2=arkt2$$
+useradd -M -N -d /nonexistent -s /bin/sh "$U" || skip "cannot create a test user"
+useradd -M -N -d /nonexistent -s /bin/sh "$U2" || { userdel "$U"; skip "cannot create a test user"; }
+groupadd "arkg$$"; usermod -a -G "arkg$$" "$U2"
+EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel $U2 2>/dev/null; groupdel arkg$$ 2>/dev/null; rm -rf --one-file-system '$SUID_DIR'"
+
+# The setuid program's compiled-in directories: this test's own, under the build tree.
+rm -rf --one-file-system "$SUID_DIR"
+mkdir -p "$SUID_DIR/etc/chroots.d" "$SUID_DIR/state"
+chmod 755 "$T"
+mkdir -p "$T/bin" "$T/work"; chmod 777 "$T/work"
+install -o root -g root -m 4755 "$SUID_BIN" "$T/bin/arkose-chroot"
+A=$T/bin/arkose-chroot
+def() { printf '[chroot]\nsource = directory\ndirectory = %s\n%s\n' "$FIXTURE_TREE" "$2" > "$SUID_DIR/etc/chroots.d/$1.conf"; }
+def open "users = $U"
+def bygroup "groups = arkg$$"
+def rooted "root-users = $U"
+def closed ""
+as() { local who=$1; shift; (cd "$T/work" && runuser -u "$who" -- "$@"); }
+
+# (stderr apart: the first session says once that this kernel has no AppArmor)
+expect_eq "a granted user runs as itself" "$U" "$(as "$U" "$A" -c open -- id -un 2>>"$T/err")"
+expect_eq "groups= grants through a group" "$U2" "$(as "$U2" "$A" -c bygroup -- id -un 2>>"$T/err")"
+expect_eq "root-users= may run as root" 0 "$(as "$U" "$A" -c rooted -u root -- id -u 2>>"$T/err")"
+check "root-users= may use --network host" as "$U" "$A" -c rooted --network host -- true
+refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
+check "results land in the working directory, owned by the user" \
+        sh -c "cd '$T/work' && runuser -u '$U' -- '$A' -c open -- touch made-by-user && [ \"\$(stat -c %U '$T/work/made-by-user')\" = '$U' ]"
+
+refused() {     # refused DESCRIPTION PATTERN USER COMMAND...
+        local what=$1 pat=$2 who=$3; shift 3
+        local err rc
+        err=$(as "$who" "$@" 2>&1 >/dev/null); rc=$?
+        if [ "$rc" -ne 0 ] && [ "$(printf '%s\n' "$err" | wc -l)" = 1 ] && printf '%s' "$err" | grep -qi -- "$pat"; then
+                echo "ok - $what: $err"
+        else
+                echo "not ok - $what (rc=$rc): $err"; FAILS=$((FAILS + 1))
+        fi
+}
+refused "a chroot that grants nothing" "may not use chroot 'closed'" "$U" "$A" -c closed -- true
+refused "a chroot granted to someone else" "may not use chroot 'open'" "$U2" "$A" -c open -- true
+refused "-u root without root-users=" "may not run commands as 'root'" "$U" "$A" -c open -u root -- true
+refused "-u another user without root-users=" "may not run commands as '$U2'" "$U" "$A" -c open -u "$U2" -- true
+refused "--network host without root-users=" "may not use --network in" "$U" "$A" -c open --network host -- true
+refused "--bind without root-users=" "may not use --bind in" "$U" "$A" -c open --bind /etc:/mnt -- true
+refused "a directory the user cannot read" "cannot use directory" "$U" "$A" -c open -d /root -- true
+refused "--state-dir" "for root only" "$U" "$A" --state-dir "$T/evil" -c open -- true
+refused "--config-dir" "for root only" "$U" "$A" --config-dir "$T/evil" -c open -- true
+for verb in "create open" "update open" "remove open" "gc" "import x /dev/null" "export open $T/work/x.tar" "rollback open" "squash open"; do
+        refused "'$verb'" "for root only" "$U" "$A" $verb
+done
+check "nothing was created where the refused options pointed" test ! -e "$T/evil"
+
+# The environment: ARKOSE_* and anything not on the short list are dropped, even with -p.
+out=$(cd "$T/work" && ARKOSE_CONFIG_DIR="$T/evil" ARKOSE_STATE_DIR="$T/evil" FOO=bar LD_LIBRARY_PATH=/tmp \
+        runuser -u "$U" -- "$A" -p -c open -- sh -c 'echo "FOO=$FOO LD=$LD_LIBRARY_PATH STATE=$ARKOSE_STATE_DIR"' 2>&1)
+expect_eq "with -p the caller's variables are still filtered" "FOO= LD= STATE=" "$out"
+check "ARKOSE_* variables were ignored (nothing made in $T/evil)" test ! -e "$T/evil"
+out=$(cd "$T/work" && LANG=C.UTF-8 DEB_BUILD_OPTIONS=nocheck runuser -u "$U" -- "$A" -c open -- sh -c 'echo "$LANG $DEB_BUILD_OPTIONS"')
+expect_eq "harmless variables pass" "C.UTF-8 nocheck" "$out"
+# Inherited descriptors are closed.
+out=$(cd "$T/work" && runuser -u "$U" -- sh -c "exec 7</etc/hostname; '$A' -c open -- sh -c 'ls /proc/self/fd | tr \"\\n\" \" \"'")
+check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s' '$out' | grep -qw 7"
+
+check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
+check "no session left in the setuid program's state" sh -c "[ -z \"\$(ls -A '$SUID_DIR/state/sessions' 2>/dev/null)\" ]"
+check "no mounts left in the setuid program's state" sh -c "! findmnt -rn -o TARGET | grep -q '^$SUID_DIR'"
+finish

@@ -1,0 +1,35 @@
+#!/bin/bash
+# arkose-chroot build: a .dsc with no build dependencies on the minbase fixture (build-essential comes
+# from the mirror in the dependencies stage), the build itself offline; a failing build names its stage.
+. "$(dirname "$0")/lib.sh"
+use_versioned_fixture bookworm
+command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
+
+mkdir -p "$T/src" "$T/out"
+cp -a "$SRC/tests/data/test-pkg" "$T/src/"
+(cd "$T/src" && dpkg-source -b test-pkg > /dev/null) || { echo "not ok - dpkg-source -b"; exit 1; }
+"$ARKOSE" build --chroot bookworm "$T/src/test-pkg_1.0.dsc" --output "$T/out" > "$T/build.out" 2>&1
+rc=$?
+expect_eq "build of test-pkg_1.0.dsc succeeds" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 20 "$T/build.out"
+check "test-pkg_1.0_all.deb is in the output directory" test -s "$T/out/test-pkg_1.0_all.deb"
+check "with .changes, .buildinfo and the build log" test -s "$T/out/test-pkg_1.0_amd64.changes" -a -s "$T/out/test-pkg_1.0.build"
+net=$(dpkg-deb --fsys-tarfile "$T/out/test-pkg_1.0_all.deb" | tar -xO ./usr/share/doc/test-pkg/netdev.txt | tr '\n' ' ')
+expect_eq "the build step saw only loopback" "lo " "$net"
+check "the build ran as an unprivileged user" sh -c "grep -q \"as 'nobody', network off\" '$T/build.out'"
+check "the chroot's tree is unchanged (no build-essential in it)" test ! -e "$ARKOSE_STATE_DIR/trees/bookworm/1/rootfs/usr/bin/gcc"
+check "no build directory is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' 2>/dev/null)\" ]"
+
+check "the dependencies layer was published for reuse" sh -c "ls '$ARKOSE_STATE_DIR'/cache/deps/*/upper > /dev/null"
+
+# A build that fails: one line naming the stage, and a machine-readable summary.
+cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
+sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
+"$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
+check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
+check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.json"
+check "and says which stage failed in one line: $(cat "$T/fail.err" | tail -n 1)" grep -q "failed at stage 'build'" "$T/fail.err"
+check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result": "failed", "stage": "build"' "$T/fail.json"
+err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
+check "a missing source is one line ($err)" test "$rc" -ne 0 -a "$(printf '%s\n' "$err" | wc -l)" = 1
+finish

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Session profiles → LXC items (mounts, devices, limits, capabilities, seccomp), against golden files
+ * in tests/data/container-profile/ ("key = value" lines). Host paths come from a fake. Pure; no root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "base/util.h"
+#include "config.h"
+#include "container.h"
+#include "golden.h"
+
+#define PROFILE(f) TEST_DATA_DIR "/profiles/" f
+#define SHIPPED(f) TEST_DATA_DIR "/../../confs/profiles/" f
+#define GOLDEN(f)  TEST_DATA_DIR "/container-profile/" f
+
+static int fake_path_type(const char *path, void *userdata) {
+        static const struct {
+                const char *path;
+                int type;
+        } host[] = {
+                { "/srv/data", S_IFDIR },      { "/home/u/src", S_IFDIR },
+                { "/home/u/.cache", S_IFDIR }, { "/opt/tools", S_IFDIR },
+                { "/home/u/work", S_IFDIR },   { "/home/u", S_IFDIR },
+                { "/tmp/.X11-unix", S_IFDIR }, { "/dev/fuse", S_IFCHR },
+                { "/dev/dri", S_IFDIR },       { "/home/u/.Xauthority", S_IFREG },
+        };
+        (void) userdata;
+
+        for (size_t i = 0; i < ELEMENTSOF(host); i++)
+                if (streq(host[i].path, path))
+                        return host[i].type;
+        return -ENOENT;
+}
+
+static Profile *load(const char *file, const char *name) {
+        Profile *p = NULL;
+        assert_int_equal(profile_parse_file(file, name, &p, NULL, NULL), 0);
+        return p;
+}
+
+static char *items_text(char **items) {
+        _cleanup_free_ char *s = strdup("");
+
+        for (char **i = items; i && i[0]; i += 2) {
+                char *n = strdup_printf("%s%s = %s\n", s, i[0], i[1]);
+                assert_non_null(n);
+                free(s);
+                s = n;
+        }
+        return TAKE_PTR(s);
+}
+
+static void check(const char *file, const char *name, bool cgroup2, const char *golden, size_t n_dirs,
+                  size_t n_skipped) {
+        _cleanup_(profile_freep) Profile *p = load(file, name);
+        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL;
+        _cleanup_free_ char *text = NULL,
+                            *path = strdup_printf("%s/container-profile/%s", TEST_DATA_DIR, golden);
+        ContainerProfileContext ctx = {
+                .home = "/home/u",
+                .cow_dir = "/var/lib/arkose/sessions/bookworm-1a2b3c4d/cow",
+                .cgroup2 = cgroup2,
+                .path_type = fake_path_type,
+        };
+
+        print_message("%s\n", golden);
+        assert_int_equal(container_profile_config(p, &ctx, &items, &dirs, &skipped), 0);
+        text = items_text(items);
+        assert_golden(path, text);
+        assert_int_equal(strv_length(dirs), n_dirs);
+        assert_int_equal(strv_length(skipped), n_skipped);
+}
+
+static void test_full(void **state) {
+        (void) state;
+        /* /dev/kvm is missing on the "host": skipped, not an error. */
+        check(PROFILE("good-full.conf"), "full", true, "full-cgroup2.items", 4, 1);
+        check(PROFILE("good-full.conf"), "full", false, "full-cgroup1.items", 4, 1);
+}
+
+static void test_shipped(void **state) {
+        (void) state;
+        check(SHIPPED("buildd.conf"), "buildd", true, "buildd.items", 0, 0);
+        check(SHIPPED("dev.conf"), "dev", true, "dev.items", 0, 0);
+        check(SHIPPED("desktop.conf"), "desktop", true, "desktop.items", 0, 0);
+        check(PROFILE("good-keep.conf"), "keep", true, "keep.items", 0, 0);
+}
+
+static void test_cow_layout(void **state) {
+        _cleanup_(profile_freep) Profile *p = load(PROFILE("good-full.conf"), "full");
+        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL;
+        ContainerProfileContext ctx = { .home = "/home/u", .cow_dir = "/c", .path_type = fake_path_type };
+        (void) state;
+
+        assert_int_equal(container_profile_config(p, &ctx, &items, &dirs, &skipped), 0);
+        assert_string_equal(dirs[0], "/c/0/upper");
+        assert_string_equal(dirs[1], "/c/0/work");
+        assert_string_equal(dirs[2], "/c/1/upper");
+        assert_string_equal(dirs[3], "/c/1/work");
+        assert_string_equal(skipped[0], "/dev/kvm");
+}
+
+static void test_errors(void **state) {
+        _cleanup_(profile_freep) Profile *full = load(PROFILE("good-full.conf"), "full");
+        _cleanup_(profile_freep) Profile *dev = load(SHIPPED("dev.conf"), "dev");
+        char **items = NULL, **dirs = NULL, **skipped = NULL;
+        ContainerProfileContext ctx = { .home = "/home/u", .path_type = fake_path_type };
+        (void) state;
+
+        /* cow mounts need a directory for their layers. */
+        assert_int_equal(container_profile_config(full, &ctx, &items, &dirs, &skipped), -EINVAL);
+        /* $HOME needs a home. */
+        ctx.home = NULL;
+        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), -EINVAL);
+        /* A bind source missing on the host. */
+        ctx.home = "/home/nobody";
+        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), -ENOENT);
+        assert_int_equal(container_profile_config(NULL, &ctx, &items, &dirs, &skipped), -EINVAL);
+        assert_null(items);
+        assert_null(dirs);
+        assert_null(skipped);
+}
+
+static void test_no_new_privs(void **state) {
+        _cleanup_(profile_freep) Profile *b = load(SHIPPED("buildd.conf"), "buildd");
+        _cleanup_(profile_freep) Profile *d = load(SHIPPED("desktop.conf"), "desktop");
+        _cleanup_(profile_freep) Profile *k = load(PROFILE("good-keep.conf"), "keep");
+        (void) state;
+
+        assert_true(container_profile_no_new_privs(b, 1000));
+        assert_false(container_profile_no_new_privs(b, 0));
+        assert_true(container_profile_no_new_privs(d, 0));
+        assert_false(container_profile_no_new_privs(k, 1000));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_full),         cmocka_unit_test(test_shipped),
+                cmocka_unit_test(test_cow_layout),   cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_no_new_privs),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
