@@ -3,8 +3,10 @@
  * serves `autopkgtest PKG -- arkose CHROOT` and sbuild's `--chroot-mode=autopkgtest
  * --autopkgtest-virt-server=arkose`. The protocol is in virt.h; what each request does in virt-testbed.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,16 +210,86 @@ static void signal_handler(int sig) {
         testbed_signal_received(sig);
 }
 
-/* SIGTERM, SIGINT and SIGHUP: close the testbed, then die of the signal. No SA_RESTART, so that a blocked
- * read or wait returns. SIGPIPE is ignored: a client that went away is seen as EOF or a failed write. */
-static void signals_setup(void) {
+/* SIGTERM, SIGINT and SIGHUP: close the testbed, then die of the signal. SIGPIPE is ignored: a client that
+ * went away is seen as EOF or a failed write. */
+static int signals_setup(void) {
         struct sigaction sa = { .sa_handler = signal_handler };
         const int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+        int r;
 
+        r = testbed_signals_init();
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up signal handling: %m");
         sigemptyset(&sa.sa_mask);
         for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
                 (void) sigaction(sigs[i], &sa, NULL);
         (void) signal(SIGPIPE, SIG_IGN);
+        return 0;
+}
+
+/* Request lines from stdin, read with read(2) rather than stdio, so that poll() sees what is buffered. */
+typedef struct LineReader {
+        char *buf;
+        size_t len;
+        size_t size;
+        bool eof;
+} LineReader;
+
+static void line_reader_done(LineReader *lr) {
+        lr->buf = mfree(lr->buf);
+}
+
+/* The next line (without its newline; the last one may lack it) in *ret. Returns 1, 0 at the end of input,
+ * -EINTR when a terminating signal came, or -errno. */
+static int read_line(LineReader *lr, char **ret) {
+        for (;;) {
+                struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN },
+                                       { .fd = testbed_wake_fd(), .events = POLLIN } };
+                char *nl = lr->len > 0 ? memchr(lr->buf, '\n', lr->len) : NULL;
+                ssize_t k;
+
+                if (testbed_signal_pending())
+                        return -EINTR;
+                if (nl || (lr->eof && lr->len > 0)) {
+                        size_t n = nl ? (size_t) (nl - lr->buf) : lr->len;
+
+                        *ret = strndup(lr->buf, n);
+                        if (!*ret)
+                                return -ENOMEM;
+                        n = nl ? n + 1 : n;
+                        memmove(lr->buf, lr->buf + n, lr->len - n);
+                        lr->len -= n;
+                        return 1;
+                }
+                if (lr->eof)
+                        return 0;
+                if (poll(p, 2, -1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (p[1].revents) {
+                        char buf[64];
+                        while (read(p[1].fd, buf, sizeof(buf)) > 0)
+                                ; /* a signal (checked at the top) or a child's end */
+                        continue;
+                }
+                if (lr->size - lr->len < 4096) {
+                        char *b = realloc(lr->buf, lr->size + 65536);
+                        if (!b)
+                                return -ENOMEM;
+                        lr->buf = b;
+                        lr->size += 65536;
+                }
+                k = read(STDIN_FILENO, lr->buf + lr->len, lr->size - lr->len);
+                if (k < 0 && (errno == EINTR || errno == EAGAIN))
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        lr->eof = true;
+                lr->len += (size_t) k;
+        }
 }
 
 /* Writes one reply line. Returns 0 or -errno (-EPIPE when the client is gone). */
@@ -310,29 +382,24 @@ static int serve(Testbed *t, const VirtRequest *req, char **ret) {
         return *ret ? 0 : log_oom();
 }
 
-/* The request loop. Returns the exit status. */
+/* The request loop. Returns the exit status, or -EINTR for a terminating signal. */
 static int run(Testbed *t) {
-        _cleanup_free_ char *line = NULL;
+        _cleanup_(line_reader_done) LineReader lr = {};
         VirtState state = VIRT_STATE_CLOSED;
-        size_t size = 0;
         int r;
 
         if (reply("ok") < 0)
                 return VIRT_EXIT_FAILURE;
         while (state != VIRT_STATE_QUIT) {
                 _cleanup_(virt_request_done) VirtRequest req = {};
-                _cleanup_free_ char *reason = NULL, *out = NULL;
-                ssize_t n;
+                _cleanup_free_ char *line = NULL, *reason = NULL, *out = NULL;
 
-                errno = 0;
-                n = getline(&line, &size, stdin);
-                if (testbed_signal_pending())
-                        return -EINTR;
-                if (n < 0 && errno == EINTR) {
-                        clearerr(stdin);
-                        continue;
-                }
-                if (n < 0) {
+                r = read_line(&lr, &line);
+                if (r == -EINTR)
+                        return r;
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read a request: %m"), VIRT_EXIT_FAILURE;
+                if (r == 0) {
                         /* End of input: the client is gone (sbuild starts us under setsid(), so nothing else
                          * tells us). Close, then exit. */
                         log_debug("End of input");
@@ -394,7 +461,8 @@ int main(int argc, char **argv) {
         if (!t)
                 return log_oom(), VIRT_EXIT_FAILURE;
 
-        signals_setup();
+        if (signals_setup() < 0)
+                return VIRT_EXIT_FAILURE;
         r = run(t);
         if (r == -EINTR) {
                 int sig = testbed_signal_take();

@@ -3,6 +3,7 @@
 #include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -33,7 +34,41 @@ struct Testbed {
 };
 
 static volatile sig_atomic_t signal_pending = 0;
-static volatile sig_atomic_t alarm_fired = 0;
+/* The self-pipe: signal handlers write a byte, so that poll() wakes for a signal that came at any time,
+ * also just before it was called (a flag checked around a blocking call could miss it). */
+static int wake_pipe[2] = { -EBADF, -EBADF };
+
+static void wake(void) {
+        int saved = errno;
+        (void) !write(wake_pipe[1], "", 1);
+        errno = saved;
+}
+
+static void drain_wake_pipe(void) {
+        char buf[64];
+        while (read(wake_pipe[0], buf, sizeof(buf)) > 0)
+                ;
+}
+
+static void sigchld_handler(int sig) {
+        (void) sig;
+        wake();
+}
+
+int testbed_signals_init(void) {
+        struct sigaction sa = { .sa_handler = sigchld_handler, .sa_flags = SA_RESTART | SA_NOCLDSTOP };
+
+        if (pipe2(wake_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+                return -errno;
+        sigemptyset(&sa.sa_mask);
+        if (sigaction(SIGCHLD, &sa, NULL) < 0)
+                return -errno;
+        return 0;
+}
+
+int testbed_wake_fd(void) {
+        return wake_pipe[0];
+}
 
 int testbed_signal_pending(void) {
         return signal_pending;
@@ -42,18 +77,15 @@ int testbed_signal_pending(void) {
 void testbed_signal_received(int sig) {
         if (signal_pending == 0)
                 signal_pending = sig;
+        wake();
 }
 
 int testbed_signal_take(void) {
         int sig = signal_pending;
 
         signal_pending = 0;
+        drain_wake_pipe();
         return sig;
-}
-
-static void alarm_handler(int sig) {
-        (void) sig;
-        alarm_fired = 1;
 }
 
 /* ---- processes ---- */
@@ -97,9 +129,17 @@ static int spawn(char *const *argv, int fd_in, int fd_out, int fd_err, pid_t *re
         return -r;
 }
 
-static void kill_all(const pid_t *pids, size_t n, int sig) {
+static void kill_all(const pid_t *pids, const bool *done, size_t n, int sig) {
         for (size_t i = 0; i < n; i++)
-                (void) kill(pids[i], sig);
+                if (!done[i])
+                        (void) kill(pids[i], sig);
+}
+
+static long long now_ms(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Waits for @n processes. @timeout > 0: after that many seconds they are stopped and -ETIME returned. A
@@ -107,38 +147,49 @@ static void kill_all(const pid_t *pids, size_t n, int sig) {
  * forwards it into the testbed), then SIGKILL after a grace period. Returns 0 and each exit status
  * (128+N for signal N) in @ret_status, or -errno. */
 static int wait_all(const pid_t *pids, size_t n, unsigned timeout, int *ret_status) {
-        struct sigaction sa = { .sa_handler = alarm_handler };
+        long long deadline = timeout > 0 ? now_ms() + timeout * 1000LL : -1, kill_at = -1;
+        bool done[8] = {};
         int r = 0;
 
-        sigemptyset(&sa.sa_mask);
-        (void) sigaction(SIGALRM, &sa, NULL); /* no SA_RESTART: waitpid() returns EINTR */
-        alarm_fired = 0;
-        alarm(timeout);
-        for (size_t i = 0; i < n; i++) {
-                int status = 0;
+        assert(n <= ELEMENTSOF(done));
+        for (;;) {
+                struct pollfd p = { .fd = wake_pipe[0], .events = POLLIN };
+                long long now, next;
+                bool all = true;
 
-                for (;;) {
-                        if (r == 0 && (signal_pending || alarm_fired)) {
-                                r = signal_pending ? -EINTR : -ETIME;
-                                kill_all(pids + i, n - i, SIGTERM);
-                                alarm_fired = 0;
-                                alarm(3);
-                        } else if (r < 0 && alarm_fired) {
-                                kill_all(pids + i, n - i, SIGKILL);
-                                alarm_fired = 0;
+                for (size_t i = 0; i < n; i++) {
+                        int status = 0;
+                        pid_t k;
+
+                        if (done[i])
+                                continue;
+                        k = waitpid(pids[i], &status, WNOHANG);
+                        if (k == 0 || (k < 0 && errno == EINTR)) {
+                                all = false;
+                                continue;
                         }
-                        if (waitpid(pids[i], &status, 0) >= 0)
-                                break;
-                        if (errno != EINTR) {
-                                r = r ?: -errno;
-                                break;
-                        }
+                        done[i] = true;
+                        if (ret_status)
+                                ret_status[i] = k < 0               ? 255
+                                                : WIFEXITED(status) ? WEXITSTATUS(status)
+                                                                    : 128 + WTERMSIG(status);
                 }
-                if (ret_status)
-                        ret_status[i] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+                if (all)
+                        return r;
+
+                now = now_ms();
+                if (r == 0 && (signal_pending || (deadline >= 0 && now >= deadline))) {
+                        r = signal_pending ? -EINTR : -ETIME;
+                        kill_all(pids, done, n, SIGTERM);
+                        kill_at = now + 3000;
+                } else if (r < 0 && kill_at >= 0 && now >= kill_at) {
+                        kill_all(pids, done, n, SIGKILL);
+                        kill_at = -1;
+                }
+                next = r == 0 ? deadline : kill_at;
+                if (poll(&p, 1, next < 0 ? -1 : next > now ? (int) (next - now) : 0) > 0)
+                        drain_wake_pipe();
         }
-        alarm(0);
-        return r;
 }
 
 /* Runs @argv to completion with stdin /dev/null, stdout captured into *ret_out (if given, else our

@@ -57,9 +57,13 @@ int testbed_shell(Testbed *t, const char *dir, char *const *vars);
 /* auxverb_debug_fail: the session's description on stderr. */
 int testbed_debug_fail(Testbed *t);
 
-/* The terminating signal (SIGTERM, SIGINT, SIGHUP) received so far, or 0. Set by the server's handler
- * through testbed_signal_received(). */
-int testbed_signal_pending(void);
+/* Signals. testbed_signals_init() makes the self-pipe that signal handlers write to and handles SIGCHLD
+ * with it (waits for children poll it). The server's handler for SIGTERM, SIGINT and SIGHUP calls
+ * testbed_signal_received(), which records the first signal and writes to the pipe; the server polls
+ * testbed_wake_fd() beside stdin. testbed_signal_pending() is that signal, or 0; testbed_signal_take()
+ * returns and forgets it, so that the cleanup after it can run processes again. */
+int testbed_signals_init(void);
+int testbed_wake_fd(void);
 void testbed_signal_received(int sig);
-/* Returns the pending signal and forgets it, so that cleanup after it can run processes again. */
+int testbed_signal_pending(void);
 int testbed_signal_take(void);
