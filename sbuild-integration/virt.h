@@ -132,8 +132,9 @@ int virt_recover_argv(const VirtPlan *p, const char *session, char ***ret);
 /* argv of "arkose-chroot ... -i -c SPEC": the info block of "session:ID" or "chroot:NAME". */
 int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret);
 
-/* The execute command of session @session: "arkose-chroot ... -c session:ID --run-session -u root -d /
- * -- /usr/bin/perl -e WRAPPER --", to which a client appends a command's argv. Absolute paths only and
+/* The execute command of session @session: "arkose-chroot ... -c session:ID --run-session --error-status
+ * 255 -u root -d / -- /usr/bin/perl -e WRAPPER --", to which a client appends a command's argv (255: a
+ * failure of arkose-chroot itself, which autopkgtest reads as "the execute command failed"). Absolute paths only and
  * every directory on the command line, because sbuild runs it with a filtered environment and no PATH.
  * WRAPPER (perl-base is Essential in Debian and Ubuntu) runs the command as its child and:
  *   - forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it (arkose-chroot forwards them

@@ -24,7 +24,7 @@ expect_eq "must-show: banner" ok "${L[0]}"
 check "must-show: capabilities ok with root-on-testbed" grep -qE '^ok( .*)? root-on-testbed( |$)' <<<"${L[1]}"
 check "must-show: open gives the scratch directory" grep -qE '^ok /tmp/autopkgtest\.[A-Za-z0-9]{6}$' <<<"${L[2]}"
 check "must-show: an arkose-chroot --run-session execute command" \
-        grep -qE "^ok $(dirname "$ARKOSE")/arkose-chroot,.*,--run-session,-u,root," <<<"${L[3]}"
+        grep -qE "^ok $(dirname "$ARKOSE")/arkose-chroot,.*,--run-session,.*-u,root," <<<"${L[3]}"
 expect_eq "must-show: close" ok "${L[4]}"
 expect_eq "must-show: nothing on stderr" "" "$(cat "$T/must.err")"
 check "must-show: no session left" no_sessions
@@ -96,6 +96,11 @@ kill -TERM "$tpid"; wait "$tpid"; trc=$?
 expect_eq "exec: SIGTERM forwarded, the command's own status" 3 "$trc"
 check "exec: the command saw SIGTERM" grep -q got-term "$T/term.out"
 
+# A failure of the execute command itself (here: no such session) is 255, never a command's status.
+BAD=("${EXEC[@]}")
+for i in "${!BAD[@]}"; do [ "${BAD[$i]}" = "session:$SESSION" ] && BAD[$i]=session:no-such-session; done
+env -i "${BAD[@]}" true 2>/dev/null; expect_eq "exec: arkose-chroot's own failure is 255" 255 $?
+
 # ---- copies ----
 mkdir -p "$T/src/sub dir/deeper"
 printf 'one\n' > "$T/src/a file"
@@ -128,7 +133,8 @@ check "revert: changes are gone" X test ! -e /root/marker
 expect_eq "revert: scratch directory is there, mode 1777" 1777 "$(X stat -c %a "$SCRATCH")"
 
 # ---- reboot: the container restarts over the same writable layer ----
-X sh -c "echo kept > /root/keep; echo kept > $SCRATCH/keep; setsid sleep 1000 </dev/null >/dev/null 2>&1 &"
+# (stdio redirected before the fork: a child still holding the client's pipe is what the wrapper kills)
+X sh -c "echo kept > /root/keep; echo kept > $SCRATCH/keep; exec </dev/null >/dev/null 2>&1; setsid sleep 1000 &"
 check "reboot: a process runs before" running "sleep 1000"
 check "reboot: advertised" grep -qw reboot <<<"$(req capabilities)"
 expect_eq "reboot" ok "$(req reboot)"
