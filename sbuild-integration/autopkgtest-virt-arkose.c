@@ -456,7 +456,7 @@ int main(int argc, char **argv) {
                 .tmpfs = arg_tmpfs,
                 .quiet = !arg_debug,
         };
-        const char *timeout = getenv("AUTOPKGTEST_VIRT_COPY_TIMEOUT");
+        const char *timeout = secure_getenv("AUTOPKGTEST_VIRT_COPY_TIMEOUT");
         t = testbed_new(&plan, arg_chroot, arg_arch, timeout ? (unsigned) strtoul(timeout, NULL, 10) : 300);
         if (!t)
                 return log_oom(), VIRT_EXIT_FAILURE;
