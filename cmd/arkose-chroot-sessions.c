@@ -157,16 +157,16 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         int status = 0, r;
 
         if (geteuid() != 0)
-                return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+                return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), arg_error_status;
         r = session_open(ctx->state_dir, id, &session);
         if (r < 0)
-                return 1;
+                return arg_error_status;
         r = user_resolve(&user);
         if (r < 0)
-                return 1;
+                return arg_error_status;
         r = run_in_session_allowed(ctx, session_get_info(session), &user);
         if (r < 0)
-                return 1;
+                return arg_error_status;
         SessionUser su = {
                 .name = user.name,
                 .uid = user.uid,
@@ -177,19 +177,19 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         };
         r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
         if (r < 0)
-                return 1;
+                return arg_error_status;
         r = run_session_cwd(session, &cwd);
         if (r < 0)
-                return 1;
+                return arg_error_status;
         /* The profile's environment and no_new_privs rule apply to each command as to a one-shot
          * session's. */
         r = session_profile_rebuild(ctx, session_get_info(session), &profile);
         if (r < 0)
-                return 1;
+                return arg_error_status;
 
         signals_install();
         r = session_run_command(session, &user, profile, cwd, argc, argv, &status);
-        return r < 0 ? 1 : status;
+        return r < 0 ? arg_error_status : status;
 }
 
 /* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */

@@ -32,6 +32,7 @@ char *arg_session_name = NULL;
 bool arg_all_chroots = false;
 bool arg_all_sessions = false;
 bool arg_json = false;
+int arg_error_status = 1;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -121,6 +122,8 @@ static void help(void) {
                "  -n, --session-name ID   the new session's id (default NAME-xxxxxxxx)\n"
                "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both\n"
                "      --json              sessions: JSON output\n"
+               "      --error-status N    --run-session: exit status N for failures of arkose-chroot itself\n"
+               "                          (default 1; autopkgtest's execute commands use 255)\n"
                "  -u, --user USER         run as USER (default: the invoking user, or SUDO_USER)\n"
                "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
@@ -162,6 +165,7 @@ enum {
         ARG_AUTOMATIC_SESSION,
         ARG_ALL_CHROOTS,
         ARG_ALL_SESSIONS,
+        ARG_ERROR_STATUS,
 };
 
 static const struct option options[] = {
@@ -199,6 +203,7 @@ static const struct option options[] = {
         { "run-session", no_argument, NULL, 'r' },
         { "end-session", no_argument, NULL, 'e' },
         { "recover-session", no_argument, NULL, ARG_RECOVER_SESSION },
+        { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
         { "automatic-session", no_argument, NULL, ARG_AUTOMATIC_SESSION },
         { "session-name", required_argument, NULL, 'n' },
         { "all", no_argument, NULL, 'a' },
@@ -320,6 +325,16 @@ static int parse_options(int argc, char **argv) {
                 case ARG_JSON:
                         arg_json = true;
                         break;
+                case ARG_ERROR_STATUS: {
+                        char *end;
+                        long k = strtol(optarg, &end, 10);
+                        if (*end != '\0' || end == optarg || k < 1 || k > 255) {
+                                log_error("Invalid --error-status '%s': expected 1 to 255", optarg);
+                                return -EINVAL;
+                        }
+                        arg_error_status = (int) k;
+                        break;
+                }
                 case ARG_ARCH: {
                         struct utsname un;
                         const char *host = uname(&un) >= 0 && streq(un.machine, "x86_64") ? "amd64" : un.machine;

@@ -42,6 +42,9 @@ extern char *arg_session_name;
 extern bool arg_all_chroots;
 extern bool arg_all_sessions;
 extern bool arg_json;
+/* --error-status: --run-session's exit status for its own failures (autopkgtest reads 255 as "the
+ * execute command failed", and the command's own status otherwise). */
+extern int arg_error_status;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {

@@ -1,0 +1,42 @@
+#!/bin/bash
+# sbuild's schroot chroot mode with arkose-chroot in schroot's place ($conf->set('SCHROOT', ...) in the
+# configuration file, sbuild 0.85): its five calls (--info, --info of the session, --begin-session,
+# --run-session -d DIR -u USER -p, --end-session) build test-pkg_1.0_all.deb offline. The chroot is
+# named 'bookworm-ARCH-sbuild', the first name sbuild looks for with -d bookworm.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sbuild-lib.sh"
+
+ARCH=$(dpkg --print-architecture)
+use_build_chroot "bookworm-$ARCH-sbuild"
+make_dsc "$T/src"
+mkdir -p "$T/out" "$T/bin"
+# sbuild runs "schroot --info" with an empty environment and the session commands with a filtered one:
+# arkose-chroot takes the test's own directories from its command line, through this stand-in for
+# /usr/bin/arkose-chroot.
+cat > "$T/bin/arkose-chroot" <<EOT
+#!/bin/sh
+export ARKOSE_DATA_DIR='$ARKOSE_DATA_DIR' ARKOSE_HOOKS_DIR='$ARKOSE_HOOKS_DIR'
+exec '$ARKOSE' --state-dir '$ARKOSE_STATE_DIR' --config-dir '$ARKOSE_CONFIG_DIR' "\$@"
+EOT
+chmod 755 "$T/bin/arkose-chroot"
+cat > "$T/sbuildrc" <<EOT
+\$conf->set('SCHROOT', '$T/bin/arkose-chroot');
+\$chroot_mode = 'schroot';
+\$build_arch_all = 1;
+\$run_lintian = 0;
+\$run_piuparts = 0;
+\$run_autopkgtest = 0;
+\$apt_update = 0;
+\$apt_upgrade = 0;
+\$apt_distupgrade = 0;
+1;
+EOT
+cd "$T/out"
+start=$(date +%s)
+SBUILD_CONFIG=$T/sbuildrc timeout 1500 sbuild -d bookworm "$T/src/test-pkg_1.0.dsc" >"$T/sbuild.out" 2>&1
+rc=$?
+echo "sbuild took $(( $(date +%s) - start )) s"
+expect_eq "sbuild exit status" 0 "$rc"
+[ "$rc" = 0 ] || { tail -30 "$T/sbuild.out"; tail -60 "$T"/out/*.build; }
+check_deb "$T/out" "bookworm-$ARCH-sbuild"
+finish
