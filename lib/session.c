@@ -65,6 +65,8 @@ static void session_hook_env(Session *s, const char *phase, HookEnv *ret) {
                 .hostname = i->chroot,
                 .network = container_network_to_string(i->network),
                 .cwd = i->cwd,
+                .state_dir = s->state_dir,      /* setup-start results cached per tree (hooks.h) */
+                .lowers = i->lowers,
         };
 }
 
