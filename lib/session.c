@@ -304,7 +304,7 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         if (r < 0)
                 return r;
         if (notify)
-                notify(pid);
+                notify(container_signal_target(s->container, pid));
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_error_errno(-errno, "Failed to wait for the command: %m");
