@@ -263,6 +263,30 @@ static void check_mirror(const char *root, const char *expected) {
         free(m);
 }
 
+static void test_apt_source_uris(void **state) {
+        _cleanup_strv_free_ char **uris = NULL;
+        _cleanup_free_ char *joined = NULL;
+
+        (void) state;
+        /* deb822: every enabled stanza, security included, the disabled one not. */
+        assert_int_equal(config_apt_source_uris(TEST_DATA_DIR "/apt/deb822/etc/apt/sources.list.d/debian.sources", &uris), 0);
+        joined = strv_join(uris, " ");
+        assert_string_equal(joined, "http://deb822.mirror.invalid/debian/ http://deb.debian.invalid/debian-security");
+        uris = strv_free(uris);
+        free(joined);
+        /* One-line: deb and deb-src, security included, options skipped. */
+        assert_int_equal(config_apt_source_uris(TEST_DATA_DIR "/apt/one-line/etc/apt/sources.list", &uris), 0);
+        joined = strv_join(uris, " ");
+        assert_string_equal(joined, "http://security.mirror.invalid/debian-security http://src.mirror.invalid/debian "
+                                    "http://one.mirror.invalid/debian/ http://two.mirror.invalid/debian");
+        free(joined);
+        joined = NULL;
+        uris = strv_free(uris);
+        /* A missing file adds nothing. */
+        assert_int_equal(config_apt_source_uris(TEST_DATA_DIR "/apt/nonexistent/sources.list", &uris), 0);
+        assert_null(uris);
+}
+
 static void test_host_mirror(void **state) {
         (void) state;
 
@@ -305,7 +329,8 @@ int main(void) {
                 cmocka_unit_test(test_parse_defaults),  cmocka_unit_test(test_parse_malformed),
                 cmocka_unit_test(test_parse_errors_other), cmocka_unit_test(test_find),
                 cmocka_unit_test(test_shipped_definitions), cmocka_unit_test(test_main_config),
-                cmocka_unit_test(test_host_mirror), cmocka_unit_test(test_access),
+                cmocka_unit_test(test_host_mirror),
+                cmocka_unit_test(test_apt_source_uris), cmocka_unit_test(test_access),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
