@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot: entry point, option parsing and dispatch to verbs. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -104,8 +105,10 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [--chroot NAME] [--output DIR] [-A] [--no-arch-any] [--source] [--jobs N]\n"
-               "        [--profiles P] [--extra-package P] [--json] (PKG.dsc | SOURCE_DIR)\n"
+               "  arkose-chroot build [--chroot NAME] [--arch A] [--output DIR] [-A] [--no-arch-any] [--source]\n"
+               "        [--jobs N] [--profiles P] [--extra-package P] [--extra-repository 'deb URI SUITE COMP']\n"
+               "        [--extra-repository-key FILE] [--keep-session] [--json] [--NAME-commands CMD]\n"
+               "        (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -132,6 +135,27 @@ static void help(void) {
                "      --bind HOST[:TARGET][:ro]  also bind-mount HOST (repeatable)\n"
                "      --network MODE      none, host or filtered (overrides the profile's)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
+               "\n"
+               "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
+               "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
+               "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
+               "  -A, --arch-all          build architecture-independent packages only; --no-arch-any too\n"
+               "      --source            also build the source package\n"
+               "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
+               "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
+               "      --extra-package P   also install package P with the dependencies (repeatable)\n"
+               "      --extra-repository 'deb URI SUITE [COMP...]'  another apt source for the dependencies\n"
+               "                          (repeatable; http, https or file URIs, fetched by the host)\n"
+               "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
+               "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
+               "      --json              a JSON summary on stdout\n"
+               "      --pre-build-commands CMD       on the host, before the dependencies\n"
+               "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
+               "      --starting-build-commands CMD  as root in the build session, before the build\n"
+               "      --finished-build-commands CMD  as root in the build session, after a successful build\n"
+               "      --build-failed-commands CMD    as root in the build session, after a failed build\n"
+               "      --post-build-commands CMD      on the host in the output directory, after a successful build\n"
+               "                          (all repeatable; sbuild's escapes: %%%% %%a %%b %%p %%d %%c, %%SBUILD_*)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
                "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
                "  -v, --verbose           more messages\n"
@@ -166,7 +190,13 @@ enum {
         ARG_ALL_CHROOTS,
         ARG_ALL_SESSIONS,
         ARG_ERROR_STATUS,
+        ARG_EXTRA_REPOSITORY,
+        ARG_EXTRA_REPOSITORY_KEY,
+        ARG_KEEP_SESSION,
+        ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i) */
 };
+
+#define N_BUILD_HOOKS 6
 
 static const struct option options[] = {
         { "chroot", required_argument, NULL, 'c' },
@@ -199,6 +229,15 @@ static const struct option options[] = {
         { "json", no_argument, NULL, ARG_JSON },
         { "arch", required_argument, NULL, ARG_ARCH },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
+        { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
+        { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
+        { "keep-session", no_argument, NULL, ARG_KEEP_SESSION },
+        { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
+        { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
+        { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
+        { "finished-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 3 },
+        { "build-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 4 },
+        { "post-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 5 },
         { "begin-session", no_argument, NULL, 'b' },
         { "run-session", no_argument, NULL, 'r' },
         { "end-session", no_argument, NULL, 'e' },
@@ -335,15 +374,27 @@ static int parse_options(int argc, char **argv) {
                         arg_error_status = (int) k;
                         break;
                 }
-                case ARG_ARCH: {
-                        struct utsname un;
-                        const char *host = uname(&un) >= 0 && streq(un.machine, "x86_64") ? "amd64" : un.machine;
-                        if (!streq(optarg, host)) {
-                                log_error("--arch %s: only the host's architecture (%s) can be built here", optarg, host);
+                case ARG_ARCH:
+                        if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
+                                log_error("Invalid --arch '%s': expected a Debian architecture name", optarg);
                                 return -EINVAL;
                         }
+                        free(arg_arch);
+                        arg_arch = strdup(optarg);
                         break;
-                }
+                case ARG_EXTRA_REPOSITORY:
+                        if (build_check_extra_repository(optarg) < 0)
+                                return -EINVAL;
+                        if (strv_extend(&arg_extra_repositories, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_EXTRA_REPOSITORY_KEY:
+                        if (strv_extend(&arg_extra_repository_keys, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_KEEP_SESSION:
+                        arg_keep_session = true;
+                        break;
                 case ARG_RESOLVER:
                         if (!streq(optarg, "apt")) {
                                 log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);
@@ -391,6 +442,12 @@ static int parse_options(int argc, char **argv) {
                         arg_all_sessions = true;
                         break;
                 default:
+                        if (c >= ARG_BUILD_HOOK && c < ARG_BUILD_HOOK + N_BUILD_HOOKS) {
+                                assert(build_hook_option(c - ARG_BUILD_HOOK));
+                                if (build_hook_add(c - ARG_BUILD_HOOK, optarg) < 0)
+                                        return -EINVAL;
+                                break;
+                        }
                         return -EINVAL; /* getopt printed why */
                 }
         }
