@@ -200,7 +200,7 @@ static void test_find(void **state) {
 }
 
 static void test_shipped_definitions(void **state) {
-        static const char *const shipped[] = { "bookworm", "trixie", "sid", "bullseye", "noble", "precise" };
+        static const char *const shipped[] = { "bookworm", "bookworm-i386", "trixie", "sid", "bullseye", "noble", "precise" };
         (void) state;
 
         for (size_t i = 0; i < ELEMENTSOF(shipped); i++) {
@@ -214,6 +214,9 @@ static void test_shipped_definitions(void **state) {
                 assert_non_null(d->suite);
                 /* No mirror host names in what we ship. */
                 assert_null(d->mirror);
+                /* sbuild's DIST-ARCH: what build --arch i386 picks for bookworm. */
+                if (streq(shipped[i], "bookworm-i386"))
+                        assert_string_equal(d->architecture, "i386");
         }
 }
 
