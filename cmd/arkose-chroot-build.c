@@ -698,13 +698,66 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
         return r;
 }
 
+/* The dependency session's shell code: *ret_prelude finds the proxy (at the session's gateway, the host
+ * end of its link, @port) for apt and, as $http_proxy, for the --chroot-setup-commands; *ret_script
+ * installs build-essential as sbuild does and the build dependencies, with the tree's package lists when
+ * they suffice (never with extra repositories, whose lists it lacks), output appended to @log. */
+static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
+                        char **ret_prelude, char **ret_script) {
+        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+        _cleanup_free_ char *prelude = NULL;
+
+        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
+                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
+                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
+                                "set --\n"
+                                "export http_proxy=$proxy https_proxy=$proxy\n",
+                                port);
+        if (!extra || !prelude)
+                return log_oom();
+        *ret_script = strdup_printf(
+                "exec >> '%s' 2>&1\n"
+                "%s"
+                "echo \"--- dependencies: package sources through the host's proxy $proxy\"\n"
+                "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
+                "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
+                "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
+                "%s"
+                "deps() { apt-get $opts install build-essential && apt-get $opts build-dep %s '%s' &&"
+                " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
+                "{ [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }\n"
+                "rc=$?\n"
+                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list /etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
+                "exit $rc\n",
+                log, prelude, archives, install, arg_arch_all_only ? "--indep-only" : "", b->src, extra, extra,
+                arg_extra_repositories ? 1 : 0);
+        if (!*ret_script)
+                return log_oom();
+        *ret_prelude = TAKE_PTR(prelude);
+        return 0;
+}
+
+/* Removes from the layer @upper the empty directories the session made as mount points for @binds (host
+ * paths bound at the same path), up to the first that is not empty: they are no part of the dependencies. */
+static void remove_mount_points(const char *upper, char *const *binds) {
+        size_t n = strlen(upper);
+
+        for (char *const *p = binds; p && *p; p++) {
+                _cleanup_free_ char *d = path_join(upper, *p);
+                char *slash;
+
+                while (d && strlen(d) > n && rmdir(d) >= 0 && (slash = strrchr(d, '/')))
+                        *slash = '\0';
+        }
+}
+
 static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         _cleanup_free_ char *cache = path_join(ctx->state_dir, "cache", "apt", "archives");
         _cleanup_free_ char *depsdir = path_join(ctx->state_dir, "cache", "deps");
         _cleanup_free_ char *aux = path_join(b->dir, "deps");
         _cleanup_free_ char *archives = path_join(b->dir, "deps", "archives");
         _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL, *install = NULL;
-        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *script = NULL, *extra = NULL;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *script = NULL;
         _cleanup_free_ char *log = NULL, *proxy_log = NULL, *prelude = NULL;
         _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
         _cleanup_(proxy_stopp) Proxy *proxy = NULL;
@@ -765,8 +818,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
                 goto finish;
         log = path_join(b->build, "deps.log");
         proxy_log = path_join(aux, "proxy.log");
-        extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
-        if (!log || !proxy_log || !extra || strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0) {
+        if (!log || !proxy_log || strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0) {
                 r = log_oom();
                 goto finish;
         }
@@ -776,36 +828,9 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         if (r < 0)
                 goto finish;
 
-        /* The proxy is at the session's gateway (the host end of its link): for apt, and for the
-         * --chroot-setup-commands as $http_proxy. */
-        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
-                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
-                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
-                                "set --\n"
-                                "export http_proxy=$proxy https_proxy=$proxy\n",
-                                proxy_port(proxy));
-        /* build-essential as sbuild installs it; the tree's package lists when they suffice (never with
-         * extra repositories, whose lists it lacks). */
-        script = !prelude ? NULL : strdup_printf(
-                "exec >> '%s' 2>&1\n"
-                "%s"
-                "echo \"--- dependencies: package sources through the host's proxy $proxy\"\n"
-                "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
-                "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
-                "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
-                "%s"
-                "deps() { apt-get $opts install build-essential && apt-get $opts build-dep %s '%s' &&"
-                " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
-                "{ [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }\n"
-                "rc=$?\n"
-                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list /etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
-                "exit $rc\n",
-                log, prelude, archives, install,
-                arg_arch_all_only ? "--indep-only" : "", b->src, extra, extra, arg_extra_repositories ? 1 : 0);
-        if (!script) {
-                r = log_oom();
+        r = deps_scripts(b, proxy_port(proxy), log, archives, install, &prelude, &script);
+        if (r < 0)
                 goto finish;
-        }
         {
                 _cleanup_free_ char *list = strv_join(allowed, " ");
                 printf("Installing the build dependencies of %s %s in '%s@%u', network to %s only\n", b->source,
@@ -815,6 +840,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         r = deps_session(ctx, b, ref, upper, work, profile, binds, prelude, script, log);
         /* The .debs this build downloaded, for the next builds (also after a failure). */
         link_debs(archives, cache);
+        remove_mount_points(upper, binds);
         if (r >= 0)
                 r = rm_rf(work);
         /* Publish the layer for later builds; a concurrent build may have published the same one. */
@@ -839,6 +865,32 @@ static char *find_changes(const char *dir) {
         return NULL;
 }
 
+/* The build command's environment. Returns 0 or -ENOMEM. */
+static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
+        if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 || strv_extendf(env, "HOME=/build") < 0 ||
+            strv_extendf(env, "USER=%s", u->name) < 0 || strv_extendf(env, "LOGNAME=%s", u->name) < 0 ||
+            strv_extendf(env, "LANG=C.UTF-8") < 0 || strv_extendf(env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
+            strv_extendf(env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
+                         getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* build.log, which the build user appends to, and root hooks too. */
+static int build_log_create(const Build *b, const UserInfo *u) {
+        _cleanup_free_ char *log = path_join(b->build, "build.log");
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!log)
+                return log_oom();
+        fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 || fchown(fd, u->uid, u->gid) < 0)
+                return log_error_errno(-errno, "Failed to create the build log '%s': %m", log);
+        return 0;
+}
+
+/* Stage "build": the build session's whole life in order (profile, session, starting hooks, build, the
+ * hooks for its outcome, end or keep), one function so that each exit path ends or keeps the session. */
 static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInfo *u) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
@@ -863,11 +915,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                             what, arg_build_profiles ? "-P" : "", arg_build_profiles ?: "");
         if (!cmd)
                 return log_oom();
-        if (strv_extendf(&env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 || strv_extendf(&env, "HOME=/build") < 0 ||
-            strv_extendf(&env, "USER=%s", u->name) < 0 || strv_extendf(&env, "LOGNAME=%s", u->name) < 0 ||
-            strv_extendf(&env, "LANG=C.UTF-8") < 0 || strv_extendf(&env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
-            strv_extendf(&env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
-                         getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
+        if (build_user_env(b, u, &env) < 0)
                 return log_oom();
 
         /* A one-shot session's container runs one command (container.h); hooks in the session need a
@@ -899,13 +947,9 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 .profile_binds = profile_binds,
                 .apparmor_template = ctx->apparmor_template,
         };
-        {
-                /* The build user appends to it, root hooks too. */
-                _cleanup_free_ char *log = path_join(b->build, "build.log");
-                _cleanup_close_ int fd = log ? open(log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644) : -EBADF;
-                if (fd < 0 || fchown(fd, u->uid, u->gid) < 0)
-                        return log_error_errno(fd < 0 && !log ? -ENOMEM : -errno, "Failed to create the build log: %m");
-        }
+        r = build_log_create(b, u);
+        if (r < 0)
+                return r;
         b->stage = "build";
         printf("Building %s %s in '%s@%u' as '%s', network off\n", b->source, b->version, ref->name, ref->version,
                u->name);

@@ -90,6 +90,8 @@ check "apt fetched from the mirror through the proxy" grep -q "^proxy: GET $mhos
 # The proxy is a forked arkose-chroot: none with our state directory may be left.
 ours() { for p in $(pgrep -x arkose-chroot); do grep -qz "^ARKOSE_STATE_DIR=$ARKOSE_STATE_DIR\$" /proc/$p/environ 2>/dev/null && echo $p; done; }
 check "no proxy process is left" test -z "$(ours)"
+check "the dependency layers hold no mount point of the builds" \
+        sh -c "! ls -d '$ARKOSE_STATE_DIR'/cache/deps/*/upper'$ARKOSE_STATE_DIR' 2>/dev/null | grep -q ."
 check "no nftables table or veth is left" sh -c "! nft list tables | grep -q arkose- && ! ip -o link | grep -q ' ark-'"
 
 # The extra repository, signed, with its key: the build dependency comes from it.
