@@ -139,7 +139,7 @@ static void help(void) {
                "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
                "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
                "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
-               "  -A, --arch-all          build architecture-independent packages only; --no-arch-any too\n"
+               "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
                "      --source            also build the source package\n"
                "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
                "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
