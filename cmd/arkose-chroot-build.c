@@ -58,12 +58,12 @@ char *arg_arch = NULL;
 
 /* sbuild's external commands, in the order they run. */
 typedef enum BuildHook {
-        BUILD_HOOK_PRE_BUILD,           /* host, before the dependencies */
-        BUILD_HOOK_CHROOT_SETUP,        /* dependency session, root, before apt */
-        BUILD_HOOK_STARTING_BUILD,      /* build session, root, before dpkg-buildpackage */
-        BUILD_HOOK_FINISHED_BUILD,      /* build session, root, after a successful build */
-        BUILD_HOOK_BUILD_FAILED,        /* build session, root, after a failed build */
-        BUILD_HOOK_POST_BUILD,          /* host, after a successful build, results in the output */
+        BUILD_HOOK_PRE_BUILD,      /* host, before the dependencies */
+        BUILD_HOOK_CHROOT_SETUP,   /* dependency session, root, before apt */
+        BUILD_HOOK_STARTING_BUILD, /* build session, root, before dpkg-buildpackage */
+        BUILD_HOOK_FINISHED_BUILD, /* build session, root, after a successful build */
+        BUILD_HOOK_BUILD_FAILED,   /* build session, root, after a failed build */
+        BUILD_HOOK_POST_BUILD,     /* host, after a successful build, results in the output */
         _BUILD_HOOK_MAX,
 } BuildHook;
 
@@ -80,12 +80,12 @@ static char **arg_hooks[_BUILD_HOOK_MAX] = {};
 
 /* What sbuild's percent escapes stand for at a hook's point (NULL: not known there, expands to ""). */
 typedef struct HookVars {
-        const char *arch;               /* %a %SBUILD_HOST_ARCH */
-        const char *build_dir;          /* %b %SBUILD_BUILD_DIR */
-        const char *pkgbuild_dir;       /* %p %SBUILD_PKGBUILD_DIR */
-        const char *dsc;                /* %d %SBUILD_DSC */
-        const char *changes;            /* %c %SBUILD_CHANGES */
-        const char *session;            /* %SBUILD_SESSION (ours): the session id */
+        const char *arch;         /* %a %SBUILD_HOST_ARCH */
+        const char *build_dir;    /* %b %SBUILD_BUILD_DIR */
+        const char *pkgbuild_dir; /* %p %SBUILD_PKGBUILD_DIR */
+        const char *dsc;          /* %d %SBUILD_DSC */
+        const char *changes;      /* %c %SBUILD_CHANGES */
+        const char *session;      /* %SBUILD_SESSION (ours): the session id */
 } HookVars;
 
 /* Expands sbuild's escapes in @cmd: %% and the long and short forms of HookVars. Returns 0 and *ret, or
@@ -95,12 +95,18 @@ static int hook_expand(const char *cmd, const HookVars *v, char **ret) {
                 const char *name;
                 const char *value;
         } esc[] = {
-                { "SBUILD_HOST_ARCH", v->arch },     { "SBUILD_BUILD_DIR", v->build_dir },
-                { "SBUILD_PKGBUILD_DIR", v->pkgbuild_dir }, { "SBUILD_DSC", v->dsc },
-                { "SBUILD_CHANGES", v->changes },    { "SBUILD_SESSION", v->session },
-                { "a", v->arch },                    { "b", v->build_dir },
-                { "p", v->pkgbuild_dir },            { "d", v->dsc },
-                { "c", v->changes },                 { "%", "%" },
+                { "SBUILD_HOST_ARCH", v->arch },
+                { "SBUILD_BUILD_DIR", v->build_dir },
+                { "SBUILD_PKGBUILD_DIR", v->pkgbuild_dir },
+                { "SBUILD_DSC", v->dsc },
+                { "SBUILD_CHANGES", v->changes },
+                { "SBUILD_SESSION", v->session },
+                { "a", v->arch },
+                { "b", v->build_dir },
+                { "p", v->pkgbuild_dir },
+                { "d", v->dsc },
+                { "c", v->changes },
+                { "%", "%" },
         };
         _cleanup_free_ char *out = strdup("");
 
@@ -141,10 +147,13 @@ int build_hook_add(int i, const char *cmd) {
         int r;
 
         assert(i >= 0 && i < _BUILD_HOOK_MAX);
-        r = hook_expand(cmd, &(HookVars) {}, &check);
+        r = hook_expand(cmd, &(HookVars){}, &check);
         if (r == -EINVAL)
-                return log_error_errno(r, "Invalid --%s '%s': unknown %% escape (%%%%, %%a, %%b, %%p, %%d, %%c and "
-                                       "their %%SBUILD_* names are known)", build_hook_table[i], cmd);
+                return log_error_errno(
+                        r,
+                        "Invalid --%s '%s': unknown %% escape (%%%%, %%a, %%b, %%p, %%d, %%c and "
+                        "their %%SBUILD_* names are known)",
+                        build_hook_table[i], cmd);
         if (r < 0)
                 return log_oom();
         return strv_extend(&arg_hooks[i], cmd) < 0 ? log_oom() : 0;
@@ -355,9 +364,11 @@ static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char
                 }
                 while (waitpid(pid, &status, 0) < 0)
                         if (errno != EINTR)
-                                return log_error_errno(-errno, "Failed to wait for --%s: %m", build_hook_table[h]);
+                                return log_error_errno(-errno, "Failed to wait for --%s: %m",
+                                                       build_hook_table[h]);
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return build_fail_hook(b, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
+                        return build_fail_hook(
+                                b, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
         }
         return 0;
 }
@@ -372,8 +383,8 @@ static int build_session_hooks(Session *s, Build *b, BuildHook h, const HookVars
 
                 if (hook_expand(*c, v, &cmd) < 0)
                         return log_oom();
-                script = strdup_printf("exec >> '%s' 2>&1\necho '--- %s'\n%s%s", log, build_hook_table[h], prelude ?: "",
-                                       cmd);
+                script = strdup_printf("exec >> '%s' 2>&1\necho '--- %s'\n%s%s", log, build_hook_table[h],
+                                       prelude ?: "", cmd);
                 if (!script)
                         return log_oom();
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
@@ -426,7 +437,8 @@ static int tree_source_uris(char *const *lowers, char ***uris) {
                 while (d && (de = readdir(d))) {
                         size_t n = strlen(de->d_name);
                         if (((n > 5 && streq(de->d_name + n - 5, ".list")) ||
-                             (n > 8 && streq(de->d_name + n - 8, ".sources"))) && !strv_contains(names, de->d_name))
+                             (n > 8 && streq(de->d_name + n - 8, ".sources"))) &&
+                            !strv_contains(names, de->d_name))
                                 if (strv_extend(&names, de->d_name) < 0)
                                         return -ENOMEM;
                 }
@@ -471,14 +483,18 @@ int build_check_extra_repository(const char *line) {
 
         for (const char *c = line; *c; c++)
                 if ((unsigned char) *c < 0x20 && *c != '\t')
-                        return log_error_errno(-EINVAL, "Invalid --extra-repository: a control character in it");
+                        return log_error_errno(-EINVAL,
+                                               "Invalid --extra-repository: a control character in it");
         if ((!startswith(line, "deb ") && !startswith(line, "deb-src ") && !startswith(line, "deb\t") &&
-             !startswith(line, "deb-src\t")) || !(uri = repository_uri(line)))
-                return log_error_errno(-EINVAL, "Invalid --extra-repository '%s': expected 'deb URI SUITE [COMPONENT...]'",
-                                       line);
+             !startswith(line, "deb-src\t")) ||
+            !(uri = repository_uri(line)))
+                return log_error_errno(
+                        -EINVAL, "Invalid --extra-repository '%s': expected 'deb URI SUITE [COMPONENT...]'",
+                        line);
         if (proxy_source_of_uri(uri, &source) < 0)
-                return log_error_errno(-EINVAL, "Invalid --extra-repository '%s': '%s' is not an http, https or file URI",
-                                       line, uri);
+                return log_error_errno(
+                        -EINVAL, "Invalid --extra-repository '%s': '%s' is not an http, https or file URI",
+                        line, uri);
         return 0;
 }
 
@@ -491,7 +507,8 @@ static int deps_sources(const ChrootRef *ref, char ***ret_allowed, char ***ret_d
 
         r = tree_source_uris(ref->lowers, &uris);
         if (r < 0)
-                return log_error_errno(r, "Failed to read the apt sources of '%s@%u': %m", ref->name, ref->version);
+                return log_error_errno(r, "Failed to read the apt sources of '%s@%u': %m", ref->name,
+                                       ref->version);
         for (char **e = arg_extra_repositories; e && *e; e++) {
                 _cleanup_free_ char *uri = repository_uri(*e);
                 if (!uri || strv_extend(&uris, uri) < 0)
@@ -501,7 +518,8 @@ static int deps_sources(const ChrootRef *ref, char ***ret_allowed, char ***ret_d
                         while (p[0] == '/' && p[1] == '/')
                                 p++;
                         if (!path_is_absolute(p) || access(p, R_OK | X_OK) < 0)
-                                return log_error_errno(-ENOENT, "Extra repository '%s': no directory '%s'", *e, p);
+                                return log_error_errno(-ENOENT, "Extra repository '%s': no directory '%s'",
+                                                       *e, p);
                         if (strv_extend(&dirs, p) < 0)
                                 return log_oom();
                 }
@@ -512,8 +530,9 @@ static int deps_sources(const ChrootRef *ref, char ***ret_allowed, char ***ret_d
                 if (r == -ENOMEM)
                         return log_oom();
                 if (r < 0)
-                        log_warning("Package source '%s' of '%s' cannot be reached through the proxy, ignoring.", *u,
-                                    ref->name);
+                        log_warning(
+                                "Package source '%s' of '%s' cannot be reached through the proxy, ignoring.",
+                                *u, ref->name);
                 if (r > 0 && !strv_contains(allowed, source) && strv_extend(&allowed, source) < 0)
                         return log_oom();
         }
@@ -545,9 +564,11 @@ static void link_debs(const char *from, const char *to) {
 /* The cache key text of the dependency layer: what the layer depends on. */
 static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
         _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
-        _cleanup_free_ char *repos = arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
-        _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP] ? strv_join(arg_hooks[BUILD_HOOK_CHROOT_SETUP], "\n")
-                                                                         : strdup("");
+        _cleanup_free_ char *repos =
+                arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
+        _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
+                                             ? strv_join(arg_hooks[BUILD_HOOK_CHROOT_SETUP], "\n")
+                                             : strdup("");
         _cleanup_free_ char *keys = strdup("");
 
         if (!extra || !repos || !setup || !keys)
@@ -566,8 +587,8 @@ static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, cha
                 keys = TAKE_PTR(n);
         }
         (void) b;
-        *ret = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\nrepositories=%s\nkeys=%s\nsetup=%s\n%s", ref->name,
-                             ref->version, arg_arch_all_only, extra, repos, keys, setup, fields);
+        *ret = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\nrepositories=%s\nkeys=%s\nsetup=%s\n%s",
+                             ref->name, ref->version, arg_arch_all_only, extra, repos, keys, setup, fields);
         return *ret ? 0 : -ENOMEM;
 }
 
@@ -609,11 +630,12 @@ static int deps_extra_files(const char *dir, char **ret_install) {
                         char *argv[] = { (char *) "cp", arg_extra_repository_keys[i], copy, NULL };
                         r = run_program(argv);
                         if (r < 0)
-                                return log_error_errno(r, "Failed to copy '%s'", arg_extra_repository_keys[i]);
+                                return log_error_errno(r, "Failed to copy '%s'",
+                                                       arg_extra_repository_keys[i]);
                 }
                 (void) chmod(copy, 0644);
-                n = strdup_printf("%scp '%s' /etc/apt/trusted.gpg.d/arkose-build-extra-%zu.%s\n", install, copy, i,
-                                  armored ? "asc" : "gpg");
+                n = strdup_printf("%scp '%s' /etc/apt/trusted.gpg.d/arkose-build-extra-%zu.%s\n", install,
+                                  copy, i, armored ? "asc" : "gpg");
                 if (!n)
                         return log_oom();
                 free(install);
@@ -632,29 +654,32 @@ static int deps_profile(const char *dir, uint16_t port, Profile **ret) {
         const char *key = NULL;
         int r;
 
-        text = strdup_printf("[profile]\n"
-                             "description = arkose-chroot build: dependencies, network to the package sources only\n"
-                             "[network]\n"
-                             "mode = filtered\n"
-                             "allow = 127.0.0.1:%u\n"
-                             "[apparmor]\n"
-                             "mode = auto\n"
-                             "inet = yes\n",
-                             port);
+        text = strdup_printf(
+                "[profile]\n"
+                "description = arkose-chroot build: dependencies, network to the package sources only\n"
+                "[network]\n"
+                "mode = filtered\n"
+                "allow = 127.0.0.1:%u\n"
+                "[apparmor]\n"
+                "mode = auto\n"
+                "inet = yes\n",
+                port);
         if (!path || !text)
                 return log_oom();
         r = write_file_atomic(path, text, 0644);
         if (r >= 0)
                 r = profile_parse_file(path, "build-deps", ret, &line, &key);
         if (r < 0)
-                return log_error_errno(r, "%s:%u: Failed to make the dependency session's profile: %m", path, line);
+                return log_error_errno(r, "%s:%u: Failed to make the dependency session's profile: %m", path,
+                                       line);
         return 0;
 }
 
 /* Runs the dependency session: over the tree with @upper as its writable layer, --chroot-setup-commands
  * then apt through the proxy at @port. */
 static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char *upper, const char *work,
-                        const Profile *profile, char **binds, const char *prelude, const char *script, const char *log) {
+                        const Profile *profile, char **binds, const char *prelude, const char *script,
+                        const char *log) {
         _cleanup_(session_freep) Session *session = NULL;
         HookVars v = { .arch = b->arch, .build_dir = b->build, .pkgbuild_dir = b->src, .dsc = b->dsc };
         int status = 0, r;
@@ -690,7 +715,9 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                 r = session_run(session, &attach, signals_forward_to, &status);
                 if (r >= 0 && status != 0) {
                         b->status = status;
-                        r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): see the log", status);
+                        r = log_error_errno(-EPROTO,
+                                            "Build failed at stage 'dependencies' (status %d): see the log",
+                                            status);
                 }
         }
         if (session_end(session) < 0 && r >= 0)
@@ -727,10 +754,11 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
                 " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
                 "{ [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }\n"
                 "rc=$?\n"
-                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list /etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
+                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list "
+                "/etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
                 "exit $rc\n",
-                log, prelude, archives, install, arg_arch_all_only ? "--indep-only" : "", b->src, extra, extra,
-                arg_extra_repositories ? 1 : 0);
+                log, prelude, archives, install, arg_arch_all_only ? "--indep-only" : "", b->src, extra,
+                extra, arg_extra_repositories ? 1 : 0);
         if (!*ret_script)
                 return log_oom();
         *ret_prelude = TAKE_PTR(prelude);
@@ -833,8 +861,8 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
                 goto finish;
         {
                 _cleanup_free_ char *list = strv_join(allowed, " ");
-                printf("Installing the build dependencies of %s %s in '%s@%u', network to %s only\n", b->source,
-                       b->version, ref->name, ref->version, isempty(list) ? "(none)" : list);
+                printf("Installing the build dependencies of %s %s in '%s@%u', network to %s only\n",
+                       b->source, b->version, ref->name, ref->version, isempty(list) ? "(none)" : list);
                 fflush(stdout);
         }
         r = deps_session(ctx, b, ref, upper, work, profile, binds, prelude, script, log);
@@ -867,9 +895,10 @@ static char *find_changes(const char *dir) {
 
 /* The build command's environment. Returns 0 or -ENOMEM. */
 static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
-        if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 || strv_extendf(env, "HOME=/build") < 0 ||
-            strv_extendf(env, "USER=%s", u->name) < 0 || strv_extendf(env, "LOGNAME=%s", u->name) < 0 ||
-            strv_extendf(env, "LANG=C.UTF-8") < 0 || strv_extendf(env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
+        if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
+            strv_extendf(env, "HOME=/build") < 0 || strv_extendf(env, "USER=%s", u->name) < 0 ||
+            strv_extendf(env, "LOGNAME=%s", u->name) < 0 || strv_extendf(env, "LANG=C.UTF-8") < 0 ||
+            strv_extendf(env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
             strv_extendf(env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
                          getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
                 return -ENOMEM;
@@ -895,7 +924,8 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL;
-        _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL, *changes = NULL;
+        _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
+                            *changes = NULL;
         const char *what = arg_source_too ? (arg_arch_all_only ? "-A -S" : arg_no_arch_any ? "-A -S" : "")
                            : arg_arch_all_only || arg_no_arch_any ? "-A" : "-b";
         HookVars v = { .arch = b->arch, .build_dir = "/build", .pkgbuild_dir = "/build/reproducible-path" };
@@ -911,7 +941,8 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         bind = strdup_printf("%s:/build:rw", b->build);
         if (!bind || profile_add_bind(profile, bind) < 0 || strv_extend(&profile_binds, bind) < 0)
                 return log_oom();
-        cmd = strdup_printf("{ dpkg-buildpackage -us -uc %s %s%s; echo $? > /build/.status; } 2>&1 | tee -a /build/build.log",
+        cmd = strdup_printf("{ dpkg-buildpackage -us -uc %s %s%s; echo $? > /build/.status; } 2>&1 | tee -a "
+                            "/build/build.log",
                             what, arg_build_profiles ? "-P" : "", arg_build_profiles ?: "");
         if (!cmd)
                 return log_oom();
@@ -920,8 +951,8 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
 
         /* A one-shot session's container runs one command (container.h); hooks in the session need a
          * detached one, as does --keep-session. Its mounts live in the host's namespace. */
-        detached = arg_keep_session || arg_hooks[BUILD_HOOK_STARTING_BUILD] || arg_hooks[BUILD_HOOK_FINISHED_BUILD] ||
-                   arg_hooks[BUILD_HOOK_BUILD_FAILED];
+        detached = arg_keep_session || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
+                   arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
         if (!detached) {
                 r = private_mount_namespace();
                 if (r < 0)
@@ -980,17 +1011,20 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         if (r >= 0) {
                 status_path = path_join(b->build, ".status");
                 if (!status_path || read_file(status_path, &status_text) < 0)
-                        r = log_error_errno(-EPROTO, "Build failed at stage 'build': no exit status (see %s/build.log)",
-                                            b->build);
+                        r = log_error_errno(
+                                -EPROTO, "Build failed at stage 'build': no exit status (see %s/build.log)",
+                                b->build);
                 else
                         b->status = atoi(status_text);
         }
         if (r >= 0 && b->status != 0) {
                 /* The failure hooks run, but the build failed at stage 'build' whatever they do. */
-                (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log", NULL);
+                (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
+                                           NULL);
                 b->stage = "build";
-                r = log_error_errno(-EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
-                                    b->status);
+                r = log_error_errno(
+                        -EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
+                        b->status);
         } else if (r >= 0) {
                 _cleanup_free_ char *name = find_changes(b->build);
                 changes = name ? path_join("/build", name) : NULL;
@@ -1043,8 +1077,9 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
                 (void) read_file(proxy, &p);
-                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s", a ?: "",
-                                     p ? "=== the package source proxy's decisions ===\n" : "", p ?: "", c ?: "");
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s",
+                                     a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
+                                     p ?: "", c ?: "");
                 if (!text)
                         return log_oom();
                 r = write_file_atomic(b->log, text, 0644);
@@ -1068,10 +1103,13 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
 }
 
 static void build_print_json(const Build *b, const ChrootRef *ref, const char *out, int r) {
-        printf("{\"source\": \"%s\", \"version\": \"%s\", \"chroot\": \"%s\", \"chroot_version\": %u, \"arch\": \"%s\", "
-               "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": \"%s\", ",
-               b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, b->arch ?: "", r < 0 ? "failed" : "ok",
-               r < 0 ? (b->stage ?: "setup") : "done", b->status, out, b->log ?: "");
+        printf("{\"source\": \"%s\", \"version\": \"%s\", \"chroot\": \"%s\", \"chroot_version\": %u, "
+               "\"arch\": \"%s\", "
+               "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": "
+               "\"%s\", ",
+               b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, b->arch ?: "",
+               r < 0 ? "failed" : "ok", r < 0 ? (b->stage ?: "setup") : "done", b->status, out,
+               b->log ?: "");
         if (b->kept_session)
                 printf("\"session\": \"%s\", \"build_dir\": \"%s\", ", b->kept_session, b->build);
         printf("\"files\": [");
@@ -1095,7 +1133,8 @@ static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef
 
         r = host_arch(&host);
         if (r < 0)
-                return log_error_errno(r, "Failed to get the host's architecture (dpkg --print-architecture)");
+                return log_error_errno(r,
+                                       "Failed to get the host's architecture (dpkg --print-architecture)");
         name = at ? strndup(spec, (size_t) (at - spec)) : strdup(spec);
         if (!name)
                 return log_oom();
@@ -1113,8 +1152,9 @@ static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef
                 return log_oom();
         if (chroot_def_find(ctx->def_dirs, other, &def_other, NULL, NULL, NULL) < 0 ||
             !streq(def_other->architecture ?: host, arg_arch))
-                return log_error_errno(-ENOENT, "No chroot for architecture '%s': '%s' is %s, and '%s' is %s", arg_arch,
-                                       name, b->arch, other, def_other ? "not for it" : "no chroot");
+                return log_error_errno(
+                        -ENOENT, "No chroot for architecture '%s': '%s' is %s, and '%s' is %s", arg_arch,
+                        name, b->arch, other, def_other ? "not for it" : "no chroot");
         free(b->arch);
         b->arch = strdup(arg_arch);
         if (!b->arch)
@@ -1194,8 +1234,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
                 _cleanup_free_ char *name = find_changes(b.build);
                 _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;
-                HookVars v = { .arch = b.arch, .build_dir = b.build, .pkgbuild_dir = b.src, .dsc = b.dsc,
-                               .changes = changes, .session = b.kept_session };
+                HookVars v = { .arch = b.arch,
+                               .build_dir = b.build,
+                               .pkgbuild_dir = b.src,
+                               .dsc = b.dsc,
+                               .changes = changes,
+                               .session = b.kept_session };
                 b.stage = build_hook_table[BUILD_HOOK_POST_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_POST_BUILD, &v, out);
         }
@@ -1210,11 +1254,14 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 /* On stderr with --json, whose stdout is the summary only. */
                 FILE *f = arg_json ? stderr : stdout;
                 fprintf(f,
-                        "The build session '%s' is kept, with the build directory at /build (%s on the host).\n"
+                        "The build session '%s' is kept, with the build directory at /build (%s on the "
+                        "host).\n"
                         "Enter it:  arkose-chroot -c session:%s --run-session -u root -d / -- bash\n"
-                        "      or:  arkose-chroot -c session:%s --run-session -u %s -d /build/reproducible-path -- bash\n"
+                        "      or:  arkose-chroot -c session:%s --run-session -u %s -d "
+                        "/build/reproducible-path -- bash\n"
                         "End it:    arkose-chroot -c session:%s --end-session && rm -rf '%s'\n",
-                        b.kept_session, b.build, b.kept_session, b.kept_session, u.name, b.kept_session, b.dir);
+                        b.kept_session, b.build, b.kept_session, b.kept_session, u.name, b.kept_session,
+                        b.dir);
                 _cleanup_free_ char *deps = path_join(b.dir, "deps");
                 if (deps)
                         (void) rm_rf(deps);

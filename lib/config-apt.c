@@ -215,7 +215,8 @@ int config_find_host_mirror(const char *root, char **ret) {
 
                 if (!p)
                         return -ENOMEM;
-                r = streq(*f + n - 5, ".list") ? parse_one_line_file(p, ret, NULL) : parse_deb822_file(p, ret, NULL);
+                r = streq(*f + n - 5, ".list") ? parse_one_line_file(p, ret, NULL)
+                                               : parse_deb822_file(p, ret, NULL);
                 if (r < 0)
                         log_debug("Failed to read %s: %s, ignoring", p, strerror(-r));
                 if (r > 0)

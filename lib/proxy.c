@@ -22,8 +22,8 @@
 #include "base/util.h"
 #include "proxy.h"
 
-#define PROXY_HEADER_MAX 16384
-#define PROXY_IDLE_MS (300 * 1000)
+#define PROXY_HEADER_MAX        16384
+#define PROXY_IDLE_MS           (300 * 1000)
 #define PROXY_CONNECT_TIMEOUT_S 30
 
 struct Proxy {
@@ -36,7 +36,7 @@ void proxy_request_done(ProxyRequest *r) {
         free(r->host);
         free(r->path);
         free(r->version);
-        *r = (ProxyRequest) {};
+        *r = (ProxyRequest){};
 }
 
 static bool has_control(const char *s) {
@@ -64,7 +64,8 @@ static int parse_port(const char *s, size_t n, uint16_t *ret) {
 
 /* "host[:port]" or "[v6]:port" (the first @n bytes of @s) → lower-case host and port (@default_port when
  * none is given; 0: a port is required). */
-static int parse_authority(const char *s, size_t n, uint16_t default_port, char **ret_host, uint16_t *ret_port) {
+static int parse_authority(const char *s, size_t n, uint16_t default_port, char **ret_host,
+                           uint16_t *ret_port) {
         _cleanup_free_ char *host = NULL;
         const char *h = s, *port = NULL;
         size_t hn;
@@ -142,7 +143,8 @@ int proxy_parse_request_line(const char *line, ProxyRequest *ret) {
                         return -EINVAL;
                 uri += 7;
                 slash = strchr(uri, '/');
-                r = parse_authority(uri, slash ? (size_t) (slash - uri) : strlen(uri), 80, &req.host, &req.port);
+                r = parse_authority(uri, slash ? (size_t) (slash - uri) : strlen(uri), 80, &req.host,
+                                    &req.port);
                 if (r < 0)
                         return r;
                 req.path = strdup(slash ?: "/");
@@ -151,7 +153,7 @@ int proxy_parse_request_line(const char *line, ProxyRequest *ret) {
         } else
                 return -EINVAL;
         *ret = req;
-        req = (ProxyRequest) {};
+        req = (ProxyRequest){};
         return 0;
 }
 
@@ -233,7 +235,8 @@ static void log_line(int logfd, const char *fmt, ...) {
 
 static void reply(int fd, const char *status) {
         char buf[256];
-        int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status);
+        int n = snprintf(buf, sizeof(buf), "HTTP/1.1 %s\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                         status);
         (void) write_all(fd, buf, (size_t) n);
 }
 
@@ -265,7 +268,7 @@ typedef struct Conn {
         int client, upstream;
         char *const *allowed;
         int logfd;
-        char *host;             /* the upstream of this connection, once connected */
+        char *host; /* the upstream of this connection, once connected */
         uint16_t port;
         bool tunnel;
         char in[PROXY_HEADER_MAX];
@@ -329,14 +332,16 @@ static int handle_request(Conn *c, size_t len) {
                 return -EINVAL;
         }
         if (!proxy_allows(c->allowed, req.host, req.port)) {
-                log_line(c->logfd, "proxy: denied %s %s:%u (not a package source)", req.method, req.host, req.port);
+                log_line(c->logfd, "proxy: denied %s %s:%u (not a package source)", req.method, req.host,
+                         req.port);
                 if (c->upstream < 0)
                         reply(c->client, "403 Forbidden");
                 return -EPERM;
         }
-        if (c->upstream >= 0 && (!streq(req.host, c->host) || req.port != c->port || streq(req.method, "CONNECT"))) {
-                log_line(c->logfd, "proxy: closing: a request for %s:%u on a connection to %s:%u", req.host, req.port,
-                         c->host, c->port);
+        if (c->upstream >= 0 &&
+            (!streq(req.host, c->host) || req.port != c->port || streq(req.method, "CONNECT"))) {
+                log_line(c->logfd, "proxy: closing: a request for %s:%u on a connection to %s:%u", req.host,
+                         req.port, c->host, c->port);
                 return -EINVAL;
         }
         if (c->upstream < 0) {
@@ -497,7 +502,8 @@ int proxy_start(char *const *allowed, const char *log_path, Proxy **ret) {
         fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (fd < 0 || bind(fd, (struct sockaddr *) &a, sizeof(a)) < 0 || listen(fd, 64) < 0 ||
             getsockname(fd, (struct sockaddr *) &a, &alen) < 0)
-                return log_error_errno(-errno, "Failed to listen on the host's loopback for the package proxy: %m");
+                return log_error_errno(-errno,
+                                       "Failed to listen on the host's loopback for the package proxy: %m");
         if (log_path) {
                 logfd = open(log_path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
                 if (logfd < 0)

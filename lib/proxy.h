@@ -26,11 +26,11 @@
  * parent (PR_SET_PDEATHSIG), so a killed arkose-chroot leaves no proxy behind. */
 
 typedef struct ProxyRequest {
-        char *method;   /* "GET", "HEAD", "CONNECT" */
-        char *host;     /* lower case; an IPv6 address without its brackets */
+        char *method; /* "GET", "HEAD", "CONNECT" */
+        char *host;   /* lower case; an IPv6 address without its brackets */
         uint16_t port;
-        char *path;     /* origin form ("/dists/..."); NULL for CONNECT */
-        char *version;  /* "HTTP/1.1" */
+        char *path;    /* origin form ("/dists/..."); NULL for CONNECT */
+        char *version; /* "HTTP/1.1" */
 } ProxyRequest;
 
 void proxy_request_done(ProxyRequest *r);

@@ -18,7 +18,9 @@ static void test_parse_get(void **state) {
         ProxyRequest r = {};
 
         (void) state;
-        assert_int_equal(proxy_parse_request_line("GET http://Deb.Debian.ORG/debian/dists/bookworm/InRelease HTTP/1.1", &r), 0);
+        assert_int_equal(proxy_parse_request_line(
+                                 "GET http://Deb.Debian.ORG/debian/dists/bookworm/InRelease HTTP/1.1", &r),
+                         0);
         assert_string_equal(r.method, "GET");
         assert_string_equal(r.host, "deb.debian.org");
         assert_int_equal(r.port, 80);
@@ -53,18 +55,18 @@ static void test_parse_connect(void **state) {
 static void test_parse_bad(void **state) {
         static const char *const bad[] = {
                 "",
-                "GET /debian/dists HTTP/1.1",                   /* origin form: not a proxy request */
-                "GET https://h/x HTTP/1.1",                     /* https goes through CONNECT */
+                "GET /debian/dists HTTP/1.1", /* origin form: not a proxy request */
+                "GET https://h/x HTTP/1.1",   /* https goes through CONNECT */
                 "GET ftp://h/x HTTP/1.1",
                 "POST http://h/x HTTP/1.1",
                 "DELETE http://h/x HTTP/1.1",
-                "CONNECT h HTTP/1.1",                           /* CONNECT needs a port */
+                "CONNECT h HTTP/1.1", /* CONNECT needs a port */
                 "CONNECT h:0 HTTP/1.1",
                 "CONNECT h:65536 HTTP/1.1",
                 "GET http://h:80x/ HTTP/1.1",
                 "GET http://user@h/ HTTP/1.1",
                 "GET http:///x HTTP/1.1",
-                "GET http://h/x",                               /* no version */
+                "GET http://h/x", /* no version */
                 "GET http://h/x SPDY/3",
                 "GET http://h/x HTTP/1.1 extra",
                 "GET  http://h/x HTTP/1.1",
@@ -140,10 +142,8 @@ static void test_allows(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_parse_get),
-                cmocka_unit_test(test_parse_connect),
-                cmocka_unit_test(test_parse_bad),
-                cmocka_unit_test(test_source_of_uri),
+                cmocka_unit_test(test_parse_get), cmocka_unit_test(test_parse_connect),
+                cmocka_unit_test(test_parse_bad), cmocka_unit_test(test_source_of_uri),
                 cmocka_unit_test(test_allows),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
