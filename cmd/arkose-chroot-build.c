@@ -354,7 +354,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 .env = env,
                 .no_new_privs = u->uid != 0,
         };
-        r = session_run(session, &attach, signals_forward_to, &status);
+        r = session_run(session, &attach, signals_forward_child, &status);
         if (r >= 0)
                 r = session_end(session);
         if (r < 0)
