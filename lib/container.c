@@ -195,7 +195,7 @@ static int container_unshare_without_cgroups(void) {
         r = mount_make_rprivate();
         if (r < 0)
                 return r;
-        return mount_detach_cgroupfs();
+        return mount_hide_cgroupfs();
 }
 
 /* Finds arkose-init: next to the running program (a build tree), else where it is installed. Returns a
@@ -558,9 +558,9 @@ int container_run(Container *c, const AttachPlan *plan, int *ret_status) {
         /* The caller's mount namespace is its own: without the cgroup file systems in it, liblxc makes no
          * cgroups (container_unshare_without_cgroups()). */
         if (!c->cgroups) {
-                r = mount_detach_cgroupfs();
+                r = mount_hide_cgroupfs();
                 if (r < 0)
-                        return log_error_errno(r, "Failed to detach the cgroup file systems: %m");
+                        return log_error_errno(r, "Failed to hide the cgroup file systems: %m");
         }
 
         c->lxc->want_daemonize(c->lxc, false);

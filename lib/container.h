@@ -22,7 +22,8 @@
  * container_start() and the command, and a host without arkose-init (then liblxc's own init runs "sleep
  * infinity", as before).
  *
- * Containers get no cgroups of their own: liblxc is started in a mount namespace without /sys/fs/cgroup
+ * Containers get no cgroups of their own: liblxc is started in a mount namespace whose /sys/fs/cgroup is
+ * covered by an empty tmpfs (mount_hide_cgroupfs())
  * (creating and removing cgroups in every hierarchy costs each session milliseconds, and no limits are
  * set). Everything in a container dies with its init (PID namespace); its processes are accounted to the
  * caller's cgroups. */
@@ -111,7 +112,7 @@ bool container_runs_in_caller(Container *c, const AttachPlan *plan);
  * liblxc handles the caller's signals itself: it blocks them all and passes them on to arkose-init, which
  * passes them on to the command; all but SIGHUP, which it turns into SIGTERM: the caller sends itself
  * CONTAINER_SIGNAL_HANGUP instead, which arkose-init turns back into SIGHUP. The cgroup file systems are
- * detached from the caller's mount namespace (unless the container keeps cgroups). Returns 0, or -EIO
+ * hidden in the caller's mount namespace (unless the container keeps cgroups). Returns 0, or -EIO
  * (logged) when the container did not start. */
 int container_run(Container *c, const AttachPlan *plan, int *ret_status);
 
