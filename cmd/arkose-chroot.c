@@ -53,14 +53,16 @@ static sigset_t forward_saved_mask;             /* while forwarding to ourselves
  * masks liblxc sets: signal_handler() takes it first and sends us CONTAINER_SIGNAL_HANGUP, which liblxc
  * passes on unchanged and arkose-init turns back into SIGHUP. These definitions take the place of libc's
  * for liblxc too (a shared library's references resolve to the executable's definitions first); they set
- * the mask with the system call, as libc does (which also keeps its own two signals out). Otherwise they
- * do what libc's do. */
+ * the mask with the system call, as libc does, and like libc never block its own two signals (32 and 33:
+ * thread cancellation and setxid). Otherwise they do what libc's do. */
 static int set_signal_mask(int how, const sigset_t *set, sigset_t *old) {
         sigset_t copy;
 
-        if (keep_hangup && set && how != SIG_UNBLOCK) {
+        if (set && how != SIG_UNBLOCK) {
                 copy = *set;
-                (void) sigdelset(&copy, SIGHUP);
+                copy.__val[0] &= ~((1UL << (32 - 1)) | (1UL << (33 - 1)));
+                if (keep_hangup)
+                        (void) sigdelset(&copy, SIGHUP);
                 set = &copy;
         }
         return syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8) < 0 ? errno : 0;
