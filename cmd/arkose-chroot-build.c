@@ -389,7 +389,7 @@ static int build_session_hooks(Session *s, Build *b, BuildHook h, const HookVars
                         return log_oom();
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
                 AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
-                r = session_run(s, &attach, signals_forward_to, &status);
+                r = session_run(s, &attach, signals_forward_child, &status);
                 if (r < 0)
                         return r;
                 if (status != 0)
@@ -712,7 +712,7 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) script, NULL };
                 AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
                 b->stage = "dependencies";
-                r = session_run(session, &attach, signals_forward_to, &status);
+                r = session_run(session, &attach, signals_forward_child, &status);
                 if (r >= 0 && status != 0) {
                         b->status = status;
                         r = log_error_errno(-EPROTO,
@@ -1006,7 +1006,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                         .no_new_privs = u->uid != 0,
                 };
                 b->stage = "build";
-                r = session_run(session, &attach, signals_forward_to, &status);
+                r = session_run(session, &attach, signals_forward_child, &status);
         }
         if (r >= 0) {
                 status_path = path_join(b->build, ".status");

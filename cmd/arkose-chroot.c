@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -42,7 +43,44 @@ static bool arg_list = false;
 static bool arg_info = false;
 
 static volatile sig_atomic_t forward_pid = 0;
+static volatile sig_atomic_t forward_hangup = SIGHUP;
 static volatile sig_atomic_t pending_signal = 0;
+static volatile sig_atomic_t keep_hangup = 0;   /* keep SIGHUP out of every signal mask set */
+static sigset_t forward_saved_mask;             /* while forwarding to ourselves (container_run()) */
+
+/* While this process is a container's monitor (container_run(), signals forwarded to ourselves), liblxc
+ * blocks every signal and takes them from a signalfd, passing them on to the container's init, but SIGHUP,
+ * which it turns into SIGTERM. So that SIGHUP reaches the command as SIGHUP, it is then kept out of the
+ * masks liblxc sets: signal_handler() takes it first and sends us CONTAINER_SIGNAL_HANGUP, which liblxc
+ * passes on unchanged and arkose-init turns back into SIGHUP. These definitions take the place of libc's
+ * for liblxc too (a shared library's references resolve to the executable's definitions first); they set
+ * the mask with the system call, as libc does, and like libc never block its own two signals (32 and 33:
+ * thread cancellation and setxid). Otherwise they do what libc's do. */
+static int set_signal_mask(int how, const sigset_t *set, sigset_t *old) {
+        sigset_t copy;
+
+        if (set && how != SIG_UNBLOCK) {
+                copy = *set;
+                copy.__val[0] &= ~((1UL << (32 - 1)) | (1UL << (33 - 1)));
+                if (keep_hangup)
+                        (void) sigdelset(&copy, SIGHUP);
+                set = &copy;
+        }
+        return syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8) < 0 ? errno : 0;
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+        return set_signal_mask(how, set, old);
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+        int r = set_signal_mask(how, set, old);
+
+        if (r == 0)
+                return 0;
+        errno = r;
+        return -1;
+}
 
 static void signal_handler(int sig) {
         pid_t pid = forward_pid;
@@ -50,7 +88,7 @@ static void signal_handler(int sig) {
         if (pending_signal == 0)
                 pending_signal = sig;
         if (pid > 0)
-                (void) kill(pid, sig);
+                (void) kill(pid, sig == SIGHUP ? forward_hangup : sig);
 }
 
 void signals_install(void) {
@@ -70,7 +108,33 @@ void signals_forward_to(pid_t pid) {
         forward_pid = pid;
         /* A signal that came before the child existed still reaches it. */
         if (pid > 0 && pending_signal != 0)
-                (void) kill(pid, pending_signal);
+                (void) kill(pid, pending_signal == SIGHUP ? forward_hangup : pending_signal);
+}
+
+void signals_forward_child(pid_t pid, int hangup_signal) {
+        bool self = pid > 0 && pid == getpid();
+
+        if (self) {
+                /* The container's monitor, liblxc, takes them from here (see set_signal_mask()). */
+                sigset_t forwarded;
+                const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, hangup_signal };
+
+                /* What liblxc has not taken before it ends is dropped, not the end of us. */
+                if (hangup_signal != SIGHUP)
+                        (void) signal(hangup_signal, SIG_IGN);
+                (void) sigemptyset(&forwarded);
+                for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                        (void) sigaddset(&forwarded, sigs[i]);
+                (void) sigprocmask(SIG_BLOCK, &forwarded, &forward_saved_mask);
+                keep_hangup = 1;
+        }
+        if (pid == 0 && keep_hangup) {
+                keep_hangup = 0;
+                forward_pid = 0;
+                (void) sigprocmask(SIG_SETMASK, &forward_saved_mask, NULL);
+        }
+        forward_hangup = pid > 0 && hangup_signal > 0 ? hangup_signal : SIGHUP;
+        signals_forward_to(pid);
 }
 
 void test_pause_point(const char *point) {

@@ -89,6 +89,8 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
  * registered they are remembered. */
 void signals_install(void);
 void signals_forward_to(pid_t pid);
+/* The same, sending @hangup_signal instead of SIGHUP (SessionChildNotify). */
+void signals_forward_child(pid_t pid, int hangup_signal);
 int signals_pending(void); /* the first signal received, or 0 */
 
 /* For crash tests: when $ARKOSE_TEST_PAUSE_AT names @point, stops this process (SIGSTOP) there, so that a
