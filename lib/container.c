@@ -153,6 +153,12 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        /* POSIX shared memory and semaphores (sem_open(), Python's multiprocessing) need /dev/shm, which
+         * autodev's /dev lacks; as on a buildd (schroot's fstab), a tmpfs of the session's own. */
+        r = add_item(&l, "lxc.mount.entry", "tmpfs dev/shm tmpfs rw,nosuid,nodev,mode=1777,create=dir 0 0");
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(l);
         return 0;
 }
