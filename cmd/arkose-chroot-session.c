@@ -293,7 +293,19 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
                 .env = env,
                 .terminal = terminal,
                 .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
+                .autopkgtest = arg_autopkgtest,
         };
+        /* A detached session's init runs the command itself when it can (no terminal); else attach. */
+        if (session_has_socket(session)) {
+                sigset_t forward, old;
+
+                signals_forwarded(&forward);
+                (void) sigprocmask(SIG_BLOCK, &forward, &old);
+                r = session_run_socket(session, &attach, &forward, signals_pending(), ret_status);
+                (void) sigprocmask(SIG_SETMASK, &old, NULL);
+                if (r != -EOPNOTSUPP)
+                        return r;
+        }
         return session_run(session, &attach, signals_forward_to, ret_status);
 }
 

@@ -19,6 +19,7 @@
 #include "base/util.h"
 #include "container.h"
 #include "mount.h"
+#include "runsock-protocol.h"
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
 
@@ -32,6 +33,7 @@ struct Container {
         char *log_file;
         pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
         bool has_init;          /* arkose-init is bound in: PID 1 is arkose-init, else liblxc's init */
+        bool listen;            /* idle arkose-init serves a command socket (ContainerPlan.run_dir) */
         bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
@@ -120,6 +122,19 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                 if (!path_is_absolute(plan->init) || strpbrk(plan->init, " \t\n\\"))
                         return -EINVAL;
                 entry = strdup_printf("%s %s none bind,ro,create=file 0 0", plan->init, CONTAINER_INIT_TARGET + 1);
+                if (!entry)
+                        return -ENOMEM;
+                r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
+        if (plan->init && plan->run_dir) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!path_is_absolute(plan->run_dir) || strpbrk(plan->run_dir, " \t\n\\"))
+                        return -EINVAL;
+                entry = strdup_printf("%s %s none bind,create=dir 0 0", plan->run_dir, RUNSOCK_DIR_TARGET + 1);
                 if (!entry)
                         return -ENOMEM;
                 r = add_item(&l, "lxc.mount.entry", entry);
@@ -236,6 +251,8 @@ static char **container_init_argv(Container *c, char *const *command, int *ret_u
                 return strv_extend_strv(&argv, idle) < 0 ? NULL : TAKE_PTR(argv);
         }
         if (strv_extend(&argv, CONTAINER_INIT_TARGET) < 0 || strv_extend_strv(&argv, command) < 0)
+                return NULL;
+        if (!command && c->listen && strv_extend(&argv, "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
                 return NULL;
         return TAKE_PTR(argv);
 }
@@ -434,6 +451,7 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
                 return log_oom();
         c->cgroups = plan->keep_cgroups;
         c->has_init = init != NULL;
+        c->listen = c->has_init && plan->run_dir && !tie_to_caller;
 
         if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */
@@ -560,6 +578,10 @@ pid_t container_signal_target(Container *c, pid_t attached) {
         return attached;
 }
 
+bool container_serves_commands(Container *c) {
+        return c && c->listen;
+}
+
 pid_t container_init_pid(Container *c) {
         pid_t p = c->lxc->init_pid(c->lxc);
         return p > 0 ? p : -ESRCH;
@@ -583,7 +605,13 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
                         return r;
         }
 
-        if (strv_length(plan->argv) > 0) {
+        if (strv_length(plan->argv) > 0 && plan->autopkgtest) {
+                if (strv_extend(&shell_argv, CONTAINER_INIT_TARGET) < 0 ||
+                    strv_extend(&shell_argv, "--autopkgtest-exec") < 0 || strv_extend_strv(&shell_argv, plan->argv) < 0)
+                        return log_oom();
+                cmd.program = shell_argv[0];
+                cmd.argv = shell_argv;
+        } else if (strv_length(plan->argv) > 0) {
                 cmd.program = plan->argv[0];
                 cmd.argv = plan->argv;
         } else {

@@ -52,6 +52,9 @@ typedef struct ContainerPlan {
                                          * otherwise it gets none, which starts faster */
         const char *init;               /* arkose-init on the host, bound at /dev/.arkose-init; NULL: none
                                          * (container_start() fills it in) */
+        const char *run_dir;            /* a daemonized container's: a root-only host directory bound at
+                                         * /dev/.arkose-run, where its idle arkose-init makes its command
+                                         * socket (lib/runsock.h); NULL: none */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
@@ -82,6 +85,8 @@ typedef struct AttachPlan {
         char **env;             /* the complete environment ("K=V") */
         bool terminal;          /* allocate a pty and proxy the caller's terminal to it */
         bool no_new_privs;
+        bool autopkgtest;       /* run @argv under "arkose-init --autopkgtest-exec" (autopkgtest's
+                                 * execute command, see init/arkose-init.c) */
 } AttachPlan;
 
 /* Runs @plan's command in the container. Returns in *ret_pid a child of the caller whose exit status is the
@@ -98,6 +103,9 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid);
  * itself after an attach, arkose-init for a command it runs (its monitor, the pid to wait for, would turn
  * SIGHUP into SIGTERM). */
 pid_t container_signal_target(Container *c, pid_t attached);
+
+/* Whether the container's idle init serves a command socket (ContainerPlan.run_dir, arkose-init). */
+bool container_serves_commands(Container *c);
 
 /* The pid of the container's init on the host, or -ESRCH. */
 pid_t container_init_pid(Container *c);
