@@ -60,9 +60,14 @@ static int exit_code(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-static void reset_signals(void) {
+/* Every disposition back to the default, once at start (an ignored signal would never reach the
+ * signalfd, and would stay ignored in the commands): children then only need the mask back. */
+static void default_dispositions(void) {
         for (int sig = 1; sig < NSIG; sig++)
                 (void) signal(sig, SIG_DFL);
+}
+
+static void reset_signals(void) {
         (void) sigprocmask(SIG_SETMASK, &old_mask, NULL);
 }
 
@@ -329,8 +334,10 @@ static _Noreturn void command_child(Connection *c, int err_fd) {
         if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 goto fail_creds;
         environ = env;
-        if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST)
+        if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
+                (void) close(err_fd); /* set up: init answers STARTED (the wrapper does not exec) */
                 autopkgtest_exec(argv);
+        }
         exec_command(argv);
 
 fail_creds:
@@ -534,11 +541,11 @@ int main(int argc, char **argv) {
                         (void) fprintf(stderr, "arkose-init: --autopkgtest-exec needs a command\n");
                         return 126;
                 }
-                (void) sigprocmask(SIG_SETMASK, NULL, &old_mask);
                 autopkgtest_exec(argv + 2);
         }
 
         /* Every signal is taken synchronously; none has its default (for PID 1: ignored) effect. */
+        default_dispositions();
         (void) sigfillset(&all);
         (void) sigprocmask(SIG_BLOCK, &all, &old_mask);
         sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);

@@ -15,13 +15,35 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "container.h"
 #include "mount.h"
 #include "runsock-protocol.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
+/* liblxc is loaded on first use (base/dlopen-util.h): linked, it and what it needs (libseccomp, libcap,
+ * libapparmor, libselinux) are mapped by every run of arkose-chroot, a command in a session through its
+ * socket (which never needs liblxc) included. Its other functions are reached through struct
+ * lxc_container's methods. */
+static void *lxc_dl = NULL;
+DLSYM_PROTOTYPE(lxc_container_new);
+DLSYM_PROTOTYPE(lxc_container_put);
+DLSYM_PROTOTYPE(lxc_attach_run_command);
+
+static int dlopen_lxc(void) {
+        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1",
+                                DLSYM_ARG(lxc_container_new),
+                                DLSYM_ARG(lxc_container_put),
+                                DLSYM_ARG(lxc_attach_run_command),
+                                NULL);
+        return r < 0 ? log_error_errno(r, "Failed to load liblxc (liblxc.so.1): %m") : 0;
+}
+
+static void lxc_container_putp(struct lxc_container **p) {
+        if (*p)
+                (void) sym_lxc_container_put(*p);
+}
 
 /* Where arkose-init appears in a container: on its /dev tmpfs (autodev), next to liblxc's .lxc-boot-id, so
  * that nothing is written to the session's root. */
@@ -188,7 +210,7 @@ Container *container_free(Container *c) {
         if (!c)
                 return NULL;
         if (c->lxc)
-                lxc_container_put(c->lxc);
+                (void) sym_lxc_container_put(c->lxc);
         free(c->log_file);
         free(c);
         return NULL;
@@ -438,7 +460,10 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         if (r < 0)
                 return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
 
-        lxc = lxc_container_new(plan->name, plan->lxcpath);
+        r = dlopen_lxc();
+        if (r < 0)
+                return r;
+        lxc = sym_lxc_container_new(plan->name, plan->lxcpath);
         if (!lxc)
                 return log_error_errno(-EIO, "Failed to create container object '%s' in '%s'", plan->name,
                                        plan->lxcpath);
@@ -558,7 +583,9 @@ int container_open(const char *name, const char *lxcpath, Container **ret) {
         _cleanup_(lxc_container_putp) struct lxc_container *lxc = NULL;
         Container *c;
 
-        lxc = lxc_container_new(name, lxcpath);
+        if (dlopen_lxc() < 0)
+                return -EOPNOTSUPP;
+        lxc = sym_lxc_container_new(name, lxcpath);
         if (!lxc)
                 return -ENOMEM;
         if (!lxc->is_running(lxc))
@@ -648,7 +675,7 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         opts.extra_env_vars = plan->env;
         opts.log_fd = -EBADF;
 
-        r = c->lxc->attach(c->lxc, lxc_attach_run_command, &cmd, &opts, &pid);
+        r = c->lxc->attach(c->lxc, sym_lxc_attach_run_command, &cmd, &opts, &pid);
         if (r < 0 || pid <= 0)
                 return log_error_errno(-EIO, "Failed to run '%s' in container '%s' (see %s)", cmd.program,
                                        c->lxc->name, c->log_file ?: "the LXC log");
