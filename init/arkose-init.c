@@ -83,7 +83,10 @@ static _Noreturn void exec_command(char **argv) {
  * USR2 are passed on to it; when stdout or stderr is a pipe or a socket, COMMAND writes to a pipe of ours
  * instead (one for both when they are the same), which we copy through; once COMMAND has exited, what it
  * wrote is drained for a second at most and we exit, so that a process it leaked in the background holds
- * our pipe, never the client's (whose reader would otherwise wait for an EOF that never comes). The exit
+ * our pipe, never the client's (whose reader would otherwise wait for an EOF that never comes). COMMAND
+ * leads a process group of its own; when our pipe is still held open after that second, the group is
+ * SIGKILLed (what it leaked without detaching: a daemon that made a session of its own and let go of
+ * the output survives, as autopkgtest tests expect). The exit
  * status is COMMAND's (128 + N when killed by signal N), but 253 for a real 255: 254 and 255 tell
  * autopkgtest that the execute command itself failed. */
 
@@ -198,12 +201,14 @@ static _Noreturn void autopkgtest_exec(char **argv) {
                 _exit(126);
         }
         if (child == 0) {
+                (void) setpgid(0, 0);
                 for (int fd = 1; fd <= 2; fd++)
                         if (inner[fd] >= 0 && dup2(inner[fd], fd) < 0)
                                 _exit(126);
                 (void) sigprocmask(SIG_UNBLOCK, &fwd, NULL);
                 exec_command(argv);
         }
+        (void) setpgid(child, child);
         for (int fd = 1; fd <= 2; fd++)
                 if (inner[fd] >= 0 && (fd == 1 || inner[2] != inner[1]))
                         (void) close(inner[fd]);
@@ -222,6 +227,8 @@ static _Noreturn void autopkgtest_exec(char **argv) {
                 if (ms <= 0 || !copy_some(copies, n, sfd, (int) ms, 0, &status))
                         break;
         }
+        if (copies_open(copies, n))
+                (void) kill(-child, SIGKILL); /* a leaked process still holds our pipe */
         status = exit_code(status);
         _exit(status == 255 ? 253 : status);
 }

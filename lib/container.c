@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -262,6 +263,24 @@ static char *container_find_init(void) {
         return NULL;
 }
 
+/* Whether arkose-init at @path serves a command socket (--listen=): an older one (a stale install found
+ * at ARKOSE_INIT_PATH by a newer arkose-chroot) would take the option for a command and end at once. */
+static bool container_init_can_listen(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        bool found;
+        void *m;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0)
+                return false;
+        m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+                return false;
+        found = memmem(m, st.st_size, "--listen=", strlen("--listen=")) != NULL;
+        (void) munmap(m, st.st_size);
+        return found;
+}
+
 /* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
  * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
 static char **container_init_argv(Container *c, char *const *command, int *ret_useinit) {
@@ -456,6 +475,8 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         init = container_find_init();
         p = *plan;
         p.init = init;
+        if (!init || tie_to_caller || (p.run_dir && !container_init_can_listen(init)))
+                p.run_dir = NULL;
         r = container_plan_config(&p, &items);
         if (r < 0)
                 return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
@@ -476,7 +497,7 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
                 return log_oom();
         c->cgroups = plan->keep_cgroups;
         c->has_init = init != NULL;
-        c->listen = c->has_init && plan->run_dir && !tie_to_caller;
+        c->listen = p.run_dir != NULL;
 
         if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */

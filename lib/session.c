@@ -388,6 +388,14 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         return 0;
 }
 
+/* Appends @entry to @env unless a variable starting with @prefix ("NAME=") is there. */
+static int session_env_default(char ***env, const char *prefix, const char *entry) {
+        for (char **e = *env; e && *e; e++)
+                if (startswith(*e, prefix))
+                        return 0;
+        return strv_extend(env, entry);
+}
+
 bool session_has_socket(Session *s) {
         return s->run_dir != NULL;
 }
@@ -400,15 +408,16 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
 
         if (!s->run_dir || attach->terminal || strv_length(attach->argv) == 0)
                 return -EOPNOTSUPP;
-        /* What liblxc's attach adds to a cleared environment, so that both paths give the same one. */
+        /* What liblxc's attach adds to a cleared environment, so that both paths give the same one:
+         * container=lxc, and a PATH when there is none (sbuild's commands come with an empty
+         * environment). */
         if (strv_extend_strv(&env, attach->env) < 0)
                 return log_oom();
-        for (char **e = env; e && *e; e++)
-                if (startswith(*e, "container="))
-                        goto have_container;
-        if (strv_extend(&env, "container=lxc") < 0)
+        r = session_env_default(&env, "container=", "container=lxc");
+        if (r >= 0)
+                r = session_env_default(&env, "PATH=", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        if (r < 0)
                 return log_oom();
-have_container:
         fd = runsock_connect(s->run_dir);
         if (fd < 0) {
                 log_debug("Cannot connect to the command socket of session '%s' (%s), attaching", s->info.id,
