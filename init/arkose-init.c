@@ -241,6 +241,7 @@ typedef struct Connection {
         RunsockRequest req;
         bool have_req;
         int fds[3];
+        int err_fd;             /* the command's error pipe (read end), once started */
         char *payload;
         size_t got;
 } Connection;
@@ -258,6 +259,8 @@ static void connection_free(size_t i) {
         Connection *c = conns[i];
 
         (void) close(c->fd);
+        if (c->err_fd >= 0)
+                (void) close(c->err_fd);
         for (int k = 0; k < 3; k++)
                 if (c->fds[k] >= 0)
                         (void) close(c->fds[k]);
@@ -342,7 +345,7 @@ static _Noreturn void command_child(Connection *c, int err_fd) {
                 goto fail_creds;
         environ = env;
         if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
-                (void) close(err_fd); /* set up: init answers STARTED (the wrapper does not exec) */
+                (void) close(err_fd); /* set up (the wrapper does not exec) */
                 autopkgtest_exec(argv);
         }
         exec_command(argv);
@@ -355,20 +358,19 @@ fail:
         _exit(126);
 }
 
-/* Starts the command of a complete request and answers STARTED or ERROR. Returns false when the
- * connection is done with. */
+/* Starts the command of a complete request, without waiting for it: whether its set-up failed is read
+ * from its error pipe once it has exited (reap()). Returns false when the connection is done with. */
 static bool connection_start(Connection *c) {
         const RunsockRequest *q = &c->req;
-        int p[2], e[2];
         size_t need = (size_t) q->n_groups * sizeof(uint32_t);
-        ssize_t n;
+        int p[2];
         pid_t pid;
 
         if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0') {
                 send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
                 return false;
         }
-        if (pipe2(p, O_CLOEXEC) < 0) {
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
                 send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
                 return false;
         }
@@ -390,20 +392,19 @@ static bool connection_start(Connection *c) {
         }
         free(c->payload);
         c->payload = NULL;
-        /* The child's set-up takes microseconds: wait for its exec (EOF) or its failure. */
-        do
-                n = read(p[0], e, sizeof(e));
-        while (n < 0 && errno == EINTR);
-        (void) close(p[0]);
-        if (n == sizeof(e)) {
-                int s;
-                (void) waitpid(pid, &s, 0);
-                send_message(c->fd, RUNSOCK_ERROR, e[1], (uint32_t) e[0]);
-                return false;
-        }
+        c->err_fd = p[0];
         c->pid = pid;
-        send_message(c->fd, RUNSOCK_STARTED, pid, 0);
         return true;
+}
+
+/* The command of @c has exited with wait status @status: ERROR when it never got to run, else EXIT. */
+static void connection_exited(Connection *c, int status) {
+        int e[2];
+
+        if (c->err_fd >= 0 && read(c->err_fd, e, sizeof(e)) == sizeof(e))
+                send_message(c->fd, RUNSOCK_ERROR, e[1], (uint32_t) e[0]);
+        else
+                send_message(c->fd, RUNSOCK_EXIT, status, 0);
 }
 
 /* Reads the request header (with its fds). */
@@ -492,6 +493,7 @@ static void accept_all(int listener) {
                         continue;
                 }
                 c->fd = fd;
+                c->err_fd = -1;
                 c->fds[0] = c->fds[1] = c->fds[2] = -1;
                 conns[n_conns++] = c;
         }
@@ -514,7 +516,7 @@ static bool reap(pid_t command, int *status) {
                 }
                 for (size_t i = 0; i < n_conns; i++)
                         if (conns[i]->pid == p) {
-                                send_message(conns[i]->fd, RUNSOCK_EXIT, s, 0);
+                                connection_exited(conns[i], s);
                                 connection_free(i);
                                 break;
                         }

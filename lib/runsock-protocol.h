@@ -10,10 +10,12 @@
  * client -> init   RunsockRequest, with the command's stdin, stdout and stderr (SCM_RIGHTS, 3 fds);
  *                  then the payload in messages of at most RUNSOCK_CHUNK bytes: n_groups gid_t (uint32),
  *                  the working directory, argc arguments and envc "K=V" strings, each NUL-terminated
- * init -> client   RunsockMessage STARTED (value: the command's pid in the container), or ERROR (value:
- *                  errno, stage: where it failed; the connection then closes)
  * client -> init   RunsockMessage SIGNAL (value: the signal), any number, while the command runs
- * init -> client   RunsockMessage EXIT (value: the command's wait status); the connection closes
+ * init -> client   RunsockMessage EXIT (value: the command's wait status), or ERROR (value: errno,
+ *                  stage: where it failed before it could run: a bad request, fork, the working
+ *                  directory, the credentials); then the connection closes. No message says that the
+ *                  command started: init does not wait for its exec, and the client has nothing to do
+ *                  until it ends.
  * The client closing the connection before EXIT (it died) makes init SIGKILL the command's process
  * group: nothing it started keeps the client's fds. */
 
@@ -40,7 +42,6 @@ typedef struct RunsockRequest {
 } RunsockRequest;
 
 enum {
-        RUNSOCK_STARTED = 1,
         RUNSOCK_ERROR = 2,
         RUNSOCK_EXIT = 3,
         RUNSOCK_SIGNAL = 4,

@@ -126,7 +126,7 @@ static int recv_message(int fd, RunsockMessage *m) {
         return n == sizeof(*m) ? 0 : -ECONNRESET;
 }
 
-int runsock_start(int fd, const RunsockPlan *p, uint32_t *ret_stage) {
+int runsock_start(int fd, const RunsockPlan *p) {
         _cleanup_free_ char *payload = NULL;
         union {
                 struct cmsghdr h;
@@ -145,11 +145,9 @@ int runsock_start(int fd, const RunsockPlan *p, uint32_t *ret_stage) {
         struct iovec iov = { .iov_base = &q, .iov_len = sizeof(q) };
         struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
         struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-        RunsockMessage m;
         size_t size;
         int r;
 
-        *ret_stage = 0;
         if (q.argc == 0 || !p->cwd)
                 return -EINVAL;
         r = runsock_payload(p, &payload, &size);
@@ -162,24 +160,14 @@ int runsock_start(int fd, const RunsockPlan *p, uint32_t *ret_stage) {
         memcpy(CMSG_DATA(cm), p->fds, sizeof(int) * 3);
         if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
                 return -errno;
-        r = send_all(fd, payload, size);
-        if (r < 0)
-                return r;
-        r = recv_message(fd, &m);
-        if (r < 0)
-                return r;
-        if (m.type == RUNSOCK_STARTED)
-                return 0;
-        if (m.type != RUNSOCK_ERROR)
-                return -EBADMSG;
-        *ret_stage = m.stage ?: RUNSOCK_STAGE_REQUEST;
-        return m.value > 0 ? -m.value : -EIO;
+        return send_all(fd, payload, size);
 }
 
-int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status) {
+int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage) {
         _cleanup_close_ int sfd = -EBADF;
         RunsockMessage sig = { .type = RUNSOCK_SIGNAL };
 
+        *ret_stage = 0;
         sfd = signalfd(-1, forward, SFD_CLOEXEC | SFD_NONBLOCK);
         if (sfd < 0)
                 return -errno;
@@ -210,6 +198,10 @@ int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status) 
                 r = recv_message(fd, &m);
                 if (r < 0)
                         return r;
+                if (m.type == RUNSOCK_ERROR) {
+                        *ret_stage = m.stage ?: RUNSOCK_STAGE_REQUEST;
+                        return m.value > 0 ? -m.value : -EIO;
+                }
                 if (m.type != RUNSOCK_EXIT)
                         return -EBADMSG;
                 *ret_status = WIFEXITED(m.value) ? WEXITSTATUS(m.value) : 128 + WTERMSIG(m.value);

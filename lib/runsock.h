@@ -40,14 +40,14 @@ typedef struct RunsockPlan {
         int fds[3];             /* the command's stdin, stdout and stderr */
 } RunsockPlan;
 
-/* Sends @plan on the connection @fd and waits until the command runs. Returns 0, or -errno: from init
- * with *ret_stage its RUNSOCK_STAGE_* (RUNSOCK_STAGE_CWD: the working directory is missing), or 0 in
- * *ret_stage for a failure of the connection itself (then the caller may fall back to attach). Logs
- * nothing. */
-int runsock_start(int fd, const RunsockPlan *plan, uint32_t *ret_stage);
+/* Sends @plan on the connection @fd: init starts the command at once. Returns 0, or -errno when the
+ * request could not be sent (then nothing runs). Logs nothing. */
+int runsock_start(int fd, const RunsockPlan *plan);
 
 /* Waits for the command started on @fd to exit, passing on the signals of @forward, which the caller has
  * blocked (and a signal @pending, unless 0, at once). Returns 0 and the command's exit status (128 + N
- * when killed by signal N), or -errno when the connection broke. Closing @fd (e.g. by dying) kills the
+ * when killed by signal N); -errno from init when the command could not run, with *ret_stage its
+ * RUNSOCK_STAGE_* (RUNSOCK_STAGE_CWD: the working directory is missing); or -errno with *ret_stage 0 when
+ * the connection broke (init died: the container is gone). Closing @fd (e.g. by dying) kills the
  * command's process group. Logs nothing. */
-int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status);
+int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage);

@@ -436,10 +436,16 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 .autopkgtest = attach->autopkgtest,
                 .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
         };
-        r = runsock_start(fd, &p, &stage);
-        if (r < 0 && stage == 0) {
-                /* Nothing ran (init answers STARTED before anything can go wrong but its death). */
+        r = runsock_start(fd, &p);
+        if (r < 0) {
                 log_debug("The command socket of session '%s' failed (%s), attaching", s->info.id, strerror(-r));
+                return -EOPNOTSUPP; /* nothing ran */
+        }
+        r = runsock_wait(fd, forward, pending, ret_status, &stage);
+        if (r < 0 && stage == 0) {
+                /* Init went away: the container with it, and the command. Attach says whether the
+                 * container is still there (it is not: "not running"). */
+                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
                 return -EOPNOTSUPP;
         }
         if (r < 0 && stage == RUNSOCK_STAGE_CWD)
@@ -449,10 +455,6 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                                        (unsigned) p.uid, s->info.id);
         if (r < 0)
                 return log_error_errno(r, "Failed to run '%s' in session '%s': %m", p.argv[0], s->info.id);
-        r = runsock_wait(fd, forward, pending, ret_status);
-        if (r < 0)
-                return log_error_errno(r, "Lost the connection to session '%s' while '%s' ran: %m", s->info.id,
-                                       p.argv[0]);
         return 0;
 }
 
