@@ -11,6 +11,7 @@
  *
  * PID 1 of a container is arkose-init (init/arkose-init.c), a small static program bind-mounted read-only at
  * /dev/.arkose-init: it reaps orphans and forwards signals. Idle, it waits for commands entering with attach
+ * or, in a daemonized container given a run directory (ContainerPlan.run_dir), through its command socket
  * (live sessions, terminals). A container tied to the caller (a one-shot session) is not started by
  * container_start() but by its first container_attach(), which for a command without a terminal runs it as
  * arkose-init's child instead of attaching: no idle program, no attach processes; the container ends when

@@ -145,7 +145,8 @@ int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret);
  *     through, and once the command is gone drains them for a second at most, then SIGKILLs the
  *     command's process group if they are still held: a leaked background process can neither keep the
  *     client waiting for EOF nor write to it later (see init/arkose-init.c).
- * The perl wrapper below (virt_exec_wrapper) is the same contract for a testbed without arkose-init.
+ * The perl wrapper below (virt_exec_wrapper, the earlier form of this contract) is no longer on the
+ * command line; only its unit tests still run it.
  * Returns 0 and *ret, or -EINVAL/-ENOMEM. */
 int virt_execute_argv(const VirtPlan *p, const char *session, char ***ret);
 
