@@ -49,7 +49,7 @@ bool runsock_present(const char *run_dir) {
         return fd >= 0;
 }
 
-int runsock_connect(const char *run_dir) {
+int runsock_connect(const char *run_dir, pid_t listener) {
         _cleanup_close_ int path_fd = -EBADF, fd = -EBADF;
         struct sockaddr_un sa = { .sun_family = AF_UNIX };
         struct ucred cred;
@@ -67,7 +67,9 @@ int runsock_connect(const char *run_dir) {
                 return -errno;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
                 return -errno;
-        if (cred.uid != 0)
+        /* Root in the container can put a socket of its own in the directory (it is bound in writable):
+         * only init, which made the real one, is talked to. */
+        if (cred.uid != 0 || (listener > 0 && cred.pid != listener))
                 return -EPERM;
         return TAKE_FD(fd);
 }

@@ -22,10 +22,11 @@ char *runsock_dir(const char *session_dir);
 bool runsock_present(const char *run_dir);
 
 /* Connects to the socket in @run_dir without following symlinks in it (the container's root can write
- * there), checking that the directory and the socket are root's and private and that the listener runs
- * as root. Returns the connected fd, -ENOENT (no socket), -ECONNREFUSED (nobody listens: the
- * container is gone), -EPERM (wrong owner or mode), or -errno. Logs nothing. */
-int runsock_connect(const char *run_dir);
+ * there), checking that the directory and the socket are root's and private, and that the listener
+ * runs as root and is process @listener (the container's init, a host pid; 0: any). Returns the
+ * connected fd, -ENOENT (no socket), -ECONNREFUSED (nobody listens: the container is gone), -EPERM
+ * (wrong owner or mode, or another listener), or -errno. Logs nothing. */
+int runsock_connect(const char *run_dir, pid_t listener);
 
 typedef struct RunsockPlan {
         char **argv;            /* at least one element */

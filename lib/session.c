@@ -169,9 +169,9 @@ static int session_make_run_dir(const SessionInfo *i, char **ret) {
 
 /* Waits (a second at most) until the container's init listens: a command right after --begin-session
  * then goes through the socket, not attach. */
-static void session_wait_socket(const char *run_dir) {
+static void session_wait_socket(const char *run_dir, pid_t init) {
         for (unsigned k = 0; k < 1000; k++) {
-                _cleanup_close_ int fd = runsock_connect(run_dir);
+                _cleanup_close_ int fd = runsock_connect(run_dir, init);
 
                 if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED))
                         return;
@@ -223,7 +223,7 @@ int session_start_container(Session *s) {
         if (r < 0)
                 return r;
         if (run_dir && container_serves_commands(s->container))
-                session_wait_socket(run_dir);
+                session_wait_socket(run_dir, container_init_pid(s->container));
         r = session_profile_started(&s->prof);
         if (r < 0)
                 return r;
@@ -418,7 +418,7 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 r = session_env_default(&env, "PATH=", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         if (r < 0)
                 return log_oom();
-        fd = runsock_connect(s->run_dir);
+        fd = runsock_connect(s->run_dir, s->info.init_pid);
         if (fd < 0) {
                 log_debug("Cannot connect to the command socket of session '%s' (%s), attaching", s->info.id,
                           strerror(-fd));

@@ -147,6 +147,31 @@ check "--autopkgtest through attach: the leaked process is gone" gone 1237
 unhide
 "$A" -c fx --autopkgtest -- true 2>/dev/null; expect_eq "--autopkgtest without --run-session is bad usage" 2 $?
 
+# Root in the container replaces the socket with a listener of its own: arkose-chroot talks only to
+# init (the listener's pid must be the recorded init's), so the command attaches and the fake gets nothing.
+cat > "$ARKOSE_STATE_DIR/sessions/$id/root/tmp/fake.pl" <<'EOT'
+use Socket;
+my $p = "/dev/.arkose-run/init.sock";
+unlink $p;
+socket(S, PF_UNIX, SOCK_SEQPACKET, 0) or die;
+bind(S, pack_sockaddr_un($p)) or die;
+chmod 0600, $p;
+listen(S, 5) or die;
+open(my $m, ">", "/tmp/fake-ready"); close $m;
+while (accept(C, S)) {
+        my $buf = "";
+        recv(C, $buf, 4096, 0);
+        open(my $g, ">>", "/tmp/fake-got"); print $g length($buf), "\n"; close $g;
+        close C;
+}
+EOT
+"$A" -c "$id" -r -u root -- sh -c 'exec </dev/null >/dev/null 2>&1; setsid perl /tmp/fake.pl &'
+for i in $(seq 100); do test -e "$ARKOSE_STATE_DIR/sessions/$id/root/tmp/fake-ready" && break; sleep 0.1; done
+expect_eq "a listener that is not init: not used, attach" "0 ok" "$("$A" -c "$id" -r -- sh -c "echo \$($ppid) ok")"
+expect_eq "the fake listener was connected to and got nothing" 0 \
+        "$(sort -u "$ARKOSE_STATE_DIR/sessions/$id/root/tmp/fake-got" | tr '\n' ' ' | sed 's/ $//')"
+pkill -f "perl /tmp/fake.pl"
+
 # A session whose init died: the socket is left, nobody answers; the session is dead, said once.
 kill -9 "$(record_field "$id" init_pid)"
 for i in $(seq 100); do monitor_running "$id" || break; sleep 0.05; done
