@@ -119,7 +119,8 @@ expect_eq "inside the container (bound at /dev/.arkose-run) the run directory is
 
 # --autopkgtest: autopkgtest's execute command.
 X() { "$A" -c "$id" -r --error-status 255 --autopkgtest -u root -d / -- "$@"; }
-X sh -c 'exit 255'; expect_eq "--autopkgtest: a command's 255 is 253" 253 $?
+X sh -c 'exit 255' | cat; expect_eq "--autopkgtest: a command's 255 is 253 (output a pipe: the wrapper)" 253 "${PIPESTATUS[0]}"
+X sh -c 'exit 255' > /dev/null 2>&1; expect_eq "--autopkgtest: ... (output a file: the command exec'd)" 253 $?
 X sh -c 'exit 3'; expect_eq "--autopkgtest: status 3" 3 $?
 X sh -c 'kill -TERM $$'; expect_eq "--autopkgtest: killed by SIGTERM is 143" 143 $?
 expect_eq "--autopkgtest: output through pipes" "out err" "$(X sh -c 'echo out; echo err >&2' 2>&1 | tr '\n' ' ' | sed 's/ $//')"
@@ -141,7 +142,8 @@ pid=$!; PIDS="$PIDS $pid"
 for i in $(seq 100); do grep -q ready "$T/usr1.out" 2>/dev/null && break; sleep 0.05; done
 kill -USR1 "$pid"; wait "$pid"; expect_eq "--autopkgtest: SIGUSR1 reaches the command" 5 $?
 hide
-X sh -c 'exit 255'; expect_eq "--autopkgtest through attach: 255 is 253" 253 $?
+X sh -c 'exit 255' | cat; expect_eq "--autopkgtest through attach: 255 is 253" 253 "${PIPESTATUS[0]}"
+X sh -c 'exit 255' > /dev/null 2>&1; expect_eq "--autopkgtest through attach: ... (output a file)" 253 $?
 expect_eq "--autopkgtest through attach: output" early "$(X sh -c 'sleep 1237 & echo early')"
 check "--autopkgtest through attach: the leaked process is gone" gone 1237
 unhide
