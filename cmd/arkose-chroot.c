@@ -35,6 +35,7 @@ bool arg_all_chroots = false;
 bool arg_all_sessions = false;
 bool arg_json = false;
 int arg_error_status = 1;
+bool arg_autopkgtest = false;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -91,13 +92,28 @@ static void signal_handler(int sig) {
                 (void) kill(pid, sig == SIGHUP ? forward_hangup : sig);
 }
 
+/* The signals passed on to the command: autopkgtest's execute command also takes SIGUSR1 and SIGUSR2. */
+void signals_forwarded(sigset_t *ret) {
+        (void) sigemptyset(ret);
+        (void) sigaddset(ret, SIGINT);
+        (void) sigaddset(ret, SIGTERM);
+        (void) sigaddset(ret, SIGHUP);
+        (void) sigaddset(ret, SIGQUIT);
+        if (arg_autopkgtest) {
+                (void) sigaddset(ret, SIGUSR1);
+                (void) sigaddset(ret, SIGUSR2);
+        }
+}
+
 void signals_install(void) {
         struct sigaction sa = { .sa_handler = signal_handler, .sa_flags = SA_RESTART };
-        const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT };
+        sigset_t set;
 
         sigemptyset(&sa.sa_mask);
-        for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
-                (void) sigaction(sigs[i], &sa, NULL);
+        signals_forwarded(&set);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sigismember(&set, sig) == 1)
+                        (void) sigaction(sig, &sa, NULL);
 }
 
 void signals_forward_to(pid_t pid) {
@@ -191,6 +207,8 @@ static void help(void) {
                "      --json              sessions: JSON output\n"
                "      --error-status N    --run-session: exit status N for failures of arkose-chroot itself\n"
                "                          (default 1; autopkgtest's execute commands use 255)\n"
+               "      --autopkgtest       --run-session: run COMMAND as autopkgtest's execute command (its own\n"
+               "                          output pipes, drained for 1 s after it exits; 253 for 255; SIGUSR1/2)\n"
                "  -u, --user USER         run as USER (default: the invoking user, or SUDO_USER)\n"
                "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
@@ -257,7 +275,8 @@ enum {
         ARG_EXTRA_REPOSITORY,
         ARG_EXTRA_REPOSITORY_KEY,
         ARG_KEEP_SESSION,
-        ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i) */
+        ARG_AUTOPKGTEST,
+        ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
 
 #define N_BUILD_HOOKS 6
@@ -307,6 +326,7 @@ static const struct option options[] = {
         { "end-session", no_argument, NULL, 'e' },
         { "recover-session", no_argument, NULL, ARG_RECOVER_SESSION },
         { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
+        { "autopkgtest", no_argument, NULL, ARG_AUTOPKGTEST },
         { "automatic-session", no_argument, NULL, ARG_AUTOMATIC_SESSION },
         { "session-name", required_argument, NULL, 'n' },
         { "all", no_argument, NULL, 'a' },
@@ -438,6 +458,9 @@ static int parse_options(int argc, char **argv) {
                         arg_error_status = (int) k;
                         break;
                 }
+                case ARG_AUTOPKGTEST:
+                        arg_autopkgtest = true;
+                        break;
                 case ARG_ARCH:
                         if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
                                 log_error("Invalid --arch '%s': expected a Debian architecture name", optarg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -55,6 +56,9 @@ extern bool arg_json;
 /* --error-status: --run-session's exit status for its own failures (autopkgtest reads 255 as "the
  * execute command failed", and the command's own status otherwise). */
 extern int arg_error_status;
+/* --autopkgtest: --run-session's command runs as autopkgtest's execute command (arkose-init
+ * --autopkgtest-exec). */
+extern bool arg_autopkgtest;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {
@@ -88,6 +92,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
 /* Signal forwarding: SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the registered child; before one is
  * registered they are remembered. */
 void signals_install(void);
+void signals_forwarded(sigset_t *ret); /* the set signals_install() catches */
 void signals_forward_to(pid_t pid);
 /* The same, sending @hangup_signal instead of SIGHUP (SessionChildNotify). */
 void signals_forward_child(pid_t pid, int hangup_signal);

@@ -3,30 +3,59 @@
  *
  *   arkose-init                   idle: reaps orphaned processes until the container is stopped; commands
  *                                 enter the container with attach
+ *   arkose-init --listen=PATH     idle, and runs the commands a client on the host asks for on the unix
+ *                                 socket it makes at PATH (a detached session's command socket: see
+ *                                 lib/runsock-protocol.h; the host reaches it through the session's run
+ *                                 directory, bind-mounted at /dev/.arkose-run, root's only)
  *   arkose-init COMMAND [ARG...]  runs COMMAND as its child, forwards the signals it gets to it, reaps
  *                                 orphans, and when COMMAND exits, exits with COMMAND's status (128 + N
  *                                 when killed by signal N): the kernel then kills whatever is left in the
  *                                 container's PID namespace, whoever owns it
+ *   arkose-init --autopkgtest-exec COMMAND [ARG...]
+ *                                 not as PID 1: autopkgtest's execute command (below), for a command
+ *                                 entering with attach
  *
  * It is statically linked and does nothing else, so that starting it costs an exec of a small file: the
  * alternative, liblxc's own init, is a fork of the (large) process that started the container and then
  * needs a second program to run ("sleep infinity") and an attach for the command. It runs with the
  * credentials, capabilities, seccomp filter, working directory and environment liblxc gave the
- * container's init, and passes them on unchanged; its command starts with no signal blocked and every
+ * container's init, and passes them on unchanged; its commands start with no signal blocked and every
  * signal's default action. ARKOSE_INIT_SIGNAL_HANGUP from outside the container (arkose-chroot's SIGHUP,
  * through liblxc's monitor, which would turn SIGHUP into SIGTERM) reaches the command as SIGHUP. It
  * writes nothing but one line on stderr when COMMAND cannot be run (exit status 127 when it is missing,
- * 126 otherwise, as shells do). */
+ * 126 otherwise, as shells do).
+ *
+ * A command run through the socket is a child of this init: it has the container's namespaces, cgroup,
+ * capability bounding set, seccomp filter and no_new_privs as PID 1 has them (liblxc's attach gives an
+ * attached command the same, copied from PID 1 and the container's configuration), with the uid, gid,
+ * groups, working directory, environment and stdio the client sent. It leads a session of its own
+ * (setsid()), so that no terminal of the container's reaches it and its process group can be killed
+ * whole. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "runsock-protocol.h"
+
+#define MAX_CONNECTIONS 256
 
 /* lib/container.h's CONTAINER_SIGNAL_HANGUP. */
 #define ARKOSE_INIT_SIGNAL_HANGUP (SIGRTMIN + 2)
@@ -35,8 +64,458 @@ static int exit_code(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Reaps every child that has exited. Returns true when @command (if > 0) was among them, its status in
- * *status. */
+/* Every disposition back to the default, once at start (an ignored signal would never reach the
+ * signalfd, and would stay ignored in the commands): children then only need the mask back. */
+static void default_dispositions(void) {
+        for (int sig = 1; sig < NSIG; sig++)
+                (void) signal(sig, SIG_DFL);
+}
+
+/* liblxc starts init with the mask its monitor was given (which blocks the signals it forwards until it
+ * handles them): none is blocked for a command. */
+static void reset_signals(void) {
+        sigset_t none;
+
+        (void) sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+static _Noreturn void exec_command(char **argv) {
+        execvp(argv[0], argv);
+        (void) fprintf(stderr, "arkose-init: failed to run '%s': %s\n", argv[0], strerror(errno));
+        _exit(errno == ENOENT ? 127 : 126);
+}
+
+/* ---- autopkgtest's execute command ----
+ *
+ * What sbuild-integration's wrapper does, in C: COMMAND runs as a child; TERM, INT, HUP, QUIT, USR1 and
+ * USR2 are passed on to it; when stdout or stderr is a pipe or a socket, COMMAND writes to a pipe of ours
+ * instead (one for both when they are the same), which we copy through; once COMMAND has exited, what it
+ * wrote is drained for a second at most and we exit, so that a process it leaked in the background holds
+ * our pipe, never the client's (whose reader would otherwise wait for an EOF that never comes). COMMAND
+ * leads a process group of its own; when our pipe is still held open after that second, the group is
+ * SIGKILLed (what it leaked without detaching: a daemon that made a session of its own and let go of
+ * the output survives, as autopkgtest tests expect). When neither is a pipe or a socket, COMMAND is simply
+ * exec'd (no copies, nothing to drain). The exit
+ * status is COMMAND's (128 + N when killed by signal N), but 253 for a real 255: 254 and 255 tell
+ * autopkgtest that the execute command itself failed. */
+
+typedef struct Copy {
+        int in;         /* our pipe's read end, or -1 once at EOF */
+        int out;        /* the real stdout or stderr */
+} Copy;
+
+static bool fd_is_stream(int fd, struct stat *st) {
+        return fstat(fd, st) >= 0 && (S_ISFIFO(st->st_mode) || S_ISSOCK(st->st_mode));
+}
+
+/* Copies what is readable; returns false when nothing was. */
+static bool copy_some(Copy *copies, size_t n, int sfd, int timeout_ms, pid_t child, int *status) {
+        struct pollfd p[3];
+        size_t k = 0;
+        char buf[65536];
+
+        for (size_t i = 0; i < n; i++)
+                if (copies[i].in >= 0)
+                        p[k++] = (struct pollfd) { .fd = copies[i].in, .events = POLLIN };
+        p[k++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+        if (poll(p, k, timeout_ms) <= 0)
+                return false;
+        if (p[k - 1].revents & POLLIN) {
+                struct signalfd_siginfo si;
+
+                while (read(sfd, &si, sizeof(si)) == sizeof(si))
+                        if (si.ssi_signo != SIGCHLD && child > 0)
+                                (void) kill(child, (int) si.ssi_signo);
+                if (child > 0 && *status < 0) {
+                        int s;
+                        if (waitpid(child, &s, WNOHANG) == child)
+                                *status = s;
+                }
+        }
+        for (size_t i = 0, j = 0; i < n; i++) {
+                ssize_t m;
+
+                if (copies[i].in < 0)
+                        continue;
+                if (!(p[j++].revents & (POLLIN | POLLHUP | POLLERR)))
+                        continue;
+                m = read(copies[i].in, buf, sizeof(buf));
+                if (m <= 0) {
+                        if (m < 0 && errno == EINTR)
+                                continue;
+                        (void) close(copies[i].in);
+                        copies[i].in = -1;
+                        continue;
+                }
+                for (ssize_t o = 0; o < m;) {
+                        ssize_t w = write(copies[i].out, buf + o, m - o);
+                        if (w < 0 && errno == EINTR)
+                                continue;
+                        if (w <= 0)
+                                break; /* the reader is gone: drop it */
+                        o += w;
+                }
+        }
+        return true;
+}
+
+static bool copies_open(const Copy *copies, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (copies[i].in >= 0)
+                        return true;
+        return false;
+}
+
+static _Noreturn void autopkgtest_exec(char **argv) {
+        static const int forwarded[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCHLD };
+        Copy copies[2];
+        struct stat st[2];
+        int inner[3] = { -1, -1, -1 }; /* inner[fd]: the pipe write end fd 1 and 2 get */
+        size_t n = 0;
+        sigset_t fwd;
+        int sfd, status = -1;
+        pid_t child;
+        struct timespec end, now;
+
+        for (int fd = 1; fd <= 2; fd++) {
+                int p[2];
+
+                if (!fd_is_stream(fd, &st[fd - 1]))
+                        continue;
+                if (fd == 2 && inner[1] >= 0 && st[0].st_dev == st[1].st_dev && st[0].st_ino == st[1].st_ino) {
+                        inner[2] = inner[1]; /* the same pipe: one copy keeps their order */
+                        continue;
+                }
+                if (pipe2(p, O_CLOEXEC) < 0) {
+                        (void) fprintf(stderr, "arkose-init: pipe: %s\n", strerror(errno));
+                        _exit(126);
+                }
+                copies[n++] = (Copy) { .in = p[0], .out = fd };
+                inner[fd] = p[1];
+        }
+
+        /* Neither is a pipe or a socket: nothing to copy, nothing a leaked process could hold. The
+         * command is exec'd in our place (arkose-chroot --autopkgtest turns its 255 into 253 too). */
+        if (n == 0 && inner[2] < 0)
+                exec_command(argv);
+
+        (void) sigemptyset(&fwd);
+        for (size_t s = 0; s < sizeof(forwarded) / sizeof(forwarded[0]); s++)
+                (void) sigaddset(&fwd, forwarded[s]);
+        (void) sigprocmask(SIG_BLOCK, &fwd, NULL);
+        sfd = signalfd(-1, &fwd, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                (void) fprintf(stderr, "arkose-init: signalfd: %s\n", strerror(errno));
+                _exit(126);
+        }
+
+        child = fork();
+        if (child < 0) {
+                (void) fprintf(stderr, "arkose-init: fork: %s\n", strerror(errno));
+                _exit(126);
+        }
+        if (child == 0) {
+                (void) setpgid(0, 0);
+                for (int fd = 1; fd <= 2; fd++)
+                        if (inner[fd] >= 0 && dup2(inner[fd], fd) < 0)
+                                _exit(126);
+                (void) sigprocmask(SIG_UNBLOCK, &fwd, NULL);
+                exec_command(argv);
+        }
+        (void) setpgid(child, child);
+        for (int fd = 1; fd <= 2; fd++)
+                if (inner[fd] >= 0 && (fd == 1 || inner[2] != inner[1]))
+                        (void) close(inner[fd]);
+
+        /* Until the command exits (SIGCHLD), copying and passing signals on. */
+        while (status < 0)
+                (void) copy_some(copies, n, sfd, -1, child, &status);
+        /* Drain for a second at most: what is still open then was leaked by the command. */
+        (void) clock_gettime(CLOCK_MONOTONIC, &end);
+        end.tv_sec += 1;
+        while (copies_open(copies, n)) {
+                long ms;
+
+                (void) clock_gettime(CLOCK_MONOTONIC, &now);
+                ms = (end.tv_sec - now.tv_sec) * 1000 + (end.tv_nsec - now.tv_nsec) / 1000000;
+                if (ms <= 0 || !copy_some(copies, n, sfd, (int) ms, 0, &status))
+                        break;
+        }
+        if (copies_open(copies, n))
+                (void) kill(-child, SIGKILL); /* a leaked process still holds our pipe */
+        status = exit_code(status);
+        _exit(status == 255 ? 253 : status);
+}
+
+/* ---- The command socket ---- */
+
+typedef struct Connection {
+        int fd;
+        pid_t pid;              /* the command, once started */
+        RunsockRequest req;
+        bool have_req;
+        int fds[3];
+        int err_fd;             /* the command's error pipe (read end), once started */
+        char *payload;
+        size_t got;
+} Connection;
+
+static Connection *conns[MAX_CONNECTIONS];
+static size_t n_conns;
+
+static void send_message(int fd, uint32_t type, int32_t value, uint32_t stage) {
+        RunsockMessage m = { .type = type, .value = value, .stage = stage };
+
+        (void) send(fd, &m, sizeof(m), MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void connection_free(size_t i) {
+        Connection *c = conns[i];
+
+        (void) close(c->fd);
+        if (c->err_fd >= 0)
+                (void) close(c->err_fd);
+        for (int k = 0; k < 3; k++)
+                if (c->fds[k] >= 0)
+                        (void) close(c->fds[k]);
+        free(c->payload);
+        free(c);
+        conns[i] = conns[--n_conns];
+}
+
+static int make_listener(const char *path) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        mode_t old;
+        int fd, r;
+
+        if (strlen(path) >= sizeof(sa.sun_path))
+                return -1;
+        strcpy(sa.sun_path, path);
+        fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return -1;
+        (void) unlink(path); /* an earlier init's (a recovered session) */
+        old = umask(0077);
+        r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
+        (void) umask(old);
+        if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+                (void) close(fd);
+                return -1;
+        }
+        return fd;
+}
+
+/* Splits @n NUL-terminated strings off *@p (bounded by @end) into a new NULL-terminated vector. */
+static char **split_strings(char **p, const char *end, uint32_t n) {
+        char **v = calloc((size_t) n + 1, sizeof(char *));
+
+        if (!v)
+                return NULL;
+        for (uint32_t i = 0; i < n; i++) {
+                char *z = memchr(*p, '\0', end - *p);
+                if (!z) {
+                        free(v);
+                        return NULL;
+                }
+                v[i] = *p;
+                *p = z + 1;
+        }
+        return v;
+}
+
+/* In the forked child: becomes the command. Reports a failure before exec on @err_fd. */
+static _Noreturn void command_child(Connection *c, int err_fd) {
+        const RunsockRequest *q = &c->req;
+        char *p = c->payload + (size_t) q->n_groups * sizeof(uint32_t), *end = c->payload + q->payload_size;
+        gid_t *groups = (gid_t *) c->payload;
+        char *cwd, **argv, **env;
+        int e[2];
+
+        reset_signals();
+        (void) setsid();
+        /* stdin, stdout and stderr: the client's (fds above 2, all close-on-exec, so dup2 never clobbers). */
+        for (int k = 0; k < 3; k++)
+                if (dup2(c->fds[k], k) < 0)
+                        goto fail_creds;
+        /* Nothing of init's or of other connections' stays open (the autopkgtest wrapper does not exec). */
+        if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+                _exit(126);
+        err_fd = 3;
+        (void) close_range(4, ~0U, 0);
+        cwd = p;
+        p += strlen(p) + 1;
+        argv = split_strings(&p, end, q->argc);
+        env = split_strings(&p, end, q->envc);
+        if (!argv || !env)
+                goto fail_creds;
+        if (chdir(cwd) < 0) {
+                e[0] = RUNSOCK_STAGE_CWD;
+                goto fail;
+        }
+        if (setgroups(q->n_groups, groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
+            setresuid(q->uid, q->uid, q->uid) < 0)
+                goto fail_creds;
+        if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                goto fail_creds;
+        environ = env;
+        if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
+                (void) close(err_fd); /* set up (the wrapper does not exec) */
+                autopkgtest_exec(argv);
+        }
+        exec_command(argv);
+
+fail_creds:
+        e[0] = RUNSOCK_STAGE_CREDENTIALS;
+fail:
+        e[1] = errno;
+        (void) write(err_fd, e, sizeof(e));
+        _exit(126);
+}
+
+/* Starts the command of a complete request, without waiting for it: whether its set-up failed is read
+ * from its error pipe once it has exited (reap()). Returns false when the connection is done with. */
+static bool connection_start(Connection *c) {
+        const RunsockRequest *q = &c->req;
+        size_t need = (size_t) q->n_groups * sizeof(uint32_t);
+        int p[2];
+        pid_t pid;
+
+        if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0') {
+                send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
+                return false;
+        }
+        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
+                send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
+                return false;
+        }
+        pid = fork();
+        if (pid < 0) {
+                send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
+                (void) close(p[0]);
+                (void) close(p[1]);
+                return false;
+        }
+        if (pid == 0) {
+                (void) close(p[0]);
+                command_child(c, p[1]);
+        }
+        (void) close(p[1]);
+        for (int k = 0; k < 3; k++) {
+                (void) close(c->fds[k]);
+                c->fds[k] = -1;
+        }
+        free(c->payload);
+        c->payload = NULL;
+        c->err_fd = p[0];
+        c->pid = pid;
+        return true;
+}
+
+/* The command of @c has exited with wait status @status: ERROR when it never got to run, else EXIT. */
+static void connection_exited(Connection *c, int status) {
+        int e[2];
+
+        if (c->err_fd >= 0 && read(c->err_fd, e, sizeof(e)) == sizeof(e))
+                send_message(c->fd, RUNSOCK_ERROR, e[1], (uint32_t) e[0]);
+        else
+                send_message(c->fd, RUNSOCK_EXIT, status, 0);
+}
+
+/* Reads the request header (with its fds). */
+static bool connection_read_request(Connection *c) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int) * 3)];
+        } control;
+        struct iovec iov = { .iov_base = &c->req, .iov_len = sizeof(c->req) };
+        struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control) };
+        struct cmsghdr *cm;
+        ssize_t n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        int nfds = 0;
+
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                return true;
+        for (cm = CMSG_FIRSTHDR(&mh); n > 0 && cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS) {
+                        int k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+                        int *fds = (int *) CMSG_DATA(cm);
+                        for (int i = 0; i < k; i++) {
+                                if (nfds < 3)
+                                        c->fds[nfds++] = fds[i];
+                                else
+                                        (void) close(fds[i]);
+                        }
+                }
+        if (n != sizeof(c->req) || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || nfds != 3 ||
+            c->req.magic != RUNSOCK_MAGIC || c->req.payload_size == 0 ||
+            c->req.payload_size > RUNSOCK_MAX_PAYLOAD || c->req.n_groups > 65536) {
+                if (n > 0)
+                        send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
+                return false;
+        }
+        c->payload = malloc(c->req.payload_size);
+        if (!c->payload) {
+                send_message(c->fd, RUNSOCK_ERROR, ENOMEM, RUNSOCK_STAGE_REQUEST);
+                return false;
+        }
+        c->have_req = true;
+        return true;
+}
+
+/* The connection is readable. Returns false when it is to be dropped. */
+static bool connection_input(Connection *c) {
+        if (!c->have_req)
+                return connection_read_request(c);
+        if (c->pid == 0) {
+                ssize_t n = recv(c->fd, c->payload + c->got, c->req.payload_size - c->got, MSG_DONTWAIT);
+
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return true;
+                if (n <= 0)
+                        return false;
+                c->got += n;
+                return c->got < c->req.payload_size || connection_start(c);
+        }
+        for (;;) {
+                RunsockMessage m;
+                ssize_t n = recv(c->fd, &m, sizeof(m), MSG_DONTWAIT);
+
+                if (n < 0 && (errno == EAGAIN || errno == EINTR))
+                        return true;
+                if (n <= 0) {
+                        /* The client is gone: so is its command, with everything in its process group. */
+                        (void) kill(-c->pid, SIGKILL);
+                        (void) kill(c->pid, SIGKILL);
+                        return false;
+                }
+                if (n == sizeof(m) && m.type == RUNSOCK_SIGNAL && m.value > 0 && m.value < NSIG)
+                        (void) kill(c->pid, m.value);
+        }
+}
+
+static void accept_all(int listener) {
+        for (;;) {
+                Connection *c;
+                int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+                if (fd < 0)
+                        return;
+                c = calloc(1, sizeof(Connection));
+                if (!c || n_conns >= MAX_CONNECTIONS) {
+                        free(c);
+                        (void) close(fd);
+                        continue;
+                }
+                c->fd = fd;
+                c->err_fd = -1;
+                c->fds[0] = c->fds[1] = c->fds[2] = -1;
+                conns[n_conns++] = c;
+        }
+}
+
+/* Reaps every child that has exited; answers EXIT for commands of connections. Returns true when
+ * @command (if > 0) was among them, its status in *status. */
 static bool reap(pid_t command, int *status) {
         bool found = false;
 
@@ -50,37 +529,61 @@ static bool reap(pid_t command, int *status) {
                         *status = s;
                         found = true;
                 }
+                for (size_t i = 0; i < n_conns; i++)
+                        if (conns[i]->pid == p) {
+                                connection_exited(conns[i], s);
+                                connection_free(i);
+                                break;
+                        }
         }
 }
 
 static pid_t start_command(char **argv) {
-        sigset_t none;
         pid_t pid = fork();
 
         if (pid != 0)
                 return pid;
-        for (int sig = 1; sig < NSIG; sig++)
-                (void) signal(sig, SIG_DFL);
-        /* liblxc starts us with the mask its monitor was given (which blocks the signals it forwards
-         * until it handles them): none is blocked for the command. */
-        (void) sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        execvp(argv[0], argv);
-        (void) fprintf(stderr, "arkose-init: failed to run '%s': %s\n", argv[0], strerror(errno));
-        _exit(errno == ENOENT ? 127 : 126);
+        reset_signals();
+        exec_command(argv);
+}
+
+/* Makes sure fds 0-2 are open, so that received fds never land there. */
+static void open_stdio(void) {
+        for (int fd = 0; fd <= 2; fd++)
+                if (fcntl(fd, F_GETFD) < 0 && open("/dev/null", O_RDWR) != fd)
+                        return;
 }
 
 int main(int argc, char **argv) {
         sigset_t all;
         pid_t command = 0;
         bool stopping = false;
-        int status = 0;
+        int status = 0, sfd, listener = -1;
+
+        if (argc > 1 && strcmp(argv[1], "--autopkgtest-exec") == 0) {
+                if (argc < 3) {
+                        (void) fprintf(stderr, "arkose-init: --autopkgtest-exec needs a command\n");
+                        return 126;
+                }
+                autopkgtest_exec(argv + 2);
+        }
 
         /* Every signal is taken synchronously; none has its default (for PID 1: ignored) effect. */
+        default_dispositions();
         (void) sigfillset(&all);
         (void) sigprocmask(SIG_BLOCK, &all, NULL);
+        sfd = signalfd(-1, &all, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (sfd < 0) {
+                (void) fprintf(stderr, "arkose-init: signalfd: %s\n", strerror(errno));
+                return 126;
+        }
 
-        if (argc > 1) {
+        if (argc > 1 && strncmp(argv[1], "--listen=", 9) == 0) {
+                open_stdio();
+                listener = make_listener(argv[1] + 9);
+                if (listener < 0) /* commands still enter with attach */
+                        (void) fprintf(stderr, "arkose-init: cannot listen on '%s': %s\n", argv[1] + 9, strerror(errno));
+        } else if (argc > 1) {
                 command = start_command(argv + 1);
                 if (command < 0) {
                         (void) fprintf(stderr, "arkose-init: failed to fork: %s\n", strerror(errno));
@@ -89,29 +592,50 @@ int main(int argc, char **argv) {
         }
 
         for (;;) {
-                siginfo_t si;
-                int sig = sigwaitinfo(&all, &si);
+                struct pollfd p[MAX_CONNECTIONS + 2];
+                struct signalfd_siginfo si;
+                size_t n = 0;
 
-                if (sig < 0)
+                p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
+                if (listener >= 0)
+                        p[n++] = (struct pollfd) { .fd = listener, .events = POLLIN };
+                for (size_t i = 0; i < n_conns; i++)
+                        p[n++] = (struct pollfd) { .fd = conns[i]->fd, .events = POLLIN };
+                if (poll(p, n, -1) < 0)
                         continue;
-                if (sig == SIGCHLD) {
-                        if (reap(command, &status))
-                                return exit_code(status); /* PID 1 exits: the rest is killed */
+
+                /* Connections first, from the last (one freed is replaced by the last, already seen),
+                 * then the listener, then signals. */
+                for (size_t base = n - n_conns, i = n_conns; i-- > 0;)
+                        if (p[base + i].revents && !connection_input(conns[i]))
+                                connection_free(i);
+                if (listener >= 0 && (p[1].revents & POLLIN))
+                        accept_all(listener);
+                if (!(p[0].revents & POLLIN))
                         continue;
+
+                while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+                        int sig = (int) si.ssi_signo;
+
+                        if (sig == SIGCHLD) {
+                                if (reap(command, &status))
+                                        return exit_code(status); /* PID 1 exits: the rest is killed */
+                                continue;
+                        }
+                        if (command > 0) {
+                                if (sig == ARKOSE_INIT_SIGNAL_HANGUP && si.ssi_code == SI_USER && si.ssi_pid == 0)
+                                        sig = SIGHUP; /* from outside: arkose-chroot's SIGHUP */
+                                (void) kill(command, sig); /* the command decides what a signal means */
+                                continue;
+                        }
+                        /* Idle: a request to stop ends everything, gently first (as liblxc's init does). */
+                        if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR || sig == SIGHUP) {
+                                if (!stopping)
+                                        (void) kill(-1, SIGTERM);
+                                stopping = true;
+                                (void) alarm(1);
+                        } else if (sig == SIGALRM && stopping)
+                                return 0;
                 }
-                if (command > 0) {
-                        if (sig == ARKOSE_INIT_SIGNAL_HANGUP && si.si_code == SI_USER && si.si_pid == 0)
-                                sig = SIGHUP; /* from outside: arkose-chroot's SIGHUP */
-                        (void) kill(command, sig); /* the command decides what a signal means */
-                        continue;
-                }
-                /* Idle: a request to stop ends everything, gently first (as liblxc's init does). */
-                if (sig == SIGTERM || sig == SIGINT || sig == SIGPWR || sig == SIGHUP) {
-                        if (!stopping)
-                                (void) kill(-1, SIGTERM);
-                        stopping = true;
-                        (void) alarm(1);
-                } else if (sig == SIGALRM && stopping)
-                        return 0;
         }
 }

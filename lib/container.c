@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -15,12 +16,35 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "container.h"
 #include "mount.h"
+#include "runsock-protocol.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
+/* liblxc is loaded on first use (base/dlopen-util.h): linked, it and what it needs (libseccomp, libcap,
+ * libapparmor, libselinux) are mapped by every run of arkose-chroot, a command in a session through its
+ * socket (which never needs liblxc) included. Its other functions are reached through struct
+ * lxc_container's methods. */
+static void *lxc_dl = NULL;
+DLSYM_PROTOTYPE(lxc_container_new);
+DLSYM_PROTOTYPE(lxc_container_put);
+DLSYM_PROTOTYPE(lxc_attach_run_command);
+
+static int dlopen_lxc(void) {
+        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1",
+                                DLSYM_ARG(lxc_container_new),
+                                DLSYM_ARG(lxc_container_put),
+                                DLSYM_ARG(lxc_attach_run_command),
+                                NULL);
+        return r < 0 ? log_error_errno(r, "Failed to load liblxc (liblxc.so.1): %m") : 0;
+}
+
+static void lxc_container_putp(struct lxc_container **p) {
+        if (*p)
+                (void) sym_lxc_container_put(*p);
+}
 
 /* Where arkose-init appears in a container: on its /dev tmpfs (autodev), next to liblxc's .lxc-boot-id, so
  * that nothing is written to the session's root. */
@@ -32,6 +56,7 @@ struct Container {
         char *log_file;
         pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
         bool has_init;          /* arkose-init is bound in: PID 1 is arkose-init, else liblxc's init */
+        bool listen;            /* idle arkose-init serves a command socket (ContainerPlan.run_dir) */
         bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
@@ -128,6 +153,19 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        if (plan->init && plan->run_dir) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!path_is_absolute(plan->run_dir) || strpbrk(plan->run_dir, " \t\n\\"))
+                        return -EINVAL;
+                entry = strdup_printf("%s %s none bind,create=dir 0 0", plan->run_dir, RUNSOCK_DIR_TARGET + 1);
+                if (!entry)
+                        return -ENOMEM;
+                r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
         for (char **b = plan->binds; b && *b; b++) {
                 _cleanup_free_ char *entry = NULL;
                 struct stat st;
@@ -180,7 +218,7 @@ Container *container_free(Container *c) {
         if (!c)
                 return NULL;
         if (c->lxc)
-                lxc_container_put(c->lxc);
+                (void) sym_lxc_container_put(c->lxc);
         free(c->log_file);
         free(c);
         return NULL;
@@ -232,6 +270,24 @@ static char *container_find_init(void) {
         return NULL;
 }
 
+/* Whether arkose-init at @path serves a command socket (--listen=): an older one (a stale install found
+ * at ARKOSE_INIT_PATH by a newer arkose-chroot) would take the option for a command and end at once. */
+static bool container_init_can_listen(const char *path) {
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat st;
+        bool found;
+        void *m;
+
+        if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0)
+                return false;
+        m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (m == MAP_FAILED)
+                return false;
+        found = memmem(m, st.st_size, "--listen=", strlen("--listen=")) != NULL;
+        (void) munmap(m, st.st_size);
+        return found;
+}
+
 /* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
  * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
 static char **container_init_argv(Container *c, char *const *command, int *ret_useinit) {
@@ -243,6 +299,8 @@ static char **container_init_argv(Container *c, char *const *command, int *ret_u
                 return strv_extend_strv(&argv, idle) < 0 ? NULL : TAKE_PTR(argv);
         }
         if (strv_extend(&argv, CONTAINER_INIT_TARGET) < 0 || strv_extend_strv(&argv, command) < 0)
+                return NULL;
+        if (!command && c->listen && strv_extend(&argv, "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
                 return NULL;
         return TAKE_PTR(argv);
 }
@@ -424,11 +482,16 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         init = container_find_init();
         p = *plan;
         p.init = init;
+        if (!init || tie_to_caller || (p.run_dir && !container_init_can_listen(init)))
+                p.run_dir = NULL;
         r = container_plan_config(&p, &items);
         if (r < 0)
                 return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
 
-        lxc = lxc_container_new(plan->name, plan->lxcpath);
+        r = dlopen_lxc();
+        if (r < 0)
+                return r;
+        lxc = sym_lxc_container_new(plan->name, plan->lxcpath);
         if (!lxc)
                 return log_error_errno(-EIO, "Failed to create container object '%s' in '%s'", plan->name,
                                        plan->lxcpath);
@@ -442,6 +505,7 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         c->cgroups = plan->keep_cgroups;
         c->has_init = init != NULL;
         c->private_mounts = plan->private_mounts;
+        c->listen = p.run_dir != NULL;
 
         if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */
@@ -581,7 +645,9 @@ int container_open(const char *name, const char *lxcpath, Container **ret) {
         _cleanup_(lxc_container_putp) struct lxc_container *lxc = NULL;
         Container *c;
 
-        lxc = lxc_container_new(name, lxcpath);
+        if (dlopen_lxc() < 0)
+                return -EOPNOTSUPP;
+        lxc = sym_lxc_container_new(name, lxcpath);
         if (!lxc)
                 return -ENOMEM;
         if (!lxc->is_running(lxc))
@@ -599,6 +665,10 @@ pid_t container_signal_target(Container *c, pid_t attached) {
         if (c && c->monitor_is_callers && attached == c->monitor && c->command_init > 0)
                 return c->command_init;
         return attached;
+}
+
+bool container_serves_commands(Container *c) {
+        return c && c->listen;
 }
 
 pid_t container_init_pid(Container *c) {
@@ -624,7 +694,13 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
                         return r;
         }
 
-        if (strv_length(plan->argv) > 0) {
+        if (strv_length(plan->argv) > 0 && plan->autopkgtest) {
+                if (strv_extend(&shell_argv, CONTAINER_INIT_TARGET) < 0 ||
+                    strv_extend(&shell_argv, "--autopkgtest-exec") < 0 || strv_extend_strv(&shell_argv, plan->argv) < 0)
+                        return log_oom();
+                cmd.program = shell_argv[0];
+                cmd.argv = shell_argv;
+        } else if (strv_length(plan->argv) > 0) {
                 cmd.program = plan->argv[0];
                 cmd.argv = plan->argv;
         } else {
@@ -661,7 +737,7 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         opts.extra_env_vars = plan->env;
         opts.log_fd = -EBADF;
 
-        r = c->lxc->attach(c->lxc, lxc_attach_run_command, &cmd, &opts, &pid);
+        r = c->lxc->attach(c->lxc, sym_lxc_attach_run_command, &cmd, &opts, &pid);
         if (r < 0 || pid <= 0)
                 return log_error_errno(-EIO, "Failed to run '%s' in container '%s' (see %s)", cmd.program,
                                        c->lxc->name, c->log_file ?: "the LXC log");

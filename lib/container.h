@@ -12,6 +12,7 @@
  *
  * PID 1 of a container is arkose-init (init/arkose-init.c), a small static program bind-mounted read-only at
  * /dev/.arkose-init: it reaps orphans and forwards signals. Idle, it waits for commands entering with attach
+ * or, in a daemonized container given a run directory (ContainerPlan.run_dir), through its command socket
  * (live sessions, terminals). A container tied to the caller (a one-shot session) is not started by
  * container_start() but by its first container_attach(), which for a command without a terminal runs it as
  * arkose-init's child instead of attaching: no idle program, no attach processes; the container ends when
@@ -58,6 +59,9 @@ typedef struct ContainerPlan {
                                          * sessions): container_run() may then be used */
         const char *init;               /* arkose-init on the host, bound at /dev/.arkose-init; NULL: none
                                          * (container_start() fills it in) */
+        const char *run_dir;            /* a daemonized container's: a root-only host directory bound at
+                                         * /dev/.arkose-run, where its idle arkose-init makes its command
+                                         * socket (lib/runsock.h); NULL: none */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
@@ -88,6 +92,8 @@ typedef struct AttachPlan {
         char **env;             /* the complete environment ("K=V") */
         bool terminal;          /* allocate a pty and proxy the caller's terminal to it */
         bool no_new_privs;
+        bool autopkgtest;       /* run @argv under "arkose-init --autopkgtest-exec" (autopkgtest's
+                                 * execute command, see init/arkose-init.c) */
 } AttachPlan;
 
 /* Runs @plan's command in the container. Returns in *ret_pid a child of the caller whose exit status is the
@@ -125,6 +131,9 @@ int container_run(Container *c, const AttachPlan *plan, int *ret_status);
  * itself after an attach, arkose-init for a command it runs (its monitor, the pid to wait for, would turn
  * SIGHUP into SIGTERM). */
 pid_t container_signal_target(Container *c, pid_t attached);
+
+/* Whether the container's idle init serves a command socket (ContainerPlan.run_dir, arkose-init). */
+bool container_serves_commands(Container *c);
 
 /* The pid of the container's init on the host, or -ESRCH. */
 pid_t container_init_pid(Container *c);

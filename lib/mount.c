@@ -6,13 +6,79 @@
 
 #include <libmount.h>
 
+#include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "mount.h"
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_context *, mnt_free_context);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_table *, mnt_unref_table);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct libmnt_iter *, mnt_free_iter);
+/* libmount is loaded on first use (base/dlopen-util.h): linked, it and what it needs (libblkid,
+ * libselinux, libpcre2) are mapped by every run of arkose-chroot, a command in a running session
+ * included, which mounts nothing. */
+static void *mount_dl = NULL;
+DLSYM_PROTOTYPE(mnt_context_disable_canonicalize);
+DLSYM_PROTOTYPE(mnt_context_disable_helpers);
+DLSYM_PROTOTYPE(mnt_context_disable_mtab);
+DLSYM_PROTOTYPE(mnt_context_get_syscall_errno);
+DLSYM_PROTOTYPE(mnt_context_mount);
+DLSYM_PROTOTYPE(mnt_context_set_fstype);
+DLSYM_PROTOTYPE(mnt_context_set_options);
+DLSYM_PROTOTYPE(mnt_context_set_source);
+DLSYM_PROTOTYPE(mnt_context_set_target);
+DLSYM_PROTOTYPE(mnt_context_syscall_called);
+DLSYM_PROTOTYPE(mnt_free_context);
+DLSYM_PROTOTYPE(mnt_free_iter);
+DLSYM_PROTOTYPE(mnt_unref_table);
+DLSYM_PROTOTYPE(mnt_fs_get_fs_options);
+DLSYM_PROTOTYPE(mnt_fs_get_fstype);
+DLSYM_PROTOTYPE(mnt_fs_get_target);
+DLSYM_PROTOTYPE(mnt_new_context);
+DLSYM_PROTOTYPE(mnt_new_iter);
+DLSYM_PROTOTYPE(mnt_new_table_from_file);
+DLSYM_PROTOTYPE(mnt_optstr_get_option);
+DLSYM_PROTOTYPE(mnt_table_find_target);
+DLSYM_PROTOTYPE(mnt_table_next_fs);
+
+static int dlopen_mount(void) {
+        return dlopen_many_sym(&mount_dl, "libmount.so.1",
+                               DLSYM_ARG(mnt_context_disable_canonicalize),
+                               DLSYM_ARG(mnt_context_disable_helpers),
+                               DLSYM_ARG(mnt_context_disable_mtab),
+                               DLSYM_ARG(mnt_context_get_syscall_errno),
+                               DLSYM_ARG(mnt_context_mount),
+                               DLSYM_ARG(mnt_context_set_fstype),
+                               DLSYM_ARG(mnt_context_set_options),
+                               DLSYM_ARG(mnt_context_set_source),
+                               DLSYM_ARG(mnt_context_set_target),
+                               DLSYM_ARG(mnt_context_syscall_called),
+                               DLSYM_ARG(mnt_free_context),
+                               DLSYM_ARG(mnt_free_iter),
+                               DLSYM_ARG(mnt_unref_table),
+                               DLSYM_ARG(mnt_fs_get_fs_options),
+                               DLSYM_ARG(mnt_fs_get_fstype),
+                               DLSYM_ARG(mnt_fs_get_target),
+                               DLSYM_ARG(mnt_new_context),
+                               DLSYM_ARG(mnt_new_iter),
+                               DLSYM_ARG(mnt_new_table_from_file),
+                               DLSYM_ARG(mnt_optstr_get_option),
+                               DLSYM_ARG(mnt_table_find_target),
+                               DLSYM_ARG(mnt_table_next_fs),
+                               NULL);
+}
+
+static void mnt_free_contextp(struct libmnt_context **p) {
+        if (*p)
+                sym_mnt_free_context(*p);
+}
+
+static void mnt_unref_tablep(struct libmnt_table **p) {
+        if (*p)
+                sym_mnt_unref_table(*p);
+}
+
+static void mnt_free_iterp(struct libmnt_iter **p) {
+        if (*p)
+                sym_mnt_free_iter(*p);
+}
 
 int mount_overlay_options(const OverlayPlan *plan, char **ret) {
         _cleanup_free_ char *lower = NULL;
@@ -56,12 +122,12 @@ int mount_overlay_options(const OverlayPlan *plan, char **ret) {
         return 0;
 }
 
-/* Translates a failed mnt_context_mount()/umount() into -errno. libmount returns negative errnos for
+/* Translates a failed sym_mnt_context_mount()/umount() into -errno. libmount returns negative errnos for
  * its own failures, MNT_ERR_* (>= 5000) codes for helpers and policy, and records the syscall errno
  * when mount(2) itself failed. */
 static int mount_context_errno(struct libmnt_context *cxt, int rc) {
-        if (mnt_context_syscall_called(cxt)) {
-                int e = mnt_context_get_syscall_errno(cxt);
+        if (sym_mnt_context_syscall_called(cxt)) {
+                int e = sym_mnt_context_get_syscall_errno(cxt);
                 return e > 0 ? -e : -EIO;
         }
         if (rc < 0)
@@ -85,17 +151,20 @@ static int mount_do(const char *fstype, const char *source, const char *target, 
         _cleanup_(mnt_free_contextp) struct libmnt_context *cxt = NULL;
         int rc;
 
-        cxt = mnt_new_context();
+        rc = dlopen_mount();
+        if (rc < 0)
+                return rc;
+        cxt = sym_mnt_new_context();
         if (!cxt)
                 return -ENOMEM;
         /* No /etc/fstab lookups, no /sbin/mount.* helpers, no mtab: we describe the mount in full. */
-        if (mnt_context_disable_helpers(cxt, true) < 0 || mnt_context_disable_mtab(cxt, true) < 0 ||
-            mnt_context_disable_canonicalize(cxt, true) < 0 || mnt_context_set_fstype(cxt, fstype) < 0 ||
-            mnt_context_set_source(cxt, source) < 0 || mnt_context_set_target(cxt, target) < 0 ||
-            mnt_context_set_options(cxt, options) < 0)
+        if (sym_mnt_context_disable_helpers(cxt, true) < 0 || sym_mnt_context_disable_mtab(cxt, true) < 0 ||
+            sym_mnt_context_disable_canonicalize(cxt, true) < 0 || sym_mnt_context_set_fstype(cxt, fstype) < 0 ||
+            sym_mnt_context_set_source(cxt, source) < 0 || sym_mnt_context_set_target(cxt, target) < 0 ||
+            sym_mnt_context_set_options(cxt, options) < 0)
                 return -ENOMEM;
 
-        rc = mnt_context_mount(cxt);
+        rc = sym_mnt_context_mount(cxt);
         if (rc != 0)
                 return mount_context_errno(cxt, rc);
         return 0;
@@ -132,14 +201,18 @@ int mount_overlay_upper(const char *target, char **ret) {
         char *value = NULL;
         size_t len = 0;
         char *upper;
+        int r;
 
-        tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        r = dlopen_mount();
+        if (r < 0)
+                return r;
+        tb = sym_mnt_new_table_from_file("/proc/self/mountinfo");
         if (!tb)
                 return negative_errno();
-        fs = mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
-        if (!fs || !streq(mnt_fs_get_fstype(fs) ?: "", "overlay"))
+        fs = sym_mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
+        if (!fs || !streq(sym_mnt_fs_get_fstype(fs) ?: "", "overlay"))
                 return -ENOENT;
-        if (mnt_optstr_get_option(mnt_fs_get_fs_options(fs), "upperdir", &value, &len) != 0 || len == 0)
+        if (sym_mnt_optstr_get_option(sym_mnt_fs_get_fs_options(fs), "upperdir", &value, &len) != 0 || len == 0)
                 return -ENOENT;
         upper = strndup(value, len);
         if (!upper)
@@ -168,17 +241,20 @@ static int mount_targets_below(const char *prefix, char ***ret) {
         struct libmnt_fs *fs;
         int r;
 
-        tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        r = dlopen_mount();
+        if (r < 0)
+                return r;
+        tb = sym_mnt_new_table_from_file("/proc/self/mountinfo");
         if (!tb)
                 return negative_errno();
-        it = mnt_new_iter(MNT_ITER_FORWARD);
+        it = sym_mnt_new_iter(MNT_ITER_FORWARD);
         if (!it)
                 return -ENOMEM;
         l = calloc(1, sizeof(char *));
         if (!l)
                 return -ENOMEM;
-        while (mnt_table_next_fs(tb, it, &fs) == 0) {
-                const char *t = mnt_fs_get_target(fs);
+        while (sym_mnt_table_next_fs(tb, it, &fs) == 0) {
+                const char *t = sym_mnt_fs_get_target(fs);
 
                 if (t && path_below(t, prefix)) {
                         r = strv_extend(&l, t);

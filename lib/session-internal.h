@@ -20,7 +20,9 @@ struct Session {
         bool published;                 /* its directory is in place (and ours to remove) */
         bool mounted;
         bool hooks_started;
-        Container *container;
+        Container *container;           /* NULL for an opened session reached through its socket, until
+                                         * an attach needs it */
+        char *run_dir;                  /* an opened session's run directory, when its init serves commands */
         const struct Profile *profile;  /* borrowed from the plan; NULL for update sessions and recovery */
         const char *apparmor_template;
         const char *state_dir;          /* borrowed from the plan, for the profile's files */

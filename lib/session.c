@@ -18,6 +18,8 @@
 #include "hooks.h"
 #include "lock.h"
 #include "mount.h"
+#include "runsock-protocol.h"
+#include "runsock.h"
 #include "session-internal.h"
 
 static Session *session_new(void) {
@@ -151,10 +153,44 @@ int session_mount(Session *s, bool keep_upper) {
         return 0;
 }
 
+/* A detached session's run directory, root's only: its init's command socket goes there. */
+static int session_make_run_dir(const SessionInfo *i, char **ret) {
+        _cleanup_free_ char *dir = runsock_dir(i->dir);
+
+        if (!dir)
+                return -ENOMEM;
+        if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+                return -errno;
+        if (chown(dir, 0, 0) < 0 || chmod(dir, 0700) < 0)
+                return -errno;
+        *ret = TAKE_PTR(dir);
+        return 0;
+}
+
+/* Waits (a second at most) until the container's init listens: a command right after --begin-session
+ * then goes through the socket, not attach. */
+static void session_wait_socket(const char *run_dir, pid_t init) {
+        for (unsigned k = 0; k < 1000; k++) {
+                _cleanup_close_ int fd = runsock_connect(run_dir, init);
+
+                if (fd >= 0 || (fd != -ENOENT && fd != -ECONNREFUSED))
+                        return;
+                (void) usleep(1000);
+        }
+        log_debug("The init of the container in '%s' does not listen, commands will attach", run_dir);
+}
+
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
+        _cleanup_free_ char *run_dir = NULL;
         SessionInfo *i = &s->info;
         int r;
+
+        if (i->kind == SESSION_KIND_DETACHED) {
+                r = session_make_run_dir(i, &run_dir);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to create the run directory of session '%s': %m", i->id);
+        }
 
         if (s->profile) {
                 SessionProfileInput in = {
@@ -182,10 +218,13 @@ int session_start_container(Session *s) {
                 .extra_items = s->prof.extra_items,
                 .keep_cgroups = s->prof.keep_cgroups,
                 .private_mounts = s->private_mounts,
+                .run_dir = run_dir,
         };
         r = container_start(&cp, i->kind == SESSION_KIND_ONESHOT, &s->container);
         if (r < 0)
                 return r;
+        if (run_dir && container_serves_commands(s->container))
+                session_wait_socket(run_dir, container_init_pid(s->container));
         r = session_profile_started(&s->prof);
         if (r < 0)
                 return r;
@@ -268,6 +307,29 @@ int session_create(const SessionPlan *plan, Session **ret) {
         return 0;
 }
 
+/* Whether the init the record names still runs (same pid, same start time). */
+static bool session_init_alive(const SessionInfo *i) {
+        unsigned long long start;
+
+        return i->init_pid > 0 && i->init_start > 0 && pid_start_time(i->init_pid, &start) >= 0 &&
+               start == i->init_start;
+}
+
+/* Opens the session's container through liblxc. Logs. */
+static int session_open_container(Session *s) {
+        int r;
+
+        if (s->container)
+                return 0;
+        r = container_open(s->info.container, s->info.lxcpath, &s->container);
+        if (r == -ENOENT)
+                return log_error_errno(-ESRCH, "Session '%s' is not running (its container is gone): use --recover-session or --end-session",
+                                       s->info.id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to open the container of session '%s': %m", s->info.id);
+        return 0;
+}
+
 int session_open(const char *state_dir, const char *id, Session **ret) {
         _cleanup_(session_freep) Session *s = NULL;
         SessionInfo *i = NULL;
@@ -288,12 +350,21 @@ int session_open(const char *state_dir, const char *id, Session **ret) {
 
         if (s->info.phase != SESSION_PHASE_READY)
                 return log_error_errno(-EAGAIN, "Session '%s' is %s", id, session_phase_to_string(s->info.phase));
-        r = container_open(s->info.container, s->info.lxcpath, &s->container);
-        if (r == -ENOENT)
-                return log_error_errno(-ESRCH, "Session '%s' is not running (its container is gone): use --recover-session or --end-session",
-                                       id);
+        /* A command socket, and the init the record names still alive: no need for liblxc (until a
+         * command needs attach). */
+        if (s->info.kind == SESSION_KIND_DETACHED && session_init_alive(&s->info)) {
+                s->run_dir = runsock_dir(s->info.dir);
+                if (!s->run_dir)
+                        return log_oom();
+                if (runsock_present(s->run_dir)) {
+                        *ret = TAKE_PTR(s);
+                        return 0;
+                }
+                s->run_dir = mfree(s->run_dir);
+        }
+        r = session_open_container(s);
         if (r < 0)
-                return log_error_errno(r, "Failed to open the container of session '%s': %m", id);
+                return r;
         *ret = TAKE_PTR(s);
         return 0;
 }
@@ -312,6 +383,9 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
                 return r;
         }
 
+        r = session_open_container(s);
+        if (r < 0)
+                return r;
         r = container_attach(s->container, attach, &pid);
         if (r < 0)
                 return r;
@@ -326,6 +400,76 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         return 0;
 }
 
+/* Appends @entry to @env unless a variable starting with @prefix ("NAME=") is there. */
+static int session_env_default(char ***env, const char *prefix, const char *entry) {
+        for (char **e = *env; e && *e; e++)
+                if (startswith(*e, prefix))
+                        return 0;
+        return strv_extend(env, entry);
+}
+
+bool session_has_socket(Session *s) {
+        return s->run_dir != NULL;
+}
+
+int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
+        _cleanup_strv_free_ char **env = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        uint32_t stage;
+        int r;
+
+        if (!s->run_dir || attach->terminal || strv_length(attach->argv) == 0)
+                return -EOPNOTSUPP;
+        /* What liblxc's attach adds to a cleared environment, so that both paths give the same one:
+         * container=lxc, and a PATH when there is none (sbuild's commands come with an empty
+         * environment). */
+        if (strv_extend_strv(&env, attach->env) < 0)
+                return log_oom();
+        r = session_env_default(&env, "container=", "container=lxc");
+        if (r >= 0)
+                r = session_env_default(&env, "PATH=", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        if (r < 0)
+                return log_oom();
+        fd = runsock_connect(s->run_dir, s->info.init_pid);
+        if (fd < 0) {
+                log_debug("Cannot connect to the command socket of session '%s' (%s), attaching", s->info.id,
+                          strerror(-fd));
+                return -EOPNOTSUPP;
+        }
+        RunsockPlan p = {
+                .argv = attach->argv,
+                .env = env,
+                .cwd = attach->cwd ?: "/",
+                .uid = attach->uid,
+                .gid = attach->gid,
+                .groups = attach->groups,
+                .n_groups = attach->n_groups,
+                .no_new_privs = attach->no_new_privs,
+                .autopkgtest = attach->autopkgtest,
+                .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
+        };
+        r = runsock_start(fd, &p);
+        if (r < 0) {
+                log_debug("The command socket of session '%s' failed (%s), attaching", s->info.id, strerror(-r));
+                return -EOPNOTSUPP; /* nothing ran */
+        }
+        r = runsock_wait(fd, forward, pending, ret_status, &stage);
+        if (r < 0 && stage == 0) {
+                /* Init went away: the container with it, and the command. Attach says whether the
+                 * container is still there (it is not: "not running"). */
+                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
+                return -EOPNOTSUPP;
+        }
+        if (r < 0 && stage == RUNSOCK_STAGE_CWD)
+                return log_error_errno(r, "Directory '%s' does not exist in session '%s'", p.cwd, s->info.id);
+        if (r < 0 && stage == RUNSOCK_STAGE_CREDENTIALS)
+                return log_error_errno(r, "Failed to take the credentials of uid %u in session '%s': %m",
+                                       (unsigned) p.uid, s->info.id);
+        if (r < 0)
+                return log_error_errno(r, "Failed to run '%s' in session '%s': %m", p.argv[0], s->info.id);
+        return 0;
+}
+
 /* Opens @path as the session's commands see it: below its init's root, with the container's own mounts
  * (binds), symlinks resolved inside that root. Returns the fd or -errno. */
 static int session_open_inside(Session *s, const char *path, uint64_t flags) {
@@ -335,10 +479,10 @@ static int session_open_inside(Session *s, const char *path, uint64_t flags) {
                 .flags = flags | O_CLOEXEC,
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
         };
-        pid_t init = container_init_pid(s->container);
+        pid_t init = s->container ? container_init_pid(s->container) : s->info.init_pid;
 
-        if (init < 0)
-                return init;
+        if (init <= 0)
+                return -ESRCH;
         if (!path_is_absolute(path))
                 return -EINVAL;
         proc_root = strdup_printf("/proc/%d/root", (int) init);
@@ -443,6 +587,7 @@ Session *session_leave(Session *s) {
                 return NULL;
         s->lock_fd = safe_close(s->lock_fd);
         s->container = container_free(s->container);
+        free(s->run_dir);
         strv_free(s->hooks);
         session_profile_setup_done(&s->prof);
         session_info_done(&s->info);

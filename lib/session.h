@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 #include <time.h>
@@ -198,6 +199,17 @@ typedef void (*SessionChildNotify)(pid_t pid, int hangup_signal);
 /* Runs @attach in the session and waits for it. Returns 0 and the command's exit status in
  * *ret_status (128+N when killed by signal N), or -errno (logged). */
 int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify, int *ret_status);
+
+/* Whether session @s (opened) has a command socket (lib/runsock.h) that session_run_socket() may use. */
+bool session_has_socket(Session *s);
+
+/* Runs @attach in opened session @s through its init's command socket, with the caller's stdin, stdout and
+ * stderr, and waits for it, passing on the signals of @forward, which the caller has blocked (and
+ * @pending, unless 0, as soon as the command runs). Returns 0 and the command's exit status in
+ * *ret_status; -EOPNOTSUPP, logging nothing, when the command must go through session_run() instead (no
+ * socket, a terminal, a login shell, or a socket nobody answers on: nothing ran); or -errno, logged (e.g.
+ * -ENOENT for a working directory missing in the session). */
+int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status);
 
 /* Whether @dir (absolute) is a directory inside the running session's root, as its commands see it
  * (bind mounts included, symlinks resolved inside). */

@@ -21,6 +21,8 @@ mkdir -p "$SUID_DIR/etc/chroots.d" "$SUID_DIR/state"
 chmod 755 "$T"
 mkdir -p "$T/bin" "$T/work"; chmod 777 "$T/work"
 install -o root -g root -m 4755 "$SUID_BIN" "$T/bin/arkose-chroot"
+# This build's arkose-init next to it (found there before an installed one, which may be older).
+install -o root -g root -m 755 "$(dirname "$ARKOSE")/arkose-init" "$T/bin/arkose-init"
 A=$T/bin/arkose-chroot
 def() { printf '[chroot]\nsource = directory\ndirectory = %s\n%s\n' "$FIXTURE_TREE" "$2" > "$SUID_DIR/etc/chroots.d/$1.conf"; }
 def open "users = $U"
@@ -81,6 +83,22 @@ check "root began a session ($sid)" test -n "$sid"
 refused "--run-session in another user's session" "belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
 refused "--end-session of another user's session" "belongs to another user" "$U" "$A" -c "$sid" --end-session
 rootA -c "$sid" --end-session; expect_eq "root ends it" 0 $?
+
+# A granted user's own detached session: its commands go through the session's command socket (children
+# of the container's init: PPid 1), as the user; the socket itself is root's only.
+usid=$(as "$U" "$A" -c open --begin-session 2>>"$T/err")
+check "a granted user began a session ($usid)" test -n "$usid"
+expect_eq "--run-session in it runs as the user, through the socket" "$U 1" \
+        "$(as "$U" "$A" -c "$usid" --run-session -- sh -c 'echo $(id -un) $(sed -n "s/^PPid:\t//p" /proc/$$/status)' 2>>"$T/err")"
+rundir=$SUID_DIR/state/sessions/$usid/run
+expect_eq "the run directory is root's, mode 700" "root 700" "$(stat -c '%U %a' "$rundir")"
+expect_eq "the socket is root's, mode 600" "root 600 socket" "$(stat -c '%U %a %F' "$rundir/init.sock")"
+check "the user cannot reach the socket" not runuser -u "$U" -- python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(sys.argv[1])' "$rundir/init.sock"
+refused "--run-session in another user's detached session" "belongs to another user" "$U2" "$A" -c "$usid" --run-session -- true
+as "$U" "$A" -c "$usid" --end-session; expect_eq "the user ends it" 0 $?
 
 check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
 check "no session left in the setuid program's state" sh -c "[ -z \"\$(ls -A '$SUID_DIR/state/sessions' 2>/dev/null)\" ]"

@@ -47,12 +47,15 @@ out=$(echo 'echo "$0"; exit 4' | "$ARKOSE" -c ti -u root); rc=$?
 expect_eq "a login shell is attached (argv[0] '-bash')" "-bash" "$out"
 expect_eq "its status passes through" 4 "$rc"
 
-# A live session: an idle arkose-init, commands attached.
+# A live session: an idle arkose-init serving the session's command socket; commands are its children.
 id=$("$ARKOSE" -c ti --begin-session 2>/dev/null)
 check "begin-session ($id)" test -n "$id"
 out=$("$ARKOSE" -c "$id" --run-session -- sh -c 'tr "\0" " " < /proc/1/cmdline; exit 2'); rc=$?
 expect_eq "run-session status" 2 "$rc"
-expect_eq "its PID 1 is an idle arkose-init" "/dev/.arkose-init " "$out"
+expect_eq "its PID 1 is an idle arkose-init with a command socket" \
+        "/dev/.arkose-init --listen=/dev/.arkose-run/init.sock " "$out"
+expect_eq "the command is a child of PID 1 (the socket, not attach)" 1 \
+        "$("$ARKOSE" -c "$id" --run-session -- sh -c 'sed -n "s/^PPid:\t//p" /proc/$$/status')"
 "$ARKOSE" -c "$id" --end-session; expect_eq "end-session" 0 $?
 
 # Without arkose-init next to the program (nor installed), liblxc's init runs, as before.

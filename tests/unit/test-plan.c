@@ -102,6 +102,35 @@ static void test_container_plan_host_and_errors(void **state) {
         assert_int_equal(container_network_from_string("bogus"), -EINVAL);
 }
 
+/* A detached session's run directory: bound read-write at /dev/.arkose-run, after arkose-init, only with it. */
+static void test_container_plan_run_dir(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+        ContainerPlan p = {
+                .name = "n", .rootfs = "/r", .hostname = "h", .network = CONTAINER_NETWORK_NONE,
+                .init = "/usr/lib/arkose/arkose-init", .run_dir = "/var/lib/arkose/sessions/n/run",
+        };
+        size_t k = 0;
+        (void) state;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_int_equal(count(l, "lxc.mount.entry"), 3); /* and /dev/shm, last */
+        for (char **i = l; i[0]; i += 2)
+                if (streq(i[0], "lxc.mount.entry") && k < 2)
+                        assert_string_equal(i[1], k++ == 0 ? "/usr/lib/arkose/arkose-init dev/.arkose-init none bind,ro,create=file 0 0"
+                                                           : "/var/lib/arkose/sessions/n/run dev/.arkose-run none bind,create=dir 0 0");
+        strv_free(l);
+        l = NULL;
+        p.init = NULL; /* no arkose-init: nobody to listen, nothing bound (but /dev/shm) */
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_int_equal(count(l, "lxc.mount.entry"), 1);
+        strv_free(l);
+        l = NULL;
+        p.init = "/usr/lib/arkose/arkose-init";
+        p.run_dir = "/a dir";
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+        p.run_dir = "relative";
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+}
+
 static void test_overlay_options(void **state) {
         _cleanup_free_ char *o = NULL, *o2 = NULL;
         char *lowers[] = { (char *) "/l/2", (char *) "/l/1", NULL };
@@ -163,6 +192,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_container_plan_none),
                 cmocka_unit_test(test_container_plan_host_and_errors),
+                cmocka_unit_test(test_container_plan_run_dir),
                 cmocka_unit_test(test_overlay_options),
                 cmocka_unit_test(test_debootstrap_argv),
         };
