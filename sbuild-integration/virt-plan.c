@@ -8,32 +8,78 @@
 #include "base/util.h"
 #include "virt.h"
 
-/* See virt_execute_argv() in virt.h. Plain perl without modules (startup cost is paid ~200 times per
- * sbuild build). No ',' and no '%' anywhere: autopkgtest's client URL-decodes the execute command
- * before splitting it on ',' (and again after), so "=>" stands in for the comma. @h: the stdout and
- * stderr pipes or sockets, by their /proc link text ("pipe:[1234]"); only processes holding one open
- * for writing (fdinfo flags O_WRONLY or O_RDWR) keep the reader from its EOF and are killed. */
+/* See virt_execute_argv() in virt.h. Plain perl without modules (its start is paid ~200 times per sbuild
+ * build). The command writes to pipes of the wrapper's, which copies them through: once the command has
+ * exited, the wrapper drains them (a second at most) and exits, so that a process the command leaked
+ * holds the wrapper's pipes, never the client's. (It could not kill such processes: the buildd
+ * profile drops CAP_SYS_PTRACE, so root in the testbed cannot see another user's file descriptors.) One
+ * pipe serves stdout and stderr when they are the same, to keep their order. */
 const char virt_exec_wrapper[] =
-        "my @h = grep { defined && /^(?:pipe|socket):/ } map { readlink \"/proc/self/fd/$_\" } 1..2;\n"
+        "# autopkgtest-virt-arkose's execute-command wrapper: runs @ARGV as a child.\n"
+        "my (%inner, @copies);\n"
+        "for my $fd (1, 2) {\n"
+        "    my $l = readlink \"/proc/self/fd/$fd\";\n"
+        "    next unless defined $l && $l =~ /^(?:pipe|socket):/;\n"
+        "    if (!$inner{$l}) {\n"
+        "        pipe(my $r, my $w) or die \"autopkgtest-virt-arkose: pipe: $!\\n\";\n"
+        "        $inner{$l} = [$r, $w, $fd];\n"
+        "        push @copies, $inner{$l};\n"
+        "    }\n"
+        "    $inner{$fd} = $inner{$l}[1];\n"
+        "}\n"
+        "pipe(my $wake_r, my $wake_w) or die \"autopkgtest-virt-arkose: pipe: $!\\n\";\n"
+        "$SIG{CHLD} = sub { syswrite($wake_w, \"x\") };\n"
         "my $c = fork;\n"
         "defined $c or die \"autopkgtest-virt-arkose: fork: $!\\n\";\n"
-        "if (!$c) { exec { $ARGV[0] } @ARGV; print STDERR \"$ARGV[0]: $!\\n\"; exit($! == 2 ? 127 : 126) }\n"
-        "$SIG{$_} = sub { kill($_[0] => $c) } for qw(TERM INT HUP QUIT USR1 USR2);\n"
-        "waitpid($c => 0);\n"
-        "my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;\n"
-        "if (@h && opendir(my $p => '/proc')) {\n"
-        "  for my $pid (grep { /^\\d+$/ && $_ != $$ && $_ != 1 } readdir $p) {\n"
-        "    opendir(my $f => \"/proc/$pid/fd\") or next;\n"
-        "    for (readdir $f) {\n"
-        "      my $l = readlink \"/proc/$pid/fd/$_\";\n"
-        "      next unless defined $l && grep { $_ eq $l } @h;\n"
-        "      open(my $i => '<' => \"/proc/$pid/fdinfo/$_\") or next;\n"
-        "      my ($fl) = map { /^flags:\\s*(\\d+)/ ? oct($1) : () } <$i>;\n"
-        "      if ($fl & 3) { kill(KILL => $pid); last }\n"
-        "    }\n"
-        "  }\n"
+        "if (!$c) {\n"
+        "    open(STDOUT, \">&\", $inner{1}) or die \"autopkgtest-virt-arkose: stdout: $!\\n\" if "
+        "$inner{1};\n"
+        "    open(STDERR, \">&\", $inner{2}) or die \"autopkgtest-virt-arkose: stderr: $!\\n\" if "
+        "$inner{2};\n"
+        "    $SIG{CHLD} = 'DEFAULT';\n"
+        "    exec { $ARGV[0] } @ARGV;\n"
+        "    print STDERR \"$ARGV[0]: $!\\n\";\n"
+        "    exit($! == 2 ? 127 : 126);\n"
         "}\n"
+        "close($_->[1]) for @copies;\n"
+        "$SIG{$_} = sub { kill($_[0], $c) } for qw(TERM INT HUP QUIT USR1 USR2);\n"
+        "\n"
+        "# Copies what the command writes; $deadline: once it exited, drain for at most a second.\n"
+        "my ($status, $deadline);\n"
+        "sub copy_once {\n"
+        "    my ($timeout) = @_;\n"
+        "    my $rin = '';\n"
+        "    vec($rin, fileno($_->[0]), 1) = 1 for grep { $_->[0] } @copies;\n"
+        "    vec($rin, fileno($wake_r), 1) = 1;\n"
+        "    my $n = select(my $rout = $rin, undef, undef, $timeout);\n"
+        "    return 0 if $n <= 0;\n"
+        "    sysread($wake_r, my $x, 64) if vec($rout, fileno($wake_r), 1);\n"
+        "    for my $p (grep { $_->[0] && vec($rout, fileno($_->[0]), 1) } @copies) {\n"
+        "        my $k = sysread($p->[0], my $buf, 65536);\n"
+        "        if (!$k) { close($p->[0]); $p->[0] = undef; next }\n"
+        "        for (my $o = 0; $o < $k;) {\n"
+        "            my $w = syswrite($p->[2] == 1 ? *STDOUT : *STDERR, $buf, $k - $o, $o);\n"
+        "            defined $w or last;\n"
+        "            $o += $w;\n"
+        "        }\n"
+        "    }\n"
+        "    return 1;\n"
+        "}\n"
+        "while (!defined $status) {\n"
+        "    if (waitpid($c, 1) == $c) { $status = $?; last }\n"
+        "    if (!grep { $_->[0] } @copies) { waitpid($c, 0); $status = $?; last }\n"
+        "    copy_once(undef);\n"
+        "}\n"
+        "# The command is gone: what it wrote is in the pipes. Whatever still holds them was leaked by it.\n"
+        "my $end = time + 1;\n"
+        "while (grep { $_->[0] } @copies) { last unless copy_once(0) && time <= $end }\n"
+        "my $rc = $status & 127 ? 128 + ($status & 127) : $status >> 8;\n"
         "exit($rc == 255 ? 253 : $rc);\n";
+
+/* The wrapper travels as an argument of "perl -e BOOT --": autopkgtest's client URL-decodes the execute
+ * command before splitting it on ',' (and each part again), so no element may hold a ',' or a '%'. BOOT
+ * takes the script from @ARGV and turns \001 and \002 back into them. */
+static const char exec_boot[] = "$_ = shift; tr/\\001\\002/\\054\\045/; eval; die $@ if $@";
 
 /* A new strv of the given strings (NULL-terminated list); NULL on OOM. */
 static char **strv_new(const char *first, ...) {
@@ -138,17 +184,26 @@ int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret) {
 
 int virt_execute_argv(const VirtPlan *p, const char *session, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *script = NULL;
         int r;
 
         r = session_argv(p, session, "--run-session", &l);
         if (r < 0)
                 return r;
-        /* -d /: commands start in the testbed's root, whatever the client's current directory is. */
-        /* 255 when arkose-chroot itself fails: autopkgtest's "the execute command failed". */
+        /* 255 when arkose-chroot itself fails: autopkgtest's "the execute command failed". -d /: commands
+         * start in the testbed's root, whatever the client's current directory is. */
         if (strv_extend(&l, "--error-status") < 0 || strv_extend(&l, "255") < 0 ||
             strv_extend(&l, "-u") < 0 || strv_extend(&l, "root") < 0 || strv_extend(&l, "-d") < 0 ||
             strv_extend(&l, "/") < 0 || strv_extend(&l, "--") < 0 || strv_extend(&l, "/usr/bin/perl") < 0 ||
-            strv_extend(&l, "-e") < 0 || strv_extend(&l, virt_exec_wrapper) < 0 || strv_extend(&l, "--") < 0)
+            strv_extend(&l, "-e") < 0 || strv_extend(&l, exec_boot) < 0 || strv_extend(&l, "--") < 0)
+                return -ENOMEM;
+        script = strdup(virt_exec_wrapper);
+        if (!script)
+                return -ENOMEM;
+        for (char *c = script; *c; c++)
+                if (*c == ',' || *c == '%')
+                        *c = *c == ',' ? '\001' : '\002';
+        if (strv_consume(&l, TAKE_PTR(script)) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(l);
         return 0;

@@ -133,17 +133,20 @@ int virt_recover_argv(const VirtPlan *p, const char *session, char ***ret);
 int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret);
 
 /* The execute command of session @session: "arkose-chroot ... -c session:ID --run-session --error-status
- * 255 -u root -d / -- /usr/bin/perl -e WRAPPER --", to which a client appends a command's argv (255: a
- * failure of arkose-chroot itself, which autopkgtest reads as "the execute command failed"). Absolute paths only and
- * every directory on the command line, because sbuild runs it with a filtered environment and no PATH.
- * WRAPPER (perl-base is Essential in Debian and Ubuntu) runs the command as its child and:
+ * 255 -u root -d / -- /usr/bin/perl -e BOOT -- WRAPPER", to which a client appends a command's argv (255:
+ * a failure of arkose-chroot itself, which autopkgtest reads as "the execute command failed"). Absolute
+ * paths only and every directory on the command line, because sbuild runs it with a filtered environment
+ * and no PATH. No element holds a ',' or a '%' (autopkgtest's client decodes the list twice): WRAPPER,
+ * virt_exec_wrapper with those two bytes encoded, is decoded by BOOT. The wrapper (perl-base is Essential
+ * in Debian and Ubuntu) runs the command as its child and:
  *   - forwards SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it (arkose-chroot forwards them
  *     to the wrapper; a shell in its place would die and leave the command running);
  *   - exits with the command's status, 128+N when signal N killed it, and 253 for a real 255, since
  *     254 and 255 tell autopkgtest that the execute command itself failed;
- *   - once the command is gone, SIGKILLs whatever in the testbed still holds its stdout or stderr open
- *     for writing when they are pipes or sockets, so that a leaked background process cannot keep the
- *     client waiting for EOF (autopkgtest-virt-lxc does the same).
+ *   - when stdout or stderr is a pipe or socket, gives the command a pipe of its own instead, copies it
+ *     through, and once the command has exited drains it and exits: a background process the command
+ *     leaked cannot keep the client waiting for EOF (the reason autopkgtest-virt-lxc kills such
+ *     processes). Terminals and files are passed as they are.
  * Returns 0 and *ret, or -EINVAL/-ENOMEM. */
 int virt_execute_argv(const VirtPlan *p, const char *session, char ***ret);
 

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -327,7 +328,7 @@ static void test_execute_argv(void **state) {
         (void) state;
         assert_int_equal(virt_execute_argv(&p, "bookworm-0123abcd", &l), 0);
         n = strv_length(l);
-        assert_int_equal(n, 18);
+        assert_int_equal(n, 19);
         assert_string_equal(l[0], "/usr/bin/arkose-chroot"); /* absolute: sbuild empties PATH */
         assert_string_equal(l[1], "-q");
         assert_string_equal(l[2], "--state-dir");
@@ -344,8 +345,13 @@ static void test_execute_argv(void **state) {
         assert_string_equal(l[13], "--");
         assert_string_equal(l[14], "/usr/bin/perl");
         assert_string_equal(l[15], "-e");
-        assert_string_equal(l[16], virt_exec_wrapper);
         assert_string_equal(l[17], "--");
+        /* The wrapper, with ',' and '%' encoded. */
+        assert_int_equal(strlen(l[18]), strlen(virt_exec_wrapper));
+        for (size_t i = 0; virt_exec_wrapper[i]; i++)
+                assert_int_equal(l[18][i], virt_exec_wrapper[i] == ','   ? '\001'
+                                           : virt_exec_wrapper[i] == '%' ? '\002'
+                                                                         : virt_exec_wrapper[i]);
 
         /* autopkgtest's client URL-decodes the whole reply before splitting it on ',' (and each part
          * again): no element may hold a ',' or a '%'. */
@@ -361,29 +367,76 @@ static void test_execute_argv(void **state) {
                 assert_string_equal(split[i], l[i]);
 }
 
-/* Runs the wrapper on the host with @cmd (stdout and stderr a file, so that it looks for no leftovers).
- * Returns its exit status. */
+/* argv to run @cmd through the execute command's wrapper on the host: its tail from "/usr/bin/perl". */
+static char **wrapper_argv(const char *const *cmd) {
+        VirtPlan p = { .arkose = "/usr/bin/arkose-chroot" };
+        char **l = NULL, **tail = NULL;
+        size_t i;
+
+        assert_int_equal(virt_execute_argv(&p, "x", &l), 0);
+        for (i = 0; l[i] && !streq(l[i], "/usr/bin/perl"); i++)
+                ;
+        assert_non_null(l[i]);
+        assert_int_equal(strv_extend_strv(&tail, l + i), 0);
+        free(tail[0]);
+        tail[0] = strdup("perl"); /* from PATH: the host's */
+        for (; *cmd; cmd++)
+                assert_int_equal(strv_extend(&tail, *cmd), 0);
+        strv_free(l);
+        return tail;
+}
+
+/* Runs @cmd through the wrapper with stdout and stderr /dev/null. Returns its exit status. */
 static int run_wrapper(const char *const *cmd) {
-        char *argv[16] = { (char *) "perl", (char *) "-e", (char *) virt_exec_wrapper, (char *) "--" };
+        _cleanup_strv_free_ char **argv = wrapper_argv(cmd);
         int status, fd;
         pid_t pid;
-        size_t n = 4;
 
-        for (; *cmd; cmd++)
-                argv[n++] = (char *) *cmd;
-        argv[n] = NULL;
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
                 fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
                 if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
                         _exit(99);
-                execvp("perl", argv);
+                execvp(argv[0], argv);
                 _exit(98);
         }
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
         return WEXITSTATUS(status);
+}
+
+/* Runs @cmd through the wrapper with stdout (and stderr, if @both) a pipe; returns what came through it
+ * until EOF, and the exit status in *ret_status. */
+static char *run_wrapper_piped(const char *const *cmd, bool both, int *ret_status) {
+        _cleanup_strv_free_ char **argv = wrapper_argv(cmd);
+        char *out = calloc(1, 65536);
+        size_t len = 0;
+        ssize_t k;
+        int p[2], status;
+        pid_t pid;
+
+        assert_non_null(out);
+        assert_int_equal(pipe(p), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null < 0 || dup2(p[1], 1) < 0 || dup2(both ? p[1] : null, 2) < 0)
+                        _exit(99);
+                close(p[0]);
+                close(p[1]);
+                execvp(argv[0], argv);
+                _exit(98);
+        }
+        close(p[1]);
+        while ((k = read(p[0], out + len, 65535 - len)) > 0)
+                len += (size_t) k;
+        close(p[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        *ret_status = WEXITSTATUS(status);
+        return out;
 }
 
 static void test_wrapper_exit_codes(void **state) {
@@ -405,15 +458,34 @@ static void test_wrapper_exit_codes(void **state) {
                          0);
 }
 
+static void test_wrapper_pipes(void **state) {
+        _cleanup_free_ char *mixed = NULL, *leak = NULL;
+        time_t start;
+        int status;
+
+        (void) state;
+        if (access("/usr/bin/perl", X_OK) < 0)
+                skip();
+        /* stdout and stderr the same pipe: one pipe inside too, so their order is kept. */
+        mixed = run_wrapper_piped(
+                (const char *[]){ "sh", "-c", "for i in 1 2 3; do echo o$i; echo e$i >&2; done; exit 4",
+                                  NULL },
+                true, &status);
+        assert_string_equal(mixed, "o1\ne1\no2\ne2\no3\ne3\n");
+        assert_int_equal(status, 4);
+        /* A leaked background process holds the wrapper's pipe, not ours: EOF comes with the command's end.
+         */
+        start = time(NULL);
+        leak = run_wrapper_piped((const char *[]){ "sh", "-c", "sleep 30 & echo started", NULL }, false,
+                                 &status);
+        assert_string_equal(leak, "started\n");
+        assert_int_equal(status, 0);
+        assert_true(time(NULL) - start < 15);
+}
+
 static void test_wrapper_forwards_sigterm(void **state) {
-        char *argv[] = { (char *) "perl",
-                         (char *) "-e",
-                         (char *) virt_exec_wrapper,
-                         (char *) "--",
-                         (char *) "sh",
-                         (char *) "-c",
-                         (char *) "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done",
-                         NULL };
+        _cleanup_strv_free_ char **argv = wrapper_argv((const char *[]){
+                "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done", NULL });
         char buf[16] = {};
         int status, p[2];
         pid_t pid;
@@ -421,26 +493,23 @@ static void test_wrapper_forwards_sigterm(void **state) {
         (void) state;
         if (access("/usr/bin/perl", X_OK) < 0)
                 skip();
-        /* stdout a pipe here, so the wrapper looks for leftovers; only its own child group holds it. */
         assert_int_equal(pipe(p), 0);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                /* stderr not ours: the wrapper kills whoever else writes to its stdout or stderr pipe. */
-                if (null < 0 || dup2(p[1], 1) < 0 || dup2(null, 2) < 0)
+                if (dup2(p[1], 1) < 0)
                         _exit(99);
                 close(p[0]);
                 close(p[1]);
-                execvp("perl", argv);
+                execvp(argv[0], argv);
                 _exit(98);
         }
         close(p[1]);
         assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
         assert_string_equal(buf, "ready\n");
-        close(p[0]); /* the reader must not be the wrapper's to find */
         assert_int_equal(kill(pid, SIGTERM), 0);
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(p[0]);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 42); /* the command got the signal and chose its status */
 }
@@ -538,6 +607,7 @@ int main(void) {
                 cmocka_unit_test(test_plans),
                 cmocka_unit_test(test_execute_argv),
                 cmocka_unit_test(test_wrapper_exit_codes),
+                cmocka_unit_test(test_wrapper_pipes),
                 cmocka_unit_test(test_wrapper_forwards_sigterm),
                 cmocka_unit_test(test_copy_and_shell_commands),
                 cmocka_unit_test(test_chroot_candidates),
