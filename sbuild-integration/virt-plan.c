@@ -234,12 +234,23 @@ char **virt_scratch_cmd(const char *scratch, bool parents) {
                        : strv_new("mkdir", "-m", "1777", "--", scratch, NULL);
 }
 
-char **virt_reboot_save_cmd(const char *scratch) {
-        return strv_new("sh", "-ec",
-                        "for d in /var/cache /home; do if [ -w $d ]; then "
-                        "tar --warning=none --create --absolute-names -f $d/autopkgtest-tmpdir.tar \"$1\"; "
-                        "rm -f /run/autopkgtest-reboot-prepare-mark; exit 0; fi; done; exit 1",
-                        "sh", scratch, NULL);
+/* The shim a test's own "reboot" finds first in PATH after "reboot prepare-only": the testbed has no init
+ * system to ask, but its init.lxc ends on SIGTERM. Marked, so that the restore removes only our own. */
+#define REBOOT_SHIM "/usr/local/sbin/reboot"
+#define REBOOT_SHIM_TEXT \
+        "#!/bin/sh\n# autopkgtest-virt-arkose: a reboot ends the init of the container\nkill -TERM 1\n"
+
+#define REBOOT_SHIM_INSTALL                                                                     \
+        "if [ ! -e " REBOOT_SHIM " ]; then mkdir -p /usr/local/sbin; printf '" REBOOT_SHIM_TEXT \
+        "' > " REBOOT_SHIM "; chmod 755 " REBOOT_SHIM "; fi; "
+#define REBOOT_SAVE                                                                          \
+        "for d in /var/cache /home; do if [ -w $d ]; then "                                  \
+        "tar --warning=none --create --absolute-names -f $d/autopkgtest-tmpdir.tar \"$1\"; " \
+        "rm -f /run/autopkgtest-reboot-prepare-mark; exit 0; fi; done; exit 1"
+
+char **virt_reboot_save_cmd(const char *scratch, bool prepare_only) {
+        return strv_new("sh", "-ec", prepare_only ? REBOOT_SHIM_INSTALL REBOOT_SAVE : REBOOT_SAVE, "sh",
+                        scratch, NULL);
 }
 
 char **virt_reboot_trigger_cmd(void) {
@@ -248,6 +259,8 @@ char **virt_reboot_trigger_cmd(void) {
 
 char **virt_reboot_restore_cmd(void) {
         return strv_new("sh", "-ec",
+                        "if grep -qs '^# autopkgtest-virt-arkose' " REBOOT_SHIM "; then rm -f " REBOOT_SHIM
+                        "; fi; "
                         "for d in /var/cache /home; do if [ -e $d/autopkgtest-tmpdir.tar ]; then "
                         "tar --warning=none --extract --absolute-names -f $d/autopkgtest-tmpdir.tar; "
                         "rm $d/autopkgtest-tmpdir.tar; exit 0; fi; done; exit 1",

@@ -514,7 +514,7 @@ int testbed_reboot(Testbed *t, bool prepare_only) {
         char **recover = NULL;
         int r;
 
-        r = testbed_check(t, virt_reboot_save_cmd(t->scratch));
+        r = testbed_check(t, virt_reboot_save_cmd(t->scratch, prepare_only));
         if (r < 0)
                 return log_error_errno(
                         r, "Failed to save the scratch directory before rebooting session '%s'", t->session);

@@ -170,10 +170,13 @@ char **virt_copyup_dir_cmd(const char *tb_path);
 char **virt_scratch_cmd(const char *scratch, bool parents);
 
 /* A reboot, as autopkgtest's own servers do it: the scratch directory saved to a tar file in /var/cache (or
- * /home) and the prepare-mark removed; the container's init told to end (init.lxc ends on SIGTERM, and
- * the session is then "dead"), after removing the reboot mark that a real reboot's empty /run would
- * lose; after the session was recovered, the scratch directory restored. */
-char **virt_reboot_save_cmd(const char *scratch);
+ * /home) and the prepare-mark removed (which lets a test waiting in autopkgtest-reboot-prepare go on); the
+ * container's init told to end (init.lxc ends on SIGTERM, and the session is then "dead"), after removing
+ * the reboot mark that a real reboot's empty /run would lose; after the session was recovered, the
+ * scratch directory restored. With @prepare_only the test reboots by itself: there being no init system to
+ * ask, its "reboot" finds a shim in /usr/local/sbin first that does the same (and that the restore removes).
+ */
+char **virt_reboot_save_cmd(const char *scratch, bool prepare_only);
 char **virt_reboot_trigger_cmd(void);
 char **virt_reboot_restore_cmd(void);
 

@@ -146,6 +146,15 @@ expect_eq "reboot: the disk is kept" kept "$(X cat /root/keep)"
 expect_eq "reboot: the scratch directory is kept" kept "$(X cat "$SCRATCH/keep")"
 check "reboot: processes are gone" eval '! running "sleep 1000"'
 
+# reboot prepare-only: the test (here a background loop) waits for the prepare-mark to go, then reboots
+# by itself, finding the server's shim for "reboot".
+X sh -c 'echo m > /run/autopkgtest-reboot-prepare-mark; exec </dev/null >/dev/null 2>&1
+        setsid sh -c "while [ -e /run/autopkgtest-reboot-prepare-mark ]; do sleep 0.1; done; echo after > /root/prep; reboot" &'
+expect_eq "reboot prepare-only" ok "$(req reboot prepare-only)"
+expect_eq "reboot prepare-only: the test went on before the reboot" after "$(X cat /root/prep)"
+check "reboot prepare-only: the reboot shim is gone again" X test ! -e /usr/local/sbin/reboot
+expect_eq "reboot prepare-only: the scratch directory is kept" kept "$(X cat "$SCRATCH/keep")"
+
 # ---- shell without a terminal, debug output ----
 : >"$T/server.err"
 expect_eq "shell without a terminal replies ok" ok "$(req shell / A=1)"

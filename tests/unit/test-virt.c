@@ -545,6 +545,45 @@ static void test_copy_and_shell_commands(void **state) {
                     "/", NULL);
 }
 
+/* The shell scripts the server runs in the testbed parse (sh -n). */
+static void assert_script_parses(char **cmd) {
+        char *argv[] = { (char *) "sh", (char *) "-n", (char *) "-c", NULL, NULL };
+        int status;
+        pid_t pid;
+
+        assert_non_null(cmd);
+        assert_string_equal(cmd[0], "sh");
+        argv[3] = cmd[2]; /* sh -c SCRIPT or sh -ec SCRIPT */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execvp("sh", argv);
+                _exit(98);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        strv_free(cmd);
+}
+
+static void test_scripts_parse(void **state) {
+        char **save = NULL;
+
+        (void) state;
+        assert_script_parses(virt_copydown_file_cmd("/x", true));
+        assert_script_parses(virt_copydown_dir_cmd("/x/"));
+        assert_script_parses(virt_copyup_dir_cmd("/x/"));
+        assert_script_parses(virt_shell_cmd("/", NULL, NULL));
+        assert_script_parses(virt_reboot_save_cmd("/tmp/autopkgtest.x", false));
+        assert_script_parses(virt_reboot_trigger_cmd());
+        assert_script_parses(virt_reboot_restore_cmd());
+        save = virt_reboot_save_cmd("/tmp/autopkgtest.x", true);
+        assert_non_null(strstr(save[2], "/usr/local/sbin/reboot")); /* the shim for a test's own reboot */
+        assert_non_null(strstr(save[2], "rm -f /run/autopkgtest-reboot-prepare-mark"));
+        assert_true(strstr(save[2], "/usr/local/sbin/reboot") < strstr(save[2], "reboot-prepare-mark"));
+        assert_script_parses(save);
+}
+
 static void test_chroot_candidates(void **state) {
         char **l = NULL;
 
@@ -610,6 +649,7 @@ int main(void) {
                 cmocka_unit_test(test_wrapper_pipes),
                 cmocka_unit_test(test_wrapper_forwards_sigterm),
                 cmocka_unit_test(test_copy_and_shell_commands),
+                cmocka_unit_test(test_scripts_parse),
                 cmocka_unit_test(test_chroot_candidates),
                 cmocka_unit_test(test_info),
         };
