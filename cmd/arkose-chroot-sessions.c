@@ -206,7 +206,8 @@ int session_action(Context *ctx, int argc, char **argv) {
                 if (geteuid() != 0)
                         return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
                 if (arg_action == SESSION_ACTION_END)
-                        r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+                        r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
+                                                 ctx->config.hook_timeout);
                 else
                         r = recover_session(ctx, name);
                 return r < 0;

@@ -283,7 +283,7 @@ int verb_info(Context *ctx, int argc, char **argv) {
         _cleanup_free_ char *aliases = NULL;
         const char *spec = argc > 0 ? argv[0] : arg_chroot;
         bool have_tree;
-        int r;
+        int old_level, r;
 
         if (!spec) {
                 /* schroot --info without -c: every chroot. */
@@ -299,7 +299,12 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 return 0;
         }
 
+        /* Quietly first: a chroot without a tree yet is shown as "(not created)", and a bad name or
+         * definition is reported once, by the second attempt. */
+        old_level = log_get_max_level();
+        log_set_max_level(LOG_CRIT);
         r = context_resolve(ctx, spec, true, &ref);
+        log_set_max_level(old_level);
         have_tree = r >= 0;
         if (!have_tree) {
                 chroot_ref_done(&ref);

@@ -256,8 +256,10 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         if (strv_extend_strv(&ret->lowers, plan->lowers) < 0 || strv_extend_strv(&ret->binds, plan->binds) < 0)
                 return -ENOMEM;
         if (plan->profile) {
+                const char *network = profile_network_to_string(plan->profile->network);
+
                 if (strdup_or_null(plan->profile->name, &ret->profile) < 0 ||
-                    strdup_or_null(profile_network_to_string(plan->profile->network), &ret->profile_network) < 0 ||
+                    strdup_or_null(network, &ret->profile_network) < 0 ||
                     strv_extend_strv(&ret->profile_binds, plan->profile_binds) < 0)
                         return -ENOMEM;
         }

@@ -230,7 +230,8 @@ static unsigned session_sweep_lxc_dirs(const char *state_dir) {
                 _cleanup_(session_info_done) SessionInfo i = {};
                 struct stat st;
 
-                if (!session_id_is_valid(de->d_name, NULL) || session_info_minimal(state_dir, de->d_name, &i) < 0)
+                if (!session_id_is_valid(de->d_name, NULL) ||
+                    session_info_minimal(state_dir, de->d_name, &i) < 0)
                         continue;
                 if (stat(i.dir, &st) >= 0 || errno != ENOENT || session_container_running(&i))
                         continue;

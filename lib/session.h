@@ -60,7 +60,8 @@ SessionPhase session_phase_from_string(const char *s);
 typedef enum SessionState {
         SESSION_STATE_STARTING, /* being started (lock held) */
         SESSION_STATE_RUNNING,  /* its container runs */
-        SESSION_STATE_DEAD,     /* detached, container gone (e.g. a reboot): --recover-session or --end-session */
+        SESSION_STATE_DEAD,     /* detached, container gone (e.g. a reboot): --recover-session or
+                                 * --end-session */
         SESSION_STATE_ENDING,   /* being ended (lock held) */
         SESSION_STATE_STALE,    /* left by a killed arkose-chroot; the next sweep removes it */
         _SESSION_STATE_MAX,
