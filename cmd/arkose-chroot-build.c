@@ -257,7 +257,8 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         }
 
         /* build-essential as sbuild installs it; the tree's package lists when they suffice. */
-        cmd = strdup_printf("{ opts='-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true'; "
+        cmd = strdup_printf("{ opts='-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
+                            "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false'; "
                             "{ apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } || "
                             "{ apt-get $opts update && apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } && "
                             "{ [ -z '%s' ] || apt-get $opts install %s; }; } > %s/deps.log 2>&1",

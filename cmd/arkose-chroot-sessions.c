@@ -126,6 +126,29 @@ static int run_session_cwd(Session *session, char **ret) {
         return 0;
 }
 
+/* Who may run commands in a session: root; the user who began it; and, in a persistent chroot's shared
+ * container, whoever the chroot's definition grants (as themselves, or as others with root-users=). */
+static int run_in_session_allowed(Context *ctx, const SessionInfo *i, const UserInfo *user) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ char *live = NULL;
+        int r;
+
+        if (caller_is_root())
+                return 0;
+        live = strdup_printf("%s-live", i->chroot);
+        if (!live)
+                return log_oom();
+        if (!streq(i->id, live)) {
+                r = access_check_owner(i->uid, "this session");
+                if (r < 0)
+                        return r;
+        }
+        r = context_resolve(ctx, i->chroot, false, &ref);
+        if (r < 0)
+                return r;
+        return access_check_session(ref.def, user->uid, user->name, NULL, NULL);
+}
+
 static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         _cleanup_(session_leavep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
@@ -139,6 +162,9 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         if (r < 0)
                 return arg_error_status;
         r = user_resolve(&user);
+        if (r < 0)
+                return arg_error_status;
+        r = run_in_session_allowed(ctx, session_get_info(session), &user);
         if (r < 0)
                 return arg_error_status;
         SessionUser su = {
@@ -187,9 +213,22 @@ int session_action(Context *ctx, int argc, char **argv) {
         switch (arg_action) {
         case SESSION_ACTION_AUTOMATIC: {
                 char *bare = strdup(name); /* @name points into arg_chroot */
+                _cleanup_free_ char *live = NULL;
+                SessionInfo *li = NULL;
 
                 if (!bare)
                         return log_oom(), 1;
+                /* A persistent chroot's shared container, when it runs, takes the command. */
+                live = strdup_printf("%s-live", bare);
+                if (live && !strchr(bare, '@') && session_id_is_valid(live, NULL) &&
+                    session_info_load(ctx->state_dir, live, &li) >= 0) {
+                        bool running = session_info_state(li) == SESSION_STATE_RUNNING;
+                        session_info_free(li);
+                        if (running) {
+                                free(bare);
+                                return run_in_session(ctx, live, argc, argv);
+                        }
+                }
                 free(arg_chroot);
                 arg_chroot = bare;
                 return run_session(ctx, argc, argv);
@@ -205,6 +244,17 @@ int session_action(Context *ctx, int argc, char **argv) {
                         return log_error("--end-session and --recover-session take no command"), 2;
                 if (geteuid() != 0)
                         return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
+                if (!caller_is_root()) {
+                        SessionInfo *oi = NULL;
+                        int q;
+
+                        if (session_info_load(ctx->state_dir, name, &oi) < 0)
+                                return log_error("No session '%s' (see 'arkose-chroot sessions')", name), 1;
+                        q = access_check_owner(oi->uid, "this session");
+                        session_info_free(oi);
+                        if (q < 0)
+                                return 1;
+                }
                 if (arg_action == SESSION_ACTION_END)
                         r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
                                                  ctx->config.hook_timeout);
@@ -447,4 +497,61 @@ int verb_list_all(Context *ctx, int argc, char **argv) {
         for (SessionEntry *e = l; e->info; e++)
                 printf("session:%s\n", e->info->id);
         return 0;
+}
+
+/* arkose-chroot start / stop NAME: the shared, long-lived container of a persistent chroot, session
+ * "NAME-live". Its changes live in its own upper directory and survive stop/start (start recovers a
+ * stopped one); --end-session discards them. */
+int verb_start(Context *ctx, int argc, char **argv) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ char *id = NULL;
+        SessionInfo *i = NULL;
+        int r;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot start NAME");
+        r = context_resolve(ctx, argv[0], false, &ref);
+        if (r < 0)
+                return r;
+        if (!ref.def->persistent)
+                return log_error_errno(-EINVAL, "Chroot '%s' is not persistent: add 'persistent = yes' to its definition, or use --begin-session",
+                                       ref.name);
+        id = strdup_printf("%s-live", ref.name);
+        if (!id)
+                return log_oom();
+        if (session_info_load(ctx->state_dir, id, &i) >= 0) {
+                SessionState st = session_info_state(i);
+                session_info_free(i);
+                if (st == SESSION_STATE_RUNNING) {
+                        printf("%s\n", id);
+                        fprintf(stderr, "The shared container of '%s' already runs (session %s)\n", ref.name, id);
+                        return 0;
+                }
+                if (st == SESSION_STATE_DEAD) {
+                        r = recover_session(ctx, id);
+                        if (r >= 0)
+                                printf("%s\n", id);
+                        return r;
+                }
+                if (st != SESSION_STATE_STALE)
+                        return log_error_errno(-EBUSY, "Session '%s' is %s; try again", id, session_state_to_string(st));
+        }
+        free(arg_session_name);
+        arg_session_name = TAKE_PTR(id);
+        r = begin_session(ctx, ref.name, 0);
+        return r < 0 ? r : 0;
+}
+
+int verb_stop(Context *ctx, int argc, char **argv) {
+        _cleanup_free_ char *id = NULL;
+        const char *reason = NULL;
+
+        if (argc != 1)
+                return log_error_errno(-EINVAL, "Usage: arkose-chroot stop NAME");
+        if (!chroot_name_is_valid(argv[0], &reason))
+                return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", argv[0], reason);
+        id = strdup_printf("%s-live", argv[0]);
+        if (!id)
+                return log_oom();
+        return session_stop_detached(ctx->state_dir, id, ctx->hook_dirs, ctx->config.hook_timeout);
 }

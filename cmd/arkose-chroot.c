@@ -103,6 +103,7 @@ static void help(void) {
                "  arkose-chroot gc [--keep N] [NAME...]       remove versions nothing needs\n"
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
+               "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
                "  arkose-chroot build [--chroot NAME] [--output DIR] [-A] [--no-arch-any] [--source] [--jobs N]\n"
                "        [--profiles P] [--extra-package P] [--json] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
@@ -656,6 +657,7 @@ int main(int argc, char **argv) {
 
                 int n = (int) strv_length(rest);
                 if (!caller_is_root() && !streq(verb, "list") && !streq(verb, "info") && !streq(verb, "sessions") &&
+                    !streq(verb, "start") && !streq(verb, "stop") &&
                     !streq(verb, "apparmor-profile"))
                         return access_require_root(verb) < 0 ? 1 : 0;
                 if (streq(verb, "create"))
@@ -672,6 +674,10 @@ int main(int argc, char **argv) {
                         r = verb_remove(&ctx, n, rest);
                 else if (streq(verb, "gc"))
                         r = verb_gc(&ctx, n, rest);
+                else if (streq(verb, "start"))
+                        r = verb_start(&ctx, n, rest);
+                else if (streq(verb, "stop"))
+                        r = verb_stop(&ctx, n, rest);
                 else if (streq(verb, "build"))
                         r = verb_build(&ctx, n, rest);
                 else if (streq(verb, "apparmor-profile"))

@@ -130,6 +130,8 @@ int user_resolve(UserInfo *ret);
 void user_info_done(UserInfo *u);
 
 int verb_build(Context *ctx, int argc, char **argv);
+int verb_start(Context *ctx, int argc, char **argv);
+int verb_stop(Context *ctx, int argc, char **argv);
 
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);

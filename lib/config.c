@@ -182,6 +182,16 @@ static int parse_sha256(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+static int parse_boolean(const char *value, void *field) {
+        if (streq(value, "yes") || streq(value, "true") || streq(value, "1"))
+                *(bool *) field = true;
+        else if (streq(value, "no") || streq(value, "false") || streq(value, "0"))
+                *(bool *) field = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 static int parse_source(const char *value, void *field) {
         ChrootSource s = chroot_source_from_string(value);
 
@@ -233,6 +243,7 @@ static const ConfigKey chroot_keys[] = {
         DEF_KEY("groups", parse_words, groups),
         DEF_KEY("root-users", parse_words, root_users),
         DEF_KEY("root-groups", parse_words, root_groups),
+        DEF_KEY("persistent", parse_boolean, persistent),
 };
 
 #define MAIN_KEY(k, p, f) { "main", k, p, offsetof(ArkoseConfig, f) }

@@ -60,6 +60,7 @@ typedef struct ChrootDef {
         char **groups;
         char **root_users;
         char **root_groups;
+        bool persistent;        /* "arkose-chroot start NAME" keeps one shared container of it running */
 } ChrootDef;
 
 ChrootDef *chroot_def_free(ChrootDef *d);

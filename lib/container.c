@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -21,11 +22,19 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct lxc_container *, lxc_container_put);
 
+/* Where arkose-init appears in a container: on its /dev tmpfs (autodev), next to liblxc's .lxc-boot-id, so
+ * that nothing is written to the session's root. */
+#define CONTAINER_INIT_TARGET "/dev/.arkose-init"
+
 struct Container {
         bool cgroups;           /* started with cgroups: attached commands join them */
         struct lxc_container *lxc;
         char *log_file;
         pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
+        bool has_init;          /* arkose-init is bound in: PID 1 is arkose-init, else liblxc's init */
+        bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
+        bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
+        pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
 };
 
 static const char *const network_table[_CONTAINER_NETWORK_MAX] = {
@@ -105,6 +114,19 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        if (plan->init) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!path_is_absolute(plan->init) || strpbrk(plan->init, " \t\n\\"))
+                        return -EINVAL;
+                entry = strdup_printf("%s %s none bind,ro,create=file 0 0", plan->init, CONTAINER_INIT_TARGET + 1);
+                if (!entry)
+                        return -ENOMEM;
+                r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
         for (char **b = plan->binds; b && *b; b++) {
                 _cleanup_free_ char *entry = NULL;
                 struct stat st;
@@ -175,53 +197,131 @@ static int container_unshare_without_cgroups(void) {
         return mount_detach_cgroupfs();
 }
 
+/* Finds arkose-init: next to the running program (a build tree), else where it is installed. Returns a
+ * newly allocated path, or NULL when there is none (then liblxc's own init is used). */
+static char *container_find_init(void) {
+        char exe[PATH_MAX];
+        ssize_t n;
+
+        n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+        if (n > 0) {
+                char *slash, *p;
+
+                exe[n] = '\0';
+                slash = strrchr(exe, '/');
+                if (slash) {
+                        *slash = '\0';
+                        p = path_join(exe, "arkose-init");
+                        if (p && access(p, X_OK) >= 0)
+                                return p;
+                        free(p);
+                }
+        }
+#ifdef ARKOSE_INIT_PATH
+        if (access(ARKOSE_INIT_PATH, X_OK) >= 0)
+                return strdup(ARKOSE_INIT_PATH);
+#endif
+        log_debug("No arkose-init found, containers run liblxc's init");
+        return NULL;
+}
+
+/* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
+ * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
+static char **container_init_argv(Container *c, char *const *command, int *ret_useinit) {
+        _cleanup_strv_free_ char **argv = NULL;
+
+        *ret_useinit = !c->has_init;
+        if (!c->has_init) {
+                char *idle[] = { (char *) "sleep", (char *) "infinity", NULL };
+                return strv_extend_strv(&argv, idle) < 0 ? NULL : TAKE_PTR(argv);
+        }
+        if (strv_extend(&argv, CONTAINER_INIT_TARGET) < 0 || strv_extend_strv(&argv, command) < 0)
+                return NULL;
+        return TAKE_PTR(argv);
+}
+
+/* The exit status of a container's init (liblxc's error_num: its wait status) as an exit code. */
+static int container_exit_code(int status) {
+        if (WIFEXITED(status))
+                return WEXITSTATUS(status);
+        if (WIFSIGNALED(status))
+                return 128 + WTERMSIG(status);
+        return EXIT_FAILURE;
+}
+
+typedef struct MonitorArgs {
+        pid_t parent;
+        bool keep_cgroups;
+        int useinit;
+        char **argv;
+        bool run_once;          /* the container runs one command: keep stdio, exit with its status */
+        int failed_fd;          /* run_once: written to when the container did not start */
+} MonitorArgs;
+
 /* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
-static _noreturn_ void container_monitor_child(struct lxc_container *lxc, pid_t parent, bool keep_cgroups) {
-        char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
+static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const MonitorArgs *m) {
         int null_fd;
 
         /* Die with the caller, and take the container with us: liblxc sets the same death signal on the
          * container's init, tied to this monitor. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != m->parent)
                 _exit(EXIT_FAILURE);
         /* Leave the caller's process group, so that a terminal's ^C does not reach the container's
-         * init through the monitor. */
+         * init through the monitor (the caller forwards signals itself). */
         (void) setpgid(0, 0);
 
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd >= 0) {
-                (void) dup2(null_fd, STDIN_FILENO);
-                (void) dup2(null_fd, STDOUT_FILENO);
+        /* An idle container must not hold the caller's stdin and stdout (a pipe's reader would wait for
+         * it); a one-command container gives them to its command. */
+        if (!m->run_once) {
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd >= 0) {
+                        (void) dup2(null_fd, STDIN_FILENO);
+                        (void) dup2(null_fd, STDOUT_FILENO);
+                }
         }
 
-        if (!keep_cgroups && container_unshare_without_cgroups() < 0)
+        if (!m->keep_cgroups && container_unshare_without_cgroups() < 0)
                 _exit(EXIT_FAILURE);
         lxc->want_daemonize(lxc, false);
-        if (!lxc->start(lxc, 1, init_argv))
+        if (!lxc->start(lxc, m->useinit, m->argv)) {
+                if (m->failed_fd >= 0)
+                        (void) write(m->failed_fd, "F", 1);
                 _exit(EXIT_FAILURE);
-        _exit(EXIT_SUCCESS);
+        }
+        _exit(m->run_once ? container_exit_code(lxc->error_num) : EXIT_SUCCESS);
 }
 
 /* Starts a daemonized container from a short-lived child, so that the mount namespace without cgroups
  * becomes the daemonized monitor's and never the caller's. */
-static int container_start_daemonized(struct lxc_container *lxc, bool keep_cgroups) {
-        char *init_argv[] = { (char *) "sleep", (char *) "infinity", NULL };
-        int status;
+static int container_start_daemonized(Container *c, bool keep_cgroups) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int status, useinit;
         pid_t pid;
 
+        argv = container_init_argv(c, NULL, &useinit);
+        if (!argv)
+                return -ENOMEM;
         pid = fork();
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
                 if (!keep_cgroups && container_unshare_without_cgroups() < 0)
                         _exit(EXIT_FAILURE);
-                lxc->want_daemonize(lxc, true);
-                _exit(lxc->start(lxc, 1, init_argv) ? EXIT_SUCCESS : EXIT_FAILURE);
+                c->lxc->want_daemonize(c->lxc, true);
+                _exit(c->lxc->start(c->lxc, useinit, argv) ? EXIT_SUCCESS : EXIT_FAILURE);
         }
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
+}
+
+/* Whether our monitor child has exited (without reaping it). */
+static bool container_monitor_exited(Container *c) {
+        siginfo_t si = {};
+
+        return c->monitor > 0 && waitid(P_PID, c->monitor, &si, WEXITED | WNOHANG | WNOWAIT) >= 0 &&
+               si.si_pid == c->monitor;
 }
 
 static int container_wait_running(Container *c) {
@@ -232,13 +332,12 @@ static int container_wait_running(Container *c) {
         for (unsigned i = 0; i < 20000; i++) {
                 const char *state;
 
-                if (c->monitor > 0) {
+                if (container_monitor_exited(c)) {
                         int status;
-                        pid_t p = waitpid(c->monitor, &status, WNOHANG);
-                        if (p == c->monitor) {
-                                c->monitor = 0;
-                                return -EIO;
-                        }
+
+                        (void) waitpid(c->monitor, &status, 0);
+                        c->monitor = 0;
+                        return -EIO;
                 }
                 state = c->lxc->state(c->lxc);
                 if (state && streq(state, "RUNNING"))
@@ -248,13 +347,77 @@ static int container_wait_running(Container *c) {
         return -ETIMEDOUT;
 }
 
+/* Forks the monitor of a container tied to the caller. */
+static int container_fork_monitor(Container *c, const MonitorArgs *m) {
+        pid_t pid = fork();
+
+        if (pid < 0)
+                return -errno;
+        if (pid == 0)
+                container_monitor_child(c->lxc, m);
+        c->monitor = pid;
+        return 0;
+}
+
+/* Starts the container with an idle init and waits until it runs. Logs. */
+static int container_launch(Container *c, bool tie_to_caller) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int useinit, r;
+
+        argv = container_init_argv(c, NULL, &useinit);
+        if (!argv)
+                return log_oom();
+        if (tie_to_caller) {
+                MonitorArgs m = {
+                        .parent = getpid(),
+                        .keep_cgroups = c->cgroups,
+                        .useinit = useinit,
+                        .argv = argv,
+                        .failed_fd = -EBADF,
+                };
+                r = container_fork_monitor(c, &m);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to fork container monitor: %m");
+        } else {
+                r = container_start_daemonized(c, c->cgroups);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to start container '%s' (see %s)", c->lxc->name,
+                                               c->log_file ?: "the LXC log");
+        }
+
+        r = container_wait_running(c);
+        if (r < 0) {
+                (void) container_stop(c);
+                return log_error_errno(-EIO, "Container '%s' did not start (see %s)", c->lxc->name,
+                                       c->log_file ?: "the LXC log");
+        }
+        return 0;
+}
+
+/* Whether the container may wait for its command: only its network's host side, which the caller sets
+ * up between container_start() and the command (session_profile_started()), needs it running before. */
+static bool container_plan_deferrable(const ContainerPlan *plan) {
+        for (char **i = plan->net_items; i && i[0] && i[1]; i += 2)
+                if (startswith(i[0], "lxc.net.") && strlen(i[0]) > 5 && streq(i[0] + strlen(i[0]) - 5, ".type") &&
+                    !streq(i[1], "empty") && !streq(i[1], "none"))
+                        return false;
+        return true;
+}
+
 int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **ret) {
         _cleanup_(lxc_container_putp) struct lxc_container *lxc = NULL;
         _cleanup_(container_freep) Container *c = NULL;
         _cleanup_strv_free_ char **items = NULL;
+        _cleanup_free_ char *init = NULL;
+        ContainerPlan p;
         int r;
 
-        r = container_plan_config(plan, &items);
+        if (!plan)
+                return -EINVAL;
+        init = container_find_init();
+        p = *plan;
+        p.init = init;
+        r = container_plan_config(&p, &items);
         if (r < 0)
                 return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
 
@@ -270,32 +433,107 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         if (!c)
                 return log_oom();
         c->cgroups = plan->keep_cgroups;
+        c->has_init = init != NULL;
 
-        if (tie_to_caller) {
-                pid_t parent = getpid();
-                pid_t pid = fork();
-
-                if (pid < 0)
-                        return log_error_errno(-errno, "Failed to fork container monitor: %m");
-                if (pid == 0)
-                        container_monitor_child(c->lxc, parent, plan->keep_cgroups);
-                c->monitor = pid;
-        } else {
-                r = container_start_daemonized(c->lxc, plan->keep_cgroups);
+        if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
+                c->deferred = true; /* container_attach() starts it, with the command */
+        else {
+                r = container_launch(c, tie_to_caller);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to start container '%s' (see %s)", plan->name,
-                                               plan->log_file ?: "the LXC log");
-        }
-
-        r = container_wait_running(c);
-        if (r < 0) {
-                (void) container_stop(c);
-                return log_error_errno(-EIO, "Container '%s' did not start (see %s)", plan->name,
-                                       plan->log_file ?: "the LXC log");
+                        return r;
         }
 
         *ret = TAKE_PTR(c);
         return 0;
+}
+
+/* The attach plan as configuration of the container's init, for a container that runs one command. */
+static int container_init_items(Container *c, const AttachPlan *plan) {
+        _cleanup_free_ char *groups = NULL;
+        char buf[32];
+
+        snprintf(buf, sizeof(buf), "%u", (unsigned) plan->uid);
+        if (!c->lxc->set_config_item(c->lxc, "lxc.init.uid", buf))
+                return -EIO;
+        snprintf(buf, sizeof(buf), "%u", (unsigned) plan->gid);
+        if (!c->lxc->set_config_item(c->lxc, "lxc.init.gid", buf))
+                return -EIO;
+        for (size_t i = 0; i < plan->n_groups; i++) {
+                char *g = strdup_printf("%s%s%u", groups ?: "", groups ? "," : "", (unsigned) plan->groups[i]);
+                if (!g)
+                        return -ENOMEM;
+                free(groups);
+                groups = g;
+        }
+        if (groups && !c->lxc->set_config_item(c->lxc, "lxc.init.groups", groups))
+                return -EIO;
+        if (plan->cwd && !c->lxc->set_config_item(c->lxc, "lxc.init.cwd", plan->cwd))
+                return -EIO;
+        for (char **e = plan->env; e && *e; e++)
+                if (!c->lxc->set_config_item(c->lxc, "lxc.environment", *e))
+                        return -EIO;
+        if (plan->no_new_privs && !c->lxc->set_config_item(c->lxc, "lxc.no_new_privs", "1"))
+                return -EIO;
+        return 0;
+}
+
+/* Starts a deferred container with @plan's command under arkose-init (instead of attaching it) and waits
+ * until it runs, or has already ended. Returns its monitor, whose exit status is the command's. Logs. */
+static int container_run_once(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int failed_read = -EBADF;
+        int fds[2], useinit, r;
+        char byte;
+
+        r = container_init_items(c, plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure the init of container '%s': %m", c->lxc->name);
+        argv = container_init_argv(c, plan->argv, &useinit);
+        if (!argv)
+                return log_oom();
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
+                return log_error_errno(-errno, "Failed to create a pipe: %m");
+        failed_read = fds[0];
+
+        MonitorArgs m = {
+                .parent = getpid(),
+                .keep_cgroups = c->cgroups,
+                .useinit = useinit,
+                .argv = argv,
+                .run_once = true,
+                .failed_fd = fds[1],
+        };
+        r = container_fork_monitor(c, &m);
+        (void) close(fds[1]);
+        if (r < 0)
+                return log_error_errno(r, "Failed to fork container monitor: %m");
+
+        /* Running, or already over (a short command): the monitor has exited, and says whether the
+         * container ever started. */
+        for (unsigned i = 0; i < 20000; i++) {
+                const char *state;
+
+                if (container_monitor_exited(c)) {
+                        if (read(failed_read, &byte, 1) == 1)
+                                break;
+                        c->monitor_is_callers = true;
+                        *ret_pid = c->monitor;
+                        return 0;
+                }
+                state = c->lxc->state(c->lxc);
+                if (state && streq(state, "RUNNING")) {
+                        pid_t init = c->lxc->init_pid(c->lxc);
+
+                        c->command_init = init > 0 ? init : 0;
+                        c->monitor_is_callers = true;
+                        *ret_pid = c->monitor;
+                        return 0;
+                }
+                (void) nanosleep(&(const struct timespec){ .tv_nsec = 500 * 1000 }, NULL);
+        }
+        (void) container_stop(c);
+        return log_error_errno(-EIO, "Container '%s' did not start (see %s)", c->lxc->name,
+                               c->log_file ?: "the LXC log");
 }
 
 int container_open(const char *name, const char *lxcpath, Container **ret) {
@@ -314,6 +552,14 @@ int container_open(const char *name, const char *lxcpath, Container **ret) {
         return 0;
 }
 
+pid_t container_signal_target(Container *c, pid_t attached) {
+        /* liblxc's monitor passes signals on to init, but for SIGHUP, which it turns into SIGTERM ("the
+         * terminal hung up"): arkose-init gets them directly and passes them on unchanged. */
+        if (c && c->monitor_is_callers && attached == c->monitor && c->command_init > 0)
+                return c->command_init;
+        return attached;
+}
+
 pid_t container_init_pid(Container *c) {
         pid_t p = c->lxc->init_pid(c->lxc);
         return p > 0 ? p : -ESRCH;
@@ -326,6 +572,16 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         _cleanup_free_ char *login_name = NULL;
         pid_t pid = -1;
         int r;
+
+        if (c->deferred) {
+                c->deferred = false;
+                /* A terminal needs liblxc's pty proxy, and a login shell its "-sh" argv[0]: attach. */
+                if (!plan->terminal && strv_length(plan->argv) > 0)
+                        return container_run_once(c, plan, ret_pid);
+                r = container_launch(c, true);
+                if (r < 0)
+                        return r;
+        }
 
         if (strv_length(plan->argv) > 0) {
                 cmd.program = plan->argv[0];
@@ -375,10 +631,16 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
 int container_stop(Container *c) {
         int r = 0;
 
-        if (!c || !c->lxc)
+        if (!c || !c->lxc || c->deferred)
                 return 0;
         if (c->lxc->is_running(c->lxc) && !c->lxc->stop(c->lxc))
                 r = -EIO;
+        if (c->monitor > 0 && c->monitor_is_callers) {
+                /* The caller waits for it (its status is the command's); it exits with the container. */
+                if (r < 0)
+                        (void) kill(c->monitor, SIGKILL);
+                c->monitor = 0;
+        }
         if (c->monitor > 0) {
                 int status;
 

@@ -9,9 +9,15 @@
 /* container: LXC containers through the liblxc C API (never the lxc-* programs). Sole includer of
  * <lxc/lxccontainer.h>. One lxcpath per state directory; a container's name is its session id.
  *
- * A container runs an idle init (LXC's init.lxc running "sleep infinity": PID 1 reaps zombies and
- * forwards signals); commands enter it with attach, so one-shot sessions and live sessions take the
- * same path.
+ * PID 1 of a container is arkose-init (init/arkose-init.c), a small static program bind-mounted read-only at
+ * /dev/.arkose-init: it reaps orphans and forwards signals. Idle, it waits for commands entering with attach
+ * (live sessions, terminals). A container tied to the caller (a one-shot session) is not started by
+ * container_start() but by its first container_attach(), which for a command without a terminal runs it as
+ * arkose-init's child instead of attaching: no idle program, no attach processes; the container ends when
+ * the command does (arkose-init exits with its status; the kernel kills what is left). Exceptions, started
+ * at once and used through attach: a network with a host side (veth), which the caller configures between
+ * container_start() and the command, and a host without arkose-init (then liblxc's own init runs "sleep
+ * infinity", as before).
  *
  * Containers get no cgroups of their own: liblxc is started in a mount namespace without /sys/fs/cgroup
  * (creating and removing cgroups in every hierarchy costs each session milliseconds, and no limits are
@@ -44,6 +50,8 @@ typedef struct ContainerPlan {
                                          * devices, limits, capabilities, seccomp, AppArmor) */
         bool keep_cgroups;              /* give the container cgroups (profile limits need them);
                                          * otherwise it gets none, which starts faster */
+        const char *init;               /* arkose-init on the host, bound at /dev/.arkose-init; NULL: none
+                                         * (container_start() fills it in) */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
@@ -54,9 +62,10 @@ typedef struct Container Container;
 
 /* Creates the container from @plan and starts it. With @tie_to_caller, the container's monitor is a
  * child of the caller that dies with it (PR_SET_PDEATHSIG), taking the container with it: a killed
- * arkose-chroot leaves no container behind. Otherwise the container is daemonized and outlives the
- * caller. Returns 0 and *ret once the container is RUNNING; -EIO (one error line logged, pointing at
- * the liblxc log) if it did not start. */
+ * arkose-chroot leaves no container behind; and the start waits for the first container_attach() (see
+ * above), unless the network has a host side. Otherwise the container is daemonized and outlives the
+ * caller. Returns 0 and *ret once the container is RUNNING (or ready to start); -EIO (one error line
+ * logged, pointing at the liblxc log) if it did not start. */
 int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **ret);
 
 /* Opens an existing (running) container by name. Returns -ENOENT when it does not run. */
@@ -75,10 +84,20 @@ typedef struct AttachPlan {
         bool no_new_privs;
 } AttachPlan;
 
-/* Runs @plan's command in the container. Returns the command's pid (a child of the caller) in *ret_pid;
- * with @plan->terminal, liblxc proxies the terminal until the command's side closes and the returned
- * pid has already been reaped by nobody, so the caller still waits for it. Returns 0, or -EIO (logged). */
+/* Runs @plan's command in the container. Returns in *ret_pid a child of the caller whose exit status is the
+ * command's (128 + N when killed by signal N), and which takes the signals meant for the command: the
+ * command itself (attach), or, when this call starts a container tied to the caller, its monitor (which
+ * passes signals on to arkose-init and so to the command, and exits with its status once the container
+ * has ended). With @plan->terminal, liblxc proxies the terminal until the command's side closes and the
+ * returned pid has already been reaped by nobody, so the caller still waits for it. Returns 0, or -EIO
+ * (logged) when the command could not be started (or the container, for the first call). A container
+ * started by this call runs that one command. */
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid);
+
+/* Where signals for the command started by container_attach() (which returned @attached) go: the command
+ * itself after an attach, arkose-init for a command it runs (its monitor, the pid to wait for, would turn
+ * SIGHUP into SIGTERM). */
+pid_t container_signal_target(Container *c, pid_t attached);
 
 /* The pid of the container's init on the host, or -ESRCH. */
 pid_t container_init_pid(Container *c);

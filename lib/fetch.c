@@ -12,6 +12,7 @@
 
 #include <curl/curl.h>
 
+#include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -19,7 +20,30 @@
 
 /* The one place that knows libcurl (STYLE.md §2). */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, curl_easy_cleanup);
+/* libcurl is loaded on first use (base/dlopen-util.h): linked, it and the ~25 libraries it needs would
+ * be mapped by every run of arkose-chroot, sessions included. */
+static void *curl_dl = NULL;
+DLSYM_PROTOTYPE(curl_easy_cleanup);
+DLSYM_PROTOTYPE(curl_easy_getinfo);
+DLSYM_PROTOTYPE(curl_easy_init);
+DLSYM_PROTOTYPE(curl_easy_perform);
+DLSYM_PROTOTYPE(curl_easy_setopt);
+DLSYM_PROTOTYPE(curl_easy_strerror);
+DLSYM_PROTOTYPE(curl_global_init);
+
+static int dlopen_curl(void) {
+        return dlopen_many_sym(&curl_dl, "libcurl.so.4",
+                               DLSYM_ARG(curl_easy_cleanup),
+                               DLSYM_ARG(curl_easy_getinfo),
+                               DLSYM_ARG(curl_easy_init),
+                               DLSYM_ARG(curl_easy_perform),
+                               DLSYM_ARG(curl_easy_setopt),
+                               DLSYM_ARG(curl_easy_strerror),
+                               DLSYM_ARG(curl_global_init),
+                               NULL);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(CURL *, sym_curl_easy_cleanup);
 
 /* CURLcode → -errno (STYLE.md §3), and whether another attempt may succeed. Codes not listed are -EIO. */
 static const struct {
@@ -190,7 +214,7 @@ static size_t write_data(char *ptr, size_t size, size_t nmemb, void *userdata) {
 
 #define SETOPT(c, option, value, reason)                                                               \
         do {                                                                                           \
-                if (curl_easy_setopt((c), (option), (value)) != CURLE_OK)                              \
+                if (sym_curl_easy_setopt((c), (option), (value)) != CURLE_OK)                              \
                         return set_reason((reason), -EOPNOTSUPP, "libcurl does not support " #option); \
         } while (0)
 
@@ -235,11 +259,11 @@ static int too_big(Transfer *t, bool announced, char **reason) {
 }
 
 static int attempt_failure(Transfer *t, CURL *c, CURLcode code, char **reason, bool *ret_transient) {
-        const char *message = t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+        const char *message = t->errbuf[0] ? t->errbuf : sym_curl_easy_strerror(code);
         long status = 0;
         int r;
 
-        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        (void) sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         r = curl_to_errno(code, ret_transient);
 
         if (code == CURLE_FILESIZE_EXCEEDED || (code == CURLE_WRITE_ERROR && t->write_error == -EFBIG))
@@ -263,7 +287,7 @@ static int attempt_failure(Transfer *t, CURL *c, CURLcode code, char **reason, b
 /* Downloads once, appending to DEST.part from where it ends. On failure, *ret_transient says whether
  * another attempt may do better; -ERANGE means the server cannot resume there. */
 static int attempt(Transfer *t, char **reason, bool *ret_transient) {
-        _cleanup_(curl_easy_cleanupp) CURL *c = NULL;
+        _cleanup_(sym_curl_easy_cleanupp) CURL *c = NULL;
         CURLcode code;
         long status = 0;
         off_t end;
@@ -280,18 +304,18 @@ static int attempt(Transfer *t, char **reason, bool *ret_transient) {
         if (t->offset >= t->max_size)
                 return set_reason(reason, -ERANGE, "'%s' is already as large as the limit", t->part);
 
-        c = curl_easy_init();
+        c = sym_curl_easy_init();
         if (!c)
                 return set_reason(reason, -ENOMEM, "cannot start libcurl");
         r = setup_handle(c, t, reason);
         if (r < 0)
                 return r;
 
-        code = curl_easy_perform(c);
+        code = sym_curl_easy_perform(c);
         if (code != CURLE_OK)
                 return attempt_failure(t, c, code, reason, ret_transient);
 
-        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+        (void) sym_curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
         if (status >= 300)
                 return set_reason(reason, -EPROTO, "the server returned HTTP %ld", status);
         return 0;
@@ -457,7 +481,9 @@ static int fetch(const FetchOptions *o, const char *url, const char *dest, char 
 
         /* libcurl counts its initialisations and does the work on the first only; we never clean up
          * (the process exits), so this initialises it once without a global of ours. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        if (dlopen_curl() < 0)
+                return set_reason(reason, -EOPNOTSUPP, "cannot load libcurl (libcurl.so.4)");
+        if (sym_curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return set_reason(reason, -EIO, "cannot initialise libcurl");
 
         part = strdup_printf("%s.part", dest);

@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "hooks-internal.h"
 #include "hooks.h"
 
 /* ---- finding and ordering ---- */
@@ -371,8 +372,7 @@ static int hook_run_one(const char *path, const char *phase, char **envp, unsign
         return -EPROTO;
 }
 
-/* Whether @word appears in the white-space separated list @s[0..n). */
-static bool word_in(const char *s, size_t n, const char *word) {
+bool hook_word_in(const char *s, size_t n, const char *word) {
         size_t w = strlen(word);
 
         for (size_t i = 0; i < n;) {
@@ -389,14 +389,33 @@ static bool word_in(const char *s, size_t n, const char *word) {
         return false;
 }
 
+const char *hook_header_value(const char *buf, size_t n, const char *key, size_t *ret_len) {
+        size_t k = strlen(key);
+
+        for (const char *p = buf; p < buf + n; p++) {
+                const char *end;
+
+                p = memmem(p, (size_t) (buf + n - p), key, k);
+                if (!p)
+                        return NULL;
+                if (p != buf && p[-1] != '\n')
+                        continue;
+                p += k;
+                end = memchr(p, '\n', (size_t) (buf + n - p));
+                *ret_len = (size_t) ((end ?: buf + n) - p);
+                return p;
+        }
+        return NULL;
+}
+
 /* Whether the hook at @path takes part in @phase. A hook may declare the phases it acts in with a line
  * "# arkose-hook-phases: PHASE..." among its first 1 KiB; one without it runs in every phase. Each hook
  * run costs a session a fork and an exec (milliseconds), so hooks with nothing to undo say so and are not
  * run at setup-stop at all. */
-static bool hook_wants_phase(const char *path, const char *phase) {
-        static const char key[] = "# arkose-hook-phases:";
+bool hook_wants_phase(const char *path, const char *phase) {
+        const char *v;
         char buf[1024];
-        const char *p;
+        size_t len;
         ssize_t n;
         int fd;
 
@@ -407,44 +426,17 @@ static bool hook_wants_phase(const char *path, const char *phase) {
         (void) close(fd);
         if (n <= 0)
                 return true;
-
-        for (p = buf; p < buf + n; p++) {
-                const char *end;
-
-                p = memmem(p, (size_t) (buf + n - p), key, sizeof(key) - 1);
-                if (!p)
-                        return true;
-                if (p != buf && p[-1] != '\n')
-                        continue;
-                p += sizeof(key) - 1;
-                end = memchr(p, '\n', (size_t) (buf + n - p));
-                return word_in(p, (size_t) ((end ?: buf + n) - p), phase);
-        }
-        return true;
+        v = hook_header_value(buf, (size_t) n, "# arkose-hook-phases:", &len);
+        return !v || hook_word_in(v, len, phase);
 }
 
-int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool stop_on_failure) {
-        _cleanup_strv_free_ char **envp = NULL;
-        size_t n = strv_length(hooks);
-        bool reverse;
+/* Runs @hooks in order; returns the first error. */
+static int hooks_run_list(char *const *hooks, const char *phase, char **envp, unsigned timeout_sec,
+                          bool stop_on_failure) {
         int r = 0;
 
-        if (!env || isempty(env->phase))
-                return -EINVAL;
-        envp = hooks_env_build(env);
-        if (!envp)
-                return log_oom();
-        reverse = streq(env->phase, "setup-stop");
-
-        for (size_t i = 0; i < n; i++) {
-                const char *h = hooks[reverse ? n - 1 - i : i];
-                int q;
-
-                if (!hook_wants_phase(h, env->phase)) {
-                        log_debug("Hook '%s' does not take part in %s, skipping", h, env->phase);
-                        continue;
-                }
-                q = hook_run_one(h, env->phase, envp, timeout_sec);
+        for (char *const *h = hooks; h && *h; h++) {
+                int q = hook_run_one(*h, phase, envp, timeout_sec);
 
                 if (q < 0) {
                         if (r == 0)
@@ -453,5 +445,44 @@ int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool
                                 break;
                 }
         }
+        return r;
+}
+
+int hooks_run(char *const *hooks, const HookEnv *env, unsigned timeout_sec, bool stop_on_failure) {
+        _cleanup_(hook_cache_record_freep) HookCacheRecord *rec = NULL;
+        _cleanup_strv_free_ char **envp = NULL, **taking_part = NULL;
+        size_t n = strv_length(hooks);
+        bool reverse;
+        int r;
+
+        if (!env || isempty(env->phase))
+                return -EINVAL;
+        envp = hooks_env_build(env);
+        if (!envp)
+                return log_oom();
+        reverse = streq(env->phase, "setup-stop");
+
+        taking_part = calloc(n + 1, sizeof(char *));
+        if (!taking_part)
+                return log_oom();
+        for (size_t i = 0, k = 0; i < n; i++) {
+                const char *h = hooks[reverse ? n - 1 - i : i];
+
+                if (!hook_wants_phase(h, env->phase)) {
+                        log_debug("Hook '%s' does not take part in %s, skipping", h, env->phase);
+                        continue;
+                }
+                taking_part[k] = strdup(h);
+                if (!taking_part[k++])
+                        return log_oom();
+        }
+        if (!taking_part[0])
+                return 0;
+
+        if (hook_cache_lookup(taking_part, env, envp, &rec) > 0)
+                return 0;
+        r = hooks_run_list(taking_part, env->phase, envp, timeout_sec, stop_on_failure);
+        if (r >= 0 && rec)
+                hook_cache_record(TAKE_PTR(rec));
         return r;
 }

@@ -37,7 +37,21 @@
  *
  * A hook may declare the phases it acts in with a line "# arkose-hook-phases: PHASE..." among its first
  * 1 KiB (e.g. "# arkose-hook-phases: setup-start"); it is then not run in other phases. A hook without
- * the line runs in every phase. */
+ * the line runs in every phase.
+ *
+ * Caching. A hook may also declare that its result is a function of its inputs, with a line
+ * "# arkose-hook-cache: yes [HOST-FILE...]" among its first 1 KiB: what it does is write below
+ * ARKOSE_ROOTFS, and what it writes depends only on the tree, the variables above but ARKOSE_ROOTFS,
+ * ARKOSE_SESSION_ID and ARKOSE_CWD, the date (the day), and the content of the host files it names
+ * (e.g. /etc/resolv.conf). When every hook taking part in setup-start declares this, the session's root
+ * is an overlay over an immutable store version (@lowers, a numeric @version) and @state_dir is set,
+ * the first session records what the hooks wrote (the overlay's upper directory) in
+ * STATE/hook-cache/KEY, KEY hashing all of those inputs and the hooks' own content; later sessions with
+ * the same KEY get the recorded files written into their root instead of running the hooks (a few
+ * system calls instead of a fork and an exec per hook). A result holding what cannot be replayed
+ * faithfully (an opaque directory, a hard link, a device node, extended attributes, the removal of a
+ * directory, more than 4 MiB) is not recorded; a replay that fails runs the hooks (they are idempotent).
+ * Entries unused for two days are removed when a new one is recorded. */
 
 typedef struct HookEnv {
         const char *phase;      /* "setup-start", "setup-stop", "setup-recover" or "setup-user" */
@@ -54,6 +68,8 @@ typedef struct HookEnv {
         const char *hostname;
         const char *network;
         const char *cwd;
+        const char *state_dir;  /* setup-start results are cached in STATE/hook-cache; NULL: no cache */
+        char **lowers;          /* the tree @rootfs is an overlay of, topmost first (keys the cache) */
 } HookEnv;
 
 /* Collects the hooks from @dirs (earlier directories first; later ones override by name) into a sorted
@@ -65,7 +81,8 @@ int hooks_list(char *const *dirs, char ***ret);
 char **hooks_env_build(const HookEnv *env);
 
 /* Runs @hooks (forward for setup-start, reverse for setup-stop) with @env, skipping those whose
- * "arkose-hook-phases" line leaves out @env->phase. Each is killed after
+ * "arkose-hook-phases" line leaves out @env->phase; at setup-start, replays a cached result instead
+ * when there is one ("Caching" above) and records one after a successful run. Each is killed after
  * @timeout_sec seconds (0: no limit). With @stop_on_failure, the first failing hook stops the run
  * and its error is returned; otherwise all run and the first error is returned.
  * Logs one error line naming the failing hook ("Hook '%s' failed with exit status %d").

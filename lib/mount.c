@@ -126,6 +126,28 @@ int mount_overlay(const OverlayPlan *plan) {
         return r;
 }
 
+int mount_overlay_upper(const char *target, char **ret) {
+        _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
+        struct libmnt_fs *fs;
+        char *value = NULL;
+        size_t len = 0;
+        char *upper;
+
+        tb = mnt_new_table_from_file("/proc/self/mountinfo");
+        if (!tb)
+                return negative_errno();
+        fs = mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
+        if (!fs || !streq(mnt_fs_get_fstype(fs) ?: "", "overlay"))
+                return -ENOENT;
+        if (mnt_optstr_get_option(mnt_fs_get_fs_options(fs), "upperdir", &value, &len) != 0 || len == 0)
+                return -ENOENT;
+        upper = strndup(value, len);
+        if (!upper)
+                return -ENOMEM;
+        *ret = upper;
+        return 0;
+}
+
 int mount_tmpfs(const char *target, const char *options) {
         return mount_do("tmpfs", "arkose-tmpfs", target, options ?: "mode=0755");
 }

@@ -24,6 +24,11 @@ int mount_overlay_options(const OverlayPlan *plan, char **ret);
  * Returns 0 or -errno (the mount(2) errno when the kernel refused). Logs nothing. */
 int mount_overlay(const OverlayPlan *plan);
 
+/* The upper directory of the overlay mounted at @target (the topmost mount there, per
+ * /proc/self/mountinfo). Returns 0 and *ret (newly allocated), -ENOENT when no overlay with an upper
+ * directory is mounted at @target, or -errno. Logs nothing. */
+int mount_overlay_upper(const char *target, char **ret);
+
 /* Mounts a tmpfs on @target with @options (e.g. "mode=0755,size=50%"). */
 int mount_tmpfs(const char *target, const char *options);
 

@@ -71,6 +71,26 @@ int session_end_detached(const char *state_dir, const char *id, char *const *hoo
         return session_end(TAKE_PTR(s));
 }
 
+int session_stop_detached(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout) {
+        _cleanup_(session_freep) Session *s = NULL;
+        int r;
+
+        r = session_take(state_dir, id, hook_dirs, hook_timeout, &s);
+        if (r < 0)
+                return r;
+        /* What a reboot does: the container and the mounts go, the record and the layer stay. The
+         * record still says "ready", so the session counts as dead, and --recover-session (start)
+         * brings it back with its changes. */
+        r = session_kill_container(&s->info);
+        if (r < 0)
+                return log_error_errno(r, "Failed to stop container '%s' (see %s)", id, s->info.log_file);
+        (void) session_run_hooks(s, "setup-stop", false);
+        r = mount_umount_below(s->info.root, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to unmount session '%s': %m", id);
+        return 0;
+}
+
 /* Checks that the dead session's writable layer is still there: on a tmpfs, it does not survive a
  * reboot. */
 static int session_check_layer(const SessionInfo *i) {

@@ -65,6 +65,8 @@ static void session_hook_env(Session *s, const char *phase, HookEnv *ret) {
                 .hostname = i->chroot,
                 .network = container_network_to_string(i->network),
                 .cwd = i->cwd,
+                .state_dir = s->state_dir,      /* setup-start results cached per tree (hooks.h) */
+                .lowers = i->lowers,
         };
 }
 
@@ -302,7 +304,7 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         if (r < 0)
                 return r;
         if (notify)
-                notify(pid);
+                notify(container_signal_target(s->container, pid));
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_error_errno(-errno, "Failed to wait for the command: %m");

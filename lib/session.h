@@ -231,6 +231,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Session *, session_free);
  * such session, or -errno. */
 int session_end_detached(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
 
+/* Stops detached session @id but keeps it: its container stops and its overlay is unmounted, its
+ * record and writable layer stay, as after a reboot; session_recover() starts it again with its
+ * changes (arkose-chroot stop / start of a persistent container). Logs. */
+int session_stop_detached(const char *state_dir, const char *id, char *const *hook_dirs, unsigned hook_timeout);
+
 /* What --recover-session needs besides the record: the hooks, and the session's profile rebuilt from
  * the record's profile fields (NULL when it has none). */
 typedef struct SessionRecoverPlan {

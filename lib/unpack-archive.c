@@ -11,16 +11,154 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "unpack.h"
 
 /* The one place that knows libarchive (STYLE.md §2): its handles, flags and error numbers stay here. */
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_read_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, archive_write_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, archive_entry_free);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry_linkresolver *, archive_entry_linkresolver_free);
+/* libarchive is loaded on first use (base/dlopen-util.h): linked, it and the libraries it needs (libxml2
+ * and ICU, the compressors) would be mapped by every run of arkose-chroot, sessions included. */
+static void *archive_dl = NULL;
+DLSYM_PROTOTYPE(archive_entry_atime);
+DLSYM_PROTOTYPE(archive_entry_atime_is_set);
+DLSYM_PROTOTYPE(archive_entry_atime_nsec);
+DLSYM_PROTOTYPE(archive_entry_clone);
+DLSYM_PROTOTYPE(archive_entry_copy_pathname);
+DLSYM_PROTOTYPE(archive_entry_dev);
+DLSYM_PROTOTYPE(archive_entry_filetype);
+DLSYM_PROTOTYPE(archive_entry_free);
+DLSYM_PROTOTYPE(archive_entry_hardlink);
+DLSYM_PROTOTYPE(archive_entry_ino64);
+DLSYM_PROTOTYPE(archive_entry_linkify);
+DLSYM_PROTOTYPE(archive_entry_linkresolver_free);
+DLSYM_PROTOTYPE(archive_entry_linkresolver_new);
+DLSYM_PROTOTYPE(archive_entry_linkresolver_set_strategy);
+DLSYM_PROTOTYPE(archive_entry_mtime);
+DLSYM_PROTOTYPE(archive_entry_mtime_is_set);
+DLSYM_PROTOTYPE(archive_entry_mtime_nsec);
+DLSYM_PROTOTYPE(archive_entry_new);
+DLSYM_PROTOTYPE(archive_entry_pathname);
+DLSYM_PROTOTYPE(archive_entry_size);
+DLSYM_PROTOTYPE(archive_entry_xattr_add_entry);
+DLSYM_PROTOTYPE(archive_entry_xattr_clear);
+DLSYM_PROTOTYPE(archive_entry_xattr_next);
+DLSYM_PROTOTYPE(archive_entry_xattr_reset);
+DLSYM_PROTOTYPE(archive_errno);
+DLSYM_PROTOTYPE(archive_error_string);
+DLSYM_PROTOTYPE(archive_filter_code);
+DLSYM_PROTOTYPE(archive_format);
+DLSYM_PROTOTYPE(archive_read_data);
+DLSYM_PROTOTYPE(archive_read_data_block);
+DLSYM_PROTOTYPE(archive_read_data_into_fd);
+DLSYM_PROTOTYPE(archive_read_disk_can_descend);
+DLSYM_PROTOTYPE(archive_read_disk_descend);
+DLSYM_PROTOTYPE(archive_read_disk_new);
+DLSYM_PROTOTYPE(archive_read_disk_open);
+DLSYM_PROTOTYPE(archive_read_disk_set_behavior);
+DLSYM_PROTOTYPE(archive_read_disk_set_symlink_hybrid);
+DLSYM_PROTOTYPE(archive_read_free);
+DLSYM_PROTOTYPE(archive_read_new);
+DLSYM_PROTOTYPE(archive_read_next_header);
+DLSYM_PROTOTYPE(archive_read_next_header2);
+DLSYM_PROTOTYPE(archive_read_open_fd);
+DLSYM_PROTOTYPE(archive_read_support_filter_bzip2);
+DLSYM_PROTOTYPE(archive_read_support_filter_gzip);
+DLSYM_PROTOTYPE(archive_read_support_filter_lzma);
+DLSYM_PROTOTYPE(archive_read_support_filter_xz);
+DLSYM_PROTOTYPE(archive_read_support_filter_zstd);
+DLSYM_PROTOTYPE(archive_read_support_format_tar);
+DLSYM_PROTOTYPE(archive_write_close);
+DLSYM_PROTOTYPE(archive_write_add_filter_none);
+DLSYM_PROTOTYPE(archive_write_add_filter_zstd);
+DLSYM_PROTOTYPE(archive_write_add_filter_xz);
+DLSYM_PROTOTYPE(archive_write_add_filter_gzip);
+DLSYM_PROTOTYPE(archive_write_data);
+DLSYM_PROTOTYPE(archive_write_data_block);
+DLSYM_PROTOTYPE(archive_write_disk_new);
+DLSYM_PROTOTYPE(archive_write_disk_set_options);
+DLSYM_PROTOTYPE(archive_write_finish_entry);
+DLSYM_PROTOTYPE(archive_write_free);
+DLSYM_PROTOTYPE(archive_write_header);
+DLSYM_PROTOTYPE(archive_write_new);
+DLSYM_PROTOTYPE(archive_write_open_fd);
+DLSYM_PROTOTYPE(archive_write_set_format_option);
+DLSYM_PROTOTYPE(archive_write_set_format_pax_restricted);
+
+static int dlopen_archive(void) {
+        return dlopen_many_sym(&archive_dl, "libarchive.so.13",
+                               DLSYM_ARG(archive_entry_atime),
+                               DLSYM_ARG(archive_entry_atime_is_set),
+                               DLSYM_ARG(archive_entry_atime_nsec),
+                               DLSYM_ARG(archive_entry_clone),
+                               DLSYM_ARG(archive_entry_copy_pathname),
+                               DLSYM_ARG(archive_entry_dev),
+                               DLSYM_ARG(archive_entry_filetype),
+                               DLSYM_ARG(archive_entry_free),
+                               DLSYM_ARG(archive_entry_hardlink),
+                               DLSYM_ARG(archive_entry_ino64),
+                               DLSYM_ARG(archive_entry_linkify),
+                               DLSYM_ARG(archive_entry_linkresolver_free),
+                               DLSYM_ARG(archive_entry_linkresolver_new),
+                               DLSYM_ARG(archive_entry_linkresolver_set_strategy),
+                               DLSYM_ARG(archive_entry_mtime),
+                               DLSYM_ARG(archive_entry_mtime_is_set),
+                               DLSYM_ARG(archive_entry_mtime_nsec),
+                               DLSYM_ARG(archive_entry_new),
+                               DLSYM_ARG(archive_entry_pathname),
+                               DLSYM_ARG(archive_entry_size),
+                               DLSYM_ARG(archive_entry_xattr_add_entry),
+                               DLSYM_ARG(archive_entry_xattr_clear),
+                               DLSYM_ARG(archive_entry_xattr_next),
+                               DLSYM_ARG(archive_entry_xattr_reset),
+                               DLSYM_ARG(archive_errno),
+                               DLSYM_ARG(archive_error_string),
+                               DLSYM_ARG(archive_filter_code),
+                               DLSYM_ARG(archive_format),
+                               DLSYM_ARG(archive_read_data),
+                               DLSYM_ARG(archive_read_data_block),
+                               DLSYM_ARG(archive_read_data_into_fd),
+                               DLSYM_ARG(archive_read_disk_can_descend),
+                               DLSYM_ARG(archive_read_disk_descend),
+                               DLSYM_ARG(archive_read_disk_new),
+                               DLSYM_ARG(archive_read_disk_open),
+                               DLSYM_ARG(archive_read_disk_set_behavior),
+                               DLSYM_ARG(archive_read_disk_set_symlink_hybrid),
+                               DLSYM_ARG(archive_read_free),
+                               DLSYM_ARG(archive_read_new),
+                               DLSYM_ARG(archive_read_next_header),
+                               DLSYM_ARG(archive_read_next_header2),
+                               DLSYM_ARG(archive_read_open_fd),
+                               DLSYM_ARG(archive_read_support_filter_bzip2),
+                               DLSYM_ARG(archive_read_support_filter_gzip),
+                               DLSYM_ARG(archive_read_support_filter_lzma),
+                               DLSYM_ARG(archive_read_support_filter_xz),
+                               DLSYM_ARG(archive_read_support_filter_zstd),
+                               DLSYM_ARG(archive_read_support_format_tar),
+                               DLSYM_ARG(archive_write_close),
+                               DLSYM_ARG(archive_write_add_filter_none),
+                               DLSYM_ARG(archive_write_add_filter_zstd),
+                               DLSYM_ARG(archive_write_add_filter_xz),
+                               DLSYM_ARG(archive_write_add_filter_gzip),
+                               DLSYM_ARG(archive_write_data),
+                               DLSYM_ARG(archive_write_data_block),
+                               DLSYM_ARG(archive_write_disk_new),
+                               DLSYM_ARG(archive_write_disk_set_options),
+                               DLSYM_ARG(archive_write_finish_entry),
+                               DLSYM_ARG(archive_write_free),
+                               DLSYM_ARG(archive_write_header),
+                               DLSYM_ARG(archive_write_new),
+                               DLSYM_ARG(archive_write_open_fd),
+                               DLSYM_ARG(archive_write_set_format_option),
+                               DLSYM_ARG(archive_write_set_format_pax_restricted),
+                               NULL);
+}
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, sym_archive_read_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive *, sym_archive_write_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry *, sym_archive_entry_free);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry_linkresolver *, sym_archive_entry_linkresolver_free);
 
 /* Everything a rootfs needs restored exactly, and libarchive's own guards against members that leave the
  * target, always on (STYLE.md §2) behind our own checks in check_member(). No user or group lookup is
@@ -38,12 +176,12 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct archive_entry_linkresolver *, archive_entry_l
 #define LIBARCHIVE_ERRNO_PROGRAMMER  EINVAL
 
 static const char *archive_message(struct archive *a) {
-        return archive_error_string(a) ?: "unknown error";
+        return sym_archive_error_string(a) ?: "unknown error";
 }
 
 /* libarchive → -errno (STYLE.md §3): its errno when that is a real one, else -EIO. */
 static int archive_to_errno(struct archive *a) {
-        int e = archive_errno(a);
+        int e = sym_archive_errno(a);
 
         return e > 0 ? -e : -EIO;
 }
@@ -52,11 +190,11 @@ static int archive_to_errno(struct archive *a) {
  * ARCHIVE_ERRNO_MISC from the decompressors) mean bad data: -EBADMSG, whichever layer noticed, so that
  * callers see one code for one cause. A real errno from read(2) stays. */
 static int read_failure(struct archive *a, unsigned n_entries, char **reason) {
-        int e = archive_errno(a);
+        int e = sym_archive_errno(a);
 
         if (e > 0 && e != LIBARCHIVE_ERRNO_FILE_FORMAT && e != LIBARCHIVE_ERRNO_PROGRAMMER)
                 return set_reason(reason, -e, "failed to read the archive: %s", archive_message(a));
-        if (n_entries == 0 && archive_format(a) == 0 && archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
+        if (n_entries == 0 && sym_archive_format(a) == 0 && sym_archive_filter_code(a, 0) == ARCHIVE_FILTER_NONE)
                 return set_reason(reason, -EBADMSG, "not a tar archive: %s", archive_message(a));
         return set_reason(reason, -EBADMSG, "archive is truncated or corrupt: %s", archive_message(a));
 }
@@ -69,20 +207,20 @@ static int write_failure(struct archive *a, const char *name, char **reason) {
 /* Opens a tar reader on @fd (not taken). Only the decompressors built into libarchive that tarballs use
  * are enabled, so that the data's magic never makes libarchive run lrzip or another program. */
 static int reader_new(int fd, struct archive **ret, char **reason) {
-        _cleanup_(archive_read_freep) struct archive *a = NULL;
+        _cleanup_(sym_archive_read_freep) struct archive *a = NULL;
 
-        a = archive_read_new();
+        a = sym_archive_read_new();
         if (!a)
                 return -ENOMEM;
-        (void) archive_read_support_filter_gzip(a);
-        (void) archive_read_support_filter_bzip2(a);
-        (void) archive_read_support_filter_xz(a);
-        (void) archive_read_support_filter_lzma(a);
-        (void) archive_read_support_filter_zstd(a);
-        if (archive_read_support_format_tar(a) != ARCHIVE_OK)
+        (void) sym_archive_read_support_filter_gzip(a);
+        (void) sym_archive_read_support_filter_bzip2(a);
+        (void) sym_archive_read_support_filter_xz(a);
+        (void) sym_archive_read_support_filter_lzma(a);
+        (void) sym_archive_read_support_filter_zstd(a);
+        if (sym_archive_read_support_format_tar(a) != ARCHIVE_OK)
                 return set_reason(reason, archive_to_errno(a), "libarchive cannot read tar: %s",
                                   archive_message(a));
-        if (archive_read_open_fd(a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
+        if (sym_archive_read_open_fd(a, fd, READ_BLOCK_SIZE) != ARCHIVE_OK)
                 return read_failure(a, 0, reason);
         *ret = TAKE_PTR(a);
         return 0;
@@ -174,7 +312,7 @@ static int judge_path(int dir_fd, const char *path, char **ret_symlink) {
 
 static int check_member(int dir_fd, struct archive_entry *entry, char **reason) {
         _cleanup_free_ char *via = NULL;
-        const char *name = archive_entry_pathname(entry), *link = archive_entry_hardlink(entry);
+        const char *name = sym_archive_entry_pathname(entry), *link = sym_archive_entry_hardlink(entry);
         int v;
 
         v = judge_path(dir_fd, name, &via);
@@ -226,26 +364,26 @@ static bool xattr_is_overlay_private(const char *name) {
 }
 
 static int drop_overlay_xattrs(struct archive_entry *entry) {
-        _cleanup_(archive_entry_freep) struct archive_entry *copy = NULL;
+        _cleanup_(sym_archive_entry_freep) struct archive_entry *copy = NULL;
         const char *name;
         const void *value;
         size_t size;
         bool found = false;
 
-        archive_entry_xattr_reset(entry);
-        while (archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
+        sym_archive_entry_xattr_reset(entry);
+        while (sym_archive_entry_xattr_next(entry, &name, &value, &size) == ARCHIVE_OK)
                 found = found || xattr_is_overlay_private(name);
         if (!found)
                 return 0;
 
-        copy = archive_entry_clone(entry);
+        copy = sym_archive_entry_clone(entry);
         if (!copy)
                 return -ENOMEM;
-        archive_entry_xattr_clear(entry);
-        archive_entry_xattr_reset(copy);
-        while (archive_entry_xattr_next(copy, &name, &value, &size) == ARCHIVE_OK)
+        sym_archive_entry_xattr_clear(entry);
+        sym_archive_entry_xattr_reset(copy);
+        while (sym_archive_entry_xattr_next(copy, &name, &value, &size) == ARCHIVE_OK)
                 if (!xattr_is_overlay_private(name))
-                        archive_entry_xattr_add_entry(entry, name, value, size);
+                        sym_archive_entry_xattr_add_entry(entry, name, value, size);
         return 0;
 }
 
@@ -258,12 +396,12 @@ static int copy_member_data(struct archive *in, struct archive *out, const char 
                 la_int64_t offset;
                 int r;
 
-                r = archive_read_data_block(in, &buf, &size, &offset);
+                r = sym_archive_read_data_block(in, &buf, &size, &offset);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 if (r < ARCHIVE_OK)
                         return read_failure(in, 1, reason);
-                if (archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK)
+                if (sym_archive_write_data_block(out, buf, size, offset) < ARCHIVE_OK)
                         return write_failure(out, name, reason);
         }
 }
@@ -278,16 +416,16 @@ static bool member_is_root(const char *name) {
  * but not its times: those are set here, after everything below was written. */
 static void root_times_from(struct archive_entry *entry, struct timespec ret[static 2]) {
         ret[0] = (struct timespec){ .tv_nsec = UTIME_OMIT };
-        if (archive_entry_atime_is_set(entry))
-                ret[0] = (struct timespec){ archive_entry_atime(entry), archive_entry_atime_nsec(entry) };
+        if (sym_archive_entry_atime_is_set(entry))
+                ret[0] = (struct timespec){ sym_archive_entry_atime(entry), sym_archive_entry_atime_nsec(entry) };
         ret[1] = (struct timespec){ .tv_nsec = UTIME_OMIT };
-        if (archive_entry_mtime_is_set(entry))
-                ret[1] = (struct timespec){ archive_entry_mtime(entry), archive_entry_mtime_nsec(entry) };
+        if (sym_archive_entry_mtime_is_set(entry))
+                ret[1] = (struct timespec){ sym_archive_entry_mtime(entry), sym_archive_entry_mtime_nsec(entry) };
 }
 
 static int extract_member(struct archive *in, struct archive *out, int dir_fd, struct archive_entry *entry,
                           char **reason) {
-        const char *name = archive_entry_pathname(entry) ?: "";
+        const char *name = sym_archive_entry_pathname(entry) ?: "";
         int r;
 
         r = check_member(dir_fd, entry, reason);
@@ -296,14 +434,14 @@ static int extract_member(struct archive *in, struct archive *out, int dir_fd, s
         r = drop_overlay_xattrs(entry);
         if (r < 0)
                 return r;
-        if (archive_write_header(out, entry) != ARCHIVE_OK)
+        if (sym_archive_write_header(out, entry) != ARCHIVE_OK)
                 return write_failure(out, name, reason);
-        if (archive_entry_size(entry) > 0) {
+        if (sym_archive_entry_size(entry) > 0) {
                 r = copy_member_data(in, out, name, reason);
                 if (r < 0)
                         return r;
         }
-        if (archive_write_finish_entry(out) != ARCHIVE_OK)
+        if (sym_archive_write_finish_entry(out) != ARCHIVE_OK)
                 return write_failure(out, name, reason);
         return 0;
 }
@@ -311,22 +449,22 @@ static int extract_member(struct archive *in, struct archive *out, int dir_fd, s
 /* Extracts every member of @in below the working directory, which is @dir_fd. Any warning from the
  * writer (an owner, mode, xattr or ACL that could not be restored) is an error. */
 static int extract_members(struct archive *in, int dir_fd, char **reason) {
-        _cleanup_(archive_write_freep) struct archive *out = NULL;
+        _cleanup_(sym_archive_write_freep) struct archive *out = NULL;
         struct archive_entry *entry;
         struct timespec root_times[2];
         bool root = false;
         unsigned n = 0;
         int r;
 
-        out = archive_write_disk_new();
+        out = sym_archive_write_disk_new();
         if (!out)
                 return -ENOMEM;
-        if (archive_write_disk_set_options(out, EXTRACT_FLAGS) != ARCHIVE_OK)
+        if (sym_archive_write_disk_set_options(out, EXTRACT_FLAGS) != ARCHIVE_OK)
                 return set_reason(reason, archive_to_errno(out),
                                   "libarchive refused the extraction flags: %s", archive_message(out));
 
         for (;;) {
-                r = archive_read_next_header(in, &entry);
+                r = sym_archive_read_next_header(in, &entry);
                 if (r == ARCHIVE_EOF)
                         break;
                 /* ARCHIVE_WARN here is about reading, e.g. a name not valid in the locale's character set,
@@ -337,7 +475,7 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
                 r = extract_member(in, out, dir_fd, entry, reason);
                 if (r < 0)
                         return r;
-                if (member_is_root(archive_entry_pathname(entry))) {
+                if (member_is_root(sym_archive_entry_pathname(entry))) {
                         root_times_from(entry, root_times);
                         root = true;
                 }
@@ -346,7 +484,7 @@ static int extract_members(struct archive *in, int dir_fd, char **reason) {
                 return set_reason(reason, -EBADMSG, "archive is empty");
 
         /* Directory modes and times are set last, here, so that read-only directories could be filled. */
-        if (archive_write_close(out) != ARCHIVE_OK)
+        if (sym_archive_write_close(out) != ARCHIVE_OK)
                 return set_reason(reason, archive_to_errno(out), "failed to finish the extraction: %s",
                                   archive_message(out));
         if (root && futimens(dir_fd, root_times) < 0)
@@ -384,7 +522,7 @@ static void restore_cwd(int *fd) {
 }
 
 static int extract_into(const char *archive_path, const char *target_dir, char **reason) {
-        _cleanup_(archive_read_freep) struct archive *in = NULL;
+        _cleanup_(sym_archive_read_freep) struct archive *in = NULL;
         _cleanup_close_ int archive_fd = -EBADF, dir_fd = -EBADF;
         _cleanup_(restore_cwd) int cwd_fd = -EBADF;
         int r;
@@ -420,6 +558,12 @@ int unpack_archive_extract(const char *archive_path, const char *target_dir, cha
         _cleanup_free_ char *reason = NULL;
         int r;
 
+        r = dlopen_archive();
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = strdup("cannot load libarchive (libarchive.so.13)");
+                return r;
+        }
         r = extract_into(archive_path, target_dir, &reason);
         if (r < 0 && ret_reason)
                 *ret_reason = TAKE_PTR(reason);
@@ -469,7 +613,7 @@ static int copy_member_to(struct archive *in, const char *dir, const char *name,
         fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOCTTY, 0600);
         if (fd < 0)
                 return set_reason(reason, -errno, "cannot create '%s': %s", p, strerror(errno));
-        r = archive_read_data_into_fd(in, fd);
+        r = sym_archive_read_data_into_fd(in, fd);
         if (r != ARCHIVE_OK) {
                 (void) unlink(p);
                 return read_failure(in, 1, reason);
@@ -481,7 +625,7 @@ static int copy_member_to(struct archive *in, const char *dir, const char *name,
 /* Returns 0 when @path is an ordinary tarball, 1 and *ret_path when it bundles an LXC image whose
  * rootfs tarball was copied into @scratch_dir. Reads only up to the first real member of a rootfs. */
 static int peek_bundle(const char *path, const char *scratch_dir, char **ret_path, char **reason) {
-        _cleanup_(archive_read_freep) struct archive *in = NULL;
+        _cleanup_(sym_archive_read_freep) struct archive *in = NULL;
         _cleanup_close_ int fd = -EBADF;
         struct archive_entry *entry;
         unsigned n = 0;
@@ -497,17 +641,17 @@ static int peek_bundle(const char *path, const char *scratch_dir, char **ret_pat
         for (;;) {
                 const char *name, *top;
 
-                r = archive_read_next_header(in, &entry);
+                r = sym_archive_read_next_header(in, &entry);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r < ARCHIVE_WARN)
                         return read_failure(in, n, reason);
                 n++;
-                name = archive_entry_pathname(entry) ?: "";
+                name = sym_archive_entry_pathname(entry) ?: "";
                 top = top_level_name(name);
                 if (n == 1 && (streq(name, ".") || streq(name, "./")))
                         continue;
-                if (!top || archive_entry_filetype(entry) != AE_IFREG ||
+                if (!top || sym_archive_entry_filetype(entry) != AE_IFREG ||
                     !name_in(top, lxc_image_names, ELEMENTSOF(lxc_image_names))) {
                         if (n <= 2)
                                 return 0; /* A tree: the archive is the rootfs. */
@@ -569,6 +713,12 @@ int unpack_archive_find_rootfs(const char *path, const char *scratch_dir, char *
         _cleanup_free_ char *reason = NULL;
         int r;
 
+        r = dlopen_archive();
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = strdup("cannot load libarchive (libarchive.so.13)");
+                return r;
+        }
         r = find_rootfs(path, scratch_dir, ret_archive, &reason);
         if (r < 0 && ret_reason)
                 *ret_reason = TAKE_PTR(reason);
@@ -579,11 +729,11 @@ int unpack_archive_find_rootfs(const char *path, const char *scratch_dir, char *
 
 static const struct {
         const char *suffix;
-        int (*add_filter)(struct archive *a);
+        int (**add_filter)(struct archive *a); /* set by dlopen_archive() */
 } export_compressions[] = {
-        { ".tar.gz", archive_write_add_filter_gzip }, { ".tgz", archive_write_add_filter_gzip },
-        { ".tar.xz", archive_write_add_filter_xz },   { ".tar.zst", archive_write_add_filter_zstd },
-        { ".tar", archive_write_add_filter_none },
+        { ".tar.gz", &sym_archive_write_add_filter_gzip }, { ".tgz", &sym_archive_write_add_filter_gzip },
+        { ".tar.xz", &sym_archive_write_add_filter_xz },   { ".tar.zst", &sym_archive_write_add_filter_zstd },
+        { ".tar", &sym_archive_write_add_filter_none },
 };
 
 static bool endswith(const char *s, const char *suffix) {
@@ -614,7 +764,7 @@ static int export_failure(struct archive *out, const char *name, char **reason) 
 /* "SOURCE" → ".", "SOURCE/etc" → "./etc", as mmdebstrap names members. */
 static int member_name(const ExportWalk *w, struct archive_entry *entry) {
         _cleanup_free_ char *name = NULL;
-        const char *p = archive_entry_pathname(entry);
+        const char *p = sym_archive_entry_pathname(entry);
 
         if (!p || !strneq(p, w->source, w->source_len) ||
             (p[w->source_len] != '\0' && p[w->source_len] != '/'))
@@ -622,23 +772,23 @@ static int member_name(const ExportWalk *w, struct archive_entry *entry) {
         name = strdup_printf(".%s", p + w->source_len);
         if (!name)
                 return -ENOMEM;
-        archive_entry_copy_pathname(entry, name);
+        sym_archive_entry_copy_pathname(entry, name);
         return 0;
 }
 
 static int export_data(ExportWalk *w, struct archive_entry *entry, char **reason) {
-        const char *name = archive_entry_pathname(entry);
-        la_int64_t size = archive_entry_size(entry), done = 0;
+        const char *name = sym_archive_entry_pathname(entry);
+        la_int64_t size = sym_archive_entry_size(entry), done = 0;
         char buf[READ_BLOCK_SIZE];
 
         for (;;) {
-                la_ssize_t n = archive_read_data(w->disk, buf, sizeof(buf));
+                la_ssize_t n = sym_archive_read_data(w->disk, buf, sizeof(buf));
 
                 if (n == 0)
                         break;
                 if (n < 0)
                         return disk_failure(w->disk, name, reason);
-                if (done + n > size || archive_write_data(w->out, buf, (size_t) n) != n)
+                if (done + n > size || sym_archive_write_data(w->out, buf, (size_t) n) != n)
                         return set_reason(reason, -EBUSY, "'%s' changed while it was archived", name);
                 done += n;
         }
@@ -655,49 +805,49 @@ static int export_entry(ExportWalk *w, struct archive_entry *entry, char **reaso
         r = member_name(w, entry);
         if (r < 0)
                 return set_reason(reason, r, "unexpected path '%s' below '%s'",
-                                  archive_entry_pathname(entry), w->source);
+                                  sym_archive_entry_pathname(entry), w->source);
 
         /* The tar strategy (pax) hands back the same entry at once: the first of a set of hard links with
          * its data, the others as links to it, so reading the data from w->disk below stays right. */
-        archive_entry_linkify(w->links, &entry, &sparse);
+        sym_archive_entry_linkify(w->links, &entry, &sparse);
         assert(entry && !sparse);
 
         /* For the file types that reach here, the pax writer warns only when a name is not valid in the
          * locale's character set; it then stores the name as raw bytes (hdrcharset=BINARY), as wanted. */
-        if (archive_write_header(w->out, entry) < ARCHIVE_WARN)
-                return export_failure(w->out, archive_entry_pathname(entry), reason);
-        if (archive_entry_filetype(entry) == AE_IFREG && !archive_entry_hardlink(entry) &&
-            archive_entry_size(entry) > 0) {
+        if (sym_archive_write_header(w->out, entry) < ARCHIVE_WARN)
+                return export_failure(w->out, sym_archive_entry_pathname(entry), reason);
+        if (sym_archive_entry_filetype(entry) == AE_IFREG && !sym_archive_entry_hardlink(entry) &&
+            sym_archive_entry_size(entry) > 0) {
                 r = export_data(w, entry, reason);
                 if (r < 0)
                         return r;
         }
-        if (archive_write_finish_entry(w->out) != ARCHIVE_OK)
-                return export_failure(w->out, archive_entry_pathname(entry), reason);
+        if (sym_archive_write_finish_entry(w->out) != ARCHIVE_OK)
+                return export_failure(w->out, sym_archive_entry_pathname(entry), reason);
         return 0;
 }
 
 static int export_walk(ExportWalk *w, char **reason) {
         for (;;) {
-                _cleanup_(archive_entry_freep) struct archive_entry *entry = NULL;
+                _cleanup_(sym_archive_entry_freep) struct archive_entry *entry = NULL;
                 int r;
 
-                entry = archive_entry_new();
+                entry = sym_archive_entry_new();
                 if (!entry)
                         return -ENOMEM;
-                r = archive_read_next_header2(w->disk, entry);
+                r = sym_archive_read_next_header2(w->disk, entry);
                 if (r == ARCHIVE_EOF)
                         return 0;
                 /* A warning means lost metadata (an unreadable xattr or ACL): not a faithful copy. */
                 if (r != ARCHIVE_OK)
-                        return disk_failure(w->disk, archive_entry_pathname(entry) ?: w->source, reason);
+                        return disk_failure(w->disk, sym_archive_entry_pathname(entry) ?: w->source, reason);
 
                 /* Does not descend into other file systems (ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS). */
-                if (archive_read_disk_can_descend(w->disk) &&
-                    archive_read_disk_descend(w->disk) != ARCHIVE_OK)
-                        return disk_failure(w->disk, archive_entry_pathname(entry), reason);
+                if (sym_archive_read_disk_can_descend(w->disk) &&
+                    sym_archive_read_disk_descend(w->disk) != ARCHIVE_OK)
+                        return disk_failure(w->disk, sym_archive_entry_pathname(entry), reason);
 
-                switch (archive_entry_filetype(entry)) {
+                switch (sym_archive_entry_filetype(entry)) {
                 case AE_IFREG:
                 case AE_IFDIR:
                 case AE_IFLNK:
@@ -707,11 +857,11 @@ static int export_walk(ExportWalk *w, char **reason) {
                         break;
                 default:
                         log_debug("Skipping '%s', a socket or other file that tar cannot hold",
-                                  archive_entry_pathname(entry));
+                                  sym_archive_entry_pathname(entry));
                         continue;
                 }
-                if (archive_entry_dev(entry) == w->self.st_dev &&
-                    archive_entry_ino64(entry) == (la_int64_t) w->self.st_ino)
+                if (sym_archive_entry_dev(entry) == w->self.st_dev &&
+                    sym_archive_entry_ino64(entry) == (la_int64_t) w->self.st_ino)
                         continue;
 
                 r = export_entry(w, entry, reason);
@@ -721,9 +871,9 @@ static int export_walk(ExportWalk *w, char **reason) {
 }
 
 static int export_to_fd(const char *source, int fd, int (*add_filter)(struct archive *a), char **reason) {
-        _cleanup_(archive_read_freep) struct archive *disk = NULL;
-        _cleanup_(archive_write_freep) struct archive *out = NULL;
-        _cleanup_(archive_entry_linkresolver_freep) struct archive_entry_linkresolver *links = NULL;
+        _cleanup_(sym_archive_read_freep) struct archive *disk = NULL;
+        _cleanup_(sym_archive_write_freep) struct archive *out = NULL;
+        _cleanup_(sym_archive_entry_linkresolver_freep) struct archive_entry_linkresolver *links = NULL;
         /* For "/", member names are "./" and "./bin": cut nothing. */
         ExportWalk w = { .source = source, .source_len = streq(source, "/") ? 0 : strlen(source) };
         int r;
@@ -731,28 +881,28 @@ static int export_to_fd(const char *source, int fd, int (*add_filter)(struct arc
         if (fstat(fd, &w.self) < 0)
                 return -errno;
 
-        disk = archive_read_disk_new();
-        out = archive_write_new();
-        links = archive_entry_linkresolver_new();
+        disk = sym_archive_read_disk_new();
+        out = sym_archive_write_new();
+        links = sym_archive_entry_linkresolver_new();
         if (!disk || !out || !links)
                 return -ENOMEM;
 
-        /* No archive_write_set_format_option() lookup functions for names: numeric owners only. Names are
+        /* No sym_archive_write_set_format_option() lookup functions for names: numeric owners only. Names are
          * stored as the bytes on disk (hdrcharset=BINARY), so no locale can make one fail to convert. */
-        if (archive_write_set_format_pax_restricted(out) != ARCHIVE_OK || add_filter(out) != ARCHIVE_OK)
+        if (sym_archive_write_set_format_pax_restricted(out) != ARCHIVE_OK || add_filter(out) != ARCHIVE_OK)
                 return set_reason(reason, archive_to_errno(out), "libarchive cannot write this format: %s",
                                   archive_message(out));
-        archive_entry_linkresolver_set_strategy(links, archive_format(out));
-        if (archive_write_open_fd(out, fd) != ARCHIVE_OK)
+        sym_archive_entry_linkresolver_set_strategy(links, sym_archive_format(out));
+        if (sym_archive_write_open_fd(out, fd) != ARCHIVE_OK)
                 return export_failure(out, source, reason);
 
         /* Symlinks below @source are stored, not followed ("hybrid": only @source itself is resolved);
          * one file system only; sparse files are read as plain data. */
-        if (archive_read_disk_set_symlink_hybrid(disk) != ARCHIVE_OK ||
-            archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
+        if (sym_archive_read_disk_set_symlink_hybrid(disk) != ARCHIVE_OK ||
+            sym_archive_read_disk_set_behavior(disk, ARCHIVE_READDISK_NO_TRAVERSE_MOUNTS |
                                                          ARCHIVE_READDISK_NO_SPARSE) != ARCHIVE_OK)
                 return disk_failure(disk, source, reason);
-        if (archive_read_disk_open(disk, source) != ARCHIVE_OK)
+        if (sym_archive_read_disk_open(disk, source) != ARCHIVE_OK)
                 return disk_failure(disk, source, reason);
 
         w.disk = disk;
@@ -762,7 +912,7 @@ static int export_to_fd(const char *source, int fd, int (*add_filter)(struct arc
         if (r < 0)
                 return r;
 
-        if (archive_write_close(out) != ARCHIVE_OK)
+        if (sym_archive_write_close(out) != ARCHIVE_OK)
                 return export_failure(out, source, reason);
         return 0;
 }
@@ -776,7 +926,7 @@ static int export_tree(const char *source_dir, const char *archive_path, char **
 
         for (size_t i = 0; i < ELEMENTSOF(export_compressions) && !add_filter; i++)
                 if (endswith(archive_path, export_compressions[i].suffix))
-                        add_filter = export_compressions[i].add_filter;
+                        add_filter = *export_compressions[i].add_filter;
         if (!add_filter)
                 return set_reason(
                         reason, -EINVAL,
@@ -817,6 +967,12 @@ int unpack_archive_export(const char *source_dir, const char *archive_path, char
         _cleanup_free_ char *reason = NULL;
         int r;
 
+        r = dlopen_archive();
+        if (r < 0) {
+                if (ret_reason)
+                        *ret_reason = strdup("cannot load libarchive (libarchive.so.13)");
+                return r;
+        }
         r = export_tree(source_dir, archive_path, &reason);
         if (r < 0 && ret_reason)
                 *ret_reason = TAKE_PTR(reason);

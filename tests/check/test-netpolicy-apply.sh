@@ -74,6 +74,10 @@ bg nsenter -t "$L" -n $NC serve tcp 192.168.1.10 81
 bg nsenter -t "$L" -n $NC serve udp 192.168.1.1 53
 bg nsenter -t "$L" -n $NC serve udp 192.168.1.1 54
 bg nsenter -t "$S" -n $NC serve tcp 0.0.0.0 7000
+# The services start in the background: wait for the host's two TCP ones (a loaded machine is slow).
+for port in 3142 3143; do
+        for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
 sleep 0.5
 
 from_session() { nsenter -t "$S" -n $NC connect "$@"; }

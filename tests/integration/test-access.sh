@@ -73,6 +73,15 @@ expect_eq "harmless variables pass" "C.UTF-8 nocheck" "$out"
 out=$(cd "$T/work" && runuser -u "$U" -- sh -c "exec 7</etc/hostname; '$A' -c open -- sh -c 'ls /proc/self/fd | tr \"\\n\" \" \"'")
 check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s' '$out' | grep -qw 7"
 
+# Another user's session: neither run in nor ended by a user who is not root.
+# (root honours ARKOSE_* variables: drop the test's, so that root uses the program's own directories)
+rootA() { env -u ARKOSE_CONFIG_DIR -u ARKOSE_STATE_DIR -u ARKOSE_DATA_DIR -u ARKOSE_HOOKS_DIR "$A" "$@"; }
+sid=$(cd "$T/work" && rootA -c open --begin-session 2>"$T/begin.err") || cat "$T/begin.err"
+check "root began a session ($sid)" test -n "$sid"
+refused "--run-session in another user's session" "belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
+refused "--end-session of another user's session" "belongs to another user" "$U" "$A" -c "$sid" --end-session
+rootA -c "$sid" --end-session; expect_eq "root ends it" 0 $?
+
 check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
 check "no session left in the setuid program's state" sh -c "[ -z \"\$(ls -A '$SUID_DIR/state/sessions' 2>/dev/null)\" ]"
 check "no mounts left in the setuid program's state" sh -c "! findmnt -rn -o TARGET | grep -q '^$SUID_DIR'"

@@ -8,7 +8,9 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 P1=$(free_port); P2=$(free_port)
 python3 -m http.server --bind 127.0.0.1 "$P1" > /dev/null 2>&1 & PIDS="$PIDS $!"
 python3 -m http.server --bind 127.0.0.1 "$P2" > /dev/null 2>&1 & PIDS="$PIDS $!"
-for i in $(seq 50); do (echo > /dev/tcp/127.0.0.1/$P2) 2>/dev/null && break; sleep 0.1; done
+for port in $P1 $P2; do
+        for i in $(seq 100); do (echo > /dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.1; done
+done
 mkdir -p "$ARKOSE_CONFIG_DIR/profiles.d"
 cat > "$ARKOSE_CONFIG_DIR/profiles.d/filtered.conf" <<EOT
 [profile]

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "hooks-internal.h"
 #include "hooks.h"
 
 static char *make_tmp(void) {
@@ -386,12 +387,132 @@ static void test_timeout(void **state) {
         assert_int_equal(rm_rf(tmp), 0);
 }
 
+/* The cache declaration: "yes" and absolute host files; anything else is not a declaration. */
+static void test_cache_declared(void **state) {
+        _cleanup_free_ char *tmp = make_tmp(), *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        char **inputs = NULL;
+
+        (void) state;
+        a = make_file(tmp, "a", "#!/bin/sh\n# arkose-hook-phases: setup-start\n# arkose-hook-cache: yes /etc/group  /etc/x\n", 0755);
+        b = make_file(tmp, "b", "#!/bin/sh\n# arkose-hook-cache: yes\nexit 0\n", 0755);
+        c = make_file(tmp, "c", "#!/bin/sh\n# arkose-hook-cache: no\n", 0755);
+        d = make_file(tmp, "d", "#!/bin/sh\n# arkose-hook-cache: yes etc/relative\n#  arkose-hook-cache: yes\n", 0755);
+
+        assert_int_equal(hook_cache_declared(a, &inputs), 1);
+        assert_strv_equal(inputs, (const char *const[]){ "/etc/group", "/etc/x" }, 2);
+        inputs = strv_free(inputs);
+        assert_int_equal(hook_cache_declared(b, &inputs), 1);
+        assert_int_equal(strv_length(inputs), 0);
+        inputs = strv_free(inputs);
+        assert_int_equal(hook_cache_declared(c, &inputs), 0);
+        assert_int_equal(hook_cache_declared(d, &inputs), 0);
+        assert_null(inputs);
+
+        assert_int_equal(rm_rf(tmp), 0);
+}
+
+static void assert_file(const char *path, const char *content, mode_t mode) {
+        _cleanup_free_ char *got = NULL;
+        struct stat st;
+
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, mode);
+        assert_int_equal(st.st_uid, getuid());
+        got = slurp(path);
+        assert_string_equal(got, content);
+}
+
+/* A result copied out of an "upper directory" and replayed into a root: files rewritten in place with
+ * their modes, new directories, links replaced, and never a write through a link of the root. */
+static void test_cache_copy_replay(void **state) {
+        _cleanup_free_ char *tmp = make_tmp(), *upper = NULL, *entry = NULL, *root = NULL, *outside = NULL;
+        char p[4096], target[64];
+        struct stat st;
+        ssize_t n;
+
+#define AT(dir, rel) (snprintf(p, sizeof(p), "%s/%s", (dir), (rel)), p)
+        (void) state;
+        upper = make_dir(tmp, "upper");
+        assert_int_equal(mkdir(AT(upper, "etc"), 0755), 0);
+        assert_int_equal(write_file_atomic(AT(upper, "etc/hostname"), "bookworm\n", 0644), 0);
+        assert_int_equal(write_file_atomic(AT(upper, "etc/hosts"), "127.0.0.1 localhost\n", 0640), 0);
+        assert_int_equal(write_file_atomic(AT(upper, "etc/shadow"), "alice:*:1::::::\n", 0600), 0);
+        assert_int_equal(symlink("../run/x", AT(upper, "etc/link")), 0);
+        assert_int_equal(mkdir(AT(upper, "home"), 0755), 0);
+        assert_int_equal(mkdir(AT(upper, "home/alice"), 0750), 0);
+        assert_int_equal(chmod(AT(upper, "home/alice"), 0750), 0);
+        entry = make_dir(tmp, "entry");
+        assert_int_equal(hook_cache_copy_upper(upper, NULL, entry), 0);
+
+        /* The root: an etc/hostname of other content and mode, etc/hosts a link out of the root. */
+        root = make_dir(tmp, "root");
+        assert_int_equal(mkdir(AT(root, "etc"), 0755), 0);
+        assert_int_equal(write_file_atomic(AT(root, "etc/hostname"), "old-name-longer-than-the-new\n", 0600), 0);
+        outside = make_file(tmp, "outside", "host file\n", 0644);
+        assert_int_equal(symlink(outside, AT(root, "etc/hosts")), 0);
+        assert_int_equal(write_file_atomic(AT(root, "etc/link"), "was a file\n", 0644), 0);
+
+        for (int i = 0; i < 2; i++) { /* twice gives the same */
+                assert_int_equal(hook_cache_replay(entry, root), 0);
+                assert_file(AT(root, "etc/hostname"), "bookworm\n", 0644);
+                assert_file(AT(root, "etc/hosts"), "127.0.0.1 localhost\n", 0640);
+                assert_file(AT(root, "etc/shadow"), "alice:*:1::::::\n", 0600);
+                assert_file(outside, "host file\n", 0644);
+                n = readlink(AT(root, "etc/link"), target, sizeof(target) - 1);
+                assert_true(n > 0);
+                target[n] = '\0';
+                assert_string_equal(target, "../run/x");
+                assert_int_equal(lstat(AT(root, "home/alice"), &st), 0);
+                assert_true(S_ISDIR(st.st_mode));
+                assert_int_equal(st.st_mode & 07777, 0750);
+        }
+        /* A copy never merges into an existing result. */
+        assert_int_not_equal(hook_cache_copy_upper(upper, NULL, entry), 0);
+#undef AT
+
+        assert_int_equal(rm_rf(tmp), 0);
+}
+
+/* Without an overlay at the root (here a plain directory) nothing is recorded and the hooks always run;
+ * without a numeric version (a directory chroot) the cache is not used at all. */
+static void test_cache_not_applicable(void **state) {
+        _cleanup_free_ char *tmp = make_tmp(), *hooks_dir = NULL, *root = NULL, *log = NULL, *cache = NULL;
+        _cleanup_strv_free_ char **hooks = NULL;
+        char *lowers[] = { NULL, NULL };
+        HookEnv env = test_env("setup-start");
+
+        (void) state;
+        hooks_dir = make_dir(tmp, "hooks");
+        root = make_dir(tmp, "root");
+        log = path_join(tmp, "log");
+        free(make_logging_hook(hooks_dir, "10-a", log, "# arkose-hook-cache: yes"));
+        char *dirs[] = { hooks_dir, NULL };
+        assert_int_equal(hooks_list(dirs, &hooks), 0);
+        lowers[0] = tmp;
+        env.rootfs = root;
+        env.state_dir = tmp;
+        env.lowers = lowers;
+        for (int i = 0; i < 2; i++)
+                assert_int_equal(hooks_run(hooks, &env, 10, true), 0);
+        env.version = "directory";
+        assert_int_equal(hooks_run(hooks, &env, 10, true), 0);
+        _cleanup_free_ char *got = slurp(log);
+        assert_string_equal(got, "10-a setup-start setup-start\n10-a setup-start setup-start\n"
+                                 "10-a setup-start setup-start\n");
+        cache = path_join(tmp, "hook-cache");
+        assert_int_equal(access(cache, F_OK), -1);
+
+        assert_int_equal(rm_rf(tmp), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_list),         cmocka_unit_test(test_run_order),
                 cmocka_unit_test(test_env_contents), cmocka_unit_test(test_failure),
                 cmocka_unit_test(test_bad_hooks),    cmocka_unit_test(test_timeout),
-                cmocka_unit_test(test_phases),
+                cmocka_unit_test(test_phases),       cmocka_unit_test(test_cache_declared),
+                cmocka_unit_test(test_cache_copy_replay), cmocka_unit_test(test_cache_not_applicable),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

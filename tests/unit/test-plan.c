@@ -75,6 +75,17 @@ static void test_container_plan_host_and_errors(void **state) {
         p.network = 42;
         assert_int_equal(container_plan_config(&p, &l), -EINVAL);
 
+        /* arkose-init, read-only on the container's /dev (no write to the session's root), first. */
+        strv_free(l);
+        l = NULL;
+        p.network = CONTAINER_NETWORK_NONE;
+        p.init = "/usr/lib/arkose/arkose-init";
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.mount.entry"),
+                            "/usr/lib/arkose/arkose-init dev/.arkose-init none bind,ro,create=file 0 0");
+        p.init = "relative/arkose-init";
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+
         assert_int_equal(container_network_from_string("none"), CONTAINER_NETWORK_NONE);
         assert_int_equal(container_network_from_string("host"), CONTAINER_NETWORK_HOST);
         assert_int_equal(container_network_from_string("bogus"), -EINVAL);
