@@ -13,7 +13,10 @@
  * exited, the wrapper drains them (a second at most) and exits, so that a process the command leaked
  * holds the wrapper's pipes, never the client's. (It could not kill such processes: the buildd
  * profile drops CAP_SYS_PTRACE, so root in the testbed cannot see another user's file descriptors.) One
- * pipe serves stdout and stderr when they are the same, to keep their order. */
+ * pipe serves stdout and stderr when they are the same, to keep their order. Its signal handlers interrupt
+ * system calls (perl installs them without SA_RESTART): the SIGCHLD of the command's exit comes while the
+ * wrapper is blocked writing to a slow client, so select(), sysread() and syswrite() are retried on EINTR
+ * (4), or that chunk of output would be lost. */
 const char virt_exec_wrapper[] =
         "# autopkgtest-virt-arkose's execute-command wrapper: runs @ARGV as a child.\n"
         "my (%inner, @copies);\n"
@@ -52,14 +55,15 @@ const char virt_exec_wrapper[] =
         "    vec($rin, fileno($_->[0]), 1) = 1 for grep { $_->[0] } @copies;\n"
         "    vec($rin, fileno($wake_r), 1) = 1;\n"
         "    my $n = select(my $rout = $rin, undef, undef, $timeout);\n"
-        "    return 0 if $n <= 0;\n"
+        "    return $n < 0 && $! == 4 if $n <= 0;  # EINTR: a signal, not \"nothing to copy\"\n"
         "    sysread($wake_r, my $x, 64) if vec($rout, fileno($wake_r), 1);\n"
         "    for my $p (grep { $_->[0] && vec($rout, fileno($_->[0]), 1) } @copies) {\n"
         "        my $k = sysread($p->[0], my $buf, 65536);\n"
+        "        next if !defined $k && $! == 4;\n"
         "        if (!$k) { close($p->[0]); $p->[0] = undef; next }\n"
         "        for (my $o = 0; $o < $k;) {\n"
         "            my $w = syswrite($p->[2] == 1 ? *STDOUT : *STDERR, $buf, $k - $o, $o);\n"
-        "            defined $w or last;\n"
+        "            if (!defined $w) { next if $! == 4; last }\n"
         "            $o += $w;\n"
         "        }\n"
         "    }\n"

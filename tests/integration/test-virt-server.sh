@@ -78,6 +78,15 @@ expect_eq "exec: stdin passes through to EOF" 5 "$(printf 'a b c' | X sh -c 'cat
 X sh -c 'echo out; echo err >&2' >"$T/o" 2>"$T/e"
 expect_eq "exec: stdout separate" out "$(cat "$T/o")"
 expect_eq "exec: stderr separate" err "$(cat "$T/e")"
+# More output than the pipes hold, read slowly: the command exits while the wrapper is blocked writing to
+# the client, and the SIGCHLD that interrupts that write must not cost a chunk of the output.
+X sh -c 'head -c 150000 /dev/urandom > /tmp/big'
+want=$(X md5sum /tmp/big | cut -d' ' -f1)
+intact=0
+for _ in 1 2 3 4 5; do
+        [ "$(X cat /tmp/big | { sleep 0.5; md5sum; } | cut -d' ' -f1)" = "$want" ] && intact=$((intact + 1))
+done
+expect_eq "exec: slowly read output arrives whole (5 times)" 5 "$intact"
 expect_eq "exec: sbuild's env/sh -c wrapping" "/tmp:x=1" \
         "$(X env x=1 sh -c 'cd /tmp && exec "$@"' exec sh -c 'echo "$(pwd):x=$x"')"
 expect_eq "exec: no network but loopback" "lo" "$(X sh -c "tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '")"
