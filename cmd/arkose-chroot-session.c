@@ -219,6 +219,9 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
                                                arg_network);
                 ret->profile->network = n;
         }
+        /* One-shot: the session's network would be the command's alone. */
+        if (arg_isolate_network)
+                ret->profile->network = PROFILE_NETWORK_NONE;
         for (char **b = arg_binds; b && *b; b++)
                 if (profile_add_bind(ret->profile, *b) < 0)
                         return log_error_errno(-EINVAL, "Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths",
@@ -293,6 +296,7 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
                 .env = env,
                 .terminal = terminal,
                 .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
+                .isolate_network = arg_isolate_network,
         };
         return session_run(session, &attach, signals_forward_to, ret_status);
 }

@@ -209,6 +209,8 @@ int session_action(Context *ctx, int argc, char **argv) {
                                  ns == SESSION_NAMESPACE_CHROOT ? "session" : "chroot"), 2;
         if (arg_action != SESSION_ACTION_BEGIN && arg_session_name)
                 return log_error("--session-name goes with --begin-session"), 2;
+        if (arg_isolate_network && arg_action != SESSION_ACTION_AUTOMATIC && arg_action != SESSION_ACTION_RUN)
+                return log_error("--isolate-network goes with a command (one-shot or --run-session)"), 2;
 
         switch (arg_action) {
         case SESSION_ACTION_AUTOMATIC: {

@@ -45,6 +45,9 @@ extern bool arg_json;
 /* --error-status: --run-session's exit status for its own failures (autopkgtest reads 255 as "the
  * execute command failed", and the command's own status otherwise). */
 extern int arg_error_status;
+/* --isolate-network: the command runs in a network namespace of its own with only loopback (schroot's
+ * option as sbuild >= 0.89 passes it for the build); a one-shot session gets no network at all. */
+extern bool arg_isolate_network;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {

@@ -82,6 +82,10 @@ typedef struct AttachPlan {
         char **env;             /* the complete environment ("K=V") */
         bool terminal;          /* allocate a pty and proxy the caller's terminal to it */
         bool no_new_privs;
+        bool isolate_network;   /* a network namespace of the command's own, with only loopback (up),
+                                 * whatever the container's network (lib/container-netiso.c). Not for the
+                                 * command that starts a container tied to the caller: that container's
+                                 * network is the command's, so the caller plans none for it */
 } AttachPlan;
 
 /* Runs @plan's command in the container. Returns in *ret_pid a child of the caller whose exit status is the
