@@ -9,12 +9,23 @@
  *                              and reused by builds with the same tree version and Build-Depends*
  *   STATE/cache/apt/archives   the .debs downloaded, shared by builds
  *
- * Stage "dependencies": a root session over the tree with the host's network and no hooks installs the
- * build dependencies (and build-essential); its upper directory is published as a layer (like an
- * update's) keyed by the tree version and the dependency fields, so the next build of the same
- * package skips the installation. Stage "build": a session over that layer and the tree,
+ * Stage "dependencies": a root session over the tree with no hooks installs the build dependencies (and
+ * build-essential); its upper directory is published as a layer (like an update's) keyed by the tree
+ * version, the dependency fields and the options that change what is installed, so the next build of
+ * the same package skips the installation. Its network reaches the package sources only: the session
+ * has a filtered network (netpolicy.h) whose one destination is a proxy on the host's loopback
+ * (proxy.h), started for this build, that serves only the hosts of the chroot's apt sources and of the
+ * --extra-repository URIs, resolved on the host. apt downloads into a directory of the build's own,
+ * hard-linked from and back into the shared cache STATE/cache/apt/archives, so that concurrent builds
+ * share the .debs without ever contending for apt's archives lock.
+ * Stage "build": a session over that layer and the tree,
  * network off, profile buildd, as the build user, runs dpkg-buildpackage in /build/reproducible-path
- * with SOURCE_DATE_EPOCH from the changelog. Results and the log are copied to --output. */
+ * with SOURCE_DATE_EPOCH from the changelog. Results and the log are copied to --output.
+ *
+ * sbuild-like hooks (--pre-build-commands and friends) run at their points: on the host, or in a
+ * session as root, output in the build log; a failing one fails the build at a stage named after it.
+ * --keep-session makes the build session a detached one, left running for inspection. */
+#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,6 +40,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
+#include "proxy.h"
 #include "session.h"
 #include "store.h"
 
@@ -39,6 +51,113 @@ char **arg_extra_packages = NULL;
 bool arg_arch_all_only = false;
 bool arg_no_arch_any = false;
 bool arg_source_too = false;
+char **arg_extra_repositories = NULL;
+char **arg_extra_repository_keys = NULL;
+bool arg_keep_session = false;
+char *arg_arch = NULL;
+
+/* sbuild's external commands, in the order they run. */
+typedef enum BuildHook {
+        BUILD_HOOK_PRE_BUILD,      /* host, before the dependencies */
+        BUILD_HOOK_CHROOT_SETUP,   /* dependency session, root, before apt */
+        BUILD_HOOK_STARTING_BUILD, /* build session, root, before dpkg-buildpackage */
+        BUILD_HOOK_FINISHED_BUILD, /* build session, root, after a successful build */
+        BUILD_HOOK_BUILD_FAILED,   /* build session, root, after a failed build */
+        BUILD_HOOK_POST_BUILD,     /* host, after a successful build, results in the output */
+        _BUILD_HOOK_MAX,
+} BuildHook;
+
+static const char *const build_hook_table[_BUILD_HOOK_MAX] = {
+        [BUILD_HOOK_PRE_BUILD] = "pre-build-commands",
+        [BUILD_HOOK_CHROOT_SETUP] = "chroot-setup-commands",
+        [BUILD_HOOK_STARTING_BUILD] = "starting-build-commands",
+        [BUILD_HOOK_FINISHED_BUILD] = "finished-build-commands",
+        [BUILD_HOOK_BUILD_FAILED] = "build-failed-commands",
+        [BUILD_HOOK_POST_BUILD] = "post-build-commands",
+};
+
+static char **arg_hooks[_BUILD_HOOK_MAX] = {};
+
+/* What sbuild's percent escapes stand for at a hook's point (NULL: not known there, expands to ""). */
+typedef struct HookVars {
+        const char *arch;         /* %a %SBUILD_HOST_ARCH */
+        const char *build_dir;    /* %b %SBUILD_BUILD_DIR */
+        const char *pkgbuild_dir; /* %p %SBUILD_PKGBUILD_DIR */
+        const char *dsc;          /* %d %SBUILD_DSC */
+        const char *changes;      /* %c %SBUILD_CHANGES */
+        const char *session;      /* %SBUILD_SESSION (ours): the session id */
+} HookVars;
+
+/* Expands sbuild's escapes in @cmd: %% and the long and short forms of HookVars. Returns 0 and *ret, or
+ * -EINVAL for an unknown escape (then *ret is NULL), -ENOMEM. */
+static int hook_expand(const char *cmd, const HookVars *v, char **ret) {
+        const struct {
+                const char *name;
+                const char *value;
+        } esc[] = {
+                { "SBUILD_HOST_ARCH", v->arch },
+                { "SBUILD_BUILD_DIR", v->build_dir },
+                { "SBUILD_PKGBUILD_DIR", v->pkgbuild_dir },
+                { "SBUILD_DSC", v->dsc },
+                { "SBUILD_CHANGES", v->changes },
+                { "SBUILD_SESSION", v->session },
+                { "a", v->arch },
+                { "b", v->build_dir },
+                { "p", v->pkgbuild_dir },
+                { "d", v->dsc },
+                { "c", v->changes },
+                { "%", "%" },
+        };
+        _cleanup_free_ char *out = strdup("");
+
+        *ret = NULL;
+        if (!out)
+                return -ENOMEM;
+        for (const char *c = cmd; *c;) {
+                const char *add = NULL;
+                size_t skip = 1;
+                char *n;
+
+                if (*c == '%') {
+                        for (size_t i = 0; i < ELEMENTSOF(esc) && !add; i++)
+                                if (startswith(c + 1, esc[i].name)) {
+                                        add = esc[i].value ?: "";
+                                        skip = 1 + strlen(esc[i].name);
+                                }
+                        if (!add)
+                                return -EINVAL;
+                }
+                n = add ? strdup_printf("%s%s", out, add) : strdup_printf("%s%c", out, *c);
+                if (!n)
+                        return -ENOMEM;
+                free(out);
+                out = n;
+                c += skip;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+const char *build_hook_option(int i) {
+        return i >= 0 && i < _BUILD_HOOK_MAX ? build_hook_table[i] : NULL;
+}
+
+int build_hook_add(int i, const char *cmd) {
+        _cleanup_free_ char *check = NULL;
+        int r;
+
+        assert(i >= 0 && i < _BUILD_HOOK_MAX);
+        r = hook_expand(cmd, &(HookVars){}, &check);
+        if (r == -EINVAL)
+                return log_error_errno(
+                        r,
+                        "Invalid --%s '%s': unknown %% escape (%%%%, %%a, %%b, %%p, %%d, %%c and "
+                        "their %%SBUILD_* names are known)",
+                        build_hook_table[i], cmd);
+        if (r < 0)
+                return log_oom();
+        return strv_extend(&arg_hooks[i], cmd) < 0 ? log_oom() : 0;
+}
 
 typedef struct Build {
         char *dir;              /* STATE/builds/build-XXXXXX */
@@ -50,6 +169,9 @@ typedef struct Build {
         char *deps_layer;       /* the build dependencies' layer, cached under STATE/cache/deps/KEY */
         char **files;           /* results copied to the output */
         char *log;              /* the log in the output */
+        char *dsc;              /* the .dsc built, NULL for a source directory */
+        char *arch;             /* the chroot's architecture (dpkg's name) */
+        char *kept_session;     /* --keep-session: the build session's id */
 } Build;
 
 static void build_done(Build *b) {
@@ -63,6 +185,9 @@ static void build_done(Build *b) {
         strv_free(b->files);
         free(b->log);
         free(b->deps_layer);
+        free(b->dsc);
+        free(b->arch);
+        free(b->kept_session);
 }
 
 /* Runs @argv and returns its first line of output in *ret. */
@@ -199,27 +324,484 @@ static int build_dep_fields(const char *src, char **ret) {
         return 0;
 }
 
+static char *root_env[] = {
+        (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        (char *) "HOME=/root",
+        (char *) "USER=root",
+        (char *) "LOGNAME=root",
+        (char *) "SHELL=/bin/sh",
+        (char *) "LANG=C.UTF-8",
+        (char *) "DEBIAN_FRONTEND=noninteractive",
+        NULL,
+};
+
+static int build_fail_hook(Build *b, BuildHook h, int status, const char *cmd) {
+        b->stage = build_hook_table[h];
+        b->status = status;
+        return log_error_errno(-EPROTO, "Build failed at stage '%s' (status %d): %s", b->stage, status, cmd);
+}
+
+/* Runs the --NAME-commands of @h on the host in @cwd, their output on stdout (stderr with --json). */
+static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char *cwd) {
+        for (char **c = arg_hooks[h]; c && *c; c++) {
+                _cleanup_free_ char *cmd = NULL;
+                int status = 0;
+                pid_t pid;
+
+                if (hook_expand(*c, v, &cmd) < 0)
+                        return log_oom();
+                fflush(NULL);
+                pid = fork();
+                if (pid < 0)
+                        return log_error_errno(-errno, "Failed to run --%s: %m", build_hook_table[h]);
+                if (pid == 0) {
+                        if (arg_json && dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                                _exit(127);
+                        if (cwd && chdir(cwd) < 0)
+                                _exit(127);
+                        execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
+                        _exit(127);
+                }
+                while (waitpid(pid, &status, 0) < 0)
+                        if (errno != EINTR)
+                                return log_error_errno(-errno, "Failed to wait for --%s: %m",
+                                                       build_hook_table[h]);
+                if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+                        return build_fail_hook(
+                                b, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
+        }
+        return 0;
+}
+
+/* Runs the --NAME-commands of @h in @s as root, their output appended to @log (a path in the session),
+ * after the shell code @prelude (NULL: none). */
+static int build_session_hooks(Session *s, Build *b, BuildHook h, const HookVars *v, const char *log,
+                               const char *prelude) {
+        for (char **c = arg_hooks[h]; c && *c; c++) {
+                _cleanup_free_ char *cmd = NULL, *script = NULL;
+                int status = 0, r;
+
+                if (hook_expand(*c, v, &cmd) < 0)
+                        return log_oom();
+                script = strdup_printf("exec >> '%s' 2>&1\necho '--- %s'\n%s%s", log, build_hook_table[h],
+                                       prelude ?: "", cmd);
+                if (!script)
+                        return log_oom();
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
+                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+                r = session_run(s, &attach, signals_forward_child, &status);
+                if (r < 0)
+                        return r;
+                if (status != 0)
+                        return build_fail_hook(b, h, status, cmd);
+        }
+        return 0;
+}
+
+/* The file @rel (relative to the root) of a tree whose layers are @lowers (topmost first), as the
+ * overlay shows it: NULL when no layer has it or the topmost that does deleted it (a whiteout). */
+static char *layered_path(char *const *lowers, const char *rel) {
+        for (char *const *l = lowers; l && *l; l++) {
+                char *p = path_join(*l, rel);
+                struct stat st;
+
+                if (!p || lstat(p, &st) < 0) {
+                        free(p);
+                        continue;
+                }
+                if (S_ISCHR(st.st_mode) && st.st_rdev == 0) {
+                        free(p);
+                        return NULL;
+                }
+                return p;
+        }
+        return NULL;
+}
+
+/* The URIs of the tree's apt sources: sources.list, then sources.list.d/ *.list and *.sources. */
+static int tree_source_uris(char *const *lowers, char ***uris) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_free_ char *list = layered_path(lowers, "etc/apt/sources.list");
+        int r;
+
+        if (list) {
+                r = config_apt_source_uris(list, uris);
+                if (r < 0)
+                        return r;
+        }
+        for (char *const *l = lowers; l && *l; l++) {
+                _cleanup_free_ char *dir = path_join(*l, "etc/apt/sources.list.d");
+                _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+                struct dirent *de;
+
+                while (d && (de = readdir(d))) {
+                        size_t n = strlen(de->d_name);
+                        if (((n > 5 && streq(de->d_name + n - 5, ".list")) ||
+                             (n > 8 && streq(de->d_name + n - 8, ".sources"))) &&
+                            !strv_contains(names, de->d_name))
+                                if (strv_extend(&names, de->d_name) < 0)
+                                        return -ENOMEM;
+                }
+        }
+        strv_sort(names);
+        for (char **n = names; n && *n; n++) {
+                _cleanup_free_ char *rel = path_join("etc/apt/sources.list.d", *n);
+                _cleanup_free_ char *p = rel ? layered_path(lowers, rel) : NULL;
+                if (p) {
+                        r = config_apt_source_uris(p, uris);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+/* The URI of a "deb [OPTIONS] URI SUITE [COMPONENT...]" line, or NULL. */
+static char *repository_uri(const char *line) {
+        _cleanup_strv_free_ char **w = NULL;
+        const char *s = line;
+
+        if (startswith(s, "deb-src"))
+                s += 7;
+        else if (startswith(s, "deb"))
+                s += 3;
+        else
+                return NULL;
+        s += strspn(s, " \t");
+        if (*s == '[') {
+                s = strchr(s, ']');
+                if (!s)
+                        return NULL;
+                s++;
+        }
+        w = strv_split(s, " \t");
+        return w && strv_length(w) >= 2 ? strdup(w[0]) : NULL;
+}
+
+int build_check_extra_repository(const char *line) {
+        _cleanup_free_ char *uri = NULL, *source = NULL;
+
+        for (const char *c = line; *c; c++)
+                if ((unsigned char) *c < 0x20 && *c != '\t')
+                        return log_error_errno(-EINVAL,
+                                               "Invalid --extra-repository: a control character in it");
+        if ((!startswith(line, "deb ") && !startswith(line, "deb-src ") && !startswith(line, "deb\t") &&
+             !startswith(line, "deb-src\t")) ||
+            !(uri = repository_uri(line)))
+                return log_error_errno(
+                        -EINVAL, "Invalid --extra-repository '%s': expected 'deb URI SUITE [COMPONENT...]'",
+                        line);
+        if (proxy_source_of_uri(uri, &source) < 0)
+                return log_error_errno(
+                        -EINVAL, "Invalid --extra-repository '%s': '%s' is not an http, https or file URI",
+                        line, uri);
+        return 0;
+}
+
+/* Where the dependency stage may fetch from: "HOST:PORT" of every http(s) source of the tree and of the
+ * extra repositories (*ret_allowed), and the host directories of file: extra repositories (*ret_dirs),
+ * bound into the session. */
+static int deps_sources(const ChrootRef *ref, char ***ret_allowed, char ***ret_dirs) {
+        _cleanup_strv_free_ char **uris = NULL, **allowed = NULL, **dirs = NULL;
+        int r;
+
+        r = tree_source_uris(ref->lowers, &uris);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the apt sources of '%s@%u': %m", ref->name,
+                                       ref->version);
+        for (char **e = arg_extra_repositories; e && *e; e++) {
+                _cleanup_free_ char *uri = repository_uri(*e);
+                if (!uri || strv_extend(&uris, uri) < 0)
+                        return log_oom();
+                if (startswith(uri, "file:")) {
+                        const char *p = uri + 5;
+                        while (p[0] == '/' && p[1] == '/')
+                                p++;
+                        if (!path_is_absolute(p) || access(p, R_OK | X_OK) < 0)
+                                return log_error_errno(-ENOENT, "Extra repository '%s': no directory '%s'",
+                                                       *e, p);
+                        if (strv_extend(&dirs, p) < 0)
+                                return log_oom();
+                }
+        }
+        for (char **u = uris; u && *u; u++) {
+                _cleanup_free_ char *source = NULL;
+                r = proxy_source_of_uri(*u, &source);
+                if (r == -ENOMEM)
+                        return log_oom();
+                if (r < 0)
+                        log_warning(
+                                "Package source '%s' of '%s' cannot be reached through the proxy, ignoring.",
+                                *u, ref->name);
+                if (r > 0 && !strv_contains(allowed, source) && strv_extend(&allowed, source) < 0)
+                        return log_oom();
+        }
+        *ret_allowed = TAKE_PTR(allowed);
+        *ret_dirs = TAKE_PTR(dirs);
+        return 0;
+}
+
+/* Hard-links every .deb of directory @from that @to lacks into @to (both on the state directory's file
+ * system). A file another build linked first is left: apt only ever moves complete, verified files
+ * into an archives directory, so two files of the same name are the same package. */
+static void link_debs(const char *from, const char *to) {
+        _cleanup_closedir_ DIR *d = opendir(from);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                _cleanup_free_ char *a = NULL, *z = NULL;
+
+                if (n < 5 || !streq(de->d_name + n - 4, ".deb") || de->d_type != DT_REG)
+                        continue;
+                a = path_join(from, de->d_name);
+                z = path_join(to, de->d_name);
+                if (a && z && link(a, z) < 0 && errno != EEXIST)
+                        log_debug("Failed to link '%s' to '%s': %m", a, z);
+        }
+}
+
+/* The cache key text of the dependency layer: what the layer depends on. */
+static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
+        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+        _cleanup_free_ char *repos =
+                arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
+        _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
+                                             ? strv_join(arg_hooks[BUILD_HOOK_CHROOT_SETUP], "\n")
+                                             : strdup("");
+        _cleanup_free_ char *keys = strdup("");
+
+        if (!extra || !repos || !setup || !keys)
+                return -ENOMEM;
+        for (char **k = arg_extra_repository_keys; k && *k; k++) {
+                _cleanup_free_ char *text = NULL, *n = NULL;
+                char hex[SHA256_HEX_SIZE];
+                int r = read_file(*k, &text);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read --extra-repository-key '%s': %m", *k);
+                sha256_hex(text, strlen(text), hex);
+                n = strdup_printf("%s%s\n", keys, hex);
+                if (!n)
+                        return -ENOMEM;
+                free(keys);
+                keys = TAKE_PTR(n);
+        }
+        (void) b;
+        *ret = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\nrepositories=%s\nkeys=%s\nsetup=%s\n%s",
+                             ref->name, ref->version, arg_arch_all_only, extra, repos, keys, setup, fields);
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* The files the dependency session's script installs for --extra-repository and --extra-repository-key,
+ * in @dir (bound in the session at the same path). Returns the shell lines that put them in place. */
+static int deps_extra_files(const char *dir, char **ret_install) {
+        _cleanup_free_ char *list = NULL, *text = NULL, *install = strdup("");
+        int r;
+
+        if (!install)
+                return log_oom();
+        if (arg_extra_repositories) {
+                _cleanup_free_ char *lines = strv_join(arg_extra_repositories, "\n");
+                list = path_join(dir, "extra.list");
+                text = lines ? strdup_printf("%s\n", lines) : NULL;
+                if (!list || !text)
+                        return log_oom();
+                r = write_file_atomic(list, text, 0644);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write '%s': %m", list);
+                free(install);
+                install = strdup_printf("cp '%s' /etc/apt/sources.list.d/arkose-build-extra.list\n", list);
+                if (!install)
+                        return log_oom();
+        }
+        for (size_t i = 0; arg_extra_repository_keys && arg_extra_repository_keys[i]; i++) {
+                _cleanup_free_ char *key = NULL, *copy = NULL, *n = NULL;
+                bool armored;
+
+                r = read_file(arg_extra_repository_keys[i], &key);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read --extra-repository-key '%s': %m",
+                                               arg_extra_repository_keys[i]);
+                armored = strstr(key, "-----BEGIN PGP PUBLIC KEY BLOCK-----") != NULL;
+                copy = strdup_printf("%s/key%zu.%s", dir, i, armored ? "asc" : "gpg");
+                if (!copy)
+                        return log_oom();
+                {
+                        char *argv[] = { (char *) "cp", arg_extra_repository_keys[i], copy, NULL };
+                        r = run_program(argv);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to copy '%s'",
+                                                       arg_extra_repository_keys[i]);
+                }
+                (void) chmod(copy, 0644);
+                n = strdup_printf("%scp '%s' /etc/apt/trusted.gpg.d/arkose-build-extra-%zu.%s\n", install,
+                                  copy, i, armored ? "asc" : "gpg");
+                if (!n)
+                        return log_oom();
+                free(install);
+                install = TAKE_PTR(n);
+        }
+        *ret_install = TAKE_PTR(install);
+        return 0;
+}
+
+/* The profile of the dependency session: root with LXC's default capabilities, and a filtered network
+ * whose only destination is the proxy's loopback port. */
+static int deps_profile(const char *dir, uint16_t port, Profile **ret) {
+        _cleanup_free_ char *path = path_join(dir, "build-deps.conf");
+        _cleanup_free_ char *text = NULL;
+        unsigned line = 0;
+        const char *key = NULL;
+        int r;
+
+        text = strdup_printf(
+                "[profile]\n"
+                "description = arkose-chroot build: dependencies, network to the package sources only\n"
+                "[network]\n"
+                "mode = filtered\n"
+                "allow = 127.0.0.1:%u\n"
+                "[apparmor]\n"
+                "mode = auto\n"
+                "inet = yes\n",
+                port);
+        if (!path || !text)
+                return log_oom();
+        r = write_file_atomic(path, text, 0644);
+        if (r >= 0)
+                r = profile_parse_file(path, "build-deps", ret, &line, &key);
+        if (r < 0)
+                return log_error_errno(r, "%s:%u: Failed to make the dependency session's profile: %m", path,
+                                       line);
+        return 0;
+}
+
+/* Runs the dependency session: over the tree with @upper as its writable layer, --chroot-setup-commands
+ * then apt through the proxy at @port. */
+static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char *upper, const char *work,
+                        const Profile *profile, char **binds, const char *prelude, const char *script,
+                        const char *log) {
+        _cleanup_(session_freep) Session *session = NULL;
+        HookVars v = { .arch = b->arch, .build_dir = b->build, .pkgbuild_dir = b->src, .dsc = b->dsc };
+        int status = 0, r;
+
+        SessionPlan plan = {
+                .state_dir = ctx->state_dir,
+                .chroot = ref->name,
+                .version = ref->version_str,
+                .lowers = ref->lowers,
+                .upper = upper,
+                .work = work,
+                .no_hooks = true,
+                .profile = profile,
+                .apparmor_template = ctx->apparmor_template,
+                .network = CONTAINER_NETWORK_NONE,
+                .binds = binds,
+                .cwd = "/",
+                .user = "root",
+                .home = "/root",
+                .shell = "/bin/sh",
+                .groups = "",
+                .hook_timeout = ctx->config.hook_timeout,
+        };
+        r = session_create(&plan, &session);
+        if (r < 0)
+                return r;
+        b->stage = build_hook_table[BUILD_HOOK_CHROOT_SETUP];
+        r = build_session_hooks(session, b, BUILD_HOOK_CHROOT_SETUP, &v, log, prelude);
+        if (r >= 0) {
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) script, NULL };
+                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+                b->stage = "dependencies";
+                r = session_run(session, &attach, signals_forward_child, &status);
+                if (r >= 0 && status != 0) {
+                        b->status = status;
+                        r = log_error_errno(-EPROTO,
+                                            "Build failed at stage 'dependencies' (status %d): see the log",
+                                            status);
+                }
+        }
+        if (session_end(session) < 0 && r >= 0)
+                r = -EIO;
+        return r;
+}
+
+/* The dependency session's shell code: *ret_prelude finds the proxy (at the session's gateway, the host
+ * end of its link, @port) for apt and, as $http_proxy, for the --chroot-setup-commands; *ret_script
+ * installs build-essential as sbuild does and the build dependencies, with the tree's package lists when
+ * they suffice (never with extra repositories, whose lists it lacks), output appended to @log. */
+static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
+                        char **ret_prelude, char **ret_script) {
+        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+        _cleanup_free_ char *prelude = NULL;
+
+        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
+                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
+                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
+                                "set --\n"
+                                "export http_proxy=$proxy https_proxy=$proxy\n",
+                                port);
+        if (!extra || !prelude)
+                return log_oom();
+        *ret_script = strdup_printf(
+                "exec >> '%s' 2>&1\n"
+                "%s"
+                "echo \"--- dependencies: package sources through the host's proxy $proxy\"\n"
+                "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
+                "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
+                "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
+                "%s"
+                "deps() { apt-get $opts install build-essential && apt-get $opts build-dep %s '%s' &&"
+                " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
+                "{ [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }\n"
+                "rc=$?\n"
+                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list "
+                "/etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
+                "exit $rc\n",
+                log, prelude, archives, install, arg_arch_all_only ? "--indep-only" : "", b->src, extra,
+                extra, arg_extra_repositories ? 1 : 0);
+        if (!*ret_script)
+                return log_oom();
+        *ret_prelude = TAKE_PTR(prelude);
+        return 0;
+}
+
+/* Removes from the layer @upper the empty directories the session made as mount points for @binds (host
+ * paths bound at the same path), up to the first that is not empty: they are no part of the dependencies. */
+static void remove_mount_points(const char *upper, char *const *binds) {
+        size_t n = strlen(upper);
+
+        for (char *const *p = binds; p && *p; p++) {
+                _cleanup_free_ char *d = path_join(upper, *p);
+                char *slash;
+
+                while (d && strlen(d) > n && rmdir(d) >= 0 && (slash = strrchr(d, '/')))
+                        *slash = '\0';
+        }
+}
+
 static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         _cleanup_free_ char *cache = path_join(ctx->state_dir, "cache", "apt", "archives");
         _cleanup_free_ char *depsdir = path_join(ctx->state_dir, "cache", "deps");
-        _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL;
-        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *cmd = NULL, *extra = NULL;
+        _cleanup_free_ char *aux = path_join(b->dir, "deps");
+        _cleanup_free_ char *archives = path_join(b->dir, "deps", "archives");
+        _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL, *install = NULL;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *script = NULL;
+        _cleanup_free_ char *log = NULL, *proxy_log = NULL, *prelude = NULL;
+        _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
+        _cleanup_(proxy_stopp) Proxy *proxy = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
         char key[SHA256_HEX_SIZE];
-        int status = 0, r;
+        int r;
 
-        if (!cache || !depsdir)
+        if (!cache || !depsdir || !aux || !archives)
                 return log_oom();
+        b->stage = "dependencies";
         r = build_dep_fields(b->src, &fields);
         if (r < 0)
                 return log_error_errno(r, "Build failed at stage 'dependencies': cannot read debian/control: %m");
-        extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
-        if (!extra)
-                return log_oom();
-        /* The layer depends on the tree it was installed on and on what was asked for. */
-        keytext = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\n%s", ref->name, ref->version, arg_arch_all_only,
-                                extra, fields);
-        if (!keytext)
-                return log_oom();
+        r = deps_key_text(b, ref, fields, &keytext);
+        if (r < 0)
+                return r == -ENOMEM ? log_oom() : r;
         sha256_hex(keytext, strlen(keytext), key);
         final = strdup_printf("%s/%.32s", depsdir, key);
         if (!final)
@@ -233,12 +815,16 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
                 return 0;
         }
 
-        partial = path_join(cache, "partial");
+        partial = path_join(archives, "partial");
         r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
+        if (r >= 0)
+                r = mkdir_p(cache, 0755);
         if (r >= 0)
                 r = mkdir_p(depsdir, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create '%s': %m", depsdir);
+        /* The build's own archives directory, so that no two builds share apt's lock on it. */
+        link_debs(cache, archives);
         staging = path_join(depsdir, ".staging-XXXXXX");
         if (!staging || !mkdtemp(staging))
                 return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
@@ -248,51 +834,102 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
                 return log_error_errno(-errno, "Failed to create '%s': %m", staging);
         {
-                FILE *f;
                 _cleanup_free_ char *keyfile = path_join(staging, "key");
-                if (keyfile && (f = fopen(keyfile, "we"))) {
-                        fputs(keytext, f);
-                        fclose(f);
-                }
+                if (keyfile)
+                        (void) write_file_atomic(keyfile, keytext, 0644);
         }
 
-        /* build-essential as sbuild installs it; the tree's package lists when they suffice. */
-        cmd = strdup_printf("{ opts='-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
-                            "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false'; "
-                            "{ apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } || "
-                            "{ apt-get $opts update && apt-get $opts install build-essential && apt-get $opts build-dep %s %s; } && "
-                            "{ [ -z '%s' ] || apt-get $opts install %s; }; } > %s/deps.log 2>&1",
-                            cache, b->src, arg_arch_all_only ? "--indep-only" : "", b->src,
-                            arg_arch_all_only ? "--indep-only" : "", extra, extra, b->build);
-        if (!cmd)
-                return log_oom();
-        char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
-        char *binds[] = { b->build, cache, NULL };
-        b->stage = "dependencies";
-        printf("Installing the build dependencies of %s %s in '%s@%u'\n", b->source, b->version, ref->name, ref->version);
-        fflush(stdout);
-        r = run_in_layer(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_HOST, binds, argv, &status);
-        if (r >= 0 && status != 0) {
-                b->status = status;
-                r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): see the log", status);
+        r = deps_sources(ref, &allowed, &binds);
+        if (r >= 0)
+                r = deps_extra_files(aux, &install);
+        if (r < 0)
+                goto finish;
+        log = path_join(b->build, "deps.log");
+        proxy_log = path_join(aux, "proxy.log");
+        if (!log || !proxy_log || strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0) {
+                r = log_oom();
+                goto finish;
         }
+        r = proxy_start(allowed, proxy_log, &proxy);
+        if (r >= 0)
+                r = deps_profile(aux, proxy_port(proxy), &profile);
+        if (r < 0)
+                goto finish;
+
+        r = deps_scripts(b, proxy_port(proxy), log, archives, install, &prelude, &script);
+        if (r < 0)
+                goto finish;
+        {
+                _cleanup_free_ char *list = strv_join(allowed, " ");
+                printf("Installing the build dependencies of %s %s in '%s@%u', network to %s only\n",
+                       b->source, b->version, ref->name, ref->version, isempty(list) ? "(none)" : list);
+                fflush(stdout);
+        }
+        r = deps_session(ctx, b, ref, upper, work, profile, binds, prelude, script, log);
+        /* The .debs this build downloaded, for the next builds (also after a failure). */
+        link_debs(archives, cache);
+        remove_mount_points(upper, binds);
         if (r >= 0)
                 r = rm_rf(work);
         /* Publish the layer for later builds; a concurrent build may have published the same one. */
         if (r >= 0 && rename(staging, final) < 0 && errno != EEXIST && errno != ENOTEMPTY)
                 r = log_error_errno(-errno, "Failed to publish '%s': %m", final);
+finish:
         if (access(staging, F_OK) >= 0)
                 (void) rm_rf(staging);
         return r;
 }
 
+/* The name of the .changes file in @dir, or NULL. */
+static char *find_changes(const char *dir) {
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        while (d && (de = readdir(d))) {
+                size_t n = strlen(de->d_name);
+                if (n > 8 && streq(de->d_name + n - 8, ".changes"))
+                        return strdup(de->d_name);
+        }
+        return NULL;
+}
+
+/* The build command's environment. Returns 0 or -ENOMEM. */
+static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
+        if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
+            strv_extendf(env, "HOME=/build") < 0 || strv_extendf(env, "USER=%s", u->name) < 0 ||
+            strv_extendf(env, "LOGNAME=%s", u->name) < 0 || strv_extendf(env, "LANG=C.UTF-8") < 0 ||
+            strv_extendf(env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
+            strv_extendf(env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
+                         getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+/* build.log, which the build user appends to, and root hooks too. */
+static int build_log_create(const Build *b, const UserInfo *u) {
+        _cleanup_free_ char *log = path_join(b->build, "build.log");
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!log)
+                return log_oom();
+        fd = open(log, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 || fchown(fd, u->uid, u->gid) < 0)
+                return log_error_errno(-errno, "Failed to create the build log '%s': %m", log);
+        return 0;
+}
+
+/* Stage "build": the build session's whole life in order (profile, session, starting hooks, build, the
+ * hooks for its outcome, end or keep), one function so that each exit path ends or keeps the session. */
 static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInfo *u) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
-        _cleanup_strv_free_ char **lowers = NULL, **env = NULL;
-        _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL;
+        _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
+                            *changes = NULL;
         const char *what = arg_source_too ? (arg_arch_all_only ? "-A -S" : arg_no_arch_any ? "-A -S" : "")
                            : arg_arch_all_only || arg_no_arch_any ? "-A" : "-b";
+        HookVars v = { .arch = b->arch, .build_dir = "/build", .pkgbuild_dir = "/build/reproducible-path" };
+        bool detached;
         int status = 0, r;
 
         if (strv_extend(&lowers, b->deps_layer) < 0 || strv_extend_strv(&lowers, ref->lowers) < 0)
@@ -302,24 +939,28 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 return r;
         profile->network = PROFILE_NETWORK_NONE;
         bind = strdup_printf("%s:/build:rw", b->build);
-        if (!bind || profile_add_bind(profile, bind) < 0)
+        if (!bind || profile_add_bind(profile, bind) < 0 || strv_extend(&profile_binds, bind) < 0)
                 return log_oom();
-        cmd = strdup_printf("{ dpkg-buildpackage -us -uc %s %s%s; echo $? > /build/.status; } 2>&1 | tee /build/build.log",
+        cmd = strdup_printf("{ dpkg-buildpackage -us -uc %s %s%s; echo $? > /build/.status; } 2>&1 | tee -a "
+                            "/build/build.log",
                             what, arg_build_profiles ? "-P" : "", arg_build_profiles ?: "");
         if (!cmd)
                 return log_oom();
-        if (strv_extendf(&env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 || strv_extendf(&env, "HOME=/build") < 0 ||
-            strv_extendf(&env, "USER=%s", u->name) < 0 || strv_extendf(&env, "LOGNAME=%s", u->name) < 0 ||
-            strv_extendf(&env, "LANG=C.UTF-8") < 0 || strv_extendf(&env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
-            strv_extendf(&env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
-                         getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
+        if (build_user_env(b, u, &env) < 0)
                 return log_oom();
 
-        r = private_mount_namespace();
-        if (r < 0)
-                return r;
+        /* A one-shot session's container runs one command (container.h); hooks in the session need a
+         * detached one, as does --keep-session. Its mounts live in the host's namespace. */
+        detached = arg_keep_session || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
+                   arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
+        if (!detached) {
+                r = private_mount_namespace();
+                if (r < 0)
+                        return r;
+        }
         SessionPlan plan = {
                 .state_dir = ctx->state_dir,
+                .detached = detached,
                 .chroot = ref->name,
                 .version = ref->version_str,
                 .lowers = lowers,
@@ -334,8 +975,12 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 .hook_dirs = ctx->hook_dirs,
                 .hook_timeout = ctx->config.hook_timeout,
                 .profile = profile,
+                .profile_binds = profile_binds,
                 .apparmor_template = ctx->apparmor_template,
         };
+        r = build_log_create(b, u);
+        if (r < 0)
+                return r;
         b->stage = "build";
         printf("Building %s %s in '%s@%u' as '%s', network off\n", b->source, b->version, ref->name, ref->version,
                u->name);
@@ -343,30 +988,57 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         r = session_create(&plan, &session);
         if (r < 0)
                 return r;
-        char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
-        AttachPlan attach = {
-                .argv = argv,
-                .cwd = "/build/reproducible-path",
-                .uid = u->uid,
-                .gid = u->gid,
-                .groups = u->groups,
-                .n_groups = u->n_groups,
-                .env = env,
-                .no_new_privs = u->uid != 0,
-        };
-        r = session_run(session, &attach, signals_forward_to, &status);
-        if (r >= 0)
-                r = session_end(session);
-        if (r < 0)
+        if (arg_keep_session && !(b->kept_session = strdup(session_id(session))))
+                return log_oom();
+        v.session = session_id(session);
+        b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
+        r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build/build.log", NULL);
+        if (r >= 0) {
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
+                AttachPlan attach = {
+                        .argv = argv,
+                        .cwd = "/build/reproducible-path",
+                        .uid = u->uid,
+                        .gid = u->gid,
+                        .groups = u->groups,
+                        .n_groups = u->n_groups,
+                        .env = env,
+                        .no_new_privs = u->uid != 0,
+                };
+                b->stage = "build";
+                r = session_run(session, &attach, signals_forward_child, &status);
+        }
+        if (r >= 0) {
+                status_path = path_join(b->build, ".status");
+                if (!status_path || read_file(status_path, &status_text) < 0)
+                        r = log_error_errno(
+                                -EPROTO, "Build failed at stage 'build': no exit status (see %s/build.log)",
+                                b->build);
+                else
+                        b->status = atoi(status_text);
+        }
+        if (r >= 0 && b->status != 0) {
+                /* The failure hooks run, but the build failed at stage 'build' whatever they do. */
+                (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
+                                           NULL);
+                b->stage = "build";
+                r = log_error_errno(
+                        -EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
+                        b->status);
+        } else if (r >= 0) {
+                _cleanup_free_ char *name = find_changes(b->build);
+                changes = name ? path_join("/build", name) : NULL;
+                v.changes = changes;
+                r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build/build.log", NULL);
+        }
+        if (arg_keep_session) {
+                session = session_leave(session);
                 return r;
-        status_path = path_join(b->build, ".status");
-        if (!status_path || read_file(status_path, &status_text) < 0)
-                return log_error_errno(-EPROTO, "Build failed at stage 'build': no exit status (see %s/build.log)", b->build);
-        b->status = atoi(status_text);
-        if (b->status != 0)
-                return log_error_errno(-EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
-                                       b->status);
-        return 0;
+        }
+        {
+                int k = session_end(session);
+                return r < 0 ? r : k;
+        }
 }
 
 /* Copies the results and the log to @out, owned by @u. */
@@ -399,11 +1071,15 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
         {
                 _cleanup_free_ char *deps = path_join(b->build, "deps.log");
                 _cleanup_free_ char *build = path_join(b->build, "build.log");
-                _cleanup_free_ char *a = NULL, *c = NULL, *text = NULL;
+                _cleanup_free_ char *proxy = path_join(b->dir, "deps", "proxy.log");
+                _cleanup_free_ char *a = NULL, *c = NULL, *p = NULL, *text = NULL;
 
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
-                text = strdup_printf("=== stage: dependencies ===\n%s\n=== stage: build ===\n%s", a ?: "", c ?: "");
+                (void) read_file(proxy, &p);
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s",
+                                     a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
+                                     p ?: "", c ?: "");
                 if (!text)
                         return log_oom();
                 r = write_file_atomic(b->log, text, 0644);
@@ -428,12 +1104,62 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
 
 static void build_print_json(const Build *b, const ChrootRef *ref, const char *out, int r) {
         printf("{\"source\": \"%s\", \"version\": \"%s\", \"chroot\": \"%s\", \"chroot_version\": %u, "
-               "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": \"%s\", \"files\": [",
-               b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, r < 0 ? "failed" : "ok",
-               r < 0 ? (b->stage ?: "setup") : "done", b->status, out, b->log ?: "");
+               "\"arch\": \"%s\", "
+               "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": "
+               "\"%s\", ",
+               b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, b->arch ?: "",
+               r < 0 ? "failed" : "ok", r < 0 ? (b->stage ?: "setup") : "done", b->status, out,
+               b->log ?: "");
+        if (b->kept_session)
+                printf("\"session\": \"%s\", \"build_dir\": \"%s\", ", b->kept_session, b->build);
+        printf("\"files\": [");
         for (char **f = b->files; f && *f; f++)
                 printf("%s\"%s\"", f == b->files ? "" : ", ", *f);
         printf("]}\n");
+}
+
+static int host_arch(char **ret) {
+        char *argv[] = { (char *) "dpkg", (char *) "--print-architecture", NULL };
+        return capture(argv, ret);
+}
+
+/* The chroot to build in: @spec ("NAME" or "NAME@VERSION"), or with --arch A whose architecture is not
+ * NAME's, "NAME-A" (sbuild's DIST-ARCH) when that is a chroot for A. Sets b->arch. Logs one line. */
+static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef *ret) {
+        _cleanup_free_ char *host = NULL, *name = NULL, *other = NULL, *other_spec = NULL;
+        _cleanup_(chroot_def_freep) ChrootDef *def = NULL, *def_other = NULL;
+        const char *at = strchr(spec, '@');
+        int r;
+
+        r = host_arch(&host);
+        if (r < 0)
+                return log_error_errno(r,
+                                       "Failed to get the host's architecture (dpkg --print-architecture)");
+        name = at ? strndup(spec, (size_t) (at - spec)) : strdup(spec);
+        if (!name)
+                return log_oom();
+        if (chroot_def_find(ctx->def_dirs, name, &def, NULL, NULL, NULL) < 0)
+                def = NULL;
+        b->arch = strdup(def && def->architecture ? def->architecture : host);
+        if (!b->arch)
+                return log_oom();
+        if (!arg_arch || streq(arg_arch, b->arch))
+                return context_resolve(ctx, spec, true, ret);
+
+        other = strdup_printf("%s-%s", def ? def->name : name, arg_arch);
+        other_spec = other ? strdup_printf("%s%s", other, at ?: "") : NULL;
+        if (!other_spec)
+                return log_oom();
+        if (chroot_def_find(ctx->def_dirs, other, &def_other, NULL, NULL, NULL) < 0 ||
+            !streq(def_other->architecture ?: host, arg_arch))
+                return log_error_errno(
+                        -ENOENT, "No chroot for architecture '%s': '%s' is %s, and '%s' is %s", arg_arch,
+                        name, b->arch, other, def_other ? "not for it" : "no chroot");
+        free(b->arch);
+        b->arch = strdup(arg_arch);
+        if (!b->arch)
+                return log_oom();
+        return context_resolve(ctx, other_spec, true, ret);
 }
 
 int verb_build(Context *ctx, int argc, char **argv) {
@@ -454,6 +1180,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
         out = realpath(arg_output ?: ".", NULL);
         if (!out)
                 return log_error_errno(-errno, "Output directory '%s' is not usable: %m", arg_output ?: ".");
+        for (char **k = arg_extra_repository_keys; k && *k; k++)
+                if (access(*k, R_OK) < 0)
+                        return log_error_errno(-errno, "Cannot read --extra-repository-key '%s': %m", *k);
         r = user_resolve(&u);
         if (r < 0)
                 return r;
@@ -471,6 +1200,11 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 if (r < 0)
                         return r;
         }
+        {
+                size_t n = strlen(what);
+                if (n > 4 && streq(what + n - 4, ".dsc") && !(b.dsc = strdup(what)))
+                        return log_oom();
+        }
 
         signals_install();
         r = build_prepare(ctx, &b, what);
@@ -478,7 +1212,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 if (!arg_chroot && streq(b.distribution, "UNRELEASED"))
                         r = log_error_errno(-EINVAL, "debian/changelog says UNRELEASED: pass --chroot NAME");
                 else
-                        r = context_resolve(ctx, arg_chroot ?: b.distribution, true, &ref);
+                        r = build_pick_chroot(ctx, &b, arg_chroot ?: b.distribution, &ref);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };
@@ -486,12 +1220,29 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 argv_chown[2] = owner;
                 r = owner ? run_program(argv_chown) : log_oom();
         }
+        if (r >= 0) {
+                HookVars v = { .arch = b.arch, .build_dir = b.build, .pkgbuild_dir = b.src, .dsc = b.dsc };
+                b.stage = build_hook_table[BUILD_HOOK_PRE_BUILD];
+                r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out);
+        }
         if (r >= 0)
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
                 r = build_run(ctx, &b, &ref, &u);
         if (b.build && access(b.build, F_OK) >= 0)
                 (void) build_collect(&b, out, &owner);
+        if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
+                _cleanup_free_ char *name = find_changes(b.build);
+                _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;
+                HookVars v = { .arch = b.arch,
+                               .build_dir = b.build,
+                               .pkgbuild_dir = b.src,
+                               .dsc = b.dsc,
+                               .changes = changes,
+                               .session = b.kept_session };
+                b.stage = build_hook_table[BUILD_HOOK_POST_BUILD];
+                r = build_host_hooks(&b, BUILD_HOOK_POST_BUILD, &v, out);
+        }
         if (arg_json)
                 build_print_json(&b, &ref, out, r);
         else if (r >= 0) {
@@ -499,7 +1250,22 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         printf("%s/%s\n", out, *f);
                 printf("Built %s %s: %zu file(s) and the log %s\n", b.source, b.version, strv_length(b.files), b.log);
         }
-        if (b.dir)
+        if (b.kept_session) {
+                /* On stderr with --json, whose stdout is the summary only. */
+                FILE *f = arg_json ? stderr : stdout;
+                fprintf(f,
+                        "The build session '%s' is kept, with the build directory at /build (%s on the "
+                        "host).\n"
+                        "Enter it:  arkose-chroot -c session:%s --run-session -u root -d / -- bash\n"
+                        "      or:  arkose-chroot -c session:%s --run-session -u %s -d "
+                        "/build/reproducible-path -- bash\n"
+                        "End it:    arkose-chroot -c session:%s --end-session && rm -rf '%s'\n",
+                        b.kept_session, b.build, b.kept_session, b.kept_session, u.name, b.kept_session,
+                        b.dir);
+                _cleanup_free_ char *deps = path_join(b.dir, "deps");
+                if (deps)
+                        (void) rm_rf(deps);
+        } else if (b.dir)
                 (void) rm_rf(b.dir);
         return r;
 }

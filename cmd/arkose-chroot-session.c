@@ -298,7 +298,7 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
                 .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
                 .isolate_network = arg_isolate_network,
         };
-        return session_run(session, &attach, signals_forward_to, ret_status);
+        return session_run(session, &attach, signals_forward_child, ret_status);
 }
 
 int run_session(Context *ctx, int argc, char **argv) {
@@ -317,6 +317,7 @@ int run_session(Context *ctx, int argc, char **argv) {
 
         signals_install();
         plan = session_setup_plan(ctx, &setup);
+        plan.private_mounts = true;
         r = session_create(&plan, &session);
         if (r < 0)
                 return 1;
@@ -388,7 +389,7 @@ int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *
                 .cwd = "/",
                 .env = env,
         };
-        r = session_run(session, &attach, signals_forward_to, ret_status);
+        r = session_run(session, &attach, signals_forward_child, ret_status);
         if (r < 0)
                 return r;
         return session_end(session);

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot: entry point, option parsing and dispatch to verbs. */
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -42,7 +44,44 @@ static bool arg_list = false;
 static bool arg_info = false;
 
 static volatile sig_atomic_t forward_pid = 0;
+static volatile sig_atomic_t forward_hangup = SIGHUP;
 static volatile sig_atomic_t pending_signal = 0;
+static volatile sig_atomic_t keep_hangup = 0;   /* keep SIGHUP out of every signal mask set */
+static sigset_t forward_saved_mask;             /* while forwarding to ourselves (container_run()) */
+
+/* While this process is a container's monitor (container_run(), signals forwarded to ourselves), liblxc
+ * blocks every signal and takes them from a signalfd, passing them on to the container's init, but SIGHUP,
+ * which it turns into SIGTERM. So that SIGHUP reaches the command as SIGHUP, it is then kept out of the
+ * masks liblxc sets: signal_handler() takes it first and sends us CONTAINER_SIGNAL_HANGUP, which liblxc
+ * passes on unchanged and arkose-init turns back into SIGHUP. These definitions take the place of libc's
+ * for liblxc too (a shared library's references resolve to the executable's definitions first); they set
+ * the mask with the system call, as libc does, and like libc never block its own two signals (32 and 33:
+ * thread cancellation and setxid). Otherwise they do what libc's do. */
+static int set_signal_mask(int how, const sigset_t *set, sigset_t *old) {
+        sigset_t copy;
+
+        if (set && how != SIG_UNBLOCK) {
+                copy = *set;
+                copy.__val[0] &= ~((1UL << (32 - 1)) | (1UL << (33 - 1)));
+                if (keep_hangup)
+                        (void) sigdelset(&copy, SIGHUP);
+                set = &copy;
+        }
+        return syscall(SYS_rt_sigprocmask, how, set, old, _NSIG / 8) < 0 ? errno : 0;
+}
+
+int pthread_sigmask(int how, const sigset_t *set, sigset_t *old) {
+        return set_signal_mask(how, set, old);
+}
+
+int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
+        int r = set_signal_mask(how, set, old);
+
+        if (r == 0)
+                return 0;
+        errno = r;
+        return -1;
+}
 
 static void signal_handler(int sig) {
         pid_t pid = forward_pid;
@@ -50,7 +89,7 @@ static void signal_handler(int sig) {
         if (pending_signal == 0)
                 pending_signal = sig;
         if (pid > 0)
-                (void) kill(pid, sig);
+                (void) kill(pid, sig == SIGHUP ? forward_hangup : sig);
 }
 
 void signals_install(void) {
@@ -70,7 +109,33 @@ void signals_forward_to(pid_t pid) {
         forward_pid = pid;
         /* A signal that came before the child existed still reaches it. */
         if (pid > 0 && pending_signal != 0)
-                (void) kill(pid, pending_signal);
+                (void) kill(pid, pending_signal == SIGHUP ? forward_hangup : pending_signal);
+}
+
+void signals_forward_child(pid_t pid, int hangup_signal) {
+        bool self = pid > 0 && pid == getpid();
+
+        if (self) {
+                /* The container's monitor, liblxc, takes them from here (see set_signal_mask()). */
+                sigset_t forwarded;
+                const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, hangup_signal };
+
+                /* What liblxc has not taken before it ends is dropped, not the end of us. */
+                if (hangup_signal != SIGHUP)
+                        (void) signal(hangup_signal, SIG_IGN);
+                (void) sigemptyset(&forwarded);
+                for (size_t i = 0; i < ELEMENTSOF(sigs); i++)
+                        (void) sigaddset(&forwarded, sigs[i]);
+                (void) sigprocmask(SIG_BLOCK, &forwarded, &forward_saved_mask);
+                keep_hangup = 1;
+        }
+        if (pid == 0 && keep_hangup) {
+                keep_hangup = 0;
+                forward_pid = 0;
+                (void) sigprocmask(SIG_SETMASK, &forward_saved_mask, NULL);
+        }
+        forward_hangup = pid > 0 && hangup_signal > 0 ? hangup_signal : SIGHUP;
+        signals_forward_to(pid);
 }
 
 void test_pause_point(const char *point) {
@@ -107,8 +172,10 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [--chroot NAME] [--output DIR] [-A] [--no-arch-any] [--source] [--jobs N]\n"
-               "        [--profiles P] [--extra-package P] [--json] (PKG.dsc | SOURCE_DIR)\n"
+               "  arkose-chroot build [--chroot NAME] [--arch A] [--output DIR] [-A] [--no-arch-any] [--source]\n"
+               "        [--jobs N] [--profiles P] [--extra-package P] [--extra-repository 'deb URI SUITE COMP']\n"
+               "        [--extra-repository-key FILE] [--keep-session] [--json] [--NAME-commands CMD]\n"
+               "        (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "\n"
@@ -137,6 +204,27 @@ static void help(void) {
                "      --isolate-network   COMMAND gets no network but loopback, even in a session that has\n"
                "                          one (sbuild's build step; one-shot: the session gets none)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
+               "\n"
+               "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
+               "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
+               "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
+               "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
+               "      --source            also build the source package\n"
+               "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
+               "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
+               "      --extra-package P   also install package P with the dependencies (repeatable)\n"
+               "      --extra-repository 'deb URI SUITE [COMP...]'  another apt source for the dependencies\n"
+               "                          (repeatable; http, https or file URIs, fetched by the host)\n"
+               "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
+               "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
+               "      --json              a JSON summary on stdout\n"
+               "      --pre-build-commands CMD       on the host, before the dependencies\n"
+               "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
+               "      --starting-build-commands CMD  as root in the build session, before the build\n"
+               "      --finished-build-commands CMD  as root in the build session, after a successful build\n"
+               "      --build-failed-commands CMD    as root in the build session, after a failed build\n"
+               "      --post-build-commands CMD      on the host in the output directory, after a successful build\n"
+               "                          (all repeatable; sbuild's escapes: %%%% %%a %%b %%p %%d %%c, %%SBUILD_*)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
                "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
                "  -v, --verbose           more messages\n"
@@ -172,7 +260,13 @@ enum {
         ARG_ALL_SESSIONS,
         ARG_ERROR_STATUS,
         ARG_ISOLATE_NETWORK,
+        ARG_EXTRA_REPOSITORY,
+        ARG_EXTRA_REPOSITORY_KEY,
+        ARG_KEEP_SESSION,
+        ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i) */
 };
+
+#define N_BUILD_HOOKS 6
 
 static const struct option options[] = {
         { "chroot", required_argument, NULL, 'c' },
@@ -205,6 +299,15 @@ static const struct option options[] = {
         { "json", no_argument, NULL, ARG_JSON },
         { "arch", required_argument, NULL, ARG_ARCH },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
+        { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
+        { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
+        { "keep-session", no_argument, NULL, ARG_KEEP_SESSION },
+        { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
+        { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
+        { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
+        { "finished-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 3 },
+        { "build-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 4 },
+        { "post-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 5 },
         { "begin-session", no_argument, NULL, 'b' },
         { "run-session", no_argument, NULL, 'r' },
         { "end-session", no_argument, NULL, 'e' },
@@ -345,15 +448,27 @@ static int parse_options(int argc, char **argv) {
                 case ARG_ISOLATE_NETWORK:
                         arg_isolate_network = true;
                         break;
-                case ARG_ARCH: {
-                        struct utsname un;
-                        const char *host = uname(&un) >= 0 && streq(un.machine, "x86_64") ? "amd64" : un.machine;
-                        if (!streq(optarg, host)) {
-                                log_error("--arch %s: only the host's architecture (%s) can be built here", optarg, host);
+                case ARG_ARCH:
+                        if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
+                                log_error("Invalid --arch '%s': expected a Debian architecture name", optarg);
                                 return -EINVAL;
                         }
+                        free(arg_arch);
+                        arg_arch = strdup(optarg);
                         break;
-                }
+                case ARG_EXTRA_REPOSITORY:
+                        if (build_check_extra_repository(optarg) < 0)
+                                return -EINVAL;
+                        if (strv_extend(&arg_extra_repositories, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_EXTRA_REPOSITORY_KEY:
+                        if (strv_extend(&arg_extra_repository_keys, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_KEEP_SESSION:
+                        arg_keep_session = true;
+                        break;
                 case ARG_RESOLVER:
                         if (!streq(optarg, "apt")) {
                                 log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);
@@ -401,6 +516,12 @@ static int parse_options(int argc, char **argv) {
                         arg_all_sessions = true;
                         break;
                 default:
+                        if (c >= ARG_BUILD_HOOK && c < ARG_BUILD_HOOK + N_BUILD_HOOKS) {
+                                assert(build_hook_option(c - ARG_BUILD_HOOK));
+                                if (build_hook_add(c - ARG_BUILD_HOOK, optarg) < 0)
+                                        return -EINVAL;
+                                break;
+                        }
                         return -EINVAL; /* getopt printed why */
                 }
         }

@@ -37,6 +37,16 @@ extern char **arg_extra_packages;
 extern bool arg_arch_all_only;
 extern bool arg_no_arch_any;
 extern bool arg_source_too;
+extern char **arg_extra_repositories;
+extern char **arg_extra_repository_keys;
+extern bool arg_keep_session;
+extern char *arg_arch;
+/* sbuild's --NAME-commands options of build: build_hook_option(i) is NAME-commands for i from 0 until it
+ * returns NULL; build_hook_add() checks the % escapes of @cmd (one line on error) and adds it. */
+const char *build_hook_option(int i);
+int build_hook_add(int i, const char *cmd);
+/* Checks an --extra-repository line (one line on error). */
+int build_check_extra_repository(const char *line);
 extern SessionAction arg_action;
 extern char *arg_session_name;
 extern bool arg_all_chroots;
@@ -82,6 +92,8 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
  * registered they are remembered. */
 void signals_install(void);
 void signals_forward_to(pid_t pid);
+/* The same, sending @hangup_signal instead of SIGHUP (SessionChildNotify). */
+void signals_forward_child(pid_t pid, int hangup_signal);
 int signals_pending(void); /* the first signal received, or 0 */
 
 /* For crash tests: when $ARKOSE_TEST_PAUSE_AT names @point, stops this process (SIGSTOP) there, so that a

@@ -12,8 +12,11 @@
  * alternative, liblxc's own init, is a fork of the (large) process that started the container and then
  * needs a second program to run ("sleep infinity") and an attach for the command. It runs with the
  * credentials, capabilities, seccomp filter, working directory and environment liblxc gave the
- * container's init, and passes them on unchanged. It writes nothing but one line on stderr when COMMAND
- * cannot be run (exit status 127 when it is missing, 126 otherwise, as shells do). */
+ * container's init, and passes them on unchanged; its command starts with no signal blocked and every
+ * signal's default action. ARKOSE_INIT_SIGNAL_HANGUP from outside the container (arkose-chroot's SIGHUP,
+ * through liblxc's monitor, which would turn SIGHUP into SIGTERM) reaches the command as SIGHUP. It
+ * writes nothing but one line on stderr when COMMAND cannot be run (exit status 127 when it is missing,
+ * 126 otherwise, as shells do). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -24,6 +27,9 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+/* lib/container.h's CONTAINER_SIGNAL_HANGUP. */
+#define ARKOSE_INIT_SIGNAL_HANGUP (SIGRTMIN + 2)
 
 static int exit_code(int status) {
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -47,31 +53,35 @@ static bool reap(pid_t command, int *status) {
         }
 }
 
-static pid_t start_command(char **argv, const sigset_t *old_mask) {
+static pid_t start_command(char **argv) {
+        sigset_t none;
         pid_t pid = fork();
 
         if (pid != 0)
                 return pid;
         for (int sig = 1; sig < NSIG; sig++)
                 (void) signal(sig, SIG_DFL);
-        (void) sigprocmask(SIG_SETMASK, old_mask, NULL);
+        /* liblxc starts us with the mask its monitor was given (which blocks the signals it forwards
+         * until it handles them): none is blocked for the command. */
+        (void) sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
         execvp(argv[0], argv);
         (void) fprintf(stderr, "arkose-init: failed to run '%s': %s\n", argv[0], strerror(errno));
         _exit(errno == ENOENT ? 127 : 126);
 }
 
 int main(int argc, char **argv) {
-        sigset_t all, old_mask;
+        sigset_t all;
         pid_t command = 0;
         bool stopping = false;
         int status = 0;
 
         /* Every signal is taken synchronously; none has its default (for PID 1: ignored) effect. */
         (void) sigfillset(&all);
-        (void) sigprocmask(SIG_BLOCK, &all, &old_mask);
+        (void) sigprocmask(SIG_BLOCK, &all, NULL);
 
         if (argc > 1) {
-                command = start_command(argv + 1, &old_mask);
+                command = start_command(argv + 1);
                 if (command < 0) {
                         (void) fprintf(stderr, "arkose-init: failed to fork: %s\n", strerror(errno));
                         return 126;
@@ -90,6 +100,8 @@ int main(int argc, char **argv) {
                         continue;
                 }
                 if (command > 0) {
+                        if (sig == ARKOSE_INIT_SIGNAL_HANGUP && si.si_code == SI_USER && si.si_pid == 0)
+                                sig = SIGHUP; /* from outside: arkose-chroot's SIGHUP */
                         (void) kill(command, sig); /* the command decides what a signal means */
                         continue;
                 }

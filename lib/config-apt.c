@@ -41,8 +41,9 @@ static char *uri_normalize(const char *uri) {
         return u;
 }
 
-/* "deb [opts] URI SUITE [COMPONENT...]" */
-static int parse_one_line_file(const char *path, char **ret) {
+/* "deb [opts] URI SUITE [COMPONENT...]". With @collect, appends the URI of every deb and deb-src line to
+ * *collect instead of picking the mirror. */
+static int parse_one_line_file(const char *path, char **ret, char ***collect) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
@@ -57,7 +58,9 @@ static int parse_one_line_file(const char *path, char **ret) {
                 if (hash)
                         *hash = '\0';
                 s = strstrip(line);
-                if (!startswith(s, "deb ") && !startswith(s, "deb\t"))
+                if (collect && (startswith(s, "deb-src ") || startswith(s, "deb-src\t")))
+                        s += 4;
+                else if (!startswith(s, "deb ") && !startswith(s, "deb\t"))
                         continue;
                 /* Options in brackets may contain spaces: skip them as a unit. */
                 s += 3;
@@ -72,6 +75,11 @@ static int parse_one_line_file(const char *path, char **ret) {
                 if (!w)
                         return -ENOMEM;
                 i = 0;
+                if (collect) {
+                        if (strv_length(w) >= 1 && strv_extend(collect, w[0]) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
                 if (strv_length(w) < 2 || !uri_usable(w[i]) || !suite_is_main(w[i + 1]))
                         continue;
                 *ret = uri_normalize(w[i]);
@@ -92,9 +100,14 @@ static void stanza_done(Stanza *s) {
         s->disabled = false;
 }
 
-static int stanza_pick(Stanza *s, char **ret) {
+static int stanza_pick(Stanza *s, char **ret, char ***collect) {
         bool main_suite = false;
 
+        if (collect) {
+                if (!s->disabled && (strv_contains(s->types, "deb") || strv_contains(s->types, "deb-src")))
+                        return strv_extend_strv(collect, s->uris);
+                return 0;
+        }
         if (s->disabled || !strv_contains(s->types, "deb"))
                 return 0;
         for (char **x = s->suites; x && *x; x++)
@@ -109,7 +122,7 @@ static int stanza_pick(Stanza *s, char **ret) {
         return 0;
 }
 
-static int parse_deb822_file(const char *path, char **ret) {
+static int parse_deb822_file(const char *path, char **ret, char ***collect) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         _cleanup_free_ char *line = NULL;
         _cleanup_(stanza_done) Stanza st = {};
@@ -142,7 +155,7 @@ static int parse_deb822_file(const char *path, char **ret) {
                 }
                 s = strstrip(line);
                 if (*s == '\0') {
-                        r = stanza_pick(&st, ret);
+                        r = stanza_pick(&st, ret, collect);
                         if (r != 0)
                                 return r;
                         stanza_done(&st);
@@ -171,7 +184,7 @@ static int parse_deb822_file(const char *path, char **ret) {
                 if (!*last)
                         return -ENOMEM;
         }
-        return stanza_pick(&st, ret);
+        return stanza_pick(&st, ret, collect);
 }
 
 int config_find_host_mirror(const char *root, char **ret) {
@@ -184,7 +197,7 @@ int config_find_host_mirror(const char *root, char **ret) {
 
         if (!list || !dir || !files)
                 return -ENOMEM;
-        r = parse_one_line_file(list, ret);
+        r = parse_one_line_file(list, ret, NULL);
         if (r != 0)
                 return r < 0 ? r : 0;
 
@@ -202,11 +215,20 @@ int config_find_host_mirror(const char *root, char **ret) {
 
                 if (!p)
                         return -ENOMEM;
-                r = streq(*f + n - 5, ".list") ? parse_one_line_file(p, ret) : parse_deb822_file(p, ret);
+                r = streq(*f + n - 5, ".list") ? parse_one_line_file(p, ret, NULL)
+                                               : parse_deb822_file(p, ret, NULL);
                 if (r < 0)
                         log_debug("Failed to read %s: %s, ignoring", p, strerror(-r));
                 if (r > 0)
                         return 0;
         }
         return -ENOENT;
+}
+
+int config_apt_source_uris(const char *path, char ***uris) {
+        size_t n = strlen(path);
+
+        if (n > 8 && streq(path + n - 8, ".sources"))
+                return parse_deb822_file(path, NULL, uris);
+        return parse_one_line_file(path, NULL, uris);
 }

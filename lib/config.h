@@ -121,6 +121,11 @@ int arkose_config_parse_file(const char *path, ArkoseConfig *ret, unsigned *rete
  * Returns 0 and the URI without a trailing slash, or -ENOENT when none was found. */
 int config_find_host_mirror(const char *root, char **ret);
 
+/* Appends to *uris the URI of every enabled deb and deb-src entry of the apt sources file @path, deb822
+ * when its name ends in ".sources", one-line otherwise, whatever the suite. A missing file adds nothing.
+ * Returns 0, -ENOMEM or another -errno for I/O. */
+int config_apt_source_uris(const char *path, char ***uris);
+
 /* ---- Session profiles ----
  *
  * A profile (confs/profiles/NAME.conf, overridden by /etc/arkose/profiles.d/NAME.conf) says what a

@@ -35,6 +35,7 @@ struct Container {
         bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
+        bool private_mounts;    /* ContainerPlan.private_mounts */
 };
 
 static const char *const network_table[_CONTAINER_NETWORK_MAX] = {
@@ -152,6 +153,12 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        /* POSIX shared memory and semaphores (sem_open(), Python's multiprocessing) need /dev/shm, which
+         * autodev's /dev lacks; as on a buildd (schroot's fstab), a tmpfs of the session's own. */
+        r = add_item(&l, "lxc.mount.entry", "tmpfs dev/shm tmpfs rw,nosuid,nodev,mode=1777,create=dir 0 0");
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(l);
         return 0;
 }
@@ -194,7 +201,7 @@ static int container_unshare_without_cgroups(void) {
         r = mount_make_rprivate();
         if (r < 0)
                 return r;
-        return mount_detach_cgroupfs();
+        return mount_hide_cgroupfs();
 }
 
 /* Finds arkose-init: next to the running program (a build tree), else where it is installed. Returns a
@@ -434,6 +441,7 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
                 return log_oom();
         c->cgroups = plan->keep_cgroups;
         c->has_init = init != NULL;
+        c->private_mounts = plan->private_mounts;
 
         if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */
@@ -534,6 +542,39 @@ static int container_run_once(Container *c, const AttachPlan *plan, pid_t *ret_p
         (void) container_stop(c);
         return log_error_errno(-EIO, "Container '%s' did not start (see %s)", c->lxc->name,
                                c->log_file ?: "the LXC log");
+}
+
+bool container_runs_in_caller(Container *c, const AttachPlan *plan) {
+        return c && c->deferred && c->private_mounts && c->has_init && !plan->terminal && strv_length(plan->argv) > 0;
+}
+
+int container_run(Container *c, const AttachPlan *plan, int *ret_status) {
+        _cleanup_strv_free_ char **argv = NULL;
+        int useinit, r;
+
+        if (!container_runs_in_caller(c, plan))
+                return -EINVAL;
+        c->deferred = false;
+        r = container_init_items(c, plan);
+        if (r < 0)
+                return log_error_errno(r, "Failed to configure the init of container '%s': %m", c->lxc->name);
+        argv = container_init_argv(c, plan->argv, &useinit);
+        if (!argv)
+                return log_oom();
+        /* The caller's mount namespace is its own: without the cgroup file systems in it, liblxc makes no
+         * cgroups (container_unshare_without_cgroups()). */
+        if (!c->cgroups) {
+                r = mount_hide_cgroupfs();
+                if (r < 0)
+                        return log_error_errno(r, "Failed to hide the cgroup file systems: %m");
+        }
+
+        c->lxc->want_daemonize(c->lxc, false);
+        if (!c->lxc->start(c->lxc, useinit, argv))
+                return log_error_errno(-EIO, "Container '%s' did not start (see %s)", c->lxc->name,
+                                       c->log_file ?: "the LXC log");
+        *ret_status = container_exit_code(c->lxc->error_num);
+        return 0;
 }
 
 int container_open(const char *name, const char *lxcpath, Container **ret) {

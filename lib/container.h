@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -14,12 +15,15 @@
  * (live sessions, terminals). A container tied to the caller (a one-shot session) is not started by
  * container_start() but by its first container_attach(), which for a command without a terminal runs it as
  * arkose-init's child instead of attaching: no idle program, no attach processes; the container ends when
- * the command does (arkose-init exits with its status; the kernel kills what is left). Exceptions, started
+ * the command does (arkose-init exits with its status; the kernel kills what is left). When the caller's
+ * mount namespace is its own, container_run() does the same with the caller itself as liblxc's monitor
+ * instead of a forked one. Exceptions, started
  * at once and used through attach: a network with a host side (veth), which the caller configures between
  * container_start() and the command, and a host without arkose-init (then liblxc's own init runs "sleep
  * infinity", as before).
  *
- * Containers get no cgroups of their own: liblxc is started in a mount namespace without /sys/fs/cgroup
+ * Containers get no cgroups of their own: liblxc is started in a mount namespace whose /sys/fs/cgroup is
+ * covered by an empty tmpfs (mount_hide_cgroupfs())
  * (creating and removing cgroups in every hierarchy costs each session milliseconds, and no limits are
  * set). Everything in a container dies with its init (PID namespace); its processes are accounted to the
  * caller's cgroups. */
@@ -50,6 +54,8 @@ typedef struct ContainerPlan {
                                          * devices, limits, capabilities, seccomp, AppArmor) */
         bool keep_cgroups;              /* give the container cgroups (profile limits need them);
                                          * otherwise it gets none, which starts faster */
+        bool private_mounts;            /* the caller's mount namespace is its own and goes with it (one-shot
+                                         * sessions): container_run() may then be used */
         const char *init;               /* arkose-init on the host, bound at /dev/.arkose-init; NULL: none
                                          * (container_start() fills it in) */
 } ContainerPlan;
@@ -97,6 +103,27 @@ typedef struct AttachPlan {
  * (logged) when the command could not be started (or the container, for the first call). A container
  * started by this call runs that one command. */
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid);
+
+/* Whether container_run() can run @plan: a container tied to the caller, not started yet, with arkose-init,
+ * whose caller's mount namespace is its own (ContainerPlan.private_mounts), for a command without a
+ * terminal. */
+bool container_runs_in_caller(Container *c, const AttachPlan *plan);
+
+/* Starts the container with @plan's command under arkose-init, the calling process being liblxc's
+ * foreground monitor, and returns when it has ended, with the command's status in *ret_status (128 + N
+ * when killed by signal N). Nothing is forked but the container's init: no monitor of our own, no polling
+ * for its state. liblxc's death signal (SIGKILL) on the init ties the container to the caller. Meanwhile
+ * liblxc handles the caller's signals itself: it blocks them all and passes them on to arkose-init, which
+ * passes them on to the command; all but SIGHUP, which it turns into SIGTERM: the caller sends itself
+ * CONTAINER_SIGNAL_HANGUP instead, which arkose-init turns back into SIGHUP. The cgroup file systems are
+ * hidden in the caller's mount namespace (unless the container keeps cgroups). Returns 0, or -EIO
+ * (logged) when the container did not start. */
+int container_run(Container *c, const AttachPlan *plan, int *ret_status);
+
+/* Sent by a caller running a container (container_run()) to itself in place of a SIGHUP it receives:
+ * liblxc's monitor passes it on unchanged, and arkose-init, receiving it from outside its PID namespace,
+ * sends its command SIGHUP. The same value as in init/arkose-init.c. */
+#define CONTAINER_SIGNAL_HANGUP (SIGRTMIN + 2)
 
 /* Where signals for the command started by container_attach() (which returned @attached) go: the command
  * itself after an attach, arkose-init for a command it runs (its monitor, the pid to wait for, would turn

@@ -43,7 +43,8 @@ bool mount_any_below(const char *prefix);
 /* Makes the calling process's mount namespace private (mount --make-rprivate / after unshare). */
 int mount_make_rprivate(void);
 
-/* Detaches the cgroup file systems mounted at /sys/fs/cgroup (the whole tree, lazily) from the calling
- * process's mount namespace, which must be one of its own, made private: the host's mounts are
- * untouched. Returns 0 (also when nothing was mounted there) or -errno. */
-int mount_detach_cgroupfs(void);
+/* Hides the cgroup file systems at /sys/fs/cgroup in the calling process's mount namespace, which must be
+ * one of its own (private, or a slave of the host's): an empty read-only tmpfs is mounted over them, so that
+ * liblxc finds no cgroup hierarchy (v1, hybrid or unified). The host's mounts are untouched. Returns 0
+ * (also when there is no /sys/fs/cgroup) or -errno. */
+int mount_hide_cgroupfs(void);

@@ -13,6 +13,7 @@ struct Session {
         char *const *hook_dirs;         /* borrowed from the caller, who outlives the handle */
         unsigned hook_timeout;
         bool no_hooks;
+        bool private_mounts;            /* SessionPlan.private_mounts */
         char **hooks;
         int lock_fd;
         bool owned;                     /* made by this handle: session_free() ends it */

@@ -181,6 +181,7 @@ int session_start_container(Session *s) {
                 .net_items = s->prof.net_items,
                 .extra_items = s->prof.extra_items,
                 .keep_cgroups = s->prof.keep_cgroups,
+                .private_mounts = s->private_mounts,
         };
         r = container_start(&cp, i->kind == SESSION_KIND_ONESHOT, &s->container);
         if (r < 0)
@@ -247,6 +248,7 @@ int session_create(const SessionPlan *plan, Session **ret) {
         s->hook_dirs = plan->hook_dirs;
         s->hook_timeout = plan->hook_timeout;
         s->no_hooks = plan->no_hooks;
+        s->private_mounts = plan->private_mounts;
 
         r = session_publish_dir(s, plan->state_dir);
         if (r == -EEXIST)
@@ -300,16 +302,26 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         pid_t pid;
         int status, r;
 
+        if (container_runs_in_caller(s->container, attach)) {
+                /* This process is the container's monitor: signals for the command go to itself. */
+                if (notify)
+                        notify(getpid(), CONTAINER_SIGNAL_HANGUP);
+                r = container_run(s->container, attach, ret_status);
+                if (notify)
+                        notify(0, SIGHUP);
+                return r;
+        }
+
         r = container_attach(s->container, attach, &pid);
         if (r < 0)
                 return r;
         if (notify)
-                notify(container_signal_target(s->container, pid));
+                notify(container_signal_target(s->container, pid), SIGHUP);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_error_errno(-errno, "Failed to wait for the command: %m");
         if (notify)
-                notify(0);
+                notify(0, SIGHUP);
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return 0;
 }

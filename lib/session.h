@@ -84,6 +84,9 @@ typedef struct SessionPlan {
         int *record_lock;               /* if set, a lock fd closed (and set to -EBADF) as soon as the
                                          * session's record names its version, before anything forks */
         bool no_hooks;
+        bool private_mounts;            /* the caller has a mount namespace of its own, which goes with it
+                                         * (private_mount_namespace()): a one-shot session's command then
+                                         * runs with the caller as the container's monitor (container_run()) */
         const struct Profile *profile;  /* NULL: no profile (update sessions); else its mounts, limits,
                                          * capabilities, network (replacing @network) and AppArmor */
         const char *apparmor_template;  /* confs/apparmor/arkose-session.template, installed */
@@ -186,8 +189,11 @@ int session_open(const char *state_dir, const char *id, Session **ret);
 const char *session_id(Session *s);
 const SessionInfo *session_get_info(Session *s);
 
-/* Called with the pid of the command once it runs, to forward signals to it. */
-typedef void (*SessionChildNotify)(pid_t pid);
+/* Called with the pid to forward the command's signals to, SIGHUP as @hangup_signal, once it runs; then
+ * with 0 once it has ended. The pid is the caller's own while it runs the container itself
+ * (container_run()): the signals it forwards are then to be blocked, so that liblxc's monitor takes them,
+ * and SIGHUP sent on as CONTAINER_SIGNAL_HANGUP. */
+typedef void (*SessionChildNotify)(pid_t pid, int hangup_signal);
 
 /* Runs @attach in the session and waits for it. Returns 0 and the command's exit status in
  * *ret_status (128+N when killed by signal N), or -errno (logged). */

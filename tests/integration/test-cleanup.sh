@@ -20,6 +20,14 @@ for sig in TERM INT HUP; do
         wait $pid; rc=$?
         expect_eq "SIG$sig reaches the command (its trap exits 42)" 42 "$rc"
 done
+# A signal that comes while the session starts reaches the command too (or ends the start): SIGHUP as SIGHUP.
+for delay in 0.01 0.05 0.2; do
+        "$ARKOSE" -c fx -- sh -c 'exec sleep 100' &
+        pid=$!; PIDS="$PIDS $pid"
+        sleep $delay
+        kill -HUP $pid
+        wait $pid; expect_eq "SIGHUP ${delay}s into the start gives 129" 129 $?
+done
 "$ARKOSE" -c fx -- sh -c 'echo ready; exec sleep 100' > "$T/out.kill" &
 pid=$!; PIDS="$PIDS $pid"
 for i in $(seq 100); do grep -q ready "$T/out.kill" 2>/dev/null && break; sleep 0.05; done

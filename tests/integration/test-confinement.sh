@@ -39,6 +39,10 @@ expect_eq "the host's hostname is unchanged" "$host_name" "$(hostname)"
 check "chown works" "$ARKOSE" -u root -c fx -- sh -c 'touch /tmp/x && chown 1:1 /tmp/x'
 check "dpkg works (status query)" "$ARKOSE" -u root -c fx -- dpkg -s dpkg
 check "loopback TCP works inside" "$ARKOSE" -u root -c fx -- perl -MSocket -e 'socket(S, PF_INET, SOCK_STREAM, 0) or die; bind(S, pack_sockaddr_in(0, inet_aton("127.0.0.1"))) or die; listen(S, 1) or die'
+# POSIX shared memory (Python's multiprocessing, sem_open()) needs a writable /dev/shm of the session's own.
+expect_eq "/dev/shm is a tmpfs" tmpfs "$("$ARKOSE" -c fx -- stat -f -c %T /dev/shm)"
+check "a user can create a POSIX shared memory object" "$ARKOSE" -u nobody -c fx -- perl -e 'open(my $f, ">", "/dev/shm/sem.t") or die "$!"'
+check "/dev/shm does not outlive the session" "$ARKOSE" -c fx -- sh -c '! ls /dev/shm/sem.t 2>/dev/null'
 # A user's command gets no_new_privs: setuid programs do not raise privileges.
 out=$("$ARKOSE" -u nobody -c fx -- sh -c 'grep NoNewPrivs /proc/self/status' 2>&1)
 check "a non-root command runs with no_new_privs ($out)" sh -c "printf '%s' '$out' | grep -q '1$'"

@@ -200,7 +200,8 @@ static void test_find(void **state) {
 }
 
 static void test_shipped_definitions(void **state) {
-        static const char *const shipped[] = { "bookworm", "trixie", "sid", "bullseye", "noble", "precise" };
+        static const char *const shipped[] = { "bookworm", "bookworm-i386", "trixie", "sid",
+                                               "bullseye", "noble",         "precise" };
         (void) state;
 
         for (size_t i = 0; i < ELEMENTSOF(shipped); i++) {
@@ -214,6 +215,9 @@ static void test_shipped_definitions(void **state) {
                 assert_non_null(d->suite);
                 /* No mirror host names in what we ship. */
                 assert_null(d->mirror);
+                /* sbuild's DIST-ARCH: what build --arch i386 picks for bookworm. */
+                if (streq(shipped[i], "bookworm-i386"))
+                        assert_string_equal(d->architecture, "i386");
         }
 }
 
@@ -263,6 +267,35 @@ static void check_mirror(const char *root, const char *expected) {
         free(m);
 }
 
+static void test_apt_source_uris(void **state) {
+        _cleanup_strv_free_ char **uris = NULL;
+        _cleanup_free_ char *joined = NULL;
+
+        (void) state;
+        /* deb822: every enabled stanza, security included, the disabled one not. */
+        assert_int_equal(config_apt_source_uris(
+                                 TEST_DATA_DIR "/apt/deb822/etc/apt/sources.list.d/debian.sources", &uris),
+                         0);
+        joined = strv_join(uris, " ");
+        assert_string_equal(
+                joined, "http://deb822.mirror.invalid/debian/ http://deb.debian.invalid/debian-security");
+        uris = strv_free(uris);
+        free(joined);
+        /* One-line: deb and deb-src, security included, options skipped. */
+        assert_int_equal(config_apt_source_uris(TEST_DATA_DIR "/apt/one-line/etc/apt/sources.list", &uris),
+                         0);
+        joined = strv_join(uris, " ");
+        assert_string_equal(
+                joined, "http://security.mirror.invalid/debian-security http://src.mirror.invalid/debian "
+                        "http://one.mirror.invalid/debian/ http://two.mirror.invalid/debian");
+        free(joined);
+        joined = NULL;
+        uris = strv_free(uris);
+        /* A missing file adds nothing. */
+        assert_int_equal(config_apt_source_uris(TEST_DATA_DIR "/apt/nonexistent/sources.list", &uris), 0);
+        assert_null(uris);
+}
+
 static void test_host_mirror(void **state) {
         (void) state;
 
@@ -301,11 +334,17 @@ static void test_access(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_name_validation), cmocka_unit_test(test_parse_full),
-                cmocka_unit_test(test_parse_defaults),  cmocka_unit_test(test_parse_malformed),
-                cmocka_unit_test(test_parse_errors_other), cmocka_unit_test(test_find),
-                cmocka_unit_test(test_shipped_definitions), cmocka_unit_test(test_main_config),
-                cmocka_unit_test(test_host_mirror), cmocka_unit_test(test_access),
+                cmocka_unit_test(test_name_validation),
+                cmocka_unit_test(test_parse_full),
+                cmocka_unit_test(test_parse_defaults),
+                cmocka_unit_test(test_parse_malformed),
+                cmocka_unit_test(test_parse_errors_other),
+                cmocka_unit_test(test_find),
+                cmocka_unit_test(test_shipped_definitions),
+                cmocka_unit_test(test_main_config),
+                cmocka_unit_test(test_host_mirror),
+                cmocka_unit_test(test_apt_source_uris),
+                cmocka_unit_test(test_access),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,6 +20,16 @@ static const char *item(char **l, const char *key) {
         return NULL;
 }
 
+/* The value of the last item named @key. */
+static const char *last(char **l, const char *key) {
+        const char *v = NULL;
+
+        for (char **i = l; i && i[0] && i[1]; i += 2)
+                if (streq(i[0], key))
+                        v = i[1];
+        return v;
+}
+
 static size_t count(char **l, const char *key) {
         size_t n = 0;
         for (char **i = l; i && i[0]; i += 2)
@@ -46,7 +56,8 @@ static void test_container_plan_none(void **state) {
         assert_string_equal(item(l, "lxc.apparmor.profile"), "unconfined");
         assert_string_equal(item(l, "lxc.log.file"), "/tmp/l");
         assert_string_equal(item(l, "lxc.mount.entry"), "/home/u/src home/u/src none rbind,create=dir 0 0");
-        assert_int_equal(count(l, "lxc.mount.entry"), 1);
+        assert_int_equal(count(l, "lxc.mount.entry"), 2);
+        assert_string_equal(last(l, "lxc.mount.entry"), "tmpfs dev/shm tmpfs rw,nosuid,nodev,mode=1777,create=dir 0 0");
         /* Debian's common.conf (lxcfs hook) is never pulled in. */
         assert_null(item(l, "lxc.include"));
         assert_null(item(l, "lxc.hook.post-stop"));
@@ -61,7 +72,7 @@ static void test_container_plan_host_and_errors(void **state) {
         assert_int_equal(container_plan_config(&p, &l), 0);
         assert_string_equal(item(l, "lxc.net.0.type"), "none");
         assert_null(item(l, "lxc.net.0.flags"));
-        assert_int_equal(count(l, "lxc.mount.entry"), 0);
+        assert_int_equal(count(l, "lxc.mount.entry"), 1);
         assert_null(item(l, "lxc.log.file"));
 
         p.binds = bad_binds;

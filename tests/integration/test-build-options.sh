@@ -1,0 +1,97 @@
+#!/bin/bash
+# arkose-chroot build: sbuild's --*-commands hooks at their points (host or session, root, escapes, output
+# in the log; a failing one fails the build naming it), --keep-session (the printed commands enter and end
+# the kept session), and --arch choosing the chroot NAME-ARCH or refusing in one line.
+. "$(dirname "$0")/lib.sh"
+use_versioned_fixture bookworm
+command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
+
+mkdir -p "$T/src" "$T/out"
+cp -a "$SRC/tests/data/test-pkg" "$T/src/plain"
+one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
+# The same --chroot-setup-commands in every build: it is part of the dependency layer's key, so all the
+# builds here share one installation.
+SETUP=(--chroot-setup-commands 'echo setup-in-deps-as-$(id -u)')
+
+# All six hooks on a successful build.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" \
+        --pre-build-commands "echo pre %p %a %% > '$T/pre.txt'" \
+        --starting-build-commands 'echo starting as $(id -u) in %SBUILD_PKGBUILD_DIR' \
+        --starting-build-commands 'touch /build/started-marker' \
+        --finished-build-commands 'echo finished %c; test -f %c' \
+        --build-failed-commands 'echo never-on-success' \
+        --post-build-commands "ls %c > '$T/post.txt'; pwd >> '$T/post.txt'" \
+        "$T/src/plain" --output "$T/out" > "$T/1.out" 2>&1; rc=$?
+expect_eq "a build with all hooks succeeds" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 15 "$T/1.out"
+log=$T/out/test-pkg_1.0.build
+check "pre-build ran on the host with the escapes expanded: $(cat "$T/pre.txt")" \
+        grep -qE "^pre $ARKOSE_STATE_DIR/builds/build-[^/]+/build/reproducible-path amd64 %\$" "$T/pre.txt"
+check "chroot-setup ran as root in the dependency session" grep -q "^setup-in-deps-as-0\$" "$log"
+check "starting-build ran as root with %SBUILD_PKGBUILD_DIR" grep -q "^starting as 0 in /build/reproducible-path\$" "$log"
+check "both starting-build commands ran, in order, before the build" \
+        sh -c "grep -n -e '^--- starting-build-commands' -e '^dpkg-buildpackage: info: source package' '$log' | cut -d: -f2- | tr '\n' ' ' | grep -q '^--- starting-build-commands --- starting-build-commands dpkg-buildpackage'"
+check "finished-build ran after the build with %c" grep -q "^finished /build/test-pkg_1.0_amd64.changes\$" "$log"
+check "build-failed did not run" sh -c "! grep -q never-on-success '$log'"
+check "post-build ran on the host in the output directory, %c there" \
+        sh -c "[ \"\$(cat '$T/post.txt' | tr '\n' ' ')\" = '$T/out/test-pkg_1.0_amd64.changes $T/out ' ]"
+
+# A failing hook fails the build at a stage named after it.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --starting-build-commands 'exit 3' --json "$T/src/plain" \
+        --output "$T/out" > "$T/2.json" 2> "$T/2.err"; rc=$?
+check "a failing starting-build command fails the build ($rc)" test "$rc" -ne 0
+check "naming it: $(tail -n 1 "$T/2.err")" grep -q "failed at stage 'starting-build-commands' (status 3): exit 3" "$T/2.err"
+check "in the JSON summary too" grep -q '"stage": "starting-build-commands", "exit_status": 3' "$T/2.json"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --post-build-commands 'false' "$T/src/plain" --output "$T/out" \
+        > /dev/null 2> "$T/3.err"; rc=$?
+check "a failing post-build command fails the build: $(tail -n 1 "$T/3.err")" \
+        sh -c "[ $rc -ne 0 ] && grep -q \"failed at stage 'post-build-commands' (status 1)\" '$T/3.err'"
+"$ARKOSE" build --chroot bookworm --pre-build-commands 'exit 7' "$T/src/plain" --output "$T/out" > "$T/4.out" 2> "$T/4.err"; rc=$?
+check "a failing pre-build command stops before the dependencies: $(tail -n 1 "$T/4.err")" \
+        sh -c "[ $rc -ne 0 ] && grep -q \"failed at stage 'pre-build-commands' (status 7)\" '$T/4.err' && ! grep -q 'Installing the build' '$T/4.out'"
+cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
+sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --build-failed-commands 'echo failed-hook-ran; ls %p/debian/rules' \
+        --finished-build-commands 'echo never-on-failure' --json "$T/src/broken" --output "$T/out" > "$T/5.json" 2> "$T/5.err"; rc=$?
+check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0.build"
+check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0.build'"
+check "and still fails at stage 'build' ($rc)" grep -q '"result": "failed", "stage": "build"' "$T/5.json"
+err=$("$ARKOSE" build --chroot bookworm --post-build-commands 'echo %z' "$T/src/plain" 2>&1); rc=$?
+check "an unknown escape is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+check "no session or build directory is left by the hooked builds" \
+        sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/sessions' '$ARKOSE_STATE_DIR/builds' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
+
+# --keep-session: the session stays; the printed commands enter it and end it.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --keep-session "$T/src/plain" --output "$T/out" > "$T/6.out" 2>&1; rc=$?
+expect_eq "a build with --keep-session succeeds" 0 "$rc"
+id=$(sed -n "s/^The build session '\(.*\)' is kept.*/\1/p" "$T/6.out")
+check "it names the kept session ($id)" test -n "$id"
+enter=$(sed -n 's/^Enter it:  arkose-chroot //p' "$T/6.out")
+check "and how to enter it ($enter)" test -n "$enter"
+out=$(eval "\"\$ARKOSE\" ${enter% bash} sh -c 'id -u; ls /build/reproducible-path/debian/control'" < /dev/null 2>&1)
+expect_eq "the printed command enters the kept session as root, the build there" "0 /build/reproducible-path/debian/control" "$(echo $out)"
+out=$("$ARKOSE" -c "session:$id" --run-session -u nobody -d /build/reproducible-path -- sh -c 'id -u; ls ../test-pkg_1.0_all.deb' 2>&1)
+expect_eq "as the build user in the build directory, the results there" "65534 ../test-pkg_1.0_all.deb" "$(echo $out)"
+check "the session is listed" sh -c "'$ARKOSE' sessions | grep -q '$id'"
+end=$(sed -n 's/^End it:    arkose-chroot //p' "$T/6.out")
+eval "\"\$ARKOSE\" $end"; rc=$?
+expect_eq "the printed command ends it ($end)" 0 "$rc"
+check "the session is gone" sh -c "! '$ARKOSE' sessions | grep -q '$id'"
+check "and the build directory" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds')\" ]"
+
+# --arch: the chroot NAME-ARCH when NAME is not for ARCH; one line when there is none.
+err=$("$ARKOSE" build --chroot bookworm --arch arm64 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+check "--arch arm64 without a chroot for it is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q \"No chroot for architecture 'arm64': 'bookworm' is amd64, and 'bookworm-arm64' is no chroot\"" sh "$err"
+err=$("$ARKOSE" build --chroot bookworm --arch i386 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+check "--arch i386 picks the shipped bookworm-i386 (no tree here) ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q \"Chroot 'bookworm-i386' has not been created\"" sh "$err"
+printf '[chroot]\nsuite = bookworm\nvariant = minbase\narchitecture = armhf\n' > "$ARKOSE_CONFIG_DIR/chroots.d/bookworm-i386.conf"
+err=$("$ARKOSE" build --chroot bookworm --arch i386 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+check "a NAME-ARCH chroot for another architecture is not taken ($err)" \
+        sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q \"No chroot for architecture 'i386': 'bookworm' is amd64, and 'bookworm-i386' is not for it\"" sh "$err"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --arch amd64 --json "$T/src/plain" --output "$T/out" > "$T/7.json" 2>&1; rc=$?
+check "--arch amd64 (the chroot's) builds in bookworm ($rc)" grep -q '"chroot": "bookworm", "chroot_version": 1, "arch": "amd64", "result": "ok"' "$T/7.json"
+err=$("$ARKOSE" build --arch 'i386;x' "$T/src/plain" 2>&1); rc=$?
+check "a malformed --arch is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+finish
