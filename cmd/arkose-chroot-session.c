@@ -219,6 +219,9 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
                                                arg_network);
                 ret->profile->network = n;
         }
+        /* One-shot: the session's network would be the command's alone. */
+        if (arg_isolate_network)
+                ret->profile->network = PROFILE_NETWORK_NONE;
         for (char **b = arg_binds; b && *b; b++)
                 if (profile_add_bind(ret->profile, *b) < 0)
                         return log_error_errno(-EINVAL, "Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths",
@@ -294,6 +297,7 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
                 .terminal = terminal,
                 .no_new_privs = profile ? container_profile_no_new_privs(profile, user->uid) : user->uid != 0,
                 .autopkgtest = arg_autopkgtest,
+                .isolate_network = arg_isolate_network,
         };
         /* A detached session's init runs the command itself when it can (no terminal); else attach. */
         if (session_has_socket(session)) {

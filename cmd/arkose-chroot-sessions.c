@@ -211,6 +211,8 @@ int session_action(Context *ctx, int argc, char **argv) {
                 return log_error("--session-name goes with --begin-session"), 2;
         if (arg_autopkgtest && arg_action != SESSION_ACTION_RUN)
                 return log_error("--autopkgtest goes with --run-session"), 2;
+        if (arg_isolate_network && arg_action != SESSION_ACTION_AUTOMATIC && arg_action != SESSION_ACTION_RUN)
+                return log_error("--isolate-network goes with a command (one-shot or --run-session)"), 2;
 
         switch (arg_action) {
         case SESSION_ACTION_AUTOMATIC: {

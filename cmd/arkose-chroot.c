@@ -36,6 +36,7 @@ bool arg_all_sessions = false;
 bool arg_json = false;
 int arg_error_status = 1;
 bool arg_autopkgtest = false;
+bool arg_isolate_network = false;
 
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
@@ -168,9 +169,11 @@ int signals_pending(void) {
 
 static void help(void) {
         printf("Usage:\n"
-               "  arkose-chroot -c NAME[@VERSION] [-u USER] [-d DIR] [-p] [--tmpfs] [--] [COMMAND [ARG...]]\n"
+               "  arkose-chroot -c NAME[@VERSION] [-u USER] [-d DIR] [-p] [--tmpfs] [--isolate-network] [--]\n"
+               "        [COMMAND [ARG...]]\n"
                "  arkose-chroot -c NAME[@VERSION] --begin-session [-n SESSION] [-d DIR] [--tmpfs]  prints the id\n"
-               "  arkose-chroot -c SESSION --run-session [-u USER] [-d DIR] [-p] [--] [COMMAND [ARG...]]\n"
+               "  arkose-chroot -c SESSION --run-session [-u USER] [-d DIR] [-p] [--isolate-network] [--]\n"
+               "        [COMMAND [ARG...]]\n"
                "  arkose-chroot -c SESSION --end-session | --recover-session\n"
                "  arkose-chroot sessions [--json]             sessions and their state\n"
                "  arkose-chroot recover                       remove what killed sessions left behind\n"
@@ -216,6 +219,8 @@ static void help(void) {
                "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
                "      --bind HOST[:TARGET][:ro]  also bind-mount HOST (repeatable)\n"
                "      --network MODE      none, host or filtered (overrides the profile's)\n"
+               "      --isolate-network   COMMAND gets no network but loopback, even in a session that has\n"
+               "                          one (sbuild's build step; one-shot: the session gets none)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
                "\n"
                "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
@@ -272,6 +277,7 @@ enum {
         ARG_ALL_CHROOTS,
         ARG_ALL_SESSIONS,
         ARG_ERROR_STATUS,
+        ARG_ISOLATE_NETWORK,
         ARG_EXTRA_REPOSITORY,
         ARG_EXTRA_REPOSITORY_KEY,
         ARG_KEEP_SESSION,
@@ -327,6 +333,7 @@ static const struct option options[] = {
         { "recover-session", no_argument, NULL, ARG_RECOVER_SESSION },
         { "error-status", required_argument, NULL, ARG_ERROR_STATUS },
         { "autopkgtest", no_argument, NULL, ARG_AUTOPKGTEST },
+        { "isolate-network", no_argument, NULL, ARG_ISOLATE_NETWORK },
         { "automatic-session", no_argument, NULL, ARG_AUTOMATIC_SESSION },
         { "session-name", required_argument, NULL, 'n' },
         { "all", no_argument, NULL, 'a' },
@@ -460,6 +467,9 @@ static int parse_options(int argc, char **argv) {
                 }
                 case ARG_AUTOPKGTEST:
                         arg_autopkgtest = true;
+                        break;
+                case ARG_ISOLATE_NETWORK:
+                        arg_isolate_network = true;
                         break;
                 case ARG_ARCH:
                         if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
@@ -749,6 +759,10 @@ int main(int argc, char **argv) {
         if (r < 0)
                 return 1;
 
+        if (arg_isolate_network && !arg_chroot) {
+                log_error("--isolate-network goes with a command in a session (-c CHROOT or --run-session)");
+                return 2;
+        }
         if (arg_list)
                 return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
         if (arg_info)
@@ -791,6 +805,10 @@ int main(int argc, char **argv) {
                         argc -= optind;
                         argv += optind;
                         optind = 0;
+                }
+                if (arg_isolate_network) {
+                        log_error("--isolate-network goes with a command in a session (-c CHROOT or --run-session)");
+                        return 2;
                 }
                 /* Options after the verb may change directories too. */
                 context_done(&ctx);

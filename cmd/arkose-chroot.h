@@ -59,6 +59,9 @@ extern int arg_error_status;
 /* --autopkgtest: --run-session's command runs as autopkgtest's execute command (arkose-init
  * --autopkgtest-exec). */
 extern bool arg_autopkgtest;
+/* --isolate-network: the command runs in a network namespace of its own with only loopback (schroot's
+ * option as sbuild >= 0.89 passes it for the build); a one-shot session gets no network at all. */
+extern bool arg_isolate_network;
 
 /* What every verb of arkose-chroot shares: resolved directories and the loaded configuration. */
 typedef struct Context {

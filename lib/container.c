@@ -19,7 +19,7 @@
 #include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
-#include "container.h"
+#include "container-internal.h"
 #include "mount.h"
 #include "runsock-protocol.h"
 
@@ -679,6 +679,9 @@ pid_t container_init_pid(Container *c) {
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
         lxc_attach_command_t cmd = {};
+        lxc_attach_exec_t exec_function = sym_lxc_attach_run_command;
+        void *exec_payload = &cmd;
+        IsolatedCommand isolated;
         _cleanup_strv_free_ char **shell_argv = NULL;
         _cleanup_free_ char *login_name = NULL;
         pid_t pid = -1;
@@ -736,8 +739,21 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         opts.env_policy = LXC_ATTACH_CLEAR_ENV;
         opts.extra_env_vars = plan->env;
         opts.log_fd = -EBADF;
+        if (plan->isolate_network) {
+                r = container_isolated_prepare(c->lxc->init_pid(c->lxc), &cmd, plan->uid, plan->gid, &isolated);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to read the capabilities of container '%s': %m",
+                                               c->lxc->name);
+                /* Attached as root with every capability: the command unshares its network, then drops
+                 * them and becomes plan->uid itself. */
+                opts.attach_flags &= ~LXC_ATTACH_DROP_CAPABILITIES;
+                opts.uid = 0;
+                opts.gid = 0;
+                exec_function = container_isolated_exec;
+                exec_payload = &isolated;
+        }
 
-        r = c->lxc->attach(c->lxc, sym_lxc_attach_run_command, &cmd, &opts, &pid);
+        r = c->lxc->attach(c->lxc, exec_function, exec_payload, &opts, &pid);
         if (r < 0 || pid <= 0)
                 return log_error_errno(-EIO, "Failed to run '%s' in container '%s' (see %s)", cmd.program,
                                        c->lxc->name, c->log_file ?: "the LXC log");

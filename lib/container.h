@@ -94,6 +94,10 @@ typedef struct AttachPlan {
         bool no_new_privs;
         bool autopkgtest;       /* run @argv under "arkose-init --autopkgtest-exec" (autopkgtest's
                                  * execute command, see init/arkose-init.c) */
+        bool isolate_network;   /* a network namespace of the command's own, with only loopback (up),
+                                 * whatever the container's network (lib/container-netiso.c). Not for the
+                                 * command that starts a container tied to the caller: that container's
+                                 * network is the command's, so the caller plans none for it */
 } AttachPlan;
 
 /* Runs @plan's command in the container. Returns in *ret_pid a child of the caller whose exit status is the

@@ -418,7 +418,7 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
         uint32_t stage;
         int r;
 
-        if (!s->run_dir || attach->terminal || strv_length(attach->argv) == 0)
+        if (!s->run_dir || attach->terminal || attach->isolate_network || strv_length(attach->argv) == 0)
                 return -EOPNOTSUPP;
         /* What liblxc's attach adds to a cleared environment, so that both paths give the same one:
          * container=lxc, and a PATH when there is none (sbuild's commands come with an empty

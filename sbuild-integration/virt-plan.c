@@ -8,33 +8,6 @@
 #include "base/util.h"
 #include "virt.h"
 
-/* See virt_execute_argv() in virt.h. Plain perl without modules (startup cost is paid ~200 times per
- * sbuild build). No ',' and no '%' anywhere: autopkgtest's client URL-decodes the execute command
- * before splitting it on ',' (and again after), so "=>" stands in for the comma. @h: the stdout and
- * stderr pipes or sockets, by their /proc link text ("pipe:[1234]"); only processes holding one open
- * for writing (fdinfo flags O_WRONLY or O_RDWR) keep the reader from its EOF and are killed. */
-const char virt_exec_wrapper[] =
-        "my @h = grep { defined && /^(?:pipe|socket):/ } map { readlink \"/proc/self/fd/$_\" } 1..2;\n"
-        "my $c = fork;\n"
-        "defined $c or die \"autopkgtest-virt-arkose: fork: $!\\n\";\n"
-        "if (!$c) { exec { $ARGV[0] } @ARGV; print STDERR \"$ARGV[0]: $!\\n\"; exit($! == 2 ? 127 : 126) }\n"
-        "$SIG{$_} = sub { kill($_[0] => $c) } for qw(TERM INT HUP QUIT USR1 USR2);\n"
-        "waitpid($c => 0);\n"
-        "my $rc = $? & 127 ? 128 + ($? & 127) : $? >> 8;\n"
-        "if (@h && opendir(my $p => '/proc')) {\n"
-        "  for my $pid (grep { /^\\d+$/ && $_ != $$ && $_ != 1 } readdir $p) {\n"
-        "    opendir(my $f => \"/proc/$pid/fd\") or next;\n"
-        "    for (readdir $f) {\n"
-        "      my $l = readlink \"/proc/$pid/fd/$_\";\n"
-        "      next unless defined $l && grep { $_ eq $l } @h;\n"
-        "      open(my $i => '<' => \"/proc/$pid/fdinfo/$_\") or next;\n"
-        "      my ($fl) = map { /^flags:\\s*(\\d+)/ ? oct($1) : () } <$i>;\n"
-        "      if ($fl & 3) { kill(KILL => $pid); last }\n"
-        "    }\n"
-        "  }\n"
-        "}\n"
-        "exit($rc == 255 ? 253 : $rc);\n";
-
 /* A new strv of the given strings (NULL-terminated list); NULL on OOM. */
 static char **strv_new(const char *first, ...) {
         _cleanup_strv_free_ char **l = calloc(1, sizeof(char *));
@@ -138,6 +111,7 @@ int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret) {
 
 int virt_execute_argv(const VirtPlan *p, const char *session, char ***ret) {
         _cleanup_strv_free_ char **l = NULL;
+        _cleanup_free_ char *script = NULL;
         int r;
 
         r = session_argv(p, session, "--run-session", &l);
@@ -180,12 +154,23 @@ char **virt_scratch_cmd(const char *scratch, bool parents) {
                        : strv_new("mkdir", "-m", "1777", "--", scratch, NULL);
 }
 
-char **virt_reboot_save_cmd(const char *scratch) {
-        return strv_new("sh", "-ec",
-                        "for d in /var/cache /home; do if [ -w $d ]; then "
-                        "tar --warning=none --create --absolute-names -f $d/autopkgtest-tmpdir.tar \"$1\"; "
-                        "rm -f /run/autopkgtest-reboot-prepare-mark; exit 0; fi; done; exit 1",
-                        "sh", scratch, NULL);
+/* The shim a test's own "reboot" finds first in PATH after "reboot prepare-only": the testbed has no init
+ * system to ask, but its init.lxc ends on SIGTERM. Marked, so that the restore removes only our own. */
+#define REBOOT_SHIM "/usr/local/sbin/reboot"
+#define REBOOT_SHIM_TEXT \
+        "#!/bin/sh\n# autopkgtest-virt-arkose: a reboot ends the init of the container\nkill -TERM 1\n"
+
+#define REBOOT_SHIM_INSTALL                                                                     \
+        "if [ ! -e " REBOOT_SHIM " ]; then mkdir -p /usr/local/sbin; printf '" REBOOT_SHIM_TEXT \
+        "' > " REBOOT_SHIM "; chmod 755 " REBOOT_SHIM "; fi; "
+#define REBOOT_SAVE                                                                          \
+        "for d in /var/cache /home; do if [ -w $d ]; then "                                  \
+        "tar --warning=none --create --absolute-names -f $d/autopkgtest-tmpdir.tar \"$1\"; " \
+        "rm -f /run/autopkgtest-reboot-prepare-mark; exit 0; fi; done; exit 1"
+
+char **virt_reboot_save_cmd(const char *scratch, bool prepare_only) {
+        return strv_new("sh", "-ec", prepare_only ? REBOOT_SHIM_INSTALL REBOOT_SAVE : REBOOT_SAVE, "sh",
+                        scratch, NULL);
 }
 
 char **virt_reboot_trigger_cmd(void) {
@@ -194,6 +179,8 @@ char **virt_reboot_trigger_cmd(void) {
 
 char **virt_reboot_restore_cmd(void) {
         return strv_new("sh", "-ec",
+                        "if grep -qs '^# autopkgtest-virt-arkose' " REBOOT_SHIM "; then rm -f " REBOOT_SHIM
+                        "; fi; "
                         "for d in /var/cache /home; do if [ -e $d/autopkgtest-tmpdir.tar ]; then "
                         "tar --warning=none --extract --absolute-names -f $d/autopkgtest-tmpdir.tar; "
                         "rm $d/autopkgtest-tmpdir.tar; exit 0; fi; done; exit 1",

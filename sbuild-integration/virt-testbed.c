@@ -378,14 +378,16 @@ static int lookup_chroot(Testbed *t) {
 }
 
 static int end_session(Testbed *t) {
-        char **argv = NULL;
+        char **argv = NULL; /* arkose_check() takes it */
         int r;
 
         (void) virt_end_argv(&t->plan, t->session, &argv);
         r = arkose_check(argv);
+        /* (%m only works in the format itself) */
+        if (r == -EIO)
+                return log_error_errno(r, "Failed to end session '%s' (arkose-chroot failed)", t->session);
         if (r < 0)
-                return log_error_errno(r, "Failed to end session '%s'%s", t->session,
-                                       r == -EIO ? " (arkose-chroot failed)" : ": %m");
+                return log_error_errno(r, "Failed to end session '%s': %m", t->session);
         t->session = mfree(t->session);
         t->exec_argv = strv_free(t->exec_argv);
         return 0;
@@ -432,9 +434,12 @@ static int begin_session(Testbed *t, bool again) {
         if (!again && !(t->scratch = scratch_new()))
                 return log_oom();
         r = testbed_check(t, virt_scratch_cmd(t->scratch, again));
+        if (r == -EIO)
+                return log_error_errno(r, "Failed to make the scratch directory '%s' in session '%s'", t->scratch,
+                                       t->session);
         if (r < 0)
-                return log_error_errno(r, "Failed to make the scratch directory '%s' in session '%s'%s",
-                                       t->scratch, t->session, r == -EIO ? "" : ": %m");
+                return log_error_errno(r, "Failed to make the scratch directory '%s' in session '%s': %m",
+                                       t->scratch, t->session);
         return 0;
 }
 
@@ -514,7 +519,7 @@ int testbed_reboot(Testbed *t, bool prepare_only) {
         char **recover = NULL;
         int r;
 
-        r = testbed_check(t, virt_reboot_save_cmd(t->scratch));
+        r = testbed_check(t, virt_reboot_save_cmd(t->scratch, prepare_only));
         if (r < 0)
                 return log_error_errno(
                         r, "Failed to save the scratch directory before rebooting session '%s'", t->session);

@@ -145,13 +145,8 @@ int virt_info_argv(const VirtPlan *p, const char *spec, char ***ret);
  *     through, and once the command is gone drains them for a second at most, then SIGKILLs the
  *     command's process group if they are still held: a leaked background process can neither keep the
  *     client waiting for EOF nor write to it later (see init/arkose-init.c).
- * The perl wrapper below (virt_exec_wrapper, the earlier form of this contract) is no longer on the
- * command line; only its unit tests still run it.
  * Returns 0 and *ret, or -EINVAL/-ENOMEM. */
 int virt_execute_argv(const VirtPlan *p, const char *session, char ***ret);
-
-/* The wrapper's perl source (exported for tests). */
-extern const char virt_exec_wrapper[];
 
 /* Shell command lines run in the testbed through the execute command for the copies; each takes the
  * testbed path as "$1" ("sh -ec SCRIPT sh PATH"), so no path is ever quoted into a script.
@@ -170,10 +165,13 @@ char **virt_copyup_dir_cmd(const char *tb_path);
 char **virt_scratch_cmd(const char *scratch, bool parents);
 
 /* A reboot, as autopkgtest's own servers do it: the scratch directory saved to a tar file in /var/cache (or
- * /home) and the prepare-mark removed; the container's init told to end (init.lxc ends on SIGTERM, and
- * the session is then "dead"), after removing the reboot mark that a real reboot's empty /run would
- * lose; after the session was recovered, the scratch directory restored. */
-char **virt_reboot_save_cmd(const char *scratch);
+ * /home) and the prepare-mark removed (which lets a test waiting in autopkgtest-reboot-prepare go on); the
+ * container's init told to end (init.lxc ends on SIGTERM, and the session is then "dead"), after removing
+ * the reboot mark that a real reboot's empty /run would lose; after the session was recovered, the
+ * scratch directory restored. With @prepare_only the test reboots by itself: there being no init system to
+ * ask, its "reboot" finds a shim in /usr/local/sbin first that does the same (and that the restore removes).
+ */
+char **virt_reboot_save_cmd(const char *scratch, bool prepare_only);
 char **virt_reboot_trigger_cmd(void);
 char **virt_reboot_restore_cmd(void);
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* virt (sbuild-integration/): autopkgtest-virt-arkose's request parser, URL coding, state machine, replies
- * and command lines. No root, no sessions; the execute command's perl wrapper runs on the host. */
+ * and command lines. No root, no sessions; the execute command's wrapper (arkose-init) runs on the host. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -358,35 +359,64 @@ static void test_execute_argv(void **state) {
                 assert_string_equal(split[i], l[i]);
 }
 
-/* Runs the wrapper on the host with @cmd (stdout and stderr a file, so that it looks for no leftovers).
- * Returns its exit status. */
-static int run_wrapper(const char *const *cmd) {
-        char *argv[16] = { (char *) "perl", (char *) "-e", (char *) virt_exec_wrapper, (char *) "--" };
-        int status, fd;
-        pid_t pid;
-        size_t n = 4;
+/* argv to run @cmd through the execute command's wrapper on the host: arkose-init --autopkgtest-exec, what
+ * "--run-session --autopkgtest" has the testbed's init run. */
+static char **wrapper_argv(const char *const *cmd) {
+        char **l = NULL;
 
+        assert_int_equal(strv_extend(&l, TEST_ARKOSE_INIT), 0);
+        assert_int_equal(strv_extend(&l, "--autopkgtest-exec"), 0);
         for (; *cmd; cmd++)
-                argv[n++] = (char *) *cmd;
-        argv[n] = NULL;
+                assert_int_equal(strv_extend(&l, *cmd), 0);
+        return l;
+}
+
+static char *run_wrapper_piped(const char *const *cmd, bool both, int *ret_status);
+
+/* Runs @cmd through the wrapper with stdout a pipe (so that it copies, as for autopkgtest's client) and
+ * stderr /dev/null. Returns its exit status. */
+static int run_wrapper(const char *const *cmd) {
+        int status;
+
+        free(run_wrapper_piped(cmd, false, &status));
+        return status;
+}
+
+/* Runs @cmd through the wrapper with stdout (and stderr, if @both) a pipe; returns what came through it
+ * until EOF, and the exit status in *ret_status. */
+static char *run_wrapper_piped(const char *const *cmd, bool both, int *ret_status) {
+        _cleanup_strv_free_ char **argv = wrapper_argv(cmd);
+        char *out = calloc(1, 65536);
+        size_t len = 0;
+        ssize_t k;
+        int p[2], status;
+        pid_t pid;
+
+        assert_non_null(out);
+        assert_int_equal(pipe(p), 0);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                if (null < 0 || dup2(p[1], 1) < 0 || dup2(both ? p[1] : null, 2) < 0)
                         _exit(99);
-                execvp("perl", argv);
+                close(p[0]);
+                close(p[1]);
+                execvp(argv[0], argv);
                 _exit(98);
         }
+        close(p[1]);
+        while ((k = read(p[0], out + len, 65535 - len)) > 0)
+                len += (size_t) k;
+        close(p[0]);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status));
-        return WEXITSTATUS(status);
+        *ret_status = WEXITSTATUS(status);
+        return out;
 }
 
 static void test_wrapper_exit_codes(void **state) {
         (void) state;
-        if (access("/usr/bin/perl", X_OK) < 0)
-                skip();
         assert_int_equal(run_wrapper((const char *[]){ "true", NULL }), 0);
         assert_int_equal(run_wrapper((const char *[]){ "sh", "-c", "exit 7", NULL }), 7);
         assert_int_equal(run_wrapper((const char *[]){ "sh", "-c", "exit 125", NULL }), 125);
@@ -402,42 +432,54 @@ static void test_wrapper_exit_codes(void **state) {
                          0);
 }
 
+static void test_wrapper_pipes(void **state) {
+        _cleanup_free_ char *mixed = NULL, *leak = NULL;
+        time_t start;
+        int status;
+
+        (void) state;
+        /* stdout and stderr the same pipe: one pipe inside too, so their order is kept. */
+        mixed = run_wrapper_piped(
+                (const char *[]){ "sh", "-c", "for i in 1 2 3; do echo o$i; echo e$i >&2; done; exit 4",
+                                  NULL },
+                true, &status);
+        assert_string_equal(mixed, "o1\ne1\no2\ne2\no3\ne3\n");
+        assert_int_equal(status, 4);
+        /* A leaked background process holds the wrapper's pipe, not ours: EOF comes with the command's end.
+         */
+        start = time(NULL);
+        leak = run_wrapper_piped((const char *[]){ "sh", "-c", "sleep 30 & echo started", NULL }, false,
+                                 &status);
+        assert_string_equal(leak, "started\n");
+        assert_int_equal(status, 0);
+        assert_true(time(NULL) - start < 15);
+}
+
 static void test_wrapper_forwards_sigterm(void **state) {
-        char *argv[] = { (char *) "perl",
-                         (char *) "-e",
-                         (char *) virt_exec_wrapper,
-                         (char *) "--",
-                         (char *) "sh",
-                         (char *) "-c",
-                         (char *) "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done",
-                         NULL };
+        _cleanup_strv_free_ char **argv = wrapper_argv((const char *[]){
+                "sh", "-c", "trap 'exit 42' TERM; echo ready; while :; do sleep 0.05; done", NULL });
         char buf[16] = {};
         int status, p[2];
         pid_t pid;
 
         (void) state;
-        if (access("/usr/bin/perl", X_OK) < 0)
-                skip();
-        /* stdout a pipe here, so the wrapper looks for leftovers; only its own child group holds it. */
         assert_int_equal(pipe(p), 0);
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
-                int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-                /* stderr not ours: the wrapper kills whoever else writes to its stdout or stderr pipe. */
-                if (null < 0 || dup2(p[1], 1) < 0 || dup2(null, 2) < 0)
+                if (dup2(p[1], 1) < 0)
                         _exit(99);
                 close(p[0]);
                 close(p[1]);
-                execvp("perl", argv);
+                execvp(argv[0], argv);
                 _exit(98);
         }
         close(p[1]);
         assert_true(read(p[0], buf, sizeof(buf) - 1) > 0);
         assert_string_equal(buf, "ready\n");
-        close(p[0]); /* the reader must not be the wrapper's to find */
         assert_int_equal(kill(pid, SIGTERM), 0);
         assert_int_equal(waitpid(pid, &status, 0), pid);
+        close(p[0]);
         assert_true(WIFEXITED(status));
         assert_int_equal(WEXITSTATUS(status), 42); /* the command got the signal and chose its status */
 }
@@ -471,6 +513,45 @@ static void test_copy_and_shell_commands(void **state) {
         assert_argv(virt_shell_cmd("/", NULL, NULL), "sh", "-c",
                     "cd \"$1\" || exit; shift; for e in \"$@\"; do export \"$e\"; done; exec bash -i", "sh",
                     "/", NULL);
+}
+
+/* The shell scripts the server runs in the testbed parse (sh -n). */
+static void assert_script_parses(char **cmd) {
+        char *argv[] = { (char *) "sh", (char *) "-n", (char *) "-c", NULL, NULL };
+        int status;
+        pid_t pid;
+
+        assert_non_null(cmd);
+        assert_string_equal(cmd[0], "sh");
+        argv[3] = cmd[2]; /* sh -c SCRIPT or sh -ec SCRIPT */
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                execvp("sh", argv);
+                _exit(98);
+        }
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        strv_free(cmd);
+}
+
+static void test_scripts_parse(void **state) {
+        char **save = NULL;
+
+        (void) state;
+        assert_script_parses(virt_copydown_file_cmd("/x", true));
+        assert_script_parses(virt_copydown_dir_cmd("/x/"));
+        assert_script_parses(virt_copyup_dir_cmd("/x/"));
+        assert_script_parses(virt_shell_cmd("/", NULL, NULL));
+        assert_script_parses(virt_reboot_save_cmd("/tmp/autopkgtest.x", false));
+        assert_script_parses(virt_reboot_trigger_cmd());
+        assert_script_parses(virt_reboot_restore_cmd());
+        save = virt_reboot_save_cmd("/tmp/autopkgtest.x", true);
+        assert_non_null(strstr(save[2], "/usr/local/sbin/reboot")); /* the shim for a test's own reboot */
+        assert_non_null(strstr(save[2], "rm -f /run/autopkgtest-reboot-prepare-mark"));
+        assert_true(strstr(save[2], "/usr/local/sbin/reboot") < strstr(save[2], "reboot-prepare-mark"));
+        assert_script_parses(save);
 }
 
 static void test_chroot_candidates(void **state) {
@@ -535,8 +616,10 @@ int main(void) {
                 cmocka_unit_test(test_plans),
                 cmocka_unit_test(test_execute_argv),
                 cmocka_unit_test(test_wrapper_exit_codes),
+                cmocka_unit_test(test_wrapper_pipes),
                 cmocka_unit_test(test_wrapper_forwards_sigterm),
                 cmocka_unit_test(test_copy_and_shell_commands),
+                cmocka_unit_test(test_scripts_parse),
                 cmocka_unit_test(test_chroot_candidates),
                 cmocka_unit_test(test_info),
         };

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* container: what lib/container.c shares with lib/container-netiso.c. */
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <lxc/attach_options.h>
+
+#include "container.h"
+
+/* A command attached with a network of its own (AttachPlan.isolate_network). liblxc attaches it as root
+ * with all capabilities (it cannot unshare a network namespace otherwise: the profiles drop sys_admin and
+ * net_admin); container_isolated_exec() then does in the container what liblxc would have done before the
+ * command, after the unshare: it drops the bounding capabilities the container's init lacks and becomes
+ * the command's user. */
+typedef struct IsolatedCommand {
+        lxc_attach_command_t command;
+        uid_t uid;
+        gid_t gid;              /* supplementary groups: set by liblxc (LXC_ATTACH_SETGROUPS) */
+        uint64_t bounding;      /* the container init's bounding set (CapBnd) */
+} IsolatedCommand;
+
+/* The bounding set in the text of a /proc/PID/status file (its "CapBnd:" line, hexadecimal). Pure. Returns
+ * 0 and *ret, or -EBADMSG when there is no such line or it does not parse. */
+int container_parse_capbnd(const char *status, uint64_t *ret);
+
+/* Fills @ret for @command run as @uid/@gid in the container whose init is @init (its bounding set read
+ * from /proc on the host). Returns 0, or -errno (-EBADMSG: no CapBnd line). */
+int container_isolated_prepare(pid_t init, const lxc_attach_command_t *command, uid_t uid, gid_t gid,
+                               IsolatedCommand *ret);
+
+/* liblxc's exec function for an IsolatedCommand: unshares the network namespace, brings loopback up, drops
+ * the capabilities, switches to the user, then runs the command as lxc_attach_run_command() does. Runs in
+ * the attached child; on a failure of its own, one line on stderr and exit status 255 (as when liblxc
+ * cannot attach). */
+int container_isolated_exec(void *payload);
