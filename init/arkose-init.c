@@ -7,6 +7,7 @@
  *                                 socket it makes at PATH (a detached session's command socket: see
  *                                 lib/runsock-protocol.h; the host reaches it through the session's run
  *                                 directory, bind-mounted at /dev/.arkose-run, root's only)
+ *   arkose-init --stdio=I,O,E ... first moves fds I, O and E (the caller's standard fds) to 0, 1 and 2
  *   arkose-init COMMAND [ARG...]  runs COMMAND as its child, forwards the signals it gets to it, reaps
  *                                 orphans, and when COMMAND exits, exits with COMMAND's status (128 + N
  *                                 when killed by signal N): the kernel then kills whatever is left in the
@@ -559,6 +560,27 @@ int main(int argc, char **argv) {
         pid_t command = 0;
         bool stopping = false;
         int status = 0, sfd, listener = -1;
+
+        /* --stdio=IN,OUT,ERR: where the caller's standard fds are (lib/container.c's stdio_divert(): liblxc
+         * would have chown()ed them, had they been ours); -1 for one it had closed. */
+        if (argc > 1 && strncmp(argv[1], "--stdio=", 8) == 0) {
+                int fds[3];
+
+                if (sscanf(argv[1] + 8, "%d,%d,%d", &fds[0], &fds[1], &fds[2]) != 3) {
+                        (void) fprintf(stderr, "arkose-init: bad option '%s'\n", argv[1]);
+                        return 126;
+                }
+                for (int fd = 0; fd < 3; fd++)
+                        if (fds[fd] > 2 && dup2(fds[fd], fd) < 0) {
+                                (void) fprintf(stderr, "arkose-init: fd %d: %s\n", fds[fd], strerror(errno));
+                                return 126;
+                        }
+                for (int fd = 0; fd < 3; fd++)
+                        if (fds[fd] > 2)
+                                (void) close(fds[fd]);
+                argc--;
+                argv++;
+        }
 
         if (argc > 1 && strcmp(argv[1], "--autopkgtest-exec") == 0) {
                 if (argc < 3) {

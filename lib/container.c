@@ -290,7 +290,48 @@ static bool container_init_can_listen(const char *path) {
 
 /* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
  * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
-static char **container_init_argv(Container *c, char *const *command, int *ret_useinit) {
+/* liblxc's start gives the container's init the standard fds of the process that calls it, and first
+ * fchown()s each that is not /dev/null to the init's uid and fchmod()s it 0700 (fix_stdio_permissions()):
+ * the caller's log file, pipe or terminal. So the init gets /dev/null there, and the caller's standard
+ * fds as copies above them (not close-on-exec: they are inherited), which arkose-init moves back for the
+ * command ("--stdio=IN,OUT,ERR", -1 for one that was closed). stdio_restore() undoes it in the caller. */
+static int stdio_divert(int saved[static 3]) {
+        _cleanup_close_ int null_fd = -EBADF;
+
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (null_fd < 0)
+                return -errno;
+        for (int fd = 0; fd < 3; fd++) {
+                saved[fd] = fcntl(fd, F_DUPFD, 3);
+                if (saved[fd] < 0 && errno != EBADF) {
+                        int r = -errno;
+
+                        while (fd-- > 0)
+                                if (saved[fd] >= 0)
+                                        (void) close(saved[fd]);
+                        return r;
+                }
+        }
+        for (int fd = 0; fd < 3; fd++)
+                (void) dup2(null_fd, fd);
+        return 0;
+}
+
+static void stdio_close(const int saved[static 3]) {
+        for (int fd = 0; fd < 3; fd++)
+                if (saved[fd] >= 0)
+                        (void) close(saved[fd]);
+}
+
+static void stdio_restore(const int saved[static 3]) {
+        for (int fd = 0; fd < 3; fd++)
+                if (saved[fd] >= 0) {
+                        (void) dup2(saved[fd], fd);
+                        (void) close(saved[fd]);
+                }
+}
+
+static char **container_init_argv(Container *c, char *const *command, const int *stdio, int *ret_useinit) {
         _cleanup_strv_free_ char **argv = NULL;
 
         *ret_useinit = !c->has_init;
@@ -298,7 +339,15 @@ static char **container_init_argv(Container *c, char *const *command, int *ret_u
                 char *idle[] = { (char *) "sleep", (char *) "infinity", NULL };
                 return strv_extend_strv(&argv, idle) < 0 ? NULL : TAKE_PTR(argv);
         }
-        if (strv_extend(&argv, CONTAINER_INIT_TARGET) < 0 || strv_extend_strv(&argv, command) < 0)
+        if (strv_extend(&argv, CONTAINER_INIT_TARGET) < 0)
+                return NULL;
+        if (stdio) {
+                _cleanup_free_ char *o = strdup_printf("--stdio=%d,%d,%d", stdio[0], stdio[1], stdio[2]);
+
+                if (!o || strv_consume(&argv, TAKE_PTR(o)) < 0)
+                        return NULL;
+        }
+        if (strv_extend_strv(&argv, command) < 0)
                 return NULL;
         if (!command && c->listen && strv_extend(&argv, "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
                 return NULL;
@@ -335,14 +384,22 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const 
          * init through the monitor (the caller forwards signals itself). */
         (void) setpgid(0, 0);
 
-        /* An idle container must not hold the caller's stdin and stdout (a pipe's reader would wait for
-         * it); a one-command container gives them to its command. */
+        /* An idle container must not hold the caller's standard fds (a pipe's reader would wait for it),
+         * nor have liblxc chown them (stdio_divert()); a one-command container's init got them as copies
+         * for its command (m->argv says where). */
         if (!m->run_once) {
                 null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
                 if (null_fd >= 0) {
                         (void) dup2(null_fd, STDIN_FILENO);
                         (void) dup2(null_fd, STDOUT_FILENO);
+                        (void) dup2(null_fd, STDERR_FILENO);
                 }
+        } else {
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd < 0)
+                        _exit(EXIT_FAILURE);
+                for (int fd = 0; fd < 3; fd++)
+                        (void) dup2(null_fd, fd);
         }
 
         if (!m->keep_cgroups && container_unshare_without_cgroups() < 0)
@@ -363,7 +420,7 @@ static int container_start_daemonized(Container *c, bool keep_cgroups) {
         int status, useinit;
         pid_t pid;
 
-        argv = container_init_argv(c, NULL, &useinit);
+        argv = container_init_argv(c, NULL, NULL, &useinit);
         if (!argv)
                 return -ENOMEM;
         pid = fork();
@@ -429,7 +486,7 @@ static int container_launch(Container *c, bool tie_to_caller) {
         _cleanup_strv_free_ char **argv = NULL;
         int useinit, r;
 
-        argv = container_init_argv(c, NULL, &useinit);
+        argv = container_init_argv(c, NULL, NULL, &useinit);
         if (!argv)
                 return log_oom();
         if (tie_to_caller) {
@@ -554,17 +611,31 @@ static int container_init_items(Container *c, const AttachPlan *plan) {
 static int container_run_once(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int failed_read = -EBADF;
-        int fds[2], useinit, r;
+        int fds[2], stdio[3] = { -1, -1, -1 }, useinit, r;
         char byte;
 
         r = container_init_items(c, plan);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure the init of container '%s': %m", c->lxc->name);
-        argv = container_init_argv(c, plan->argv, &useinit);
-        if (!argv)
+        /* The monitor child puts /dev/null on its standard fds: the init finds ours here (stdio_divert()). */
+        for (int fd = 0; fd < 3; fd++) {
+                stdio[fd] = fcntl(fd, F_DUPFD, 3);
+                if (stdio[fd] < 0 && errno != EBADF) {
+                        r = log_error_errno(-errno, "Failed to duplicate fd %d: %m", fd);
+                        stdio_close(stdio);
+                        return r;
+                }
+        }
+        argv = container_init_argv(c, plan->argv, stdio, &useinit);
+        if (!argv) {
+                stdio_close(stdio);
                 return log_oom();
-        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0)
-                return log_error_errno(-errno, "Failed to create a pipe: %m");
+        }
+        if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) < 0) {
+                r = log_error_errno(-errno, "Failed to create a pipe: %m");
+                stdio_close(stdio);
+                return r;
+        }
         failed_read = fds[0];
 
         MonitorArgs m = {
@@ -577,6 +648,7 @@ static int container_run_once(Container *c, const AttachPlan *plan, pid_t *ret_p
         };
         r = container_fork_monitor(c, &m);
         (void) close(fds[1]);
+        stdio_close(stdio);
         if (r < 0)
                 return log_error_errno(r, "Failed to fork container monitor: %m");
 
@@ -614,7 +686,8 @@ bool container_runs_in_caller(Container *c, const AttachPlan *plan) {
 
 int container_run(Container *c, const AttachPlan *plan, int *ret_status) {
         _cleanup_strv_free_ char **argv = NULL;
-        int useinit, r;
+        int stdio[3], useinit, r;
+        bool ok;
 
         if (!container_runs_in_caller(c, plan))
                 return -EINVAL;
@@ -622,9 +695,6 @@ int container_run(Container *c, const AttachPlan *plan, int *ret_status) {
         r = container_init_items(c, plan);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure the init of container '%s': %m", c->lxc->name);
-        argv = container_init_argv(c, plan->argv, &useinit);
-        if (!argv)
-                return log_oom();
         /* The caller's mount namespace is its own: without the cgroup file systems in it, liblxc makes no
          * cgroups (container_unshare_without_cgroups()). */
         if (!c->cgroups) {
@@ -633,8 +703,18 @@ int container_run(Container *c, const AttachPlan *plan, int *ret_status) {
                         return log_error_errno(r, "Failed to hide the cgroup file systems: %m");
         }
 
+        r = stdio_divert(stdio);
+        if (r < 0)
+                return log_error_errno(r, "Failed to set up the standard fds of container '%s': %m", c->lxc->name);
+        argv = container_init_argv(c, plan->argv, stdio, &useinit);
+        if (!argv) {
+                stdio_restore(stdio);
+                return log_oom();
+        }
         c->lxc->want_daemonize(c->lxc, false);
-        if (!c->lxc->start(c->lxc, useinit, argv))
+        ok = c->lxc->start(c->lxc, useinit, argv);
+        stdio_restore(stdio);
+        if (!ok)
                 return log_error_errno(-EIO, "Container '%s' did not start (see %s)", c->lxc->name,
                                        c->log_file ?: "the LXC log");
         *ret_status = container_exit_code(c->lxc->error_num);

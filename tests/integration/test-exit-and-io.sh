@@ -29,4 +29,19 @@ for ns in pid uts ipc mnt net; do
         inside=$("$ARKOSE" -c fx -- readlink /proc/self/ns/$ns)
         check "own $ns namespace" test "$inside" != "$(readlink /proc/self/ns/$ns)"
 done
+# The caller's files behind stdout and stderr keep their owner and mode: liblxc would chown the init's
+# standard fds to the session user and chmod them 0700 (lib/container.c's stdio_divert()).
+: > "$T/out.log"; : > "$T/err.log"; chmod 0644 "$T/out.log" "$T/err.log"
+"$ARKOSE" -c fx -u nobody -- sh -c 'echo o; echo e >&2' > "$T/out.log" 2> "$T/err.log" < /dev/null
+expect_eq "the command's stdout reaches a file" o "$(cat "$T/out.log")"
+expect_eq "stdout's file keeps owner and mode" "root 644" "$(stat -c '%U %a' "$T/out.log")"
+expect_eq "stderr's file keeps owner and mode" "root 644" "$(stat -c '%U %a' "$T/err.log")"
+: > "$T/in.txt"; chmod 0644 "$T/in.txt"
+"$ARKOSE" -c fx -- true < "$T/in.txt" > /dev/null
+expect_eq "stdin's file keeps owner and mode" "root 644" "$(stat -c '%U %a' "$T/in.txt")"
+: > "$T/begin.err"; chmod 0644 "$T/begin.err"
+sid=$("$ARKOSE" -c fx --begin-session 2> "$T/begin.err")
+expect_eq "--begin-session leaves its stderr's file alone" "root 644" "$(stat -c '%U %a' "$T/begin.err")"
+"$ARKOSE" -c "session:$sid" --end-session
+
 finish

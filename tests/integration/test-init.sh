@@ -6,8 +6,9 @@
 use_versioned_fixture ti
 cd "$T"
 
-expect_eq "PID 1 is arkose-init, the command its child" "/dev/.arkose-init sh 1" \
-        "$("$ARKOSE" -c ti -- sh -c 'printf "%s %s\n" "$(tr "\0" " " < /proc/1/cmdline | cut -d" " -f1-2)" "$PPID"')"
+# (--stdio=I,O,E: where it found the caller's standard fds, lib/container.c's stdio_divert())
+expect_eq "PID 1 is arkose-init, the command its child" "/dev/.arkose-init --stdio sh 1" \
+        "$("$ARKOSE" -c ti -- sh -c 'printf "%s %s\n" "$(tr "\0" " " < /proc/1/cmdline | cut -d" " -f1-3 | sed "s/=[-0-9,]*//")" "$PPID"')"
 "$ARKOSE" -c ti -- sh -c 'exit 9'; expect_eq "exit status" 9 $?
 "$ARKOSE" -c ti -- sh -c 'kill -KILL $$'; expect_eq "killed by SIGKILL gives 137" 137 $?
 err=$("$ARKOSE" -c ti -- /nonexistent/program 2>&1); rc=$?
