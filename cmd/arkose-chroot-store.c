@@ -14,9 +14,13 @@
 #include "session.h"
 #include "store.h"
 
+/* "apt-get clean" also deletes apt's binary caches (srcpkgcache.bin, pkgcache.bin): the new version would
+ * hide the tree's, and the next apt run in every session would write 36 MB of them into its upper. Only
+ * the downloaded .debs are cleaned (an apt-get update that changed the lists rebuilt srcpkgcache.bin). */
 #define UPDATE_COMMAND                                                                                  \
         "apt-get update && apt-get -y -o Dpkg::Options::=--force-confdef "                               \
-        "-o Dpkg::Options::=--force-confold dist-upgrade && apt-get clean"
+        "-o Dpkg::Options::=--force-confold dist-upgrade && "                                            \
+        "apt-get -o Dir::Cache::srcpkgcache= -o Dir::Cache::pkgcache= clean"
 
 /* Past this many layers, update squashes the new version into a full tree. */
 #define UPDATE_MAX_LAYERS 8

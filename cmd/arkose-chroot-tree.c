@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot create / list / info: the cached trees. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,8 +64,30 @@ int write_manifest(const char *rootfs, const char *path) {
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
 }
 
-/* Builds apt's binary caches into the tree once, so that sessions do not each rebuild them (70 MB in
- * every upper layer that runs apt otherwise). Failure is harmless. */
+/* apt rebuilds pkgcache.bin (the package lists merged with dpkg's status, 36 MB for Debian main) whenever
+ * the status changed, as after every install: 36 MB in a session's upper for one small package. With this
+ * file apt merges the status into srcpkgcache.bin (the parsed lists, kept in the tree) in memory. */
+static const char apt_pkgcache_conf[] =
+        "// arkose-chroot: apt keeps the status-merged cache in memory, so that a session installing one\n"
+        "// package does not write a 36 MB pkgcache.bin into its writable layer; srcpkgcache.bin stays.\n"
+        "Dir::Cache::pkgcache \"\";\n";
+
+/* In the chroot: writes the file above unless the tree has one, and removes a pkgcache.bin apt no longer
+ * reads. Paths resolve inside the tree: an imported tree's symbolic links cannot point us at the host. */
+static void apt_pkgcache_in_memory(void) {
+        _cleanup_close_ int fd = -EBADF;
+
+        if (access("/etc/apt/apt.conf.d", F_OK) < 0)
+                return;
+        fd = open("/etc/apt/apt.conf.d/00arkose-pkgcache", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd >= 0 && (write(fd, apt_pkgcache_conf, sizeof(apt_pkgcache_conf) - 1) < 0 || fsync(fd) < 0))
+                (void) unlink("/etc/apt/apt.conf.d/00arkose-pkgcache");
+        (void) unlink("/var/cache/apt/pkgcache.bin");
+}
+
+/* Builds apt's binary cache of the package lists (srcpkgcache.bin) into the tree once, so that sessions
+ * do not each rebuild it (70 MB in every upper layer that runs apt otherwise), and keeps pkgcache.bin in
+ * memory (above). Failure is harmless. */
 void prebuild_apt_caches(const char *rootfs) {
         pid_t pid = fork();
         int status;
@@ -76,6 +99,7 @@ void prebuild_apt_caches(const char *rootfs) {
                         _exit(127);
                 if (chroot(rootfs) < 0 || chdir("/") < 0)
                         _exit(127);
+                apt_pkgcache_in_memory();
                 execl("/usr/bin/apt-cache", "apt-cache", "gencaches", (char *) NULL);
                 _exit(127);
         }
