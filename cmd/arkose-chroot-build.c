@@ -324,17 +324,6 @@ static int build_dep_fields(const char *src, char **ret) {
         return 0;
 }
 
-static char *root_env[] = {
-        (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        (char *) "HOME=/root",
-        (char *) "USER=root",
-        (char *) "LOGNAME=root",
-        (char *) "SHELL=/bin/sh",
-        (char *) "LANG=C.UTF-8",
-        (char *) "DEBIAN_FRONTEND=noninteractive",
-        NULL,
-};
-
 static int build_fail_hook(Build *b, BuildHook h, int status, const char *cmd) {
         b->stage = build_hook_table[h];
         b->status = status;

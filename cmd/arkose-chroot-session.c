@@ -27,6 +27,18 @@ void user_info_done(UserInfo *u) {
         free(u->groups_str);
 }
 
+/* The environment of root's commands that prepare a tree (update, a build's dependencies). */
+char *root_env[] = {
+        (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        (char *) "HOME=/root",
+        (char *) "USER=root",
+        (char *) "LOGNAME=root",
+        (char *) "SHELL=/bin/sh",
+        (char *) "LANG=C.UTF-8",
+        (char *) "DEBIAN_FRONTEND=noninteractive",
+        NULL,
+};
+
 int user_resolve(UserInfo *ret) {
         const char *name = arg_user;
         struct passwd *pw;
@@ -391,21 +403,11 @@ int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *
         if (r < 0)
                 return r;
 
-        char *env[] = {
-                (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                (char *) "HOME=/root",
-                (char *) "USER=root",
-                (char *) "LOGNAME=root",
-                (char *) "SHELL=/bin/sh",
-                (char *) "LANG=C.UTF-8",
-                (char *) "DEBIAN_FRONTEND=noninteractive",
-                NULL,
-        };
         AttachPlan attach = {
                 .argv = argv,
                 .shell = "/bin/sh",
                 .cwd = "/",
-                .env = env,
+                .env = root_env,
         };
         r = session_run(session, &attach, signals_forward_child, ret_status);
         if (r < 0)

@@ -147,6 +147,8 @@ typedef struct UserInfo {
 
 /* The session user: -u USER, else the user sudo was run by, else the caller. Logs. */
 int user_resolve(UserInfo *ret);
+/* The environment of root's commands that prepare a tree (update, a build's dependencies). */
+extern char *root_env[];
 void user_info_done(UserInfo *u);
 
 int verb_build(Context *ctx, int argc, char **argv);
