@@ -39,10 +39,9 @@ char *root_env[] = {
         NULL,
 };
 
-int user_resolve(UserInfo *ret) {
+int user_resolve_passwd(UserInfo *ret) {
         const char *name = arg_user;
         struct passwd *pw;
-        int n = 16;
 
         if (!name && caller_uid() == 0) {
                 const char *sudo_user = secure_getenv("SUDO_USER");
@@ -61,6 +60,11 @@ int user_resolve(UserInfo *ret) {
         ret->shell = strdup(isempty(pw->pw_shell) ? "/bin/sh" : pw->pw_shell);
         if (!ret->name || !ret->home || !ret->shell)
                 return log_oom();
+        return 0;
+}
+
+int user_resolve_groups(UserInfo *ret) {
+        int n = 16;
 
         for (;;) {
                 gid_t *g = realloc(ret->groups, sizeof(gid_t) * n);
@@ -91,6 +95,12 @@ int user_resolve(UserInfo *ret) {
         if (!ret->groups_str)
                 return log_oom();
         return 0;
+}
+
+int user_resolve(UserInfo *ret) {
+        int r = user_resolve_passwd(ret);
+
+        return r < 0 ? r : user_resolve_groups(ret);
 }
 
 int build_env(const UserInfo *u, const Profile *profile, const char *chroot, const char *version,

@@ -149,6 +149,72 @@ static int run_in_session_allowed(Context *ctx, const SessionInfo *i, const User
         return access_check_session(ref.def, user->uid, user->name, NULL, NULL);
 }
 
+/* The user a command in session @s runs as. Resolving supplementary groups goes through every NSS module
+ * (libnss_systemd and what it loads, and its varlink connections: a third of a command's own cost), so
+ * for root callers (the sbuild and autopkgtest route: hundreds of commands) a user's groups, once
+ * resolved in a session, are kept in the session's directory (root's alone, out of the container's
+ * reach) as STATE/sessions/ID/groups.UID and reused: the user keeps the groups it had when the session
+ * first met it, as it keeps the session's /etc/group entries the users hook wrote then. Other callers
+ * resolve them every time (access control reads them too). */
+static int run_in_session_user(Session *s, UserInfo *user) {
+        _cleanup_free_ char *path = NULL, *text = NULL;
+        const SessionInfo *i = session_get_info(s);
+        int r;
+
+        r = user_resolve_passwd(user);
+        if (r < 0)
+                return r;
+        if (!caller_is_root())
+                return user_resolve_groups(user);
+
+        path = strdup_printf("%s/groups.%u", i->dir, (unsigned) user->uid);
+        if (!path)
+                return log_oom();
+        if (read_file(path, &text) >= 0) {
+                _cleanup_strv_free_ char **l = strv_split(strstrip(text), " ");
+                size_t n = strv_length(l);
+                bool ok = n > 0;
+
+                user->groups = ok ? calloc(n, sizeof(gid_t)) : NULL;
+                for (size_t k = 0; ok && user->groups && k < n; k++) {
+                        char *end;
+                        unsigned long g = strtoul(l[k], &end, 10);
+
+                        ok = *end == '\0' && end != l[k] && g < (gid_t) -1;
+                        user->groups[k] = (gid_t) g;
+                }
+                if (ok && user->groups) {
+                        user->n_groups = (int) n;
+                        user->groups_str = strdup("");
+                        return user->groups_str ? 0 : log_oom();
+                }
+                free(user->groups);
+                user->groups = NULL; /* damaged: resolved again below */
+        }
+
+        return user_resolve_groups(user);
+}
+
+/* After the session knows the user (session_ensure_user()): keeps its groups for the next command. */
+static void run_in_session_user_keep(Session *s, const UserInfo *user) {
+        _cleanup_free_ char *path = NULL, *out = NULL;
+
+        if (!caller_is_root() || user->n_groups <= 0)
+                return;
+        path = strdup_printf("%s/groups.%u", session_get_info(s)->dir, (unsigned) user->uid);
+        if (!path || access(path, F_OK) >= 0)
+                return;
+        out = strdup("");
+        for (int k = 0; out && k < user->n_groups; k++) {
+                char *t = strdup_printf("%s%s%u", out, k ? " " : "", (unsigned) user->groups[k]);
+
+                free(out);
+                out = t;
+        }
+        if (out)
+                (void) write_file_atomic_full(path, out, 0600, false); /* a cache: without it, NSS again */
+}
+
 static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         _cleanup_(session_leavep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
@@ -161,7 +227,7 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = session_open(ctx->state_dir, id, &session);
         if (r < 0)
                 return arg_error_status;
-        r = user_resolve(&user);
+        r = run_in_session_user(session, &user);
         if (r < 0)
                 return arg_error_status;
         r = run_in_session_allowed(ctx, session_get_info(session), &user);
@@ -178,6 +244,7 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
         if (r < 0)
                 return arg_error_status;
+        run_in_session_user_keep(session, &user);
         r = run_session_cwd(session, &cwd);
         if (r < 0)
                 return arg_error_status;

@@ -147,6 +147,10 @@ typedef struct UserInfo {
 
 /* The session user: -u USER, else the user sudo was run by, else the caller. Logs. */
 int user_resolve(UserInfo *ret);
+/* user_resolve()'s two halves: the passwd entry (name, uid, gid, home, shell), then the supplementary
+ * groups from the host's NSS (groups, n_groups, groups_str). Log. */
+int user_resolve_passwd(UserInfo *ret);
+int user_resolve_groups(UserInfo *ret);
 /* The environment of root's commands that prepare a tree (update, a build's dependencies). */
 extern char *root_env[];
 void user_info_done(UserInfo *u);

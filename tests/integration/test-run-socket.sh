@@ -51,7 +51,16 @@ check "... which names it" grep -q "Directory '/nonexistent' does not exist" "$T
 expect_eq "the caller's directory (bound at begin)" "$T" "$("$A" -c "$id" -r -- pwd)"
 user=arksock$$
 useradd -M -d /nonexistent -s /bin/sh "$user" || skip "useradd failed"
-EXTRA_CLEANUP="userdel $user 2>/dev/null"
+groupadd "${user}g" && usermod -a -G "${user}g" "$user"
+EXTRA_CLEANUP="userdel $user 2>/dev/null; groupdel ${user}g 2>/dev/null"
+# Supplementary groups: the host's (NSS) when the session first meets the user, then the same, kept in
+# the session's directory for root callers (run_in_session_user()).
+host_groups=$(id -G "$user" | tr ' ' '\n' | sort -n | tr '\n' ' ')
+expect_eq "-u USER new to the session gets the host's groups" "$host_groups" \
+        "$("$A" -c "$id" -r -d / -u "$user" -- id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')"
+check "... kept in the session's directory" test -f "$ARKOSE_STATE_DIR/sessions/$id/groups.$(id -u "$user")"
+expect_eq "... and the same from there afterwards" "$host_groups" \
+        "$("$A" -c "$id" -r -d / -u "$user" -- id -G | tr ' ' '\n' | sort -n | tr '\n' ' ')"
 expect_eq "-u USER runs as the user, through the socket" "$user $(id -u "$user") 1" \
         "$("$A" -c "$id" -r -d / -u "$user" -- sh -c "echo \$(id -un) \$(id -u) \$($ppid)")"
 expect_eq "... with no_new_privs (the buildd profile)" 1 \
