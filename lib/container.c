@@ -288,35 +288,11 @@ static bool container_init_can_listen(const char *path) {
         return found;
 }
 
-/* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
- * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
 /* liblxc's start gives the container's init the standard fds of the process that calls it, and first
  * fchown()s each that is not /dev/null to the init's uid and fchmod()s it 0700 (fix_stdio_permissions()):
  * the caller's log file, pipe or terminal. So the init gets /dev/null there, and the caller's standard
  * fds as copies above them (not close-on-exec: they are inherited), which arkose-init moves back for the
  * command ("--stdio=IN,OUT,ERR", -1 for one that was closed). stdio_restore() undoes it in the caller. */
-static int stdio_divert(int saved[static 3]) {
-        _cleanup_close_ int null_fd = -EBADF;
-
-        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (null_fd < 0)
-                return -errno;
-        for (int fd = 0; fd < 3; fd++) {
-                saved[fd] = fcntl(fd, F_DUPFD, 3);
-                if (saved[fd] < 0 && errno != EBADF) {
-                        int r = -errno;
-
-                        while (fd-- > 0)
-                                if (saved[fd] >= 0)
-                                        (void) close(saved[fd]);
-                        return r;
-                }
-        }
-        for (int fd = 0; fd < 3; fd++)
-                (void) dup2(null_fd, fd);
-        return 0;
-}
-
 static void stdio_close(const int saved[static 3]) {
         for (int fd = 0; fd < 3; fd++)
                 if (saved[fd] >= 0)
@@ -331,6 +307,63 @@ static void stdio_restore(const int saved[static 3]) {
                 }
 }
 
+/* @fd, or when it is one of the (closed) standard fds, a close-on-exec copy of it above them; a negative
+ * errno when @fd is negative or the copy fails. */
+static int fcntl_dupfd_above_stdio(int fd) {
+        int copy;
+
+        if (fd < 0)
+                return -errno;
+        if (fd > 2)
+                return fd;
+        copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        if (copy < 0)
+                copy = -errno;
+        (void) close(fd);
+        return copy;
+}
+
+/* Copies the standard fds above 2, inheritable; -1 for one that is closed. */
+static int stdio_save(int saved[static 3]) {
+        for (int fd = 0; fd < 3; fd++)
+                saved[fd] = -1;
+        for (int fd = 0; fd < 3; fd++) {
+                saved[fd] = fcntl(fd, F_DUPFD, 3);
+                if (saved[fd] < 0 && errno != EBADF) {
+                        int r = -errno;
+
+                        stdio_close(saved);
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Puts /dev/null on the standard fds. */
+static int stdio_null(void) {
+        _cleanup_close_ int null_fd = fcntl_dupfd_above_stdio(open("/dev/null", O_RDWR | O_CLOEXEC));
+
+        if (null_fd < 0)
+                return null_fd;
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(null_fd, fd) < 0)
+                        return -errno;
+        return 0;
+}
+
+static int stdio_divert(int saved[static 3]) {
+        int r = stdio_save(saved);
+
+        if (r < 0)
+                return r;
+        r = stdio_null();
+        if (r < 0)
+                stdio_restore(saved);
+        return r;
+}
+
+/* What PID 1 runs: arkose-init (idle, or @command under it), else liblxc's init with "sleep infinity".
+ * Returns the argv (newly allocated) and whether liblxc's init is wanted in *ret_useinit. */
 static char **container_init_argv(Container *c, char *const *command, const int *stdio, int *ret_useinit) {
         _cleanup_strv_free_ char **argv = NULL;
 
@@ -374,8 +407,6 @@ typedef struct MonitorArgs {
 
 /* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
 static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const MonitorArgs *m) {
-        int null_fd;
-
         /* Die with the caller, and take the container with us: liblxc sets the same death signal on the
          * container's init, tied to this monitor. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != m->parent)
@@ -387,20 +418,8 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const 
         /* An idle container must not hold the caller's standard fds (a pipe's reader would wait for it),
          * nor have liblxc chown them (stdio_divert()); a one-command container's init got them as copies
          * for its command (m->argv says where). */
-        if (!m->run_once) {
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null_fd >= 0) {
-                        (void) dup2(null_fd, STDIN_FILENO);
-                        (void) dup2(null_fd, STDOUT_FILENO);
-                        (void) dup2(null_fd, STDERR_FILENO);
-                }
-        } else {
-                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-                if (null_fd < 0)
-                        _exit(EXIT_FAILURE);
-                for (int fd = 0; fd < 3; fd++)
-                        (void) dup2(null_fd, fd);
-        }
+        if (stdio_null() < 0 && m->run_once)
+                _exit(EXIT_FAILURE);
 
         if (!m->keep_cgroups && container_unshare_without_cgroups() < 0)
                 _exit(EXIT_FAILURE);
@@ -611,21 +630,16 @@ static int container_init_items(Container *c, const AttachPlan *plan) {
 static int container_run_once(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int failed_read = -EBADF;
-        int fds[2], stdio[3] = { -1, -1, -1 }, useinit, r;
+        int fds[2], stdio[3], useinit, r;
         char byte;
 
         r = container_init_items(c, plan);
         if (r < 0)
                 return log_error_errno(r, "Failed to configure the init of container '%s': %m", c->lxc->name);
         /* The monitor child puts /dev/null on its standard fds: the init finds ours here (stdio_divert()). */
-        for (int fd = 0; fd < 3; fd++) {
-                stdio[fd] = fcntl(fd, F_DUPFD, 3);
-                if (stdio[fd] < 0 && errno != EBADF) {
-                        r = log_error_errno(-errno, "Failed to duplicate fd %d: %m", fd);
-                        stdio_close(stdio);
-                        return r;
-                }
-        }
+        r = stdio_save(stdio);
+        if (r < 0)
+                return log_error_errno(r, "Failed to duplicate the standard fds: %m");
         argv = container_init_argv(c, plan->argv, stdio, &useinit);
         if (!argv) {
                 stdio_close(stdio);
