@@ -155,7 +155,8 @@ static int run_in_session_allowed(Context *ctx, const SessionInfo *i, const User
  * resolved in a session, are kept in the session's directory (root's alone, out of the container's
  * reach) as STATE/sessions/ID/groups.UID and reused: the user keeps the groups it had when the session
  * first met it, as it keeps the session's /etc/group entries the users hook wrote then. Other callers
- * resolve them every time (access control reads them too). */
+ * resolve them every time (access control reads them too). Returns 1 when they came from the host's NSS
+ * (for run_in_session_user_keep()), 0 when kept ones were used. */
 static int run_in_session_user(Session *s, UserInfo *user) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         const SessionInfo *i = session_get_info(s);
@@ -164,8 +165,10 @@ static int run_in_session_user(Session *s, UserInfo *user) {
         r = user_resolve_passwd(user);
         if (r < 0)
                 return r;
-        if (!caller_is_root())
-                return user_resolve_groups(user);
+        if (!caller_is_root()) {
+                r = user_resolve_groups(user);
+                return r < 0 ? r : 0;
+        }
 
         path = strdup_printf("%s/groups.%u", i->dir, (unsigned) user->uid);
         if (!path)
@@ -189,20 +192,24 @@ static int run_in_session_user(Session *s, UserInfo *user) {
                         return user->groups_str ? 0 : log_oom();
                 }
                 free(user->groups);
-                user->groups = NULL; /* damaged: resolved again below */
+                user->groups = NULL; /* damaged: resolved again below, and left as it is */
+                r = user_resolve_groups(user);
+                return r < 0 ? r : 0;
         }
 
-        return user_resolve_groups(user);
+        r = user_resolve_groups(user);
+        return r < 0 ? r : 1;
 }
 
-/* After the session knows the user (session_ensure_user()): keeps its groups for the next command. */
+/* After the session knows the user (session_ensure_user()): keeps the groups NSS gave it for the next
+ * command (root callers only: see run_in_session_user()). */
 static void run_in_session_user_keep(Session *s, const UserInfo *user) {
         _cleanup_free_ char *path = NULL, *out = NULL;
 
-        if (!caller_is_root() || user->n_groups <= 0)
+        if (user->n_groups <= 0)
                 return;
         path = strdup_printf("%s/groups.%u", session_get_info(s)->dir, (unsigned) user->uid);
-        if (!path || access(path, F_OK) >= 0)
+        if (!path)
                 return;
         out = strdup("");
         for (int k = 0; out && k < user->n_groups; k++) {
@@ -220,6 +227,7 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_(user_info_done) UserInfo user = {};
         _cleanup_free_ char *cwd = NULL;
+        bool resolved;
         int status = 0, r;
 
         if (geteuid() != 0)
@@ -230,6 +238,7 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = run_in_session_user(session, &user);
         if (r < 0)
                 return arg_error_status;
+        resolved = r > 0;
         r = run_in_session_allowed(ctx, session_get_info(session), &user);
         if (r < 0)
                 return arg_error_status;
@@ -244,7 +253,8 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
         if (r < 0)
                 return arg_error_status;
-        run_in_session_user_keep(session, &user);
+        if (resolved)
+                run_in_session_user_keep(session, &user);
         r = run_session_cwd(session, &cwd);
         if (r < 0)
                 return arg_error_status;
