@@ -195,6 +195,16 @@ int mount_overlay(const OverlayPlan *plan) {
         return r;
 }
 
+/* This process's mount table (/proc/self/mountinfo), through libmount. */
+static int mount_table_read(struct libmnt_table **ret) {
+        int r = dlopen_mount();
+
+        if (r < 0)
+                return r;
+        *ret = sym_mnt_new_table_from_file("/proc/self/mountinfo");
+        return *ret ? 0 : negative_errno();
+}
+
 int mount_overlay_upper(const char *target, char **ret) {
         _cleanup_(mnt_unref_tablep) struct libmnt_table *tb = NULL;
         struct libmnt_fs *fs;
@@ -203,12 +213,9 @@ int mount_overlay_upper(const char *target, char **ret) {
         char *upper;
         int r;
 
-        r = dlopen_mount();
+        r = mount_table_read(&tb);
         if (r < 0)
                 return r;
-        tb = sym_mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!tb)
-                return negative_errno();
         fs = sym_mnt_table_find_target(tb, target, MNT_ITER_BACKWARD);
         if (!fs || !streq(sym_mnt_fs_get_fstype(fs) ?: "", "overlay"))
                 return -ENOENT;
@@ -241,12 +248,9 @@ static int mount_targets_below(const char *prefix, char ***ret) {
         struct libmnt_fs *fs;
         int r;
 
-        r = dlopen_mount();
+        r = mount_table_read(&tb);
         if (r < 0)
                 return r;
-        tb = sym_mnt_new_table_from_file("/proc/self/mountinfo");
-        if (!tb)
-                return negative_errno();
         it = sym_mnt_new_iter(MNT_ITER_FORWARD);
         if (!it)
                 return -ENOMEM;
