@@ -1,20 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot -c NAME [--] CMD: a one-shot, throw-away session. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <sched.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "lock.h"
+#include "runsock.h"
 #include "session.h"
+#include "spare.h"
 #include "store.h"
 
 extern char **environ;
@@ -341,15 +349,216 @@ done:
         return r;
 }
 
+/* ---- Spare sessions (lib/spare.h) ---- */
+
+/* Whether this one-shot command may run in a spare session, and leave one: a command (no login
+ * shell), no terminal (the socket passes no pty), no network namespace of the command's own. */
+static bool spare_eligible(Context *ctx, int argc) {
+        const char *e = getenv("ARKOSE_SPARE_SESSIONS");
+        bool on = ctx->config.spare_sessions;
+
+        if (e && (streq(e, "0") || streq(e, "no")))
+                on = false;
+        else if (e && (streq(e, "1") || streq(e, "yes")))
+                on = true;
+        return on && argc > 0 && !arg_isolate_network && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
+}
+
+static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA256_HEX_SIZE]) {
+        _cleanup_free_ char *conf = path_join(ctx->config_dir, "arkose.conf");
+        SessionPlan plan = session_setup_plan(ctx, setup);
+
+        plan.private_mounts = true;
+        plan.spare = true;
+        return conf ? spare_key(&plan, setup->profile ? setup->profile->path : NULL, conf, key) : -ENOMEM;
+}
+
+/* The spare's owner, in a child of its own: makes the session, offers it under @key, and ends it when
+ * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM. */
+static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_free_ char *run_dir = NULL;
+        _cleanup_close_ int use_lock = -EBADF;
+        _cleanup_free_ char *refill_lock = NULL;
+        int refill_fd;
+        struct timespec idle = { .tv_sec = ctx->config.spare_idle_timeout ?: 1 };
+        const struct sched_param sp = {};
+        bool claimed = false;
+        SessionPlan plan;
+        sigset_t mask;
+        int fd;
+
+        /* Out of the caller's session and process group, off its terminal and pipes (a reader of the
+         * caller's output must see EOF when the caller exits). */
+        (void) setsid();
+        fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                return EXIT_FAILURE;
+        (void) close_range(3, ~0U, 0);
+        for (int sig = 1; sig < NSIG; sig++)
+                if (sig != SIGKILL && sig != SIGSTOP)
+                        (void) signal(sig, SIG_DFL);
+        (void) sigemptyset(&mask);
+        (void) sigaddset(&mask, SIGCHLD);
+        (void) sigaddset(&mask, SIGTERM);
+        (void) sigaddset(&mask, SIGINT);
+        (void) sigaddset(&mask, SIGHUP);
+        (void) sigprocmask(SIG_SETMASK, &mask, NULL);
+
+        /* One spare made at a time per key: a caller that finds no spare while one is being made makes no
+         * second one. */
+        refill_lock = path_join_many(ctx->state_dir, "spares", NULL);
+        if (!refill_lock || mkdir_p(refill_lock, 0700) < 0)
+                return EXIT_FAILURE;
+        free(refill_lock);
+        refill_lock = strdup_printf("%s/spares/%s.lock", ctx->state_dir, key);
+        /* A process-associated (POSIX) lock, unlike lock_file()'s: the container's monitor, forked from us
+         * before we drop it, must not hold it on. */
+        refill_fd = refill_lock ? open(refill_lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
+        if (refill_fd < 0 ||
+            fcntl(refill_fd, F_SETLK, &(struct flock) { .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0)
+                return EXIT_SUCCESS;
+        {
+                _cleanup_free_ char *index = path_join_many(ctx->state_dir, "spares", key, NULL);
+                if (!index || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
+                        return EXIT_SUCCESS; /* made meanwhile */
+        }
+        /* Made when the machine has nothing better to do: a spare must not slow down what runs now (the
+         * caller's next command, a benchmark's other contenders). */
+        (void) sched_setscheduler(0, SCHED_IDLE, &sp);
+
+        /* The version must still be there once the session's record names it (gc, remove). */
+        {
+                _cleanup_free_ char *name = NULL;
+                unsigned v;
+
+                if (store_parse_ref(arg_chroot, &name, &v, NULL) >= 0)
+                        use_lock = store_use_lock(ctx->state_dir, setup->ref.name, false);
+        }
+        for (char **l = setup->ref.lowers; l && *l; l++)
+                if (access(*l, F_OK) < 0)
+                        return EXIT_FAILURE;
+        if (private_mount_namespace() < 0)
+                return EXIT_FAILURE;
+
+        plan = session_setup_plan(ctx, setup);
+        plan.private_mounts = true;
+        plan.spare = true;
+        plan.record_lock = &use_lock;
+        if (session_create(&plan, &session) < 0)
+                return EXIT_FAILURE;
+        /* Ready: its commands (children of its init) and its end are to run as normal work. */
+        if (session_set_scheduler(session, SCHED_OTHER) < 0 || sched_setscheduler(0, SCHED_OTHER, &sp) < 0)
+                return EXIT_FAILURE; /* session_free() ends it */
+        run_dir = runsock_dir(session_get_info(session)->dir);
+        if (!run_dir || spare_publish(ctx->state_dir, key, session_id(session)) < 0)
+                return EXIT_FAILURE;
+        refill_fd = safe_close(refill_fd);
+
+        for (;;) {
+                int sig = sigtimedwait(&mask, NULL, claimed ? NULL : &idle);
+
+                if (sig == SIGCHLD) {
+                        if (session_exited(session))
+                                break; /* its command is done (or its init died) */
+                        continue;
+                }
+                if (sig < 0 && errno == EAGAIN) {
+                        if (spare_unpublish(ctx->state_dir, key, session_id(session)) == 0)
+                                break; /* nobody wanted it */
+                        if (runsock_present(run_dir))
+                                break; /* claimed by a caller that never came */
+                        claimed = true; /* its command runs: wait for it, however long */
+                        continue;
+                }
+                if (sig < 0)
+                        continue;
+                (void) spare_unpublish(ctx->state_dir, key, session_id(session));
+                break;
+        }
+        return session_end(session) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* Leaves a spare for the next one-shot command of @key, unless there is one. */
+static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
+        _cleanup_free_ char *lock = strdup_printf("%s/spares/%s.lock", ctx->state_dir, key);
+        pid_t pid;
+
+        if (!lock || lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+                return;
+        setup->use_lock = safe_close(setup->use_lock);
+        pid = fork();
+        if (pid == 0)
+                _exit(spare_owner(ctx, setup, key));
+        if (pid < 0)
+                log_debug("Failed to fork a spare session's owner: %m");
+}
+
+/* Runs the command in the spare session of @key, if there is one, and waits until everything in that
+ * session is dead (its init: the kernel kills the rest of its PID namespace first, and its mounts go with
+ * its mount namespace); its owner removes its directory right after. Returns 0 and the command's status,
+ * -ENOENT (nothing ran) when there is no usable spare, or -errno (logged). */
+static int spare_run(Context *ctx, SessionSetup *setup, const char *key, int argc, char **argv, int *ret_status) {
+        _cleanup_(session_leavep) Session *session = NULL;
+        _cleanup_free_ char *id = NULL;
+        _cleanup_close_ int init_fd = -EBADF;
+        int nice, r;
+
+        for (;;) {
+                id = mfree(id);
+                r = spare_claim(ctx->state_dir, key, &id);
+                if (r < 0)
+                        return -ENOENT;
+                if (session_open_spare(ctx->state_dir, id, &session) >= 0) {
+                        init_fd = (int) syscall(SYS_pidfd_open, session_get_info(session)->init_pid, 0);
+                        if (init_fd >= 0)
+                                break;
+                        session = session_leave(session);
+                }
+                /* A spare whose init died: its owner ends it; look for another. */
+        }
+        /* The spare's record names the version now. */
+        setup->use_lock = safe_close(setup->use_lock);
+
+        /* Its init has the normal policy (spare_owner()); its command gets our niceness too. */
+        errno = 0;
+        nice = getpriority(PRIO_PROCESS, 0);
+        if (errno == 0 && nice != 0)
+                (void) setpriority(PRIO_PROCESS, session_get_info(session)->init_pid, nice);
+
+        r = session_run_command(session, &setup->user, setup->profile, setup->cwd, argc, argv, ret_status);
+        /* Its init exits once the command is done (or the connection broke): wait for that, so that
+         * nothing the command left behind outlives us (10 s at most: it is a matter of milliseconds). */
+        {
+                struct pollfd p = { .fd = init_fd, .events = POLLIN };
+                while (poll(&p, 1, 10 * 1000) < 0 && errno == EINTR)
+                        ;
+        }
+        return r < 0 ? r : 0;
+}
+
 int run_session(Context *ctx, int argc, char **argv) {
         _cleanup_(session_setup_done) SessionSetup setup = {};
         _cleanup_(session_freep) Session *session = NULL;
+        char key[SHA256_HEX_SIZE];
+        bool spare;
         SessionPlan plan;
         int status = 0, r;
 
         r = session_setup_prepare(ctx, arg_chroot, &setup);
         if (r < 0)
                 return 1;
+        spare = spare_eligible(ctx, argc) && spare_plan_key(ctx, &setup, key) >= 0;
+        if (spare) {
+                signals_install();
+                r = spare_run(ctx, &setup, key, argc, argv, &status);
+                if (r >= 0) {
+                        spare_refill(ctx, &setup, key);
+                        return status;
+                }
+                if (r != -ENOENT)
+                        return 1;
+        }
 
         r = private_mount_namespace();
         if (r < 0)
@@ -374,6 +583,8 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = session_end(session);
         if (r < 0 && status == 0)
                 status = 1;
+        if (spare && r >= 0)
+                spare_refill(ctx, &setup, key);
         return status;
 }
 

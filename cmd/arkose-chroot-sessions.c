@@ -13,6 +13,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "session.h"
+#include "spare.h"
 #include "state.h"
 #include "store.h"
 
@@ -336,10 +337,19 @@ int session_action(Context *ctx, int argc, char **argv) {
                         if (q < 0)
                                 return 1;
                 }
-                if (arg_action == SESSION_ACTION_END)
-                        r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
-                                                 ctx->config.hook_timeout);
-                else
+                if (arg_action == SESSION_ACTION_END) {
+                        SessionInfo *si = NULL;
+
+                        /* A spare session ends through its owner, which holds its lock all along. */
+                        if (session_info_load(ctx->state_dir, name, &si) >= 0 && si->kind == SESSION_KIND_SPARE) {
+                                r = spare_end(ctx->state_dir, si);
+                                if (r < 0)
+                                        log_error_errno(r, "Failed to end spare session '%s': %m", name);
+                        } else
+                                r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
+                                                         ctx->config.hook_timeout);
+                        session_info_free(si);
+                } else
                         r = recover_session(ctx, name);
                 return r < 0;
         }
@@ -576,7 +586,8 @@ int verb_list_all(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return r;
         for (SessionEntry *e = l; e->info; e++)
-                printf("session:%s\n", e->info->id);
+                if (e->info->kind != SESSION_KIND_SPARE) /* nobody's session to enter */
+                        printf("session:%s\n", e->info->id);
         return 0;
 }
 

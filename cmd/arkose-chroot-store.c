@@ -12,6 +12,7 @@
 #include "base/util.h"
 #include "mount.h"
 #include "session.h"
+#include "spare.h"
 #include "store.h"
 
 /* "apt-get clean" also deletes apt's binary caches (srcpkgcache.bin, pkgcache.bin): the new version would
@@ -364,6 +365,10 @@ static int remove_one(Context *ctx, const char *spec) {
         use = store_use_lock(ctx->state_dir, ref.name, true);
         if (use < 0)
                 return log_error_errno(use, "Failed to lock chroot '%s': %m", ref.name);
+        /* Spare sessions are nobody's: end them rather than refuse. */
+        r = spare_end_all(ctx->state_dir, ref.name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to end the spare sessions of '%s': %m", ref.name);
 
         r = store_list_version_records(ctx->state_dir, ref.name, &versions, &n);
         if (r >= 0)
@@ -419,6 +424,10 @@ static int gc_one(Context *ctx, const char *name, unsigned keep) {
         use = store_use_lock(ctx->state_dir, name, true);
         if (use < 0)
                 return log_error_errno(use, "Failed to lock chroot '%s': %m", name);
+        /* Spare sessions are nobody's: end them rather than refuse. */
+        r = spare_end_all(ctx->state_dir, name);
+        if (r < 0)
+                return log_error_errno(r, "Failed to end the spare sessions of '%s': %m", name);
         r = store_list_version_records(ctx->state_dir, name, &versions, &n);
         if (r >= 0)
                 r = session_versions_in_use(ctx->state_dir, name, &in_use, &n_in_use);

@@ -7,6 +7,11 @@
  *                                 socket it makes at PATH (a detached session's command socket: see
  *                                 lib/runsock-protocol.h; the host reaches it through the session's run
  *                                 directory, bind-mounted at /dev/.arkose-run, root's only)
+ *   arkose-init --listen-once=PATH
+ *                                 the same for one command only (a spare session, lib/spare.h): the
+ *                                 first connection takes the socket (PATH is unlinked, no other client
+ *                                 gets in), and when it is done with, the init exits as for COMMAND
+ *                                 below, with that command's status
  *   arkose-init --stdio=I,O,E ... first moves fds I, O and E (the caller's standard fds) to 0, 1 and 2
  *   arkose-init COMMAND [ARG...]  runs COMMAND as its child, forwards the signals it gets to it, reaps
  *                                 orphans, and when COMMAND exits, exits with COMMAND's status (128 + N
@@ -495,8 +500,8 @@ static bool connection_input(Connection *c) {
         }
 }
 
-static void accept_all(int listener) {
-        for (;;) {
+static void accept_all(int listener, size_t max) {
+        while (n_conns < max) {
                 Connection *c;
                 int fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
@@ -560,6 +565,8 @@ int main(int argc, char **argv) {
         pid_t command = 0;
         bool stopping = false;
         int status = 0, sfd, listener = -1;
+        const char *once_path = NULL;   /* --listen-once: the socket, until its one client connects */
+        bool served = false;            /* --listen-once: that client connected */
 
         /* --stdio=IN,OUT,ERR: where the caller's standard fds are (lib/container.c's stdio_divert(): liblxc
          * would have chown()ed them, had they been ours); -1 for one it had closed. */
@@ -600,7 +607,15 @@ int main(int argc, char **argv) {
                 return 126;
         }
 
-        if (argc > 1 && strncmp(argv[1], "--listen=", 9) == 0) {
+        if (argc > 1 && strncmp(argv[1], "--listen-once=", 14) == 0) {
+                open_stdio();
+                once_path = argv[1] + 14;
+                listener = make_listener(once_path);
+                if (listener < 0) {
+                        (void) fprintf(stderr, "arkose-init: cannot listen on '%s': %s\n", once_path, strerror(errno));
+                        return 126;
+                }
+        } else if (argc > 1 && strncmp(argv[1], "--listen=", 9) == 0) {
                 open_stdio();
                 listener = make_listener(argv[1] + 9);
                 if (listener < 0) /* commands still enter with attach */
@@ -618,6 +633,8 @@ int main(int argc, char **argv) {
                 struct signalfd_siginfo si;
                 size_t n = 0;
 
+                if (served && n_conns == 0)
+                        return 0; /* its command is done, or its client went away: the rest is killed */
                 p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
                 if (listener >= 0)
                         p[n++] = (struct pollfd) { .fd = listener, .events = POLLIN };
@@ -631,8 +648,17 @@ int main(int argc, char **argv) {
                 for (size_t base = n - n_conns, i = n_conns; i-- > 0;)
                         if (p[base + i].revents && !connection_input(conns[i]))
                                 connection_free(i);
-                if (listener >= 0 && (p[1].revents & POLLIN))
-                        accept_all(listener);
+                if (listener >= 0 && (p[1].revents & POLLIN)) {
+                        accept_all(listener, once_path ? 1 : SIZE_MAX);
+                        if (once_path && n_conns > 0) {
+                                /* Ours now: nobody else connects (the second of a race gets nothing, and
+                                 * its client falls back to a session of its own). */
+                                (void) unlink(once_path);
+                                (void) close(listener);
+                                listener = -1;
+                                served = true;
+                        }
+                }
                 if (!(p[0].revents & POLLIN))
                         continue;
 

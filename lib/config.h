@@ -105,6 +105,9 @@ typedef struct ArkoseConfig {
         char *mirror;           /* [main] mirror: default mirror for Debian definitions */
         char *default_chroot;   /* [main] default-chroot */
         unsigned hook_timeout;  /* [main] hook-timeout, seconds, default 60 */
+        bool spare_sessions;    /* [main] spare-sessions, default yes: a one-shot session leaves a spare
+                                 * for the next one of the same plan (lib/spare.h) */
+        unsigned spare_idle_timeout; /* [main] spare-idle-timeout, seconds a spare waits, default 900 */
 } ArkoseConfig;
 
 void arkose_config_done(ArkoseConfig *c);

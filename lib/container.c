@@ -57,6 +57,7 @@ struct Container {
         pid_t monitor;          /* our child running the container, or 0 when daemonized/opened */
         bool has_init;          /* arkose-init is bound in: PID 1 is arkose-init, else liblxc's init */
         bool listen;            /* idle arkose-init serves a command socket (ContainerPlan.run_dir) */
+        bool listen_once;       /* ... for one command (ContainerPlan.listen_once) */
         bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
@@ -272,7 +273,8 @@ static char *container_find_init(void) {
 
 /* Whether arkose-init at @path serves a command socket (--listen=): an older one (a stale install found
  * at ARKOSE_INIT_PATH by a newer arkose-chroot) would take the option for a command and end at once. */
-static bool container_init_can_listen(const char *path) {
+static bool container_init_can_listen(const char *path, bool once) {
+        const char *option = once ? "--listen-once=" : "--listen=";
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         struct stat st;
         bool found;
@@ -283,7 +285,7 @@ static bool container_init_can_listen(const char *path) {
         m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (m == MAP_FAILED)
                 return false;
-        found = memmem(m, st.st_size, "--listen=", strlen("--listen=")) != NULL;
+        found = memmem(m, st.st_size, option, strlen(option)) != NULL;
         (void) munmap(m, st.st_size);
         return found;
 }
@@ -382,7 +384,9 @@ static char **container_init_argv(Container *c, char *const *command, const int 
         }
         if (strv_extend_strv(&argv, command) < 0)
                 return NULL;
-        if (!command && c->listen && strv_extend(&argv, "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
+        if (!command && c->listen &&
+            strv_extend(&argv, c->listen_once ? "--listen-once=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME
+                                              : "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
                 return NULL;
         return TAKE_PTR(argv);
 }
@@ -488,6 +492,21 @@ static int container_wait_running(Container *c) {
         return -ETIMEDOUT;
 }
 
+bool container_exited(Container *c) {
+        return c && container_monitor_exited(c);
+}
+
+int container_set_scheduler(Container *c, int policy) {
+        const struct sched_param sp = {};
+        pid_t init = container_init_pid(c);
+
+        if (init <= 0)
+                return -ESRCH;
+        if (c->monitor > 0 && sched_setscheduler(c->monitor, policy, &sp) < 0)
+                return -errno;
+        return RET_NERRNO(sched_setscheduler(init, policy, &sp));
+}
+
 /* Forks the monitor of a container tied to the caller. */
 static int container_fork_monitor(Container *c, const MonitorArgs *m) {
         pid_t pid = fork();
@@ -558,8 +577,11 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         init = container_find_init();
         p = *plan;
         p.init = init;
-        if (!init || tie_to_caller || (p.run_dir && !container_init_can_listen(init)))
+        if (!init || (tie_to_caller && !plan->listen_once) ||
+            (p.run_dir && !container_init_can_listen(init, plan->listen_once)))
                 p.run_dir = NULL;
+        if (plan->listen_once && !p.run_dir)
+                return -EOPNOTSUPP; /* a spare session is only worth it with a socket */
         r = container_plan_config(&p, &items);
         if (r < 0)
                 return log_error_errno(r, "Failed to plan container '%s': %m", plan->name);
@@ -582,8 +604,9 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         c->has_init = init != NULL;
         c->private_mounts = plan->private_mounts;
         c->listen = p.run_dir != NULL;
+        c->listen_once = plan->listen_once;
 
-        if (tie_to_caller && c->has_init && container_plan_deferrable(plan))
+        if (tie_to_caller && c->has_init && !c->listen && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */
         else {
                 r = container_launch(c, tie_to_caller);

@@ -62,6 +62,8 @@ typedef struct ContainerPlan {
         const char *run_dir;            /* a daemonized container's: a root-only host directory bound at
                                          * /dev/.arkose-run, where its idle arkose-init makes its command
                                          * socket (lib/runsock.h); NULL: none */
+        bool listen_once;               /* with @run_dir, for a container tied to the caller (a spare
+                                         * session): its init serves one command and then exits */
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
@@ -135,6 +137,14 @@ int container_run(Container *c, const AttachPlan *plan, int *ret_status);
  * itself after an attach, arkose-init for a command it runs (its monitor, the pid to wait for, would turn
  * SIGHUP into SIGTERM). */
 pid_t container_signal_target(Container *c, pid_t attached);
+
+/* Whether the monitor of a container tied to the caller has exited: the container is gone. */
+bool container_exited(Container *c);
+
+/* Sets the scheduling policy (SCHED_OTHER, SCHED_IDLE, ..., priority 0) of the container's monitor (ours)
+ * and init: a spare session is made at SCHED_IDLE, and its processes go back to SCHED_OTHER once it is
+ * ready, so that its commands inherit the normal policy. Returns 0 or -errno. */
+int container_set_scheduler(Container *c, int policy);
 
 /* Whether the container's idle init serves a command socket (ContainerPlan.run_dir, arkose-init). */
 bool container_serves_commands(Container *c);

@@ -25,6 +25,7 @@
 static const char *const kind_table[_SESSION_KIND_MAX] = {
         [SESSION_KIND_ONESHOT] = "oneshot",
         [SESSION_KIND_DETACHED] = "detached",
+        [SESSION_KIND_SPARE] = "spare",
 };
 
 static const char *const phase_table[_SESSION_PHASE_MAX] = {
@@ -239,7 +240,7 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         *ret = (SessionInfo) {};
         if (!plan || !plan->state_dir || strv_length(plan->lowers) == 0 || !session_id_is_valid(id, NULL))
                 return -EINVAL;
-        ret->kind = plan->detached ? SESSION_KIND_DETACHED : SESSION_KIND_ONESHOT;
+        ret->kind = plan->detached ? SESSION_KIND_DETACHED : plan->spare ? SESSION_KIND_SPARE : SESSION_KIND_ONESHOT;
         ret->phase = SESSION_PHASE_STARTING;
         ret->tmpfs = plan->tmpfs && !plan->upper;
         ret->network = plan->network;

@@ -26,7 +26,7 @@ SessionSweepAction session_sweep_decide(const SessionInfo *info, bool lock_free,
                 return SESSION_SWEEP_KEEP;      /* its owner, or whoever starts, recovers or ends it, lives */
         if (!info)
                 return SESSION_SWEEP_REMOVE;    /* published directories always have a record: damaged */
-        if (info->kind == SESSION_KIND_ONESHOT)
+        if (info->kind == SESSION_KIND_ONESHOT || info->kind == SESSION_KIND_SPARE)
                 return SESSION_SWEEP_REMOVE;    /* its owner died */
         if (info->phase != SESSION_PHASE_READY)
                 return SESSION_SWEEP_REMOVE;    /* its begin or end was killed half-way */

@@ -180,13 +180,18 @@ static void session_wait_socket(const char *run_dir, pid_t init) {
         log_debug("The init of the container in '%s' does not listen, commands will attach", run_dir);
 }
 
+static void session_wait_socket_file(const char *run_dir) {
+        for (unsigned k = 0; k < 10000 && !runsock_present(run_dir); k++)
+                (void) usleep(100);
+}
+
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
         _cleanup_free_ char *run_dir = NULL;
         SessionInfo *i = &s->info;
         int r;
 
-        if (i->kind == SESSION_KIND_DETACHED) {
+        if (i->kind == SESSION_KIND_DETACHED || i->kind == SESSION_KIND_SPARE) {
                 r = session_make_run_dir(i, &run_dir);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the run directory of session '%s': %m", i->id);
@@ -219,11 +224,15 @@ int session_start_container(Session *s) {
                 .keep_cgroups = s->prof.keep_cgroups,
                 .private_mounts = s->private_mounts,
                 .run_dir = run_dir,
+                .listen_once = i->kind == SESSION_KIND_SPARE,
         };
-        r = container_start(&cp, i->kind == SESSION_KIND_ONESHOT, &s->container);
+        r = container_start(&cp, i->kind != SESSION_KIND_DETACHED, &s->container);
         if (r < 0)
                 return r;
-        if (run_dir && container_serves_commands(s->container))
+        /* A spare's init serves one connection only: wait for its socket without connecting. */
+        if (i->kind == SESSION_KIND_SPARE)
+                session_wait_socket_file(run_dir);
+        else if (run_dir && container_serves_commands(s->container))
                 session_wait_socket(run_dir, container_init_pid(s->container));
         r = session_profile_started(&s->prof);
         if (r < 0)
@@ -352,7 +361,8 @@ int session_open(const char *state_dir, const char *id, Session **ret) {
                 return log_error_errno(-EAGAIN, "Session '%s' is %s", id, session_phase_to_string(s->info.phase));
         /* A command socket, and the init the record names still alive: no need for liblxc (until a
          * command needs attach). */
-        if (s->info.kind == SESSION_KIND_DETACHED && session_init_alive(&s->info)) {
+        if ((s->info.kind == SESSION_KIND_DETACHED || s->info.kind == SESSION_KIND_SPARE) &&
+            session_init_alive(&s->info)) {
                 s->run_dir = runsock_dir(s->info.dir);
                 if (!s->run_dir)
                         return log_oom();
@@ -367,6 +377,41 @@ int session_open(const char *state_dir, const char *id, Session **ret) {
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+int session_open_spare(const char *state_dir, const char *id, Session **ret) {
+        _cleanup_(session_leavep) Session *s = NULL;
+        SessionInfo *i = NULL;
+        int r;
+
+        r = session_info_load(state_dir, id, &i);
+        if (r < 0)
+                return r == -ENOMEM ? r : -ENOENT;
+        s = session_new();
+        if (!s) {
+                session_info_free(i);
+                return -ENOMEM;
+        }
+        s->info = *i;
+        free(i);
+        if (s->info.kind != SESSION_KIND_SPARE || s->info.phase != SESSION_PHASE_READY ||
+            !session_init_alive(&s->info))
+                return -ENOENT;
+        s->run_dir = runsock_dir(s->info.dir);
+        if (!s->run_dir)
+                return -ENOMEM;
+        if (!runsock_present(s->run_dir))
+                return -ENOENT;
+        *ret = TAKE_PTR(s);
+        return 0;
+}
+
+bool session_exited(Session *s) {
+        return s && s->container && container_exited(s->container);
+}
+
+int session_set_scheduler(Session *s, int policy) {
+        return s && s->container ? container_set_scheduler(s->container, policy) : -ESRCH;
 }
 
 int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify, int *ret_status) {

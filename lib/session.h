@@ -39,6 +39,8 @@
 typedef enum SessionKind {
         SESSION_KIND_ONESHOT,   /* one arkose-chroot process owns it from start to end */
         SESSION_KIND_DETACHED,  /* --begin-session: lives on its own until --end-session */
+        SESSION_KIND_SPARE,     /* made ahead for the next one-shot command (lib/spare.h): one process,
+                                 * its owner, holds its lock from start to end, as for a one-shot */
         _SESSION_KIND_MAX,
         _SESSION_KIND_INVALID = -EINVAL,
 } SessionKind;
@@ -76,6 +78,8 @@ typedef struct SessionPlan {
         const char *id;                 /* NULL: a new "CHROOT-xxxxxxxx" */
         bool detached;                  /* --begin-session: container daemonized, overlay mounted in the
                                          * caller's (host) namespace and kept across reboots (no "volatile") */
+        bool spare;                     /* a spare session (lib/spare.h): as a one-shot session, but its
+                                         * container starts at once, with an init serving one command */
         const char *chroot;
         const char *version;            /* "3", or "directory" for source=directory chroots */
         char **lowers;                  /* the tree's layers, topmost first */
@@ -185,6 +189,17 @@ int session_create(const SessionPlan *plan, Session **ret);
  * *ret (free it with session_leave()), -ENOENT for no such session, -EAGAIN when it is still starting
  * or already ending, -ESRCH when its container is not running (dead: see session_recover()). */
 int session_open(const char *state_dir, const char *id, Session **ret);
+
+/* Opens spare session @id (lib/spare.h), claimed by the caller, to run its one command through its
+ * socket. Logs nothing. Returns 0 and *ret (free it with session_leave()), -ENOENT when it is no usable
+ * spare (gone, its init dead, no socket), or -ENOMEM. */
+int session_open_spare(const char *state_dir, const char *id, Session **ret);
+
+/* Whether the container of session @s, which this handle made and tied to the caller, has gone. */
+bool session_exited(Session *s);
+
+/* container_set_scheduler() for the container of @s. */
+int session_set_scheduler(Session *s, int policy);
 
 /* The session id and its record (borrowed while @s lives). */
 const char *session_id(Session *s);

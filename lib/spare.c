@@ -1,0 +1,279 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* spare: sessions made ahead for the next one-shot command (see spare.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "lock.h"
+#include "session-internal.h"
+#include "spare.h"
+
+/* Bump when what a spare is changes in a way its key does not show. */
+#define SPARE_KEY_FORMAT "arkose-spare 1\n"
+
+/* The host files the shipped hooks copy into a session (hooks/10-users, 20-hostname, 30-resolv). */
+static const char *const spare_host_inputs[] = {
+        "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
+};
+
+static void hash_line(Sha256 *h, const char *fmt, ...) _printf_(2, 3);
+static void hash_line(Sha256 *h, const char *fmt, ...) {
+        char buf[1024];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                sha256_update(h, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+        sha256_update(h, "\n", 1);
+}
+
+/* A file's identity: what changes when it is replaced or written. */
+static void hash_stat(Sha256 *h, const char *what, const char *path) {
+        struct stat st;
+
+        if (!path || stat(path, &st) < 0) {
+                hash_line(h, "%s %s missing", what, path ?: "-");
+                return;
+        }
+        hash_line(h, "%s %s %llu %llu %lld %lld.%09ld %lld.%09ld", what, path, (unsigned long long) st.st_dev,
+                  (unsigned long long) st.st_ino, (long long) st.st_size, (long long) st.st_mtim.tv_sec,
+                  st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
+}
+
+/* A directory's identity alone: its times change with what is in it (a bind source, the caller's
+ * working directory, which the session sees live). */
+static void hash_dir_identity(Sha256 *h, const char *what, const char *path) {
+        struct stat st;
+
+        if (stat(path, &st) < 0)
+                hash_line(h, "%s %s missing", what, path);
+        else
+                hash_line(h, "%s %s %llu %llu", what, path, (unsigned long long) st.st_dev,
+                          (unsigned long long) st.st_ino);
+}
+
+static void hash_strv(Sha256 *h, const char *what, char *const *l) {
+        for (char *const *i = l; i && *i; i++)
+                hash_line(h, "%s %s", what, *i);
+}
+
+static void hash_hook_dir(Sha256 *h, const char *dir) {
+        _cleanup_strv_free_ char **names = NULL;
+        _cleanup_closedir_ DIR *d = opendir(dir);
+        struct dirent *de;
+
+        hash_line(h, "hookdir %s", dir);
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        (void) strv_extend(&names, de->d_name);
+        strv_sort(names);
+        for (char **n = names; n && *n; n++) {
+                _cleanup_free_ char *p = path_join(dir, *n);
+                hash_stat(h, "hook", p);
+        }
+}
+
+int spare_key(const SessionPlan *plan, const char *profile_path, const char *config_path,
+              char ret[static SHA256_HEX_SIZE]) {
+        uint8_t digest[SHA256_DIGEST_SIZE];
+        Sha256 h;
+
+        if (!plan || !plan->chroot || !plan->version)
+                return -EINVAL;
+        sha256_init(&h);
+        sha256_update(&h, SPARE_KEY_FORMAT, strlen(SPARE_KEY_FORMAT));
+        hash_stat(&h, "exe", "/proc/self/exe");
+        hash_stat(&h, "config", config_path);
+        hash_line(&h, "chroot %s@%s", plan->chroot, plan->version);
+        for (char *const *l = plan->lowers; l && *l; l++)
+                hash_dir_identity(&h, "lower", *l); /* published layers never change */
+        hash_line(&h, "tmpfs %d network %d hook-timeout %u no-hooks %d", plan->tmpfs, (int) plan->network,
+                  plan->hook_timeout, plan->no_hooks);
+        for (char *const *b = plan->binds; b && *b; b++)
+                hash_dir_identity(&h, "bind", *b);
+        hash_line(&h, "cwd %s", plan->cwd ?: "/");
+        hash_line(&h, "user %s %u %u %s %s", plan->user ?: "-", (unsigned) plan->uid, (unsigned) plan->gid,
+                  plan->home ?: "-", plan->shell ?: "-");
+        hash_line(&h, "groups %s", plan->groups ?: "");
+        hash_line(&h, "profile %s", plan->profile ? "yes" : "no");
+        hash_stat(&h, "profile-file", profile_path);
+        if (plan->profile)
+                hash_line(&h, "profile-network %d", (int) plan->profile->network);
+        hash_strv(&h, "profile-bind", plan->profile_binds);
+        hash_stat(&h, "apparmor-template", plan->apparmor_template);
+        for (char *const *d = plan->hook_dirs; d && *d; d++)
+                hash_hook_dir(&h, *d);
+        for (size_t i = 0; i < ELEMENTSOF(spare_host_inputs); i++)
+                hash_stat(&h, "input", spare_host_inputs[i]);
+        hash_line(&h, "day %lld", (long long) (time(NULL) / 86400));
+        sha256_final(&h, digest);
+        sha256_to_hex(digest, ret);
+        return 0;
+}
+
+static char *spare_dir(const char *state_dir) {
+        return path_join(state_dir, "spares");
+}
+
+/* Moves the index of @key out of sight (to a name of this process's own) and reads it: of two callers,
+ * one gets it. Returns 0 and the id, -ENOENT when there was none, or -errno. */
+static int spare_take_index(const char *state_dir, const char *key, char **ret_id) {
+        _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL, *taken = NULL;
+        char target[256];
+        ssize_t n;
+
+        if (!dir)
+                return -ENOMEM;
+        index = path_join(dir, key);
+        taken = strdup_printf("%s/.taken-%s-%d", dir, key, (int) getpid());
+        if (!index || !taken)
+                return -ENOMEM;
+        if (rename(index, taken) < 0)
+                return -errno;
+        n = readlink(taken, target, sizeof(target) - 1);
+        (void) unlink(taken);
+        if (n <= 0)
+                return -ENOENT;
+        target[n] = '\0';
+        if (!session_id_is_valid(target, NULL))
+                return -ENOENT;
+        *ret_id = strdup(target);
+        return *ret_id ? 0 : -ENOMEM;
+}
+
+int spare_claim(const char *state_dir, const char *key, char **ret_id) {
+        return spare_take_index(state_dir, key, ret_id);
+}
+
+int spare_publish(const char *state_dir, const char *key, const char *id) {
+        _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL, *tmp = NULL;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        index = path_join(dir, key);
+        tmp = strdup_printf("%s/.new-%s-%d", dir, key, (int) getpid());
+        if (!index || !tmp)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        if (symlink(id, tmp) < 0)
+                return -errno;
+        r = RET_NERRNO(renameat2(AT_FDCWD, tmp, AT_FDCWD, index, RENAME_NOREPLACE));
+        if (r < 0)
+                (void) unlink(tmp);
+        return r;
+}
+
+int spare_unpublish(const char *state_dir, const char *key, const char *id) {
+        _cleanup_free_ char *got = NULL;
+        int r;
+
+        r = spare_take_index(state_dir, key, &got);
+        if (r < 0)
+                return r;
+        if (streq(got, id))
+                return 0;
+        /* Ours was claimed and another spare published since: put it back. */
+        (void) spare_publish(state_dir, key, got);
+        return -ENOENT;
+}
+
+int spare_end(const char *state_dir, const SessionInfo *i) {
+        _cleanup_free_ char *lock = session_lock_path(state_dir, i->id);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!lock)
+                return -ENOMEM;
+        if (i->kind != SESSION_KIND_SPARE || i->owner_pid <= 1)
+                return -EINVAL;
+        if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+                return 0; /* its owner is gone: a sweep removes it */
+        if (kill(i->owner_pid, SIGTERM) < 0 && errno != ESRCH)
+                return -errno;
+        fd = lock_file(lock, LOCK_MODE_SHARED, true);
+        return fd == -ENOENT ? 0 : fd < 0 ? fd : 0;
+}
+
+/* Takes the index that offers spare @id, if one does. Returns 0, or -ENOENT when none does. */
+static int spare_take_index_of(const char *state_dir, const char *id) {
+        _cleanup_free_ char *dir = spare_dir(state_dir);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        d = dir ? opendir(dir) : NULL;
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *got = NULL;
+                char target[256];
+                ssize_t k;
+
+                if (!sha256_hex_is_valid(de->d_name))
+                        continue;
+                path = path_join(dir, de->d_name);
+                k = path ? readlink(path, target, sizeof(target) - 1) : -1;
+                if (k <= 0)
+                        continue;
+                target[k] = '\0';
+                if (!streq(target, id))
+                        continue;
+                if (spare_take_index(state_dir, de->d_name, &got) < 0)
+                        return -ENOENT;
+                if (streq(got, id))
+                        return 0;
+                (void) spare_publish(state_dir, de->d_name, got); /* replaced meanwhile: put it back */
+                return -ENOENT;
+        }
+        return -ENOENT;
+}
+
+int spare_end_all(const char *state_dir, const char *chroot) {
+        _cleanup_strv_free_ char **ids = NULL;
+        int n = 0, r;
+
+        r = session_list_ids(state_dir, &ids);
+        if (r < 0)
+                return r;
+        for (char **id = ids; *id; id++) {
+                _cleanup_(session_info_freep) SessionInfo *i = NULL;
+                _cleanup_free_ char *lock = NULL;
+                _cleanup_close_ int fd = -EBADF;
+                unsigned long long start;
+                bool init_alive;
+
+                if (session_info_load(state_dir, *id, &i) < 0 || i->kind != SESSION_KIND_SPARE ||
+                    (chroot && !streq(i->chroot, chroot)))
+                        continue;
+                lock = session_lock_path(state_dir, *id);
+                if (!lock)
+                        return -ENOMEM;
+                if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+                        continue; /* its owner is gone: a sweep removes it */
+                init_alive = i->init_pid > 0 && pid_start_time(i->init_pid, &start) >= 0 && start == i->init_start;
+                if (i->phase == SESSION_PHASE_READY && init_alive && spare_take_index_of(state_dir, *id) < 0)
+                        continue; /* claimed: its command runs, it is a caller's session now */
+                /* Offered (now taken back), being made (its owner ends it once made), or ending. */
+                if ((i->phase != SESSION_PHASE_READY || init_alive) && kill(i->owner_pid, SIGTERM) < 0 &&
+                    errno != ESRCH)
+                        return -errno;
+                fd = lock_file(lock, LOCK_MODE_SHARED, true);
+                if (fd < 0 && fd != -ENOENT)
+                        return fd;
+                n++;
+        }
+        return n;
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+
+#include "base/sha256.h"
+#include "session.h"
+
+/* spare: a session made ahead for the next one-shot command of the same plan.
+ *
+ * Starting a container is most of a one-shot session's cost (liblxc's start alone is about twice
+ * the physical floor on a 2-core VM). So when a one-shot session ends, arkose-chroot leaves behind a
+ * process that starts the next session of the same plan: a fresh overlay on the same tree version,
+ * hooks run, container started with an init that serves exactly one command on its command socket
+ * (arkose-init --listen-once). The next one-shot with the same plan claims it and sends its command
+ * there (as --run-session does), with its own stdin, stdout, stderr, environment and working
+ * directory; when that command exits the init exits, and the spare's owner ends the session (the
+ * container's mounts go with its private mount namespace, the directory is removed), which the
+ * command's caller waits for. A spare nobody claims ends after [main] spare-idle-timeout seconds.
+ *
+ * The index STATE/spares/KEY is a symlink to the spare's session id; KEY hashes everything the
+ * session's making depended on (spare_key()), so that a spare is only ever used for the session it
+ * would have been. Claiming is renaming the symlink away: of two callers, one gets it. The session
+ * itself is an ordinary session directory of kind "spare", whose lock its owner holds for its whole
+ * life (a sweep removes it once the owner is gone, as for a one-shot session). */
+
+/* The key of the session @plan makes, with @profile_path its profile's file (NULL: none). Hashes the
+ * plan (tree layers with their identities, user, binds with their identities, network, profile, hook
+ * timeout), the hook files and the host files the shipped hooks copy (names, sizes, times), this
+ * program's and its configuration's identities, and the day (as the hook cache does). Returns 0 or
+ * -errno. */
+int spare_key(const SessionPlan *plan, const char *profile_path, const char *config_path,
+              char ret[static SHA256_HEX_SIZE]);
+
+/* Takes the spare of @key, if there is one: its index is gone then. Returns 0 and its session id in
+ * *ret_id, -ENOENT when there is none, or -errno. */
+int spare_claim(const char *state_dir, const char *key, char **ret_id);
+
+/* Makes session @id the spare of @key. Returns 0, -EEXIST when @key already has one, or -errno. */
+int spare_publish(const char *state_dir, const char *key, const char *id);
+
+/* Takes back the index of spare @id of @key (its owner, about to end it). Returns 0, -ENOENT when
+ * somebody claimed it meanwhile, or -errno. */
+int spare_unpublish(const char *state_dir, const char *key, const char *id);
+
+/* Ends spare session @i: asks its owner to end it (SIGTERM) and waits until it has. Returns 0 or
+ * -errno. */
+int spare_end(const char *state_dir, const SessionInfo *i);
+
+/* Ends the unclaimed spares of chroot @chroot (NULL: all), so that nothing but real sessions holds a
+ * version (remove, gc). Returns the number ended, or -errno. */
+int spare_end_all(const char *state_dir, const char *chroot);
