@@ -44,6 +44,9 @@ export ARKOSE_STATE_DIR=$T/state
 export ARKOSE_CONFIG_DIR=$T/etc
 export ARKOSE_DATA_DIR=$SRC
 export ARKOSE_HOOKS_DIR=$SRC/hooks
+# No spare sessions (lib/spare.h) unless a test asks: a spare outlives the command that left it, and each
+# test checks that nothing outlives it. test-spare.sh tests them.
+export ARKOSE_SPARE_SESSIONS=0
 mkdir -p "$ARKOSE_STATE_DIR" "$ARKOSE_CONFIG_DIR/chroots.d" "$ARKOSE_CONFIG_DIR/hooks.d"
 
 # The shared minbase tree made once by the "create" fixture, used here as a directory chroot.

@@ -1,0 +1,154 @@
+#!/bin/bash
+# Spare sessions (lib/spare.h): a one-shot command leaves a session made ahead for the next one of the
+# same plan; that one runs there, with the same results as in a session of its own: exit status, stdio,
+# signals, a fresh copy-on-write root, the caller's directory, nothing left behind. Each check runs its
+# command once a spare is ready and checks that it was that spare's (ARKOSE_SESSION_ID).
+. "$(dirname "$0")/lib.sh"
+use_versioned_fixture sp
+export ARKOSE_SPARE_SESSIONS=1
+mkdir -p "$T/work"
+cd "$T/work"
+SPARES=$ARKOSE_STATE_DIR/spares
+
+# spare_ready: waits (15 s at most) until a spare is offered and prints its session id.
+spare_ready() {
+        local i f
+        for i in $(seq 300); do
+                for f in "$SPARES"/*; do
+                        [ -L "$f" ] && { readlink "$f"; return 0; }
+                done
+                sleep 0.05
+        done
+        return 1
+}
+no_spare_offered() { ! ls "$SPARES" 2>/dev/null | grep -qv '\.lock$'; }
+# end_spares: ends every spare session (--end-session), as a user would.
+end_spares() {
+        local id
+        for id in $("$ARKOSE" sessions | awk '$5 == "spare" { print $1 }'); do
+                "$ARKOSE" --end-session -c "$id"
+        done
+}
+
+"$ARKOSE" -c sp -- true; expect_eq "a first one-shot command (no spare yet) runs" 0 $?
+id=$(spare_ready); check "it leaves a spare session" test -n "$id"
+expect_eq "'sessions' lists it as a spare" "spare running" \
+        "$("$ARKOSE" sessions | awk -v id="$id" '$1 == id { print $5, $7 }')"
+check "schroot's --list --all-sessions leaves it out" not sh -c "'$ARKOSE' --list --all-sessions | grep -q '$id'"
+
+# Exit status, the session used, stdin, stdout and stderr (files keep their owner and mode).
+: > "$T/out.log"; : > "$T/err.log"; chmod 0644 "$T/out.log" "$T/err.log"
+echo hello > "$T/in.txt"
+init=$(record_field "$id" init_pid)
+"$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; cat; echo oops >&2; touch /etc/spare-was-here; exit 7' \
+        < "$T/in.txt" > "$T/out.log" 2> "$T/err.log"
+expect_eq "the exit status passes through" 7 $?
+expect_eq "the command ran in the spare" "$id" "$(head -n 1 "$T/out.log")"
+expect_eq "stdin and stdout pass through" hello "$(sed -n 2p "$T/out.log")"
+expect_eq "stderr passes through" oops "$(cat "$T/err.log")"
+expect_eq "stdout's file keeps owner and mode" "root 644" "$(stat -c '%U %a' "$T/out.log")"
+check "the spare's init is gone when the command returns" not test -e "/proc/$init"
+
+# The next command gets a fresh root: nothing of the last one, nothing written to the tree.
+id=$(spare_ready)
+out=$("$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; test -e /etc/spare-was-here && echo leaked; pwd')
+expect_eq "the next command ran in the next spare" "$id" "$(echo "$out" | head -n 1)"
+check "a spare's root is fresh (no file of the last command)" not sh -c "echo '$out' | grep -q leaked"
+check "the tree is untouched" not test -e "$ARKOSE_STATE_DIR/trees/sp/1/rootfs/etc/spare-was-here"
+expect_eq "the working directory is the caller's" "$T/work" "$(echo "$out" | tail -n 1)"
+
+# The caller's directory is bound: results land there, owned by the session user.
+id=$(spare_ready)
+got=$("$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; echo result > built.txt')
+expect_eq "a command writing results ran in the spare" "$id" "$got"
+expect_eq "its results are in the caller's directory" result "$(cat "$T/work/built.txt" 2>/dev/null)"
+
+# The environment is the command's own, as in a session of its own.
+id=$(spare_ready)
+env_out=$(ARK_SECRET=xyz "$ARKOSE" -c sp -- env)
+check "the command ran in the spare" sh -c "echo '$env_out' | grep -q '^ARKOSE_SESSION_ID=$id$'"
+check "caller variables are not leaked" not sh -c "echo '$env_out' | grep -q ARK_SECRET"
+check "DEBIAN_FRONTEND comes from the profile" sh -c "echo '$env_out' | grep -q '^DEBIAN_FRONTEND=noninteractive$'"
+
+# Signals reach the command; an untrapped TERM gives 143.
+id=$(spare_ready)
+"$ARKOSE" -c sp -- sh -c 'trap "exit 42" TERM; echo "$ARKOSE_SESSION_ID" > spare-id; sleep 30 & wait' &
+pid=$!
+for i in $(seq 100); do [ -s spare-id ] && break; sleep 0.05; done
+kill -TERM $pid; wait $pid
+expect_eq "a trapped TERM reaches the command" 42 $?
+expect_eq "that command ran in the spare" "$id" "$(cat spare-id)"
+rm -f spare-id
+spare_ready > /dev/null
+"$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID" > spare-id; exec sleep 30' &
+pid=$!
+for i in $(seq 100); do [ -s spare-id ] && break; sleep 0.05; done
+kill -TERM $pid; wait $pid
+expect_eq "an untrapped TERM gives 143" 143 $?
+rm -f spare-id
+
+# SIGKILL of arkose-chroot: its command dies with the session, and the session goes.
+id=$(spare_ready)
+"$ARKOSE" -c sp -- sleep 4242 &
+pid=$!
+for i in $(seq 100); do pgrep -f '^sleep 4242$' > /dev/null && break; sleep 0.05; done
+check "the command runs" pgrep -f '^sleep 4242$'
+kill -KILL $pid; wait $pid 2>/dev/null
+gone=no
+for i in $(seq 100); do
+        pgrep -f '^sleep 4242$' > /dev/null || [ -d "$ARKOSE_STATE_DIR/sessions/$id" ] || { gone=yes; break; }
+        sleep 0.05
+done
+expect_eq "the command and its session are gone after SIGKILL of arkose-chroot" yes "$gone"
+
+# A killed owner: its container goes with it, the next sweep removes what is left, and the next command
+# runs (in a session of its own).
+"$ARKOSE" -c sp -- true
+id=$(spare_ready)
+owner=$(record_field "$id" owner_pid)
+kill -KILL "$owner"
+for i in $(seq 100); do [ -e "/proc/$(record_field "$id" init_pid 2>/dev/null || echo 0)" ] || break; sleep 0.05; done
+"$ARKOSE" sessions > /dev/null
+check "a spare whose owner was killed is swept" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
+rm -f "$SPARES"/*[0-9a-f]   # its index is left dangling; a claim of it falls back (checked next)
+expect_eq "the next command runs" 0 "$("$ARKOSE" -c sp -- sh -c 'echo $?')"
+
+# --end-session ends a spare.
+id=$(spare_ready)
+"$ARKOSE" --end-session -c "$id"; expect_eq "--end-session of a spare succeeds" 0 $?
+check "its session directory is gone" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
+check "it is offered no more" no_spare_offered
+
+# A new version is used at once: the spare of the old one is not (its key names the version).
+"$ARKOSE" -c sp -- true
+spare_ready > /dev/null
+"$ARKOSE" update sp --command 'touch /etc/v2' > /dev/null; expect_eq "update with a spare waiting" 0 $?
+expect_eq "the next command sees the new version" yes "$("$ARKOSE" -c sp -- sh -c 'test -e /etc/v2 && echo yes')"
+
+# remove ends the spares of the chroot instead of refusing.
+spare_ready > /dev/null
+"$ARKOSE" remove sp > "$T/remove.out" 2>&1; rc=$?
+expect_eq "remove of a chroot with a spare succeeds" 0 $rc
+[ $rc = 0 ] || cat "$T/remove.out"
+check "no spare is left" no_spare_offered
+
+# A spare nobody uses ends after spare-idle-timeout seconds.
+use_fixture
+printf '[main]\nspare-idle-timeout = 2\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+"$ARKOSE" -c fx -- true
+id=$(spare_ready); check "a directory chroot gets a spare too" test -n "$id"
+sleep 4
+check "an idle spare ends after spare-idle-timeout" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
+check "and is offered no more" no_spare_offered
+
+# Off: ARKOSE_SPARE_SESSIONS=0 (or spare-sessions = no) leaves none.
+ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c fx -- true
+sleep 1
+check "ARKOSE_SPARE_SESSIONS=0 leaves no spare" no_spare_offered
+printf '[main]\nspare-sessions = no\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+env -u ARKOSE_SPARE_SESSIONS "$ARKOSE" -c fx -- true
+sleep 1
+check "spare-sessions = no leaves no spare" no_spare_offered
+
+end_spares
+finish
