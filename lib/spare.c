@@ -53,16 +53,20 @@ static void hash_stat(Sha256 *h, const char *what, const char *path) {
                   st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
 
-/* A directory's identity alone: its times change with what is in it (a bind source, the caller's
- * working directory, which the session sees live). */
+/* A directory's identity alone, not its modification times, which change with what is in it (a bind
+ * source, the caller's working directory, which the session sees live): device, inode and birth time,
+ * since a directory removed and made again may get the same inode number (its bind in a spare would be
+ * the removed one). */
 static void hash_dir_identity(Sha256 *h, const char *what, const char *path) {
-        struct stat st;
+        struct statx stx;
 
-        if (stat(path, &st) < 0)
+        if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &stx) < 0)
                 hash_line(h, "%s %s missing", what, path);
         else
-                hash_line(h, "%s %s %llu %llu", what, path, (unsigned long long) st.st_dev,
-                          (unsigned long long) st.st_ino);
+                hash_line(h, "%s %s %u:%u %llu %lld.%09u", what, path, stx.stx_dev_major, stx.stx_dev_minor,
+                          (unsigned long long) stx.stx_ino,
+                          (stx.stx_mask & STATX_BTIME) ? (long long) stx.stx_btime.tv_sec : -1LL,
+                          (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_nsec : 0);
 }
 
 static void hash_strv(Sha256 *h, const char *what, char *const *l) {

@@ -1,0 +1,195 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Spare sessions' keys and index (lib/spare.h), in a mkdtemp() state directory; no root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "base/util.h"
+#include "spare.h"
+
+static char *make_tmp(void) {
+        char *d = strdup("/tmp/arkose-unit-XXXXXX");
+        assert_non_null(d);
+        assert_non_null(mkdtemp(d));
+        return d;
+}
+
+typedef struct Fixture {
+        char *dir;
+        char *lower;
+        char *lower2;
+        char *cwd;
+        char *hooks;
+        char *lowers[2];
+        char *binds[2];
+        char *hook_dirs[2];
+        SessionPlan plan;
+} Fixture;
+
+static int setup(void **state) {
+        Fixture *f = calloc(1, sizeof(Fixture));
+
+        assert_non_null(f);
+        f->dir = make_tmp();
+        f->lower = path_join(f->dir, "lower");
+        f->lower2 = path_join(f->dir, "lower2");
+        f->cwd = path_join(f->dir, "cwd");
+        f->hooks = path_join(f->dir, "hooks");
+        assert_int_equal(mkdir(f->lower, 0755), 0);
+        assert_int_equal(mkdir(f->lower2, 0755), 0);
+        assert_int_equal(mkdir(f->cwd, 0755), 0);
+        assert_int_equal(mkdir(f->hooks, 0755), 0);
+        f->lowers[0] = f->lower;
+        f->binds[0] = f->cwd;
+        f->hook_dirs[0] = f->hooks;
+        f->plan = (SessionPlan) {
+                .state_dir = f->dir,
+                .chroot = "fx",
+                .version = "1",
+                .lowers = f->lowers,
+                .binds = f->binds,
+                .cwd = f->cwd,
+                .user = "root",
+                .home = "/root",
+                .shell = "/bin/sh",
+                .groups = "root:0",
+                .hook_dirs = f->hook_dirs,
+                .hook_timeout = 60,
+        };
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state) {
+        Fixture *f = *state;
+
+        assert_int_equal(rm_rf(f->dir), 0);
+        free(f->dir);
+        free(f->lower);
+        free(f->lower2);
+        free(f->cwd);
+        free(f->hooks);
+        free(f);
+        return 0;
+}
+
+static void key_of(const SessionPlan *p, char ret[static SHA256_HEX_SIZE]) {
+        assert_int_equal(spare_key(p, NULL, NULL, ret), 0);
+        assert_true(sha256_hex_is_valid(ret));
+}
+
+static void test_key_stable(void **state) {
+        Fixture *f = *state;
+        char a[SHA256_HEX_SIZE], b[SHA256_HEX_SIZE];
+        _cleanup_free_ char *file = path_join(f->cwd, "output.txt");
+
+        key_of(&f->plan, a);
+        key_of(&f->plan, b);
+        assert_string_equal(a, b);
+        /* What the caller's directory holds changes all the time (a build writes there): same key. */
+        assert_int_equal(write_file_atomic(file, "x\n", 0644), 0);
+        key_of(&f->plan, b);
+        assert_string_equal(a, b);
+}
+
+/* Each thing a session is made from gives another key. */
+static void test_key_differs(void **state) {
+        Fixture *f = *state;
+        char base[SHA256_HEX_SIZE], k[SHA256_HEX_SIZE];
+        SessionPlan p;
+
+        key_of(&f->plan, base);
+#define DIFFERS(change)                                   \
+        do {                                              \
+                p = f->plan;                              \
+                change;                                   \
+                key_of(&p, k);                            \
+                assert_string_not_equal(base, k);         \
+        } while (0)
+        DIFFERS(p.chroot = "other");
+        DIFFERS(p.version = "2");
+        DIFFERS(p.user = "nobody");
+        DIFFERS(p.uid = 1000);
+        DIFFERS(p.gid = 1000);
+        DIFFERS(p.home = "/home/x");
+        DIFFERS(p.groups = "root:0 sudo:27");
+        DIFFERS(p.cwd = "/");
+        DIFFERS(p.tmpfs = true);
+        DIFFERS(p.network = CONTAINER_NETWORK_HOST);
+        DIFFERS(p.hook_timeout = 5);
+        {
+                char *l2[] = { f->lower2, NULL };
+                DIFFERS(p.lowers = l2);
+        }
+        {
+                char *pb[] = { (char *) "/srv:/srv:ro", NULL };
+                DIFFERS(p.profile_binds = pb);
+        }
+#undef DIFFERS
+
+        /* The caller's directory replaced by another of the same name (a fresh checkout). */
+        assert_int_equal(rm_rf(f->cwd), 0);
+        assert_int_equal(mkdir(f->cwd, 0755), 0);
+        key_of(&f->plan, k);
+        assert_string_not_equal(base, k);
+
+        /* A hook added. */
+        key_of(&f->plan, base);
+        {
+                _cleanup_free_ char *hook = path_join(f->hooks, "50-mine");
+                assert_int_equal(write_file_atomic(hook, "#!/bin/sh\n", 0755), 0);
+        }
+        key_of(&f->plan, k);
+        assert_string_not_equal(base, k);
+}
+
+static void test_index(void **state) {
+        Fixture *f = *state;
+        char key[SHA256_HEX_SIZE];
+        _cleanup_free_ char *id = NULL, *id2 = NULL;
+
+        key_of(&f->plan, key);
+        assert_int_equal(spare_claim(f->dir, key, &id), -ENOENT);
+
+        assert_int_equal(spare_publish(f->dir, key, "fx-0123abcd"), 0);
+        assert_int_equal(spare_publish(f->dir, key, "fx-4567cdef"), -EEXIST);
+        /* One claim gets it; the next finds none. */
+        assert_int_equal(spare_claim(f->dir, key, &id), 0);
+        assert_string_equal(id, "fx-0123abcd");
+        assert_int_equal(spare_claim(f->dir, key, &id2), -ENOENT);
+
+        /* Its owner takes back its own index; not another's. */
+        assert_int_equal(spare_publish(f->dir, key, "fx-0123abcd"), 0);
+        assert_int_equal(spare_unpublish(f->dir, key, "fx-89abcdef"), -ENOENT);
+        assert_int_equal(spare_claim(f->dir, key, &id2), 0); /* put back */
+        assert_string_equal(id2, "fx-0123abcd");
+        assert_int_equal(spare_publish(f->dir, key, "fx-0123abcd"), 0);
+        assert_int_equal(spare_unpublish(f->dir, key, "fx-0123abcd"), 0);
+        assert_int_equal(spare_unpublish(f->dir, key, "fx-0123abcd"), -ENOENT);
+
+        /* An index naming no valid session id is no spare. */
+        {
+                _cleanup_free_ char *bad = strdup_printf("%s/spares/%s", f->dir, key);
+                assert_int_equal(symlink("../../etc", bad), 0);
+        }
+        id = mfree(id);
+        assert_int_equal(spare_claim(f->dir, key, &id), -ENOENT);
+        assert_int_equal(spare_end_all(f->dir, NULL), 0); /* no sessions: nothing to end */
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_key_stable, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_key_differs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_index, setup, teardown),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
