@@ -354,7 +354,7 @@ done:
 /* Whether this one-shot command may run in a spare session, and leave one: a command (no login
  * shell), no terminal (the socket passes no pty), no network namespace of the command's own. */
 static bool spare_eligible(Context *ctx, int argc) {
-        const char *e = getenv("ARKOSE_SPARE_SESSIONS");
+        const char *e = secure_getenv("ARKOSE_SPARE_SESSIONS");
         bool on = ctx->config.spare_sessions;
 
         if (e && (streq(e, "0") || streq(e, "no")))

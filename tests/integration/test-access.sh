@@ -18,6 +18,9 @@ EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel $U2 2>/dev/null; groupdel arkg$$ 
 # The setuid program's compiled-in directories: this test's own, under the build tree.
 rm -rf --one-file-system "$SUID_DIR"
 mkdir -p "$SUID_DIR/etc/chroots.d" "$SUID_DIR/state"
+# The users below run one-shot commands through su, which clears ARKOSE_SPARE_SESSIONS (lib.sh): no spare
+# sessions in this state either (test-spare.sh tests them).
+printf '[main]\nspare-sessions = no\n' > "$SUID_DIR/etc/arkose.conf"
 chmod 755 "$T"
 mkdir -p "$T/bin" "$T/work"; chmod 777 "$T/work"
 install -o root -g root -m 4755 "$SUID_BIN" "$T/bin/arkose-chroot"
