@@ -15,6 +15,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "lock.h"
+#include "runsock.h"
 #include "session-internal.h"
 #include "spare.h"
 
@@ -268,8 +269,14 @@ int spare_end_all(const char *state_dir, const char *chroot) {
                 if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
                         continue; /* its owner is gone: a sweep removes it */
                 init_alive = i->init_pid > 0 && pid_start_time(i->init_pid, &start) >= 0 && start == i->init_start;
-                if (i->phase == SESSION_PHASE_READY && init_alive && spare_take_index_of(state_dir, *id) < 0)
-                        continue; /* claimed: its command runs, it is a caller's session now */
+                if (i->phase == SESSION_PHASE_READY && init_alive && spare_take_index_of(state_dir, *id) < 0) {
+                        _cleanup_free_ char *run_dir = runsock_dir(i->dir);
+
+                        /* Claimed. Its init unlinks its socket when its caller connects: then its command
+                         * runs, and it is that caller's session now. Else its caller never came. */
+                        if (!run_dir || !runsock_present(run_dir))
+                                continue;
+                }
                 /* Offered (now taken back), being made (its owner ends it once made), or ending. */
                 if ((i->phase != SESSION_PHASE_READY || init_alive) && kill(i->owner_pid, SIGTERM) < 0 &&
                     errno != ESRCH)

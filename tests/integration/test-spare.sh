@@ -92,7 +92,7 @@ id=$(spare_ready)
 "$ARKOSE" -c sp -- sleep 4242 &
 pid=$!
 for i in $(seq 100); do pgrep -f '^sleep 4242$' > /dev/null && break; sleep 0.05; done
-check "the command runs" pgrep -f '^sleep 4242$'
+check "the command runs" sh -c "pgrep -f '^sleep 4242\$' > /dev/null"
 kill -KILL $pid; wait $pid 2>/dev/null
 gone=no
 for i in $(seq 100); do
@@ -110,7 +110,9 @@ kill -KILL "$owner"
 for i in $(seq 100); do [ -e "/proc/$(record_field "$id" init_pid 2>/dev/null || echo 0)" ] || break; sleep 0.05; done
 "$ARKOSE" sessions > /dev/null
 check "a spare whose owner was killed is swept" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
-rm -f "$SPARES"/*[0-9a-f]   # its index is left dangling; a claim of it falls back (checked next)
+for f in "$SPARES"/*; do        # its index is left dangling; a claim of it falls back (checked next)
+        [ "$(readlink "$f")" = "$id" ] && rm -f "$f"
+done
 expect_eq "the next command runs" 0 "$("$ARKOSE" -c sp -- sh -c 'echo $?')"
 
 # --end-session ends a spare.
