@@ -374,13 +374,12 @@ static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA
 }
 
 /* The spare's owner, in a child of its own: makes the session, offers it under @key, and ends it when
- * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM. */
-static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
+ * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM.
+ * @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
+static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int refill_fd) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_free_ char *run_dir = NULL;
         _cleanup_close_ int use_lock = -EBADF;
-        _cleanup_free_ char *refill_lock = NULL;
-        int refill_fd;
         struct timespec idle = { .tv_sec = ctx->config.spare_idle_timeout ?: 1 };
         const struct sched_param sp = {};
         bool claimed = false;
@@ -389,12 +388,14 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
         int fd;
 
         /* Out of the caller's session and process group, off its terminal and pipes (a reader of the
-         * caller's output must see EOF when the caller exits). */
+         * caller's output must see EOF when the caller exits); nothing of the caller's but the lock. */
         (void) setsid();
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+        if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 ||
+            (refill_fd != 3 && dup3(refill_fd, 3, O_CLOEXEC) < 0))
                 return EXIT_FAILURE;
-        (void) close_range(3, ~0U, 0);
+        refill_fd = 3;
+        (void) close_range(4, ~0U, 0);
         for (int sig = 1; sig < NSIG; sig++)
                 if (sig != SIGKILL && sig != SIGSTOP)
                         (void) signal(sig, SIG_DFL);
@@ -405,27 +406,11 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
         (void) sigaddset(&mask, SIGHUP);
         (void) sigprocmask(SIG_SETMASK, &mask, NULL);
 
-        /* One spare made at a time per key: a caller that finds no spare while one is being made makes no
-         * second one. */
-        refill_lock = path_join_many(ctx->state_dir, "spares", NULL);
-        if (!refill_lock || mkdir_p(refill_lock, 0700) < 0)
-                return EXIT_FAILURE;
-        free(refill_lock);
-        refill_lock = strdup_printf("%s/spares/%s.lock", ctx->state_dir, key);
-        /* A process-associated (POSIX) lock, unlike lock_file()'s: the container's monitor, forked from us
-         * before we drop it, must not hold it on. */
-        refill_fd = refill_lock ? open(refill_lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600) : -1;
-        if (refill_fd < 0 ||
-            fcntl(refill_fd, F_SETLK, &(struct flock) { .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0)
-                return EXIT_SUCCESS;
-        {
-                _cleanup_free_ char *index = path_join_many(ctx->state_dir, "spares", key, NULL);
-                if (!index || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                        return EXIT_SUCCESS; /* made meanwhile */
-        }
         /* Made when the machine has nothing better to do: a spare must not slow down what runs now (the
          * caller's next command, a benchmark's other contenders). */
         (void) sched_setscheduler(0, SCHED_IDLE, &sp);
+
+        spare_sweep(ctx->state_dir);
 
         /* The version must still be there once the session's record names it (gc, remove). */
         {
@@ -453,6 +438,9 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
         run_dir = runsock_dir(session_get_info(session)->dir);
         if (!run_dir || spare_publish(ctx->state_dir, key, session_id(session)) < 0)
                 return EXIT_FAILURE;
+        /* The lock is the open file description's, which the container's monitor (forked from us) shares:
+         * unlock it explicitly, for all of them. */
+        (void) fcntl(refill_fd, F_OFD_SETLK, &(struct flock) { .l_type = F_UNLCK, .l_whence = SEEK_SET });
         refill_fd = safe_close(refill_fd);
 
         for (;;) {
@@ -479,17 +467,26 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key) {
         return session_end(session) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
 }
 
-/* Leaves a spare for the next one-shot command of @key, unless there is one. */
+/* Leaves a spare for the next one-shot command of @key, unless there is one or one is being made: the
+ * key's lock is taken here, so that of many callers ending at once only one forks. */
 static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
-        _cleanup_free_ char *lock = strdup_printf("%s/spares/%s.lock", ctx->state_dir, key);
+        _cleanup_free_ char *dir = path_join(ctx->state_dir, "spares"), *lock = NULL, *index = NULL;
+        _cleanup_close_ int fd = -EBADF;
         pid_t pid;
 
-        if (!lock || lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
+        if (!dir || mkdir_p(dir, 0700) < 0)
+                return;
+        lock = strdup_printf("%s/%s.lock", dir, key);
+        index = path_join(dir, key);
+        if (!lock || !index)
+                return;
+        fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
+        if (fd < 0 || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 return;
         setup->use_lock = safe_close(setup->use_lock);
         pid = fork();
         if (pid == 0)
-                _exit(spare_owner(ctx, setup, key));
+                _exit(spare_owner(ctx, setup, key, fd));
         if (pid < 0)
                 log_debug("Failed to fork a spare session's owner: %m");
 }

@@ -215,6 +215,41 @@ int spare_end(const char *state_dir, const SessionInfo *i) {
         return fd == -ENOENT ? 0 : fd < 0 ? fd : 0;
 }
 
+void spare_sweep(const char *state_dir) {
+        _cleanup_free_ char *dir = spare_dir(state_dir);
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        time_t now = time(NULL);
+
+        d = dir ? opendir(dir) : NULL;
+        while (d && (de = readdir(d))) {
+                _cleanup_free_ char *path = NULL, *index = NULL;
+                const char *dot = strrchr(de->d_name, '.');
+                struct stat st;
+
+                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                        continue;
+                path = path_join(dir, de->d_name);
+                if (!path || lstat(path, &st) < 0)
+                        continue;
+                if (de->d_name[0] == '.') {
+                        /* A .new-/.taken- link left by a process killed in that instant. */
+                        if (now - st.st_mtime > 60)
+                                (void) unlink(path);
+                        continue;
+                }
+                if (!dot || !streq(dot, ".lock"))
+                        continue;
+                index = strndup(path, strlen(path) - strlen(".lock"));
+                if (!index || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0 ||
+                    lock_is_held(path, LOCK_MODE_SHARED) || now - st.st_mtime < 60)
+                        continue;
+                /* Nobody makes a spare of that key now. Should one open it just before this, the worst is
+                 * a second spare of the key, which finds the first published and ends. */
+                (void) unlink(path);
+        }
+}
+
 /* Takes the index that offers spare @id, if one does. Returns 0, or -ENOENT when none does. */
 static int spare_take_index_of(const char *state_dir, const char *id) {
         _cleanup_free_ char *dir = spare_dir(state_dir);

@@ -43,6 +43,11 @@ int spare_publish(const char *state_dir, const char *key, const char *id);
  * somebody claimed it meanwhile, or -errno. */
 int spare_unpublish(const char *state_dir, const char *key, const char *id);
 
+/* Removes what spares of no key in use leave in STATE/spares: the lock files of keys with no spare
+ * being made nor offered, a minute old; a claim's or a publication's temporary link left by a killed
+ * process. */
+void spare_sweep(const char *state_dir);
+
 /* Ends spare session @i: asks its owner to end it (SIGTERM) and waits until it has. Returns 0 or
  * -errno. */
 int spare_end(const char *state_dir, const SessionInfo *i);
