@@ -127,20 +127,6 @@ int hook_cache_declared(const char *path, char ***ret_inputs) {
         return parse_declaration(buf, n, ret_inputs);
 }
 
-static void hash_line(Sha256 *h, const char *fmt, ...) _printf_(2, 3);
-static void hash_line(Sha256 *h, const char *fmt, ...) {
-        char buf[4200];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                sha256_update(h, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
-        sha256_update(h, "\n", 1);
-}
-
 /* Whether the variable "K=V" is one a cacheable hook's result may not depend on. */
 static bool env_is_per_session(const char *kv) {
         return startswith(kv, "ARKOSE_ROOTFS=") || startswith(kv, "ARKOSE_SESSION_ID=") ||
@@ -160,7 +146,7 @@ static int cache_key(char *const *hooks, const HookEnv *env, char *const *envp, 
 
         sha256_init(&h);
         sha256_update(&h, HOOK_CACHE_FORMAT, strlen(HOOK_CACHE_FORMAT));
-        hash_line(&h, "phase %s", env->phase);
+        sha256_update_line(&h, "phase %s", env->phase);
         /* The tree: store versions never change once published; a version removed and made again is
          * another directory (inode, change time). */
         for (char **l = env->lowers; *l; l++) {
@@ -168,13 +154,13 @@ static int cache_key(char *const *hooks, const HookEnv *env, char *const *envp, 
 
                 if (lstat(*l, &st) < 0)
                         return -errno;
-                hash_line(&h, "lower %s %llu %llu %lld.%09ld", *l, (unsigned long long) st.st_dev,
+                sha256_update_line(&h, "lower %s %llu %llu %lld.%09ld", *l, (unsigned long long) st.st_dev,
                           (unsigned long long) st.st_ino, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
         }
-        hash_line(&h, "day %lld", (long long) (time(NULL) / 86400));
+        sha256_update_line(&h, "day %lld", (long long) (time(NULL) / 86400));
         for (char *const *e = envp; *e; e++)
                 if (!env_is_per_session(*e))
-                        hash_line(&h, "env %s", *e);
+                        sha256_update_line(&h, "env %s", *e);
 
         for (char *const *hook = hooks; *hook; hook++) {
                 _cleanup_strv_free_ char **inputs = NULL;
@@ -191,10 +177,10 @@ static int cache_key(char *const *hooks, const HookEnv *env, char *const *envp, 
                                 log_debug("Hook '%s' does not declare a cacheable result", *hook);
                         return r;
                 }
-                hash_line(&h, "hook %s %s", *hook, sha256_hex(buf, n, hex));
+                sha256_update_line(&h, "hook %s %s", *hook, sha256_hex(buf, n, hex));
                 for (char **i = inputs; *i; i++) {
                         r = sha256_file(*i, hex);
-                        hash_line(&h, "input %s %s", *i, r >= 0 ? hex : "missing");
+                        sha256_update_line(&h, "input %s %s", *i, r >= 0 ? hex : "missing");
                 }
         }
         sha256_final(&h, digest);

@@ -27,29 +27,15 @@ static const char *const spare_host_inputs[] = {
         "/etc/passwd", "/etc/group", "/etc/hosts", "/etc/hostname", "/etc/resolv.conf",
 };
 
-static void hash_line(Sha256 *h, const char *fmt, ...) _printf_(2, 3);
-static void hash_line(Sha256 *h, const char *fmt, ...) {
-        char buf[1024];
-        va_list ap;
-        int n;
-
-        va_start(ap, fmt);
-        n = vsnprintf(buf, sizeof(buf), fmt, ap);
-        va_end(ap);
-        if (n > 0)
-                sha256_update(h, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
-        sha256_update(h, "\n", 1);
-}
-
 /* A file's identity: what changes when it is replaced or written. */
 static void hash_stat(Sha256 *h, const char *what, const char *path) {
         struct stat st;
 
         if (!path || stat(path, &st) < 0) {
-                hash_line(h, "%s %s missing", what, path ?: "-");
+                sha256_update_line(h, "%s %s missing", what, path ?: "-");
                 return;
         }
-        hash_line(h, "%s %s %llu %llu %lld %lld.%09ld %lld.%09ld", what, path, (unsigned long long) st.st_dev,
+        sha256_update_line(h, "%s %s %llu %llu %lld %lld.%09ld %lld.%09ld", what, path, (unsigned long long) st.st_dev,
                   (unsigned long long) st.st_ino, (long long) st.st_size, (long long) st.st_mtim.tv_sec,
                   st.st_mtim.tv_nsec, (long long) st.st_ctim.tv_sec, st.st_ctim.tv_nsec);
 }
@@ -62,9 +48,9 @@ static void hash_dir_identity(Sha256 *h, const char *what, const char *path) {
         struct statx stx;
 
         if (statx(AT_FDCWD, path, 0, STATX_INO | STATX_BTIME, &stx) < 0)
-                hash_line(h, "%s %s missing", what, path);
+                sha256_update_line(h, "%s %s missing", what, path);
         else
-                hash_line(h, "%s %s %u:%u %llu %lld.%09u", what, path, stx.stx_dev_major, stx.stx_dev_minor,
+                sha256_update_line(h, "%s %s %u:%u %llu %lld.%09u", what, path, stx.stx_dev_major, stx.stx_dev_minor,
                           (unsigned long long) stx.stx_ino,
                           (stx.stx_mask & STATX_BTIME) ? (long long) stx.stx_btime.tv_sec : -1LL,
                           (stx.stx_mask & STATX_BTIME) ? stx.stx_btime.tv_nsec : 0);
@@ -72,7 +58,7 @@ static void hash_dir_identity(Sha256 *h, const char *what, const char *path) {
 
 static void hash_strv(Sha256 *h, const char *what, char *const *l) {
         for (char *const *i = l; i && *i; i++)
-                hash_line(h, "%s %s", what, *i);
+                sha256_update_line(h, "%s %s", what, *i);
 }
 
 static void hash_hook_dir(Sha256 *h, const char *dir) {
@@ -80,7 +66,7 @@ static void hash_hook_dir(Sha256 *h, const char *dir) {
         _cleanup_closedir_ DIR *d = opendir(dir);
         struct dirent *de;
 
-        hash_line(h, "hookdir %s", dir);
+        sha256_update_line(h, "hookdir %s", dir);
         while (d && (de = readdir(d)))
                 if (de->d_name[0] != '.')
                         (void) strv_extend(&names, de->d_name);
@@ -102,28 +88,28 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         sha256_update(&h, SPARE_KEY_FORMAT, strlen(SPARE_KEY_FORMAT));
         hash_stat(&h, "exe", "/proc/self/exe");
         hash_stat(&h, "config", config_path);
-        hash_line(&h, "chroot %s@%s", plan->chroot, plan->version);
+        sha256_update_line(&h, "chroot %s@%s", plan->chroot, plan->version);
         for (char *const *l = plan->lowers; l && *l; l++)
                 hash_dir_identity(&h, "lower", *l); /* published layers never change */
-        hash_line(&h, "tmpfs %d network %d hook-timeout %u no-hooks %d", plan->tmpfs, (int) plan->network,
+        sha256_update_line(&h, "tmpfs %d network %d hook-timeout %u no-hooks %d", plan->tmpfs, (int) plan->network,
                   plan->hook_timeout, plan->no_hooks);
         for (char *const *b = plan->binds; b && *b; b++)
                 hash_dir_identity(&h, "bind", *b);
-        hash_line(&h, "cwd %s", plan->cwd ?: "/");
-        hash_line(&h, "user %s %u %u %s %s", plan->user ?: "-", (unsigned) plan->uid, (unsigned) plan->gid,
+        sha256_update_line(&h, "cwd %s", plan->cwd ?: "/");
+        sha256_update_line(&h, "user %s %u %u %s %s", plan->user ?: "-", (unsigned) plan->uid, (unsigned) plan->gid,
                   plan->home ?: "-", plan->shell ?: "-");
-        hash_line(&h, "groups %s", plan->groups ?: "");
-        hash_line(&h, "profile %s", plan->profile ? "yes" : "no");
+        sha256_update_line(&h, "groups %s", plan->groups ?: "");
+        sha256_update_line(&h, "profile %s", plan->profile ? "yes" : "no");
         hash_stat(&h, "profile-file", profile_path);
         if (plan->profile)
-                hash_line(&h, "profile-network %d", (int) plan->profile->network);
+                sha256_update_line(&h, "profile-network %d", (int) plan->profile->network);
         hash_strv(&h, "profile-bind", plan->profile_binds);
         hash_stat(&h, "apparmor-template", plan->apparmor_template);
         for (char *const *d = plan->hook_dirs; d && *d; d++)
                 hash_hook_dir(&h, *d);
         for (size_t i = 0; i < ELEMENTSOF(spare_host_inputs); i++)
                 hash_stat(&h, "input", spare_host_inputs[i]);
-        hash_line(&h, "day %lld", (long long) (time(NULL) / 86400));
+        sha256_update_line(&h, "day %lld", (long long) (time(NULL) / 86400));
         sha256_final(&h, digest);
         sha256_to_hex(digest, ret);
         return 0;

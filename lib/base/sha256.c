@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
@@ -167,4 +169,17 @@ bool sha256_hex_is_valid(const char *s) {
 
 bool sha256_hex_equal(const char *a, const char *b) {
         return sha256_hex_is_valid(a) && sha256_hex_is_valid(b) && strcasecmp(a, b) == 0;
+}
+
+void sha256_update_line(Sha256 *s, const char *fmt, ...) {
+        char buf[4200];
+        va_list ap;
+        int n;
+
+        va_start(ap, fmt);
+        n = vsnprintf(buf, sizeof(buf), fmt, ap);
+        va_end(ap);
+        if (n > 0)
+                sha256_update(s, buf, (size_t) n < sizeof(buf) ? (size_t) n : sizeof(buf) - 1);
+        sha256_update(s, "\n", 1);
 }

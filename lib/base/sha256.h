@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/macro.h"
+
 /* SHA-256 (FIPS 180-4), self-contained: checksums of downloads and imports, without a crypto library. */
 
 #define SHA256_DIGEST_SIZE 32
@@ -24,6 +26,10 @@ void sha256_init(Sha256 *s);
 void sha256_update(Sha256 *s, const void *data, size_t len);
 /* Finishes the hash and writes the digest to @ret; @s must be initialised again before reuse. */
 void sha256_final(Sha256 *s, uint8_t ret[static SHA256_DIGEST_SIZE]);
+
+/* Adds a line: @fmt formatted (at most 4 KiB of it) and a newline. For hashing a description of
+ * something, one fact a line. */
+void sha256_update_line(Sha256 *s, const char *fmt, ...) _printf_(2, 3);
 
 /* Writes @digest as 64 lower-case hex digits and a NUL to @ret, and returns @ret. */
 char *sha256_to_hex(const uint8_t digest[static SHA256_DIGEST_SIZE], char ret[static SHA256_HEX_SIZE]);
