@@ -306,6 +306,12 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
 
 int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
                         char **argv, int *ret_status) {
+        return session_run_command_full(session, user, profile, cwd, argc, argv, false, ret_status);
+}
+
+/* ... with @socket_only: -EOPNOTSUPP (nothing ran) rather than attach when the socket cannot be used. */
+int session_run_command_full(Session *session, const UserInfo *user, const Profile *profile, const char *cwd,
+                             int argc, char **argv, bool socket_only, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
         const SessionInfo *info = session_get_info(session);
         bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
@@ -337,9 +343,10 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
                 (void) sigprocmask(SIG_BLOCK, &forward, &old);
                 r = session_run_socket(session, &attach, &forward, signals_pending(), ret_status);
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);
-                if (r != -EOPNOTSUPP)
+                if (r != -EOPNOTSUPP || socket_only)
                         goto done;
-        }
+        } else if (socket_only)
+                return -EOPNOTSUPP;
         r = session_run(session, &attach, signals_forward_child, ret_status);
 done:
         /* autopkgtest reads 254 and 255 as a failure of the execute command itself (arkose-init's wrapper
@@ -454,6 +461,8 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
                 if (sig < 0 && errno == EAGAIN) {
                         if (spare_unpublish(ctx->state_dir, key, session_id(session)) == 0)
                                 break; /* nobody wanted it */
+                        if (access(session_get_info(session)->dir, F_OK) < 0)
+                                break; /* its directory is gone (the state directory removed) */
                         if (runsock_present(run_dir))
                                 break; /* claimed by a caller that never came */
                         claimed = true; /* its command runs: wait for it, however long */
@@ -523,7 +532,12 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, int arg
         if (errno == 0 && nice != 0)
                 (void) setpriority(PRIO_PROCESS, session_get_info(session)->init_pid, nice);
 
-        r = session_run_command(session, &setup->user, setup->profile, setup->cwd, argc, argv, ret_status);
+        r = session_run_command_full(session, &setup->user, setup->profile, setup->cwd, argc, argv, true, ret_status);
+        if (r == -EOPNOTSUPP) {
+                /* Nothing ran (its socket refused the command): the caller starts a session of its own. */
+                (void) spare_end(ctx->state_dir, session_get_info(session));
+                return -ENOENT;
+        }
         /* Its init exits once the command is done (or the connection broke): wait for that, so that
          * nothing the command left behind outlives us (10 s at most: it is a matter of milliseconds). */
         {

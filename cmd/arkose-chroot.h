@@ -219,6 +219,8 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s);
  * or -errno (logged). */
 int session_run_command(Session *session, const UserInfo *user, const Profile *profile, const char *cwd, int argc,
                         char **argv, int *ret_status);
+int session_run_command_full(Session *session, const UserInfo *user, const Profile *profile, const char *cwd,
+                             int argc, char **argv, bool socket_only, int *ret_status);
 
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);

@@ -501,7 +501,10 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
         r = runsock_wait(fd, forward, pending, ret_status, &stage);
         if (r < 0 && stage == 0) {
                 /* Init went away: the container with it, and the command. Attach says whether the
-                 * container is still there (it is not: "not running"). */
+                 * container is still there (it is not: "not running"); a spare has no other way in. */
+                if (s->info.kind == SESSION_KIND_SPARE)
+                        return log_error_errno(-ECONNRESET, "Lost the init of session '%s' while '%s' ran",
+                                               s->info.id, p.argv[0]);
                 log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
                 return -EOPNOTSUPP;
         }

@@ -101,6 +101,19 @@ for i in $(seq 100); do
 done
 expect_eq "the command and its session are gone after SIGKILL of arkose-chroot" yes "$gone"
 
+# The spare's init killed while its command runs: one line saying so, a failure status, nothing run twice.
+"$ARKOSE" -c sp -- true   # a killed caller left no spare
+id=$(spare_ready)
+"$ARKOSE" -c sp -- sh -c 'echo ran >> runs.txt; exec sleep 4343' 2> "$T/lost.err" &
+pid=$!
+for i in $(seq 100); do pgrep -f '^sleep 4343$' > /dev/null && break; sleep 0.05; done
+kill -KILL "$(record_field "$id" init_pid)"
+wait $pid; rc=$?
+check "a lost init gives a failure status ($rc)" test "$rc" -ne 0
+expect_eq "and one line naming the session" 1 "$(grep -c "Lost the init of session '$id'" "$T/lost.err")"
+expect_eq "the command ran once" ran "$(cat runs.txt)"
+rm -f runs.txt
+
 # A killed owner: its container goes with it, the next sweep removes what is left, and the next command
 # runs (in a session of its own).
 "$ARKOSE" -c sp -- true
