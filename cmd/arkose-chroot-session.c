@@ -523,8 +523,10 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, int arg
                 }
                 /* A spare whose init died: its owner ends it; look for another. */
         }
-        /* The spare's record names the version now. */
+        /* The spare's record names the version now. The next command's spare is made while this one
+         * runs (at SCHED_IDLE: on another CPU, or when this one waits). */
         setup->use_lock = safe_close(setup->use_lock);
+        spare_refill(ctx, setup, key);
 
         /* Its init has the normal policy (spare_owner()); its command gets our niceness too. */
         errno = 0;
@@ -563,10 +565,8 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (spare) {
                 signals_install();
                 r = spare_run(ctx, &setup, key, argc, argv, &status);
-                if (r >= 0) {
-                        spare_refill(ctx, &setup, key);
+                if (r >= 0)
                         return status;
-                }
                 if (r != -ENOENT)
                         return 1;
         }
