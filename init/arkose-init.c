@@ -10,8 +10,9 @@
  *   arkose-init --listen-once=PATH
  *                                 the same for one command only (a spare session, lib/spare.h): the
  *                                 first connection takes the socket (PATH is unlinked, no other client
- *                                 gets in), and when it is done with, the init exits as for COMMAND
- *                                 below, with that command's status
+ *                                 gets in), and when it is done with (its command's status sent, or
+ *                                 its client gone), the init exits, status 0: as below, the kernel
+ *                                 then kills whatever is left in the container's PID namespace
  *   arkose-init --stdio=I,O,E ... first moves fds I, O and E (the caller's standard fds) to 0, 1 and 2
  *   arkose-init COMMAND [ARG...]  runs COMMAND as its child, forwards the signals it gets to it, reaps
  *                                 orphans, and when COMMAND exits, exits with COMMAND's status (128 + N
