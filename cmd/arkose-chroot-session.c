@@ -420,13 +420,7 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         spare_sweep(ctx->state_dir);
 
         /* The version must still be there once the session's record names it (gc, remove). */
-        {
-                _cleanup_free_ char *name = NULL;
-                unsigned v;
-
-                if (store_parse_ref(arg_chroot, &name, &v, NULL) >= 0)
-                        use_lock = store_use_lock(ctx->state_dir, setup->ref.name, false);
-        }
+        use_lock = store_use_lock(ctx->state_dir, setup->ref.name, false);
         for (char **l = setup->ref.lowers; l && *l; l++)
                 if (access(*l, F_OK) < 0)
                         return EXIT_FAILURE;

@@ -277,7 +277,6 @@ int spare_end_all(const char *state_dir, const char *chroot) {
         for (char **id = ids; *id; id++) {
                 _cleanup_(session_info_freep) SessionInfo *i = NULL;
                 _cleanup_free_ char *lock = NULL;
-                _cleanup_close_ int fd = -EBADF;
                 unsigned long long start;
                 bool init_alive;
 
@@ -298,13 +297,11 @@ int spare_end_all(const char *state_dir, const char *chroot) {
                         if (!run_dir || !runsock_present(run_dir))
                                 continue;
                 }
-                /* Offered (now taken back), being made (its owner ends it once made), or ending. */
-                if ((i->phase != SESSION_PHASE_READY || init_alive) && kill(i->owner_pid, SIGTERM) < 0 &&
-                    errno != ESRCH)
-                        return -errno;
-                fd = lock_file(lock, LOCK_MODE_SHARED, true);
-                if (fd < 0 && fd != -ENOENT)
-                        return fd;
+                /* Offered (now taken back), being made (its owner ends it once made), or ending (a SIGTERM
+                 * changes nothing then). */
+                r = spare_end(state_dir, i);
+                if (r < 0)
+                        return r;
                 n++;
         }
         return n;
