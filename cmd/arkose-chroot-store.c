@@ -392,7 +392,7 @@ static int remove_one(Context *ctx, const char *spec) {
         if (n_in_use > 0)
                 return log_error_errno(-EBUSY, "Cannot remove '%s': %zu running session(s) use it (version %u%s)",
                                        ref.name, n_in_use, in_use[0], n_in_use > 1 ? ", ..." : "");
-        r = store_remove_tree(ctx->state_dir, ref.name);
+        r = store_remove_tree(ctx->state_dir, ref.name, lock, use);
         if (r < 0)
                 return log_error_errno(r, "Failed to remove '%s': %m", ref.name);
         printf("Removed chroot '%s' (%zu version%s)\n", ref.name, n, n == 1 ? "" : "s");

@@ -1,27 +1,50 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "base/macro.h"
 #include "lock.h"
+
+/* Whether @fd is still the file at @path: the holder of the lock before us may have removed it
+ * (lock_file_remove()), and a lock on a file nobody can open any more excludes nobody. */
+static bool lock_fd_is_path(int fd, const char *path) {
+        struct stat a, b;
+
+        return fstat(fd, &a) >= 0 && a.st_nlink > 0 && stat(path, &b) >= 0 && a.st_dev == b.st_dev &&
+               a.st_ino == b.st_ino;
+}
 
 int lock_file(const char *path, LockMode mode, bool wait) {
         struct flock fl = {
                 .l_type = mode == LOCK_MODE_EXCLUSIVE ? F_WRLCK : F_RDLCK,
                 .l_whence = SEEK_SET,
         };
-        _cleanup_close_ int fd = -EBADF;
 
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
-        if (fd < 0)
-                return -errno;
-        while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
-                if (errno == EINTR && wait)
-                        continue;
-                return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+        for (;;) {
+                _cleanup_close_ int fd = -EBADF;
+
+                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
+                if (fd < 0)
+                        return -errno;
+                while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
+                        if (errno == EINTR && wait)
+                                continue;
+                        return errno == EAGAIN || errno == EACCES ? -EBUSY : -errno;
+                }
+                if (lock_fd_is_path(fd, path))
+                        return TAKE_FD(fd);
+                /* Removed while we waited: lock the file that is there now (or a new one). */
         }
-        return TAKE_FD(fd);
+}
+
+int lock_file_remove(const char *path, int fd) {
+        if (!lock_fd_is_path(fd, path))
+                return -ESTALE;
+        if (unlink(path) < 0)
+                return -errno;
+        return 0;
 }
 
 bool lock_is_held(const char *path, LockMode mode) {

@@ -13,9 +13,15 @@ typedef enum LockMode {
 } LockMode;
 
 /* Opens (creating it, mode 0644) @path and locks it. With @wait, blocks until the lock is had;
- * otherwise returns -EBUSY at once when someone else holds a conflicting lock.
+ * otherwise returns -EBUSY at once when someone else holds a conflicting lock. A file removed by
+ * lock_file_remove() while we waited is not the lock any more: it opens and locks @path again.
  * Returns the locked fd (O_CLOEXEC) or -errno. */
 int lock_file(const char *path, LockMode mode, bool wait);
+
+/* Removes the lock file @path, whose exclusive lock the caller holds as @fd (from lock_file()), for
+ * when what it guards is gone: whoever waits for it locks a new file at @path. Keep @fd open until
+ * done. Returns 0, -ESTALE when @fd is no longer @path's file, or -errno. */
+int lock_file_remove(const char *path, int fd);
 
 /* Returns true when someone holds a lock on @path that conflicts with @mode (false if it is missing). */
 bool lock_is_held(const char *path, LockMode mode);

@@ -450,6 +450,7 @@ int store_use_lock(const char *state_dir, const char *name, bool exclusive) {
         _cleanup_free_ char *trees = path_join(state_dir, "trees");
         _cleanup_free_ char *tree = store_tree_dir(state_dir, name);
         _cleanup_free_ char *lock = NULL;
+        _cleanup_close_ int fd = -EBADF;
         int r;
 
         if (!trees || !tree)
@@ -463,7 +464,17 @@ int store_use_lock(const char *state_dir, const char *name, bool exclusive) {
         lock = strdup_printf("%s/%s.use", trees, name);
         if (!lock)
                 return -ENOMEM;
-        return lock_file(lock, exclusive ? LOCK_MODE_EXCLUSIVE : LOCK_MODE_SHARED, true);
+        fd = lock_file(lock, exclusive ? LOCK_MODE_EXCLUSIVE : LOCK_MODE_SHARED, true);
+        if (fd < 0)
+                return fd;
+        /* Removed while we waited for the lock (store_remove_tree()). */
+        if (access(tree, F_OK) < 0) {
+                r = -errno;
+                if (exclusive)
+                        (void) lock_file_remove(lock, fd);
+                return r;
+        }
+        return TAKE_FD(fd);
 }
 
 /* Renames @dir out of sight (".removing-..." in @tree, swept like staging) and deletes it. */
@@ -497,16 +508,18 @@ int store_remove_version(const char *state_dir, const char *name, unsigned versi
         return remove_out_of_sight(tree, dir);
 }
 
-int store_remove_tree(const char *state_dir, const char *name) {
+int store_remove_tree(const char *state_dir, const char *name, int lock_fd, int use_fd) {
         _cleanup_free_ char *tree = store_tree_dir(state_dir, name);
         _cleanup_free_ char *trees = path_join(state_dir, "trees");
-        _cleanup_free_ char *tmp = NULL;
+        _cleanup_free_ char *tmp = NULL, *lock = NULL, *use = NULL;
         int r;
 
         if (!tree || !trees)
                 return -ENOMEM;
         tmp = strdup_printf("%s/.removing-%s-XXXXXX", trees, name);
-        if (!tmp)
+        lock = strdup_printf("%s/%s.lock", trees, name);
+        use = strdup_printf("%s/%s.use", trees, name);
+        if (!tmp || !lock || !use)
                 return -ENOMEM;
         if (!mkdtemp(tmp))
                 return -errno;
@@ -515,6 +528,13 @@ int store_remove_tree(const char *state_dir, const char *name) {
                 return -errno;
         (void) mount_umount_below(tmp, NULL);
         r = rm_rf(tmp);
+        if (r < 0)
+                return r;
+        /* The name is free again: nothing of it stays in trees/. Whoever waits for one of these locks
+         * takes a new file's (lock_file()), and finds no tree. */
+        r = lock_file_remove(use, use_fd);
+        if (r >= 0)
+                r = lock_file_remove(lock, lock_fd);
         return r;
 }
 

@@ -84,9 +84,10 @@ int store_set_current_version(const char *state_dir, const char *name, unsigned 
  * The caller holds NAME's lock and NAME's use lock, and has checked nothing needs the version. */
 int store_remove_version(const char *state_dir, const char *name, unsigned version);
 
-/* Removes NAME altogether (every version, the tree directory and its lock files' directory entry).
- * Same preconditions as store_remove_version(). */
-int store_remove_tree(const char *state_dir, const char *name);
+/* Removes NAME altogether: every version, the tree directory, and then the files of its two locks,
+ * which the caller holds as @lock_fd (store_lock()) and @use_fd (store_use_lock(), exclusive), having
+ * checked that no session uses NAME. */
+int store_remove_tree(const char *state_dir, const char *name, int lock_fd, int use_fd);
 
 /* Removes NAME's staging and half-removed directories left by killed runs, if no create, update or remove
  * of NAME runs now (its lock is free); otherwise does nothing. Returns 0 or -errno. */

@@ -80,5 +80,9 @@ check "the current version stacks at most one layer now ($layers)" test "$layers
 
 "$ARKOSE" remove vx > /dev/null; expect_eq "remove vx" 0 $?
 check "the chroot is gone" test ! -e "$ARKOSE_STATE_DIR/trees/vx"
+check "nothing of it stays in trees/ ($(ls -A "$ARKOSE_STATE_DIR/trees" | tr '\n' ' '))" \
+        sh -c "! ls -A '$ARKOSE_STATE_DIR/trees' | grep -q '^vx'"
+check "a session of the removed chroot fails and leaves no lock file behind" \
+        sh -c "! '$ARKOSE' -c vx -- true 2>/dev/null && ! ls -A '$ARKOSE_STATE_DIR/trees' | grep -q '^vx'"
 check "the shared fixture is intact" test -x "$FIXTURE_TREE/bin/sh"
 finish

@@ -6,7 +6,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -125,6 +127,65 @@ static void test_lock_contention(void **state) {
         assert_int_equal(WEXITSTATUS(status), 0);
         close(pipefd[0]);
         close(pipefd[1]);
+        assert_int_equal(rm_rf(dir), 0);
+}
+
+/* Whether a process waits in /proc/locks for a lock on inode @ino (a line "N: -> OFDLCK ..."). */
+static bool lock_waiter_on(ino_t ino) {
+        _cleanup_fclose_ FILE *f = fopen("/proc/locks", "re");
+        char line[256], suffix[64];
+
+        snprintf(suffix, sizeof(suffix), ":%llu ", (unsigned long long) ino);
+        while (f && fgets(line, sizeof(line), f))
+                if (strstr(line, "->") && strstr(line, suffix))
+                        return true;
+        return false;
+}
+
+/* A lock file removed by its holder while another process waits for it: the waiter does not take
+ * the dead file's lock but the new file's at the same path. */
+static void test_lock_removed_while_waiting(void **state) {
+        _cleanup_free_ char *dir = make_tmp();
+        _cleanup_free_ char *p = path_join(dir, "x.lock");
+        struct stat old, now;
+        int fd, status;
+        pid_t pid;
+        (void) state;
+
+        fd = lock_file(p, LOCK_MODE_EXCLUSIVE, false);
+        assert_true(fd >= 0);
+        assert_int_equal(fstat(fd, &old), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                struct stat a, b;
+                int r;
+
+                close(fd);
+                r = lock_file(p, LOCK_MODE_EXCLUSIVE, true);
+                if (r < 0 || fstat(r, &a) < 0 || stat(p, &b) < 0)
+                        _exit(2);
+                _exit(a.st_ino == b.st_ino && a.st_nlink > 0 ? 0 : 1);
+        }
+        /* Until the child blocks on the file we hold (its lock request shows in /proc/locks). */
+        for (int i = 0; i < 500 && !lock_waiter_on(old.st_ino); i++)
+                usleep(10000);
+        assert_true(lock_waiter_on(old.st_ino));
+        assert_int_equal(lock_file_remove(p, fd), 0);
+        close(fd);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+        /* The child's file (the inode number may be the freed one's again). */
+        assert_int_equal(stat(p, &now), 0);
+        assert_true(now.st_nlink == 1);
+
+        /* A descriptor whose file is no longer at the path removes nothing. */
+        fd = open(p, O_RDONLY | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(unlink(p), 0);
+        assert_int_equal(lock_file_remove(p, fd), -ESTALE);
+        close(fd);
         assert_int_equal(rm_rf(dir), 0);
 }
 
@@ -277,7 +338,19 @@ static void test_layer_chain(void **state) {
         assert_int_equal(store_set_current_version(dir, "c", 9), -ENOENT);
         assert_int_equal(store_remove_version(dir, "c", 4), 0);
         assert_int_equal(store_version_lowers(dir, "c", 4, &l), -ENOENT);
-        assert_int_equal(store_remove_tree(dir, "c"), 0);
+        {
+                _cleanup_close_ int lock = store_lock(dir, "c", false);
+                _cleanup_close_ int use = store_use_lock(dir, "c", true);
+                _cleanup_free_ char *lock_path = strdup_printf("%s/trees/c.lock", dir);
+                _cleanup_free_ char *use_path = strdup_printf("%s/trees/c.use", dir);
+
+                assert_true(lock >= 0 && use >= 0);
+                assert_int_equal(store_remove_tree(dir, "c", lock, use), 0);
+                /* Nothing of "c" stays in trees/, its lock files neither. */
+                assert_true(access(lock_path, F_OK) < 0 && errno == ENOENT);
+                assert_true(access(use_path, F_OK) < 0 && errno == ENOENT);
+                assert_int_equal(store_use_lock(dir, "c", false), -ENOENT);
+        }
         assert_int_equal(store_current_version(dir, "c", &p), -ENOENT);
         assert_int_equal(rm_rf(dir), 0);
 }
@@ -286,6 +359,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_publish_versions),
                 cmocka_unit_test(test_lock_contention),
+                cmocka_unit_test(test_lock_removed_while_waiting),
                 cmocka_unit_test(test_state_roundtrip),
                 cmocka_unit_test(test_gc_select),
                 cmocka_unit_test(test_remove_refusal),
