@@ -326,8 +326,8 @@ static int copy_upper_entry(CopyUpper *cu, int from, int to, const char *rel, co
         return 0;
 }
 
-/* Copies the directory @from (taken) into @to (borrowed). */
-static int copy_upper_dir(CopyUpper *cu, int from, int to, const char *rel) {
+/* Calls @fn for each entry of the directory @from (taken), stopping at the first error. */
+static int walk_dir(int from, int (*fn)(int from, const char *name, void *userdata), void *userdata) {
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
         int r;
@@ -338,13 +338,32 @@ static int copy_upper_dir(CopyUpper *cu, int from, int to, const char *rel) {
                 return -errno;
         }
         while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (dot_or_dot_dot(de->d_name))
                         continue;
-                r = copy_upper_entry(cu, dirfd(d), to, rel, de->d_name);
+                r = fn(dirfd(d), de->d_name, userdata);
                 if (r < 0)
                         return r;
         }
         return errno > 0 ? -errno : 0;
+}
+
+typedef struct CopyUpperDir {
+        CopyUpper *cu;
+        int to;
+        const char *rel;
+} CopyUpperDir;
+
+static int copy_upper_dir_entry(int from, const char *name, void *userdata) {
+        CopyUpperDir *c = userdata;
+
+        return copy_upper_entry(c->cu, from, c->to, c->rel, name);
+}
+
+/* Copies the directory @from (taken) into @to (borrowed). */
+static int copy_upper_dir(CopyUpper *cu, int from, int to, const char *rel) {
+        CopyUpperDir c = { .cu = cu, .to = to, .rel = rel };
+
+        return walk_dir(from, copy_upper_dir_entry, &c);
 }
 
 int hook_cache_copy_upper(const char *upper, char *const *lowers, const char *dest) {
@@ -439,25 +458,17 @@ static int replay_entry(int from, int to, const char *name) {
         return 0;
 }
 
+static int replay_dir_entry(int from, const char *name, void *userdata) {
+        int r = replay_entry(from, *(int *) userdata, name);
+
+        if (r < 0)
+                return log_debug_errno(r, "Failed to replay '%s': %m", name);
+        return 0;
+}
+
 /* Replays the recorded directory @from (taken) into @to (borrowed). */
 static int replay_dir(int from, int to) {
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
-        int r;
-
-        d = fdopendir(from);
-        if (!d) {
-                (void) close(from);
-                return -errno;
-        }
-        while ((errno = 0, de = readdir(d))) {
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-                        continue;
-                r = replay_entry(dirfd(d), to, de->d_name);
-                if (r < 0)
-                        return log_debug_errno(r, "Failed to replay '%s': %m", de->d_name);
-        }
-        return errno > 0 ? -errno : 0;
+        return walk_dir(from, replay_dir_entry, &to);
 }
 
 int hook_cache_replay(const char *entry, const char *rootfs) {
@@ -481,7 +492,7 @@ static bool dir_is_empty(const char *path) {
         if (!d)
                 return false;
         while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                if (!dot_or_dot_dot(de->d_name))
                         return false;
         return true;
 }
@@ -540,7 +551,7 @@ static void prune(const char *dir) {
                 _cleanup_free_ char *p = NULL;
                 struct stat st;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (dot_or_dot_dot(de->d_name))
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
                     now - st.st_mtime < (de->d_name[0] == '.' ? 3600 : HOOK_CACHE_MAX_AGE_SEC))

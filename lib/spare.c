@@ -213,7 +213,7 @@ void spare_sweep(const char *state_dir) {
                 const char *dot = strrchr(de->d_name, '.');
                 struct stat st;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (dot_or_dot_dot(de->d_name))
                         continue;
                 path = path_join(dir, de->d_name);
                 if (!path || lstat(path, &st) < 0)

@@ -508,7 +508,7 @@ static int dir_is_empty(int dir_fd) {
         }
         errno = 0;
         while ((de = readdir(d)))
-                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                if (!dot_or_dot_dot(de->d_name))
                         return 0;
         return errno > 0 ? -errno : 1;
 }

@@ -90,3 +90,5 @@ static inline void closedirp(DIR **d) {
 #define streq(a, b) (strcmp((a), (b)) == 0)
 #define strneq(a, b, n) (strncmp((a), (b), (n)) == 0)
 #define isempty(s) (!(s) || (s)[0] == '\0')
+/* "." or "..": the entries a directory walk skips. */
+#define dot_or_dot_dot(name) (streq((name), ".") || streq((name), ".."))

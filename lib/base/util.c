@@ -196,7 +196,7 @@ static int rm_rf_children(int dfd, dev_t dev) {
         while ((de = readdir(d))) {
                 struct stat st;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (dot_or_dot_dot(de->d_name))
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
                         if (errno != ENOENT && r == 0)
@@ -348,7 +348,7 @@ static int disk_usage_fd(int dfd, dev_t dev, InodeSet *seen, unsigned long long 
         while ((de = readdir(d))) {
                 struct stat st;
 
-                if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+                if (dot_or_dot_dot(de->d_name))
                         continue;
                 if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != dev)
                         continue;
