@@ -673,25 +673,9 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
         HookVars v = { .arch = b->arch, .build_dir = b->build, .pkgbuild_dir = b->src, .dsc = b->dsc };
         int status = 0, r;
 
-        SessionPlan plan = {
-                .state_dir = ctx->state_dir,
-                .chroot = ref->name,
-                .version = ref->version_str,
-                .lowers = ref->lowers,
-                .upper = upper,
-                .work = work,
-                .no_hooks = true,
-                .profile = profile,
-                .apparmor_template = ctx->apparmor_template,
-                .network = CONTAINER_NETWORK_NONE,
-                .binds = binds,
-                .cwd = "/",
-                .user = "root",
-                .home = "/root",
-                .shell = "/bin/sh",
-                .groups = "",
-                .hook_timeout = ctx->config.hook_timeout,
-        };
+        SessionPlan plan = layer_session_plan(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
+        plan.profile = profile;
+        plan.apparmor_template = ctx->apparmor_template;
         r = session_create(&plan, &session);
         if (r < 0)
                 return r;

@@ -593,20 +593,9 @@ int run_session(Context *ctx, int argc, char **argv) {
         return status;
 }
 
-int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status) {
-        _cleanup_(session_freep) Session *session = NULL;
-        _cleanup_strv_free_ char **binds = NULL;
-        int r;
-
-        if (strv_extend_strv(&binds, extra_binds) < 0)
-                return log_oom();
-        /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
-        if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
-                if (strv_extend(&binds, "/etc/resolv.conf") < 0)
-                        return log_oom();
-
-        SessionPlan plan = {
+SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **lowers, const char *upper,
+                               const char *work, ContainerNetwork network, char **binds) {
+        return (SessionPlan) {
                 .state_dir = ctx->state_dir,
                 .chroot = ref->name,
                 .version = ref->version_str,
@@ -625,6 +614,22 @@ int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *
                 .groups = "",
                 .hook_timeout = ctx->config.hook_timeout,
         };
+}
+
+int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
+                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status) {
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_strv_free_ char **binds = NULL;
+        int r;
+
+        if (strv_extend_strv(&binds, extra_binds) < 0)
+                return log_oom();
+        /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
+        if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
+                if (strv_extend(&binds, "/etc/resolv.conf") < 0)
+                        return log_oom();
+
+        SessionPlan plan = layer_session_plan(ctx, ref, lowers, upper, work, network, binds);
         r = session_create(&plan, &session);
         if (r < 0)
                 return r;

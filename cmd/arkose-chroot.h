@@ -175,10 +175,15 @@ int verb_import(Context *ctx, int argc, char **argv);
 /* Gives this process a mount namespace of its own whose mounts vanish with it. Logs. */
 int private_mount_namespace(void);
 
-/* Runs @argv as root in a session over @lowers whose upper directory is @upper (kept), with @network
- * and no hooks, host directories @extra_binds bound at the same path: how update makes a new layer, and
- * build installs build dependencies. The caller is in a private mount namespace. Returns 0
- * and the command's status, or -errno (logged). */
+/* The plan of a root session over @lowers that writes into @upper (kept: a layer being made) with
+ * @work, @network and host directories @binds, no hooks, in "/": update's (run_in_layer()) and the
+ * dependency stage of build. */
+SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **lowers, const char *upper,
+                               const char *work, ContainerNetwork network, char **binds);
+
+/* Runs @argv in a session of layer_session_plan(), with @extra_binds and, with the host's network,
+ * its resolv.conf bound: how update makes a new layer. The caller is in a private mount namespace.
+ * Returns 0 and the command's status, or -errno (logged). */
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
                  ContainerNetwork network, char **extra_binds, char **argv, int *ret_status);
 
