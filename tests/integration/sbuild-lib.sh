@@ -20,6 +20,17 @@ make_dsc() {
         (cd "$1" && dpkg-source -b test-pkg >/dev/null && rm -rf test-pkg)
 }
 
+# write_sbuildrc FILE LINE...: an sbuild configuration with the LINEs (Perl), then what every test wants:
+# arch:all packages built, and no lintian, piuparts, autopkgtest or apt update (the build is offline).
+write_sbuildrc() {
+        local f=$1; shift
+        {
+                printf '%s\n' "$@"
+                printf '%s\n' '$build_arch_all = 1;' '$run_lintian = 0;' '$run_piuparts = 0;' \
+                        '$run_autopkgtest = 0;' '$apt_update = 0;' '$apt_upgrade = 0;' '$apt_distupgrade = 0;' '1;'
+        } > "$f"
+}
+
 # Reads FILE from the test package's doc directory in the .deb.
 deb_doc() { dpkg-deb --fsys-tarfile "$1" | tar -xO "./usr/share/doc/test-pkg/$2"; }
 

@@ -11,18 +11,8 @@ make_dsc "$T/src"
 mkdir -p "$T/out"
 # sbuild checks that the server exists in its $path setting, then runs it through PATH: the build tree
 # goes first in both. No apt update, no lintian: the build is offline and needs neither.
-cat > "$T/sbuildrc" <<EOT
-\$path = '$BIN_DIR:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-\$build_arch_all = 1;
-\$build_user = 'sbuild';
-\$run_lintian = 0;
-\$run_piuparts = 0;
-\$run_autopkgtest = 0;
-\$apt_update = 0;
-\$apt_upgrade = 0;
-\$apt_distupgrade = 0;
-1;
-EOT
+write_sbuildrc "$T/sbuildrc" "\$path = '$BIN_DIR:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';" \
+        "\$build_user = 'sbuild';"
 cd "$T/out"
 start=$(date +%s)
 SBUILD_CONFIG=$T/sbuildrc PATH=$BIN_DIR:$PATH timeout 1500 \

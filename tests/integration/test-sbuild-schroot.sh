@@ -19,18 +19,7 @@ export ARKOSE_DATA_DIR='$ARKOSE_DATA_DIR' ARKOSE_HOOKS_DIR='$ARKOSE_HOOKS_DIR'
 exec '$ARKOSE' --state-dir '$ARKOSE_STATE_DIR' --config-dir '$ARKOSE_CONFIG_DIR' "\$@"
 EOT
 chmod 755 "$T/bin/arkose-chroot"
-cat > "$T/sbuildrc" <<EOT
-\$conf->set('SCHROOT', '$T/bin/arkose-chroot');
-\$chroot_mode = 'schroot';
-\$build_arch_all = 1;
-\$run_lintian = 0;
-\$run_piuparts = 0;
-\$run_autopkgtest = 0;
-\$apt_update = 0;
-\$apt_upgrade = 0;
-\$apt_distupgrade = 0;
-1;
-EOT
+write_sbuildrc "$T/sbuildrc" "\$conf->set('SCHROOT', '$T/bin/arkose-chroot');" "\$chroot_mode = 'schroot';"
 cd "$T/out"
 start=$(date +%s)
 SBUILD_CONFIG=$T/sbuildrc timeout 1500 sbuild -d bookworm "$T/src/test-pkg_1.0.dsc" >"$T/sbuild.out" 2>&1
