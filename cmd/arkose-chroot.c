@@ -200,7 +200,8 @@ static void help(void) {
                "\n"
                "Options:\n"
                "  -c, --chroot NAME       chroot to use (NAME, an alias, or NAME@VERSION; chroot:NAME),\n"
-               "                          or a session (ID or session:ID)\n"
+               "                          or a session (ID or session:ID); without it: default-chroot\n"
+               "                          in arkose.conf, else the chroot or alias 'default'\n"
                "  -b, --begin-session     start a session that lasts; print its id\n"
                "  -r, --run-session       run COMMAND in session -c ID\n"
                "  -e, --end-session       end session -c ID, discarding its changes\n"
@@ -742,6 +743,42 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         return 0;
 }
 
+/* No -c, and yet a session is asked for: --begin-session, a command after "--", or nothing at all
+ * (schroot's login shell in the default chroot). */
+static bool wants_default_chroot(int argc, char **argv) {
+        if (arg_list || arg_info)
+                return false;
+        if (arg_action == SESSION_ACTION_BEGIN)
+                return true;
+        if (arg_action != SESSION_ACTION_AUTOMATIC)
+                return false;
+        return optind >= argc || streq(argv[optind - 1], "--");
+}
+
+/* schroot's default: [main] default-chroot, else a chroot or alias named "default". -ENOENT (logged
+ * only when a command was given) when there is neither. */
+static int default_chroot(Context *ctx, bool quiet, char **ret) {
+        _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
+        unsigned version;
+        char *name;
+
+        if (ctx->config.default_chroot)
+                name = strdup(ctx->config.default_chroot);
+        else if (chroot_def_find(ctx->def_dirs, "default", &def, NULL, NULL, NULL) >= 0 ||
+                 store_current_version(ctx->state_dir, "default", &version) >= 0)
+                name = strdup("default");
+        else {
+                if (!quiet)
+                        log_error("No chroot given: use -c NAME, or set default-chroot in %s/arkose.conf",
+                                  ctx->config_dir);
+                return -ENOENT;
+        }
+        if (!name)
+                return log_oom();
+        *ret = name;
+        return 0;
+}
+
 int main(int argc, char **argv) {
         _cleanup_(context_done) Context ctx = {};
         const char *verb;
@@ -767,6 +804,17 @@ int main(int argc, char **argv) {
                 return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
         if (arg_info)
                 return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+        if (!arg_chroot && wants_default_chroot(argc, argv)) {
+                bool nothing = optind >= argc && arg_action == SESSION_ACTION_AUTOMATIC;
+
+                r = default_chroot(&ctx, nothing, &arg_chroot);
+                if (r == -ENOENT && nothing) {
+                        help();
+                        return 2;
+                }
+                if (r < 0)
+                        return r == -ENOENT ? 2 : 1;
+        }
         if (arg_chroot)
                 return session_action(&ctx, argc - optind, argv + optind);
         if (arg_action != SESSION_ACTION_AUTOMATIC) {
