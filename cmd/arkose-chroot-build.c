@@ -936,6 +936,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 .detached = detached,
                 .chroot = ref->name,
                 .version = ref->version_str,
+                .personality = chroot_ref_personality(ref),
                 .lowers = lowers,
                 .network = CONTAINER_NETWORK_NONE,
                 .cwd = "/",

@@ -672,6 +672,14 @@ static int def_from_store(Context *ctx, const char *name, ChrootDef **ret) {
         return 0;
 }
 
+const char *chroot_ref_personality(const ChrootRef *r) {
+        struct utsname u;
+
+        if (!r->def || !r->def->architecture || uname(&u) < 0)
+                return NULL;
+        return chroot_personality(r->def->architecture, u.machine);
+}
+
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret) {
         _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
         _cleanup_free_ char *name = NULL, *err_path = NULL;

@@ -89,6 +89,9 @@ typedef struct ChrootRef {
 
 void chroot_ref_done(ChrootRef *r);
 
+/* chroot_personality() of @r's architecture on this host's kernel. */
+const char *chroot_ref_personality(const ChrootRef *r);
+
 /* Resolves @spec ("NAME", "ALIAS", "NAME@3") to its definition and tree. Logs one error line. */
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret);
 

@@ -47,6 +47,24 @@ ChrootDistribution chroot_distribution_from_string(const char *s) {
         return _CHROOT_DISTRIBUTION_INVALID;
 }
 
+const char *chroot_personality(const char *arch, const char *host_machine) {
+        static const struct {
+                const char *machine;
+                const char *arch;
+        } linux32[] = {
+                { "x86_64", "i386" },
+                { "aarch64", "armhf" },
+                { "aarch64", "armel" },
+        };
+
+        if (!arch || !host_machine)
+                return NULL;
+        for (size_t i = 0; i < ELEMENTSOF(linux32); i++)
+                if (streq(host_machine, linux32[i].machine) && streq(arch, linux32[i].arch))
+                        return "linux32";
+        return NULL;
+}
+
 bool chroot_name_is_valid(const char *name, const char **ret_reason) {
         const char *reason = NULL;
         size_t n;

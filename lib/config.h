@@ -72,6 +72,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ChrootDef *, chroot_def_free);
  * such as "contains a slash". */
 bool chroot_name_is_valid(const char *name, const char **ret_reason);
 
+/* The execution domain a session of a chroot for Debian architecture @arch needs on a host whose
+ * kernel reports machine @host_machine (uname -m): "linux32" for the 32-bit architectures a 64-bit
+ * kernel runs natively (i386 on x86_64, armhf and armel on aarch64), so that uname -m says i686 or
+ * armv8l as under schroot's personality=linux32 or sbuild; NULL otherwise (NULL @arch: the host's).
+ * Pure. */
+const char *chroot_personality(const char *arch, const char *host_machine);
+
 /* Parses the definition file @path as chroot @name. Unknown sections or keys, bad values, a missing
  * required key for the source type, or syntax errors give -EINVAL (-ENOENT if the file is missing,
  * other -errno for I/O), with *reterr_line set to the offending line (0 when it is not about one

@@ -119,6 +119,12 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        if (plan->personality) {
+                r = add_item(&l, "lxc.arch", plan->personality);
+                if (r < 0)
+                        return r;
+        }
+
         if (plan->log_file) {
                 r = add_item(&l, "lxc.log.file", plan->log_file);
                 if (r < 0)

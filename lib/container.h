@@ -44,6 +44,7 @@ typedef struct ContainerPlan {
         const char *lxcpath;
         const char *rootfs;             /* mounted root (the session's overlay) */
         const char *hostname;
+        const char *personality;        /* lxc.arch ("linux32" for a 32-bit chroot), NULL: the host's */
         const char *log_file;           /* liblxc's log; never our stderr */
         const char *log_level;          /* NULL: "WARN" */
         ContainerNetwork network;

@@ -82,6 +82,7 @@ void session_info_done(SessionInfo *i) {
         strv_free(i->profile_binds);
         free(i->cwd);
         free(i->user);
+        free(i->personality);
         free(i->home);
         free(i->shell);
         free(i->groups);
@@ -250,6 +251,7 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         ret->owner_pid = getpid();
         if (strdup_or_null(id, &ret->id) < 0 || strdup_or_null(plan->chroot, &ret->chroot) < 0 ||
             strdup_or_null(plan->version, &ret->version) < 0 || strdup_or_null(plan->cwd, &ret->cwd) < 0 ||
+            strdup_or_null(plan->personality, &ret->personality) < 0 ||
             strdup_or_null(plan->user, &ret->user) < 0 || strdup_or_null(plan->home, &ret->home) < 0 ||
             strdup_or_null(plan->shell, &ret->shell) < 0 || strdup_or_null(plan->groups, &ret->groups) < 0 ||
             strdup_or_null(plan->upper, &ret->upper) < 0 || strdup_or_null(plan->work, &ret->work) < 0)
@@ -320,7 +322,8 @@ int session_info_to_kv(const SessionInfo *i, char ***ret) {
         strftime(created, sizeof(created), "%Y-%m-%dT%H:%M:%SZ", &tm);
         if (kv_add(&kv, "id", i->id) < 0 || kv_add(&kv, "kind", session_kind_to_string(i->kind)) < 0 ||
             kv_add(&kv, "phase", session_phase_to_string(i->phase)) < 0 || kv_add(&kv, "chroot", i->chroot) < 0 ||
-            kv_add(&kv, "version", i->version) < 0 || kv_add(&kv, "lowers", lowers) < 0 ||
+            kv_add(&kv, "version", i->version) < 0 || kv_add(&kv, "personality", i->personality) < 0 ||
+            kv_add(&kv, "lowers", lowers) < 0 ||
             kv_add(&kv, "tmpfs", i->tmpfs ? "true" : "false") < 0 ||
             kv_add(&kv, "network", container_network_to_string(i->network)) < 0 ||
             kv_add(&kv, "binds", binds) < 0 ||
@@ -420,6 +423,7 @@ int session_info_from_kv(char *const *kv, SessionInfo *ret) {
         if (copy_key(kv, "profile", false, &ret->profile) < 0 ||
             copy_key(kv, "profile_network", false, &ret->profile_network) < 0 ||
             copy_key(kv, "cwd", false, &ret->cwd) < 0 || copy_key(kv, "user", false, &ret->user) < 0 ||
+            copy_key(kv, "personality", false, &ret->personality) < 0 ||
             copy_key(kv, "home", false, &ret->home) < 0 || copy_key(kv, "shell", false, &ret->shell) < 0 ||
             copy_key(kv, "groups", false, &ret->groups) < 0)
                 return -ENOMEM;

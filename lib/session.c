@@ -216,6 +216,7 @@ int session_start_container(Session *s) {
                 .lxcpath = i->lxcpath,
                 .rootfs = i->root,
                 .hostname = i->chroot,
+                .personality = i->personality,
                 .log_file = i->log_file,
                 .network = i->network,
                 .binds = i->binds,

@@ -82,6 +82,7 @@ typedef struct SessionPlan {
                                          * container starts at once, with an init serving one command */
         const char *chroot;
         const char *version;            /* "3", or "directory" for source=directory chroots */
+        const char *personality;        /* chroot_personality() of its architecture: the container's */
         char **lowers;                  /* the tree's layers, topmost first */
         bool tmpfs;                     /* upper and work directories on a tmpfs */
         const char *upper;              /* NULL, or an upper directory to keep (update: a store staging */
@@ -121,6 +122,7 @@ typedef struct SessionInfo {
         SessionPhase phase;
         char *chroot;
         char *version;
+        char *personality;              /* "linux32" or NULL (SessionPlan) */
         char **lowers;                  /* topmost first */
         bool tmpfs;
         ContainerNetwork network;

@@ -89,6 +89,7 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         hash_stat(&h, "exe", "/proc/self/exe");
         hash_stat(&h, "config", config_path);
         sha256_update_line(&h, "chroot %s@%s", plan->chroot, plan->version);
+        sha256_update_line(&h, "personality %s", plan->personality ?: "-");
         for (char *const *l = plan->lowers; l && *l; l++)
                 hash_dir_identity(&h, "lower", *l); /* published layers never change */
         sha256_update_line(&h, "tmpfs %d network %d hook-timeout %u no-hooks %d", plan->tmpfs, (int) plan->network,

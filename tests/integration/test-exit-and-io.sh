@@ -64,4 +64,25 @@ printf '[chroot]\nsource = directory\ndirectory = %s\naliases = default\n' "$FIX
 expect_eq "an alias named 'default' is the default" fxdefault "$("$ARKOSE" -- sh -c 'echo $ARKOSE_CHROOT')"
 rm "$ARKOSE_CONFIG_DIR/chroots.d/fxdefault.conf"
 
+# A 32-bit chroot's sessions run under the linux32 personality, as schroot's personality=linux32 and
+# sbuild give i386 chroots on amd64: uname -m says i686, in one-shot sessions and through the command
+# socket of a lasting one, whose record keeps it for --recover-session.
+case $(uname -m) in
+x86_64) arch32=i386 machine32=i686 ;;
+aarch64) arch32=armhf machine32=armv8l ;;
+*) arch32=i386 machine32=$(uname -m) ;;   # no 32-bit personality for this host: it stays the host's
+esac
+printf '[chroot]\nsource = directory\ndirectory = %s\narchitecture = %s\n' "$FIXTURE_TREE" "$arch32" \
+        > "$ARKOSE_CONFIG_DIR/chroots.d/fx32.conf"
+expect_eq "a $arch32 chroot: uname -m in a one-shot session" "$machine32" "$("$ARKOSE" -c fx32 -- uname -m)"
+expect_eq "a $arch32 chroot: uname -m as a user" "$machine32" "$("$ARKOSE" -c fx32 -u nobody -- uname -m)"
+expect_eq "the host's chroot keeps the host's machine" "$(uname -m)" "$("$ARKOSE" -c fx -- uname -m)"
+sid=$("$ARKOSE" -c fx32 --begin-session)
+expect_eq "a $arch32 chroot: uname -m through --run-session" "$machine32" \
+        "$("$ARKOSE" -c "session:$sid" --run-session -u root -- uname -m)"
+expect_eq "the session's record keeps its personality" \
+        "$([ "$machine32" = "$(uname -m)" ] || echo linux32)" "$(record_field "$sid" personality)"
+"$ARKOSE" -c "session:$sid" --end-session
+rm "$ARKOSE_CONFIG_DIR/chroots.d/fx32.conf"
+
 finish

@@ -313,6 +313,20 @@ static void test_host_mirror(void **state) {
         check_mirror("no-such-root", NULL);
 }
 
+static void test_personality(void **state) {
+        (void) state;
+        assert_string_equal(chroot_personality("i386", "x86_64"), "linux32");
+        assert_string_equal(chroot_personality("armhf", "aarch64"), "linux32");
+        assert_string_equal(chroot_personality("armel", "aarch64"), "linux32");
+        /* Native, foreign (binfmt) and unknown combinations keep the host's. */
+        assert_null(chroot_personality("amd64", "x86_64"));
+        assert_null(chroot_personality("arm64", "aarch64"));
+        assert_null(chroot_personality("armhf", "x86_64"));
+        assert_null(chroot_personality("i386", "aarch64"));
+        assert_null(chroot_personality(NULL, "x86_64"));
+        assert_null(chroot_personality("i386", NULL));
+}
+
 static void test_access(void **state) {
         _cleanup_(chroot_def_freep) ChrootDef *d = NULL, *closed = NULL;
         char *none[] = { NULL };
@@ -344,6 +358,7 @@ int main(void) {
                 cmocka_unit_test(test_main_config),
                 cmocka_unit_test(test_host_mirror),
                 cmocka_unit_test(test_apt_source_uris),
+                cmocka_unit_test(test_personality),
                 cmocka_unit_test(test_access),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -58,9 +58,21 @@ static void test_container_plan_none(void **state) {
         assert_string_equal(item(l, "lxc.mount.entry"), "/home/u/src home/u/src none rbind,create=dir 0 0");
         assert_int_equal(count(l, "lxc.mount.entry"), 2);
         assert_string_equal(last(l, "lxc.mount.entry"), "tmpfs dev/shm tmpfs rw,nosuid,nodev,mode=1777,create=dir 0 0");
-        /* Debian's common.conf (lxcfs hook) is never pulled in. */
+        /* Debian's common.conf (lxcfs hook) is never pulled in; the host's personality unless asked. */
         assert_null(item(l, "lxc.include"));
+        assert_null(item(l, "lxc.arch"));
         assert_null(item(l, "lxc.hook.post-stop"));
+}
+
+/* A 32-bit chroot's sessions run under the linux32 personality (lxc.arch). */
+static void test_container_plan_personality(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+        ContainerPlan p = { .name = "n", .rootfs = "/r", .hostname = "h", .personality = "linux32" };
+
+        (void) state;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.arch"), "linux32");
+        assert_int_equal(count(l, "lxc.arch"), 1);
 }
 
 static void test_container_plan_host_and_errors(void **state) {
@@ -191,6 +203,7 @@ static void test_debootstrap_argv(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_container_plan_none),
+                cmocka_unit_test(test_container_plan_personality),
                 cmocka_unit_test(test_container_plan_host_and_errors),
                 cmocka_unit_test(test_container_plan_run_dir),
                 cmocka_unit_test(test_overlay_options),
