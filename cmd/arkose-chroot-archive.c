@@ -47,6 +47,7 @@ int import_tree(Context *ctx, const char *name, const char *source, const char *
         _cleanup_close_ int lock = -EBADF;
         char digest[SHA256_HEX_SIZE] = "";
         const char *reason_or;
+        bool plain_dir = false, is_dir = false;
         unsigned version;
         int r;
 
@@ -105,16 +106,30 @@ int import_tree(Context *ctx, const char *name, const char *source, const char *
                                                        source, sha256, digest);
                 } else if (sha256)
                         return log_error_errno(-EINVAL, "--sha256 needs a file, and '%s' is a directory", source);
+                /* A root file system as it is (a schroot or debootstrap directory), not an LXC image. */
+                is_dir = S_ISDIR(st.st_mode);
+                plain_dir = is_dir && looks_like_rootfs(abs_source);
         }
 
-        r = unpack_archive_find_rootfs(download ?: abs_source, store_staging_dir(staging), &archive, &reason);
-        if (r < 0)
-                return log_error_errno(r, "Cannot import '%s': %s", source, reason ?: strerror(-r));
-        printf("Unpacking %s into a new version of '%s'\n", archive, name);
-        fflush(stdout);
-        r = unpack_archive_extract(archive, store_staging_rootfs(staging), &reason);
-        if (r < 0)
-                return log_error_errno(r, "Failed to import '%s': %s", source, reason ?: strerror(-r));
+        if (plain_dir) {
+                printf("Copying %s into a new version of '%s'\n", abs_source, name);
+                fflush(stdout);
+                r = tree_copy(abs_source, store_staging_rootfs(staging));
+                if (r < 0)
+                        return log_error_errno(r, "Failed to copy '%s': %m", source);
+        } else {
+                r = unpack_archive_find_rootfs(download ?: abs_source, store_staging_dir(staging), &archive, &reason);
+                if (r == -ENOENT && is_dir)
+                        return log_error_errno(r, "Cannot import '%s': a directory must hold a root file system "
+                                               "(bin/sh) or an LXC image (rootfs.tar.xz and meta.tar.xz)", source);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot import '%s': %s", source, reason ?: strerror(-r));
+                printf("Unpacking %s into a new version of '%s'\n", archive, name);
+                fflush(stdout);
+                r = unpack_archive_extract(archive, store_staging_rootfs(staging), &reason);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to import '%s': %s", source, reason ?: strerror(-r));
+        }
         if (download)
                 (void) unlink(download);
         if (archive && !streq(archive, download ?: "") && !streq(archive, abs_source ?: "") &&

@@ -166,8 +166,16 @@ static int update_one(Context *ctx, const char *spec) {
 
 /* Copies the tree of @lowers (mounted read-only at @mountpoint when layered) into @target, a staging
  * rootfs: cp -a of what a session sees, on one file system, owners, modes, xattrs and hard links kept. */
+int tree_copy(const char *source_dir, const char *target) {
+        _cleanup_free_ char *src = path_join(source_dir, ".");
+        char *argv[] = { (char *) "cp", (char *) "-a", (char *) "--one-file-system", src, (char *) target, NULL };
+
+        if (!src)
+                return -ENOMEM;
+        return run_program(argv);
+}
+
 static int flatten_layers(char **lowers, const char *mountpoint, const char *target) {
-        _cleanup_free_ char *src = NULL;
         bool mounted = false;
         int r;
 
@@ -180,14 +188,7 @@ static int flatten_layers(char **lowers, const char *mountpoint, const char *tar
                         return r;
                 mounted = true;
         }
-        src = path_join(mounted ? mountpoint : lowers[0], ".");
-        if (!src)
-                r = -ENOMEM;
-        else {
-                char *argv[] = { (char *) "cp", (char *) "-a", (char *) "--one-file-system", src,
-                                 (char *) target, NULL };
-                r = run_program(argv);
-        }
+        r = tree_copy(mounted ? mountpoint : lowers[0], target);
         if (mounted) {
                 (void) mount_umount_below(mountpoint, NULL);
                 (void) rmdir(mountpoint);

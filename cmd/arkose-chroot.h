@@ -164,6 +164,8 @@ int verb_stop(Context *ctx, int argc, char **argv);
 
 /* Writes the dpkg manifest of @rootfs to @path ("package\tversion\tarch" lines). */
 int write_manifest(const char *rootfs, const char *path);
+/* Copies the tree @source_dir to @target (cp -a --one-file-system): owners, modes, links, xattrs. */
+int tree_copy(const char *source_dir, const char *target);
 
 /* Builds apt's binary caches in @rootfs once (harmless on failure). */
 void prebuild_apt_caches(const char *rootfs);

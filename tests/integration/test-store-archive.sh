@@ -39,6 +39,18 @@ tar -C "$T" -cJf "$T/lxcimage/meta.tar.xz" --files-from /dev/null
 "$ARKOSE" import lxc "$T/lxcimage" > /dev/null; expect_eq "import an LXC image directory" 0 $?
 check "the LXC image chroot runs" "$ARKOSE" -c lxc -- test -e /etc/layered
 
+# A root file system as it is (a schroot or debootstrap directory): copied, owners, modes, links kept.
+"$ARKOSE" import plain "$FIXTURE_TREE" > /dev/null; expect_eq "import a plain root directory" 0 $?
+"$ARKOSE" -u root -c vx@1 -- sh -c "$listing" > "$T/vx1.list" 2>/dev/null
+"$ARKOSE" -u root -c plain -- sh -c "$listing" > "$T/plain.list" 2>/dev/null
+check "the copy of a directory is the tree ($(wc -l < "$T/plain.list") lines)" \
+        sh -c "[ \$(wc -l < '$T/plain.list') -gt 1000 ] && cmp -s '$T/vx1.list' '$T/plain.list'"
+mkdir -p "$T/notatree/etc"
+err=$("$ARKOSE" import notatree "$T/notatree" 2>&1 >/dev/null); rc=$?
+check "a directory that is no tree: one line, status 1 ($err)" \
+        sh -c "[ $rc = 1 ] && [ \$(printf '%s\n' \"\$1\" | wc -l) = 1 ] && echo \"\$1\" | grep -q 'bin/sh'" - "$err"
+check "... and nothing published" test ! -e "$ARKOSE_STATE_DIR/trees/notatree/current"
+
 # Download over loopback HTTP, with a checksum.
 mkdir -p "$T/www"; cp "$T/vx.tar.zst" "$T/www/"
 python3 "$HERE/http-fixture.py" "$T/www" "$T/port" & PIDS="$PIDS $!"
