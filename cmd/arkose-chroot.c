@@ -27,6 +27,8 @@ char *arg_network = NULL;
 char *arg_command = NULL;
 int arg_keep = -1;
 char *arg_sha256 = NULL;
+char *arg_schroot_config = NULL;
+bool arg_dry_run = false;
 char *arg_profile = NULL;
 char **arg_binds = NULL;
 SessionAction arg_action = SESSION_ACTION_AUTOMATIC;
@@ -193,7 +195,9 @@ static void help(void) {
                "        [--extra-repository-key FILE] [--keep-session] [--json] [--NAME-commands CMD]\n"
                "        (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
-               "  arkose-chroot import NAME FILE|URL [--sha256 HEX]   a new version, or a new chroot\n"
+               "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
+               "  arkose-chroot import-schroot [--schroot-config DIR] [--dry-run] [NAME...]\n"
+               "                                              schroot's chroots as definitions\n"
                "\n"
                "Runs COMMAND (default: the user's login shell) in a throw-away session of a cached chroot\n"
                "tree: an LXC container over a copy-on-write overlay, with networking off.\n"
@@ -223,6 +227,8 @@ static void help(void) {
                "      --isolate-network   COMMAND gets no network but loopback, even in a session that has\n"
                "                          one (sbuild's build step; one-shot: the session gets none)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
+               "      --schroot-config DIR  import-schroot: schroot's configuration (default /etc/schroot)\n"
+               "      --dry-run           import-schroot: print the definitions, write nothing\n"
                "\n"
                "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
                "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
@@ -263,6 +269,8 @@ enum {
         ARG_COMMAND,
         ARG_KEEP,
         ARG_SHA256,
+        ARG_SCHROOT_CONFIG,
+        ARG_DRY_RUN,
         ARG_PROFILE,
         ARG_BIND,
         ARG_OUTPUT,
@@ -307,6 +315,8 @@ static const struct option options[] = {
         { "command", required_argument, NULL, ARG_COMMAND },
         { "keep", required_argument, NULL, ARG_KEEP },
         { "sha256", required_argument, NULL, ARG_SHA256 },
+        { "schroot-config", required_argument, NULL, ARG_SCHROOT_CONFIG },
+        { "dry-run", no_argument, NULL, ARG_DRY_RUN },
         { "profile", required_argument, NULL, ARG_PROFILE },
         { "bind", required_argument, NULL, ARG_BIND },
         { "output", required_argument, NULL, ARG_OUTPUT },
@@ -506,6 +516,13 @@ static int parse_options(int argc, char **argv) {
                 case ARG_PROFILE:
                         free(arg_profile);
                         arg_profile = strdup(optarg);
+                        break;
+                case ARG_SCHROOT_CONFIG:
+                        free(arg_schroot_config);
+                        arg_schroot_config = strdup(optarg);
+                        break;
+                case ARG_DRY_RUN:
+                        arg_dry_run = true;
                         break;
                 case ARG_SHA256:
                         free(arg_sha256);
@@ -908,6 +925,8 @@ int main(int argc, char **argv) {
                         r = verb_export(&ctx, n, rest);
                 else if (streq(verb, "import"))
                         r = verb_import(&ctx, n, rest);
+                else if (streq(verb, "import-schroot"))
+                        r = verb_import_schroot(&ctx, n, rest);
                 else if (streq(verb, "sessions"))
                         r = verb_sessions(&ctx, n, rest);
                 else if (streq(verb, "recover"))

@@ -28,6 +28,8 @@ extern char *arg_network;
 extern char *arg_command;
 extern int arg_keep;
 extern char *arg_sha256;
+extern char *arg_schroot_config;
+extern bool arg_dry_run;
 extern char *arg_profile;
 extern char **arg_binds;
 /* build (defined in arkose-chroot-build.c) */
@@ -173,6 +175,7 @@ void prebuild_apt_caches(const char *rootfs);
 /* Unpacks @source (a file, a directory in LXC image layout, or an http(s)/file URL) as the next version
  * of NAME, verified against @sha256 when given. Logs one error line. */
 int import_tree(Context *ctx, const char *name, const char *source, const char *sha256);
+int verb_import_schroot(Context *ctx, int argc, char **argv);
 
 int verb_export(Context *ctx, int argc, char **argv);
 int verb_import(Context *ctx, int argc, char **argv);
