@@ -446,12 +446,21 @@ int verb_sessions(Context *ctx, int argc, char **argv) {
                 return r;
         if (arg_json)
                 return print_sessions_json(l);
-        printf("%-32s %-16s %-9s %-12s %-8s %-6s %s\n", "ID", "CHROOT", "VERSION", "USER", "KIND", "AGE", "STATE");
+        /* Columns as wide as their longest entry, at least as wide as they used to be. */
+        int wid = 32, wchroot = 16;
+        for (SessionEntry *e = l; e->info; e++) {
+                if ((int) strlen(e->info->id) > wid)
+                        wid = (int) strlen(e->info->id);
+                if ((int) strlen(e->info->chroot) > wchroot)
+                        wchroot = (int) strlen(e->info->chroot);
+        }
+        printf("%-*s %-*s %-9s %-12s %-8s %-6s %s\n", wid, "ID", wchroot, "CHROOT", "VERSION", "USER", "KIND", "AGE",
+               "STATE");
         for (SessionEntry *e = l; e->info; e++) {
                 char age[32];
 
                 format_age(age, sizeof(age), e->info->created);
-                printf("%-32s %-16s %-9s %-12s %-8s %-6s %s\n", e->info->id, e->info->chroot, e->info->version,
+                printf("%-*s %-*s %-9s %-12s %-8s %-6s %s\n", wid, e->info->id, wchroot, e->info->chroot, e->info->version,
                        e->info->user ?: "-", session_kind_to_string(e->info->kind), age,
                        session_state_to_string(e->state));
         }

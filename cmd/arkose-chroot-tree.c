@@ -231,7 +231,7 @@ int verb_create(Context *ctx, int argc, char **argv) {
         }
 }
 
-static void list_one(Context *ctx, const char *name, bool schroot_style) {
+static void list_one(Context *ctx, const char *name, int width, bool schroot_style) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_free_ unsigned *versions = NULL;
         _cleanup_free_ char *rootfs = NULL;
@@ -254,7 +254,8 @@ static void list_one(Context *ctx, const char *name, bool schroot_style) {
         if (ref.def && ref.def->source == CHROOT_SOURCE_DIRECTORY) {
                 if (disk_usage(ref.def->directory, &size) >= 0)
                         format_bytes(sizebuf, sizeof(sizebuf), size);
-                printf("%-16s %-12s %-8s %-10s %-8s %s\n", name, "directory", "-", "-", sizebuf, ref.def->directory);
+                printf("%-*s %-12s %-8s %-10s %-8s %s\n", width, name, "directory", "-", "-", sizebuf,
+                       ref.def->description ?: ref.def->directory);
                 return;
         }
 
@@ -267,7 +268,7 @@ static void list_one(Context *ctx, const char *name, bool schroot_style) {
         }
         if (n > 0)
                 snprintf(vbuf, sizeof(vbuf), n == 1 ? "%u" : "%u-%u", versions[0], versions[n - 1]);
-        printf("%-16s %-12s %-8s %-10s %-8s %s\n", name,
+        printf("%-*s %-12s %-8s %-10s %-8s %s\n", width, name,
                !ref.def ? "(no definition)" :
                ref.def->source == CHROOT_SOURCE_TARBALL && !ref.def->url ? "imported" :
                                                                            chroot_source_to_string(ref.def->source),
@@ -294,11 +295,15 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
                         return log_oom();
         strv_sort(names);
 
+        int width = 16; /* the names column fits the longest (sbuild's DIST-ARCH-sbuild names are long) */
+        for (char **n = names; n && *n; n++)
+                if ((int) strlen(*n) > width)
+                        width = (int) strlen(*n);
         if (!schroot_style)
-                printf("%-16s %-12s %-8s %-10s %-8s %s\n", "NAME", "SOURCE", "CURRENT", "VERSIONS", "SIZE",
+                printf("%-*s %-12s %-8s %-10s %-8s %s\n", width, "NAME", "SOURCE", "CURRENT", "VERSIONS", "SIZE",
                        "DESCRIPTION");
         for (char **n = names; n && *n; n++)
-                list_one(ctx, *n, schroot_style);
+                list_one(ctx, *n, width, schroot_style);
         return 0;
 }
 
