@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <dirent.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -268,39 +267,19 @@ static const char *linux32_arch(const char *host_arch) {
         return NULL;
 }
 
-static int append(char **text, const char *fmt, ...) _printf_(2, 3);
-static int append(char **text, const char *fmt, ...) {
-        _cleanup_free_ char *line = NULL;
-        va_list ap;
-        char *joined;
-        int r;
-
-        va_start(ap, fmt);
-        r = vasprintf(&line, fmt, ap);
-        va_end(ap);
-        if (r < 0)
-                return -ENOMEM;
-        joined = strdup_printf("%s%s", *text ?: "", line);
-        if (!joined)
-                return -ENOMEM;
-        free(*text);
-        *text = joined;
-        return 0;
-}
-
-static int append_list(char **text, const char *key, char *const *l) {
+/* The lines of the definition: "KEY = A B C", or nothing for an empty list. */
+static int append_list(char ***lines, const char *key, char *const *l) {
         _cleanup_free_ char *joined = NULL;
 
         if (strv_length(l) == 0)
                 return 0;
         joined = strv_join(l, " ");
-        return joined ? append(text, "%s = %s\n", key, joined) : -ENOMEM;
+        return joined ? strv_extendf(lines, "%s = %s\n", key, joined) : -ENOMEM;
 }
 
 int schroot_chroot_definition(const SchrootChroot *c, const char *tree_arch, const char *host_arch,
                               const char *sha256, char **ret, const char **ret_reason) {
-        _cleanup_free_ char *text = NULL;
-        _cleanup_strv_free_ char **aliases = NULL;
+        _cleanup_strv_free_ char **aliases = NULL, **lines = NULL;
         const char *type = c->type ?: "plain", *arch = NULL;
         bool tarball;
 
@@ -339,24 +318,24 @@ int schroot_chroot_definition(const SchrootChroot *c, const char *tree_arch, con
                  (streq(c->personality, "linux32") || streq(c->personality, "linux_32bit")))
                 arch = linux32_arch(host_arch);
 
-        if (append(&text, "# schroot's chroot [%s] of %s, carried over by arkose-chroot import-schroot.\n", c->name,
+        if (strv_extendf(&lines, "# schroot's chroot [%s] of %s, carried over by arkose-chroot import-schroot.\n", c->name,
                    c->path ?: "?") < 0 ||
             (!tarball && (!c->union_type || streq(c->union_type, "none")) &&
-             append(&text, "# schroot wrote its sessions' changes into the tree (no union-type); arkose-chroot's "
+             strv_extendf(&lines, "# schroot wrote its sessions' changes into the tree (no union-type); arkose-chroot's "
                            "sessions are\n# throw-away overlays over it, as with union-type=overlay.\n") < 0) ||
-            append(&text, "[chroot]\ndescription = %s\n",
+            strv_extendf(&lines, "[chroot]\ndescription = %s\n",
                    !isempty(c->description) ? c->description : c->name) < 0 ||
-            append(&text, tarball ? "source = tarball\nurl = %s\n" : "source = directory\ndirectory = %s\n",
+            strv_extendf(&lines, tarball ? "source = tarball\nurl = %s\n" : "source = directory\ndirectory = %s\n",
                    tarball ? c->file : c->directory) < 0 ||
-            (tarball && append(&text, "sha256 = %s\n", sha256) < 0) ||
-            append(&text, "profile = %s\n", schroot_profile_to_arkose(c->profile)) < 0 ||
-            (arch && append(&text, "architecture = %s\n", arch) < 0) || append_list(&text, "aliases", aliases) < 0 ||
-            append_list(&text, "users", c->users) < 0 || append_list(&text, "groups", c->groups) < 0 ||
-            append_list(&text, "root-users", c->root_users) < 0 ||
-            append_list(&text, "root-groups", c->root_groups) < 0)
+            (tarball && strv_extendf(&lines, "sha256 = %s\n", sha256) < 0) ||
+            strv_extendf(&lines, "profile = %s\n", schroot_profile_to_arkose(c->profile)) < 0 ||
+            (arch && strv_extendf(&lines, "architecture = %s\n", arch) < 0) || append_list(&lines, "aliases", aliases) < 0 ||
+            append_list(&lines, "users", c->users) < 0 || append_list(&lines, "groups", c->groups) < 0 ||
+            append_list(&lines, "root-users", c->root_users) < 0 ||
+            append_list(&lines, "root-groups", c->root_groups) < 0)
                 return -ENOMEM;
-        *ret = TAKE_PTR(text);
-        return 0;
+        *ret = strv_join(lines, "");
+        return *ret ? 0 : -ENOMEM;
 }
 
 int dpkg_status_arch(const char *root, char **ret) {
