@@ -318,20 +318,21 @@ int schroot_chroot_definition(const SchrootChroot *c, const char *tree_arch, con
                  (streq(c->personality, "linux32") || streq(c->personality, "linux_32bit")))
                 arch = linux32_arch(host_arch);
 
-        if (strv_extendf(&lines, "# schroot's chroot [%s] of %s, carried over by arkose-chroot import-schroot.\n", c->name,
-                   c->path ?: "?") < 0 ||
-            (!tarball && (!c->union_type || streq(c->union_type, "none")) &&
-             strv_extendf(&lines, "# schroot wrote its sessions' changes into the tree (no union-type); arkose-chroot's "
-                           "sessions are\n# throw-away overlays over it, as with union-type=overlay.\n") < 0) ||
-            strv_extendf(&lines, "[chroot]\ndescription = %s\n",
-                   !isempty(c->description) ? c->description : c->name) < 0 ||
-            strv_extendf(&lines, tarball ? "source = tarball\nurl = %s\n" : "source = directory\ndirectory = %s\n",
-                   tarball ? c->file : c->directory) < 0 ||
-            (tarball && strv_extendf(&lines, "sha256 = %s\n", sha256) < 0) ||
+        const char *description = !isempty(c->description) ? c->description : c->name;
+        bool overlaid = tarball || (c->union_type && !streq(c->union_type, "none"));
+
+        if (strv_extendf(&lines, "# schroot's chroot [%s] of %s, carried over by arkose-chroot import-schroot.\n",
+                         c->name, c->path ?: "?") < 0 ||
+            (!overlaid && strv_extend(&lines, "# schroot wrote its sessions' changes into the tree (no union-type); "
+                                              "arkose-chroot's sessions are\n# throw-away overlays over it, as with "
+                                              "union-type=overlay.\n") < 0) ||
+            strv_extendf(&lines, "[chroot]\ndescription = %s\n", description) < 0 ||
+            (tarball ? strv_extendf(&lines, "source = tarball\nurl = %s\nsha256 = %s\n", c->file, sha256)
+                     : strv_extendf(&lines, "source = directory\ndirectory = %s\n", c->directory)) < 0 ||
             strv_extendf(&lines, "profile = %s\n", schroot_profile_to_arkose(c->profile)) < 0 ||
-            (arch && strv_extendf(&lines, "architecture = %s\n", arch) < 0) || append_list(&lines, "aliases", aliases) < 0 ||
-            append_list(&lines, "users", c->users) < 0 || append_list(&lines, "groups", c->groups) < 0 ||
-            append_list(&lines, "root-users", c->root_users) < 0 ||
+            (arch && strv_extendf(&lines, "architecture = %s\n", arch) < 0) ||
+            append_list(&lines, "aliases", aliases) < 0 || append_list(&lines, "users", c->users) < 0 ||
+            append_list(&lines, "groups", c->groups) < 0 || append_list(&lines, "root-users", c->root_users) < 0 ||
             append_list(&lines, "root-groups", c->root_groups) < 0)
                 return -ENOMEM;
         *ret = strv_join(lines, "");
