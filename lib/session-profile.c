@@ -6,6 +6,8 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,51 +35,79 @@ static bool cgroup2_unified(void) {
         return access("/sys/fs/cgroup/cgroup.controllers", F_OK) >= 0;
 }
 
-/* The lowest filtered-network slot no session holding its resources records (detached ones hold theirs
- * without a lock: session_holds_resources()), picked and recorded under STATE/net.lock. */
-static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_slots, unsigned *ret) {
-        _cleanup_free_ char *lock = path_join(state_dir, "net.lock");
-        _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
-        _cleanup_free_ bool *used = calloc(n_slots + 1, sizeof(bool));
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_closedir_ DIR *d = NULL;
-        struct dirent *de;
+/* Where filtered-network links are claimed, for the whole host: sessions of every state directory draw
+ * from the same address range, so two state directories (two users' --state-dir, tests running side by
+ * side) must never pick the same link. */
+#define NET_CLAIMS_DIR "/run/arkose/net"
 
-        if (!lock || !sessions || !used)
-                return -ENOMEM;
-        fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, true);
+/* Whether an address of /@link_prefix link @slot of @range is already on one of the host's interfaces
+ * (a session of something else, or a stale veth): then the link is not free whatever the claims say. */
+static bool slot_on_host(const NetPolicyRange *range, unsigned slot, const struct ifaddrs *ifs) {
+        uint32_t first = ntohl(range->network.s_addr) + slot * 4u;
+
+        for (const struct ifaddrs *i = ifs; i; i = i->ifa_next)
+                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
+                        uint32_t a = ntohl(((const struct sockaddr_in *) (const void *) i->ifa_addr)->sin_addr.s_addr);
+                        if (a >= first && a < first + 4)
+                                return true;
+                }
+        return false;
+}
+
+/* Whether claim file @path names a session that still holds its resources (detached ones hold theirs
+ * without a lock: session_holds_resources()). A claim that cannot be read is taken as held. */
+static bool claim_is_live(const char *path) {
+        _cleanup_strv_free_ char **kv = NULL;
+        const char *state_dir, *id;
+
+        if (state_read(path, &kv) < 0)
+                return access(path, F_OK) >= 0;
+        state_dir = state_get(kv, "state_dir");
+        id = state_get(kv, "session");
+        return state_dir && id && session_holds_resources(state_dir, id, NULL);
+}
+
+/* The lowest filtered-network link that no live session of any state directory claims and no host
+ * interface uses, claimed (NET_CLAIMS_DIR/SLOT naming @state_dir and @session_id) under
+ * NET_CLAIMS_DIR/lock, and recorded in @session_dir/net-slot too. */
+static int pick_slot(const char *state_dir, const char *session_dir, const char *session_id,
+                     const NetPolicyRange *range, unsigned n_slots, unsigned *ret) {
+        _cleanup_close_ int fd = -EBADF;
+        struct ifaddrs *ifs = NULL;
+        int r;
+
+        r = mkdir_p(NET_CLAIMS_DIR, 0755);
+        if (r < 0)
+                return r;
+        fd = lock_file(NET_CLAIMS_DIR "/lock", LOCK_MODE_EXCLUSIVE, true);
         if (fd < 0)
                 return fd;
-        d = opendir(sessions);
-        while (d && (de = readdir(d))) {
-                _cleanup_free_ char *p = NULL;
-                _cleanup_strv_free_ char **kv = NULL;
-                const char *v;
+        if (getifaddrs(&ifs) < 0)
+                return -errno;
+        r = -EBUSY;
+        for (unsigned i = 0; i < n_slots; i++) {
+                _cleanup_free_ char *claim = strdup_printf(NET_CLAIMS_DIR "/%u", i);
+                _cleanup_free_ char *mine = path_join(session_dir, "net-slot");
+                char buf[32];
 
-                if (de->d_name[0] == '.')
-                        continue;
-                p = path_join(sessions, de->d_name, "net-slot");
-                if (!p)
-                        return -ENOMEM;
-                if (!session_holds_resources(state_dir, de->d_name, NULL) || state_read(p, &kv) < 0)
-                        continue;
-                v = state_get(kv, "slot");
-                if (v && (unsigned) atoi(v) < n_slots)
-                        used[atoi(v)] = true;
-        }
-        for (unsigned i = 0; i < n_slots; i++)
-                if (!used[i]) {
-                        _cleanup_free_ char *p = path_join(session_dir, "net-slot");
-                        char buf[32];
-                        snprintf(buf, sizeof(buf), "%u", i);
-                        char *kv[] = { (char *) "slot", buf, NULL };
-                        int r = p ? state_write(p, kv) : -ENOMEM;
-                        if (r < 0)
-                                return r;
-                        *ret = i;
-                        return 0;
+                if (!claim || !mine) {
+                        r = -ENOMEM;
+                        break;
                 }
-        return -EBUSY;
+                if (claim_is_live(claim) || slot_on_host(range, i, ifs))
+                        continue;
+                snprintf(buf, sizeof(buf), "%u", i);
+                char *kv[] = { (char *) "slot", buf, (char *) "state_dir", (char *) state_dir,
+                               (char *) "session", (char *) session_id, NULL };
+                r = state_write(claim, kv);
+                if (r >= 0)
+                        r = state_write(mine, kv);
+                if (r >= 0)
+                        *ret = i;
+                break;
+        }
+        freeifaddrs(ifs);
+        return r;
 }
 
 /* Writes @value to a file that exists and cannot be replaced by rename (/proc/sys). */
@@ -121,7 +151,8 @@ static int network_prepare(const SessionProfileInput *in, SessionProfileSetup *o
         if (r < 0)
                 return r;
         if (in->profile->network == PROFILE_NETWORK_FILTERED) {
-                r = pick_slot(in->state_dir, in->session_dir, netpolicy_range_slots(&range, 30), &slot);
+                r = pick_slot(in->state_dir, in->session_dir, in->session_id, &range,
+                              netpolicy_range_slots(&range, 30), &slot);
                 if (r < 0)
                         return log_error_errno(r, "Failed to pick an address for the filtered network: %m");
         }

@@ -91,6 +91,24 @@ finish() {
         exit 0
 }
 
+# The nftables tables and host veths still there of filtered-network sessions of our state directory. The
+# host's claims of filtered-network links (/run/arkose/net/SLOT, lib/session-profile.c) name each one's
+# state directory and session; other state directories' sessions (other tests, other users) are not ours.
+net_leftovers() {
+        local c id short
+        for c in /run/arkose/net/[0-9]*; do
+                [ -f "$c" ] || continue
+                id=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(d["session"] if d.get("state_dir") == sys.argv[2] else "")' \
+                        "$c" "$ARKOSE_STATE_DIR" 2>/dev/null)
+                [ -n "$id" ] || continue
+                short=${id##*-}
+                nft list tables 2>/dev/null | grep -qw "arkose-$short" && echo "table arkose-$short"
+                ip -o link 2>/dev/null | grep -q " ark-$short[@:]" && echo "veth ark-$short"
+        done
+        return 0
+}
+no_net_leftovers() { [ -z "$(net_leftovers)" ]; }
+
 # A versioned chroot NAME whose version 1 is the shared fixture tree, hard-linked (instant, and safe:
 # published versions are only ever overlay lower layers, never written).
 use_versioned_fixture() {

@@ -92,7 +92,7 @@ ours() { for p in $(pgrep -x arkose-chroot); do grep -qz "^ARKOSE_STATE_DIR=$ARK
 check "no proxy process is left" test -z "$(ours)"
 check "the dependency layers hold no mount point of the builds" \
         sh -c "! ls -d '$ARKOSE_STATE_DIR'/cache/deps/*/upper'$ARKOSE_STATE_DIR' 2>/dev/null | grep -q ."
-check "no nftables table or veth is left" sh -c "! nft list tables | grep -q arkose- && ! ip -o link | grep -q ' ark-'"
+check "no nftables table or veth of our sessions is left" no_net_leftovers
 
 # The extra repository, signed, with its key: the build dependency comes from it.
 repo="deb http://127.0.0.1:$PR/ ./"

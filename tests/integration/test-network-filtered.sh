@@ -43,7 +43,16 @@ one_gw=$("$ARKOSE" -c fx --profile filtered -- sh -c "$gw")
 check "a one-shot session does not take a detached session's address ($det_gw, $one_gw)" \
         test -n "$det_gw" -a -n "$one_gw" -a "$det_gw" != "$one_gw"
 "$ARKOSE" -c "$det" -r -- sh -c "$probe" sh "$P1"; expect_eq "the detached session reaches the listed port" 0 $?
+# Links are claimed for the whole host: a session of another state directory, started meanwhile, gets
+# another address too (two state directories used to both take the range's first link).
+other=$T/other-state
+mkdir -p "$other"
+oth_gw=$(ARKOSE_STATE_DIR=$other "$ARKOSE" -c fx --profile filtered -- sh -c "$gw")
+check "another state directory's session does not take the detached session's address ($det_gw, $oth_gw)" \
+        test -n "$oth_gw" -a "$det_gw" != "$oth_gw"
+check "the host's claim of the detached session's link names its state directory and id" \
+        sh -c "grep -l '\"session\":\"$det\"' /run/arkose/net/[0-9]* | xargs grep -q '\"state_dir\":\"$ARKOSE_STATE_DIR\"'"
 "$ARKOSE" -c "$det" -e
-check "no arkose nftables table is left" sh -c "! nft list tables | grep -q 'arkose-fx'"
-check "no host veth is left" sh -c "! ip -o link | grep -q ' ark-'"
+check "no nftables table or veth of our sessions is left" no_net_leftovers
+check "none named after the detached session either" sh -c "! nft list tables | grep -qw 'arkose-${det##*-}' && ! ip -o link | grep -q ' ark-${det##*-}[@:]'"
 finish
