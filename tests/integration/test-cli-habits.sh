@@ -1,0 +1,27 @@
+#!/bin/bash
+# What a schroot user types on the first day, and what schroot would have said: a missing program on a
+# terminal, a login shell the chroot lacks.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+cd "$T"
+command -v script > /dev/null || skip "script (bsdutils) is missing"
+command -v useradd > /dev/null || skip "useradd is missing"
+
+# A program that does not exist, run on a terminal (attached through liblxc's pty): a shell's 127, and one
+# line saying why (liblxc wrote it to the container's log only).
+script -eqc "'$ARKOSE' -c fx -- no-such-program-arktest" /dev/null > "$T/tty.out" 2>&1; rc=$?
+expect_eq "a missing program on a terminal gives 127" 127 "$rc"
+check "and says so ($(tr -d '\r' < "$T/tty.out"))" grep -q "Failed to run 'no-such-program-arktest': No such file or directory" "$T/tty.out"
+
+# A user whose login shell the chroot does not have (zsh on the host, not in a minbase tree): /bin/sh instead,
+# with a warning, as schroot does ("Falling back to shell"), not an exit status 127 and nothing said.
+U=arksh$$
+useradd -M -N -d /nonexistent -s /bin/arktest-no-such-shell "$U" || skip "cannot create a test user"
+EXTRA_CLEANUP="userdel $U 2>/dev/null"
+out=$(printf 'echo "shell=$0"; exit 6\n' | "$ARKOSE" -c fx -u "$U" 2> "$T/sh.err"); rc=$?
+expect_eq "a login shell missing in the chroot: /bin/sh runs instead" "shell=-sh" "$out"
+expect_eq "and its exit status is the session's" 6 "$rc"
+check "with a warning naming the missing shell ($(cat "$T/sh.err"))" \
+        grep -q "Shell '/bin/arktest-no-such-shell' is not in the session, using '/bin/sh'" "$T/sh.err"
+
+finish
