@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot -c NAME [--] CMD: a one-shot, throw-away session. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -161,10 +162,28 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
         return 0;
 }
 
-int plan_binds(const char *cwd, char ***ret) {
+/* Whether directory @path holds files of the tree made of @lowers (in any layer): entries other than dotfiles,
+ * which a home directory such as /root holds and a bind of the caller's home has always hidden. */
+static bool tree_has_files(char **lowers, const char *path) {
+        for (char **l = lowers; l && *l; l++) {
+                _cleanup_free_ char *p = path_join(*l, path);
+                _cleanup_closedir_ DIR *d = p ? opendir(p) : NULL;
+                struct dirent *de;
+
+                if (!d)
+                        continue;
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                return true;
+        }
+        return false;
+}
+
+int plan_binds(const char *cwd, char **lowers, char ***ret) {
         _cleanup_strv_free_ char **binds = NULL;
         _cleanup_free_ char *changelog = path_join(cwd, "debian/changelog");
         _cleanup_free_ char *parent = strdup(cwd);
+        const char *dir = cwd;
         char *slash;
 
         if (!changelog || !parent)
@@ -175,10 +194,13 @@ int plan_binds(const char *cwd, char ***ret) {
         slash = strrchr(parent, '/');
         if (slash)
                 *slash = '\0';
-        if (access(changelog, F_OK) >= 0 && !isempty(parent)) {
-                if (strv_extend(&binds, parent) < 0)
-                        return -ENOMEM;
-        } else if (!streq(cwd, "/") && strv_extend(&binds, cwd) < 0)
+        if (access(changelog, F_OK) >= 0 && !isempty(parent))
+                dir = parent;
+        /* The host's /etc, /usr or /var/lib over the chroot's would make the session the host's, writable: a
+         * directory the chroot has files in is its own, and the command starts there, as with schroot. */
+        if (streq(dir, "/") || tree_has_files(lowers, dir))
+                log_info("Not binding '%s' into the session: the chroot has its own", dir);
+        else if (strv_extend(&binds, dir) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(binds);
         return 0;
@@ -264,7 +286,7 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = session_cwd(&ret->cwd);
         if (r < 0)
                 return r;
-        r = plan_binds(ret->cwd, &ret->binds);
+        r = plan_binds(ret->cwd, ret->ref.lowers, &ret->binds);
         if (r < 0)
                 return log_oom();
         r = access_check_session(ret->ref.def, ret->user.uid, ret->user.name,

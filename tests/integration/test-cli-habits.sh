@@ -1,6 +1,6 @@
 #!/bin/bash
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
-# terminal, a login shell the chroot lacks.
+# terminal, a login shell the chroot lacks, a command run from /etc.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -23,5 +23,16 @@ expect_eq "a login shell missing in the chroot: /bin/sh runs instead" "shell=-sh
 expect_eq "and its exit status is the session's" 6 "$rc"
 check "with a warning naming the missing shell ($(cat "$T/sh.err"))" \
         grep -q "Shell '/bin/arktest-no-such-shell' is not in the session, using '/bin/sh'" "$T/sh.err"
+
+# Run from a directory the chroot has files in (/etc, /usr, /var/lib), the session is the chroot's, as with
+# schroot: that directory is not the host's bound over it (the host's /etc, writable, under a root command).
+for d in /etc /usr /var/lib; do
+        out=$(cd "$d" && "$ARKOSE" -c fx -- sh -c 'pwd; awk -v d="$PWD" '"'"'$5 == d'"'"' /proc/self/mountinfo | wc -l')
+        expect_eq "run from $d: it starts in the chroot's $d, with nothing bound there" "$d
+0" "$out"
+done
+# ... but a home directory (dotfiles only, in the tree) is still bound, as a directory the tree lacks is.
+out=$(cd /root && "$ARKOSE" -c fx -- sh -c 'awk -v d="$PWD" '"'"'$5 == d'"'"' /proc/self/mountinfo | wc -l')
+expect_eq "run from /root: the caller's /root is bound" 1 "$out"
 
 finish
