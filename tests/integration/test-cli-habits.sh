@@ -1,6 +1,6 @@
 #!/bin/bash
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
-# terminal, a login shell the chroot lacks, a command run from /etc.
+# terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -34,5 +34,19 @@ done
 # ... but a home directory (dotfiles only, in the tree) is still bound, as a directory the tree lacks is.
 out=$(cd /root && "$ARKOSE" -c fx -- sh -c 'awk -v d="$PWD" '"'"'$5 == d'"'"' /proc/self/mountinfo | wc -l')
 expect_eq "run from /root: the caller's /root is bound" 1 "$out"
+
+# sbuild's -d DIST names the chroot of a build (it was taken for a working directory, which a build has
+# none of, and ignored: the changelog's distribution was used instead).
+use_versioned_fixture bw
+mkdir -p "$T/src" "$T/out"
+cp -a "$SRC/tests/data/test-pkg" "$T/src/"
+sed -i '1s/ bookworm;/ UNRELEASED;/' "$T/src/test-pkg/debian/changelog"
+err=$("$ARKOSE" build -d no-such-dist --output "$T/out" "$T/src/test-pkg" 2>&1); rc=$?
+case $err in *"No chroot named 'no-such-dist'"*) said=yes ;; *) said=no ;; esac
+check "build -d DIST looks DIST up ($err)" test "$rc" -ne 0 -a "$said" = yes
+"$ARKOSE" build -d bw --pre-build-commands 'echo pre-build-ran; exit 3' --output "$T/out" "$T/src/test-pkg" \
+        > "$T/build.out" 2>&1; rc=$?
+check "build -d bw of an UNRELEASED source picks bw: its first hook ran ($(tail -n 1 "$T/build.out"))" \
+        sh -c '[ "$1" -ne 0 ] && grep -qs pre-build-ran "$2" "$3"/*.build' sh "$rc" "$T/build.out" "$T/out"
 
 finish
