@@ -271,6 +271,38 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
 }
 
 /* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
+/* A caller who is not root may end or recover only a session of their own. Logs. */
+static int check_session_owner(Context *ctx, const char *name) {
+        SessionInfo *oi = NULL;
+        int q;
+
+        if (session_info_load(ctx->state_dir, name, &oi) < 0)
+                return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", name);
+        q = access_check_owner(oi->uid, "this session");
+        session_info_free(oi);
+        return q;
+}
+
+/* --end-session of session @name. Logs. */
+static int end_session(Context *ctx, const char *name) {
+        SessionInfo *si = NULL;
+        int r;
+
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Sessions need root: run 'sudo arkose-chroot ...'");
+        if (!caller_is_root() && check_session_owner(ctx, name) < 0)
+                return -EPERM;
+        /* A spare session ends through its owner, which holds its lock all along. */
+        if (session_info_load(ctx->state_dir, name, &si) >= 0 && si->kind == SESSION_KIND_SPARE) {
+                r = spare_end(ctx->state_dir, si);
+                if (r < 0)
+                        log_error_errno(r, "Failed to end spare session '%s': %m", name);
+        } else
+                r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+        session_info_free(si);
+        return r;
+}
+
 int session_action(Context *ctx, int argc, char **argv) {
         SessionNamespace ns;
         const char *name;
@@ -324,34 +356,13 @@ int session_action(Context *ctx, int argc, char **argv) {
         case SESSION_ACTION_RECOVER:
                 if (argc > 0)
                         return log_error("--end-session and --recover-session take no command"), 2;
+                if (arg_action == SESSION_ACTION_END)
+                        return end_session(ctx, name) < 0;
                 if (geteuid() != 0)
                         return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
-                if (!caller_is_root()) {
-                        SessionInfo *oi = NULL;
-                        int q;
-
-                        if (session_info_load(ctx->state_dir, name, &oi) < 0)
-                                return log_error("No session '%s' (see 'arkose-chroot sessions')", name), 1;
-                        q = access_check_owner(oi->uid, "this session");
-                        session_info_free(oi);
-                        if (q < 0)
-                                return 1;
-                }
-                if (arg_action == SESSION_ACTION_END) {
-                        SessionInfo *si = NULL;
-
-                        /* A spare session ends through its owner, which holds its lock all along. */
-                        if (session_info_load(ctx->state_dir, name, &si) >= 0 && si->kind == SESSION_KIND_SPARE) {
-                                r = spare_end(ctx->state_dir, si);
-                                if (r < 0)
-                                        log_error_errno(r, "Failed to end spare session '%s': %m", name);
-                        } else
-                                r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
-                                                         ctx->config.hook_timeout);
-                        session_info_free(si);
-                } else
-                        r = recover_session(ctx, name);
-                return r < 0;
+                if (!caller_is_root() && check_session_owner(ctx, name) < 0)
+                        return 1;
+                return recover_session(ctx, name) < 0;
         }
         return 1;
 }
@@ -571,6 +582,25 @@ int verb_info_all(Context *ctx, int argc, char **argv) {
                         return r;
         }
         return arg_all_sessions ? info_sessions(ctx) : 0;
+}
+
+int end_all_sessions(Context *ctx) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        int r, ret = 0;
+
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Sessions need root: run 'sudo arkose-chroot ...'");
+        r = session_entries(ctx, false, &l);
+        if (r < 0)
+                return r;
+        for (SessionEntry *e = l; e->info; e++) {
+                if (e->info->kind != SESSION_KIND_DETACHED || (!caller_is_root() && e->info->uid != caller_uid()))
+                        continue;
+                r = end_session(ctx, e->info->id);
+                if (r < 0 && ret >= 0)
+                        ret = r;
+        }
+        return ret;
 }
 
 int verb_list_all(Context *ctx, int argc, char **argv) {

@@ -206,7 +206,8 @@ static void help(void) {
                "  -e, --end-session       end session -c ID, discarding its changes\n"
                "      --recover-session   restart session -c ID after its container died (e.g. a reboot)\n"
                "  -n, --session-name ID   the new session's id (default NAME-xxxxxxxx)\n"
-               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both\n"
+               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both;\n"
+               "                          -e --all-sessions: end every detached session\n"
                "      --json              sessions: JSON output\n"
                "      --error-status N    --run-session: exit status N for failures of arkose-chroot itself\n"
                "                          (default 1; autopkgtest's execute commands use 255)\n"
@@ -770,6 +771,13 @@ int main(int argc, char **argv) {
                 return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
         if (arg_chroot)
                 return session_action(&ctx, argc - optind, argv + optind);
+        if (arg_action == SESSION_ACTION_END && arg_all_sessions) {
+                if (optind < argc) {
+                        log_error("--end-session takes no command");
+                        return 2;
+                }
+                return end_all_sessions(&ctx) < 0;
+        }
         if (arg_action != SESSION_ACTION_AUTOMATIC) {
                 log_error("Session actions need -c (a chroot for --begin-session, else a session)");
                 return 2;

@@ -1,6 +1,7 @@
 #!/bin/bash
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
-# terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc.
+# terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
+# schroot's -e --all-sessions.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -48,5 +49,12 @@ check "build -d DIST looks DIST up ($err)" test "$rc" -ne 0 -a "$said" = yes
         > "$T/build.out" 2>&1; rc=$?
 check "build -d bw of an UNRELEASED source picks bw: its first hook ran ($(tail -n 1 "$T/build.out"))" \
         sh -c '[ "$1" -ne 0 ] && grep -qs pre-build-ran "$2" "$3"/*.build' sh "$rc" "$T/build.out" "$T/out"
+
+# schroot --end-session --all-sessions ends every session (it needed -c).
+s1=$("$ARKOSE" -c fx --begin-session) && s2=$("$ARKOSE" -c fx --begin-session)
+expect_eq "two sessions begun" "$(printf 'session:%s\n' "$s1" "$s2" | sort)" "$("$ARKOSE" -l --all-sessions | sort)"
+"$ARKOSE" --end-session --all-sessions; rc=$?
+expect_eq "--end-session --all-sessions succeeds" 0 "$rc"
+expect_eq "and no session is left" "" "$("$ARKOSE" -l --all-sessions)"
 
 finish
