@@ -105,7 +105,7 @@ static int recover_session(Context *ctx, const char *id) {
 }
 
 /* The command's working directory in a session: -d DIR (a path in the session), else the caller's
- * when the session has it (it is bound in when the session began there), else "/". Logs. */
+ * when the session has it (it is bound in when the session began there), else "/", saying so. Logs. */
 static int run_session_cwd(Session *session, char **ret) {
         _cleanup_free_ char *cwd = NULL;
 
@@ -118,6 +118,10 @@ static int run_session_cwd(Session *session, char **ret) {
         }
         cwd = getcwd(NULL, 0);
         if (!cwd || !session_has_directory(session, cwd)) {
+                /* schroot says so too ("The directory does not exist inside the chroot"). */
+                if (cwd)
+                        log_notice("Directory '%s' is not in session '%s', running in '/' (see -d DIR)", cwd,
+                                   session_id(session));
                 free(cwd);
                 cwd = strdup("/");
         }

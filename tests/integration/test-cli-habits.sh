@@ -1,7 +1,7 @@
 #!/bin/bash
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
 # terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
-# schroot's -e --all-sessions.
+# schroot's -e --all-sessions, --run-session from a directory the session lacks.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -56,5 +56,15 @@ expect_eq "two sessions begun" "$(printf 'session:%s\n' "$s1" "$s2" | sort)" "$(
 "$ARKOSE" --end-session --all-sessions; rc=$?
 expect_eq "--end-session --all-sessions succeeds" 0 "$rc"
 expect_eq "and no session is left" "" "$("$ARKOSE" -l --all-sessions)"
+
+# --run-session from a directory the session does not have runs in '/', and says so, as schroot does (it
+# said nothing: a command meant for the source tree ran in '/').
+sid=$("$ARKOSE" -c fx --begin-session -d /)
+out=$("$ARKOSE" -c "session:$sid" --run-session -- pwd 2> "$T/run.err")
+expect_eq "a directory the session lacks: the command runs in /" / "$out"
+check "and says so ($(cat "$T/run.err"))" grep -q "Directory '$T' is not in session '$sid', running in '/'" "$T/run.err"
+out=$("$ARKOSE" -c "session:$sid" --run-session -d /tmp -- pwd 2> "$T/run.err")
+expect_eq "-d DIR: no such notice" "/tmp:" "$out:$(cat "$T/run.err")"
+"$ARKOSE" -c "session:$sid" --end-session
 
 finish
