@@ -250,7 +250,7 @@ static void help(void) {
                "  -v, --verbose           more messages\n"
                "  -q, --quiet             fewer messages\n"
                "  -h, --help              this text\n"
-               "      --version           the version\n",
+               "  -V, --version           the version\n",
                ARKOSE_STATEDIR, ARKOSE_SYSCONFDIR);
 }
 
@@ -349,7 +349,8 @@ static const struct option options[] = {
 static int parse_options(int argc, char **argv) {
         int c;
 
-        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhbren:aj:A", options, NULL)) >= 0) {
+        opterr = 0; /* one line of ours instead of getopt's, which names argv[0] as typed and no way on */
+        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:A", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -381,6 +382,16 @@ static int parse_options(int argc, char **argv) {
                 case 'h':
                         help();
                         return 0;
+                case '?':
+                        if (optopt > 0 && optopt < 256 && !startswith(argv[optind - 1], "--"))
+                                log_error("Unknown option '-%c' (see 'arkose-chroot --help')", optopt);
+                        else
+                                log_error("Unknown option '%s' (see 'arkose-chroot --help')", argv[optind - 1]);
+                        return -EINVAL;
+                case ':':
+                        log_error("Option '%s' needs an argument (see 'arkose-chroot --help')", argv[optind - 1]);
+                        return -EINVAL;
+                case 'V': /* schroot's */
                 case ARG_VERSION:
                         printf("arkose-chroot %s\n", ARKOSE_VERSION);
                         return 0;
@@ -547,7 +558,7 @@ static int parse_options(int argc, char **argv) {
                                         return -EINVAL;
                                 break;
                         }
-                        return -EINVAL; /* getopt printed why */
+                        return -EINVAL; /* not reached: every option is handled above */
                 }
         }
         return 1;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
 # terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
-# schroot's -e --all-sessions, --run-session from a directory the session lacks.
+# schroot's -e --all-sessions, --run-session from a directory the session lacks,
+# a mistyped option, schroot's -V.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -66,5 +67,17 @@ check "and says so ($(cat "$T/run.err"))" grep -q "Directory '$T' is not in sess
 out=$("$ARKOSE" -c "session:$sid" --run-session -d /tmp -- pwd 2> "$T/run.err")
 expect_eq "-d DIR: no such notice" "/tmp:" "$out:$(cat "$T/run.err")"
 "$ARKOSE" -c "session:$sid" --end-session
+
+# A mistyped option: one line of ours, with the way on, and 2 (getopt's said '/path/to/arkose-chroot:
+# unrecognized option' and no more); schroot's -V is --version.
+err=$("$ARKOSE" --chrot fx -- true 2>&1); rc=$?
+expect_eq "a mistyped long option: one line and status 2" \
+        "2 arkose-chroot: Unknown option '--chrot' (see 'arkose-chroot --help')" "$rc $err"
+err=$("$ARKOSE" -x 2>&1); rc=$?
+expect_eq "an unknown short option" "2 arkose-chroot: Unknown option '-x' (see 'arkose-chroot --help')" "$rc $err"
+err=$("$ARKOSE" -c 2>&1); rc=$?
+expect_eq "an option without its argument" \
+        "2 arkose-chroot: Option '-c' needs an argument (see 'arkose-chroot --help')" "$rc $err"
+check "-V prints the version, as schroot's does" sh -c '"$1" -V | grep -q "^arkose-chroot [0-9]"' sh "$ARKOSE"
 
 finish
