@@ -684,6 +684,27 @@ static int def_from_store(Context *ctx, const char *name, ChrootDef **ret) {
         return 0;
 }
 
+/* "No chroot named NAME", with the name a typo away if there is one (schroot says only "Chroot not found"),
+ * or the session of that name (which -c takes as session:NAME). Returns -ENOENT. */
+static int log_no_chroot(Context *ctx, const char *name) {
+        _cleanup_strv_free_ char **names = NULL, **trees = NULL;
+        SessionInfo *si = NULL;
+        const char *closest;
+
+        if (session_id_is_valid(name, NULL) && session_info_load(ctx->state_dir, name, &si) >= 0) {
+                session_info_free(si);
+                return log_error_errno(-ENOENT, "No chroot named '%s', but a session: use -c session:%s", name, name);
+        }
+        (void) chroot_def_list_names(ctx->def_dirs, &names);
+        if (store_list_names(ctx->state_dir, &trees) >= 0)
+                (void) strv_extend_strv(&names, trees);
+        closest = strv_find_closest(names, name);
+        if (closest)
+                return log_error_errno(-ENOENT, "No chroot named '%s': did you mean '%s'? (see 'arkose-chroot list')",
+                                       name, closest);
+        return log_error_errno(-ENOENT, "No chroot named '%s' (see 'arkose-chroot list')", name);
+}
+
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret) {
         _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
         _cleanup_free_ char *name = NULL, *err_path = NULL;
@@ -711,7 +732,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         if (r == -ENOENT)
                 r = def_from_store(ctx, name, &def);
         if (r == -ENOENT)
-                return log_error_errno(r, "No chroot named '%s' (see 'arkose-chroot list')", name);
+                return log_no_chroot(ctx, name);
         if (r < 0)
                 return log_error_errno(r, "%s:%u: Invalid chroot definition%s%s%s: %m", err_path ?: name, line,
                                        key ? " (key '" : "", key ?: "", key ? "')" : "");

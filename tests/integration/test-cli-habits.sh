@@ -2,7 +2,7 @@
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
 # terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
 # schroot's -e --all-sessions, --run-session from a directory the session lacks,
-# a mistyped option, schroot's -V.
+# a mistyped option, schroot's -V, a mistyped chroot name.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -79,5 +79,16 @@ err=$("$ARKOSE" -c 2>&1); rc=$?
 expect_eq "an option without its argument" \
         "2 arkose-chroot: Option '-c' needs an argument (see 'arkose-chroot --help')" "$rc $err"
 check "-V prints the version, as schroot's does" sh -c '"$1" -V | grep -q "^arkose-chroot [0-9]"' sh "$ARKOSE"
+
+# A mistyped chroot name: the name it is a typo of (tests/unit/test-util.c has the rule); a session's name
+# without session:, the way to it.
+err=$("$ARKOSE" -c bookwrom -- true 2>&1); rc=$?
+expect_eq "a mistyped chroot name: did you mean" \
+        "1 arkose-chroot: No chroot named 'bookwrom': did you mean 'bookworm'? (see 'arkose-chroot list')" "$rc $err"
+sid=$("$ARKOSE" -c fx --begin-session -n "arkcli-$$")
+err=$("$ARKOSE" -c "arkcli-$$" -- true 2>&1); rc=$?
+expect_eq "a session's name as a chroot: the way to it" \
+        "1 arkose-chroot: No chroot named 'arkcli-$$', but a session: use -c session:arkcli-$$" "$rc $err"
+"$ARKOSE" -c "session:$sid" --end-session
 
 finish
