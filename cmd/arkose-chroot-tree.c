@@ -209,6 +209,16 @@ int verb_create(Context *ctx, int argc, char **argv) {
         if (strchr(argv[0], '@'))
                 return log_error_errno(-EINVAL, "Create takes a chroot name, not a version: '%s'", argv[0]);
 
+        {
+                _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
+                unsigned current;
+
+                /* No definition, no tree: say how to make one. */
+                if (chroot_name_is_valid(argv[0], NULL) &&
+                    chroot_def_find(ctx->def_dirs, argv[0], &def, NULL, NULL, NULL) == -ENOENT &&
+                    store_current_version(ctx->state_dir, argv[0], &current) == -ENOENT)
+                        return context_log_no_chroot(ctx, argv[0], true);
+        }
         r = context_resolve(ctx, argv[0], false, &ref);
         if (r < 0)
                 return r;

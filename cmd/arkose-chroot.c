@@ -684,14 +684,12 @@ static int def_from_store(Context *ctx, const char *name, ChrootDef **ret) {
         return 0;
 }
 
-/* "No chroot named NAME", with the name a typo away if there is one (schroot says only "Chroot not found"),
- * or the session of that name (which -c takes as session:NAME). Returns -ENOENT. */
-static int log_no_chroot(Context *ctx, const char *name) {
+int context_log_no_chroot(Context *ctx, const char *name, bool create) {
         _cleanup_strv_free_ char **names = NULL, **trees = NULL;
         SessionInfo *si = NULL;
         const char *closest;
 
-        if (session_id_is_valid(name, NULL) && session_info_load(ctx->state_dir, name, &si) >= 0) {
+        if (!create && session_id_is_valid(name, NULL) && session_info_load(ctx->state_dir, name, &si) >= 0) {
                 session_info_free(si);
                 return log_error_errno(-ENOENT, "No chroot named '%s', but a session: use -c session:%s", name, name);
         }
@@ -702,6 +700,11 @@ static int log_no_chroot(Context *ctx, const char *name) {
         if (closest)
                 return log_error_errno(-ENOENT, "No chroot named '%s': did you mean '%s'? (see 'arkose-chroot list')",
                                        name, closest);
+        if (create)
+                return log_error_errno(-ENOENT,
+                                       "No definition of chroot '%s': write %s/chroots.d/%s.conf, e.g. '[chroot]' and "
+                                       "'suite = %s' (as in %s/chroots/bookworm.conf)",
+                                       name, ctx->config_dir, name, name, ctx->data_dir);
         return log_error_errno(-ENOENT, "No chroot named '%s' (see 'arkose-chroot list')", name);
 }
 
@@ -732,7 +735,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         if (r == -ENOENT)
                 r = def_from_store(ctx, name, &def);
         if (r == -ENOENT)
-                return log_no_chroot(ctx, name);
+                return context_log_no_chroot(ctx, name, false);
         if (r < 0)
                 return log_error_errno(r, "%s:%u: Invalid chroot definition%s%s%s: %m", err_path ?: name, line,
                                        key ? " (key '" : "", key ?: "", key ? "')" : "");

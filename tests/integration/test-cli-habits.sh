@@ -2,7 +2,7 @@
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
 # terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
 # schroot's -e --all-sessions, --run-session from a directory the session lacks,
-# a mistyped option, schroot's -V, a mistyped chroot name.
+# a mistyped option, schroot's -V, a mistyped chroot name, create of a name with no definition.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -90,5 +90,12 @@ err=$("$ARKOSE" -c "arkcli-$$" -- true 2>&1); rc=$?
 expect_eq "a session's name as a chroot: the way to it" \
         "1 arkose-chroot: No chroot named 'arkcli-$$', but a session: use -c session:arkcli-$$" "$rc $err"
 "$ARKOSE" -c "session:$sid" --end-session
+
+# create of a name nothing defines: where its definition goes (it said 'No chroot named', see list).
+err=$("$ARKOSE" create forky 2>&1); rc=$?
+expect_eq "create without a definition: where to write one" \
+        "1 arkose-chroot: No definition of chroot 'forky': write $ARKOSE_CONFIG_DIR/chroots.d/forky.conf, e.g. '[chroot]' and 'suite = forky' (as in $SRC/chroots/bookworm.conf)" \
+        "$rc $err"
+check "and nothing is made" test ! -e "$ARKOSE_STATE_DIR/trees/forky"
 
 finish
