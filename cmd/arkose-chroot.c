@@ -819,7 +819,8 @@ int main(int argc, char **argv) {
         }
 
         if (optind >= argc) {
-                help();
+                /* Bad usage: one line on stderr, not the help on stdout, which carries results only. */
+                log_error("Nothing to do: give -c NAME [COMMAND] or a command such as 'list' (see 'arkose-chroot --help')");
                 return 2;
         }
         verb = argv[optind];

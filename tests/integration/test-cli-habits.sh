@@ -78,6 +78,9 @@ expect_eq "an unknown short option" "2 arkose-chroot: Unknown option '-x' (see '
 err=$("$ARKOSE" -c 2>&1); rc=$?
 expect_eq "an option without its argument" \
         "2 arkose-chroot: Option '-c' needs an argument (see 'arkose-chroot --help')" "$rc $err"
+out=$("$ARKOSE" 2> "$T/noargs.err"); rc=$?
+expect_eq "no arguments: one line on stderr, nothing on stdout, status 2" \
+        "2 1 " "$rc $(wc -l < "$T/noargs.err") $out"
 check "-V prints the version, as schroot's does" sh -c '"$1" -V | grep -q "^arkose-chroot [0-9]"' sh "$ARKOSE"
 
 # A mistyped chroot name: the name it is a typo of (tests/unit/test-util.c has the rule); a session's name
