@@ -1143,7 +1143,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot build [--chroot NAME] [OPTIONS] PKG.dsc|SOURCE_DIR");
+                return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
         r = access_require_root("build");
         if (r < 0)
                 return r;

@@ -454,7 +454,7 @@ int verb_sessions(Context *ctx, int argc, char **argv) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot sessions [--json]");
+                return log_usage("Usage: arkose-chroot sessions [--json]");
         (void) session_sweep_stale(ctx->state_dir);
         r = session_entries(ctx, false, &l);
         if (r < 0)
@@ -480,7 +480,7 @@ int verb_recover(Context *ctx, int argc, char **argv) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot recover");
+                return log_usage("Usage: arkose-chroot recover");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Recovering needs root: run 'sudo arkose-chroot recover'");
         r = session_recover_all(ctx->state_dir, &removed, &dead);
@@ -635,7 +635,7 @@ int verb_start(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot start NAME");
+                return log_usage("Usage: arkose-chroot start NAME");
         r = context_resolve(ctx, argv[0], false, &ref);
         if (r < 0)
                 return r;
@@ -673,7 +673,7 @@ int verb_stop(Context *ctx, int argc, char **argv) {
         const char *reason = NULL;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot stop NAME");
+                return log_usage("Usage: arkose-chroot stop NAME");
         if (!chroot_name_is_valid(argv[0], &reason))
                 return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", argv[0], reason);
         id = strdup_printf("%s-live", argv[0]);

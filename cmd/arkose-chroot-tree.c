@@ -202,7 +202,7 @@ int verb_create(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot create NAME");
+                return log_usage("Usage: arkose-chroot create NAME");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Creating a chroot needs root: run 'sudo arkose-chroot create %s'",
                                        argv[0]);
@@ -291,7 +291,7 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot list");
+                return log_usage("Usage: arkose-chroot list");
 
         r = chroot_def_list_names(ctx->def_dirs, &names);
         if (r < 0)
@@ -401,7 +401,7 @@ int verb_apparmor_profile(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot apparmor-profile PROFILE");
+                return log_usage("Usage: arkose-chroot apparmor-profile PROFILE");
         r = context_find_profile(ctx, argv[0], &p);
         if (r < 0)
                 return r;

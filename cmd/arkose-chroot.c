@@ -22,6 +22,7 @@ char *arg_chroot = NULL;
 char *arg_user = NULL;
 char *arg_directory = NULL;
 bool arg_preserve_env = false;
+bool arg_usage_error = false;
 bool arg_tmpfs = false;
 char *arg_network = NULL;
 char *arg_command = NULL;
@@ -801,9 +802,9 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (arg_list)
-                return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+                return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? (arg_usage_error ? 2 : 1) : 0;
         if (arg_info)
-                return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+                return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? (arg_usage_error ? 2 : 1) : 0;
         if (arg_chroot)
                 return session_action(&ctx, argc - optind, argv + optind);
         if (arg_action == SESSION_ACTION_END && arg_all_sessions) {
@@ -906,5 +907,5 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
-        return r < 0 ? 1 : 0;
+        return r < 0 ? (arg_usage_error ? 2 : 1) : 0;
 }

@@ -23,6 +23,10 @@ extern char *arg_chroot;
 extern char *arg_user;
 extern char *arg_directory;
 extern bool arg_preserve_env;
+/* Set by log_usage(): main() then exits 2, as for a bad option, rather than 1. */
+extern bool arg_usage_error;
+/* Logs a verb's usage error (a missing or extra argument) and returns -EINVAL. */
+#define log_usage(...) (arg_usage_error = true, log_error_errno(-EINVAL, __VA_ARGS__))
 extern bool arg_tmpfs;
 extern char *arg_network;
 extern char *arg_command;

@@ -81,6 +81,11 @@ expect_eq "an option without its argument" \
 out=$("$ARKOSE" 2> "$T/noargs.err"); rc=$?
 expect_eq "no arguments: one line on stderr, nothing on stdout, status 2" \
         "2 1 " "$rc $(wc -l < "$T/noargs.err") $out"
+# A verb without its arguments is bad usage too: 2, as README says (it was 1, as for a failure).
+for v in create update remove export import build; do
+        "$ARKOSE" "$v" > /dev/null 2> "$T/usage.err"; rc=$?
+        expect_eq "'$v' without its arguments: 2 and one usage line" "2 1" "$rc $(grep -c '^arkose-chroot: Usage: ' "$T/usage.err")"
+done
 check "-V prints the version, as schroot's does" sh -c '"$1" -V | grep -q "^arkose-chroot [0-9]"' sh "$ARKOSE"
 
 # A mistyped chroot name: the name it is a typo of (tests/unit/test-util.c has the rule); a session's name
