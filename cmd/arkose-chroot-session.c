@@ -419,6 +419,11 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         /* Out of the caller's session and process group, off its terminal and pipes (a reader of the
          * caller's output must see EOF when the caller exits); nothing of the caller's but the lock. */
         (void) setsid();
+        {
+                _cleanup_free_ char *title = strdup_printf("arkose-chroot: spare session of '%s'", setup->ref.name);
+                if (title)
+                        process_set_title(title);
+        }
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 ||
             (refill_fd != 3 && dup3(refill_fd, 3, O_CLOEXEC) < 0))

@@ -94,6 +94,21 @@ static void signal_handler(int sig) {
                 (void) kill(pid, sig == SIGHUP ? forward_hangup : sig);
 }
 
+/* The kernel's copy of the command line, which /proc/PID/cmdline (ps) reads: main()'s argument strings. */
+static char *cmdline_start = NULL;
+static size_t cmdline_size = 0;
+
+void process_set_title(const char *title) {
+        size_t n = strlen(title);
+
+        if (!cmdline_start || cmdline_size == 0)
+                return;
+        if (n >= cmdline_size)
+                n = cmdline_size - 1;
+        memcpy(cmdline_start, title, n);
+        memset(cmdline_start + n, 0, cmdline_size - n);
+}
+
 /* The signals passed on to the command: autopkgtest's execute command also takes SIGUSR1 and SIGUSR2. */
 void signals_forwarded(sigset_t *ret) {
         (void) sigemptyset(ret);
@@ -787,6 +802,11 @@ int main(int argc, char **argv) {
         int r;
 
         log_set_prefix("arkose-chroot");
+        /* Contiguous, as the kernel lays them out. */
+        if (argc > 0 && argv[argc - 1] >= argv[0]) {
+                cmdline_start = argv[0];
+                cmdline_size = (size_t) (argv[argc - 1] - argv[0]) + strlen(argv[argc - 1]) + 1;
+        }
         r = access_setup();
         if (r < 0)
                 return 1;

@@ -100,6 +100,11 @@ int context_log_no_chroot(Context *ctx, const char *name, bool create);
 /* Resolves @spec ("NAME", "ALIAS", "NAME@3") to its definition and tree. Logs one error line. */
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret);
 
+/* Rewrites this process's command line as ps shows it (in place, cut to its length at start) to @title: a
+ * spare session's owner must not look like the command it was forked from, still running minutes later.
+ * The original arguments' strings are overwritten: only for a process that no longer reads them. */
+void process_set_title(const char *title);
+
 /* Signal forwarding: SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the registered child; before one is
  * registered they are remembered. */
 void signals_install(void);

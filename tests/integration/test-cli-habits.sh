@@ -106,4 +106,18 @@ expect_eq "create without a definition: where to write one" \
         "$rc $err"
 check "and nothing is made" test ! -e "$ARKOSE_STATE_DIR/trees/forky"
 
+# The spare session a one-shot command leaves (lib/spare.h) is owned by a process forked from that command:
+# ps showed it as the command ('arkose-chroot -c NAME -- apt-get update', for 15 minutes after it ended).
+ARKOSE_SPARE_SESSIONS=1 "$ARKOSE" -c fx -- true "arkmark-$$" < /dev/null
+spare=
+for i in $(seq 200); do
+        spare=$("$ARKOSE" sessions | awk '$5 == "spare" && $7 == "running" {print $1}')
+        [ -n "$spare" ] && break
+        sleep 0.1
+done
+check "a one-shot command left a spare session" test -n "$spare"
+check "no process shows the command it was forked from" sh -c "! pgrep -af 'ark[m]ark-$$'"
+check "its owner says what it is" pgrep -f "^arkose-chroot: spare session of 'fx'"
+[ -n "$spare" ] && "$ARKOSE" -c "$spare" --end-session
+
 finish
