@@ -198,7 +198,9 @@ int plan_binds(const char *cwd, char **lowers, char ***ret) {
                 dir = parent;
         /* The host's /etc, /usr or /var/lib over the chroot's would make the session the host's, writable: a
          * directory the chroot has files in is its own, and the command starts there, as with schroot. */
-        if (streq(dir, "/") || tree_has_files(lowers, dir))
+        if (access(dir, F_OK) < 0) {
+                /* Only in the chroot (-d DIR): nothing of the host's to bind. */
+        } else if (streq(dir, "/") || tree_has_files(lowers, dir))
                 log_info("Not binding '%s' into the session: the chroot has its own", dir);
         else if (strv_extend(&binds, dir) < 0)
                 return -ENOMEM;
@@ -216,11 +218,28 @@ int private_mount_namespace(void) {
         return 0;
 }
 
-int session_cwd(char **ret) {
+/* Whether @path is a directory in one of the layers @lowers. */
+static bool tree_has_directory(char **lowers, const char *path) {
+        struct stat st;
+
+        for (char **l = lowers; l && *l; l++) {
+                _cleanup_free_ char *p = path_join(*l, path);
+
+                if (p && stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return true;
+        }
+        return false;
+}
+
+int session_cwd(char **lowers, char **ret) {
         char *cwd;
 
         if (arg_directory) {
                 cwd = realpath(arg_directory, NULL);
+                /* schroot's -d is a directory in the chroot: one only the chroot has is used there. */
+                if (!cwd && errno == ENOENT && path_is_absolute(arg_directory) &&
+                    tree_has_directory(lowers, arg_directory))
+                        cwd = strdup(arg_directory);
                 if (!cwd)
                         return log_error_errno(-errno, "Directory '%s' is not usable: %m", arg_directory);
         } else {
@@ -283,7 +302,7 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = user_resolve(&ret->user);
         if (r < 0)
                 return r;
-        r = session_cwd(&ret->cwd);
+        r = session_cwd(ret->ref.lowers, &ret->cwd);
         if (r < 0)
                 return r;
         r = plan_binds(ret->cwd, ret->ref.lowers, &ret->binds);

@@ -120,4 +120,14 @@ check "no process shows the command it was forked from" sh -c "! pgrep -af 'ark[
 check "its owner says what it is" pgrep -f "^arkose-chroot: spare session of 'fx'"
 [ -n "$spare" ] && "$ARKOSE" -c "$spare" --end-session
 
+# schroot's -d is a directory in the chroot: one only the chroot has is used (it was 'not usable').
+use_versioned_fixture dv
+"$ARKOSE" update dv --command "mkdir -p /srv/arktest-only-$$/sub" > /dev/null 2>&1
+check "the host has no /srv/arktest-only-$$" test ! -e "/srv/arktest-only-$$"
+out=$("$ARKOSE" -c dv -d "/srv/arktest-only-$$/sub" -- pwd 2>&1); rc=$?
+expect_eq "-d DIR that only the chroot has: the command runs there" "0 /srv/arktest-only-$$/sub" "$rc $out"
+err=$("$ARKOSE" -c dv -d /srv/arktest-nowhere-$$ -- pwd 2>&1); rc=$?
+expect_eq "-d DIR that neither has: one line, 1" \
+        "1 arkose-chroot: Directory '/srv/arktest-nowhere-$$' is not usable: No such file or directory" "$rc $err"
+
 finish
