@@ -274,7 +274,6 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         return r < 0 ? arg_error_status : status;
 }
 
-/* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
 /* A caller who is not root may end or recover only a session of their own. Logs. */
 static int check_session_owner(Context *ctx, const char *name) {
         SessionInfo *oi = NULL;
@@ -307,6 +306,7 @@ static int end_session(Context *ctx, const char *name) {
         return r;
 }
 
+/* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
 int session_action(Context *ctx, int argc, char **argv) {
         SessionNamespace ns;
         const char *name;
@@ -598,7 +598,16 @@ int end_all_sessions(Context *ctx) {
         if (r < 0)
                 return r;
         for (SessionEntry *e = l; e->info; e++) {
-                if (e->info->kind != SESSION_KIND_DETACHED || (!caller_is_root() && e->info->uid != caller_uid()))
+                _cleanup_free_ char *live = strdup_printf("%s-live", e->info->chroot);
+
+                if (e->info->kind != SESSION_KIND_DETACHED ||
+                    (!caller_is_root() && e->info->uid != caller_uid()))
+                        continue;
+                /* A persistent chroot's shared container: ending it would discard what its users keep
+                 * there ('stop NAME' keeps it). */
+                if (!live)
+                        return log_oom();
+                if (streq(e->info->id, live))
                         continue;
                 r = end_session(ctx, e->info->id);
                 if (r < 0 && ret >= 0)

@@ -256,8 +256,9 @@ int session_action(Context *ctx, int argc, char **argv);
 /* -l and -i with schroot's selections (--all-chroots, --all-sessions, --all; -c). */
 int verb_list_all(Context *ctx, int argc, char **argv);
 /* --end-session --all-sessions, schroot's way to end every session: ends the detached sessions (of the
- * caller, unless root); one-shot sessions end with their command, spares are nobody's. Logs. Returns 0, or
- * the first failure's -errno after trying them all. */
+ * caller, unless root) but a persistent chroot's shared NAME-live, whose changes that would discard (stop
+ * NAME keeps them); one-shot sessions end with their command, spares are nobody's. Logs. Returns 0, or the
+ * first failure's -errno after trying them all. */
 int end_all_sessions(Context *ctx);
 int verb_info_all(Context *ctx, int argc, char **argv);
 

@@ -51,12 +51,18 @@ check "build -d DIST looks DIST up ($err)" test "$rc" -ne 0 -a "$said" = yes
 check "build -d bw of an UNRELEASED source picks bw: its first hook ran ($(tail -n 1 "$T/build.out"))" \
         sh -c '[ "$1" -ne 0 ] && grep -qs pre-build-ran "$2" "$3"/*.build' sh "$rc" "$T/build.out" "$T/out"
 
-# schroot --end-session --all-sessions ends every session (it needed -c).
+# schroot --end-session --all-sessions ends every session (it needed -c), but a persistent chroot's shared
+# container, whose changes its users keep ('stop' keeps them, --end-session would discard them).
+printf '[chroot]\nsource = directory\ndirectory = %s\npersistent = yes\n' "$FIXTURE_TREE" \
+        > "$ARKOSE_CONFIG_DIR/chroots.d/pd.conf"
+"$ARKOSE" start pd > /dev/null
 s1=$("$ARKOSE" -c fx --begin-session) && s2=$("$ARKOSE" -c fx --begin-session)
-expect_eq "two sessions begun" "$(printf 'session:%s\n' "$s1" "$s2" | sort)" "$("$ARKOSE" -l --all-sessions | sort)"
+expect_eq "two sessions begun, and the persistent one" "$(printf 'session:%s\n' "$s1" "$s2" pd-live | sort)" \
+        "$("$ARKOSE" -l --all-sessions | sort)"
 "$ARKOSE" --end-session --all-sessions; rc=$?
 expect_eq "--end-session --all-sessions succeeds" 0 "$rc"
-expect_eq "and no session is left" "" "$("$ARKOSE" -l --all-sessions)"
+expect_eq "and no session is left but the persistent chroot's" "session:pd-live" "$("$ARKOSE" -l --all-sessions)"
+"$ARKOSE" -c pd-live --end-session
 
 # --run-session from a directory the session does not have runs in '/', and says so, as schroot does (it
 # said nothing: a command meant for the source tree ran in '/').
