@@ -200,7 +200,9 @@ int plan_binds(const char *cwd, char **lowers, char ***ret) {
          * directory the chroot has files in is its own, and the command starts there, as with schroot. */
         if (access(dir, F_OK) < 0) {
                 /* Only in the chroot (-d DIR): nothing of the host's to bind. */
-        } else if (streq(dir, "/") || tree_has_files(lowers, dir))
+        } else if (streq(dir, "/")) {
+                /* The chroot's root itself. */
+        } else if (tree_has_files(lowers, dir))
                 log_info("Not binding '%s' into the session: the chroot has its own", dir);
         else if (strv_extend(&binds, dir) < 0)
                 return -ENOMEM;
