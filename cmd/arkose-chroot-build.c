@@ -1143,7 +1143,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
+                return log_usage(
+                        "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
         r = access_require_root("build");
         if (r < 0)
                 return r;
@@ -1186,7 +1187,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 const char *chroot_spec = arg_chroot ?: arg_directory;
 
                 if (!chroot_spec && streq(b.distribution, "UNRELEASED"))
-                        r = log_error_errno(-EINVAL, "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
+                        r = log_error_errno(
+                                -EINVAL,
+                                "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
                 else
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
         }

@@ -162,8 +162,8 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
         return 0;
 }
 
-/* Whether directory @path holds files of the tree made of @lowers (in any layer): entries other than dotfiles,
- * which a home directory such as /root holds and a bind of the caller's home has always hidden. */
+/* Whether directory @path holds files of the tree made of @lowers (in any layer): entries other than
+ * dotfiles, which a home directory such as /root holds and a bind of the caller's home has always hidden. */
 static bool tree_has_files(char **lowers, const char *path) {
         for (char **l = lowers; l && *l; l++) {
                 _cleanup_free_ char *p = path_join(*l, path);
@@ -441,7 +441,8 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
          * caller's output must see EOF when the caller exits); nothing of the caller's but the lock. */
         (void) setsid();
         {
-                _cleanup_free_ char *title = strdup_printf("arkose-chroot: spare session of '%s'", setup->ref.name);
+                _cleanup_free_ char *title =
+                        strdup_printf("arkose-chroot: spare session of '%s'", setup->ref.name);
                 if (title)
                         process_set_title(title);
         }

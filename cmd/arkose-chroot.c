@@ -403,10 +403,12 @@ static int parse_options(int argc, char **argv) {
                         if (optopt > 0 && optopt < 256 && !startswith(argv[optind - 1], "--"))
                                 log_error("Unknown option '-%c' (see 'arkose-chroot --help')", optopt);
                         else
-                                log_error("Unknown option '%s' (see 'arkose-chroot --help')", argv[optind - 1]);
+                                log_error("Unknown option '%s' (see 'arkose-chroot --help')",
+                                          argv[optind - 1]);
                         return -EINVAL;
                 case ':':
-                        log_error("Option '%s' needs an argument (see 'arkose-chroot --help')", argv[optind - 1]);
+                        log_error("Option '%s' needs an argument (see 'arkose-chroot --help')",
+                                  argv[optind - 1]);
                         return -EINVAL;
                 case 'V': /* schroot's */
                 case ARG_VERSION:
@@ -706,22 +708,26 @@ int context_log_no_chroot(Context *ctx, const char *name, bool create) {
         SessionInfo *si = NULL;
         const char *closest;
 
-        if (!create && session_id_is_valid(name, NULL) && session_info_load(ctx->state_dir, name, &si) >= 0) {
+        if (!create && session_id_is_valid(name, NULL) &&
+            session_info_load(ctx->state_dir, name, &si) >= 0) {
                 session_info_free(si);
-                return log_error_errno(-ENOENT, "No chroot named '%s', but a session: use -c session:%s", name, name);
+                return log_error_errno(-ENOENT, "No chroot named '%s', but a session: use -c session:%s",
+                                       name, name);
         }
         (void) chroot_def_list_names(ctx->def_dirs, &names);
         if (store_list_names(ctx->state_dir, &trees) >= 0)
                 (void) strv_extend_strv(&names, trees);
         closest = strv_find_closest(names, name);
         if (closest)
-                return log_error_errno(-ENOENT, "No chroot named '%s': did you mean '%s'? (see 'arkose-chroot list')",
+                return log_error_errno(-ENOENT,
+                                       "No chroot named '%s': did you mean '%s'? (see 'arkose-chroot list')",
                                        name, closest);
         if (create)
-                return log_error_errno(-ENOENT,
-                                       "No definition of chroot '%s': write %s/chroots.d/%s.conf, e.g. '[chroot]' and "
-                                       "'suite = %s' (as in %s/chroots/bookworm.conf)",
-                                       name, ctx->config_dir, name, name, ctx->data_dir);
+                return log_error_errno(
+                        -ENOENT,
+                        "No definition of chroot '%s': write %s/chroots.d/%s.conf, e.g. '[chroot]' and "
+                        "'suite = %s' (as in %s/chroots/bookworm.conf)",
+                        name, ctx->config_dir, name, name, ctx->data_dir);
         return log_error_errno(-ENOENT, "No chroot named '%s' (see 'arkose-chroot list')", name);
 }
 
@@ -842,7 +848,8 @@ int main(int argc, char **argv) {
 
         if (optind >= argc) {
                 /* Bad usage: one line on stderr, not the help on stdout, which carries results only. */
-                log_error("Nothing to do: give -c NAME [COMMAND] or a command such as 'list' (see 'arkose-chroot --help')");
+                log_error("Nothing to do: give -c NAME [COMMAND] or a command such as 'list' (see "
+                          "'arkose-chroot --help')");
                 return 2;
         }
         verb = argv[optind];

@@ -93,9 +93,9 @@ typedef struct ChrootRef {
 
 void chroot_ref_done(ChrootRef *r);
 
-/* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only "Chroot
- * not found"); else, for @create, where to write its definition; else, the session of that name, if there is
- * one (-c takes it as session:NAME). Returns -ENOENT. */
+/* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only
+ * "Chroot not found"); else, for @create, where to write its definition; else, the session of that name, if
+ * there is one (-c takes it as session:NAME). Returns -ENOENT. */
 int context_log_no_chroot(Context *ctx, const char *name, bool create);
 /* Resolves @spec ("NAME", "ALIAS", "NAME@3") to its definition and tree. Logs one error line. */
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret);

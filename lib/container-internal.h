@@ -32,10 +32,10 @@ int container_isolated_prepare(pid_t init, const lxc_attach_command_t *command, 
                                IsolatedCommand *ret);
 
 /* liblxc's exec function for an lxc_attach_command_t, in place of lxc_attach_run_command(), which logs why a
- * program cannot be run to the container's log only (a command attached with a terminal then ends with 127 and
- * nothing said). Runs in the attached child: execvp(), else one line on stderr and a shell's status, 127 for
- * no such program, else 126. A login shell (argv[0] starting with '-') that is not in the session is replaced
- * by /bin/sh, with a warning, as schroot does. */
+ * program cannot be run to the container's log only (a command attached with a terminal then ends with 127
+ * and nothing said). Runs in the attached child: execvp(), else one line on stderr and a shell's status, 127
+ * for no such program, else 126. A login shell (argv[0] starting with '-') that is not in the session is
+ * replaced by /bin/sh, with a warning, as schroot does. */
 int container_exec_command(void *payload);
 
 /* liblxc's exec function for an IsolatedCommand: unshares the network namespace, brings loopback up, drops

@@ -32,10 +32,8 @@ DLSYM_PROTOTYPE(lxc_container_new);
 DLSYM_PROTOTYPE(lxc_container_put);
 
 static int dlopen_lxc(void) {
-        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1",
-                                DLSYM_ARG(lxc_container_new),
-                                DLSYM_ARG(lxc_container_put),
-                                NULL);
+        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1", DLSYM_ARG(lxc_container_new),
+                                DLSYM_ARG(lxc_container_put), NULL);
         return r < 0 ? log_error_errno(r, "Failed to load liblxc (liblxc.so.1): %m") : 0;
 }
 

@@ -10,16 +10,22 @@
 
 #include "base/util.h"
 
-static char *names[] = { (char *) "bookworm", (char *) "bookworm-i386", (char *) "bullseye", (char *) "sid",
-                         (char *) "trixie", (char *) "fx", NULL };
+static char *names[] = { (char *) "bookworm",
+                         (char *) "bookworm-i386",
+                         (char *) "bullseye",
+                         (char *) "sid",
+                         (char *) "trixie",
+                         (char *) "fx",
+                         NULL };
 
 static void test_closest_typos(void **state) {
         (void) state;
-        assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");   /* a swap */
-        assert_string_equal(strv_find_closest(names, "bokworm"), "bookworm");    /* a letter missing */
-        assert_string_equal(strv_find_closest(names, "bookworms"), "bookworm");  /* one too many */
+        assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");  /* a swap */
+        assert_string_equal(strv_find_closest(names, "bokworm"), "bookworm");   /* a letter missing */
+        assert_string_equal(strv_find_closest(names, "bookworms"), "bookworm"); /* one too many */
         assert_string_equal(strv_find_closest(names, "trixe"), "trixie");
-        assert_string_equal(strv_find_closest(names, "bookwarm-i368"), "bookworm-i386"); /* two, in a long name */
+        /* Two, in a long name. */
+        assert_string_equal(strv_find_closest(names, "bookwarm-i368"), "bookworm-i386");
         assert_string_equal(strv_find_closest(names, "sd"), "sid");
         assert_string_equal(strv_find_closest(names, "fz"), "fx");
         assert_string_equal(strv_find_closest(names, "bookworm-i368"), "bookworm-i386");
@@ -27,11 +33,11 @@ static void test_closest_typos(void **state) {
 
 static void test_closest_none(void **state) {
         (void) state;
-        assert_null(strv_find_closest(names, "bookworm"));       /* its own: nothing to suggest */
-        assert_null(strv_find_closest(names, "noble"));          /* nothing close */
-        assert_null(strv_find_closest(names, "foo"));            /* two away from "fx", but only three long */
-        assert_null(strv_find_closest(names, "trixy"));          /* two away from "trixie", only five long */
-        assert_null(strv_find_closest(names, "bookwxxxx"));      /* too far */
+        assert_null(strv_find_closest(names, "bookworm"));  /* its own: nothing to suggest */
+        assert_null(strv_find_closest(names, "noble"));     /* nothing close */
+        assert_null(strv_find_closest(names, "foo"));       /* two away from "fx", but only three long */
+        assert_null(strv_find_closest(names, "trixy"));     /* two away from "trixie", only five long */
+        assert_null(strv_find_closest(names, "bookwxxxx")); /* too far */
         assert_null(strv_find_closest(NULL, "sid"));
         assert_null(strv_find_closest(names, ""));
         /* Names too long to compare are skipped, not overrun. */
