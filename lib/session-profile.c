@@ -6,6 +6,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,9 +34,31 @@ static bool cgroup2_unified(void) {
         return access("/sys/fs/cgroup/cgroup.controllers", F_OK) >= 0;
 }
 
+/* Marks in @used the slots of @range whose addresses a host interface has: another state directory's
+ * sessions (parallel test runs, a private --state-dir beside /var/lib/arkose) count their slots from 0 too,
+ * and two host veths on one /30 break both sessions' networks. */
+static void mark_host_slots(const NetPolicyRange *range, unsigned n_slots, bool *used) {
+        struct ifaddrs *list = NULL;
+
+        if (getifaddrs(&list) < 0)
+                return;
+        for (struct ifaddrs *i = list; i; i = i->ifa_next) {
+                unsigned slot;
+
+                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+                    netpolicy_slot_of_address(range, 30, ((struct sockaddr_in *) i->ifa_addr)->sin_addr,
+                                              &slot) >= 0 &&
+                    slot < n_slots)
+                        used[slot] = true;
+        }
+        freeifaddrs(list);
+}
+
 /* The lowest filtered-network slot no session holding its resources records (detached ones hold theirs
- * without a lock: session_holds_resources()), picked and recorded under STATE/net.lock. */
-static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_slots, unsigned *ret) {
+ * without a lock: session_holds_resources()) and no host interface uses, picked and recorded under
+ * STATE/net.lock. */
+static int pick_slot(const char *state_dir, const char *session_dir, const NetPolicyRange *range,
+                     unsigned n_slots, unsigned *ret) {
         _cleanup_free_ char *lock = path_join(state_dir, "net.lock");
         _cleanup_free_ char *sessions = path_join(state_dir, "sessions");
         _cleanup_free_ bool *used = calloc(n_slots + 1, sizeof(bool));
@@ -65,6 +88,7 @@ static int pick_slot(const char *state_dir, const char *session_dir, unsigned n_
                 if (v && (unsigned) atoi(v) < n_slots)
                         used[atoi(v)] = true;
         }
+        mark_host_slots(range, n_slots, used);
         for (unsigned i = 0; i < n_slots; i++)
                 if (!used[i]) {
                         _cleanup_free_ char *p = path_join(session_dir, "net-slot");
@@ -121,7 +145,8 @@ static int network_prepare(const SessionProfileInput *in, SessionProfileSetup *o
         if (r < 0)
                 return r;
         if (in->profile->network == PROFILE_NETWORK_FILTERED) {
-                r = pick_slot(in->state_dir, in->session_dir, netpolicy_range_slots(&range, 30), &slot);
+                r = pick_slot(in->state_dir, in->session_dir, &range, netpolicy_range_slots(&range, 30),
+                              &slot);
                 if (r < 0)
                         return log_error_errno(r, "Failed to pick an address for the filtered network: %m");
         }
