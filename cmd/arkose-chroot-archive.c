@@ -167,7 +167,7 @@ int verb_import(Context *ctx, int argc, char **argv) {
         const char *reason = NULL;
 
         if (argc != 2)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot import NAME FILE|URL [--sha256 HEX]");
+                return log_usage("Usage: arkose-chroot import NAME FILE|URL [--sha256 HEX]");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Importing a chroot needs root: run it with sudo");
         if (!chroot_name_is_valid(argv[0], &reason))
@@ -184,7 +184,7 @@ int verb_export(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 2)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot export NAME[@VERSION] FILE");
+                return log_usage("Usage: arkose-chroot export NAME[@VERSION] FILE");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Exporting a chroot needs root (its files keep their owners): run it with sudo");
 

@@ -1144,7 +1144,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot build [--chroot NAME] [OPTIONS] PKG.dsc|SOURCE_DIR");
+                return log_usage(
+                        "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
         r = access_require_root("build");
         if (r < 0)
                 return r;
@@ -1183,10 +1184,15 @@ int verb_build(Context *ctx, int argc, char **argv) {
         signals_install();
         r = build_prepare(ctx, &b, what);
         if (r >= 0) {
-                if (!arg_chroot && streq(b.distribution, "UNRELEASED"))
-                        r = log_error_errno(-EINVAL, "debian/changelog says UNRELEASED: pass --chroot NAME");
+                /* sbuild's -d DIST: a build has no working directory to take, and sbuild's users type it. */
+                const char *chroot_spec = arg_chroot ?: arg_directory;
+
+                if (!chroot_spec && streq(b.distribution, "UNRELEASED"))
+                        r = log_error_errno(
+                                -EINVAL,
+                                "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
                 else
-                        r = build_pick_chroot(ctx, &b, arg_chroot ?: b.distribution, &ref);
+                        r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot -c NAME [--] CMD: a one-shot, throw-away session. */
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
@@ -161,10 +162,28 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
         return 0;
 }
 
-int plan_binds(const char *cwd, char ***ret) {
+/* Whether directory @path holds files of the tree made of @lowers (in any layer): entries other than
+ * dotfiles, which a home directory such as /root holds and a bind of the caller's home has always hidden. */
+static bool tree_has_files(char **lowers, const char *path) {
+        for (char **l = lowers; l && *l; l++) {
+                _cleanup_free_ char *p = path_join(*l, path);
+                _cleanup_closedir_ DIR *d = p ? opendir(p) : NULL;
+                struct dirent *de;
+
+                if (!d)
+                        continue;
+                while ((de = readdir(d)))
+                        if (de->d_name[0] != '.')
+                                return true;
+        }
+        return false;
+}
+
+int plan_binds(const char *cwd, char **lowers, char ***ret) {
         _cleanup_strv_free_ char **binds = NULL;
         _cleanup_free_ char *changelog = path_join(cwd, "debian/changelog");
         _cleanup_free_ char *parent = strdup(cwd);
+        const char *dir = cwd;
         char *slash;
 
         if (!changelog || !parent)
@@ -175,10 +194,17 @@ int plan_binds(const char *cwd, char ***ret) {
         slash = strrchr(parent, '/');
         if (slash)
                 *slash = '\0';
-        if (access(changelog, F_OK) >= 0 && !isempty(parent)) {
-                if (strv_extend(&binds, parent) < 0)
-                        return -ENOMEM;
-        } else if (!streq(cwd, "/") && strv_extend(&binds, cwd) < 0)
+        if (access(changelog, F_OK) >= 0 && !isempty(parent))
+                dir = parent;
+        /* The host's /etc, /usr or /var/lib over the chroot's would make the session the host's, writable: a
+         * directory the chroot has files in is its own, and the command starts there, as with schroot. */
+        if (access(dir, F_OK) < 0) {
+                /* Only in the chroot (-d DIR): nothing of the host's to bind. */
+        } else if (streq(dir, "/")) {
+                /* The chroot's root itself. */
+        } else if (tree_has_files(lowers, dir))
+                log_info("Not binding '%s' into the session: the chroot has its own", dir);
+        else if (strv_extend(&binds, dir) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(binds);
         return 0;
@@ -194,11 +220,28 @@ int private_mount_namespace(void) {
         return 0;
 }
 
-int session_cwd(char **ret) {
+/* Whether @path is a directory in one of the layers @lowers. */
+static bool tree_has_directory(char **lowers, const char *path) {
+        struct stat st;
+
+        for (char **l = lowers; l && *l; l++) {
+                _cleanup_free_ char *p = path_join(*l, path);
+
+                if (p && stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return true;
+        }
+        return false;
+}
+
+int session_cwd(char **lowers, char **ret) {
         char *cwd;
 
         if (arg_directory) {
                 cwd = realpath(arg_directory, NULL);
+                /* schroot's -d is a directory in the chroot: one only the chroot has is used there. */
+                if (!cwd && errno == ENOENT && path_is_absolute(arg_directory) &&
+                    tree_has_directory(lowers, arg_directory))
+                        cwd = strdup(arg_directory);
                 if (!cwd)
                         return log_error_errno(-errno, "Directory '%s' is not usable: %m", arg_directory);
         } else {
@@ -261,10 +304,10 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = user_resolve(&ret->user);
         if (r < 0)
                 return r;
-        r = session_cwd(&ret->cwd);
+        r = session_cwd(ret->ref.lowers, &ret->cwd);
         if (r < 0)
                 return r;
-        r = plan_binds(ret->cwd, &ret->binds);
+        r = plan_binds(ret->cwd, ret->ref.lowers, &ret->binds);
         if (r < 0)
                 return log_oom();
         r = access_check_session(ret->ref.def, ret->user.uid, ret->user.name,
@@ -398,6 +441,12 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         /* Out of the caller's session and process group, off its terminal and pipes (a reader of the
          * caller's output must see EOF when the caller exits); nothing of the caller's but the lock. */
         (void) setsid();
+        {
+                _cleanup_free_ char *title =
+                        strdup_printf("arkose-chroot: spare session of '%s'", setup->ref.name);
+                if (title)
+                        process_set_title(title);
+        }
         fd = open("/dev/null", O_RDWR | O_CLOEXEC);
         if (fd < 0 || dup2(fd, STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0 ||
             (refill_fd != 3 && dup3(refill_fd, 3, O_CLOEXEC) < 0))

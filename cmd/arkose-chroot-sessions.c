@@ -105,7 +105,7 @@ static int recover_session(Context *ctx, const char *id) {
 }
 
 /* The command's working directory in a session: -d DIR (a path in the session), else the caller's
- * when the session has it (it is bound in when the session began there), else "/". Logs. */
+ * when the session has it (it is bound in when the session began there), else "/", saying so. Logs. */
 static int run_session_cwd(Session *session, char **ret) {
         _cleanup_free_ char *cwd = NULL;
 
@@ -118,6 +118,10 @@ static int run_session_cwd(Session *session, char **ret) {
         }
         cwd = getcwd(NULL, 0);
         if (!cwd || !session_has_directory(session, cwd)) {
+                /* schroot says so too ("The directory does not exist inside the chroot"). */
+                if (cwd)
+                        log_notice("Directory '%s' is not in session '%s', running in '/' (see -d DIR)", cwd,
+                                   session_id(session));
                 free(cwd);
                 cwd = strdup("/");
         }
@@ -270,6 +274,38 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         return r < 0 ? arg_error_status : status;
 }
 
+/* A caller who is not root may end or recover only a session of their own. Logs. */
+static int check_session_owner(Context *ctx, const char *name) {
+        SessionInfo *oi = NULL;
+        int q;
+
+        if (session_info_load(ctx->state_dir, name, &oi) < 0)
+                return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", name);
+        q = access_check_owner(oi->uid, "this session");
+        session_info_free(oi);
+        return q;
+}
+
+/* --end-session of session @name. Logs. */
+static int end_session(Context *ctx, const char *name) {
+        SessionInfo *si = NULL;
+        int r;
+
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Sessions need root: run 'sudo arkose-chroot ...'");
+        if (!caller_is_root() && check_session_owner(ctx, name) < 0)
+                return -EPERM;
+        /* A spare session ends through its owner, which holds its lock all along. */
+        if (session_info_load(ctx->state_dir, name, &si) >= 0 && si->kind == SESSION_KIND_SPARE) {
+                r = spare_end(ctx->state_dir, si);
+                if (r < 0)
+                        log_error_errno(r, "Failed to end spare session '%s': %m", name);
+        } else
+                r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
+        session_info_free(si);
+        return r;
+}
+
 /* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
 int session_action(Context *ctx, int argc, char **argv) {
         SessionNamespace ns;
@@ -324,34 +360,13 @@ int session_action(Context *ctx, int argc, char **argv) {
         case SESSION_ACTION_RECOVER:
                 if (argc > 0)
                         return log_error("--end-session and --recover-session take no command"), 2;
+                if (arg_action == SESSION_ACTION_END)
+                        return end_session(ctx, name) < 0;
                 if (geteuid() != 0)
                         return log_error("Sessions need root: run 'sudo arkose-chroot ...'"), 1;
-                if (!caller_is_root()) {
-                        SessionInfo *oi = NULL;
-                        int q;
-
-                        if (session_info_load(ctx->state_dir, name, &oi) < 0)
-                                return log_error("No session '%s' (see 'arkose-chroot sessions')", name), 1;
-                        q = access_check_owner(oi->uid, "this session");
-                        session_info_free(oi);
-                        if (q < 0)
-                                return 1;
-                }
-                if (arg_action == SESSION_ACTION_END) {
-                        SessionInfo *si = NULL;
-
-                        /* A spare session ends through its owner, which holds its lock all along. */
-                        if (session_info_load(ctx->state_dir, name, &si) >= 0 && si->kind == SESSION_KIND_SPARE) {
-                                r = spare_end(ctx->state_dir, si);
-                                if (r < 0)
-                                        log_error_errno(r, "Failed to end spare session '%s': %m", name);
-                        } else
-                                r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs,
-                                                         ctx->config.hook_timeout);
-                        session_info_free(si);
-                } else
-                        r = recover_session(ctx, name);
-                return r < 0;
+                if (!caller_is_root() && check_session_owner(ctx, name) < 0)
+                        return 1;
+                return recover_session(ctx, name) < 0;
         }
         return 1;
 }
@@ -439,7 +454,7 @@ int verb_sessions(Context *ctx, int argc, char **argv) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot sessions [--json]");
+                return log_usage("Usage: arkose-chroot sessions [--json]");
         (void) session_sweep_stale(ctx->state_dir);
         r = session_entries(ctx, false, &l);
         if (r < 0)
@@ -474,7 +489,7 @@ int verb_recover(Context *ctx, int argc, char **argv) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot recover");
+                return log_usage("Usage: arkose-chroot recover");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Recovering needs root: run 'sudo arkose-chroot recover'");
         r = session_recover_all(ctx->state_dir, &removed, &dead);
@@ -582,6 +597,34 @@ int verb_info_all(Context *ctx, int argc, char **argv) {
         return arg_all_sessions ? info_sessions(ctx) : 0;
 }
 
+int end_all_sessions(Context *ctx) {
+        _cleanup_(session_entries_freep) SessionEntry *l = NULL;
+        int r, ret = 0;
+
+        if (geteuid() != 0)
+                return log_error_errno(-EPERM, "Sessions need root: run 'sudo arkose-chroot ...'");
+        r = session_entries(ctx, false, &l);
+        if (r < 0)
+                return r;
+        for (SessionEntry *e = l; e->info; e++) {
+                _cleanup_free_ char *live = strdup_printf("%s-live", e->info->chroot);
+
+                if (e->info->kind != SESSION_KIND_DETACHED ||
+                    (!caller_is_root() && e->info->uid != caller_uid()))
+                        continue;
+                /* A persistent chroot's shared container: ending it would discard what its users keep
+                 * there ('stop NAME' keeps it). */
+                if (!live)
+                        return log_oom();
+                if (streq(e->info->id, live))
+                        continue;
+                r = end_session(ctx, e->info->id);
+                if (r < 0 && ret >= 0)
+                        ret = r;
+        }
+        return ret;
+}
+
 int verb_list_all(Context *ctx, int argc, char **argv) {
         _cleanup_(session_entries_freep) SessionEntry *l = NULL;
         int r;
@@ -610,7 +653,7 @@ int verb_start(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot start NAME");
+                return log_usage("Usage: arkose-chroot start NAME");
         r = context_resolve(ctx, argv[0], false, &ref);
         if (r < 0)
                 return r;
@@ -648,7 +691,7 @@ int verb_stop(Context *ctx, int argc, char **argv) {
         const char *reason = NULL;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot stop NAME");
+                return log_usage("Usage: arkose-chroot stop NAME");
         if (!chroot_name_is_valid(argv[0], &reason))
                 return log_error_errno(-EINVAL, "Invalid chroot name '%s': %s", argv[0], reason);
         id = strdup_printf("%s-live", argv[0]);

@@ -262,7 +262,7 @@ int verb_squash(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot squash NAME[@VERSION]");
+                return log_usage("Usage: arkose-chroot squash NAME[@VERSION]");
         r = need_root("Squashing a chroot");
         if (r < 0)
                 return r;
@@ -273,7 +273,7 @@ int verb_update(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot update NAME [--command CMD]");
+                return log_usage("Usage: arkose-chroot update NAME [--command CMD]");
         r = need_root("Updating a chroot");
         if (r < 0)
                 return r;
@@ -289,7 +289,7 @@ int verb_rollback(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc < 1 || argc > 2)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot rollback NAME [VERSION]");
+                return log_usage("Usage: arkose-chroot rollback NAME [VERSION]");
         r = need_root("Rolling back a chroot");
         if (r < 0)
                 return r;
@@ -404,7 +404,7 @@ int verb_remove(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot remove NAME[@VERSION]");
+                return log_usage("Usage: arkose-chroot remove NAME[@VERSION]");
         r = need_root("Removing a chroot");
         if (r < 0)
                 return r;
@@ -540,7 +540,7 @@ int verb_diff(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 2)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot diff NAME@A NAME@B");
+                return log_usage("Usage: arkose-chroot diff NAME@A NAME@B");
         r = context_resolve(ctx, argv[0], true, &a);
         if (r >= 0)
                 r = context_resolve(ctx, argv[1], true, &b);

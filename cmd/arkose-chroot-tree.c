@@ -202,13 +202,23 @@ int verb_create(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot create NAME");
+                return log_usage("Usage: arkose-chroot create NAME");
         if (geteuid() != 0)
                 return log_error_errno(-EPERM, "Creating a chroot needs root: run 'sudo arkose-chroot create %s'",
                                        argv[0]);
         if (strchr(argv[0], '@'))
                 return log_error_errno(-EINVAL, "Create takes a chroot name, not a version: '%s'", argv[0]);
 
+        {
+                _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
+                unsigned current;
+
+                /* No definition, no tree: say how to make one. */
+                if (chroot_name_is_valid(argv[0], NULL) &&
+                    chroot_def_find(ctx->def_dirs, argv[0], &def, NULL, NULL, NULL) == -ENOENT &&
+                    store_current_version(ctx->state_dir, argv[0], &current) == -ENOENT)
+                        return context_log_no_chroot(ctx, argv[0], true);
+        }
         r = context_resolve(ctx, argv[0], false, &ref);
         if (r < 0)
                 return r;
@@ -282,7 +292,7 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
 
         (void) argv;
         if (argc > 0)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot list");
+                return log_usage("Usage: arkose-chroot list");
 
         r = chroot_def_list_names(ctx->def_dirs, &names);
         if (r < 0)
@@ -396,7 +406,7 @@ int verb_apparmor_profile(Context *ctx, int argc, char **argv) {
         int r;
 
         if (argc != 1)
-                return log_error_errno(-EINVAL, "Usage: arkose-chroot apparmor-profile PROFILE");
+                return log_usage("Usage: arkose-chroot apparmor-profile PROFILE");
         r = context_find_profile(ctx, argv[0], &p);
         if (r < 0)
                 return r;

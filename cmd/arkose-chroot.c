@@ -22,6 +22,7 @@ char *arg_chroot = NULL;
 char *arg_user = NULL;
 char *arg_directory = NULL;
 bool arg_preserve_env = false;
+bool arg_usage_error = false;
 bool arg_tmpfs = false;
 char *arg_network = NULL;
 char *arg_command = NULL;
@@ -93,6 +94,21 @@ static void signal_handler(int sig) {
                 pending_signal = sig;
         if (pid > 0)
                 (void) kill(pid, sig == SIGHUP ? forward_hangup : sig);
+}
+
+/* The kernel's copy of the command line, which /proc/PID/cmdline (ps) reads: main()'s argument strings. */
+static char *cmdline_start = NULL;
+static size_t cmdline_size = 0;
+
+void process_set_title(const char *title) {
+        size_t n = strlen(title);
+
+        if (!cmdline_start || cmdline_size == 0)
+                return;
+        if (n >= cmdline_size)
+                n = cmdline_size - 1;
+        memcpy(cmdline_start, title, n);
+        memset(cmdline_start + n, 0, cmdline_size - n);
 }
 
 /* The signals passed on to the command: autopkgtest's execute command also takes SIGUSR1 and SIGUSR2. */
@@ -190,10 +206,10 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [--chroot NAME] [--arch A] [--output DIR] [-A] [--no-arch-any] [--source]\n"
-               "        [--jobs N] [--profiles P] [--extra-package P] [--extra-repository 'deb URI SUITE COMP']\n"
-               "        [--extra-repository-key FILE] [--keep-session] [--json] [--NAME-commands CMD]\n"
-               "        (PKG.dsc | SOURCE_DIR)\n"
+               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--output DIR] [-A] [--no-arch-any]\n"
+               "        [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
+               "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
+               "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "  arkose-chroot import-schroot [--schroot-config DIR] [--dry-run] [NAME...]\n"
@@ -211,14 +227,16 @@ static void help(void) {
                "  -e, --end-session       end session -c ID, discarding its changes\n"
                "      --recover-session   restart session -c ID after its container died (e.g. a reboot)\n"
                "  -n, --session-name ID   the new session's id (default NAME-xxxxxxxx)\n"
-               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both\n"
+               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both;\n"
+               "                          -e --all-sessions: end every detached session\n"
                "      --json              sessions: JSON output\n"
                "      --error-status N    --run-session: exit status N for failures of arkose-chroot itself\n"
                "                          (default 1; autopkgtest's execute commands use 255)\n"
                "      --autopkgtest       --run-session: run COMMAND as autopkgtest's execute command (its own\n"
                "                          output pipes, drained for 1 s after it exits; 253 for 255; SIGUSR1/2)\n"
                "  -u, --user USER         run as USER (default: the invoking user, or SUDO_USER)\n"
-               "  -d, --directory DIR     working directory, bind-mounted (default: the current one)\n"
+               "  -d, --directory DIR     working directory (default: the current one), bind-mounted\n"
+               "                          unless the chroot has files there (/etc, /usr, ...)\n"
                "  -p, --preserve-environment  keep the caller's environment\n"
                "      --tmpfs             keep the session's writable layer on a tmpfs\n"
                "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
@@ -232,6 +250,7 @@ static void help(void) {
                "\n"
                "Build options (dependencies come through a proxy serving only the chroot's package sources;\n"
                "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
+               "  -c, --chroot NAME, -d DIST  the chroot (default: the changelog's distribution)\n"
                "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
                "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
                "      --source            also build the source package\n"
@@ -255,7 +274,7 @@ static void help(void) {
                "  -v, --verbose           more messages\n"
                "  -q, --quiet             fewer messages\n"
                "  -h, --help              this text\n"
-               "      --version           the version\n",
+               "  -V, --version           the version\n",
                ARKOSE_STATEDIR, ARKOSE_SYSCONFDIR);
 }
 
@@ -358,7 +377,8 @@ static const struct option options[] = {
 static int parse_options(int argc, char **argv) {
         int c;
 
-        while ((c = getopt_long(argc, argv, "+c:u:d:pliqvhbren:aj:A", options, NULL)) >= 0) {
+        opterr = 0; /* one line of ours instead of getopt's, which names argv[0] as typed and no way on */
+        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:A", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -390,6 +410,18 @@ static int parse_options(int argc, char **argv) {
                 case 'h':
                         help();
                         return 0;
+                case '?':
+                        if (optopt > 0 && optopt < 256 && !startswith(argv[optind - 1], "--"))
+                                log_error("Unknown option '-%c' (see 'arkose-chroot --help')", optopt);
+                        else
+                                log_error("Unknown option '%s' (see 'arkose-chroot --help')",
+                                          argv[optind - 1]);
+                        return -EINVAL;
+                case ':':
+                        log_error("Option '%s' needs an argument (see 'arkose-chroot --help')",
+                                  argv[optind - 1]);
+                        return -EINVAL;
+                case 'V': /* schroot's */
                 case ARG_VERSION:
                         printf("arkose-chroot %s\n", ARKOSE_VERSION);
                         return 0;
@@ -563,7 +595,7 @@ static int parse_options(int argc, char **argv) {
                                         return -EINVAL;
                                 break;
                         }
-                        return -EINVAL; /* getopt printed why */
+                        return -EINVAL; /* not reached: every option is handled above */
                 }
         }
         return 1;
@@ -697,6 +729,34 @@ const char *chroot_ref_personality(const ChrootRef *r) {
         return chroot_personality(r->def->architecture, u.machine);
 }
 
+int context_log_no_chroot(Context *ctx, const char *name, bool create) {
+        _cleanup_strv_free_ char **names = NULL, **trees = NULL;
+        SessionInfo *si = NULL;
+        const char *closest;
+
+        if (!create && session_id_is_valid(name, NULL) &&
+            session_info_load(ctx->state_dir, name, &si) >= 0) {
+                session_info_free(si);
+                return log_error_errno(-ENOENT, "No chroot named '%s', but a session: use -c session:%s",
+                                       name, name);
+        }
+        (void) chroot_def_list_names(ctx->def_dirs, &names);
+        if (store_list_names(ctx->state_dir, &trees) >= 0)
+                (void) strv_extend_strv(&names, trees);
+        closest = strv_find_closest(names, name);
+        if (closest)
+                return log_error_errno(-ENOENT,
+                                       "No chroot named '%s': did you mean '%s'? (see 'arkose-chroot list')",
+                                       name, closest);
+        if (create)
+                return log_error_errno(
+                        -ENOENT,
+                        "No definition of chroot '%s': write %s/chroots.d/%s.conf, e.g. '[chroot]' and "
+                        "'suite = %s' (as in %s/chroots/bookworm.conf)",
+                        name, ctx->config_dir, name, name, ctx->data_dir);
+        return log_error_errno(-ENOENT, "No chroot named '%s' (see 'arkose-chroot list')", name);
+}
+
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret) {
         _cleanup_(chroot_def_freep) ChrootDef *def = NULL;
         _cleanup_free_ char *name = NULL, *err_path = NULL;
@@ -724,7 +784,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         if (r == -ENOENT)
                 r = def_from_store(ctx, name, &def);
         if (r == -ENOENT)
-                return log_error_errno(r, "No chroot named '%s' (see 'arkose-chroot list')", name);
+                return context_log_no_chroot(ctx, name, false);
         if (r < 0)
                 return log_error_errno(r, "%s:%u: Invalid chroot definition%s%s%s: %m", err_path ?: name, line,
                                        key ? " (key '" : "", key ?: "", key ? "')" : "");
@@ -810,6 +870,11 @@ int main(int argc, char **argv) {
         int r;
 
         log_set_prefix("arkose-chroot");
+        /* Contiguous, as the kernel lays them out. */
+        if (argc > 0 && argv[argc - 1] >= argv[0]) {
+                cmdline_start = argv[0];
+                cmdline_size = (size_t) (argv[argc - 1] - argv[0]) + strlen(argv[argc - 1]) + 1;
+        }
         r = access_setup();
         if (r < 0)
                 return 1;
@@ -826,29 +891,35 @@ int main(int argc, char **argv) {
                 return 2;
         }
         if (arg_list)
-                return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+                return verb_list_all(&ctx, argc - optind, argv + optind) < 0 ? (arg_usage_error ? 2 : 1) : 0;
         if (arg_info)
-                return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? 1 : 0;
+                return verb_info_all(&ctx, argc - optind, argv + optind) < 0 ? (arg_usage_error ? 2 : 1) : 0;
         if (!arg_chroot && wants_default_chroot(argc, argv)) {
                 bool nothing = optind >= argc && arg_action == SESSION_ACTION_AUTOMATIC;
 
+                /* Nothing at all and no default: the one-line usage error below. */
                 r = default_chroot(&ctx, nothing, &arg_chroot);
-                if (r == -ENOENT && nothing) {
-                        help();
-                        return 2;
-                }
-                if (r < 0)
+                if (r < 0 && !(r == -ENOENT && nothing))
                         return r == -ENOENT ? 2 : 1;
         }
         if (arg_chroot)
                 return session_action(&ctx, argc - optind, argv + optind);
+        if (arg_action == SESSION_ACTION_END && arg_all_sessions) {
+                if (optind < argc) {
+                        log_error("--end-session takes no command");
+                        return 2;
+                }
+                return end_all_sessions(&ctx) < 0;
+        }
         if (arg_action != SESSION_ACTION_AUTOMATIC) {
                 log_error("Session actions need -c (a chroot for --begin-session, else a session)");
                 return 2;
         }
 
         if (optind >= argc) {
-                help();
+                /* Bad usage: one line on stderr, not the help on stdout, which carries results only. */
+                log_error("Nothing to do: give -c NAME [COMMAND] or a command such as 'list' (see "
+                          "'arkose-chroot --help')");
                 return 2;
         }
         verb = argv[optind];
@@ -936,5 +1007,5 @@ int main(int argc, char **argv) {
                         return 2;
                 }
         }
-        return r < 0 ? 1 : 0;
+        return r < 0 ? (arg_usage_error ? 2 : 1) : 0;
 }

@@ -23,6 +23,10 @@ extern char *arg_chroot;
 extern char *arg_user;
 extern char *arg_directory;
 extern bool arg_preserve_env;
+/* Set by log_usage(): main() then exits 2, as for a bad option, rather than 1. */
+extern bool arg_usage_error;
+/* Logs a verb's usage error (a missing or extra argument) and returns -EINVAL. */
+#define log_usage(...) (arg_usage_error = true, log_error_errno(-EINVAL, __VA_ARGS__))
 extern bool arg_tmpfs;
 extern char *arg_network;
 extern char *arg_command;
@@ -94,8 +98,18 @@ void chroot_ref_done(ChrootRef *r);
 /* chroot_personality() of @r's architecture on this host's kernel. */
 const char *chroot_ref_personality(const ChrootRef *r);
 
+/* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only
+ * "Chroot not found"); else, for @create, where to write its definition; else, the session of that name, if
+ * there is one (-c takes it as session:NAME). Returns -ENOENT. */
+int context_log_no_chroot(Context *ctx, const char *name, bool create);
+
 /* Resolves @spec ("NAME", "ALIAS", "NAME@3") to its definition and tree. Logs one error line. */
 int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *ret);
+
+/* Rewrites this process's command line as ps shows it (in place, cut to its length at start) to @title: a
+ * spare session's owner must not look like the command it was forked from, still running minutes later.
+ * The original arguments' strings are overwritten: only for a process that no longer reads them. */
+void process_set_title(const char *title);
 
 /* Signal forwarding: SIGINT, SIGTERM, SIGHUP and SIGQUIT go to the registered child; before one is
  * registered they are remembered. */
@@ -201,11 +215,15 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
               const char *session, bool terminal, char ***ret);
 
 /* The directories to bind-mount for working directory @cwd: itself, or its parent when it is a Debian
- * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too. */
-int plan_binds(const char *cwd, char ***ret);
+ * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too; none when that
+ * directory is "/" or holds files (not only dotfiles) in the tree of layers @lowers, such as /etc, /usr or
+ * /var/lib (the command then starts in the chroot's own), or is not on the host (-d DIR in the chroot only).
+ * Returns 0 or -ENOMEM. */
+int plan_binds(const char *cwd, char **lowers, char ***ret);
 
-/* The working directory for a session: -d DIR (resolved on the host), else the current one. Logs. */
-int session_cwd(char **ret);
+/* The working directory for a session: -d DIR (resolved on the host; an absolute path the host lacks but the
+ * tree of layers @lowers has, as it is), else the current one. Logs. */
+int session_cwd(char **lowers, char **ret);
 
 /* What a new session (one-shot or --begin-session) is made from: the options resolved. */
 typedef struct SessionSetup {
@@ -246,6 +264,11 @@ int session_action(Context *ctx, int argc, char **argv);
 
 /* -l and -i with schroot's selections (--all-chroots, --all-sessions, --all; -c). */
 int verb_list_all(Context *ctx, int argc, char **argv);
+/* --end-session --all-sessions, schroot's way to end every session: ends the detached sessions (of the
+ * caller, unless root) but a persistent chroot's shared NAME-live, whose changes that would discard (stop
+ * NAME keeps them); one-shot sessions end with their command, spares are nobody's. Logs. Returns 0, or the
+ * first failure's -errno after trying them all. */
+int end_all_sessions(Context *ctx);
 int verb_info_all(Context *ctx, int argc, char **argv);
 
 int verb_sessions(Context *ctx, int argc, char **argv);

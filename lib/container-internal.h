@@ -31,8 +31,15 @@ int container_parse_capbnd(const char *status, uint64_t *ret);
 int container_isolated_prepare(pid_t init, const lxc_attach_command_t *command, uid_t uid, gid_t gid,
                                IsolatedCommand *ret);
 
+/* liblxc's exec function for an lxc_attach_command_t, in place of lxc_attach_run_command(), which logs why a
+ * program cannot be run to the container's log only (a command attached with a terminal then ends with 127
+ * and nothing said). Runs in the attached child: execvp(), else one line on stderr and a shell's status, 127
+ * for no such program, else 126. A login shell (argv[0] starting with '-') that is not in the session is
+ * replaced by /bin/sh, with a warning, as schroot does. */
+int container_exec_command(void *payload);
+
 /* liblxc's exec function for an IsolatedCommand: unshares the network namespace, brings loopback up, drops
- * the capabilities, switches to the user, then runs the command as lxc_attach_run_command() does. Runs in
+ * the capabilities, switches to the user, then runs the command as container_exec_command() does. Runs in
  * the attached child; on a failure of its own, one line on stderr and exit status 255 (as when liblxc
  * cannot attach). */
 int container_isolated_exec(void *payload);

@@ -107,10 +107,5 @@ int container_isolated_exec(void *payload) {
                 return log_error_errno(-errno, "--isolate-network: Failed to switch to uid %u: %m",
                                        (unsigned) p->uid),
                        255;
-        /* What liblxc's lxc_attach_run_command() does (liblxc is loaded on first use: its symbol is not
-         * linked), with a shell's exit status when the program cannot be run. */
-        execvp(p->command.program, p->command.argv);
-        r = errno;
-        log_error_errno(-r, "Failed to run '%s': %m", p->command.program);
-        return r == ENOENT ? 127 : 126;
+        return container_exec_command(&p->command);
 }

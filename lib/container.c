@@ -30,14 +30,10 @@
 static void *lxc_dl = NULL;
 DLSYM_PROTOTYPE(lxc_container_new);
 DLSYM_PROTOTYPE(lxc_container_put);
-DLSYM_PROTOTYPE(lxc_attach_run_command);
 
 static int dlopen_lxc(void) {
-        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1",
-                                DLSYM_ARG(lxc_container_new),
-                                DLSYM_ARG(lxc_container_put),
-                                DLSYM_ARG(lxc_attach_run_command),
-                                NULL);
+        int r = dlopen_many_sym(&lxc_dl, "liblxc.so.1", DLSYM_ARG(lxc_container_new),
+                                DLSYM_ARG(lxc_container_put), NULL);
         return r < 0 ? log_error_errno(r, "Failed to load liblxc (liblxc.so.1): %m") : 0;
 }
 
@@ -799,10 +795,29 @@ pid_t container_init_pid(Container *c) {
         return p > 0 ? p : -ESRCH;
 }
 
+int container_exec_command(void *payload) {
+        lxc_attach_command_t *cmd = payload;
+        const char *program = cmd->program;
+        int r;
+
+        execvp(program, cmd->argv);
+        r = errno;
+        if (r == ENOENT && cmd->argv[0] && cmd->argv[0][0] == '-' && !streq(program, "/bin/sh")) {
+                char *sh_argv[] = { (char *) "-sh", NULL };
+
+                log_warning("Shell '%s' is not in the session, using '/bin/sh'", program);
+                program = "/bin/sh";
+                execv(program, sh_argv);
+                r = errno;
+        }
+        log_error_errno(-r, "Failed to run '%s': %m", program);
+        return r == ENOENT ? 127 : 126;
+}
+
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
         lxc_attach_command_t cmd = {};
-        lxc_attach_exec_t exec_function = sym_lxc_attach_run_command;
+        lxc_attach_exec_t exec_function = container_exec_command;
         void *exec_payload = &cmd;
         IsolatedCommand isolated;
         _cleanup_strv_free_ char **shell_argv = NULL;

@@ -46,6 +46,20 @@ unsigned netpolicy_range_slots(const NetPolicyRange *range, unsigned link_prefix
         return 1U << (link_prefix - range->prefix);
 }
 
+int netpolicy_slot_of_address(const NetPolicyRange *range, unsigned link_prefix, struct in_addr addr,
+                              unsigned *ret) {
+        unsigned n = netpolicy_range_slots(range, link_prefix);
+        uint32_t base = ntohl(range->network.s_addr), a = ntohl(addr.s_addr), i;
+
+        if (n == 0 || a < base)
+                return -ERANGE;
+        i = (a - base) >> (32 - link_prefix);
+        if (i >= n)
+                return -ERANGE;
+        *ret = i;
+        return 0;
+}
+
 int netpolicy_short_id(const char *session_id, char **ret) {
         const char *dash;
         uint32_t h = 2166136261U; /* FNV-1a */

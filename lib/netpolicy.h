@@ -46,6 +46,11 @@ int netpolicy_range_from_string(const char *s, NetPolicyRange *ret);
  * @link_prefix or a range smaller than one link. */
 unsigned netpolicy_range_slots(const NetPolicyRange *range, unsigned link_prefix);
 
+/* The slot of /@link_prefix links in @range that IPv4 address @addr (network byte order) lies in. Pure.
+ * Returns 0 and *ret, or -ERANGE when @addr is outside @range (or @link_prefix is not 30 or 31). */
+int netpolicy_slot_of_address(const NetPolicyRange *range, unsigned link_prefix, struct in_addr addr,
+                              unsigned *ret);
+
 /* The short id of a session, for names the kernel limits to 15 characters: the part of @session_id after
  * its last '-' when that is 1 to 11 characters of [0-9a-z] (session ids are "CHROOT-xxxxxxxx"), else 8
  * hex digits of a hash of the whole id. Returns 0 and *ret (newly allocated), or -EINVAL/-ENOMEM. */

@@ -40,17 +40,18 @@ static bool cgroup2_unified(void) {
  * side) must never pick the same link. */
 #define NET_CLAIMS_DIR "/run/arkose/net"
 
-/* Whether an address of /@link_prefix link @slot of @range is already on one of the host's interfaces
- * (a session of something else, or a stale veth): then the link is not free whatever the claims say. */
+/* Whether an address of link @slot (/30) of @range is already on one of the host's interfaces (a session
+ * of something else, or a stale veth): then the link is not free whatever the claims say. */
 static bool slot_on_host(const NetPolicyRange *range, unsigned slot, const struct ifaddrs *ifs) {
-        uint32_t first = ntohl(range->network.s_addr) + slot * 4u;
+        for (const struct ifaddrs *i = ifs; i; i = i->ifa_next) {
+                unsigned s;
 
-        for (const struct ifaddrs *i = ifs; i; i = i->ifa_next)
-                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET) {
-                        uint32_t a = ntohl(((const struct sockaddr_in *) (const void *) i->ifa_addr)->sin_addr.s_addr);
-                        if (a >= first && a < first + 4)
-                                return true;
-                }
+                if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET &&
+                    netpolicy_slot_of_address(range, 30, ((const struct sockaddr_in *) (const void *) i->ifa_addr)->sin_addr,
+                                              &s) >= 0 &&
+                    s == slot)
+                        return true;
+        }
         return false;
 }
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,6 +75,50 @@ bool strv_contains(char *const *l, const char *s) {
                 if (streq(*i, s))
                         return true;
         return false;
+}
+
+/* The optimal string alignment distance of @a and @b, both shorter than 64 bytes. */
+static size_t edit_distance(const char *a, const char *b) {
+        size_t la = strlen(a), lb = strlen(b), d[64][64];
+
+        for (size_t i = 0; i <= la; i++)
+                d[i][0] = i;
+        for (size_t j = 0; j <= lb; j++)
+                d[0][j] = j;
+        for (size_t i = 1; i <= la; i++)
+                for (size_t j = 1; j <= lb; j++) {
+                        size_t cost = a[i - 1] != b[j - 1], v = d[i - 1][j - 1] + cost;
+
+                        if (d[i - 1][j] + 1 < v)
+                                v = d[i - 1][j] + 1;
+                        if (d[i][j - 1] + 1 < v)
+                                v = d[i][j - 1] + 1;
+                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
+                            d[i - 2][j - 2] + 1 < v)
+                                v = d[i - 2][j - 2] + 1;
+                        d[i][j] = v;
+                }
+        return d[la][lb];
+}
+
+const char *strv_find_closest(char *const *l, const char *s) {
+        size_t len = strlen(s), limit = len / 3 < 1 ? 1 : len / 3 > 2 ? 2 : len / 3, best_d = SIZE_MAX;
+        const char *best = NULL;
+
+        if (len >= 64 || strv_contains(l, s))
+                return NULL;
+        for (char *const *i = l; i && *i; i++) {
+                size_t d;
+
+                if (strlen(*i) >= 64)
+                        continue;
+                d = edit_distance(s, *i);
+                if (d <= limit && d < best_d) {
+                        best = *i;
+                        best_d = d;
+                }
+        }
+        return best;
 }
 
 char **strv_split(const char *s, const char *sep) {

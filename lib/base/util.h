@@ -27,6 +27,11 @@ bool strv_contains(char *const *l, const char *s);
 char **strv_split(const char *s, const char *sep);
 /* Sorts in place with strcmp(). */
 void strv_sort(char **l);
+/* The string of @l a typo away from @s (for "did you mean"): the first at the least edit distance
+ * (insertions, deletions, substitutions and swaps of neighbours count one each), when that distance is at
+ * most 2 and at most a third of @s's length (at least 1). Pure. Returns it (borrowed from @l), or NULL when
+ * none is that close or @s is @l's own. */
+const char *strv_find_closest(char *const *l, const char *s);
 
 /* ---- strings and paths ---- */
 

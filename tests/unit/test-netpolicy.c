@@ -234,6 +234,37 @@ static void test_names(void **state) {
         assert_null(s);
 }
 
+/* Which slot a host interface's address takes (another state directory's session): pick_slot() skips it. */
+static void test_slot_of_address(void **state) {
+        NetPolicyRange r;
+        struct in_addr a;
+        unsigned slot = 99;
+        (void) state;
+
+        assert_int_equal(netpolicy_range_from_string("10.213.0.0/16", &r), 0);
+        assert_int_equal(inet_pton(AF_INET, "10.213.0.1", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), 0);
+        assert_int_equal(slot, 0);
+        assert_int_equal(inet_pton(AF_INET, "10.213.0.6", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), 0);
+        assert_int_equal(slot, 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 31, a, &slot), 0);
+        assert_int_equal(slot, 3);
+        assert_int_equal(inet_pton(AF_INET, "10.213.255.254", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), 0);
+        assert_int_equal(slot, 16383);
+        slot = 99;
+        assert_int_equal(inet_pton(AF_INET, "10.214.0.1", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), -ERANGE);
+        assert_int_equal(inet_pton(AF_INET, "10.212.255.255", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), -ERANGE);
+        assert_int_equal(inet_pton(AF_INET, "127.0.0.1", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 30, a, &slot), -ERANGE);
+        assert_int_equal(inet_pton(AF_INET, "10.213.0.1", &a), 1);
+        assert_int_equal(netpolicy_slot_of_address(&r, 29, a, &slot), -ERANGE);
+        assert_int_equal(slot, 99);
+}
+
 static void test_bad_input(void **state) {
         char *bad_ns[] = { (char *) "resolver.example", NULL };
         char *lo_ns[] = { (char *) "127.0.0.53", NULL };
@@ -273,6 +304,7 @@ int main(void) {
                 cmocka_unit_test(test_filtered_nothing_allowed),
                 cmocka_unit_test(test_link_prefix_and_slots),
                 cmocka_unit_test(test_names),
+                cmocka_unit_test(test_slot_of_address),
                 cmocka_unit_test(test_bad_input),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
