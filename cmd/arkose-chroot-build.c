@@ -40,6 +40,7 @@
 #include "base/log.h"
 #include "base/sha256.h"
 #include "base/util.h"
+#include "buildplan.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
@@ -55,6 +56,7 @@ char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
 bool arg_keep_session = false;
 char *arg_arch = NULL;
+char *arg_host = NULL;
 
 /* sbuild's external commands, in the order they run. */
 typedef enum BuildHook {
@@ -170,7 +172,8 @@ typedef struct Build {
         char **files;           /* results copied to the output */
         char *log;              /* the log in the output */
         char *dsc;              /* the .dsc built, NULL for a source directory */
-        char *arch;             /* the chroot's architecture (dpkg's name) */
+        char *arch;             /* the chroot's architecture (dpkg's name): the build architecture */
+        BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
         char *kept_session;     /* --keep-session: the build session's id */
 } Build;
 
@@ -190,8 +193,8 @@ static void build_done(Build *b) {
         free(b->kept_session);
 }
 
-/* Runs @argv and returns its first line of output in *ret. */
-static int capture(char *const argv[], char **ret) {
+/* Runs @argv and returns its first line of output in *ret; with @quiet, its stderr goes to /dev/null. */
+static int capture_full(char *const argv[], bool quiet, char **ret) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
@@ -206,6 +209,11 @@ static int capture(char *const argv[], char **ret) {
         if (pid == 0) {
                 if (dup2(fds[1], STDOUT_FILENO) < 0)
                         _exit(127);
+                if (quiet) {
+                        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+                        if (null < 0 || dup2(null, STDERR_FILENO) < 0)
+                                _exit(127);
+                }
                 execvp(argv[0], argv);
                 _exit(127);
         }
@@ -221,6 +229,10 @@ static int capture(char *const argv[], char **ret) {
         line[strcspn(line, "\n")] = '\0';
         *ret = TAKE_PTR(line);
         return 0;
+}
+
+static int capture(char *const argv[], char **ret) {
+        return capture_full(argv, false, ret);
 }
 
 static int changelog_field(const char *src, const char *field, char **ret) {
@@ -550,7 +562,7 @@ static void link_debs(const char *from, const char *to) {
         }
 }
 
-/* The cache key text of the dependency layer: what the layer depends on. */
+/* The cache key text of the dependency layer: what the layer depends on (buildplan_key_text()). */
 static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
         _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
         _cleanup_free_ char *repos =
@@ -558,9 +570,9 @@ static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, cha
         _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
                                              ? strv_join(arg_hooks[BUILD_HOOK_CHROOT_SETUP], "\n")
                                              : strdup("");
-        _cleanup_free_ char *keys = strdup("");
+        _cleanup_free_ char *keys = strdup(""), *tree = strdup_printf("%s@%u", ref->name, ref->version);
 
-        if (!extra || !repos || !setup || !keys)
+        if (!extra || !repos || !setup || !keys || !tree)
                 return -ENOMEM;
         for (char **k = arg_extra_repository_keys; k && *k; k++) {
                 _cleanup_free_ char *text = NULL, *n = NULL;
@@ -575,10 +587,14 @@ static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, cha
                 free(keys);
                 keys = TAKE_PTR(n);
         }
-        (void) b;
-        *ret = strdup_printf("tree=%s@%u\nindep-only=%d\nextra=%s\nrepositories=%s\nkeys=%s\nsetup=%s\n%s",
-                             ref->name, ref->version, arg_arch_all_only, extra, repos, keys, setup, fields);
-        return *ret ? 0 : -ENOMEM;
+        return buildplan_key_text(&b->plan,
+                                  &(BuildKeyInputs){ .tree = tree,
+                                                     .extra = extra,
+                                                     .repositories = repos,
+                                                     .keys = keys,
+                                                     .setup = setup,
+                                                     .fields = fields },
+                                  ret);
 }
 
 /* The files the dependency session's script installs for --extra-repository and --extra-repository-key,
@@ -670,7 +686,10 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                         const Profile *profile, char **binds, const char *prelude, const char *script,
                         const char *log) {
         _cleanup_(session_freep) Session *session = NULL;
-        HookVars v = { .arch = b->arch, .build_dir = b->build, .pkgbuild_dir = b->src, .dsc = b->dsc };
+        HookVars v = { .arch = buildplan_host_arch(&b->plan),
+                       .build_dir = b->build,
+                       .pkgbuild_dir = b->src,
+                       .dsc = b->dsc };
         int status = 0, r;
 
         SessionPlan plan = layer_session_plan(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
@@ -698,40 +717,56 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
         return r;
 }
 
+/* The shell words of @argv (buildplan_shell_join()), "" for NULL; NULL on OOM. */
+static char *shell_words(char **argv) {
+        return argv ? buildplan_shell_join(argv) : strdup("");
+}
+
 /* The dependency session's shell code: *ret_prelude finds the proxy (at the session's gateway, the host
  * end of its link, @port) for apt and, as $http_proxy, for the --chroot-setup-commands; *ret_script
  * installs build-essential as sbuild does and the build dependencies, with the tree's package lists when
- * they suffice (never with extra repositories, whose lists it lacks), output appended to @log. */
+ * they suffice (never with extra repositories, whose lists it lacks, nor for a cross build, which adds
+ * an architecture first: buildplan.h), output appended to @log. */
 static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
                         char **ret_prelude, char **ret_script) {
         _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
-        _cleanup_free_ char *prelude = NULL;
+        _cleanup_free_ char *prelude = NULL, *setup = NULL, *core = NULL, *builddep = NULL;
+        _cleanup_strv_free_ char **setup_argv = NULL, **core_argv = NULL, **builddep_argv = NULL;
+        bool cross = buildplan_is_cross(&b->plan);
 
+        if (buildplan_deps_setup_argv(&b->plan, &setup_argv) < 0 ||
+            buildplan_core_deps_argv(&b->plan, &core_argv) < 0 ||
+            buildplan_build_dep_argv(&b->plan, b->src, &builddep_argv) < 0)
+                return log_oom();
+        setup = shell_words(setup_argv);
+        core = shell_words(core_argv);
+        builddep = shell_words(builddep_argv);
         prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
                                 "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
                                 "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
                                 "set --\n"
                                 "export http_proxy=$proxy https_proxy=$proxy\n",
                                 port);
-        if (!extra || !prelude)
+        if (!extra || !prelude || !setup || !core || !builddep)
                 return log_oom();
-        *ret_script = strdup_printf(
-                "exec >> '%s' 2>&1\n"
-                "%s"
-                "echo \"--- dependencies: package sources through the host's proxy $proxy\"\n"
-                "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
-                "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
-                "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
-                "%s"
-                "deps() { apt-get $opts install build-essential && apt-get $opts build-dep %s '%s' &&"
-                " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
-                "{ [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }\n"
-                "rc=$?\n"
-                "rm -f /etc/apt/sources.list.d/arkose-build-extra.list "
-                "/etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
-                "exit $rc\n",
-                log, prelude, archives, install, arg_arch_all_only ? "--indep-only" : "", b->src, extra,
-                extra, arg_extra_repositories ? 1 : 0);
+        *ret_script =
+                strdup_printf("exec >> '%s' 2>&1\n"
+                              "%s"
+                              "echo \"--- dependencies: package sources through the host's proxy $proxy\"\n"
+                              "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
+                              "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
+                              "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
+                              "%s"
+                              "setup() { %s; }\n"
+                              "deps() { apt-get $opts %s && apt-get $opts %s &&"
+                              " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
+                              "setup && { { [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }; }\n"
+                              "rc=$?\n"
+                              "rm -f /etc/apt/sources.list.d/arkose-build-extra.list "
+                              "/etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
+                              "exit $rc\n",
+                              log, prelude, archives, install, cross ? setup : ":", core, builddep, extra,
+                              extra, arg_extra_repositories || cross ? 1 : 0);
         if (!*ret_script)
                 return log_oom();
         *ret_prelude = TAKE_PTR(prelude);
@@ -866,14 +901,21 @@ static char *find_changes(const char *dir) {
         return NULL;
 }
 
-/* The build command's environment. Returns 0 or -ENOMEM. */
+/* The build command's environment: DEB_BUILD_OPTIONS and the cross build's additions (buildplan.h).
+ * Returns 0 or -ENOMEM. */
 static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
+        _cleanup_free_ char *options = NULL;
+        _cleanup_strv_free_ char **more = NULL;
+        const char *caller = getenv("DEB_BUILD_OPTIONS");
+
+        if (buildplan_deb_build_options(&b->plan, caller, arg_jobs ?: "2", &options) < 0 ||
+            buildplan_build_env(&b->plan, &more) < 0)
+                return -ENOMEM;
         if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||
             strv_extendf(env, "HOME=/build") < 0 || strv_extendf(env, "USER=%s", u->name) < 0 ||
             strv_extendf(env, "LOGNAME=%s", u->name) < 0 || strv_extendf(env, "LANG=C.UTF-8") < 0 ||
             strv_extendf(env, "SOURCE_DATE_EPOCH=%s", b->timestamp) < 0 ||
-            strv_extendf(env, "DEB_BUILD_OPTIONS=%s%sparallel=%s", getenv("DEB_BUILD_OPTIONS") ?: "",
-                         getenv("DEB_BUILD_OPTIONS") ? " " : "", arg_jobs ?: "2") < 0)
+            strv_extendf(env, "DEB_BUILD_OPTIONS=%s", options) < 0 || strv_extend_strv(env, more) < 0)
                 return -ENOMEM;
         return 0;
 }
@@ -896,12 +938,12 @@ static int build_log_create(const Build *b, const UserInfo *u) {
 static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInfo *u) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
-        _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL, **dpkg = NULL;
         _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
-                            *changes = NULL;
-        const char *what = arg_source_too ? (arg_arch_all_only ? "-A -S" : arg_no_arch_any ? "-A -S" : "")
-                           : arg_arch_all_only || arg_no_arch_any ? "-A" : "-b";
-        HookVars v = { .arch = b->arch, .build_dir = "/build", .pkgbuild_dir = "/build/reproducible-path" };
+                            *changes = NULL, *words = NULL;
+        HookVars v = { .arch = buildplan_host_arch(&b->plan),
+                       .build_dir = "/build",
+                       .pkgbuild_dir = "/build/reproducible-path" };
         bool detached;
         int status = 0, r;
 
@@ -914,9 +956,9 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         bind = strdup_printf("%s:/build:rw", b->build);
         if (!bind || profile_add_bind(profile, bind) < 0 || strv_extend(&profile_binds, bind) < 0)
                 return log_oom();
-        cmd = strdup_printf("{ dpkg-buildpackage -us -uc %s %s%s; echo $? > /build/.status; } 2>&1 | tee -a "
-                            "/build/build.log",
-                            what, arg_build_profiles ? "-P" : "", arg_build_profiles ?: "");
+        if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
+                return log_oom();
+        cmd = strdup_printf("{ %s; echo $? > /build/.status; } 2>&1 | tee -a /build/build.log", words);
         if (!cmd)
                 return log_oom();
         if (build_user_env(b, u, &env) < 0)
@@ -956,8 +998,12 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         if (r < 0)
                 return r;
         b->stage = "build";
-        printf("Building %s %s in '%s@%u' as '%s', network off\n", b->source, b->version, ref->name, ref->version,
-               u->name);
+        if (buildplan_is_cross(&b->plan))
+                printf("Cross-building %s %s for %s in '%s@%u' (%s) as '%s', network off\n", b->source,
+                       b->version, buildplan_host_arch(&b->plan), ref->name, ref->version, b->arch, u->name);
+        else
+                printf("Building %s %s in '%s@%u' as '%s', network off\n", b->source, b->version, ref->name,
+                       ref->version, u->name);
         fflush(stdout);
         r = session_create(&plan, &session);
         if (r < 0)
@@ -1080,10 +1126,10 @@ static void build_print_json(const Build *b, const ChrootRef *ref, const char *o
         printf("{\"source\": \"%s\", \"version\": \"%s\", \"chroot\": \"%s\", \"chroot_version\": %u, "
                "\"arch\": \"%s\", "
                "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": "
-               "\"%s\", ",
+               "\"%s\", \"host_arch\": \"%s\", ",
                b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, b->arch ?: "",
                r < 0 ? "failed" : "ok", r < 0 ? (b->stage ?: "setup") : "done", b->status, out,
-               b->log ?: "");
+               b->log ?: "", buildplan_host_arch(&b->plan) ?: arg_host ?: "");
         if (b->kept_session)
                 printf("\"session\": \"%s\", \"build_dir\": \"%s\", ", b->kept_session, b->build);
         printf("\"files\": [");
@@ -1136,6 +1182,34 @@ static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef
         return context_resolve(ctx, other_spec, true, ret);
 }
 
+/* Checks that --host is an architecture dpkg knows (dpkg-architecture, on the host). Logs one line. */
+static int check_host_arch(void) {
+        _cleanup_free_ char *known = NULL;
+        char *argv[] = { (char *) "dpkg-architecture", (char *) "-a", arg_host, (char *) "-qDEB_HOST_ARCH",
+                         NULL };
+
+        if (!arg_host)
+                return 0;
+        if (capture_full(argv, true, &known) < 0 || !streq(known, arg_host))
+                return log_error_errno(
+                        -EINVAL,
+                        "Invalid --host '%s': not an architecture dpkg knows (dpkg-architecture -L)",
+                        arg_host);
+        return 0;
+}
+
+/* b->plan from the options, once b->arch, the build architecture, is known. */
+static void build_plan_set(Build *b) {
+        b->plan = (BuildPlan){
+                .build_arch = b->arch,
+                .host_arch = arg_host,
+                .profiles = arg_build_profiles,
+                .arch_all_only = arg_arch_all_only,
+                .no_arch_any = arg_no_arch_any,
+                .source_too = arg_source_too,
+        };
+}
+
 int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(build_done) Build b = {};
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
@@ -1147,6 +1221,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 return log_usage(
                         "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
         r = access_require_root("build");
+        if (r < 0)
+                return r;
+        r = check_host_arch();
         if (r < 0)
                 return r;
         what = realpath(argv[0], NULL);
@@ -1193,6 +1270,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
                                 "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
                 else
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
+                if (r >= 0)
+                        build_plan_set(&b);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };
@@ -1201,7 +1280,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = owner ? run_program(argv_chown) : log_oom();
         }
         if (r >= 0) {
-                HookVars v = { .arch = b.arch, .build_dir = b.build, .pkgbuild_dir = b.src, .dsc = b.dsc };
+                HookVars v = { .arch = buildplan_host_arch(&b.plan),
+                               .build_dir = b.build,
+                               .pkgbuild_dir = b.src,
+                               .dsc = b.dsc };
                 b.stage = build_hook_table[BUILD_HOOK_PRE_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out);
         }
@@ -1214,7 +1296,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
                 _cleanup_free_ char *name = find_changes(b.build);
                 _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;
-                HookVars v = { .arch = b.arch,
+                HookVars v = { .arch = buildplan_host_arch(&b.plan),
                                .build_dir = b.build,
                                .pkgbuild_dir = b.src,
                                .dsc = b.dsc,

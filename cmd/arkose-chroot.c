@@ -14,6 +14,7 @@
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "buildplan.h"
 #include "session.h"
 #include "store.h"
 
@@ -206,7 +207,7 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--output DIR] [-A] [--no-arch-any]\n"
+               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-any]\n"
                "        [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
                "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
@@ -252,6 +253,8 @@ static void help(void) {
                "the build itself runs offline as an unprivileged user in /build/reproducible-path):\n"
                "  -c, --chroot NAME, -d DIST  the chroot (default: the changelog's distribution)\n"
                "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
+               "      --host A            cross-build for A (sbuild's --host; dpkg-buildpackage -aA, profiles\n"
+               "                          cross,nocheck unless --profiles, crossbuild-essential-A); also --host=A\n"
                "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
                "      --source            also build the source package\n"
                "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
@@ -299,6 +302,7 @@ enum {
         ARG_SOURCE,
         ARG_JSON,
         ARG_ARCH,
+        ARG_HOST,
         ARG_RESOLVER,
         ARG_RECOVER_SESSION,
         ARG_AUTOMATIC_SESSION,
@@ -347,6 +351,7 @@ static const struct option options[] = {
         { "source", no_argument, NULL, ARG_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
         { "arch", required_argument, NULL, ARG_ARCH },
+        { "host", required_argument, NULL, ARG_HOST },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
         { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
         { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
@@ -515,12 +520,19 @@ static int parse_options(int argc, char **argv) {
                         arg_isolate_network = true;
                         break;
                 case ARG_ARCH:
-                        if (!*optarg || strspn(optarg, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(optarg)) {
-                                log_error("Invalid --arch '%s': expected a Debian architecture name", optarg);
+                case ARG_HOST:
+                        if (!buildplan_arch_name_valid(optarg)) {
+                                log_error("Invalid --%s '%s': expected a Debian architecture name",
+                                          c == ARG_ARCH ? "arch" : "host", optarg);
                                 return -EINVAL;
                         }
-                        free(arg_arch);
-                        arg_arch = strdup(optarg);
+                        if (c == ARG_ARCH) {
+                                free(arg_arch);
+                                arg_arch = strdup(optarg);
+                        } else {
+                                free(arg_host);
+                                arg_host = strdup(optarg);
+                        }
                         break;
                 case ARG_EXTRA_REPOSITORY:
                         if (build_check_extra_repository(optarg) < 0)

@@ -48,6 +48,7 @@ extern char **arg_extra_repositories;
 extern char **arg_extra_repository_keys;
 extern bool arg_keep_session;
 extern char *arg_arch;
+extern char *arg_host;
 /* sbuild's --NAME-commands options of build: build_hook_option(i) is NAME-commands for i from 0 until it
  * returns NULL; build_hook_add() checks the % escapes of @cmd (one line on error) and adds it. */
 const char *build_hook_option(int i);

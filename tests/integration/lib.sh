@@ -119,6 +119,15 @@ use_versioned_fixture() {
         cp -al "$fx" "$ARKOSE_STATE_DIR/trees/$name/1"
         ln -s 1 "$ARKOSE_STATE_DIR/trees/$name/current"
 }
+# use_build_fixture NAME: a versioned chroot NAME = the build fixture (setup-build-fixture.sh: the minbase tree
+# and a layer with build-essential and fakeroot), hard-linked. Needs the ctest fixture "buildtree".
+use_build_fixture() {
+        local fx=$SHARED/build/state/trees/buildfx
+        [ -d "$fx/2/layer" ] || skip "the build fixture is missing (setup-build-fixture failed?)"
+        printf '[chroot]\nsuite = bookworm\nvariant = minbase\n' > "$ARKOSE_CONFIG_DIR/chroots.d/$1.conf"
+        mkdir -p "$ARKOSE_STATE_DIR/trees"
+        cp -al "$fx" "$ARKOSE_STATE_DIR/trees/$1"
+}
 current_of() { readlink "$ARKOSE_STATE_DIR/trees/$1/current"; }
 no_staging_left() { [ -z "$(ls -A "$ARKOSE_STATE_DIR/trees/$1" 2>/dev/null | grep -E '^\.(staging|removing)-')" ]; }
 

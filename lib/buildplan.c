@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/macro.h"
+#include "base/util.h"
+#include "buildplan.h"
+
+bool buildplan_arch_name_valid(const char *arch) {
+        return arch && *arch && strspn(arch, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(arch);
+}
+
+const char *buildplan_host_arch(const BuildPlan *p) {
+        return p->host_arch ?: p->build_arch;
+}
+
+bool buildplan_is_cross(const BuildPlan *p) {
+        return p->host_arch && p->build_arch && !streq(p->host_arch, p->build_arch);
+}
+
+const char *buildplan_profiles(const BuildPlan *p) {
+        if (p->profiles)
+                return p->profiles;
+        return buildplan_is_cross(p) ? "cross,nocheck" : NULL;
+}
+
+/* dpkg-buildpackage's option saying what to build (sbuild's table in Build.pm, for what we take). */
+static const char *buildplan_what(const BuildPlan *p) {
+        bool all_only = p->arch_all_only || p->no_arch_any;
+
+        if (p->source_too)
+                return all_only ? "-g" : buildplan_is_cross(p) ? "-G" : NULL;
+        if (all_only)
+                return "-A";
+        return buildplan_is_cross(p) ? "-B" : "-b";
+}
+
+int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *what = buildplan_what(p), *profiles = buildplan_profiles(p);
+
+        if (strv_extend(&argv, "dpkg-buildpackage") < 0 || strv_extend(&argv, "-us") < 0 ||
+            strv_extend(&argv, "-uc") < 0)
+                return -ENOMEM;
+        if (buildplan_is_cross(p) && strv_extendf(&argv, "-a%s", p->host_arch) < 0)
+                return -ENOMEM;
+        if (what && strv_extend(&argv, what) < 0)
+                return -ENOMEM;
+        if (profiles && strv_extendf(&argv, "-P%s", profiles) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+int buildplan_deb_build_options(const BuildPlan *p, const char *env, const char *jobs, char **ret) {
+        const char *base = env ?: buildplan_is_cross(p) ? "nocheck" : NULL;
+        char *s = strdup_printf("%s%sparallel=%s", base ?: "", isempty(base) ? "" : " ", jobs);
+
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+int buildplan_build_env(const BuildPlan *p, char ***ret) {
+        _cleanup_strv_free_ char **env = NULL;
+
+        if (buildplan_is_cross(p) &&
+            strv_extendf(&env, "CONFIG_SITE=/etc/dpkg-cross/cross-config.%s", p->host_arch) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(env);
+        return 0;
+}
+
+int buildplan_deps_setup_argv(const BuildPlan *p, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+
+        if (buildplan_is_cross(p) &&
+            (strv_extend(&argv, "dpkg") < 0 || strv_extend(&argv, "--add-architecture") < 0 ||
+             strv_extend(&argv, p->host_arch) < 0))
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+int buildplan_core_deps_argv(const BuildPlan *p, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+
+        if (!buildplan_is_cross(p)) {
+                if (strv_extend(&argv, "install") < 0 || strv_extend(&argv, "build-essential") < 0)
+                        return -ENOMEM;
+        } else if (strv_extend(&argv, "satisfy") < 0 ||
+                   strv_extendf(&argv,
+                                "build-essential:native, crossbuild-essential-%s:native, libc-dev:%s, "
+                                "libstdc++-dev:%s",
+                                p->host_arch, p->host_arch, p->host_arch) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        const char *profiles = buildplan_profiles(p);
+
+        if (strv_extend(&argv, "build-dep") < 0)
+                return -ENOMEM;
+        if (buildplan_is_cross(p) && (strv_extend(&argv, "-a") < 0 || strv_extend(&argv, p->host_arch) < 0))
+                return -ENOMEM;
+        if (profiles && (strv_extend(&argv, "-P") < 0 || strv_extend(&argv, profiles) < 0))
+                return -ENOMEM;
+        if (p->arch_all_only && strv_extend(&argv, "--indep-only") < 0)
+                return -ENOMEM;
+        if (strv_extend(&argv, src) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
+int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret) {
+        char *s = strdup_printf("tree=%s\nhost=%s\nprofiles=%s\nindep-only=%d\nextra=%s\nrepositories=%s\n"
+                                "keys=%s\nsetup=%s\n%s",
+                                in->tree, buildplan_host_arch(p) ?: "", buildplan_profiles(p) ?: "",
+                                p->arch_all_only, in->extra ?: "", in->repositories ?: "", in->keys ?: "",
+                                in->setup ?: "", in->fields ?: "");
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
+        return 0;
+}
+
+char *buildplan_shell_join(char *const *argv) {
+        _cleanup_free_ char *out = strdup("");
+
+        if (!out)
+                return NULL;
+        for (char *const *a = argv; a && *a; a++) {
+                size_t n = strlen(out);
+                char *grown = realloc(out, n + 4 * strlen(*a) + 4);
+                char *w;
+
+                if (!grown)
+                        return NULL;
+                out = grown;
+                w = out + n;
+                if (a != argv)
+                        *w++ = ' ';
+                *w++ = '\'';
+                for (const char *c = *a; *c; c++)
+                        if (*c == '\'') {
+                                memcpy(w, "'\\''", 4);
+                                w += 4;
+                        } else
+                                *w++ = *c;
+                *w++ = '\'';
+                *w = '\0';
+        }
+        return TAKE_PTR(out);
+}

@@ -1,0 +1,198 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* buildplan: dpkg-buildpackage's and apt's argv, the build environment and the dependency layer's key, for
+ * native and cross builds (sbuild 0.85's choices). Pure; no root. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+#include "buildplan.h"
+
+static const BuildPlan native = { .build_arch = "amd64" };
+static const BuildPlan cross = { .build_arch = "amd64", .host_arch = "arm64" };
+
+/* @argv joined with spaces, for comparing whole command lines. */
+static char *joined(char **argv) {
+        char *s = strv_join(argv, " ");
+        assert_non_null(s);
+        return s;
+}
+
+static void check_dpkg(const BuildPlan *p, const char *expected) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *s = NULL;
+
+        assert_int_equal(buildplan_dpkg_buildpackage_argv(p, &argv), 0);
+        s = joined(argv);
+        assert_string_equal(s, expected);
+}
+
+static void test_arch_names(void **state) {
+        (void) state;
+        assert_true(buildplan_arch_name_valid("arm64"));
+        assert_true(buildplan_arch_name_valid("musl-linux-mips"));
+        assert_false(buildplan_arch_name_valid(""));
+        assert_false(buildplan_arch_name_valid(NULL));
+        assert_false(buildplan_arch_name_valid("arm64;rm"));
+        assert_false(buildplan_arch_name_valid("ARM64"));
+        assert_false(buildplan_arch_name_valid("arm 64"));
+        assert_false(buildplan_arch_name_valid("i386'x"));
+}
+
+static void test_cross_or_native(void **state) {
+        BuildPlan same = { .build_arch = "amd64", .host_arch = "amd64" };
+
+        (void) state;
+        assert_false(buildplan_is_cross(&native));
+        assert_true(buildplan_is_cross(&cross));
+        /* --host equal to the build architecture is a native build. */
+        assert_false(buildplan_is_cross(&same));
+        assert_string_equal(buildplan_host_arch(&native), "amd64");
+        assert_string_equal(buildplan_host_arch(&cross), "arm64");
+}
+
+static void test_dpkg_buildpackage(void **state) {
+        BuildPlan p;
+
+        (void) state;
+        check_dpkg(&native, "dpkg-buildpackage -us -uc -b");
+        /* sbuild: -aHOST, -B (no arch:all by default when cross), -P with "cross nocheck". */
+        check_dpkg(&cross, "dpkg-buildpackage -us -uc -aarm64 -B -Pcross,nocheck");
+        p = (BuildPlan){ .build_arch = "amd64", .host_arch = "amd64" };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b");
+        /* An explicit --profiles replaces the default, as sbuild's --profiles does. */
+        p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .profiles = "nodoc" };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -B -Pnodoc");
+        p = (BuildPlan){ .build_arch = "amd64", .profiles = "nocheck,nodoc" };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b -Pnocheck,nodoc");
+        p = (BuildPlan){ .build_arch = "amd64", .arch_all_only = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        p = (BuildPlan){ .build_arch = "amd64", .no_arch_any = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc");
+        /* Source and arch:all only: -g (dpkg-buildpackage refuses "-A -S": "cannot combine"). */
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .arch_all_only = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -g");
+        p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .source_too = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -G -Pcross,nocheck");
+        p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all_only = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -aarmhf -A -Pcross,nocheck");
+}
+
+static void test_environment(void **state) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        _cleanup_strv_free_ char **env = NULL, **none = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_deb_build_options(&native, NULL, "2", &a), 0);
+        assert_string_equal(a, "parallel=2");
+        /* Cross: "nocheck" when the caller set no DEB_BUILD_OPTIONS, theirs otherwise (sbuild). */
+        assert_int_equal(buildplan_deb_build_options(&cross, NULL, "4", &b), 0);
+        assert_string_equal(b, "nocheck parallel=4");
+        assert_int_equal(buildplan_deb_build_options(&cross, "noopt", "2", &c), 0);
+        assert_string_equal(c, "noopt parallel=2");
+        assert_int_equal(buildplan_deb_build_options(&native, "nocheck", "3", &d), 0);
+        assert_string_equal(d, "nocheck parallel=3");
+
+        assert_int_equal(buildplan_build_env(&native, &none), 0);
+        assert_null(none);
+        assert_int_equal(buildplan_build_env(&cross, &env), 0);
+        assert_int_equal(strv_length(env), 1);
+        assert_string_equal(env[0], "CONFIG_SITE=/etc/dpkg-cross/cross-config.arm64");
+}
+
+static void test_apt(void **state) {
+        _cleanup_strv_free_ char **setup_native = NULL, **setup = NULL, **core_native = NULL, **core = NULL,
+                                 **bd_native = NULL, **bd = NULL, **bd_indep = NULL;
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL;
+        BuildPlan indep = { .build_arch = "amd64", .arch_all_only = true, .profiles = "nodoc" };
+
+        (void) state;
+        assert_int_equal(buildplan_deps_setup_argv(&native, &setup_native), 0);
+        assert_null(setup_native);
+        assert_int_equal(buildplan_deps_setup_argv(&cross, &setup), 0);
+        s1 = joined(setup);
+        assert_string_equal(s1, "dpkg --add-architecture arm64");
+
+        assert_int_equal(buildplan_core_deps_argv(&native, &core_native), 0);
+        s2 = joined(core_native);
+        assert_string_equal(s2, "install build-essential");
+        assert_int_equal(buildplan_core_deps_argv(&cross, &core), 0);
+        assert_int_equal(strv_length(core), 2);
+        assert_string_equal(core[0], "satisfy");
+        assert_string_equal(core[1],
+                            "build-essential:native, crossbuild-essential-arm64:native, libc-dev:arm64, "
+                            "libstdc++-dev:arm64");
+
+        assert_int_equal(buildplan_build_dep_argv(&native, "/b/src", &bd_native), 0);
+        s3 = joined(bd_native);
+        assert_string_equal(s3, "build-dep /b/src");
+        assert_int_equal(buildplan_build_dep_argv(&cross, "/b/src", &bd), 0);
+        s4 = joined(bd);
+        assert_string_equal(s4, "build-dep -a arm64 -P cross,nocheck /b/src");
+        assert_int_equal(buildplan_build_dep_argv(&indep, "/b/src", &bd_indep), 0);
+        s5 = joined(bd_indep);
+        assert_string_equal(s5, "build-dep -P nodoc --indep-only /b/src");
+}
+
+static void test_key(void **state) {
+        BuildKeyInputs in = { .tree = "bookworm@1",
+                              .extra = "",
+                              .repositories = "",
+                              .keys = "",
+                              .setup = "",
+                              .fields = "Build-Depends: zlib1g-dev\n" };
+        BuildPlan same = { .build_arch = "amd64", .host_arch = "amd64" };
+        BuildPlan armhf = { .build_arch = "amd64", .host_arch = "armhf" };
+        BuildPlan nodoc = { .build_arch = "amd64", .host_arch = "arm64", .profiles = "nodoc" };
+        _cleanup_free_ char *k_native = NULL, *k_same = NULL, *k_cross = NULL, *k_armhf = NULL,
+                            *k_nodoc = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_key_text(&native, &in, &k_native), 0);
+        assert_int_equal(buildplan_key_text(&same, &in, &k_same), 0);
+        assert_int_equal(buildplan_key_text(&cross, &in, &k_cross), 0);
+        assert_int_equal(buildplan_key_text(&armhf, &in, &k_armhf), 0);
+        assert_int_equal(buildplan_key_text(&nodoc, &in, &k_nodoc), 0);
+        assert_non_null(strstr(k_native, "tree=bookworm@1\nhost=amd64\nprofiles=\n"));
+        assert_non_null(strstr(k_cross, "host=arm64\nprofiles=cross,nocheck\n"));
+        assert_non_null(strstr(k_cross, "Build-Depends: zlib1g-dev\n"));
+        /* The host architecture and the profiles are in the key; --host = the build architecture is native.
+         */
+        assert_string_equal(k_native, k_same);
+        assert_string_not_equal(k_native, k_cross);
+        assert_string_not_equal(k_cross, k_armhf);
+        assert_string_not_equal(k_cross, k_nodoc);
+}
+
+static void test_shell_join(void **state) {
+        char *plain[] = { (char *) "dpkg-buildpackage", (char *) "-aarm64", NULL };
+        char *quote[] = { (char *) "it's", (char *) "$x `y`", NULL };
+        char *empty[] = { NULL };
+        _cleanup_free_ char *a = buildplan_shell_join(plain), *b = buildplan_shell_join(quote),
+                            *c = buildplan_shell_join(empty);
+
+        (void) state;
+        assert_string_equal(a, "'dpkg-buildpackage' '-aarm64'");
+        assert_string_equal(b, "'it'\\''s' '$x `y`'");
+        assert_string_equal(c, "");
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_arch_names),
+                cmocka_unit_test(test_cross_or_native),
+                cmocka_unit_test(test_dpkg_buildpackage),
+                cmocka_unit_test(test_environment),
+                cmocka_unit_test(test_apt),
+                cmocka_unit_test(test_key),
+                cmocka_unit_test(test_shell_join),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
