@@ -468,6 +468,9 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         (void) sched_setscheduler(0, SCHED_IDLE, &sp);
 
         spare_sweep(ctx->state_dir);
+        /* At most spare-sessions-max idle containers: the oldest offered ones make room for this one. */
+        if (ctx->config.spare_sessions_max > 0)
+                (void) spare_trim(ctx->state_dir, ctx->config.spare_sessions_max - 1);
 
         /* The version must still be there once the session's record names it (gc, remove). */
         use_lock = store_use_lock(ctx->state_dir, setup->ref.name, false);

@@ -272,6 +272,7 @@ static const ConfigKey main_keys[] = {
         MAIN_KEY("hook-timeout", parse_unsigned, hook_timeout),
         MAIN_KEY("spare-sessions", parse_boolean, spare_sessions),
         MAIN_KEY("spare-idle-timeout", parse_unsigned, spare_idle_timeout),
+        MAIN_KEY("spare-sessions-max", parse_unsigned, spare_sessions_max),
 };
 
 typedef struct ParseState {
@@ -522,7 +523,8 @@ void arkose_config_done(ArkoseConfig *c) {
 
 int arkose_config_parse_file(const char *path, ArkoseConfig *ret, unsigned *reterr_line,
                              const char **reterr_key) {
-        ArkoseConfig c = { .hook_timeout = 60, .spare_sessions = true, .spare_idle_timeout = 900 };
+        ArkoseConfig c = { .hook_timeout = 60, .spare_sessions = true, .spare_idle_timeout = 900,
+                           .spare_sessions_max = 4 };
         int r;
 
         r = config_parse(path, main_keys, ELEMENTSOF(main_keys), &c, reterr_line, reterr_key);

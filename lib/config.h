@@ -115,6 +115,7 @@ typedef struct ArkoseConfig {
         bool spare_sessions;    /* [main] spare-sessions, default yes: a one-shot session leaves a spare
                                  * for the next one of the same plan (lib/spare.h) */
         unsigned spare_idle_timeout; /* [main] spare-idle-timeout, seconds a spare waits, default 900 */
+        unsigned spare_sessions_max; /* [main] spare-sessions-max, spares offered at once, default 4; 0: no cap */
 } ArkoseConfig;
 
 void arkose_config_done(ArkoseConfig *c);

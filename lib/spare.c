@@ -237,15 +237,15 @@ void spare_sweep(const char *state_dir) {
         }
 }
 
-/* Takes the index that offers spare @id, if one does. Returns 0, or -ENOENT when none does. */
-static int spare_take_index_of(const char *state_dir, const char *id) {
+/* The key of the index that offers spare @id, if one does. Returns 0 and *ret_key, or -ENOENT. */
+static int spare_find_index(const char *state_dir, const char *id, char **ret_key) {
         _cleanup_free_ char *dir = spare_dir(state_dir);
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
         d = dir ? opendir(dir) : NULL;
         while (d && (de = readdir(d))) {
-                _cleanup_free_ char *path = NULL, *got = NULL;
+                _cleanup_free_ char *path = NULL;
                 char target[256];
                 ssize_t k;
 
@@ -258,14 +258,69 @@ static int spare_take_index_of(const char *state_dir, const char *id) {
                 target[k] = '\0';
                 if (!streq(target, id))
                         continue;
-                if (spare_take_index(state_dir, de->d_name, &got) < 0)
-                        return -ENOENT;
-                if (streq(got, id))
-                        return 0;
-                (void) spare_publish(state_dir, de->d_name, got); /* replaced meanwhile: put it back */
-                return -ENOENT;
+                *ret_key = strdup(de->d_name);
+                return *ret_key ? 0 : -ENOMEM;
         }
         return -ENOENT;
+}
+
+/* Takes the index that offers spare @id, if one does. Returns 0, or -ENOENT when none does. */
+static int spare_take_index_of(const char *state_dir, const char *id) {
+        _cleanup_free_ char *key = NULL, *got = NULL;
+
+        if (spare_find_index(state_dir, id, &key) < 0)
+                return -ENOENT;
+        if (spare_take_index(state_dir, key, &got) < 0)
+                return -ENOENT;
+        if (streq(got, id))
+                return 0;
+        (void) spare_publish(state_dir, key, got); /* replaced meanwhile: put it back */
+        return -ENOENT;
+}
+
+int spare_trim(const char *state_dir, unsigned keep) {
+        _cleanup_strv_free_ char **ids = NULL;
+        SessionInfo **offered = NULL;
+        size_t n = 0;
+        int ended = 0, r;
+
+        r = session_list_ids(state_dir, &ids);
+        if (r < 0)
+                return r;
+        /* The offered spares: ready, and named by an index. */
+        for (char **id = ids; *id; id++) {
+                _cleanup_free_ char *key = NULL;
+                SessionInfo *i = NULL, **l;
+
+                if (session_info_load(state_dir, *id, &i) < 0)
+                        continue;
+                if (i->kind != SESSION_KIND_SPARE || i->phase != SESSION_PHASE_READY ||
+                    spare_find_index(state_dir, *id, &key) < 0 ||
+                    !(l = reallocarray(offered, n + 1, sizeof(SessionInfo *)))) {
+                        session_info_free(i);
+                        continue;
+                }
+                offered = l;
+                offered[n++] = i;
+        }
+        /* Oldest first: by creation, to the second, then by their inits' start (in clock ticks). */
+        for (size_t a = 1; a < n; a++)
+                for (size_t b = a; b > 0 && (offered[b]->created < offered[b - 1]->created ||
+                                             (offered[b]->created == offered[b - 1]->created &&
+                                              offered[b]->init_start < offered[b - 1]->init_start));
+                     b--) {
+                        SessionInfo *t = offered[b];
+                        offered[b] = offered[b - 1];
+                        offered[b - 1] = t;
+                }
+        for (size_t k = 0; k < n; k++) {
+                if (n - k > keep && spare_take_index_of(state_dir, offered[k]->id) >= 0 &&
+                    spare_end(state_dir, offered[k]) >= 0)
+                        ended++;
+                session_info_free(offered[k]);
+        }
+        free(offered);
+        return ended;
 }
 
 int spare_end_all(const char *state_dir, const char *chroot) {

@@ -52,6 +52,11 @@ void spare_sweep(const char *state_dir);
  * -errno. */
 int spare_end(const char *state_dir, const SessionInfo *i);
 
+/* Ends the oldest offered spares (taking their index first, so that no caller claims one being ended)
+ * until at most @keep are offered: the cap on idle containers ([main] spare-sessions-max), kept by each
+ * new spare's owner before it makes its session. Returns the number ended, or -errno. */
+int spare_trim(const char *state_dir, unsigned keep);
+
 /* Ends the unclaimed spares of chroot @chroot (NULL: all), so that nothing but real sessions holds a
  * version (remove, gc). Returns the number ended, or -errno. */
 int spare_end_all(const char *state_dir, const char *chroot);

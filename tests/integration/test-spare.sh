@@ -156,6 +156,27 @@ sleep 4
 check "an idle spare ends after spare-idle-timeout" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
 check "and is offered no more" no_spare_offered
 
+# spare-sessions-max: commands from three directories leave three plans' spares; with a cap of 2, the
+# third's owner ends the oldest before it makes its own.
+printf '[main]\nspare-sessions-max = 2\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+offered() { ls "$SPARES" 2>/dev/null | grep -vc '\.lock$'; }
+wait_offered() { for i in $(seq 300); do [ "$(offered)" = "$1" ] && return 0; sleep 0.05; done; return 1; }
+first=""
+for d in d1 d2 d3; do
+        mkdir -p "$T/$d"
+        n=$(offered)
+        (cd "$T/$d" && "$ARKOSE" -c fx -- true)
+        # Each command leaves one spare more, up to the cap (the third replaces the oldest).
+        [ "$d" = d3 ] || wait_offered $((n + 1))
+        [ "$d" = d1 ] && first=$(spare_ready)
+done
+sleep 1; wait_offered 2
+expect_eq "a cap of 2: two spares offered after commands from three directories" 2 "$(offered)"
+check "the oldest one ($first) was ended" not test -d "$ARKOSE_STATE_DIR/sessions/$first"
+expect_eq "the two spares are the newest plans' (d2, d3)" "$T/d2 $T/d3" \
+        "$(for id in $("$ARKOSE" sessions | awk '$5 == "spare" { print $1 }'); do record_field "$id" cwd; done | sort | tr '\n' ' ' | sed 's/ $//')"
+end_spares
+
 # Off: ARKOSE_SPARE_SESSIONS=0 (or spare-sessions = no) leaves none.
 ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c fx -- true
 sleep 1
