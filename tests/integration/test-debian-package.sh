@@ -59,8 +59,8 @@ missing=$(missing_from "$T/contents" "$T/expected")
 expect_eq "the .deb holds the programs, definitions, hooks, profiles and confs at their installed paths" "" "$missing"
 # The check above can fail: a path the package lacks is reported.
 { cat "$T/expected"; echo usr/lib/arkose/hooks/99-not-shipped; } > "$T/expected-plus"
-expect_eq "negative control: a path the package lacks is reported" "usr/lib/arkose/hooks/99-not-shipped" \
-        "$(missing_from "$T/contents" "$T/expected-plus")"
+check "negative control: a path the package lacks is reported" \
+        grep -qx usr/lib/arkose/hooks/99-not-shipped <<< "$(missing_from "$T/contents" "$T/expected-plus")"
 # Exactly what `cmake --install` of this build puts down, plus Debian's own files (man pages are
 # compressed in the package).
 DESTDIR=$T/inst cmake --install "$BUILD_DIR" > "$T/install.out" 2>&1 || { cat "$T/install.out"; echo "not ok - cmake --install"; exit 1; }
