@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot create / list / info: the cached trees. */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -372,8 +373,11 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 printf("  %-22s %s\n", "Variant", ref.def->variant ?: "buildd");
                 printf("  %-22s %s\n", "Mirror", ctx->mirror ?: ref.def->mirror ?: "(host apt sources)");
         }
-        printf("  %-22s %s\n", "Version", have_tree ? ref.version_str : "(not created)");
-        printf("  %-22s %s\n", "Path", have_tree ? ref.rootfs : "");
+        if (have_tree) {
+                printf("  %-22s %s\n", "Version", ref.version_str);
+                printf("  %-22s %s\n", "Path", ref.rootfs);
+        } else
+                printf("  %-22s (not created: arkose-chroot create %s)\n", "Version", ref.name);
         /* A layered version: the overlay layers a session stacks, topmost first, ending with Path. */
         if (have_tree && strv_length(ref.lowers) > 1)
                 for (char **l = ref.lowers; *l; l++)
@@ -386,10 +390,18 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 _cleanup_free_ char *text = NULL;
                 unsigned packages = 0;
 
+                /* The version's history (info.json), its keys as the other lines are ("parent" ->
+                 * "Parent"), empty ones (a full version's parent) left out. */
                 if (store_version_info(ctx->state_dir, ref.name, ref.version, &info) >= 0)
-                        for (char **i = info; i[0] && i[1]; i += 2)
-                                if (!streq(i[0], "version"))
-                                        printf("  %-22s %s\n", i[0], i[1]);
+                        for (char **i = info; i[0] && i[1]; i += 2) {
+                                char key[32];
+
+                                if (streq(i[0], "version") || isempty(i[1]))
+                                        continue;
+                                snprintf(key, sizeof(key), "%s", i[0]);
+                                key[0] = (char) toupper((unsigned char) key[0]);
+                                printf("  %-22s %s\n", key, i[1]);
+                        }
                 if (manifest && read_file(manifest, &text) >= 0) {
                         for (const char *c = text; *c; c++)
                                 packages += *c == '\n';

@@ -12,7 +12,7 @@ check "version 1's tree is untouched" test ! -e "$ARKOSE_STATE_DIR/trees/vx/1/ro
 check "version 2 is a layer, not a copy" test -d "$ARKOSE_STATE_DIR/trees/vx/2/layer" -a ! -e "$ARKOSE_STATE_DIR/trees/vx/2/rootfs"
 layer_kb=$(du -sk "$ARKOSE_STATE_DIR/trees/vx/2/layer" | cut -f1)
 check "version 2's layer is small (${layer_kb} KiB)" test "$layer_kb" -lt 1024
-check "info vx@2 names its parent" sh -c "'$ARKOSE' info vx@2 | grep -Eq 'parent +1'"
+check "info vx@2 names its parent" sh -c "'$ARKOSE' info vx@2 | grep -Eq 'Parent +1'"
 check "info vx@2 names how it was made" sh -c "'$ARKOSE' info vx@2 | grep -q 'touch /etc/v2'"
 inside=$("$ARKOSE" -c vx@1 -- sh -c 'echo $ARKOSE_CHROOT_VERSION')
 expect_eq "a session of vx@1 says version 1" 1 "$inside"

@@ -577,10 +577,14 @@ static void test_info(void **state) {
                                      "  Version                2\n"
                                      "  Path                   /var/lib/arkose/trees/bookworm/1/rootfs\n"
                                      "  Packages               120 (list: /x)\n\n";
+        /* arkose-chroot info of a chroot not created: no Path (older ones printed it empty). */
         static const char uncreated[] = "  --- Chroot ---\n"
                                         "  Name                   trixie\n"
-                                        "  Version                (not created)\n"
-                                        "  Path                   \n\n";
+                                        "  Version                (not created: arkose-chroot create trixie)\n\n";
+        static const char uncreated_old[] = "  --- Chroot ---\n"
+                                            "  Name                   trixie\n"
+                                            "  Version                (not created)\n"
+                                            "  Path                   \n\n";
         static const char session[] = "  --- Session ---\n"
                                       "  Name                   bookworm-0123abcd\n"
                                       "  Session Purged         true\n"
@@ -589,7 +593,7 @@ static void test_info(void **state) {
         _cleanup_free_ char *name = virt_info_field(chroot, "Name"), *path = virt_info_field(chroot, "Path"),
                             *st = virt_info_field(session, "Session State"),
                             *none = virt_info_field(session, "Session"),
-                            *empty = virt_info_field(uncreated, "Path"),
+                            *empty = virt_info_field(uncreated_old, "Path"),
                             *missing = virt_info_field(chroot, "Type");
 
         (void) state;
@@ -601,6 +605,7 @@ static void test_info(void **state) {
         assert_null(missing);
         assert_true(virt_info_has_tree(chroot));
         assert_false(virt_info_has_tree(uncreated));
+        assert_false(virt_info_has_tree(uncreated_old));
         assert_false(virt_info_has_tree(""));
 }
 
