@@ -1198,6 +1198,38 @@ static int check_host_arch(void) {
         return 0;
 }
 
+/* A cross build of a source with no package for the host architecture would fail only at its end
+ * (dpkg-buildpackage -B finds nothing to build, after the dependencies are installed): sbuild's
+ * arch-check stage says so first. Wildcards (linux-any, any-arm64) are dpkg-architecture's to match. */
+static int build_check_arch(Build *b) {
+        _cleanup_free_ char *control = path_join(b->src, "debian/control"), *text = NULL, *list = NULL;
+        _cleanup_strv_free_ char **archs = NULL;
+        const char *host = buildplan_host_arch(&b->plan);
+        int r;
+
+        if (!buildplan_is_cross(&b->plan))
+                return 0;
+        if (!control)
+                return log_oom();
+        r = read_file(control, &text);
+        if (r >= 0)
+                r = buildplan_control_archs(text, &archs);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the architectures of '%s': %m", control);
+        for (char **a = archs; *a; a++) {
+                char *argv[] = { (char *) "dpkg-architecture", (char *) "-a", (char *) host, (char *) "-i", *a, NULL };
+
+                if (streq(*a, "any") || streq(*a, host))
+                        return 0;
+                if (!streq(*a, "all") && run_program(argv) >= 0)
+                        return 0;
+        }
+        list = strv_join(archs, " ");
+        b->stage = "arch-check";
+        return log_error_errno(-EINVAL, "Build failed at stage 'arch-check': '%s' has no package for %s (Architecture: %s)",
+                               b->source, host, list ?: "?");
+}
+
 /* b->plan from the options, once b->arch, the build architecture, is known. */
 static void build_plan_set(Build *b) {
         b->plan = (BuildPlan){
@@ -1270,8 +1302,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
                                 "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
                 else
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
-                if (r >= 0)
+                if (r >= 0) {
                         build_plan_set(&b);
+                        r = build_check_arch(&b);
+                }
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };

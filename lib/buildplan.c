@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/macro.h"
 #include "base/util.h"
@@ -157,4 +158,37 @@ char *buildplan_shell_join(char *const *argv) {
                 *w = '\0';
         }
         return TAKE_PTR(out);
+}
+
+int buildplan_control_archs(const char *control, char ***ret) {
+        _cleanup_strv_free_ char **out = NULL;
+        unsigned paragraph = 0;
+        bool blank = true;
+
+        for (const char *v = control ?: ""; *v;) {
+                size_t n = strcspn(v, "\n");
+                _cleanup_free_ char *line = strndup(v, n);
+                _cleanup_strv_free_ char **words = NULL;
+
+                v += n + (v[n] == '\n');
+                if (!line)
+                        return -ENOMEM;
+                if (strspn(line, " \t") == n) {
+                        blank = true; /* paragraphs are separated by blank lines */
+                        continue;
+                }
+                if (blank && line[0] != '#')
+                        paragraph++;
+                blank = false;
+                if (paragraph < 2 || strncasecmp(line, "Architecture:", strlen("Architecture:")) != 0)
+                        continue;
+                words = strv_split(line + strlen("Architecture:"), " \t");
+                if (!words)
+                        return -ENOMEM;
+                for (char **w = words; *w; w++)
+                        if (!isempty(*w) && !strv_contains(out, *w) && strv_extend(&out, *w) < 0)
+                                return -ENOMEM;
+        }
+        *ret = out ? TAKE_PTR(out) : calloc(1, sizeof(char *));
+        return *ret ? 0 : -ENOMEM;
 }

@@ -35,6 +35,10 @@ bool buildplan_arch_name_valid(const char *arch);
 /* The host architecture: p->host_arch, else p->build_arch. Borrowed from @p. */
 const char *buildplan_host_arch(const BuildPlan *p);
 
+/* The words of the Architecture fields of the binary packages in debian/control text @control (every
+ * paragraph after the first, the source's), each once, in *ret. Pure. Returns 0, or -ENOMEM. */
+int buildplan_control_archs(const char *control, char ***ret);
+
 /* Whether @p is a cross build (its host architecture differs from its build architecture). */
 bool buildplan_is_cross(const BuildPlan *p);
 

@@ -72,6 +72,22 @@ check "natively: no cross profile, host architecture amd64" sh -c "! grep -q cro
 "$ARKOSE" build --chroot bookworm "$T/src/plain" --output "$T/out" > "$T/4.out" 2>&1; rc=$?
 check "a build without --host reuses that layer ($rc)" grep -q "^Reusing the build dependencies" "$T/4.out"
 
+# A source with no package for the host architecture stops at sbuild's arch-check stage, before any
+# dependency is installed; dpkg-architecture matches the wildcards.
+err=$("$ARKOSE" build --chroot bookworm --host arm64 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+check "Architecture: all only, cross: refused at arch-check in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q \"stage 'arch-check': 'test-pkg' has no package for arm64 (Architecture: all)\"" sh "$err"
+check "in one line" one_line "$err"
+cp -a "$T/src/cross" "$T/src/wild"
+sed -i 's/^Architecture: any$/Architecture: any-amd64 hurd-any/' "$T/src/wild/debian/control"
+err=$("$ARKOSE" build --chroot bookworm --host arm64 "$T/src/wild" --output "$T/out" 2>&1); rc=$?
+check "wildcards that do not match arm64: refused ($err)" \
+        sh -c "[ $rc -ne 0 ] && echo \"\$1\" | grep -q \"(Architecture: any-amd64 hurd-any all)\"" sh "$err"
+sed -i 's/^Architecture: any-amd64 hurd-any$/Architecture: linux-any/' "$T/src/wild/debian/control"
+"$ARKOSE" build --chroot bookworm --host arm64 --json --pre-build-commands 'exit 3' "$T/src/wild" \
+        --output "$T/out" > "$T/5.json" 2> /dev/null
+check "linux-any matches arm64: past arch-check, to the pre-build hook" grep -q '"stage": "pre-build-commands"' "$T/5.json"
+
 # Bad names: one line, nothing done.
 err=$("$ARKOSE" build --chroot bookworm --host arm65 "$T/src/cross" --output "$T/out" 2>&1); rc=$?
 check "an unknown --host is refused in one line ($err)" \

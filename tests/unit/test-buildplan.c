@@ -171,6 +171,25 @@ static void test_key(void **state) {
         assert_string_not_equal(k_cross, k_nodoc);
 }
 
+static void test_control_archs(void **state) {
+        _cleanup_strv_free_ char **l = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_control_archs("Source: x\nArchitecture: sourcearch\nBuild-Depends: a\n\n"
+                                                 "Package: x\narchitecture: any-amd64  linux-any\n\n \n"
+                                                 "# a comment\nPackage: x-doc\nArchitecture: all\n\n"
+                                                 "Package: x-dup\nArchitecture: linux-any\n",
+                                                 &l),
+                         0);
+        assert_int_equal(strv_length(l), 3); /* the source paragraph's is no package's; duplicates once */
+        assert_string_equal(l[0], "any-amd64");
+        assert_string_equal(l[1], "linux-any");
+        assert_string_equal(l[2], "all");
+        l = strv_free(l);
+        assert_int_equal(buildplan_control_archs("Source: x\n", &l), 0);
+        assert_null(l[0]);
+}
+
 static void test_shell_join(void **state) {
         char *plain[] = { (char *) "dpkg-buildpackage", (char *) "-aarm64", NULL };
         char *quote[] = { (char *) "it's", (char *) "$x `y`", NULL };
@@ -187,6 +206,7 @@ static void test_shell_join(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arch_names),
+                cmocka_unit_test(test_control_archs),
                 cmocka_unit_test(test_cross_or_native),
                 cmocka_unit_test(test_dpkg_buildpackage),
                 cmocka_unit_test(test_environment),
