@@ -79,8 +79,8 @@ static int import_one(Context *ctx, const SchrootChroot *c, const char *host_arc
                 if (r < 0)
                         return log_error_errno(r, "%s: failed to read %s: %m", c->name, source);
         }
-        if (!tarball && source && dpkg_status_arch(source, &tree_arch) < 0)
-                tree_arch = NULL;
+        if (!tarball && source)
+                (void) dpkg_status_arch(source, &tree_arch); /* unknown: from personality= if anything */
         r = schroot_chroot_definition(c, tree_arch, host_arch, sum, &text, &reason);
         if (r == -ENOMEM)
                 return log_oom();
@@ -121,7 +121,7 @@ static int import_one(Context *ctx, const SchrootChroot *c, const char *host_arc
 int verb_import_schroot(Context *ctx, int argc, char **argv) {
         const char *dir = arg_schroot_config ?: SCHROOT_CONFIG_DIR;
         _cleanup_free_ char *err_path = NULL, *host_arch = NULL, *defs_dir = NULL;
-        SchrootChroot **chroots = NULL;
+        _cleanup_(schroot_chroots_freep) SchrootChroot **chroots = NULL;
         unsigned line = 0, done = 0, skipped = 0, total = 0;
         int r, failed = 0;
 
@@ -139,18 +139,14 @@ int verb_import_schroot(Context *ctx, int argc, char **argv) {
 
                 for (SchrootChroot **c = chroots; *c; c++)
                         found = found || streq((*c)->name, argv[i]);
-                if (!found) {
-                        schroot_chroots_free(chroots);
+                if (!found)
                         return log_error_errno(-ENOENT, "No schroot chroot named '%s' in %s/schroot.conf or %s/chroot.d",
                                                argv[i], dir, dir);
-                }
         }
         (void) dpkg_status_arch("/", &host_arch);
         defs_dir = path_join(ctx->config_dir, "chroots.d");
-        if (!defs_dir) {
-                schroot_chroots_free(chroots);
+        if (!defs_dir)
                 return log_oom();
-        }
 
         for (SchrootChroot **c = chroots; *c; c++) {
                 bool wanted = argc == 0;
@@ -168,7 +164,6 @@ int verb_import_schroot(Context *ctx, int argc, char **argv) {
                 else
                         done++;
         }
-        schroot_chroots_free(chroots);
         if (total == 0) {
                 printf("No schroot chroots in %s/schroot.conf or %s/chroot.d\n", dir, dir);
                 return 0;

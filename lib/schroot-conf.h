@@ -27,6 +27,9 @@ typedef struct SchrootChroot {
 
 void schroot_chroot_free(SchrootChroot *c);
 void schroot_chroots_free(SchrootChroot **l);
+static inline void schroot_chroots_freep(SchrootChroot ***l) {
+        schroot_chroots_free(*l);
+}
 
 /* Reads @dir/schroot.conf, then the files of @dir/chroot.d whose names schroot reads (run-parts':
  * [A-Za-z0-9_-]+), in name order. Comments start at '#' anywhere on a line, as in schroot. Returns 0 and

@@ -73,10 +73,13 @@ static bool claim_is_live(const char *path) {
  * NET_CLAIMS_DIR/lock, and recorded in @session_dir/net-slot too. */
 static int pick_slot(const char *state_dir, const char *session_dir, const char *session_id,
                      const NetPolicyRange *range, unsigned n_slots, unsigned *ret) {
+        _cleanup_free_ char *mine = path_join(session_dir, "net-slot");
         _cleanup_close_ int fd = -EBADF;
         struct ifaddrs *ifs = NULL;
         int r;
 
+        if (!mine)
+                return -ENOMEM;
         r = mkdir_p(NET_CLAIMS_DIR, 0755);
         if (r < 0)
                 return r;
@@ -88,10 +91,9 @@ static int pick_slot(const char *state_dir, const char *session_dir, const char 
         r = -EBUSY;
         for (unsigned i = 0; i < n_slots; i++) {
                 _cleanup_free_ char *claim = strdup_printf(NET_CLAIMS_DIR "/%u", i);
-                _cleanup_free_ char *mine = path_join(session_dir, "net-slot");
                 char buf[32];
 
-                if (!claim || !mine) {
+                if (!claim) {
                         r = -ENOMEM;
                         break;
                 }

@@ -44,7 +44,6 @@ body = open(sys.argv[1]).read()
 table = re.search(r'static const struct option \w+\[\] = \{(.*?)\n\s*\};', body, re.S).group(1)
 print('\n'.join('--' + o for o in sorted(set(re.findall(r'\{ "([a-z0-9-]+)",', table)))))
 EOF
-        complete_words "$file" "$ARKOSE" -- > /dev/null
         { complete_words "$file" "$ARKOSE" --; complete_words "$file" "$ARKOSE" build --; } | sort -u > "$T/offered"
         for o in $(sort -u "$T/help" "$T/table"); do
                 grep -qxF -- "$o" "$T/offered" || { echo "option not completed: $o"; bad=1; }
