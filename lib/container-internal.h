@@ -43,3 +43,24 @@ int container_exec_command(void *payload);
  * the attached child; on a failure of its own, one line on stderr and exit status 255 (as when liblxc
  * cannot attach). */
 int container_isolated_exec(void *payload);
+
+/* A command run on a pty of the container's (lib/container-terminal.c): @exec with @payload, after the
+ * pty has been made the controlling terminal of a session of the command's own. */
+typedef struct TerminalCommand {
+        lxc_attach_exec_t exec;
+        void *payload;
+} TerminalCommand;
+
+/* Opens a pty in the devpts instance of the container whose init is @init, resolved inside its root, and
+ * gives the slave to @uid (group tty, mode 0620) with the caller's terminal modes and size. Returns 0 with
+ * both ends (close-on-exec), or -errno (-ENOTTY: the container has no devpts of its own). */
+int container_terminal_open(pid_t init, uid_t uid, int *ret_master, int *ret_slave);
+
+/* liblxc's exec function for a TerminalCommand. Runs in the attached child, whose stdio is the slave. */
+int container_terminal_exec(void *payload);
+
+/* Proxies the caller's terminal to @master until @pid (a child of the caller, not reaped here) has ended or
+ * every process has closed the slave, then copies what is left and restores the caller's terminal. The
+ * caller's terminal is put in raw mode with TCSANOW, so that input typed ahead reaches the command; its
+ * size follows SIGWINCH. Returns 0, or -errno (logged). */
+int container_terminal_proxy(int master, pid_t pid);

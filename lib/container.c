@@ -58,6 +58,7 @@ struct Container {
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
         bool private_mounts;    /* ContainerPlan.private_mounts */
+        int pty;                /* the master of the last command's pty, until container_proxy_terminal() */
 };
 
 static const char *const network_table[_CONTAINER_NETWORK_MAX] = {
@@ -214,6 +215,7 @@ static Container *container_new(struct lxc_container *lxc, const char *log_file)
                 return NULL;
         }
         c->lxc = lxc;
+        c->pty = -EBADF;
         return c;
 }
 
@@ -223,6 +225,7 @@ Container *container_free(Container *c) {
         if (c->lxc)
                 (void) sym_lxc_container_put(c->lxc);
         free(c->log_file);
+        safe_close(c->pty);
         free(c);
         return NULL;
 }
@@ -820,6 +823,8 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         lxc_attach_exec_t exec_function = container_exec_command;
         void *exec_payload = &cmd;
         IsolatedCommand isolated;
+        TerminalCommand terminal;
+        _cleanup_close_ int slave = -EBADF;
         _cleanup_strv_free_ char **shell_argv = NULL;
         _cleanup_free_ char *login_name = NULL;
         pid_t pid = -1;
@@ -864,8 +869,6 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         opts.attach_flags = LXC_ATTACH_DEFAULT;
         if (!c->cgroups)
                 opts.attach_flags &= ~LXC_ATTACH_MOVE_TO_CGROUP;
-        if (plan->terminal)
-                opts.attach_flags |= LXC_ATTACH_TERMINAL;
         if (plan->no_new_privs)
                 opts.attach_flags |= LXC_ATTACH_NO_NEW_PRIVS;
         opts.attach_flags |= LXC_ATTACH_SETGROUPS;
@@ -891,12 +894,36 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
                 exec_payload = &isolated;
         }
 
+        c->pty = safe_close(c->pty);
+        if (plan->terminal) {
+                r = container_terminal_open(c->lxc->init_pid(c->lxc), plan->uid, &c->pty, &slave);
+                if (r >= 0) {
+                        terminal = (TerminalCommand){ .exec = exec_function, .payload = exec_payload };
+                        exec_function = container_terminal_exec;
+                        exec_payload = &terminal;
+                        opts.stdin_fd = opts.stdout_fd = opts.stderr_fd = slave;
+                } else {
+                        /* liblxc's proxy then, which loses what was typed ahead. */
+                        log_debug_errno(r, "No pty of our own in container '%s', using liblxc's: %m",
+                                        c->lxc->name);
+                        opts.attach_flags |= LXC_ATTACH_TERMINAL;
+                }
+        }
+
         r = c->lxc->attach(c->lxc, exec_function, exec_payload, &opts, &pid);
-        if (r < 0 || pid <= 0)
+        if (r < 0 || pid <= 0) {
+                c->pty = safe_close(c->pty);
                 return log_error_errno(-EIO, "Failed to run '%s' in container '%s' (see %s)", cmd.program,
                                        c->lxc->name, c->log_file ?: "the LXC log");
+        }
         *ret_pid = pid;
         return 0;
+}
+
+int container_proxy_terminal(Container *c, pid_t pid) {
+        _cleanup_close_ int master = TAKE_FD(c->pty);
+
+        return master >= 0 ? container_terminal_proxy(master, pid) : 0;
 }
 
 int container_stop(Container *c) {

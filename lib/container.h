@@ -107,11 +107,18 @@ typedef struct AttachPlan {
  * command's (128 + N when killed by signal N), and which takes the signals meant for the command: the
  * command itself (attach), or, when this call starts a container tied to the caller, its monitor (which
  * passes signals on to arkose-init and so to the command, and exits with its status once the container
- * has ended). With @plan->terminal, liblxc proxies the terminal until the command's side closes and the
- * returned pid has already been reaped by nobody, so the caller still waits for it. Returns 0, or -EIO
+ * has ended). With @plan->terminal, the command runs on a pty of the container's own devpts, which the
+ * caller proxies with container_proxy_terminal() before it waits for the pid (or, when the container has
+ * none, liblxc proxies it within this call, and the pid is left for the caller to wait for). Returns 0, or -EIO
  * (logged) when the command could not be started (or the container, for the first call). A container
  * started by this call runs that one command. */
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid);
+
+/* Proxies the caller's terminal to the pty of the command container_attach() has just started with a
+ * terminal, until @pid (that command, not reaped here) ends; then restores the terminal. Input typed while
+ * the session started is kept and passed on. Returns 0 at once when there is no such pty, or -errno
+ * (logged). */
+int container_proxy_terminal(Container *c, pid_t pid);
 
 /* Whether container_run() can run @plan: a container tied to the caller, not started yet, with arkose-init,
  * whose caller's mount namespace is its own (ContainerPlan.private_mounts), for a command without a

@@ -437,6 +437,8 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
                 return r;
         if (notify)
                 notify(container_signal_target(s->container, pid), SIGHUP);
+        if (attach->terminal)
+                (void) container_proxy_terminal(s->container, pid);
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return log_error_errno(-errno, "Failed to wait for the command: %m");

@@ -9,7 +9,7 @@ cd "$T"
 command -v script > /dev/null || skip "script (bsdutils) is missing"
 command -v useradd > /dev/null || skip "useradd is missing"
 
-# A program that does not exist, run on a terminal (attached through liblxc's pty): a shell's 127, and one
+# A program that does not exist, run on a terminal (attached, on a pty of the container's): a shell's 127, and one
 # line saying why (liblxc wrote it to the container's log only).
 script -eqc "'$ARKOSE' -c fx -- no-such-program-arktest" /dev/null > "$T/tty.out" 2>&1; rc=$?
 expect_eq "a missing program on a terminal gives 127" 127 "$rc"
