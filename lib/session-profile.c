@@ -291,10 +291,42 @@ int session_profile_started(const SessionProfileSetup *s) {
         return 0;
 }
 
+/* Removes the host-wide claim of the link that @session_dir's session recorded in its net-slot file, if the
+ * claim is still that session's (a stale claim may have been taken over since). */
+static void release_slot(const char *session_dir) {
+        _cleanup_free_ char *mine = path_join(session_dir, "net-slot"), *claim = NULL;
+        _cleanup_strv_free_ char **kv = NULL, **held = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        const char *slot, *state_dir, *id;
+
+        if (!mine || state_read(mine, &kv) < 0)
+                return;
+        slot = state_get(kv, "slot");
+        state_dir = state_get(kv, "state_dir");
+        id = state_get(kv, "session");
+        if (!slot || !state_dir || !id || strspn(slot, "0123456789") != strlen(slot) || isempty(slot))
+                return;
+        claim = strdup_printf(NET_CLAIMS_DIR "/%s", slot);
+        if (!claim)
+                return;
+        fd = lock_file(NET_CLAIMS_DIR "/lock", LOCK_MODE_EXCLUSIVE, true);
+        if (fd < 0)
+                return;
+        if (state_read(claim, &held) < 0)
+                return;
+        const char *held_dir = state_get(held, "state_dir"), *held_id = state_get(held, "session");
+        if (held_dir && held_id && streq(held_dir, state_dir) && streq(held_id, id))
+                (void) unlink(claim);
+}
+
 void session_profile_teardown(const char *session_dir) {
         _cleanup_free_ char *p = path_join(session_dir, "nft-delete");
 
         /* The veth goes with the container's network namespace; the table is ours to delete. */
-        if (p && access(p, F_OK) >= 0 && run_nft_file(p) < 0)
+        if (p && access(p, F_OK) >= 0 && run_nft_file(p) < 0) {
+                /* The claim stays: it names what is left (and a later pick finds it stale). */
                 log_warning("Failed to delete the session's nftables table (nft -f %s), ignoring.", p);
+                return;
+        }
+        release_slot(session_dir);
 }

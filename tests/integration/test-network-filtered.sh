@@ -54,5 +54,7 @@ check "the host's claim of the detached session's link names its state directory
         sh -c "grep -l '\"session\":\"$det\"' /run/arkose/net/[0-9]* | xargs grep -q '\"state_dir\":\"$ARKOSE_STATE_DIR\"'"
 "$ARKOSE" -c "$det" -e
 check "no nftables table or veth of our sessions is left" no_net_leftovers
+check "the host-wide claims of their links are released" \
+        sh -c "! grep -l -e '\"state_dir\":\"$ARKOSE_STATE_DIR\"' -e '\"state_dir\":\"$other\"' /run/arkose/net/[0-9]* 2>/dev/null"
 check "none named after the detached session either" sh -c "! nft list tables | grep -qw 'arkose-${det##*-}' && ! ip -o link | grep -q ' ark-${det##*-}[@:]'"
 finish
