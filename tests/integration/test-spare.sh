@@ -185,6 +185,23 @@ printf '[main]\nspare-sessions = no\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
 env -u ARKOSE_SPARE_SESSIONS "$ARKOSE" -c fx -- true
 sleep 1
 check "spare-sessions = no leaves no spare" no_spare_offered
+rm -f "$ARKOSE_CONFIG_DIR/arkose.conf"
+
+# The Debian package's prerm: on removal the spares end (no program would be left to end them), a session a
+# user began is named and kept; on upgrade nothing ends.
+mkdir -p "$T/bin" && ln -sf "$ARKOSE" "$T/bin/arkose-chroot"
+"$ARKOSE" -c fx -- true
+sp=$(spare_ready)
+det=$("$ARKOSE" -c fx -b 2>/dev/null)
+check "a spare ($sp) and a begun session ($det)" test -n "$sp" -a -n "$det"
+PATH=$T/bin:$PATH sh "$SRC/debian/arkose-chroot.prerm" upgrade 2> "$T/prerm.err"
+check "prerm upgrade ends no spare" test -n "$sp" -a -d "$ARKOSE_STATE_DIR/sessions/$sp"
+PATH=$T/bin:$PATH sh "$SRC/debian/arkose-chroot.prerm" remove 2> "$T/prerm.err"; rc=$?
+expect_eq "prerm remove succeeds" 0 "$rc"
+check "prerm remove ends the spare" test -n "$sp" -a ! -d "$ARKOSE_STATE_DIR/sessions/$sp"
+check "and keeps the begun session" test -n "$det" -a -d "$ARKOSE_STATE_DIR/sessions/$det"
+check "which it names ($(head -n 1 "$T/prerm.err"))" grep -q "keep running: $det\$" "$T/prerm.err"
+"$ARKOSE" -c "$det" -e
 
 end_spares
 finish
