@@ -304,7 +304,7 @@ static void release_slot(const char *session_dir) {
         slot = state_get(kv, "slot");
         state_dir = state_get(kv, "state_dir");
         id = state_get(kv, "session");
-        if (!slot || !state_dir || !id || strspn(slot, "0123456789") != strlen(slot) || isempty(slot))
+        if (isempty(slot) || !state_dir || !id || strspn(slot, "0123456789") != strlen(slot))
                 return;
         claim = strdup_printf(NET_CLAIMS_DIR "/%s", slot);
         if (!claim)
