@@ -124,6 +124,37 @@ static int drain_master(int master) {
         }
 }
 
+/* Passes on the whole lines (and an end of file) typed ahead on the caller's terminal, still in canonical
+ * mode (@tios): switched to raw mode, the line discipline would turn a typed ^D into a NUL byte. What
+ * is left (a line not finished yet) becomes readable in raw mode. */
+static int pass_typed_lines(int master, const struct termios *tios) {
+        char buf[4096];
+
+        if (!(tios->c_lflag & ICANON))
+                return 0;
+        for (;;) {
+                struct pollfd p = { .fd = STDIN_FILENO, .events = POLLIN };
+                ssize_t n;
+                int r;
+
+                if (poll(&p, 1, 0) <= 0 || !(p.revents & POLLIN))
+                        return 0;
+                n = read(STDIN_FILENO, buf, sizeof(buf));
+                if (n < 0)
+                        return errno == EINTR || errno == EAGAIN ? 0 : -errno;
+                if (n == 0) {
+                        /* ^D on an empty line: the command's end-of-file character, once. */
+                        struct termios t;
+                        char eof = tcgetattr(master, &t) == 0 ? (char) t.c_cc[VEOF] : 4;
+
+                        return write_all(master, &eof, 1);
+                }
+                r = write_all(master, buf, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+}
+
 int container_terminal_proxy(int master, pid_t pid) {
         _cleanup_close_ int pidfd = -EBADF, sigfd = -EBADF;
         struct termios saved, raw;
@@ -136,6 +167,13 @@ int container_terminal_proxy(int master, pid_t pid) {
         pidfd = (int) syscall(SYS_pidfd_open, pid, 0);
         if (pidfd < 0)
                 return log_error_errno(-errno, "Failed to watch the command: %m");
+        /* Whole lines typed ahead first, while the caller's terminal is still in canonical mode (the pty
+         * still blocking: they fit in its buffer). */
+        if (tcgetattr(STDIN_FILENO, &saved) == 0) {
+                r = pass_typed_lines(master, &saved);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to pass input on to the command: %m");
+        }
         flags = fcntl(master, F_GETFL);
         if (flags < 0 || fcntl(master, F_SETFL, flags | O_NONBLOCK) < 0)
                 return log_error_errno(-errno, "Failed to set up the pty: %m");
@@ -144,7 +182,8 @@ int container_terminal_proxy(int master, pid_t pid) {
         (void) sigprocmask(SIG_BLOCK, &winch, &old_mask);
         sigfd = signalfd(-1, &winch, SFD_CLOEXEC | SFD_NONBLOCK);
 
-        /* TCSANOW, not TCSAFLUSH: what was typed ahead is read below and reaches the command. */
+        /* TCSANOW, not TCSAFLUSH: the rest of what was typed ahead is read below and reaches the
+         * command. */
         if (tcgetattr(STDIN_FILENO, &saved) == 0) {
                 raw = saved;
                 cfmakeraw(&raw);
