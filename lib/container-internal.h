@@ -44,20 +44,30 @@ int container_exec_command(void *payload);
  * cannot attach). */
 int container_isolated_exec(void *payload);
 
-/* A command run on a pty of the container's (lib/container-terminal.c): @exec with @payload, after the
- * pty has been made the controlling terminal of a session of the command's own. */
-typedef struct TerminalCommand {
+/* What liblxc's attach runs (container_attach_exec()): @exec with @payload, after putting @stdio on the
+ * standard fds and, with @terminal, making stdin (a pty of the container's) the controlling terminal of a
+ * session of the command's own. liblxc itself is given /dev/null for the standard fds, which it leaves
+ * alone: any other file it chmods to 0700 (and chowns to a non-root command's uid) in
+ * fix_stdio_permissions(), and those are the caller's own files (arkose-chroot -c NAME < script > log). */
+typedef struct AttachExec {
         lxc_attach_exec_t exec;
         void *payload;
-} TerminalCommand;
+        bool terminal;
+        int stdio[3];
+} AttachExec;
+
+/* liblxc's exec function for an AttachExec. Runs in the attached child; on a failure of its own, one line
+ * on stderr and exit status 255 (as when liblxc cannot attach). */
+int container_attach_exec(void *payload);
+
+/* In the attached child: makes stdin, a pty, the controlling terminal of a session of the caller's own
+ * (liblxc may have done both already). Returns 0 or -errno. */
+int container_terminal_take(void);
 
 /* Opens a pty in the devpts instance of the container whose init is @init, resolved inside its root, and
  * gives the slave to @uid (group tty, mode 0620) with the caller's terminal modes and size. Returns 0 with
  * both ends (close-on-exec), or -errno (-ENOTTY: the container has no devpts of its own). */
 int container_terminal_open(pid_t init, uid_t uid, int *ret_master, int *ret_slave);
-
-/* liblxc's exec function for a TerminalCommand. Runs in the attached child, whose stdio is the slave. */
-int container_terminal_exec(void *payload);
 
 /* Proxies the caller's terminal to @master until @pid (a child of the caller, not reaped here) has ended or
  * every process has closed the slave, then copies what is left and restores the caller's terminal. The

@@ -72,20 +72,12 @@ int container_terminal_open(pid_t init, uid_t uid, int *ret_master, int *ret_sla
         return 0;
 }
 
-int container_terminal_exec(void *payload) {
-        TerminalCommand *t = payload;
-
-        /* The pty is the command's controlling terminal, in a session of its own (liblxc may have done
-         * both already). */
-        if (getsid(0) != getpid() && setsid() < 0) {
-                log_error_errno(-errno, "Failed to start a session for the terminal: %m");
-                return 255;
-        }
-        if (tcgetsid(STDIN_FILENO) != getpid() && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0) {
-                log_error_errno(-errno, "Failed to make the pty the command's terminal: %m");
-                return 255;
-        }
-        return t->exec(t->payload);
+int container_terminal_take(void) {
+        if (getsid(0) != getpid() && setsid() < 0)
+                return -errno;
+        if (tcgetsid(STDIN_FILENO) != getpid() && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+                return -errno;
+        return 0;
 }
 
 /* Writes all of @buf to the blocking @fd. */

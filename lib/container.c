@@ -817,14 +817,35 @@ int container_exec_command(void *payload) {
         return r == ENOENT ? 127 : 126;
 }
 
+static void close_many3(int (*fds)[3]) {
+        for (int i = 0; i < 3; i++)
+                (*fds)[i] = safe_close((*fds)[i]);
+}
+
+int container_attach_exec(void *payload) {
+        AttachExec *a = payload;
+        int r;
+
+        for (int fd = 0; fd < 3; fd++)
+                if (dup2(a->stdio[fd], fd) < 0)
+                        return log_error_errno(-errno, "Failed to set up the command's standard fds: %m"), 255;
+        if (a->terminal) {
+                r = container_terminal_take();
+                if (r < 0)
+                        return log_error_errno(r, "Failed to make the pty the command's terminal: %m"), 255;
+        }
+        return a->exec(a->payload);
+}
+
 int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         lxc_attach_options_t opts = LXC_ATTACH_OPTIONS_DEFAULT;
         lxc_attach_command_t cmd = {};
         lxc_attach_exec_t exec_function = container_exec_command;
         void *exec_payload = &cmd;
         IsolatedCommand isolated;
-        TerminalCommand terminal;
-        _cleanup_close_ int slave = -EBADF;
+        AttachExec wrap = {};
+        _cleanup_close_ int slave = -EBADF, null_fd = -EBADF;
+        _cleanup_(close_many3) int stdio[3] = { -EBADF, -EBADF, -EBADF };
         _cleanup_strv_free_ char **shell_argv = NULL;
         _cleanup_free_ char *login_name = NULL;
         pid_t pid = -1;
@@ -897,17 +918,34 @@ int container_attach(Container *c, const AttachPlan *plan, pid_t *ret_pid) {
         c->pty = safe_close(c->pty);
         if (plan->terminal) {
                 r = container_terminal_open(c->lxc->init_pid(c->lxc), plan->uid, &c->pty, &slave);
-                if (r >= 0) {
-                        terminal = (TerminalCommand){ .exec = exec_function, .payload = exec_payload };
-                        exec_function = container_terminal_exec;
-                        exec_payload = &terminal;
-                        opts.stdin_fd = opts.stdout_fd = opts.stderr_fd = slave;
-                } else {
+                if (r < 0) {
                         /* liblxc's proxy then, which loses what was typed ahead. */
                         log_debug_errno(r, "No pty of our own in container '%s', using liblxc's: %m",
                                         c->lxc->name);
                         opts.attach_flags |= LXC_ATTACH_TERMINAL;
                 }
+        }
+        if (!(opts.attach_flags & LXC_ATTACH_TERMINAL)) {
+                /* The command's standard fds reach it around liblxc (see AttachExec): copies above 2, which
+                 * liblxc's /dev/null on 0-2 leaves in place. A redirected stderr stays the caller's file
+                 * on a terminal too. */
+                null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (null_fd < 0)
+                        return log_error_errno(-errno, "Failed to open /dev/null: %m");
+                for (int fd = 0; fd < 3; fd++) {
+                        int from = slave >= 0 && (fd < 2 || isatty(STDERR_FILENO)) ? slave : fd;
+
+                        stdio[fd] = fcntl(from, F_DUPFD_CLOEXEC, 3);
+                        if (stdio[fd] < 0)
+                                return log_error_errno(-errno, "Failed to pass on standard fd %d: %m", fd);
+                        wrap.stdio[fd] = stdio[fd];
+                }
+                opts.stdin_fd = opts.stdout_fd = opts.stderr_fd = null_fd;
+                wrap.terminal = slave >= 0;
+                wrap.exec = exec_function;
+                wrap.payload = exec_payload;
+                exec_function = container_attach_exec;
+                exec_payload = &wrap;
         }
 
         r = c->lxc->attach(c->lxc, exec_function, exec_payload, &opts, &pid);

@@ -84,4 +84,24 @@ expect_eq "the session's record keeps its personality" \
 "$ARKOSE" -c "session:$sid" --end-session
 rm "$ARKOSE_CONFIG_DIR/chroots.d/fx32.conf"
 
+# Commands liblxc attaches (a login shell fed a script, --isolate-network in a session) leave the caller's
+# redirected files as they were: liblxc's attach chmods its standard fds to 0700 and chowns them to the
+# command's user (fix_stdio_permissions()), so they reach the command around it.
+printf 'echo "io-$((6*7))"; echo "err-$((6*7))" >&2; exit 5\n' > "$T/script.sh"
+: > "$T/io.out"; : > "$T/io.err"
+chmod 0644 "$T/script.sh"; chmod 0640 "$T/io.out"; chmod 0604 "$T/io.err"
+"$ARKOSE" -c fx -u root < "$T/script.sh" > "$T/io.out" 2> "$T/io.err"; rc=$?
+expect_eq "a login shell fed a script from a file: its status" 5 "$rc"
+expect_eq "its stdout and stderr reach the caller's files" "io-42 err-42" "$(cat "$T/io.out") $(grep -v AppArmor "$T/io.err")"
+expect_eq "whose owners and modes are kept" "root:0644 root:0640 root:0604" \
+        "$(stat -c %U:%04a "$T/script.sh" "$T/io.out" "$T/io.err" | tr '\n' ' ' | sed 's/ $//')"
+sid=$("$ARKOSE" -c fx --begin-session)
+"$ARKOSE" -c "$sid" --run-session --isolate-network -u nobody -- sh -c 'cat > /dev/null; echo out; echo err >&2' \
+        < "$T/script.sh" > "$T/io.out" 2> "$T/io.err"; rc=$?
+expect_eq "an attached command as another user (--isolate-network): its status" 0 "$rc"
+expect_eq "its output reaches the caller's files" "out err" "$(cat "$T/io.out") $(cat "$T/io.err")"
+expect_eq "which stay the caller's, with their modes" "root:0644 root:0640 root:0604" \
+        "$(stat -c %U:%04a "$T/script.sh" "$T/io.out" "$T/io.err" | tr '\n' ' ' | sed 's/ $//')"
+"$ARKOSE" -c "$sid" --end-session
+
 finish
