@@ -159,31 +159,20 @@ int apparmor_names(const char *session_profile, const char *state_dir, char **re
 
 /* ---- profile text ---- */
 
+/* Capabilities are not the profile's to take: LXC applies it before the rest of its own set-up, which
+ * still needs some of those the session loses (sys_admin to load the seccomp filter of a process
+ * without no_new_privs, setpcap to drop the others, setuid and setgid), and then takes them out of the
+ * bounding set itself (lxc.cap.drop, lxc.cap.keep: the profile's [security] capabilities). Denied here,
+ * they made every session fail to start ("Error loading the seccomp policy") on a kernel with AppArmor.
+ * Only module loading, which nothing in a session needs, is denied in the profile too. */
 static int capability_rules(const Profile *p, char ***l) {
-        bool keep = p->capabilities_keep;
-        char **list = keep ? p->capabilities_keep : p->capabilities_drop;
         int r;
 
-        /* Ordered by capability number, so that the text does not depend on the order in the file. */
-        if (!keep) {
-                r = strv_extend(l, "capability,");
-                if (r < 0)
-                        return r;
-        }
-        for (int cap = 0; profile_capability_to_string(cap); cap++) {
-                const char *name = profile_capability_to_string(cap);
-                bool module = streq(name, "sys_module");
-
-                if (module)
-                        r = strv_extendf(l, "deny capability %s,", name);
-                else if (!strv_contains(list, name))
-                        continue;
-                else
-                        r = strv_extendf(l, "%scapability %s,", keep ? "" : "deny ", name);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        (void) p;
+        r = strv_extend(l, "capability,");
+        if (r < 0)
+                return r;
+        return strv_extend(l, "deny capability sys_module,");
 }
 
 static int network_rules(const Profile *p, char ***l) {

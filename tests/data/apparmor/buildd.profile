@@ -9,29 +9,10 @@
 profile "lxc-arkose-buildd_</var/lib/arkose>" flags=(attach_disconnected,mediate_deleted) {
   file,
 
-  # Capabilities: the session profile's [security] list; never module loading.
+  # Capabilities: LXC drops the session profile's [security] list itself, after this profile applies
+  # (its set-up still needs sys_admin, setpcap, setuid, setgid then); never module loading.
   capability,
-  deny capability net_admin,
-  deny capability net_raw,
   deny capability sys_module,
-  deny capability sys_rawio,
-  deny capability sys_ptrace,
-  deny capability sys_pacct,
-  deny capability sys_admin,
-  deny capability sys_boot,
-  deny capability sys_time,
-  deny capability sys_tty_config,
-  deny capability mknod,
-  deny capability lease,
-  deny capability audit_control,
-  deny capability mac_override,
-  deny capability mac_admin,
-  deny capability syslog,
-  deny capability wake_alarm,
-  deny capability block_suspend,
-  deny capability audit_read,
-  deny capability perfmon,
-  deny capability bpf,
 
   # Network: never raw IP or packet sockets.
   network,

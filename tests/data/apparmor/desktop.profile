@@ -9,17 +9,10 @@
 profile "lxc-arkose-desktop_</var/lib/arkose>" flags=(attach_disconnected,mediate_deleted) {
   file,
 
-  # Capabilities: the session profile's [security] list; never module loading.
+  # Capabilities: LXC drops the session profile's [security] list itself, after this profile applies
+  # (its set-up still needs sys_admin, setpcap, setuid, setgid then); never module loading.
   capability,
-  deny capability net_admin,
   deny capability sys_module,
-  deny capability sys_rawio,
-  deny capability sys_admin,
-  deny capability sys_boot,
-  deny capability sys_time,
-  deny capability mknod,
-  deny capability mac_override,
-  deny capability mac_admin,
 
   # Network: never raw IP or packet sockets.
   network,

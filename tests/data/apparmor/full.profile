@@ -9,12 +9,10 @@
 profile "lxc-arkose-full_</var/lib/arkose>" flags=(attach_disconnected,mediate_deleted) {
   file,
 
-  # Capabilities: the session profile's [security] list; never module loading.
+  # Capabilities: LXC drops the session profile's [security] list itself, after this profile applies
+  # (its set-up still needs sys_admin, setpcap, setuid, setgid then); never module loading.
   capability,
-  deny capability net_raw,
   deny capability sys_module,
-  deny capability sys_admin,
-  deny capability mknod,
 
   # Network: never raw IP or packet sockets.
   network,

@@ -9,12 +9,9 @@
 profile "lxc-arkose-keep_</var/lib/arkose>" flags=(attach_disconnected,mediate_deleted) {
   file,
 
-  # Capabilities: the session profile's [security] list; never module loading.
-  capability chown,
-  capability dac_override,
-  capability fowner,
-  capability setgid,
-  capability setuid,
+  # Capabilities: LXC drops the session profile's [security] list itself, after this profile applies
+  # (its set-up still needs sys_admin, setpcap, setuid, setgid then); never module loading.
+  capability,
   deny capability sys_module,
 
   # Network: never raw IP or packet sockets.
