@@ -1,0 +1,69 @@
+#!/bin/bash
+# Builds the initramfs of the AppArmor VM test (tests/vm/test-apparmor-vm.sh): a busybox userland, the
+# arkose-chroot build under test with the libraries it loads (liblxc, libmount, libapparmor and theirs),
+# apparmor_parser, the kernel's overlay module, a one-directory chroot tree (static busybox) and the
+# checks. Everything comes from this machine's Debian packages; nothing is downloaded here.
+#   build-initramfs.sh OUT.cpio.gz KERNEL_MODULES_DIR
+set -euo pipefail
+out=$1 moddir=$2
+: "${ARKOSE:?}" "${ARKOSE_SRC:?}"
+here=$(cd "$(dirname "$0")" && pwd)
+bindir=$(dirname "$ARKOSE")
+R=$(mktemp -d "${TMPDIR:-/tmp}/arkvm-root-XXXXXX")
+trap 'rm -rf --one-file-system "$R"' EXIT
+
+# A file and, for an ELF file, the libraries it needs (ldd), at the same paths (symlinks followed).
+add() {
+        local f lib
+        for f in "$@"; do
+                [ -e "$R$f" ] && continue
+                mkdir -p "$R$(dirname "$f")"
+                cp -L "$f" "$R$f"
+                # (ldd fails on a static program: nothing to add)
+                for lib in $(ldd "$f" 2>/dev/null | awk '/=> \// { print $3 } /^\t\/.*ld-linux/ { print $1 }' || true); do
+                        add "$lib"
+                done
+        done
+}
+libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+so() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'; }
+
+mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,var/lib,newroot,opt/ark,lib/modules}
+cp /bin/busybox "$R/bin/busybox"
+add "$ARKOSE" /usr/sbin/apparmor_parser
+for l in liblxc.so.1 libmount.so.1 libapparmor.so.1; do
+        p=$(so "$l"); [ -n "$p" ] || { echo "build-initramfs: $l not found" >&2; exit 1; }
+        add "$p"
+        # The loader finds it by its soname, in a directory of its default path.
+        [ -e "$R$libdir/$l" ] || { mkdir -p "$R$libdir"; cp -L "$p" "$R$libdir/$l"; }
+done
+mkdir -p "$R/opt/ark" "$R$libdir/lxc/rootfs" "$R/usr/share/lxc/config"
+cp "$ARKOSE" "$bindir/arkose-init" "$R/opt/ark/"
+cp /usr/share/lxc/config/common.seccomp "$R/usr/share/lxc/config/"
+mkdir -p "$R/usr/share/arkose-src"
+cp -r "$ARKOSE_SRC/chroots" "$ARKOSE_SRC/confs" "$ARKOSE_SRC/hooks" "$R/usr/share/arkose-src/"
+cp "$moddir"/kernel/fs/overlayfs/overlay.ko "$R/lib/modules/"
+printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$R/etc/passwd"
+printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' > "$R/etc/group"
+
+# The chroot the sessions use: a static busybox and the files the hooks expect.
+T=$R/srv/tree
+mkdir -p "$T"/{bin,etc,proc,sys,dev,tmp,mnt,root,run,var/lib/dpkg}
+cp /bin/busybox "$T/bin/busybox"
+for a in sh cat mount umount id ls echo grep sleep true; do ln -s busybox "$T/bin/$a"; done
+cp "$R/etc/passwd" "$R/etc/group" "$T/etc/"
+touch "$T/var/lib/dpkg/status"
+
+# Stage one: the initramfs cannot be pivot_root'ed away from (LXC needs that), so everything moves to a
+# tmpfs and stage two runs there.
+cat > "$R/init" <<'EOI'
+#!/bin/busybox sh
+/bin/busybox mount -t tmpfs -o size=90% tmpfs /newroot
+/bin/busybox cp -a /bin /sbin /usr /etc /lib* /opt /srv /root /var /newroot/ 2>/dev/null
+/bin/busybox mkdir -p /newroot/proc /newroot/sys /newroot/dev /newroot/run /newroot/tmp
+exec /bin/busybox switch_root /newroot /opt/ark/vm-init
+EOI
+chmod 755 "$R/init"
+cp "$here/vm-init.sh" "$R/opt/ark/vm-init"
+chmod 755 "$R/opt/ark/vm-init"
+(cd "$R" && find . | cpio -o -H newc --quiet) | gzip -1 > "$out"

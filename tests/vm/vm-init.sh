@@ -1,0 +1,110 @@
+#!/bin/busybox sh
+# PID 1 of the AppArmor VM (tests/vm/test-apparmor-vm.sh), on a kernel with AppArmor: mounts what a
+# Debian host has, runs the arkose-chroot build under test and prints "ok"/"not ok" lines, then
+# "VM-RESULT failed=N" and powers the VM off.
+/bin/busybox --install -s /bin
+export PATH=/opt/ark:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mkdir -p /dev/pts /dev/shm && mount -t devpts -o newinstance,ptmxmode=0666 devpts /dev/pts
+mount -t securityfs securityfs /sys/kernel/security
+mount -t cgroup2 cgroup2 /sys/fs/cgroup
+mount -t tmpfs tmpfs /run
+mount -t tmpfs tmpfs /tmp
+mount --make-rshared /
+insmod /lib/modules/overlay.ko
+hostname arkvm
+echo "VM-START $(uname -r), LSMs: $(cat /sys/kernel/security/lsm)"
+
+FAILS=0
+ok() { echo "ok - $*"; }
+bad() { echo "not ok - $*"; FAILS=$((FAILS + 1)); }
+check() { local what=$1; shift; if "$@"; then ok "$what"; else bad "$what"; fi; }
+
+export ARKOSE_STATE_DIR=/var/lib/arkose ARKOSE_CONFIG_DIR=/etc/arkose ARKOSE_SPARE_SESSIONS=0 \
+        ARKOSE_DATA_DIR=/usr/share/arkose-src ARKOSE_HOOKS_DIR=/usr/share/arkose-src/hooks
+mkdir -p /etc/arkose/chroots.d /etc/arkose/profiles.d /var/lib/arkose
+printf '[chroot]\ndescription = busybox tree\nsource = directory\ndirectory = /srv/tree\n' > /etc/arkose/chroots.d/fx.conf
+A=/opt/ark/arkose-chroot
+aa=/sys/kernel/security/apparmor
+check "the kernel has AppArmor enabled ($(cat /sys/module/apparmor/parameters/enabled 2>/dev/null))" \
+        grep -qx Y /sys/module/apparmor/parameters/enabled
+check "and stacking (domain/stack)" test -e $aa/features/domain/stack
+
+# The label of a session's process, read from outside: inside its policy namespace a process sees only
+# its part of the stack ("unconfined"). label_of ARKOSE-ARGS... runs "sleep N" (N unique) that way, in the
+# background, prints the sleep's /proc/PID/attr/current and ends it.
+n=40
+label_of() {
+        local pid="" i
+        n=$((n + 1))
+        $A "$@" -- sleep $n < /dev/null > /dev/null 2> /tmp/err &
+        for i in $(seq 100); do
+                pid=$(for p in /proc/[0-9]*; do
+                        [ "$(cat $p/cmdline 2>/dev/null | tr '\0' ' ')" = "sleep $n " ] && echo ${p#/proc/}
+                done | head -n 1)
+                [ -n "$pid" ] && break
+                sleep 0.2
+        done
+        [ -n "$pid" ] && cat /proc/$pid/attr/current
+        [ -n "$pid" ] && kill $pid
+        wait
+}
+
+# A one-shot session of the default profile (buildd) runs confined by its generated profile.
+out=$(label_of -c fx); echo "# label: $out"; sed 's/^/# stderr: /' /tmp/err
+check "a buildd session runs under the generated profile, stacked with its policy namespace" \
+        sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_</var/lib/arkose>//&:lxc-arkose-buildd_<-var-lib-arkose>:unconfined'"
+check "in enforce mode" sh -c "echo '$out' | grep -q '(enforce)'"
+check "without saying AppArmor is missing" sh -c "! grep -qi 'no AppArmor' /tmp/err"
+inside=$($A -c fx -- cat /proc/self/attr/current)
+check "inside, the command sees its own namespace's view ($inside)" test "$inside" = unconfined
+check "the profile is loaded ($(grep -o 'lxc-arkose-buildd[^ ]*' $aa/profiles | head -n 1))" \
+        grep -q '^lxc-arkose-buildd_.* (enforce)' $aa/profiles
+check "its policy namespace exists ($(ls $aa/policy/namespaces | tr '\n' ' '))" \
+        sh -c "ls $aa/policy/namespaces | grep -q ."
+
+# Enforcement. The profile's deny rules are silent (no audit line), so each is checked against the same
+# session profile with AppArmor off. dev keeps CAP_SYS_ADMIN: only AppArmor stops a mount, with
+# EACCES (a missing capability would be EPERM, "Operation not permitted").
+$A -c fx --profile dev -- mount -t tmpfs none /mnt 2> /tmp/err; rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "a mount in a dev session is refused (status $rc)" test "$rc" != 0
+check "with EACCES, AppArmor's" grep -q "Permission denied" /tmp/err
+sed 's/^mode = auto/mode = off/' /usr/share/arkose-src/confs/profiles/dev.conf > /etc/arkose/profiles.d/devoff.conf
+grep -q '^mode = off' /etc/arkose/profiles.d/devoff.conf || bad "the devoff profile was not made"
+$A -c fx --profile devoff -- sh -c 'mount -t tmpfs none /mnt && grep -q " /mnt tmpfs" /proc/mounts' 2> /tmp/err; rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "the same mount with AppArmor off for that profile works (status $rc)" test "$rc" = 0
+# A file rule of the template: /proc/kcore, readable by root with CAP_SYS_RAWIO (kept by devraw).
+sed 's/ sys_rawio//' /usr/share/arkose-src/confs/profiles/dev.conf > /etc/arkose/profiles.d/devraw.conf
+sed 's/^mode = auto/mode = off/' /etc/arkose/profiles.d/devraw.conf > /etc/arkose/profiles.d/devrawoff.conf
+$A -c fx --profile devraw -- sh -c 'head -c 1 /proc/kcore > /dev/null' 2> /tmp/err; rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "reading /proc/kcore is refused (status $rc)" test "$rc" != 0
+check "with EACCES" grep -q "Permission denied" /tmp/err
+$A -c fx --profile devrawoff -- sh -c 'head -c 1 /proc/kcore > /dev/null' 2> /tmp/err; rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "and readable with AppArmor off for that profile (status $rc)" test "$rc" = 0
+
+# A session that lasts: commands run through its socket and through attach are confined too.
+id=$($A -c fx -b 2> /tmp/err); echo "# session: $id"; sed 's/^/# stderr: /' /tmp/err
+check "begin-session" test -n "$id"
+out=$(label_of -c "$id" -r); echo "# run-session label: $out"
+check "run-session's command is confined" sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_.*//&:.*(enforce)'"
+out=$(label_of -c "$id" -r --isolate-network); echo "# attached label: $out"
+check "an attached command (--isolate-network) is confined" sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_.*//&:.*(enforce)'"
+$A -c "$id" -e; check "end-session" test $? = 0
+check "no session left" sh -c "[ -z \"\$(ls /var/lib/arkose/sessions 2>/dev/null)\" ]"
+check "no mount of the state directory left" sh -c "! grep -q ' /var/lib/arkose/' /proc/mounts"
+
+# required mode refuses nothing here (AppArmor is there) and runs confined.
+printf '[main]\n' > /etc/arkose/arkose.conf
+sed 's/^mode = auto/mode = required/' /usr/share/arkose-src/confs/profiles/buildd.conf > /etc/arkose/profiles.d/buildreq.conf
+out=$(label_of -c fx --profile buildreq); echo "# required label: $out"
+check "mode = required runs confined" sh -c "echo '$out' | grep -q '^lxc-arkose-buildreq_.*(enforce)'"
+
+echo "VM-RESULT failed=$FAILS"
+sync
+poweroff -f
