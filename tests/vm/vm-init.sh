@@ -105,6 +105,9 @@ sed 's/^mode = auto/mode = required/' /usr/share/arkose-src/confs/profiles/build
 out=$(label_of -c fx --profile buildreq); echo "# required label: $out"
 check "mode = required runs confined" sh -c "echo '$out' | grep -q '^lxc-arkose-buildreq_.*(enforce)'"
 
+dmesg | grep -E 'segfault|general protection' | sed 's/^/# dmesg: /'
+check "no process crashed (dmesg)" sh -c "! dmesg | grep -qE 'segfault|general protection'"
+
 echo "VM-RESULT failed=$FAILS"
 sync
 poweroff -f
