@@ -39,7 +39,6 @@ expect_eq "a granted user runs as itself" "$U" "$(as "$U" "$A" -c open -- id -un
 expect_eq "groups= grants through a group" "$U2" "$(as "$U2" "$A" -c bygroup -- id -un 2>>"$T/err")"
 expect_eq "root-users= may run as root" 0 "$(as "$U" "$A" -c rooted -u root -- id -u 2>>"$T/err")"
 check "root-users= may use --network host" as "$U" "$A" -c rooted --network host -- true
-refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
 check "results land in the working directory, owned by the user" \
         sh -c "cd '$T/work' && runuser -u '$U' -- '$A' -c open -- touch made-by-user && [ \"\$(stat -c %U '$T/work/made-by-user')\" = '$U' ]"
 
@@ -54,6 +53,7 @@ refused() {     # refused DESCRIPTION PATTERN USER COMMAND...
         fi
 }
 refused "a chroot that grants nothing" "may not use chroot 'closed'" "$U" "$A" -c closed -- true
+refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
 refused "a chroot granted to someone else" "may not use chroot 'open'" "$U2" "$A" -c open -- true
 refused "-u root without root-users=" "may not run commands as 'root'" "$U" "$A" -c open -u root -- true
 refused "-u another user without root-users=" "may not run commands as '$U2'" "$U" "$A" -c open -u "$U2" -- true
