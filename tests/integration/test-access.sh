@@ -37,6 +37,10 @@ as() { local who=$1; shift; (cd "$T/work" && runuser -u "$who" -- "$@"); }
 # (stderr apart: the first session says once that this kernel has no AppArmor)
 expect_eq "a granted user runs as itself" "$U" "$(as "$U" "$A" -c open -- id -un 2>>"$T/err")"
 expect_eq "groups= grants through a group" "$U2" "$(as "$U2" "$A" -c bygroup -- id -un 2>>"$T/err")"
+# The granting group is not in the chroot: the session names it as the host does (schroot copies the host's
+# group database), and what the user makes in the working directory shows it.
+expect_eq "a host group the chroot lacks is named in the session" "arkg$$" \
+        "$(as "$U2" "$A" -c bygroup -- id -Gn 2>>"$T/err" | tr ' ' '\n' | grep -x "arkg$$")"
 expect_eq "root-users= may run as root" 0 "$(as "$U" "$A" -c rooted -u root -- id -u 2>>"$T/err")"
 check "root-users= may use --network host" as "$U" "$A" -c rooted --network host -- true
 check "results land in the working directory, owned by the user" \
