@@ -185,8 +185,58 @@ static void session_wait_socket_file(const char *run_dir) {
                 (void) usleep(100);
 }
 
+static char *session_xauthority_file(const SessionInfo *i) {
+        return path_join(i->dir, "xauthority");
+}
+
+bool session_has_xauthority(Session *s) {
+        _cleanup_free_ char *p = session_xauthority_file(&s->info);
+
+        return p && access(p, F_OK) >= 0;
+}
+
+/* Keeps @plan's X authority content in the session's directory, the user's alone. */
+static int session_write_xauthority(const SessionInfo *i, const SessionPlan *plan) {
+        _cleanup_free_ char *p = session_xauthority_file(i);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (fchown(fd, plan->uid, plan->gid) < 0 || fchmod(fd, 0600) < 0)
+                return -errno;
+        for (size_t n = 0; n < plan->xauthority_size;) {
+                ssize_t k = write(fd, plan->xauthority + n, plan->xauthority_size - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                n += (size_t) k;
+        }
+        return 0;
+}
+
+/* The LXC item binding the session's X authority file (if it has one) read-only into it; appended to
+ * @items. */
+static int session_xauthority_items(const SessionInfo *i, char ***items) {
+        _cleanup_free_ char *p = session_xauthority_file(i);
+
+        if (!p)
+                return -ENOMEM;
+        if (access(p, F_OK) < 0)
+                return 0;
+        if (strv_extend(items, "lxc.mount.entry") < 0 ||
+            strv_extendf(items, "%s %s none bind,ro,create=file 0 0", p, SESSION_XAUTHORITY_PATH + 1) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
+        _cleanup_strv_free_ char **extra = NULL;
         _cleanup_free_ char *run_dir = NULL;
         SessionInfo *i = &s->info;
         int r;
@@ -211,6 +261,12 @@ int session_start_container(Session *s) {
                         return r;
         }
 
+        r = strv_extend_strv(&extra, s->prof.extra_items);
+        if (r >= 0)
+                r = session_xauthority_items(i, &extra);
+        if (r < 0)
+                return log_oom();
+
         ContainerPlan cp = {
                 .name = i->container,
                 .lxcpath = i->lxcpath,
@@ -221,7 +277,7 @@ int session_start_container(Session *s) {
                 .network = i->network,
                 .binds = i->binds,
                 .net_items = s->prof.net_items,
-                .extra_items = s->prof.extra_items,
+                .extra_items = extra,
                 .keep_cgroups = s->prof.keep_cgroups,
                 .private_mounts = s->private_mounts,
                 .run_dir = run_dir,
@@ -310,6 +366,11 @@ int session_create(const SessionPlan *plan, Session **ret) {
                 *plan->record_lock = safe_close(*plan->record_lock);
         debug_pause_point("after-record");
 
+        if (plan->xauthority) {
+                r = session_write_xauthority(&s->info, plan);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to keep the X authority of session '%s': %m", id);
+        }
         r = session_setup(s);
         if (r < 0)
                 return r;

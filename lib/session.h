@@ -112,6 +112,10 @@ typedef struct SessionPlan {
 
         char **hook_dirs;
         unsigned hook_timeout;
+
+        const char *xauthority;         /* NULL, or X authority file content for the user (xauth.h), */
+        size_t xauthority_size;         /*   kept as STATE/sessions/ID/xauthority (the user's, 0600) and
+                                         *   bound read-only at SESSION_XAUTHORITY_PATH */
 } SessionPlan;
 
 /* A session's record (STATE/sessions/ID/session.json), as read back. Filled in by session_info_plan()
@@ -219,6 +223,12 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
 
 /* Whether session @s (opened) has a command socket (lib/runsock.h) that session_run_socket() may use. */
 bool session_has_socket(Session *s);
+
+/* Where a session's X authority file (SessionPlan.xauthority) appears inside it. */
+#define SESSION_XAUTHORITY_PATH "/run/arkose/Xauthority"
+
+/* Whether session @s has an X authority file for its user (SessionPlan.xauthority). */
+bool session_has_xauthority(Session *s);
 
 /* Runs @attach in opened session @s through its init's command socket, with the caller's stdin, stdout and
  * stderr, and waits for it, passing on the signals of @forward, which the caller has blocked (and

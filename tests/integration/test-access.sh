@@ -32,6 +32,8 @@ def open "users = $U"
 def bygroup "groups = arkg$$"
 def rooted "root-users = $U"
 def closed ""
+def gui "users = $U
+profile = desktop"
 as() { local who=$1; shift; (cd "$T/work" && runuser -u "$who" -- "$@"); }
 
 # (stderr apart: the first session says once that this kernel has no AppArmor)
@@ -78,6 +80,15 @@ expect_eq "with -p the caller's variables are still filtered" "FOO= LD= STATE=" 
 check "ARKOSE_* variables were ignored (nothing made in $T/evil)" test ! -e "$T/evil"
 out=$(cd "$T/work" && LANG=C.UTF-8 DEB_BUILD_OPTIONS=nocheck runuser -u "$U" -- "$A" -c open -- sh -c 'echo "$LANG $DEB_BUILD_OPTIONS"')
 expect_eq "harmless variables pass" "C.UTF-8 nocheck" "$out"
+# X cookies (a profile keeping XAUTHORITY) are read with the caller's own rights: a file the user cannot
+# read is not copied into the session, one it can is.
+err=$(cd "$T/work" && XAUTHORITY=/etc/shadow runuser -u "$U" -- "$A" -c gui -- sh -c 'test ! -e /run/arkose/Xauthority' 2>&1 >/dev/null
+        echo "rc=$?")
+check "XAUTHORITY=/etc/shadow: one notice, nothing copied ($(printf '%s' "$err" | grep -e shadow -e rc=))" \
+        sh -c "printf '%s' \"\$1\" | grep -q \"X authority file '/etc/shadow' (Permission denied)\" && printf '%s' \"\$1\" | grep -qx rc=0" - "$err"
+printf '\001\000\000\002vm\000\0010\000\022MIT-MAGIC-COOKIE-1\000\0010' > "$T/work/cookie"; chown "$U" "$T/work/cookie"; chmod 600 "$T/work/cookie"
+out=$(cd "$T/work" && XAUTHORITY="$T/work/cookie" runuser -u "$U" -- "$A" -c gui -- sh -c 'stat -c %U /run/arkose/Xauthority' 2>>"$T/err")
+expect_eq "a cookie file the user can read reaches the session, the user's" "$U" "$out"
 # Inherited descriptors are closed.
 out=$(cd "$T/work" && runuser -u "$U" -- sh -c "exec 7</etc/hostname; '$A' -c open -- sh -c 'ls /proc/self/fd | tr \"\\n\" \" \"'")
 check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s' '$out' | grep -qw 7"
