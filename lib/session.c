@@ -135,7 +135,14 @@ int session_mount(Session *s, bool keep_upper) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount tmpfs on '%s': %m", i->tmp);
         }
-        if ((mkdir(i->upper, 0755) < 0 && errno != EEXIST) || (mkdir(i->work, 0700) < 0 && errno != EEXIST))
+        if (mkdir(i->upper, 0755) >= 0) {
+                /* The overlay's root takes the upper directory's mode: the caller's umask (root's 027 or
+                 * 077) must not make the session's "/" unreadable to its other users. */
+                if (chmod(i->upper, 0755) < 0)
+                        return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
+        } else if (errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
+        if (mkdir(i->work, 0700) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
 
         OverlayPlan op = {
