@@ -21,6 +21,7 @@
 #include "runsock-protocol.h"
 #include "runsock.h"
 #include "session-internal.h"
+#include "state.h"
 
 static Session *session_new(void) {
         Session *s = calloc(1, sizeof(Session));
@@ -528,6 +529,24 @@ bool session_has_socket(Session *s) {
         return s->run_dir != NULL;
 }
 
+/* Whether session @i is being ended, or is gone: its record says "ending", or is no more. */
+static bool session_is_ending(const SessionInfo *i) {
+        _cleanup_strv_free_ char **kv = NULL;
+        _cleanup_free_ char *path = path_join(i->dir, "session.json");
+        const char *phase;
+        int r;
+
+        if (!path)
+                return false;
+        r = state_read(path, &kv);
+        if (r == -ENOENT)
+                return true;
+        if (r < 0)
+                return false;
+        phase = state_get(kv, "phase");
+        return phase && streq(phase, session_phase_to_string(SESSION_PHASE_ENDING));
+}
+
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -571,13 +590,17 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
         }
         r = runsock_wait(fd, forward, pending, ret_status, &stage);
         if (r < 0 && stage == 0) {
-                /* Init went away: the container with it, and the command. Attach says whether the
-                 * container is still there (it is not: "not running"); a spare has no other way in. */
+                /* Init went away, the container with it, and the command, which had started: attaching
+                 * now would run it a second time. Say why it stopped. */
+                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
                 if (s->info.kind == SESSION_KIND_SPARE)
                         return log_error_errno(-ECONNRESET, "Lost the init of session '%s' while '%s' ran",
                                                s->info.id, p.argv[0]);
-                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
-                return -EOPNOTSUPP;
+                if (session_is_ending(&s->info))
+                        return log_error_errno(-ECONNRESET, "Session '%s' was ended while '%s' ran", s->info.id,
+                                               p.argv[0]);
+                return log_error_errno(-ECONNRESET, "Session '%s' stopped while '%s' ran: its container is gone (--recover-session brings it back)",
+                                       s->info.id, p.argv[0]);
         }
         if (r < 0 && stage == RUNSOCK_STAGE_CWD)
                 return log_error_errno(r, "Directory '%s' does not exist in session '%s'", p.cwd, s->info.id);

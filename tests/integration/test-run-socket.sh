@@ -183,6 +183,29 @@ expect_eq "the fake listener was connected to and got nothing" 0 \
         "$(sort -u "$ARKOSE_STATE_DIR/sessions/$id/root/tmp/fake-got" | tr '\n' ' ' | sed 's/ $//')"
 pkill -f "perl /tmp/fake.pl"
 
+# The container goes while a command runs in it through the socket: the command, which had started, is not
+# run a second time through attach, and one line says what happened.
+wait_running() { for i in $(seq 100); do "$A" -c "$1" -r -- grep -q once /tmp/runs 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# (Fresh sessions: the one above has had its socket replaced by the fake listener's.)
+id1=$("$A" -c fx --begin-session 2>/dev/null)
+"$A" -c "$id1" -r -- sh -c 'echo once >> /tmp/runs; exec sleep 4322' 2> "$T/err1" & rp=$!
+wait_running "$id1"
+kill -9 "$(record_field "$id1" init_pid)"
+wait "$rp"; rc=$?
+expect_eq "the container died under a command: status 1, one line" "1 1" "$rc $(wc -l < "$T/err1")"
+check "... saying so ($(cat "$T/err1"))" grep -q "Session '$id1' stopped while 'sh' ran: .*--recover-session" "$T/err1"
+for i in $(seq 100); do monitor_running "$id1" || break; sleep 0.05; done
+"$A" -c "$id1" --recover-session
+expect_eq "the command ran once, not again through attach" once "$("$A" -c "$id1" -r -- cat /tmp/runs)"
+"$A" -c "$id1" --end-session
+id2=$("$A" -c fx --begin-session 2>/dev/null)
+"$A" -c "$id2" -r -- sh -c 'echo once >> /tmp/runs; exec sleep 4323' 2> "$T/err2" & rp=$!
+wait_running "$id2"
+"$A" -c "$id2" --end-session
+wait "$rp"; rc=$?
+expect_eq "the session was ended under a command: status 1, one line" "1 1" "$rc $(wc -l < "$T/err2")"
+check "... saying so ($(cat "$T/err2"))" grep -qx "arkose-chroot: Session '$id2' was ended while 'sh' ran" "$T/err2"
+
 # A session whose init died: the socket is left, nobody answers; the session is dead, said once.
 kill -9 "$(record_field "$id" init_pid)"
 for i in $(seq 100); do monitor_running "$id" || break; sleep 0.05; done
