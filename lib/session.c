@@ -550,6 +550,7 @@ static bool session_is_ending(const SessionInfo *i) {
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_close_ int fd = -EBADF;
+        mode_t caller_umask;
         uint32_t stage;
         int r;
 
@@ -565,6 +566,9 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 r = session_env_default(&env, "PATH=", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         if (r < 0)
                 return log_oom();
+        /* The caller's umask, as an attached command inherits it (init's is the one the session began with). */
+        caller_umask = umask(0);
+        (void) umask(caller_umask);
         fd = runsock_connect(s->run_dir, s->info.init_pid);
         if (fd < 0) {
                 log_debug("Cannot connect to the command socket of session '%s' (%s), attaching", s->info.id,
@@ -581,6 +585,7 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 .n_groups = attach->n_groups,
                 .no_new_privs = attach->no_new_privs,
                 .autopkgtest = attach->autopkgtest,
+                .umask = caller_umask,
                 .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
         };
         r = runsock_start(fd, &p);

@@ -22,6 +22,10 @@ expect_eq "the run directory is root's, mode 700" "root 700" "$(stat -c '%U %a' 
 expect_eq "the socket is root's, mode 600" "root 600 socket" "$(stat -c '%U %a %F' "$RUN/init.sock")"
 expect_eq "a command goes through the socket (child of init)" 1 "$("$A" -c "$id" -r -- sh -c "$ppid")"
 
+# The command's umask is the caller's, as an attached command's is, not the one the session began with.
+expect_eq "a socket command has the caller's umask" "1 0002" "$(umask 002; "$A" -c "$id" -r -- sh -c "$ppid; umask" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... another caller's another" "1 0077" "$(umask 077; "$A" -c "$id" -r -- sh -c "$ppid; umask" | tr '\n' ' ' | sed 's/ $//')"
+
 # Exit statuses, signals, stdio.
 "$A" -c "$id" -r -- true; expect_eq "status 0" 0 $?
 "$A" -c "$id" -r -- sh -c 'exit 7'; expect_eq "status 7" 7 $?
