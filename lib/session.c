@@ -668,7 +668,57 @@ static bool session_knows_user(Session *s, const char *name) {
         return false;
 }
 
+/* Binds each "HOST:TARGET:ro|rw" of @specs into running session @s, and records it among the profile
+ * binds. The session's lock is held. Logs. */
+static int session_bind_user_dirs(Session *s, char *const *specs) {
+        _cleanup_(session_info_freep) SessionInfo *now = NULL;
+        _cleanup_strv_free_ char **added = NULL;
+        _cleanup_free_ char *state_dir = NULL;
+        int r;
+
+        for (char *const *b = specs; b && *b; b++) {
+                _cleanup_strv_free_ char **f = strv_split(*b, ":");
+
+                if (!f)
+                        return log_oom();
+                if (strv_length(f) != 3 || !path_is_absolute(f[0]) || !path_is_absolute(f[1]))
+                        return log_error_errno(-EINVAL, "Invalid bind '%s'", *b);
+                r = mount_bind_into(s->info.init_pid, f[0], f[1], streq(f[2], "ro"));
+                if (r == -ENOENT) {
+                        log_notice("'%s' is missing, not bound into session '%s', ignoring.", f[0], s->info.id);
+                        continue;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to bind '%s' into session '%s': %m", f[0], s->info.id);
+                if (strv_extend(&added, *b) < 0)
+                        return log_oom();
+        }
+        if (!added)
+                return 0;
+        /* The record as it is now (another user's command may have added binds meanwhile, under the lock). */
+        state_dir = strdup(s->info.dir); /* STATE/sessions/ID */
+        if (!state_dir)
+                return log_oom();
+        for (int k = 0; k < 2; k++) {
+                char *slash = strrchr(state_dir, '/');
+
+                if (!slash || slash == state_dir)
+                        return log_error_errno(-EINVAL, "Unexpected session directory '%s'", s->info.dir);
+                *slash = '\0';
+        }
+        r = session_info_load(state_dir, s->info.id, &now);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the record of session '%s': %m", s->info.id);
+        if (strv_extend_strv(&now->profile_binds, added) < 0)
+                return log_oom();
+        r = session_record_save(now);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the record of session '%s': %m", s->info.id);
+        return 0;
+}
+
 int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout) {
+        _cleanup_strv_free_ char **binds = NULL;
         _cleanup_free_ char *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         HookEnv env;
@@ -699,7 +749,24 @@ int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs
         env.home = u->home;
         env.shell = u->shell;
         env.groups = u->groups ?: "";
-        return hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
+        /* Before the hooks make the home directory: one the session has already (a system user's, such
+         * as /usr/sbin, or one the tree ships) is the chroot's own, never covered. */
+        for (char **b = u->binds; b && *b; b++) {
+                _cleanup_free_ char *target = NULL;
+                const char *colon = strchr(*b, ':');
+
+                target = colon ? strndup(colon + 1, strcspn(colon + 1, ":")) : NULL;
+                if (!target)
+                        return log_oom();
+                if (session_has_directory(s, target))
+                        log_info("Not binding '%s' into session '%s': it has its own", target, s->info.id);
+                else if (strv_extend(&binds, *b) < 0)
+                        return log_oom();
+        }
+        r = hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
+        if (r < 0)
+                return r;
+        return session_bind_user_dirs(s, binds);
 }
 
 int session_end(Session *s) {

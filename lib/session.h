@@ -250,12 +250,17 @@ typedef struct SessionUser {
         const char *home;
         const char *shell;
         const char *groups;             /* "name:gid ..." */
+        char **binds;                   /* "HOST:TARGET:ro|rw" (profile_add_bind() specs): the session's
+                                         * profile binds of the user's home ($HOME), for this user */
 } SessionUser;
 
 /* Makes @u known in running detached session @s if it is not yet (no line for its name in the session's
  * /etc/passwd): runs the hooks for phase "setup-user" with @u as the hooks' user, holding the session's
- * lock so that two at once do not edit the same files. Root, a known user, and one-shot sessions (whose
- * root is not in reach) need nothing. Logs one error line. Returns 0 or -errno. */
+ * lock so that two at once do not edit the same files; then binds @u->binds into the running container
+ * (a missing host directory is skipped with a notice, a target the session already has, as a
+ * system user's home, with an info line) and adds them to the record's profile binds, so
+ * that --recover-session binds them again. Root, a known user, and one-shot sessions (whose root is not
+ * in reach) need nothing. Logs one error line. Returns 0 or -errno. */
 int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout);
 
 /* Ends a session this handle made: container stopped, setup-stop hooks, mounts undone, directories
