@@ -25,6 +25,18 @@ extern char **environ;
 /* The caller, as it was before a setuid run became root through and through (libmount, like other
  * libraries, restricts what a setuid program may do while the real uid is not root). */
 static uid_t the_caller_uid = (uid_t) -1;
+/* ... and its umask, which a setuid run replaces with 022 for what it makes itself. */
+static mode_t the_caller_umask = (mode_t) -1;
+
+mode_t caller_umask(void) {
+        mode_t m;
+
+        if (the_caller_umask != (mode_t) -1)
+                return the_caller_umask;
+        m = umask(022);
+        (void) umask(m);
+        return m;
+}
 
 uid_t caller_uid(void) {
         return the_caller_uid == (uid_t) -1 ? getuid() : the_caller_uid;
@@ -64,7 +76,7 @@ int access_setup(void) {
         if (close_range(3, ~0U, 0) < 0)
                 for (int fd = 3; fd < 1024; fd++)
                         (void) close(fd);
-        (void) umask(022);
+        the_caller_umask = umask(022);
         for (char **e = environ; e && *e; e++)
                 if (env_is_harmless(*e) && strv_extend(&keep, *e) < 0)
                         return log_oom();

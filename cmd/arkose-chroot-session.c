@@ -411,6 +411,7 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
         _cleanup_strv_free_ char **env = NULL;
         const SessionInfo *info = session_get_info(session);
         bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        mode_t old_umask;
         int r;
 
         r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
@@ -433,6 +434,8 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
                 .autopkgtest = arg_autopkgtest,
                 .isolate_network = arg_isolate_network,
         };
+        /* The command's umask is the caller's (a setuid run made its own 022), as it is inherited or sent. */
+        old_umask = umask(caller_umask());
         /* A detached session's init runs the command itself when it can (no terminal); else attach. */
         if (session_has_socket(session)) {
                 sigset_t forward, old;
@@ -443,10 +446,13 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);
                 if (r != -EOPNOTSUPP || socket_only)
                         goto done;
-        } else if (socket_only)
-                return -EOPNOTSUPP;
+        } else if (socket_only) {
+                r = -EOPNOTSUPP;
+                goto done;
+        }
         r = session_run(session, &attach, signals_forward_child, ret_status);
 done:
+        (void) umask(old_umask);
         /* autopkgtest reads 254 and 255 as a failure of the execute command itself (arkose-init's wrapper
          * does the same; a command it exec'd directly, without output pipes to copy, comes here). */
         if (r >= 0 && arg_autopkgtest && *ret_status == 255)

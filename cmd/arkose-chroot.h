@@ -129,6 +129,8 @@ void test_pause_point(const char *point);
 bool caller_is_root(void);
 /* The real caller's uid (before a setuid run made itself root). */
 uid_t caller_uid(void);
+/* The caller's umask (a setuid run works with 022 itself): the command's. */
+mode_t caller_umask(void);
 /* First thing main() does: in a setuid run, closes inherited fds, reduces the environment, resets the
  * umask. */
 int access_setup(void);

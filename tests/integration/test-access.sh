@@ -80,6 +80,9 @@ expect_eq "with -p the caller's variables are still filtered" "FOO= LD= STATE=" 
 check "ARKOSE_* variables were ignored (nothing made in $T/evil)" test ! -e "$T/evil"
 out=$(cd "$T/work" && LANG=C.UTF-8 DEB_BUILD_OPTIONS=nocheck runuser -u "$U" -- "$A" -c open -- sh -c 'echo "$LANG $DEB_BUILD_OPTIONS"')
 expect_eq "harmless variables pass" "C.UTF-8 nocheck" "$out"
+# The setuid program works with umask 022 itself; the command gets the caller's (a team's 002).
+expect_eq "the caller's umask reaches the command" 0002 \
+        "$(cd "$T/work" && runuser -u "$U" -- sh -c "umask 002; '$A' -c open -- sh -c umask" 2>>"$T/err")"
 # X cookies (a profile keeping XAUTHORITY) are read with the caller's own rights: a file the user cannot
 # read is not copied into the session, one it can is.
 err=$(cd "$T/work" && XAUTHORITY=/etc/shadow runuser -u "$U" -- "$A" -c gui -- sh -c 'test ! -e /run/arkose/Xauthority' 2>&1 >/dev/null
@@ -106,6 +109,7 @@ rootA -c "$sid" --end-session; expect_eq "root ends it" 0 $?
 # of the container's init: PPid 1), as the user; the socket itself is root's only.
 usid=$(as "$U" "$A" -c open --begin-session 2>>"$T/err")
 check "a granted user began a session ($usid)" test -n "$usid"
+expect_eq "... with the caller's umask" 0027 "$(as "$U" sh -c "umask 027; '$A' -c '$usid' --run-session -- sh -c umask" 2>>"$T/err")"
 expect_eq "--run-session in it runs as the user, through the socket" "$U 1" \
         "$(as "$U" "$A" -c "$usid" --run-session -- sh -c 'echo $(id -un) $(sed -n "s/^PPid:\t//p" /proc/$$/status)' 2>>"$T/err")"
 rundir=$SUID_DIR/state/sessions/$usid/run
