@@ -144,7 +144,9 @@ static int run_in_session_allowed(Context *ctx, const SessionInfo *i, const User
         if (!live)
                 return log_oom();
         if (!streq(i->id, live)) {
-                r = access_check_owner(i->uid, "this session");
+                _cleanup_free_ char *what = strdup_printf("session '%s'", i->id);
+
+                r = access_check_owner(i->uid, what ?: "this session");
                 if (r < 0)
                         return r;
         }
@@ -321,12 +323,14 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
 
 /* A caller who is not root may end or recover only a session of their own. Logs. */
 static int check_session_owner(Context *ctx, const char *name) {
+        _cleanup_free_ char *what = NULL;
         SessionInfo *oi = NULL;
         int q;
 
         if (session_info_load(ctx->state_dir, name, &oi) < 0)
                 return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", name);
-        q = access_check_owner(oi->uid, "this session");
+        what = strdup_printf("session '%s'", name);
+        q = access_check_owner(oi->uid, what ?: "this session");
         session_info_free(oi);
         return q;
 }

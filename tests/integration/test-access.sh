@@ -101,8 +101,8 @@ check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s'
 rootA() { env -u ARKOSE_CONFIG_DIR -u ARKOSE_STATE_DIR -u ARKOSE_DATA_DIR -u ARKOSE_HOOKS_DIR "$A" "$@"; }
 sid=$(cd "$T/work" && rootA -c open --begin-session 2>"$T/begin.err") || cat "$T/begin.err"
 check "root began a session ($sid)" test -n "$sid"
-refused "--run-session in another user's session" "belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
-refused "--end-session of another user's session" "belongs to another user" "$U" "$A" -c "$sid" --end-session
+refused "--run-session in another user's session" "may not use session '$sid': it belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
+refused "--end-session of another user's session" "may not use session '$sid': it belongs to another user" "$U" "$A" -c "$sid" --end-session
 rootA -c "$sid" --end-session; expect_eq "root ends it" 0 $?
 
 # A granted user's own detached session: its commands go through the session's command socket (children
@@ -119,7 +119,7 @@ check "the user cannot reach the socket" not runuser -u "$U" -- python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])' "$rundir/init.sock"
-refused "--run-session in another user's detached session" "belongs to another user" "$U2" "$A" -c "$usid" --run-session -- true
+refused "--run-session in another user's detached session" "may not use session '$usid': it belongs to another user" "$U2" "$A" -c "$usid" --run-session -- true
 as "$U" "$A" -c "$usid" --end-session; expect_eq "the user ends it" 0 $?
 
 check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
