@@ -484,6 +484,48 @@ int session_set_scheduler(Session *s, int policy) {
         return s && s->container ? container_set_scheduler(s->container, policy) : -ESRCH;
 }
 
+/* Whether session @i is being ended, or is gone: its record says "ending", or is no more. */
+static bool session_is_ending(const SessionInfo *i) {
+        _cleanup_strv_free_ char **kv = NULL;
+        _cleanup_free_ char *path = path_join(i->dir, "session.json");
+        const char *phase;
+        int r;
+
+        if (!path)
+                return false;
+        r = state_read(path, &kv);
+        if (r == -ENOENT)
+                return true;
+        if (r < 0)
+                return false;
+        phase = state_get(kv, "phase");
+        return phase && streq(phase, session_phase_to_string(SESSION_PHASE_ENDING));
+}
+
+/* Whether the init of session @i is gone or going: the kernel kills what runs in the container while its
+ * init exits, so a command can be reaped before init is; a quarter of a second tells. */
+static bool session_init_dying(const SessionInfo *i) {
+        for (unsigned k = 0; k < 50; k++) {
+                _cleanup_free_ char *path = strdup_printf("/proc/%d/stat", (int) i->init_pid), *text = NULL;
+                const char *p;
+
+                if (!session_init_alive(i))
+                        return true;
+                if (path && read_file(path, &text) >= 0 && (p = strrchr(text, ')')) && (p[2] == 'Z' || p[2] == 'X'))
+                        return true;
+                (void) usleep(5000);
+        }
+        return false;
+}
+
+/* The one line for a command of session @i that its container took with it. Returns -ECONNRESET. */
+static int session_lost_error(const SessionInfo *i, const char *what) {
+        if (session_is_ending(i))
+                return log_error_errno(-ECONNRESET, "Session '%s' was ended while '%s' ran", i->id, what);
+        return log_error_errno(-ECONNRESET, "Session '%s' stopped while '%s' ran: its container is gone (--recover-session brings it back)",
+                               i->id, what);
+}
+
 int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify, int *ret_status) {
         pid_t pid;
         int status, r;
@@ -514,6 +556,10 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         if (notify)
                 notify(0, SIGHUP);
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        /* Killed with its container (the session was ended, or died): say so, as a socket command does. (With
+         * a terminal, what is waited for is liblxc's helper, which exits with 128+9 for it.) */
+        if (*ret_status == 128 + SIGKILL && s->info.kind == SESSION_KIND_DETACHED && session_init_dying(&s->info))
+                return session_lost_error(&s->info, attach->argv ? attach->argv[0] : attach->shell ?: "the login shell");
         return 0;
 }
 
@@ -527,24 +573,6 @@ static int session_env_default(char ***env, const char *prefix, const char *entr
 
 bool session_has_socket(Session *s) {
         return s->run_dir != NULL;
-}
-
-/* Whether session @i is being ended, or is gone: its record says "ending", or is no more. */
-static bool session_is_ending(const SessionInfo *i) {
-        _cleanup_strv_free_ char **kv = NULL;
-        _cleanup_free_ char *path = path_join(i->dir, "session.json");
-        const char *phase;
-        int r;
-
-        if (!path)
-                return false;
-        r = state_read(path, &kv);
-        if (r == -ENOENT)
-                return true;
-        if (r < 0)
-                return false;
-        phase = state_get(kv, "phase");
-        return phase && streq(phase, session_phase_to_string(SESSION_PHASE_ENDING));
 }
 
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
@@ -601,11 +629,7 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 if (s->info.kind == SESSION_KIND_SPARE)
                         return log_error_errno(-ECONNRESET, "Lost the init of session '%s' while '%s' ran",
                                                s->info.id, p.argv[0]);
-                if (session_is_ending(&s->info))
-                        return log_error_errno(-ECONNRESET, "Session '%s' was ended while '%s' ran", s->info.id,
-                                               p.argv[0]);
-                return log_error_errno(-ECONNRESET, "Session '%s' stopped while '%s' ran: its container is gone (--recover-session brings it back)",
-                                       s->info.id, p.argv[0]);
+                return session_lost_error(&s->info, p.argv[0]);
         }
         if (r < 0 && stage == RUNSOCK_STAGE_CWD)
                 return log_error_errno(r, "Directory '%s' does not exist in session '%s'", p.cwd, s->info.id);

@@ -209,6 +209,16 @@ wait_running "$id2"
 wait "$rp"; rc=$?
 expect_eq "the session was ended under a command: status 1, one line" "1 1" "$rc $(wc -l < "$T/err2")"
 check "... saying so ($(cat "$T/err2"))" grep -qx "arkose-chroot: Session '$id2' was ended while 'sh' ran" "$T/err2"
+# The same through attach (the socket out of the way): the command dies with the container; one line says why.
+id3=$("$A" -c fx --begin-session 2>/dev/null)
+mv "$ARKOSE_STATE_DIR/sessions/$id3/run/init.sock" "$ARKOSE_STATE_DIR/sessions/$id3/run/hidden.sock"
+"$A" -c "$id3" -r -- sh -c "$ppid > /tmp/ppid; echo once >> /tmp/runs; exec sleep 4324" 2> "$T/err3" & rp=$!
+wait_running "$id3"
+expect_eq "(that command attached)" 0 "$("$A" -c "$id3" -r -- cat /tmp/ppid)"
+"$A" -c "$id3" --end-session
+wait "$rp"; rc=$?
+expect_eq "an attached command's session was ended under it: status 1, one line" "1 1" "$rc $(wc -l < "$T/err3")"
+check "... saying so ($(cat "$T/err3"))" grep -qx "arkose-chroot: Session '$id3' was ended while 'sh' ran" "$T/err3"
 
 # A session whose init died: the socket is left, nobody answers; the session is dead, said once.
 kill -9 "$(record_field "$id" init_pid)"
