@@ -6,6 +6,7 @@
  * stderr are closed, the umask is reset, ARKOSE_* variables are ignored (secure_getenv()), and options
  * that name directories or widen a session are refused. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -24,6 +25,18 @@ extern char **environ;
 /* The caller, as it was before a setuid run became root through and through (libmount, like other
  * libraries, restricts what a setuid program may do while the real uid is not root). */
 static uid_t the_caller_uid = (uid_t) -1;
+/* ... and its umask, which a setuid run replaces with 022 for what it makes itself. */
+static mode_t the_caller_umask = (mode_t) -1;
+
+mode_t caller_umask(void) {
+        mode_t m;
+
+        if (the_caller_umask != (mode_t) -1)
+                return the_caller_umask;
+        m = umask(022);
+        (void) umask(m);
+        return m;
+}
 
 uid_t caller_uid(void) {
         return the_caller_uid == (uid_t) -1 ? getuid() : the_caller_uid;
@@ -39,6 +52,7 @@ static bool env_is_harmless(const char *entry) {
         static const char *const names[] = {
                 "TERM", "COLORTERM", "LANG", "LANGUAGE", "TZ", "DEB_BUILD_OPTIONS", "DEB_BUILD_PROFILES",
                 "DEBEMAIL", "DEBFULLNAME", "SOURCE_DATE_EPOCH", "DISPLAY", "WAYLAND_DISPLAY",
+                "XAUTHORITY", /* only ever read with the caller's own rights */
         };
         size_t n = strcspn(entry, "=");
 
@@ -62,7 +76,7 @@ int access_setup(void) {
         if (close_range(3, ~0U, 0) < 0)
                 for (int fd = 3; fd < 1024; fd++)
                         (void) close(fd);
-        (void) umask(022);
+        the_caller_umask = umask(022);
         for (char **e = environ; e && *e; e++)
                 if (env_is_harmless(*e) && strv_extend(&keep, *e) < 0)
                         return log_oom();
@@ -189,4 +203,104 @@ int access_check_owner(uid_t owner, const char *what) {
         pw = getpwuid(caller_uid());
         return log_error_errno(-EPERM, "You ('%s') may not use %s: it belongs to another user", pw ? pw->pw_name : "?",
                                what);
+}
+
+/* Reads up to @max + 1 bytes of @fd into a new buffer. */
+static int read_fd_max(int fd, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = malloc(max + 2);
+        size_t n = 0;
+
+        if (!buf)
+                return -ENOMEM;
+        while (n <= max) {
+                ssize_t k = read(fd, buf + n, max + 1 - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                if (k == 0)
+                        break;
+                n += (size_t) k;
+        }
+        if (n > max)
+                return -EFBIG;
+        buf[n] = '\0';
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
+}
+
+int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *buf = NULL;
+        struct passwd *pw;
+        int pipefd[2], status, r;
+        size_t n = 0;
+        pid_t pid;
+
+        if (caller_is_root()) {
+                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+                if (fd < 0)
+                        return -errno;
+                return read_fd_max(fd, max, ret, ret_size);
+        }
+        pw = getpwuid(caller_uid());
+        if (!pw)
+                return -ESRCH;
+        if (pipe2(pipefd, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                (void) close(pipefd[0]);
+                (void) close(pipefd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                /* The caller opens the file, as the caller: its permissions and symlinks are the
+                 * caller's business. The content goes back through the pipe; the exit status is errno. */
+                char chunk[4096];
+                int fd;
+
+                (void) close(pipefd[0]);
+                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
+                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                        _exit(EPERM);
+                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+                if (fd < 0)
+                        _exit(errno & 0xff);
+                for (;;) {
+                        ssize_t k = read(fd, chunk, sizeof(chunk));
+
+                        if (k < 0 && errno == EINTR)
+                                continue;
+                        if (k < 0)
+                                _exit(errno & 0xff);
+                        if (k == 0)
+                                _exit(0);
+                        for (ssize_t w = 0; w < k;) {
+                                ssize_t m = write(pipefd[1], chunk + w, (size_t) (k - w));
+
+                                if (m < 0 && errno != EINTR)
+                                        _exit(0); /* the parent stopped reading: too big */
+                                w += m > 0 ? m : 0;
+                        }
+                }
+        }
+        (void) close(pipefd[1]);
+        r = read_fd_max(pipefd[0], max, &buf, &n);
+        (void) close(pipefd[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (r < 0)
+                return r;
+        if (!WIFEXITED(status))
+                return -EIO;
+        if (WEXITSTATUS(status) != 0)
+                return -WEXITSTATUS(status);
+        *ret = TAKE_PTR(buf);
+        *ret_size = n;
+        return 0;
 }

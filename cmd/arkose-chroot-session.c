@@ -25,6 +25,7 @@
 #include "session.h"
 #include "spare.h"
 #include "store.h"
+#include "xauth.h"
 
 extern char **environ;
 
@@ -162,6 +163,23 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
         return 0;
 }
 
+/* Sets the variable of @entry ("NAME=value") in @env, replacing any value it had. */
+static int env_replace(char ***env, const char *entry) {
+        size_t n = strcspn(entry, "=") + 1;
+
+        for (char **e = *env; e && *e; e++)
+                if (strneq(*e, entry, n)) {
+                        char *v = strdup(entry);
+
+                        if (!v)
+                                return -ENOMEM;
+                        free(*e);
+                        *e = v;
+                        return 0;
+                }
+        return strv_extend(env, entry);
+}
+
 /* Whether directory @path holds files of the tree made of @lowers (in any layer): entries other than
  * dotfiles, which a home directory such as /root holds and a bind of the caller's home has always hidden. */
 static bool tree_has_files(char **lowers, const char *path) {
@@ -253,7 +271,37 @@ int session_cwd(char **lowers, char **ret) {
         return 0;
 }
 
+/* The X cookies for a session whose profile keeps XAUTHORITY (desktop): the file $XAUTHORITY names, else
+ * the user's ~/.Xauthority, as libXau finds it, read with the caller's own rights, its entries for this
+ * host's name made to match any name (the session has a host name of its own). Without them every X
+ * server started with authentication (a display manager, startx, ssh -X) refuses the session's programs.
+ * Nothing when there is no such file; a notice when it cannot be used. */
+static void session_setup_xauthority(SessionSetup *s) {
+        _cleanup_free_ char *fallback = NULL, *data = NULL;
+        const char *path = getenv("XAUTHORITY");
+        size_t size = 0;
+        int r;
+
+        if (!s->profile || !profile_environment_keeps(s->profile, "XAUTHORITY"))
+                return;
+        if (isempty(path)) {
+                fallback = path_join(s->user.home, ".Xauthority");
+                if (!fallback)
+                        return (void) log_oom();
+                path = fallback;
+        }
+        r = access_read_file_as_caller(path, XAUTH_MAX_SIZE, &data, &size);
+        if (r == -ENOENT)
+                return;
+        if (r >= 0)
+                r = xauth_make_wild(data, size, &s->xauthority, &s->xauthority_size);
+        if (r < 0)
+                log_notice("Cannot use the X authority file '%s' (%s): X servers that check it will refuse the session's programs, ignoring.",
+                           path, r == -EBADMSG ? "not an X authority file" : strerror(-r));
+}
+
 void session_setup_done(SessionSetup *s) {
+        free(s->xauthority);
         chroot_ref_done(&s->ref);
         user_info_done(&s->user);
         strv_free(s->binds);
@@ -316,6 +364,8 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         if (r < 0)
                 return r;
 
+        session_setup_xauthority(ret);
+
         (void) session_sweep_stale(ctx->state_dir);
         if (ret->ref.version > 0)
                 (void) store_sweep(ctx->state_dir, ret->ref.name);
@@ -345,6 +395,8 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
                 .profile = s->profile,
                 .profile_binds = arg_binds,
                 .apparmor_template = ctx->apparmor_template,
+                .xauthority = s->xauthority,
+                .xauthority_size = s->xauthority_size,
         };
 }
 
@@ -359,9 +411,12 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
         _cleanup_strv_free_ char **env = NULL;
         const SessionInfo *info = session_get_info(session);
         bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+        mode_t old_umask;
         int r;
 
         r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
+        if (r >= 0 && user->uid == info->uid && session_has_xauthority(session))
+                r = env_replace(&env, "XAUTHORITY=" SESSION_XAUTHORITY_PATH);
         if (r < 0)
                 return log_oom();
 
@@ -379,6 +434,8 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
                 .autopkgtest = arg_autopkgtest,
                 .isolate_network = arg_isolate_network,
         };
+        /* The command's umask is the caller's (a setuid run made its own 022), as it is inherited or sent. */
+        old_umask = umask(caller_umask());
         /* A detached session's init runs the command itself when it can (no terminal); else attach. */
         if (session_has_socket(session)) {
                 sigset_t forward, old;
@@ -389,10 +446,13 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
                 (void) sigprocmask(SIG_SETMASK, &old, NULL);
                 if (r != -EOPNOTSUPP || socket_only)
                         goto done;
-        } else if (socket_only)
-                return -EOPNOTSUPP;
+        } else if (socket_only) {
+                r = -EOPNOTSUPP;
+                goto done;
+        }
         r = session_run(session, &attach, signals_forward_child, ret_status);
 done:
+        (void) umask(old_umask);
         /* autopkgtest reads 254 and 255 as a failure of the execute command itself (arkose-init's wrapper
          * does the same; a command it exec'd directly, without output pipes to copy, comes here). */
         if (r >= 0 && arg_autopkgtest && *ret_status == 255)

@@ -144,7 +144,9 @@ static int run_in_session_allowed(Context *ctx, const SessionInfo *i, const User
         if (!live)
                 return log_oom();
         if (!streq(i->id, live)) {
-                r = access_check_owner(i->uid, "this session");
+                _cleanup_free_ char *what = strdup_printf("session '%s'", i->id);
+
+                r = access_check_owner(i->uid, what ?: "this session");
                 if (r < 0)
                         return r;
         }
@@ -227,10 +229,51 @@ static void run_in_session_user_keep(Session *s, const UserInfo *user) {
                 (void) write_file_atomic_full(path, out, 0600, false); /* a cache: without it, NSS again */
 }
 
+/* The binds of session profile @p that name the user's home ("$HOME", "~": the dev profile's), for @user,
+ * a user other than the one session @s began with (whose binds were made then), as "HOST:TARGET:ro|rw":
+ * each member of a shared development session gets their own home directory, not an empty one. */
+static int user_home_binds(Profile *p, const UserInfo *user, Session *s, char ***ret) {
+        _cleanup_strv_free_ char **l = NULL;
+        const SessionInfo *i = session_get_info(s);
+        size_t n;
+
+        *ret = NULL;
+        if (!p || user->uid == 0 || user->uid == i->uid)
+                return 0;
+        n = 0;
+        while (p && p->mounts && p->mounts[n])
+                n++;
+        /* By index: profile_add_bind() below may move p->mounts. */
+        for (size_t k = 0; k < n; k++) {
+                _cleanup_free_ char *src = NULL, *dst = NULL, *spec = NULL;
+                const ProfileMount *m = p->mounts[k];
+                bool home = m->source && (m->source[0] == '~' || startswith(m->source, "$HOME"));
+
+                if (m->type != PROFILE_MOUNT_BIND || !home)
+                        continue;
+                if (profile_expand_path(m->source, user->home, &src) < 0 ||
+                    profile_expand_path(m->target, user->home, &dst) < 0)
+                        continue; /* a home that is no absolute path: nothing to bind */
+                spec = strdup_printf("%s:%s:%s", src, dst, m->read_only ? "ro" : "rw");
+                if (!spec)
+                        return -ENOMEM;
+                /* Recorded, it must read back as a --bind (no blanks, quotes or '$' in the path). */
+                if (profile_add_bind(p, spec) < 0) {
+                        log_debug("Not binding home directory '%s': not a valid bind path", src);
+                        continue;
+                }
+                if (strv_consume(&l, TAKE_PTR(spec)) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(l);
+        return 0;
+}
+
 static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         _cleanup_(session_leavep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_(user_info_done) UserInfo user = {};
+        _cleanup_strv_free_ char **home_binds = NULL;
         _cleanup_free_ char *cwd = NULL;
         bool resolved;
         int status = 0, r;
@@ -247,6 +290,14 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = run_in_session_allowed(ctx, session_get_info(session), &user);
         if (r < 0)
                 return arg_error_status;
+        /* The profile's environment and no_new_privs rule apply to each command as to a one-shot
+         * session's, and its binds of $HOME to each user's own. */
+        r = session_profile_rebuild(ctx, session_get_info(session), &profile);
+        if (r < 0)
+                return arg_error_status;
+        r = user_home_binds(profile, &user, session, &home_binds);
+        if (r < 0)
+                return log_oom(), arg_error_status;
         SessionUser su = {
                 .name = user.name,
                 .uid = user.uid,
@@ -254,6 +305,7 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
                 .home = user.home,
                 .shell = user.shell,
                 .groups = user.groups_str,
+                .binds = home_binds,
         };
         r = session_ensure_user(session, &su, ctx->hook_dirs, ctx->config.hook_timeout);
         if (r < 0)
@@ -261,11 +313,6 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         if (resolved)
                 run_in_session_user_keep(session, &user);
         r = run_session_cwd(session, &cwd);
-        if (r < 0)
-                return arg_error_status;
-        /* The profile's environment and no_new_privs rule apply to each command as to a one-shot
-         * session's. */
-        r = session_profile_rebuild(ctx, session_get_info(session), &profile);
         if (r < 0)
                 return arg_error_status;
 
@@ -276,12 +323,14 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
 
 /* A caller who is not root may end or recover only a session of their own. Logs. */
 static int check_session_owner(Context *ctx, const char *name) {
+        _cleanup_free_ char *what = NULL;
         SessionInfo *oi = NULL;
         int q;
 
         if (session_info_load(ctx->state_dir, name, &oi) < 0)
                 return log_error_errno(-ENOENT, "No session '%s' (see 'arkose-chroot sessions')", name);
-        q = access_check_owner(oi->uid, "this session");
+        what = strdup_printf("session '%s'", name);
+        q = access_check_owner(oi->uid, what ?: "this session");
         session_info_free(oi);
         return q;
 }

@@ -129,6 +129,8 @@ void test_pause_point(const char *point);
 bool caller_is_root(void);
 /* The real caller's uid (before a setuid run made itself root). */
 uid_t caller_uid(void);
+/* The caller's umask (a setuid run works with 022 itself): the command's. */
+mode_t caller_umask(void);
 /* First thing main() does: in a setuid run, closes inherited fds, reduces the environment, resets the
  * umask. */
 int access_setup(void);
@@ -141,6 +143,10 @@ int access_check_session(const ChrootDef *def, uid_t target_uid, const char *tar
                          const char *dir);
 /* Refuses a session (or anything else) owned by another user to callers who are not root. */
 int access_check_owner(uid_t owner, const char *what);
+/* Reads the file @path with the caller's own rights (in a child that takes the caller's identity, when a
+ * setuid run is not root's), at most @max bytes. *ret is newly allocated, *ret_size bytes (binary; a NUL
+ * follows). Returns 0, -errno of open() or read() as the caller, -EFBIG above @max. Does not log. */
+int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t *ret_size);
 
 /* Finds the session profile @name (logs one line). */
 int context_find_profile(Context *ctx, const char *name, Profile **ret);
@@ -235,6 +241,8 @@ typedef struct SessionSetup {
         char **binds;
         int use_lock;           /* NAME's use lock (shared), until the record names the version */
         Profile *profile;       /* --profile, else the chroot's, else buildd; --network, --bind applied */
+        char *xauthority;       /* NULL, or the caller's X cookies for the session (xauth_make_wild()), */
+        size_t xauthority_size; /*   when the profile keeps XAUTHORITY */
 } SessionSetup;
 
 void session_setup_done(SessionSetup *s);

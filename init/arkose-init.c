@@ -365,6 +365,8 @@ static _Noreturn void command_child(Connection *c, int err_fd) {
                 goto fail_creds;
         if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 goto fail_creds;
+        if (q->flags & RUNSOCK_FLAG_UMASK)
+                (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
         environ = env;
         if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
                 (void) close(err_fd); /* set up (the wrapper does not exec) */

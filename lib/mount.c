@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <libmount.h>
 
@@ -321,4 +328,43 @@ int mount_hide_cgroupfs(void) {
                   "size=4k,mode=0555") < 0 && errno != ENOENT)
                 return -errno;
         return 0;
+}
+
+int mount_bind_into(int ns_pid, const char *source, const char *target, bool read_only) {
+        _cleanup_close_ int tree = -EBADF, ns = -EBADF;
+        char ns_path[64];
+        int status;
+        pid_t pid;
+
+        tree = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+        if (tree < 0)
+                return -errno;
+        if (read_only) {
+                struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
+
+                if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+                        return -errno;
+        }
+        (void) snprintf(ns_path, sizeof(ns_path), "/proc/%d/ns/mnt", ns_pid);
+        ns = open(ns_path, O_RDONLY | O_CLOEXEC);
+        if (ns < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0)
+                return -errno;
+        if (pid == 0) {
+                /* Joining the namespace moves root and working directory to its root: @target is the
+                 * container's path, resolved there, symlinks and all. */
+                if (setns(ns, CLONE_NEWNS) < 0)
+                        _exit(errno & 0xff);
+                if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                        _exit(errno & 0xff);
+                _exit(0);
+        }
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return -errno;
+        if (!WIFEXITED(status))
+                return -EIO;
+        return -WEXITSTATUS(status);
 }

@@ -48,3 +48,10 @@ int mount_make_rprivate(void);
  * liblxc finds no cgroup hierarchy (v1, hybrid or unified). The host's mounts are untouched. Returns 0
  * (also when there is no /sys/fs/cgroup) or -errno. */
 int mount_hide_cgroupfs(void);
+
+/* Binds host directory @source at @target (an existing directory) in the mount namespace of process
+ * @ns_pid (a running container's init): a copy of @source's mount tree is taken here, then attached
+ * there from a child that joins that namespace, so that @target resolves inside the container. With
+ * @read_only the new mount is read-only. Returns 0 or -errno (-ENOENT: @source or @target missing).
+ * Logs nothing. */
+int mount_bind_into(int ns_pid, const char *source, const char *target, bool read_only);

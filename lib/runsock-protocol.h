@@ -28,7 +28,10 @@
 enum {
         RUNSOCK_FLAG_NO_NEW_PRIVS = 1 << 0,
         RUNSOCK_FLAG_AUTOPKGTEST = 1 << 1,  /* run it as autopkgtest's execute command (see arkose-init.c) */
+        RUNSOCK_FLAG_UMASK = 1 << 2,        /* the command's umask is in the bits RUNSOCK_UMASK_SHIFT and up
+                                             * (an init older than this flag ignores both, and keeps its own) */
 };
+#define RUNSOCK_UMASK_SHIFT 20
 
 typedef struct RunsockRequest {
         uint32_t magic;

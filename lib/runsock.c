@@ -137,7 +137,8 @@ int runsock_start(int fd, const RunsockPlan *p) {
         RunsockRequest q = {
                 .magic = RUNSOCK_MAGIC,
                 .flags = (p->no_new_privs ? RUNSOCK_FLAG_NO_NEW_PRIVS : 0) |
-                         (p->autopkgtest ? RUNSOCK_FLAG_AUTOPKGTEST : 0),
+                         (p->autopkgtest ? RUNSOCK_FLAG_AUTOPKGTEST : 0) | RUNSOCK_FLAG_UMASK |
+                         ((uint32_t) (p->umask & 0777) << RUNSOCK_UMASK_SHIFT),
                 .uid = p->uid,
                 .gid = p->gid,
                 .n_groups = p->n_groups,

@@ -38,6 +38,7 @@ typedef struct RunsockPlan {
         size_t n_groups;
         bool no_new_privs;
         bool autopkgtest;       /* run as autopkgtest's execute command (arkose-init --autopkgtest-exec) */
+        mode_t umask;           /* the command's umask */
         int fds[3];             /* the command's stdin, stdout and stderr */
 } RunsockPlan;
 

@@ -21,6 +21,7 @@
 #include "runsock-protocol.h"
 #include "runsock.h"
 #include "session-internal.h"
+#include "state.h"
 
 static Session *session_new(void) {
         Session *s = calloc(1, sizeof(Session));
@@ -135,7 +136,14 @@ int session_mount(Session *s, bool keep_upper) {
                 if (r < 0)
                         return log_error_errno(r, "Failed to mount tmpfs on '%s': %m", i->tmp);
         }
-        if ((mkdir(i->upper, 0755) < 0 && errno != EEXIST) || (mkdir(i->work, 0700) < 0 && errno != EEXIST))
+        if (mkdir(i->upper, 0755) >= 0) {
+                /* The overlay's root takes the upper directory's mode: the caller's umask (root's 027 or
+                 * 077) must not make the session's "/" unreadable to its other users. */
+                if (chmod(i->upper, 0755) < 0)
+                        return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
+        } else if (errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
+        if (mkdir(i->work, 0700) < 0 && errno != EEXIST)
                 return log_error_errno(-errno, "Failed to create the writable layer of session '%s': %m", i->id);
 
         OverlayPlan op = {
@@ -185,8 +193,58 @@ static void session_wait_socket_file(const char *run_dir) {
                 (void) usleep(100);
 }
 
+static char *session_xauthority_file(const SessionInfo *i) {
+        return path_join(i->dir, "xauthority");
+}
+
+bool session_has_xauthority(Session *s) {
+        _cleanup_free_ char *p = session_xauthority_file(&s->info);
+
+        return p && access(p, F_OK) >= 0;
+}
+
+/* Keeps @plan's X authority content in the session's directory, the user's alone. */
+static int session_write_xauthority(const SessionInfo *i, const SessionPlan *plan) {
+        _cleanup_free_ char *p = session_xauthority_file(i);
+        _cleanup_close_ int fd = -EBADF;
+
+        if (!p)
+                return -ENOMEM;
+        fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return -errno;
+        if (fchown(fd, plan->uid, plan->gid) < 0 || fchmod(fd, 0600) < 0)
+                return -errno;
+        for (size_t n = 0; n < plan->xauthority_size;) {
+                ssize_t k = write(fd, plan->xauthority + n, plan->xauthority_size - n);
+
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
+                n += (size_t) k;
+        }
+        return 0;
+}
+
+/* The LXC item binding the session's X authority file (if it has one) read-only into it; appended to
+ * @items. */
+static int session_xauthority_items(const SessionInfo *i, char ***items) {
+        _cleanup_free_ char *p = session_xauthority_file(i);
+
+        if (!p)
+                return -ENOMEM;
+        if (access(p, F_OK) < 0)
+                return 0;
+        if (strv_extend(items, "lxc.mount.entry") < 0 ||
+            strv_extendf(items, "%s %s none bind,ro,create=file 0 0", p, SESSION_XAUTHORITY_PATH + 1) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
+        _cleanup_strv_free_ char **extra = NULL;
         _cleanup_free_ char *run_dir = NULL;
         SessionInfo *i = &s->info;
         int r;
@@ -211,6 +269,12 @@ int session_start_container(Session *s) {
                         return r;
         }
 
+        r = strv_extend_strv(&extra, s->prof.extra_items);
+        if (r >= 0)
+                r = session_xauthority_items(i, &extra);
+        if (r < 0)
+                return log_oom();
+
         ContainerPlan cp = {
                 .name = i->container,
                 .lxcpath = i->lxcpath,
@@ -221,7 +285,7 @@ int session_start_container(Session *s) {
                 .network = i->network,
                 .binds = i->binds,
                 .net_items = s->prof.net_items,
-                .extra_items = s->prof.extra_items,
+                .extra_items = extra,
                 .keep_cgroups = s->prof.keep_cgroups,
                 .private_mounts = s->private_mounts,
                 .run_dir = run_dir,
@@ -310,6 +374,11 @@ int session_create(const SessionPlan *plan, Session **ret) {
                 *plan->record_lock = safe_close(*plan->record_lock);
         debug_pause_point("after-record");
 
+        if (plan->xauthority) {
+                r = session_write_xauthority(&s->info, plan);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to keep the X authority of session '%s': %m", id);
+        }
         r = session_setup(s);
         if (r < 0)
                 return r;
@@ -415,6 +484,48 @@ int session_set_scheduler(Session *s, int policy) {
         return s && s->container ? container_set_scheduler(s->container, policy) : -ESRCH;
 }
 
+/* Whether session @i is being ended, or is gone: its record says "ending", or is no more. */
+static bool session_is_ending(const SessionInfo *i) {
+        _cleanup_strv_free_ char **kv = NULL;
+        _cleanup_free_ char *path = path_join(i->dir, "session.json");
+        const char *phase;
+        int r;
+
+        if (!path)
+                return false;
+        r = state_read(path, &kv);
+        if (r == -ENOENT)
+                return true;
+        if (r < 0)
+                return false;
+        phase = state_get(kv, "phase");
+        return phase && streq(phase, session_phase_to_string(SESSION_PHASE_ENDING));
+}
+
+/* Whether the init of session @i is gone or going: the kernel kills what runs in the container while its
+ * init exits, so a command can be reaped before init is; a quarter of a second tells. */
+static bool session_init_dying(const SessionInfo *i) {
+        for (unsigned k = 0; k < 50; k++) {
+                _cleanup_free_ char *path = strdup_printf("/proc/%d/stat", (int) i->init_pid), *text = NULL;
+                const char *p;
+
+                if (!session_init_alive(i))
+                        return true;
+                if (path && read_file(path, &text) >= 0 && (p = strrchr(text, ')')) && (p[2] == 'Z' || p[2] == 'X'))
+                        return true;
+                (void) usleep(5000);
+        }
+        return false;
+}
+
+/* The one line for a command of session @i that its container took with it. Returns -ECONNRESET. */
+static int session_lost_error(const SessionInfo *i, const char *what) {
+        if (session_is_ending(i))
+                return log_error_errno(-ECONNRESET, "Session '%s' was ended while '%s' ran", i->id, what);
+        return log_error_errno(-ECONNRESET, "Session '%s' stopped while '%s' ran: its container is gone (--recover-session brings it back)",
+                               i->id, what);
+}
+
 int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify, int *ret_status) {
         pid_t pid;
         int status, r;
@@ -445,6 +556,10 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
         if (notify)
                 notify(0, SIGHUP);
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        /* Killed with its container (the session was ended, or died): say so, as a socket command does. (With
+         * a terminal, what is waited for is liblxc's helper, which exits with 128+9 for it.) */
+        if (*ret_status == 128 + SIGKILL && s->info.kind == SESSION_KIND_DETACHED && session_init_dying(&s->info))
+                return session_lost_error(&s->info, attach->argv ? attach->argv[0] : attach->shell ?: "the login shell");
         return 0;
 }
 
@@ -463,6 +578,7 @@ bool session_has_socket(Session *s) {
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
         _cleanup_close_ int fd = -EBADF;
+        mode_t caller_umask;
         uint32_t stage;
         int r;
 
@@ -478,6 +594,9 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 r = session_env_default(&env, "PATH=", "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         if (r < 0)
                 return log_oom();
+        /* The caller's umask, as an attached command inherits it (init's is the one the session began with). */
+        caller_umask = umask(0);
+        (void) umask(caller_umask);
         fd = runsock_connect(s->run_dir, s->info.init_pid);
         if (fd < 0) {
                 log_debug("Cannot connect to the command socket of session '%s' (%s), attaching", s->info.id,
@@ -494,6 +613,7 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 .n_groups = attach->n_groups,
                 .no_new_privs = attach->no_new_privs,
                 .autopkgtest = attach->autopkgtest,
+                .umask = caller_umask,
                 .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
         };
         r = runsock_start(fd, &p);
@@ -503,13 +623,13 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
         }
         r = runsock_wait(fd, forward, pending, ret_status, &stage);
         if (r < 0 && stage == 0) {
-                /* Init went away: the container with it, and the command. Attach says whether the
-                 * container is still there (it is not: "not running"); a spare has no other way in. */
+                /* Init went away, the container with it, and the command, which had started: attaching
+                 * now would run it a second time. Say why it stopped. */
+                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
                 if (s->info.kind == SESSION_KIND_SPARE)
                         return log_error_errno(-ECONNRESET, "Lost the init of session '%s' while '%s' ran",
                                                s->info.id, p.argv[0]);
-                log_debug("Lost the connection to session '%s' (%s)", s->info.id, strerror(-r));
-                return -EOPNOTSUPP;
+                return session_lost_error(&s->info, p.argv[0]);
         }
         if (r < 0 && stage == RUNSOCK_STAGE_CWD)
                 return log_error_errno(r, "Directory '%s' does not exist in session '%s'", p.cwd, s->info.id);
@@ -572,7 +692,57 @@ static bool session_knows_user(Session *s, const char *name) {
         return false;
 }
 
+/* Binds each "HOST:TARGET:ro|rw" of @specs into running session @s, and records it among the profile
+ * binds. The session's lock is held. Logs. */
+static int session_bind_user_dirs(Session *s, char *const *specs) {
+        _cleanup_(session_info_freep) SessionInfo *now = NULL;
+        _cleanup_strv_free_ char **added = NULL;
+        _cleanup_free_ char *state_dir = NULL;
+        int r;
+
+        for (char *const *b = specs; b && *b; b++) {
+                _cleanup_strv_free_ char **f = strv_split(*b, ":");
+
+                if (!f)
+                        return log_oom();
+                if (strv_length(f) != 3 || !path_is_absolute(f[0]) || !path_is_absolute(f[1]))
+                        return log_error_errno(-EINVAL, "Invalid bind '%s'", *b);
+                r = mount_bind_into(s->info.init_pid, f[0], f[1], streq(f[2], "ro"));
+                if (r == -ENOENT) {
+                        log_notice("'%s' is missing, not bound into session '%s', ignoring.", f[0], s->info.id);
+                        continue;
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Failed to bind '%s' into session '%s': %m", f[0], s->info.id);
+                if (strv_extend(&added, *b) < 0)
+                        return log_oom();
+        }
+        if (!added)
+                return 0;
+        /* The record as it is now (another user's command may have added binds meanwhile, under the lock). */
+        state_dir = strdup(s->info.dir); /* STATE/sessions/ID */
+        if (!state_dir)
+                return log_oom();
+        for (int k = 0; k < 2; k++) {
+                char *slash = strrchr(state_dir, '/');
+
+                if (!slash || slash == state_dir)
+                        return log_error_errno(-EINVAL, "Unexpected session directory '%s'", s->info.dir);
+                *slash = '\0';
+        }
+        r = session_info_load(state_dir, s->info.id, &now);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the record of session '%s': %m", s->info.id);
+        if (strv_extend_strv(&now->profile_binds, added) < 0)
+                return log_oom();
+        r = session_record_save(now);
+        if (r < 0)
+                return log_error_errno(r, "Failed to write the record of session '%s': %m", s->info.id);
+        return 0;
+}
+
 int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout) {
+        _cleanup_strv_free_ char **binds = NULL;
         _cleanup_free_ char *lock = NULL;
         _cleanup_close_ int fd = -EBADF;
         HookEnv env;
@@ -603,7 +773,24 @@ int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs
         env.home = u->home;
         env.shell = u->shell;
         env.groups = u->groups ?: "";
-        return hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
+        /* Before the hooks make the home directory: one the session has already (a system user's, such
+         * as /usr/sbin, or one the tree ships) is the chroot's own, never covered. */
+        for (char **b = u->binds; b && *b; b++) {
+                _cleanup_free_ char *target = NULL;
+                const char *colon = strchr(*b, ':');
+
+                target = colon ? strndup(colon + 1, strcspn(colon + 1, ":")) : NULL;
+                if (!target)
+                        return log_oom();
+                if (session_has_directory(s, target))
+                        log_info("Not binding '%s' into session '%s': it has its own", target, s->info.id);
+                else if (strv_extend(&binds, *b) < 0)
+                        return log_oom();
+        }
+        r = hooks_run(s->hooks, &env, hook_timeout, true); /* logs which hook failed */
+        if (r < 0)
+                return r;
+        return session_bind_user_dirs(s, binds);
 }
 
 int session_end(Session *s) {

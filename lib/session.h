@@ -112,6 +112,10 @@ typedef struct SessionPlan {
 
         char **hook_dirs;
         unsigned hook_timeout;
+
+        const char *xauthority;         /* NULL, or X authority file content for the user (xauth.h), */
+        size_t xauthority_size;         /*   kept as STATE/sessions/ID/xauthority (the user's, 0600) and
+                                         *   bound read-only at SESSION_XAUTHORITY_PATH */
 } SessionPlan;
 
 /* A session's record (STATE/sessions/ID/session.json), as read back. Filled in by session_info_plan()
@@ -220,6 +224,12 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
 /* Whether session @s (opened) has a command socket (lib/runsock.h) that session_run_socket() may use. */
 bool session_has_socket(Session *s);
 
+/* Where a session's X authority file (SessionPlan.xauthority) appears inside it. */
+#define SESSION_XAUTHORITY_PATH "/run/arkose/Xauthority"
+
+/* Whether session @s has an X authority file for its user (SessionPlan.xauthority). */
+bool session_has_xauthority(Session *s);
+
 /* Runs @attach in opened session @s through its init's command socket, with the caller's stdin, stdout and
  * stderr, and waits for it, passing on the signals of @forward, which the caller has blocked (and
  * @pending, unless 0, as soon as the command runs). Returns 0 and the command's exit status in
@@ -240,12 +250,17 @@ typedef struct SessionUser {
         const char *home;
         const char *shell;
         const char *groups;             /* "name:gid ..." */
+        char **binds;                   /* "HOST:TARGET:ro|rw" (profile_add_bind() specs): the session's
+                                         * profile binds of the user's home ($HOME), for this user */
 } SessionUser;
 
 /* Makes @u known in running detached session @s if it is not yet (no line for its name in the session's
  * /etc/passwd): runs the hooks for phase "setup-user" with @u as the hooks' user, holding the session's
- * lock so that two at once do not edit the same files. Root, a known user, and one-shot sessions (whose
- * root is not in reach) need nothing. Logs one error line. Returns 0 or -errno. */
+ * lock so that two at once do not edit the same files; then binds @u->binds into the running container
+ * (a missing host directory is skipped with a notice, a target the session already has, as a
+ * system user's home, with an info line) and adds them to the record's profile binds, so
+ * that --recover-session binds them again. Root, a known user, and one-shot sessions (whose root is not
+ * in reach) need nothing. Logs one error line. Returns 0 or -errno. */
 int session_ensure_user(Session *s, const SessionUser *u, char *const *hook_dirs, unsigned hook_timeout);
 
 /* Ends a session this handle made: container stopped, setup-stop hooks, mounts undone, directories

@@ -105,6 +105,10 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         if (plan->profile)
                 sha256_update_line(&h, "profile-network %d", (int) plan->profile->network);
         hash_strv(&h, "profile-bind", plan->profile_binds);
+        /* X cookies change with each X login: a spare holding old ones would be refused by the display. */
+        sha256_update_line(&h, "xauthority %zu", plan->xauthority ? plan->xauthority_size : 0);
+        if (plan->xauthority)
+                sha256_update(&h, plan->xauthority, plan->xauthority_size);
         hash_stat(&h, "apparmor-template", plan->apparmor_template);
         for (char *const *d = plan->hook_dirs; d && *d; d++)
                 hash_hook_dir(&h, *d);

@@ -32,14 +32,19 @@ def open "users = $U"
 def bygroup "groups = arkg$$"
 def rooted "root-users = $U"
 def closed ""
+def gui "users = $U
+profile = desktop"
 as() { local who=$1; shift; (cd "$T/work" && runuser -u "$who" -- "$@"); }
 
 # (stderr apart: the first session says once that this kernel has no AppArmor)
 expect_eq "a granted user runs as itself" "$U" "$(as "$U" "$A" -c open -- id -un 2>>"$T/err")"
 expect_eq "groups= grants through a group" "$U2" "$(as "$U2" "$A" -c bygroup -- id -un 2>>"$T/err")"
+# The granting group is not in the chroot: the session names it as the host does (schroot copies the host's
+# group database), and what the user makes in the working directory shows it.
+expect_eq "a host group the chroot lacks is named in the session" "arkg$$" \
+        "$(as "$U2" "$A" -c bygroup -- id -Gn 2>>"$T/err" | tr ' ' '\n' | grep -x "arkg$$")"
 expect_eq "root-users= may run as root" 0 "$(as "$U" "$A" -c rooted -u root -- id -u 2>>"$T/err")"
 check "root-users= may use --network host" as "$U" "$A" -c rooted --network host -- true
-refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
 check "results land in the working directory, owned by the user" \
         sh -c "cd '$T/work' && runuser -u '$U' -- '$A' -c open -- touch made-by-user && [ \"\$(stat -c %U '$T/work/made-by-user')\" = '$U' ]"
 
@@ -54,6 +59,7 @@ refused() {     # refused DESCRIPTION PATTERN USER COMMAND...
         fi
 }
 refused "a chroot that grants nothing" "may not use chroot 'closed'" "$U" "$A" -c closed -- true
+refused "--profile without root-users=" "may not use --profile in" "$U" "$A" -c open --profile dev -- true
 refused "a chroot granted to someone else" "may not use chroot 'open'" "$U2" "$A" -c open -- true
 refused "-u root without root-users=" "may not run commands as 'root'" "$U" "$A" -c open -u root -- true
 refused "-u another user without root-users=" "may not run commands as '$U2'" "$U" "$A" -c open -u "$U2" -- true
@@ -74,6 +80,18 @@ expect_eq "with -p the caller's variables are still filtered" "FOO= LD= STATE=" 
 check "ARKOSE_* variables were ignored (nothing made in $T/evil)" test ! -e "$T/evil"
 out=$(cd "$T/work" && LANG=C.UTF-8 DEB_BUILD_OPTIONS=nocheck runuser -u "$U" -- "$A" -c open -- sh -c 'echo "$LANG $DEB_BUILD_OPTIONS"')
 expect_eq "harmless variables pass" "C.UTF-8 nocheck" "$out"
+# The setuid program works with umask 022 itself; the command gets the caller's (a team's 002).
+expect_eq "the caller's umask reaches the command" 0002 \
+        "$(cd "$T/work" && runuser -u "$U" -- sh -c "umask 002; '$A' -c open -- sh -c umask" 2>>"$T/err")"
+# X cookies (a profile keeping XAUTHORITY) are read with the caller's own rights: a file the user cannot
+# read is not copied into the session, one it can is.
+err=$(cd "$T/work" && XAUTHORITY=/etc/shadow runuser -u "$U" -- "$A" -c gui -- sh -c 'test ! -e /run/arkose/Xauthority' 2>&1 >/dev/null
+        echo "rc=$?")
+check "XAUTHORITY=/etc/shadow: one notice, nothing copied ($(printf '%s' "$err" | grep -e shadow -e rc=))" \
+        sh -c "printf '%s' \"\$1\" | grep -q \"X authority file '/etc/shadow' (Permission denied)\" && printf '%s' \"\$1\" | grep -qx rc=0" - "$err"
+printf '\001\000\000\002vm\000\0010\000\022MIT-MAGIC-COOKIE-1\000\0010' > "$T/work/cookie"; chown "$U" "$T/work/cookie"; chmod 600 "$T/work/cookie"
+out=$(cd "$T/work" && XAUTHORITY="$T/work/cookie" runuser -u "$U" -- "$A" -c gui -- sh -c 'stat -c %U /run/arkose/Xauthority' 2>>"$T/err")
+expect_eq "a cookie file the user can read reaches the session, the user's" "$U" "$out"
 # Inherited descriptors are closed.
 out=$(cd "$T/work" && runuser -u "$U" -- sh -c "exec 7</etc/hostname; '$A' -c open -- sh -c 'ls /proc/self/fd | tr \"\\n\" \" \"'")
 check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s' '$out' | grep -qw 7"
@@ -83,14 +101,15 @@ check "an inherited fd 7 does not reach the session ($out)" sh -c "! printf '%s'
 rootA() { env -u ARKOSE_CONFIG_DIR -u ARKOSE_STATE_DIR -u ARKOSE_DATA_DIR -u ARKOSE_HOOKS_DIR "$A" "$@"; }
 sid=$(cd "$T/work" && rootA -c open --begin-session 2>"$T/begin.err") || cat "$T/begin.err"
 check "root began a session ($sid)" test -n "$sid"
-refused "--run-session in another user's session" "belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
-refused "--end-session of another user's session" "belongs to another user" "$U" "$A" -c "$sid" --end-session
+refused "--run-session in another user's session" "may not use session '$sid': it belongs to another user" "$U" "$A" -c "$sid" --run-session -- true
+refused "--end-session of another user's session" "may not use session '$sid': it belongs to another user" "$U" "$A" -c "$sid" --end-session
 rootA -c "$sid" --end-session; expect_eq "root ends it" 0 $?
 
 # A granted user's own detached session: its commands go through the session's command socket (children
 # of the container's init: PPid 1), as the user; the socket itself is root's only.
 usid=$(as "$U" "$A" -c open --begin-session 2>>"$T/err")
 check "a granted user began a session ($usid)" test -n "$usid"
+expect_eq "... with the caller's umask" 0027 "$(as "$U" sh -c "umask 027; '$A' -c '$usid' --run-session -- sh -c umask" 2>>"$T/err")"
 expect_eq "--run-session in it runs as the user, through the socket" "$U 1" \
         "$(as "$U" "$A" -c "$usid" --run-session -- sh -c 'echo $(id -un) $(sed -n "s/^PPid:\t//p" /proc/$$/status)' 2>>"$T/err")"
 rundir=$SUID_DIR/state/sessions/$usid/run
@@ -100,7 +119,7 @@ check "the user cannot reach the socket" not runuser -u "$U" -- python3 -c '
 import socket, sys
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.connect(sys.argv[1])' "$rundir/init.sock"
-refused "--run-session in another user's detached session" "belongs to another user" "$U2" "$A" -c "$usid" --run-session -- true
+refused "--run-session in another user's detached session" "may not use session '$usid': it belongs to another user" "$U2" "$A" -c "$usid" --run-session -- true
 as "$U" "$A" -c "$usid" --end-session; expect_eq "the user ends it" 0 $?
 
 check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"

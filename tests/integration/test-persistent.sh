@@ -26,4 +26,29 @@ check "stopped: -c dev is a fresh one-shot session without the shared change" \
 expect_eq "the change survived stop/start" kept "$("$ARKOSE" -u root -c dev -- cat /etc/shared-state)"
 "$ARKOSE" -c dev-live --end-session; expect_eq "--end-session discards it" 0 $?
 check "the base tree never saw the change" test ! -e "$FIXTURE_TREE/etc/shared-state"
+
+# A team's development container (profile dev: $HOME bound), started by root: each member who joins gets
+# their own home directory from the host, not an empty one in the container, also after stop/start.
+command -v useradd > /dev/null || skip "useradd is missing"
+U=arkp$$
+mkdir -p "$T/home"; chmod 755 "$T" "$T/home"
+useradd -m -d "$T/home/$U" -N -s /bin/sh "$U" || skip "cannot create a test user"
+useradd -M -d /usr/share -N -s /bin/sh "${U}s" || skip "cannot create a test user"
+EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel ${U}s 2>/dev/null"
+echo from-the-host > "$T/home/$U/notes"; chown "$U" "$T/home/$U/notes"
+printf '[chroot]\nsource = directory\ndirectory = %s\npersistent = yes\nprofile = dev\n' "$FIXTURE_TREE" > "$ARKOSE_CONFIG_DIR/chroots.d/team.conf"
+(cd / && "$ARKOSE" start team > /dev/null 2>&1); expect_eq "root starts the team's container" 0 $?
+expect_eq "a member's home is theirs from the host" from-the-host \
+        "$(cd / && "$ARKOSE" -u "$U" -c team -- sh -c 'cat ~/notes' 2>/dev/null)"
+(cd / && "$ARKOSE" -u "$U" -c team -- sh -c 'echo from-the-session > ~/made')
+expect_eq "what they write there lands on the host, theirs" "from-the-session $U" \
+        "$(cat "$T/home/$U/made") $(stat -c %U "$T/home/$U/made")"
+expect_eq "a system user's home the chroot has (/usr/share) is not bound over it" "" \
+        "$(cd / && "$ARKOSE" -u "${U}s" -c team -- findmnt -n -o TARGET /usr/share 2>/dev/null)"
+check "... and the user runs there all the same" sh -c "cd / && '$ARKOSE' -u '${U}s' -c team -- test -d /usr/share/doc"
+"$ARKOSE" stop team; (cd / && "$ARKOSE" start team > /dev/null 2>&1)
+expect_eq "after stop and start, still bound" from-the-host \
+        "$(cd / && "$ARKOSE" -u "$U" -c team -- sh -c 'cat ~/notes' 2>/dev/null)"
+"$ARKOSE" -c team-live --end-session; expect_eq "--end-session of the team's container" 0 $?
+check "the home directory is the user's still" test -f "$T/home/$U/notes" -a -f "$T/home/$U/made"
 finish

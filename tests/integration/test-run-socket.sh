@@ -22,6 +22,10 @@ expect_eq "the run directory is root's, mode 700" "root 700" "$(stat -c '%U %a' 
 expect_eq "the socket is root's, mode 600" "root 600 socket" "$(stat -c '%U %a %F' "$RUN/init.sock")"
 expect_eq "a command goes through the socket (child of init)" 1 "$("$A" -c "$id" -r -- sh -c "$ppid")"
 
+# The command's umask is the caller's, as an attached command's is, not the one the session began with.
+expect_eq "a socket command has the caller's umask" "1 0002" "$(umask 002; "$A" -c "$id" -r -- sh -c "$ppid; umask" | tr '\n' ' ' | sed 's/ $//')"
+expect_eq "... another caller's another" "1 0077" "$(umask 077; "$A" -c "$id" -r -- sh -c "$ppid; umask" | tr '\n' ' ' | sed 's/ $//')"
+
 # Exit statuses, signals, stdio.
 "$A" -c "$id" -r -- true; expect_eq "status 0" 0 $?
 "$A" -c "$id" -r -- sh -c 'exit 7'; expect_eq "status 7" 7 $?
@@ -182,6 +186,39 @@ expect_eq "a listener that is not init: not used, attach" "0 ok" "$("$A" -c "$id
 expect_eq "the fake listener was connected to and got nothing" 0 \
         "$(sort -u "$ARKOSE_STATE_DIR/sessions/$id/root/tmp/fake-got" | tr '\n' ' ' | sed 's/ $//')"
 pkill -f "perl /tmp/fake.pl"
+
+# The container goes while a command runs in it through the socket: the command, which had started, is not
+# run a second time through attach, and one line says what happened.
+wait_running() { for i in $(seq 100); do "$A" -c "$1" -r -- grep -q once /tmp/runs 2>/dev/null && return 0; sleep 0.1; done; return 1; }
+# (Fresh sessions: the one above has had its socket replaced by the fake listener's.)
+id1=$("$A" -c fx --begin-session 2>/dev/null)
+"$A" -c "$id1" -r -- sh -c 'echo once >> /tmp/runs; exec sleep 4322' 2> "$T/err1" & rp=$!
+wait_running "$id1"
+kill -9 "$(record_field "$id1" init_pid)"
+wait "$rp"; rc=$?
+expect_eq "the container died under a command: status 1, one line" "1 1" "$rc $(wc -l < "$T/err1")"
+check "... saying so ($(cat "$T/err1"))" grep -q "Session '$id1' stopped while 'sh' ran: .*--recover-session" "$T/err1"
+for i in $(seq 100); do monitor_running "$id1" || break; sleep 0.05; done
+"$A" -c "$id1" --recover-session
+expect_eq "the command ran once, not again through attach" once "$("$A" -c "$id1" -r -- cat /tmp/runs)"
+"$A" -c "$id1" --end-session
+id2=$("$A" -c fx --begin-session 2>/dev/null)
+"$A" -c "$id2" -r -- sh -c 'echo once >> /tmp/runs; exec sleep 4323' 2> "$T/err2" & rp=$!
+wait_running "$id2"
+"$A" -c "$id2" --end-session
+wait "$rp"; rc=$?
+expect_eq "the session was ended under a command: status 1, one line" "1 1" "$rc $(wc -l < "$T/err2")"
+check "... saying so ($(cat "$T/err2"))" grep -qx "arkose-chroot: Session '$id2' was ended while 'sh' ran" "$T/err2"
+# The same through attach (the socket out of the way): the command dies with the container; one line says why.
+id3=$("$A" -c fx --begin-session 2>/dev/null)
+mv "$ARKOSE_STATE_DIR/sessions/$id3/run/init.sock" "$ARKOSE_STATE_DIR/sessions/$id3/run/hidden.sock"
+"$A" -c "$id3" -r -- sh -c "$ppid > /tmp/ppid; echo once >> /tmp/runs; exec sleep 4324" 2> "$T/err3" & rp=$!
+wait_running "$id3"
+expect_eq "(that command attached)" 0 "$("$A" -c "$id3" -r -- cat /tmp/ppid)"
+"$A" -c "$id3" --end-session
+wait "$rp"; rc=$?
+expect_eq "an attached command's session was ended under it: status 1, one line" "1 1" "$rc $(wc -l < "$T/err3")"
+check "... saying so ($(cat "$T/err3"))" grep -qx "arkose-chroot: Session '$id3' was ended while 'sh' ran" "$T/err3"
 
 # A session whose init died: the socket is left, nobody answers; the session is dead, said once.
 kill -9 "$(record_field "$id" init_pid)"

@@ -65,6 +65,15 @@ expect_eq "--run-session -u USER for a user new to the session" "$user" "$("$ARK
 "$ARKOSE" -c "$id" -r -d / -u "$user" -- true
 expect_eq "... who is added once" 1 "$("$ARKOSE" -c "$id" -r -- grep -c "^$user:" /etc/passwd)"
 
+# Root with umask 077 (or 027, as hardening guides set it): the session's "/" (the overlay's root takes its
+# writable layer's mode) is still 755, and the user's commands run.
+um=$(umask 077; "$ARKOSE" -c fx -b -n umask077)
+expect_eq "a session begun under umask 077 has / 755 for its users" 755 \
+        "$("$ARKOSE" -c "$um" -r -d / -u "$user" -- stat -c %a /)"
+"$ARKOSE" -c "$um" -e
+expect_eq "a one-shot session under umask 077 runs the user's command" "$user" \
+        "$(umask 077; "$ARKOSE" -c fx -d / -u "$user" -- id -un)"
+
 # Named sessions; the chroot: namespace.
 named=$("$ARKOSE" -c chroot:fx -b -n my-build.1); expect_eq "-n names the session" "my-build.1" "$named"
 "$ARKOSE" -c fx -b -n my-build.1 2>"$T/err"; rc=$?

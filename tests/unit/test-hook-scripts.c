@@ -122,7 +122,7 @@ static HookEnv fake_env(const Fixture *f, const char *phase) {
                 .gid = 4343,
                 .home = "/home/alice",
                 .shell = "/bin/zsh", /* not in the rootfs: becomes /bin/sh */
-                .groups = "alice:4343 sudo:27 users:100 not-in-chroot:999",
+                .groups = "alice:4343 sudo:27 users:100 not-in-chroot:999 gid-taken:4",
                 .hostname = "arkose-test",
                 .network = "host",
                 .cwd = "/home/alice/src",
@@ -153,9 +153,13 @@ static void test_users(void **state) {
         long day0, day1;
         struct stat st;
 
-        group = strdup_printf("root:x:0:\nadm:x:4:\nsudo:x:27:alice\nusers:x:100:bob,alice\n%s:x:4343:\n",
+        /* A host group the chroot lacks comes with its host name and gid, unless the chroot has that gid
+         * under another name (adm is 4). */
+        group = strdup_printf("root:x:0:\nadm:x:4:\nsudo:x:27:alice\nusers:x:100:bob,alice\n%s:x:4343:\n"
+                              "not-in-chroot:x:999:alice\n",
                               gname);
-        gshadow = strdup_printf("root:*::\nsudo:*::alice\nusers:*::bob,alice\n%s:!::\n", gname);
+        gshadow = strdup_printf("root:*::\nsudo:*::alice\nusers:*::bob,alice\n%s:!::\nnot-in-chroot:!::alice\n",
+                                gname);
         home = path_join(f->root, "home/alice");
 
         /* Twice: the second run must change nothing. */
