@@ -49,7 +49,8 @@ char *arg_output = NULL;
 char *arg_jobs = NULL;
 char *arg_build_profiles = NULL;
 char **arg_extra_packages = NULL;
-bool arg_arch_all_only = false;
+bool arg_arch_all = false;
+bool arg_no_arch_all = false;
 bool arg_no_arch_any = false;
 bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
@@ -1236,7 +1237,8 @@ static void build_plan_set(Build *b) {
                 .build_arch = b->arch,
                 .host_arch = arg_host,
                 .profiles = arg_build_profiles,
-                .arch_all_only = arg_arch_all_only,
+                .arch_all = arg_arch_all,
+                .no_arch_all = arg_no_arch_all,
                 .no_arch_any = arg_no_arch_any,
                 .source_too = arg_source_too,
         };
@@ -1304,8 +1306,14 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
                 if (r >= 0) {
                         build_plan_set(&b);
-                        r = build_check_arch(&b);
+                        if (!buildplan_builds_something(&b.plan))
+                                r = log_error_errno(-EINVAL,
+                                                    "Nothing to build: --no-arch-any without --arch-all or "
+                                                    "--source builds no package%s",
+                                                    buildplan_is_cross(&b.plan) ? " when cross" : "");
                 }
+                if (r >= 0)
+                        r = build_check_arch(&b);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };

@@ -207,8 +207,8 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-any]\n"
-               "        [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
+               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-all]\n"
+               "        [--no-arch-any] [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
                "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
@@ -255,7 +255,10 @@ static void help(void) {
                "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
                "      --host A            cross-build for A (sbuild's --host; dpkg-buildpackage -aA, profiles\n"
                "                          cross,nocheck unless --profiles, crossbuild-essential-A); also --host=A\n"
-               "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
+               "  -A, --arch-all          also build Architecture: all packages (sbuild's; the default natively,\n"
+               "                          not when cross); --no-arch-all: do not\n"
+               "      --no-arch-any       no Architecture: any packages (with the default or -A: dpkg-buildpackage\n"
+               "                          -A); --arch-any: the default\n"
                "      --source            also build the source package\n"
                "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
                "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
@@ -299,6 +302,8 @@ enum {
         ARG_BUILD_PROFILES,
         ARG_EXTRA_PACKAGE,
         ARG_NO_ARCH_ANY,
+        ARG_ARCH_ANY,
+        ARG_NO_ARCH_ALL,
         ARG_SOURCE,
         ARG_JSON,
         ARG_ARCH,
@@ -347,6 +352,8 @@ static const struct option options[] = {
         { "profiles", required_argument, NULL, ARG_BUILD_PROFILES },
         { "extra-package", required_argument, NULL, ARG_EXTRA_PACKAGE },
         { "arch-all", no_argument, NULL, 'A' },
+        { "no-arch-all", no_argument, NULL, ARG_NO_ARCH_ALL },
+        { "arch-any", no_argument, NULL, ARG_ARCH_ANY },
         { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
         { "source", no_argument, NULL, ARG_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
@@ -492,10 +499,14 @@ static int parse_options(int argc, char **argv) {
                                 return -ENOMEM;
                         break;
                 case 'A':
-                        arg_arch_all_only = true;
+                case ARG_NO_ARCH_ALL:
+                        /* sbuild's: the later of --arch-all and --no-arch-all wins. */
+                        arg_arch_all = c == 'A';
+                        arg_no_arch_all = c != 'A';
                         break;
+                case ARG_ARCH_ANY:
                 case ARG_NO_ARCH_ANY:
-                        arg_no_arch_any = true;
+                        arg_no_arch_any = c == ARG_NO_ARCH_ANY;
                         break;
                 case ARG_SOURCE:
                         arg_source_too = true;

@@ -1,7 +1,8 @@
 #!/bin/bash
 # arkose-chroot build: sbuild's --*-commands hooks at their points (host or session, root, escapes, output
 # in the log; a failing one fails the build naming it), --keep-session (the printed commands enter and end
-# the kept session), and --arch choosing the chroot NAME-ARCH or refusing in one line.
+# the kept session), sbuild's -A/--no-arch-all/--no-arch-any, and --arch choosing the chroot NAME-ARCH or
+# refusing in one line.
 . "$(dirname "$0")/lib.sh"
 use_versioned_fixture bookworm
 command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
@@ -78,6 +79,46 @@ eval "\"\$ARKOSE\" $end"; rc=$?
 expect_eq "the printed command ends it ($end)" 0 "$rc"
 check "the session is gone" sh -c "! '$ARKOSE' sessions | grep -q '$id'"
 check "and the build directory" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds')\" ]"
+
+# What is built follows sbuild's options: -A (--arch-all) adds the Architecture: all packages and keeps the
+# Architecture: any ones (an sbuild user's "-A" built only the arch:all ones before, and a source with none
+# failed), --no-arch-any drops those, --no-arch-all the arch:all ones. test-pkg plus an arch:any package:
+cp -a "$SRC/tests/data/test-pkg" "$T/src/both"
+printf '\nPackage: test-pkg-arch\nArchitecture: any\nDescription: arch:any part\n for the -A test\n' \
+        >> "$T/src/both/debian/control"
+cat > "$T/src/both/debian/rules" <<'EOT'
+#!/usr/bin/make -f
+build build-arch build-indep:
+clean:
+	rm -rf debian/tmp debian/tmp-arch debian/files
+binary: binary-arch binary-indep
+binary-indep:
+	install -d debian/tmp/DEBIAN
+	dpkg-gencontrol -ptest-pkg -Pdebian/tmp
+	dpkg-deb --root-owner-group --build debian/tmp ..
+binary-arch:
+	install -d debian/tmp-arch/DEBIAN
+	dpkg-gencontrol -ptest-pkg-arch -Pdebian/tmp-arch
+	dpkg-deb --root-owner-group --build debian/tmp-arch ..
+.PHONY: build build-arch build-indep clean binary binary-arch binary-indep
+EOT
+ARCH=$(dpkg --print-architecture)
+built() { (cd "$1" && ls test-pkg*.deb 2> /dev/null | tr '\n' ' '); }
+for opts in "-A" "--arch-all --no-arch-any" "--no-arch-all" "--no-arch-any"; do
+        dir=$T/out-$(echo "$opts" | tr -d ' -')
+        mkdir -p "$dir"
+        "$ARKOSE" build --chroot bookworm "${SETUP[@]}" $opts "$T/src/both" --output "$dir" > "$dir.out" 2>&1; rc=$?
+        [ "$rc" = 0 ] || tail -n 5 "$dir.out"
+        case $opts in
+        -A) want="test-pkg-arch_1.0_${ARCH}.deb test-pkg_1.0_all.deb " ;;
+        --no-arch-all) want="test-pkg-arch_1.0_${ARCH}.deb " ;;
+        *) want="test-pkg_1.0_all.deb " ;;
+        esac
+        expect_eq "build $opts ($rc) builds what sbuild $opts builds" "$want" "$(built "$dir")"
+done
+err=$("$ARKOSE" build --chroot bookworm --no-arch-all --no-arch-any "$T/src/both" --output "$T/out" 2>&1); rc=$?
+check "--no-arch-all --no-arch-any is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q 'Nothing to build'" sh "$err"
 
 # --arch: the chroot NAME-ARCH when NAME is not for ARCH; one line when there is none.
 err=$("$ARKOSE" build --chroot bookworm --arch arm64 "$T/src/plain" --output "$T/out" 2>&1); rc=$?

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,19 +71,49 @@ static void test_dpkg_buildpackage(void **state) {
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -B -Pnodoc");
         p = (BuildPlan){ .build_arch = "amd64", .profiles = "nocheck,nodoc" };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -b -Pnocheck,nodoc");
-        p = (BuildPlan){ .build_arch = "amd64", .arch_all_only = true };
-        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        /* sbuild's -A/--arch-all adds the arch:all packages (natively there already): -b, not -A. */
+        p = (BuildPlan){ .build_arch = "amd64", .arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b");
+        p = (BuildPlan){ .build_arch = "amd64", .no_arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -B");
         p = (BuildPlan){ .build_arch = "amd64", .no_arch_any = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        p = (BuildPlan){ .build_arch = "amd64", .arch_all = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
         p = (BuildPlan){ .build_arch = "amd64", .source_too = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc");
         /* Source and arch:all only: -g (dpkg-buildpackage refuses "-A -S": "cannot combine"). */
-        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .arch_all_only = true };
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -g");
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -G");
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_all = true, .no_arch_any = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -S");
         p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .source_too = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -G -Pcross,nocheck");
-        p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all_only = true };
+        /* Cross, --arch-all adds the arch:all packages (sbuild: -b); with --no-arch-any they alone (-A). */
+        p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -b -Pcross,nocheck");
+        p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarmhf -A -Pcross,nocheck");
+}
+
+/* What sbuild refuses ("Neither architecture specific nor architecture independent or source package
+ * specified to be built"): nothing to build. */
+static void test_nothing_to_build(void **state) {
+        _cleanup_strv_free_ char **argv = NULL;
+        BuildPlan cross_no_any = { .build_arch = "amd64", .host_arch = "arm64", .no_arch_any = true };
+        BuildPlan neither = { .build_arch = "amd64", .no_arch_all = true, .no_arch_any = true };
+        BuildPlan source = { .build_arch = "amd64", .host_arch = "arm64", .no_arch_any = true, .source_too = true };
+
+        (void) state;
+        assert_false(buildplan_builds_something(&cross_no_any));
+        assert_false(buildplan_builds_something(&neither));
+        assert_true(buildplan_builds_something(&source));
+        assert_int_equal(buildplan_dpkg_buildpackage_argv(&neither, &argv), -EINVAL);
+        assert_null(argv);
+        assert_true(buildplan_builds_arch_all(&native));
+        assert_false(buildplan_builds_arch_all(&cross));
 }
 
 static void test_environment(void **state) {
@@ -109,9 +140,10 @@ static void test_environment(void **state) {
 
 static void test_apt(void **state) {
         _cleanup_strv_free_ char **setup_native = NULL, **setup = NULL, **core_native = NULL, **core = NULL,
-                                 **bd_native = NULL, **bd = NULL, **bd_indep = NULL;
-        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL;
-        BuildPlan indep = { .build_arch = "amd64", .arch_all_only = true, .profiles = "nodoc" };
+                                 **bd_native = NULL, **bd = NULL, **bd_indep = NULL, **bd_both = NULL;
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL, *s6 = NULL;
+        BuildPlan indep = { .build_arch = "amd64", .no_arch_any = true, .profiles = "nodoc" };
+        BuildPlan both = { .build_arch = "amd64", .arch_all = true, .profiles = "nodoc" };
 
         (void) state;
         assert_int_equal(buildplan_deps_setup_argv(&native, &setup_native), 0);
@@ -139,6 +171,10 @@ static void test_apt(void **state) {
         assert_int_equal(buildplan_build_dep_argv(&indep, "/b/src", &bd_indep), 0);
         s5 = joined(bd_indep);
         assert_string_equal(s5, "build-dep -P nodoc --indep-only /b/src");
+        /* -A natively builds the arch:any packages too: all the build dependencies. */
+        assert_int_equal(buildplan_build_dep_argv(&both, "/b/src", &bd_both), 0);
+        s6 = joined(bd_both);
+        assert_string_equal(s6, "build-dep -P nodoc /b/src");
 }
 
 static void test_key(void **state) {
@@ -209,6 +245,7 @@ int main(void) {
                 cmocka_unit_test(test_control_archs),
                 cmocka_unit_test(test_cross_or_native),
                 cmocka_unit_test(test_dpkg_buildpackage),
+                cmocka_unit_test(test_nothing_to_build),
                 cmocka_unit_test(test_environment),
                 cmocka_unit_test(test_apt),
                 cmocka_unit_test(test_key),
