@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
@@ -171,7 +172,8 @@ typedef struct Build {
         int status;             /* the failed stage's exit status */
         char *deps_layer;       /* the build dependencies' layer, cached under STATE/cache/deps/KEY */
         char **files;           /* results copied to the output */
-        char *log;              /* the log in the output */
+        char *log;              /* the log in the output: PKG_VERSION_ARCH.build, a symlink to log_file */
+        char *log_file;         /* PKG_VERSION_ARCH-DATE.build in the output, as sbuild names its logs */
         char *dsc;              /* the .dsc built, NULL for a source directory */
         char *arch;             /* the chroot's architecture (dpkg's name): the build architecture */
         BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
@@ -188,6 +190,7 @@ static void build_done(Build *b) {
         free(b->timestamp);
         strv_free(b->files);
         free(b->log);
+        free(b->log_file);
         free(b->deps_layer);
         free(b->dsc);
         free(b->arch);
@@ -1062,6 +1065,40 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         }
 }
 
+/* The build log's names in @out, as sbuild's (Build.pm, open_build_log()): PKG_VERSION_ARCH-DATE.build,
+ * the version without its epoch, ARCH the host architecture, DATE the build's start in UTC; and the
+ * symlink PKG_VERSION_ARCH.build to it, so an earlier log stays. */
+static int build_log_paths(Build *b, const char *out, time_t started) {
+        const char *colon = strchr(b->version, ':');
+        _cleanup_free_ char *name = strdup_printf("%s_%s_%s", b->source, colon ? colon + 1 : b->version,
+                                                  buildplan_host_arch(&b->plan));
+        char date[32];
+        struct tm tm;
+
+        if (!name || !gmtime_r(&started, &tm) || strftime(date, sizeof date, "%FT%TZ", &tm) == 0)
+                return log_oom();
+        b->log = strdup_printf("%s/%s.build", out, name);
+        b->log_file = strdup_printf("%s/%s-%s.build", out, name, date);
+        return b->log && b->log_file ? 0 : log_oom();
+}
+
+/* Points @link at @target (a name in the same directory) through a temporary symlink and rename(). */
+static int symlink_replace(const char *target, const char *link) {
+        _cleanup_free_ char *tmp = strdup_printf("%s.tmp-%d", link, (int) getpid());
+
+        if (!tmp)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        if (symlink(target, tmp) < 0)
+                return -errno;
+        if (rename(tmp, link) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
 /* Copies the results and the log to @out, owned by @u. */
 static int build_collect(Build *b, const char *out, const UserInfo *u) {
         _cleanup_closedir_ DIR *d = opendir(b->build);
@@ -1086,9 +1123,8 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                         return log_oom();
         }
         strv_sort(b->files);
-        b->log = strdup_printf("%s/%s_%s.build", out, b->source, b->version);
         if (!b->log)
-                return log_oom();
+                return 0; /* no log: the build stopped before its name was known */
         {
                 _cleanup_free_ char *deps = path_join(b->build, "deps.log");
                 _cleanup_free_ char *build = path_join(b->build, "build.log");
@@ -1103,10 +1139,14 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                                      p ?: "", c ?: "");
                 if (!text)
                         return log_oom();
-                r = write_file_atomic(b->log, text, 0644);
+                r = write_file_atomic(b->log_file, text, 0644);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to write '%s': %m", b->log);
-                (void) chown(b->log, u->uid, u->gid);
+                        return log_error_errno(r, "Failed to write '%s': %m", b->log_file);
+                (void) chown(b->log_file, u->uid, u->gid);
+                r = symlink_replace(strrchr(b->log_file, '/') + 1, b->log);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to link '%s' to '%s': %m", b->log, b->log_file);
+                (void) lchown(b->log, u->uid, u->gid);
         }
         for (char **f = b->files; f && *f; f++) {
                 _cleanup_free_ char *from = path_join(b->build, *f);
@@ -1249,6 +1289,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(user_info_done) UserInfo u = {}, owner = {};
         _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
+        time_t started = time(NULL);
         int r;
 
         if (argc != 1)
@@ -1329,6 +1370,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 b.stage = build_hook_table[BUILD_HOOK_PRE_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out);
         }
+        /* The log is named, and will be written, once the dependency stage starts: a build refused before
+         * (bad input, a chroot not created) leaves the output as it was, an earlier log included. */
+        if (r >= 0)
+                r = build_log_paths(&b, out, started);
         if (r >= 0)
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)

@@ -25,7 +25,7 @@ SETUP=(--chroot-setup-commands 'echo setup-in-deps-as-$(id -u)')
         "$T/src/plain" --output "$T/out" > "$T/1.out" 2>&1; rc=$?
 expect_eq "a build with all hooks succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 15 "$T/1.out"
-log=$T/out/test-pkg_1.0.build
+log=$T/out/test-pkg_1.0_amd64.build
 check "pre-build ran on the host with the escapes expanded: $(cat "$T/pre.txt")" \
         grep -qE "^pre $ARKOSE_STATE_DIR/builds/build-[^/]+/build/reproducible-path amd64 %\$" "$T/pre.txt"
 check "chroot-setup ran as root in the dependency session" grep -q "^setup-in-deps-as-0\$" "$log"
@@ -54,8 +54,8 @@ cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
 "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --build-failed-commands 'echo failed-hook-ran; ls %p/debian/rules' \
         --finished-build-commands 'echo never-on-failure' --json "$T/src/broken" --output "$T/out" > "$T/5.json" 2> "$T/5.err"; rc=$?
-check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0.build"
-check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0.build'"
+check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0_amd64.build"
+check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0_amd64.build'"
 check "and still fails at stage 'build' ($rc)" grep -q '"result": "failed", "stage": "build"' "$T/5.json"
 err=$("$ARKOSE" build --chroot bookworm --post-build-commands 'echo %z' "$T/src/plain" 2>&1); rc=$?
 check "an unknown escape is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"

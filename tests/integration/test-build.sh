@@ -13,7 +13,11 @@ rc=$?
 expect_eq "build of test-pkg_1.0.dsc succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 20 "$T/build.out"
 check "test-pkg_1.0_all.deb is in the output directory" test -s "$T/out/test-pkg_1.0_all.deb"
-check "with .changes, .buildinfo and the build log" test -s "$T/out/test-pkg_1.0_amd64.changes" -a -s "$T/out/test-pkg_1.0.build"
+check "with .changes, .buildinfo and the build log" test -s "$T/out/test-pkg_1.0_amd64.changes" -a -s "$T/out/test-pkg_1.0_amd64.build"
+# sbuild's log names: PKG_VERSION_ARCH.build, a symlink to PKG_VERSION_ARCH-DATE.build.
+first=$(readlink "$T/out/test-pkg_1.0_amd64.build")
+check "the log is sbuild's PKG_VERSION_ARCH.build, linked to PKG_VERSION_ARCH-DATE.build ($first)" \
+        sh -c "echo '$first' | grep -qE '^test-pkg_1.0_amd64-[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z.build\$' && test -s '$T/out/$first'"
 net=$(dpkg-deb --fsys-tarfile "$T/out/test-pkg_1.0_all.deb" | tar -xO ./usr/share/doc/test-pkg/netdev.txt | tr '\n' ' ')
 expect_eq "the build step saw only loopback" "lo " "$net"
 check "the build ran as an unprivileged user" sh -c "grep -q \"as 'nobody', network off\" '$T/build.out'"
@@ -30,6 +34,19 @@ check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
 check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.json"
 check "and says which stage failed in one line: $(cat "$T/fail.err" | tail -n 1)" grep -q "failed at stage 'build'" "$T/fail.err"
 check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result": "failed", "stage": "build"' "$T/fail.json"
+check "the log link now names the failed build's log, which has the failure" \
+        sh -c "[ \"\$(readlink '$T/out/test-pkg_1.0_amd64.build')\" != '$first' ] && grep -q 'false' '$T/out/test-pkg_1.0_amd64.build'"
+check "and the successful build's log is still there" test -s "$T/out/$first"
+# Refused before anything runs (a chroot that does not exist, one not created): one line, and the output
+# as it was (the log of the build before was overwritten by an empty one).
+printf '[chroot]\nsuite = trixie\n' > "$ARKOSE_CONFIG_DIR/chroots.d/notmade.conf"
+before=$(ls -l --time-style=full-iso "$T/out")
+for c in nosuch notmade; do
+        err=$("$ARKOSE" build --chroot $c "$T/src/broken" --output "$T/out" 2>&1); rc=$?
+        check "a build in chroot '$c' is refused in one line ($err)" \
+                sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+done
+expect_eq "the output directory is unchanged" "$before" "$(ls -l --time-style=full-iso "$T/out")"
 err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
 check "a missing source is one line ($err)" test "$rc" -ne 0 -a "$(printf '%s\n' "$err" | wc -l)" = 1
 finish
