@@ -710,10 +710,13 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                 b->stage = "dependencies";
                 r = session_run(session, &attach, signals_forward_child, &status);
                 if (r >= 0 && status != 0) {
+                        _cleanup_free_ char *text = NULL, *why = NULL;
+
                         b->status = status;
-                        r = log_error_errno(-EPROTO,
-                                            "Build failed at stage 'dependencies' (status %d): see the log",
-                                            status);
+                        if (read_file(log, &text) >= 0)
+                                (void) buildplan_apt_failure(text, &why); /* on OOM, "see the log" */
+                        r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): %s; log: '%s'",
+                                            status, why ?: "see the log", b->log);
                 }
         }
         if (session_end(session) < 0 && r >= 0)
@@ -1046,9 +1049,9 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
                                            NULL);
                 b->stage = "build";
-                r = log_error_errno(
-                        -EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
-                        b->status);
+                r = log_error_errno(-EPROTO,
+                                    "Build failed at stage 'build' (dpkg-buildpackage exited with status %d); log: '%s'",
+                                    b->status, b->log);
         } else if (r >= 0) {
                 _cleanup_free_ char *name = find_changes(b->build);
                 changes = name ? path_join("/build", name) : NULL;

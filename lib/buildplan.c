@@ -207,3 +207,49 @@ int buildplan_control_archs(const char *control, char ***ret) {
         *ret = out ? TAKE_PTR(out) : calloc(1, sizeof(char *));
         return *ret ? 0 : -ENOMEM;
 }
+
+/* One problem line of apt's unmet dependencies list, @line with its indentation, as the user reads it. */
+static const char *apt_problem(const char *line) {
+        const char *sep;
+
+        line += strspn(line, " \t");
+        sep = strstr(line, " : ");
+        if (sep && (startswith(line, "builddeps:") || startswith(line, "satisfy:")))
+                return sep + 3;
+        return line;
+}
+
+int buildplan_apt_failure(const char *log, char **ret) {
+        _cleanup_free_ char *copy = strdup(log ?: ""), *last_error = NULL;
+        _cleanup_strv_free_ char **problems = NULL;
+        bool in_list = false;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (streq(line, "The following packages have unmet dependencies:")) {
+                        in_list = true;
+                        continue;
+                }
+                if (in_list && (line[0] == ' ' || line[0] == '\t')) {
+                        const char *p = apt_problem(line);
+                        if (!isempty(p) && !strv_contains(problems, p) && strv_extend(&problems, p) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                in_list = false;
+                if (startswith(line, "E: ")) {
+                        free(last_error);
+                        last_error = strdup(line + 3);
+                        if (!last_error)
+                                return -ENOMEM;
+                }
+        }
+        if (problems) {
+                *ret = strv_join(problems, "; ");
+                return *ret ? 0 : -ENOMEM;
+        }
+        *ret = TAKE_PTR(last_error);
+        return 0;
+}

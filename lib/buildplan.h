@@ -100,5 +100,12 @@ typedef struct BuildKeyInputs {
  * profiles (both change what is installed), whether only Architecture: all packages are built. Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
 
+/* Why apt failed, from its output @log (the dependency stage's): the problems it listed under "The following
+ * packages have unmet dependencies:" ("Depends: foo (>= 2) but it is not installable"; apt-get build-dep's
+ * "builddeps:DIR :" and apt-get satisfy's "satisfy:command-line :" prefixes dropped, another package's kept
+ * as "PKG : ..."), each once, joined by "; "; else its last "E: " line without the "E: ". Pure. Returns 0
+ * and *ret (NULL when the output says neither), or -ENOMEM. */
+int buildplan_apt_failure(const char *log, char **ret);
+
 /* @argv as one line of POSIX shell, each word single-quoted ('\'' for a quote in it). NULL on OOM. */
 char *buildplan_shell_join(char *const *argv);

@@ -32,7 +32,8 @@ sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/
 "$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
 check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
 check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.json"
-check "and says which stage failed in one line: $(cat "$T/fail.err" | tail -n 1)" grep -q "failed at stage 'build'" "$T/fail.err"
+check "and says which stage failed in one line, and where the log is: $(cat "$T/fail.err" | tail -n 1)" \
+        grep -q "failed at stage 'build' (dpkg-buildpackage exited with status 2); log: '$T/out/test-pkg_1.0_amd64.build'" "$T/fail.err"
 check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result": "failed", "stage": "build"' "$T/fail.json"
 check "the log link now names the failed build's log, which has the failure" \
         sh -c "[ \"\$(readlink '$T/out/test-pkg_1.0_amd64.build')\" != '$first' ] && grep -q 'false' '$T/out/test-pkg_1.0_amd64.build'"
@@ -47,6 +48,19 @@ for c in nosuch notmade; do
                 sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 done
 expect_eq "the output directory is unchanged" "$before" "$(ls -l --time-style=full-iso "$T/out")"
+# Unsatisfiable build dependencies: one line naming the dependency apt could not install and the log; no
+# session, build directory or dependency layer is left.
+cp -a "$SRC/tests/data/test-pkg" "$T/src/baddep"
+sed -i 's/^Standards-Version:/Build-Depends: arkose-no-such-package (>= 2)\nStandards-Version:/' "$T/src/baddep/debian/control"
+layers=$(ls "$ARKOSE_STATE_DIR/cache/deps" | wc -l)
+"$ARKOSE" build --chroot bookworm "$T/src/baddep" --output "$T/out" > "$T/baddep.out" 2> "$T/baddep.err"; rc=$?
+err=$(cat "$T/baddep.err")
+check "unsatisfiable build dependencies fail ($rc) in one line: $err" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+check "naming the dependency and the log" sh -c "echo \"\$1\" | grep -qF \"stage 'dependencies' (status 100): Depends: arkose-no-such-package (>= 2) but it is not installable; log: '$T/out/test-pkg_1.0_amd64.build'\"" sh "$err"
+check "whose log has apt's words" grep -q "unmet dependencies" "$T/out/test-pkg_1.0_amd64.build"
+expect_eq "no dependency layer was added" "$layers" "$(ls "$ARKOSE_STATE_DIR/cache/deps" | wc -l)"
+check "no build directory or session is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' '$ARKOSE_STATE_DIR/sessions' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
 err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
 check "a missing source is one line ($err)" test "$rc" -ne 0 -a "$(printf '%s\n' "$err" | wc -l)" = 1
 finish

@@ -239,6 +239,43 @@ static void test_shell_join(void **state) {
         assert_string_equal(c, "");
 }
 
+/* apt's own words, as the dependency stage logged them (apt 2.6, twice: before and after its update). */
+static void test_apt_failure(void **state) {
+        static const char unmet[] =
+                "Reading package lists...\n"
+                "Some packages could not be installed. This may mean that you have\n"
+                "The following information may help to resolve the situation:\n"
+                "\n"
+                "The following packages have unmet dependencies:\n"
+                " builddeps:/var/lib/arkose/builds/build-AhjaSK/build/reproducible-path : Depends: libnone-dev (>= 2) but it is not installable\n"
+                "                                                                         Depends: debhelper-compat (= 99)\n"
+                " libfoo-dev : Depends: libbar1 (= 3) but 2 is to be installed\n"
+                "E: Unable to correct problems, you have held broken packages.\n"
+                "Get:1 http://deb.debian.org/debian bookworm InRelease [151 kB]\n"
+                "The following packages have unmet dependencies:\n"
+                " builddeps:/var/lib/arkose/builds/build-AhjaSK/build/reproducible-path : Depends: libnone-dev (>= 2) but it is not installable\n"
+                "E: Unable to correct problems, you have held broken packages.\n";
+        static const char cross[] =
+                "The following packages have unmet dependencies:\n"
+                " satisfy:command-line : Depends: crossbuild-essential-mips:native but it is not installable\n"
+                "E: Unable to satisfy dependencies. Reached two conflicting assignments:\n";
+        static const char missing[] =
+                "Reading package lists...\n"
+                "E: Unable to locate package arkose-nothing\n";
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_apt_failure(unmet, &a), 0);
+        assert_string_equal(a, "Depends: libnone-dev (>= 2) but it is not installable; Depends: debhelper-compat (= 99); "
+                               "libfoo-dev : Depends: libbar1 (= 3) but 2 is to be installed");
+        assert_int_equal(buildplan_apt_failure(cross, &b), 0);
+        assert_string_equal(b, "Depends: crossbuild-essential-mips:native but it is not installable");
+        assert_int_equal(buildplan_apt_failure(missing, &c), 0);
+        assert_string_equal(c, "Unable to locate package arkose-nothing");
+        assert_int_equal(buildplan_apt_failure("Reading package lists...\nKilled\n", &d), 0);
+        assert_null(d);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arch_names),
@@ -250,6 +287,7 @@ int main(void) {
                 cmocka_unit_test(test_apt),
                 cmocka_unit_test(test_key),
                 cmocka_unit_test(test_shell_join),
+                cmocka_unit_test(test_apt_failure),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
