@@ -56,7 +56,20 @@ bool arg_no_arch_any = false;
 bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
-bool arg_keep_session = false;
+BuildPurge arg_purge = BUILD_PURGE_ALWAYS;
+
+static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
+        [BUILD_PURGE_ALWAYS] = "always",
+        [BUILD_PURGE_NEVER] = "never",
+        [BUILD_PURGE_SUCCESSFUL] = "successful",
+};
+
+BuildPurge build_purge_from_string(const char *s) {
+        for (int i = 0; i < _BUILD_PURGE_MAX; i++)
+                if (s && streq(s, build_purge_table[i]))
+                        return (BuildPurge) i;
+        return _BUILD_PURGE_INVALID;
+}
 char *arg_arch = NULL;
 char *arg_host = NULL;
 
@@ -177,7 +190,7 @@ typedef struct Build {
         char *dsc;              /* the .dsc built, NULL for a source directory */
         char *arch;             /* the chroot's architecture (dpkg's name): the build architecture */
         BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
-        char *kept_session;     /* --keep-session: the build session's id */
+        char *kept_session;     /* the build session's id, when --keep-session or --purge-* kept it */
 } Build;
 
 static void build_done(Build *b) {
@@ -973,7 +986,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
 
         /* A one-shot session's container runs one command (container.h); hooks in the session need a
          * detached one, as does --keep-session. Its mounts live in the host's namespace. */
-        detached = arg_keep_session || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
+        detached = arg_purge != BUILD_PURGE_ALWAYS || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
                    arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
         if (!detached) {
                 r = private_mount_namespace();
@@ -1015,8 +1028,6 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         r = session_create(&plan, &session);
         if (r < 0)
                 return r;
-        if (arg_keep_session && !(b->kept_session = strdup(session_id(session))))
-                return log_oom();
         v.session = session_id(session);
         b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
         r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build/build.log", NULL);
@@ -1058,9 +1069,10 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 v.changes = changes;
                 r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build/build.log", NULL);
         }
-        if (arg_keep_session) {
+        if (arg_purge == BUILD_PURGE_NEVER || (arg_purge == BUILD_PURGE_SUCCESSFUL && r < 0)) {
+                b->kept_session = strdup(session_id(session));
                 session = session_leave(session);
-                return r;
+                return b->kept_session ? r : log_oom();
         }
         {
                 int k = session_end(session);

@@ -210,6 +210,7 @@ static void help(void) {
                "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-all]\n"
                "        [--no-arch-any] [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
+               "        [--purge[-build|-session] always|never|successful]\n"
                "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
@@ -267,6 +268,8 @@ static void help(void) {
                "                          (repeatable; http, https or file URIs, fetched by the host)\n"
                "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
+               "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
+               "                          successful (keep the session of a failed build)\n"
                "      --json              a JSON summary on stdout\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
@@ -318,6 +321,7 @@ enum {
         ARG_EXTRA_REPOSITORY,
         ARG_EXTRA_REPOSITORY_KEY,
         ARG_KEEP_SESSION,
+        ARG_PURGE,
         ARG_AUTOPKGTEST,
         ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
@@ -363,6 +367,9 @@ static const struct option options[] = {
         { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
         { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
         { "keep-session", no_argument, NULL, ARG_KEEP_SESSION },
+        { "purge", required_argument, NULL, ARG_PURGE },
+        { "purge-build", required_argument, NULL, ARG_PURGE },
+        { "purge-session", required_argument, NULL, ARG_PURGE },
         { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
         { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
         { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
@@ -556,8 +563,17 @@ static int parse_options(int argc, char **argv) {
                                 return -ENOMEM;
                         break;
                 case ARG_KEEP_SESSION:
-                        arg_keep_session = true;
+                        arg_purge = BUILD_PURGE_NEVER;
                         break;
+                case ARG_PURGE: {
+                        BuildPurge m = build_purge_from_string(optarg);
+                        if (m < 0) {
+                                log_error("Invalid --purge '%s': expected always, never or successful", optarg);
+                                return -EINVAL;
+                        }
+                        arg_purge = m;
+                        break;
+                }
                 case ARG_RESOLVER:
                         if (!streq(optarg, "apt")) {
                                 log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);

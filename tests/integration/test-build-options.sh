@@ -1,7 +1,7 @@
 #!/bin/bash
 # arkose-chroot build: sbuild's --*-commands hooks at their points (host or session, root, escapes, output
 # in the log; a failing one fails the build naming it), --keep-session (the printed commands enter and end
-# the kept session), sbuild's -A/--no-arch-all/--no-arch-any, and --arch choosing the chroot NAME-ARCH or
+# the kept session), sbuild's --purge modes, sbuild's -A/--no-arch-all/--no-arch-any, and --arch choosing the chroot NAME-ARCH or
 # refusing in one line.
 . "$(dirname "$0")/lib.sh"
 use_versioned_fixture bookworm
@@ -61,6 +61,21 @@ err=$("$ARKOSE" build --chroot bookworm --post-build-commands 'echo %z' "$T/src/
 check "an unknown escape is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 check "no session or build directory is left by the hooked builds" \
         sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/sessions' '$ARKOSE_STATE_DIR/builds' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
+
+# sbuild's --purge modes: "successful" keeps the session of a failed build only, to look into it.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --purge=successful "$T/src/plain" --output "$T/out" > "$T/p1.out" 2>&1; rc=$?
+check "--purge=successful, a successful build ($rc): no session kept" \
+        sh -c "[ $rc = 0 ] && ! grep -q 'is kept' '$T/p1.out' && [ -z \"\$(ls -A '$ARKOSE_STATE_DIR/sessions' '$ARKOSE_STATE_DIR/builds' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --purge-session successful "$T/src/broken" --output "$T/out" > "$T/p2.out" 2> "$T/p2.err"; rc=$?
+id=$(sed -n "s/^The build session '\(.*\)' is kept.*/\1/p" "$T/p2.out")
+check "--purge-session successful, a failed build ($rc): its session is kept ($id)" sh -c "[ $rc -ne 0 ] && [ -n '$id' ]"
+out=$("$ARKOSE" -c "session:$id" --run-session -u root -d /build/reproducible-path -- grep -c '^.false$' debian/rules < /dev/null 2>&1)
+expect_eq "the failed build's tree is there to look into" 1 "$out"
+end=$(sed -n 's/^End it:    arkose-chroot //p' "$T/p2.out")
+eval "\"\$ARKOSE\" $end"; rc=$?
+expect_eq "the printed command ends it" 0 "$rc"
+err=$("$ARKOSE" build --chroot bookworm --purge-build=sometimes "$T/src/plain" 2>&1); rc=$?
+check "an unknown --purge mode is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 
 # --keep-session: the session stays; the printed commands enter it and end it.
 "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --keep-session "$T/src/plain" --output "$T/out" > "$T/6.out" 2>&1; rc=$?
