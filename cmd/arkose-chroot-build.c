@@ -1364,9 +1364,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         build_plan_set(&b);
                         if (!buildplan_builds_something(&b.plan))
                                 r = log_error_errno(-EINVAL,
-                                                    "Nothing to build: --no-arch-any without --arch-all or "
-                                                    "--source builds no package%s",
-                                                    buildplan_is_cross(&b.plan) ? " when cross" : "");
+                                                    "Nothing to build: no Architecture: any packages "
+                                                    "(--no-arch-any), no Architecture: all ones (%s) and no "
+                                                    "--source",
+                                                    arg_no_arch_all ? "--no-arch-all" : "cross without --arch-all");
                 }
                 if (r >= 0)
                         r = build_check_arch(&b);
