@@ -1114,30 +1114,46 @@ static int symlink_replace(const char *target, const char *link) {
         return 0;
 }
 
-/* Copies the results and the log to @out, owned by @u. */
-static int build_collect(Build *b, const char *out, const UserInfo *u) {
-        _cleanup_closedir_ DIR *d = opendir(b->build);
-        static const char *const suffixes[] = { ".deb", ".udeb", ".changes", ".buildinfo", ".dsc", ".tar.xz",
-                                                 ".tar.gz", ".tar.bz2" };
-        struct dirent *de;
+/* The results: the .changes and the files it names (sbuild copies the same), those that are regular files in
+ * b->build. A failed build has no .changes, hence no results: no .orig tarball that dpkg-source -x put beside
+ * the source, no .deb of half a build. */
+static int build_results(Build *b) {
+        _cleanup_free_ char *name = find_changes(b->build), *path = NULL, *text = NULL;
+        _cleanup_strv_free_ char **listed = NULL;
         int r;
 
-        if (!d)
-                return log_error_errno(-errno, "Failed to read '%s': %m", b->build);
-        while ((de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                bool wanted = false;
+        if (!name)
+                return 0;
+        path = path_join(b->build, name);
+        if (!path)
+                return log_oom();
+        r = read_file(path, &text);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", path);
+        if (buildplan_changes_files(text, &listed) < 0 || strv_extend(&b->files, name) < 0)
+                return log_oom();
+        for (char **f = listed; f && *f; f++) {
+                _cleanup_free_ char *p = path_join(b->build, *f);
+                struct stat st;
 
-                for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                        size_t k = strlen(suffixes[i]);
-                        wanted = wanted || (n > k && streq(de->d_name + n - k, suffixes[i]));
-                }
-                if (!wanted || de->d_type != DT_REG)
+                if (!p)
+                        return log_oom();
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || strv_contains(b->files, *f))
                         continue;
-                if (strv_extend(&b->files, de->d_name) < 0)
+                if (strv_extend(&b->files, *f) < 0)
                         return log_oom();
         }
         strv_sort(b->files);
+        return 0;
+}
+
+/* Copies the results and the log to @out, owned by @u. */
+static int build_collect(Build *b, const char *out, const UserInfo *u) {
+        int r;
+
+        r = build_results(b);
+        if (r < 0)
+                return r;
         if (!b->log)
                 return 0; /* no log: the build stopped before its name was known */
         {
@@ -1165,7 +1181,10 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
         }
         for (char **f = b->files; f && *f; f++) {
                 _cleanup_free_ char *from = path_join(b->build, *f);
-                char *argv[] = { (char *) "cp", (char *) "--no-preserve=ownership", from, (char *) out, NULL };
+                /* --remove-destination: a file of that name in the output is replaced, never written
+                 * through (it may be a symlink). */
+                char *argv[] = { (char *) "cp", (char *) "--no-preserve=ownership", (char *) "--remove-destination",
+                                 from, (char *) out, NULL };
                 _cleanup_free_ char *to = path_join(out, *f);
 
                 if (!from || !to)
@@ -1173,7 +1192,7 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                 r = run_program(argv);
                 if (r < 0)
                         return log_error_errno(r, "Failed to copy '%s' to '%s'", *f, out);
-                (void) chown(to, u->uid, u->gid);
+                (void) lchown(to, u->uid, u->gid);
         }
         return 0;
 }

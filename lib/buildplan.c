@@ -253,3 +253,31 @@ int buildplan_apt_failure(const char *log, char **ret) {
         *ret = TAKE_PTR(last_error);
         return 0;
 }
+
+int buildplan_changes_files(const char *changes, char ***ret) {
+        _cleanup_free_ char *copy = strdup(changes ?: "");
+        _cleanup_strv_free_ char **files = NULL;
+        bool in_files = false;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *name;
+
+                if (line[0] != ' ' && line[0] != '\t') {
+                        in_files = startswith(line, "Files:");
+                        continue;
+                }
+                if (!in_files)
+                        continue;
+                name = strrchr(line, ' ');
+                name = name ? name + 1 : line + 1;
+                if (isempty(name) || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+                        continue;
+                if (strv_extend(&files, name) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(files);
+        return 0;
+}

@@ -100,6 +100,10 @@ typedef struct BuildKeyInputs {
  * profiles (both change what is installed), whether only Architecture: all packages are built. Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
 
+/* The file names of the Files field of .changes text @changes (the last word of each of its lines), in
+ * *ret (NULL when there are none). Names with a '/' are left out. Pure. Returns 0, or -ENOMEM. */
+int buildplan_changes_files(const char *changes, char ***ret);
+
 /* Why apt failed, from its output @log (the dependency stage's): the problems it listed under "The following
  * packages have unmet dependencies:" ("Depends: foo (>= 2) but it is not installable"; apt-get build-dep's
  * "builddeps:DIR :" and apt-get satisfy's "satisfy:command-line :" prefixes dropped, another package's kept

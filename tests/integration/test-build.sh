@@ -8,11 +8,19 @@ command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
 mkdir -p "$T/src" "$T/out"
 cp -a "$SRC/tests/data/test-pkg" "$T/src/"
 (cd "$T/src" && dpkg-source -b test-pkg > /dev/null) || { echo "not ok - dpkg-source -b"; exit 1; }
+# A symlink in the output where a result goes is replaced, not written through.
+echo victim > "$T/victim"
+ln -s "$T/victim" "$T/out/test-pkg_1.0_all.deb"
 "$ARKOSE" build --chroot bookworm "$T/src/test-pkg_1.0.dsc" --output "$T/out" > "$T/build.out" 2>&1
 rc=$?
 expect_eq "build of test-pkg_1.0.dsc succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 20 "$T/build.out"
 check "test-pkg_1.0_all.deb is in the output directory" test -s "$T/out/test-pkg_1.0_all.deb"
+check "in place of the symlink, which pointed at a file left as it was" \
+        sh -c "[ ! -L '$T/out/test-pkg_1.0_all.deb' ] && [ \"\$(cat '$T/victim')\" = victim ]"
+expect_eq "the output holds the .changes and its files, and the log" \
+        "test-pkg_1.0_all.deb test-pkg_1.0_amd64.build test-pkg_1.0_amd64.buildinfo test-pkg_1.0_amd64.changes" \
+        "$(cd "$T/out" && ls | grep -v -- '-20..-..-..T' | tr '\n' ' ' | sed 's/ $//')"
 check "with .changes, .buildinfo and the build log" test -s "$T/out/test-pkg_1.0_amd64.changes" -a -s "$T/out/test-pkg_1.0_amd64.build"
 # sbuild's log names: PKG_VERSION_ARCH.build, a symlink to PKG_VERSION_ARCH-DATE.build.
 first=$(readlink "$T/out/test-pkg_1.0_amd64.build")

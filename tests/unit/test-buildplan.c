@@ -276,6 +276,30 @@ static void test_apt_failure(void **state) {
         assert_null(d);
 }
 
+/* A .changes of dpkg-genchanges: the Files field's names, not Checksums-Sha256's (the same names). */
+static void test_changes_files(void **state) {
+        static const char changes[] =
+                "Format: 1.8\n"
+                "Source: hello\n"
+                "Files:\n"
+                " 0a1b 53076 devel optional hello_2.10-3_amd64.deb\n"
+                " 9f8e 5606 devel optional hello_2.10-3_amd64.buildinfo\n"
+                " 1234 1 devel optional ../evil\n"
+                "Checksums-Sha256:\n"
+                " abcd 53076 hello_2.10-3_amd64.deb\n"
+                "Description:\n"
+                " hello - example package\n";
+        _cleanup_strv_free_ char **files = NULL, **none = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_changes_files(changes, &files), 0);
+        assert_int_equal(strv_length(files), 2);
+        assert_string_equal(files[0], "hello_2.10-3_amd64.deb");
+        assert_string_equal(files[1], "hello_2.10-3_amd64.buildinfo");
+        assert_int_equal(buildplan_changes_files("Format: 1.8\n", &none), 0);
+        assert_null(none);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arch_names),
@@ -288,6 +312,7 @@ int main(void) {
                 cmocka_unit_test(test_key),
                 cmocka_unit_test(test_shell_join),
                 cmocka_unit_test(test_apt_failure),
+                cmocka_unit_test(test_changes_files),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
