@@ -1323,6 +1323,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(user_info_done) UserInfo u = {}, owner = {};
         _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
+        _cleanup_close_ int json_fd = -EBADF;
         time_t started = time(NULL);
         int r;
 
@@ -1367,6 +1368,14 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         return log_oom();
         }
 
+        /* With --json, stdout carries the summary only: what the build prints, and its sessions' and hooks'
+         * output (they inherit our descriptors), go to stderr until then. */
+        if (arg_json) {
+                fflush(stdout);
+                json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                        return log_error_errno(-errno, "Failed to set stdout aside for --json: %m");
+        }
         signals_install();
         r = build_prepare(ctx, &b, what);
         if (r >= 0) {
@@ -1427,8 +1436,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 b.stage = build_hook_table[BUILD_HOOK_POST_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_POST_BUILD, &v, out);
         }
-        if (arg_json)
+        if (arg_json) {
+                fflush(stdout);
+                if (dup2(json_fd, STDOUT_FILENO) < 0)
+                        return log_error_errno(-errno, "Failed to restore stdout for --json: %m");
                 build_print_json(&b, &ref, out, r);
+        }
         else if (r >= 0) {
                 for (char **f = b.files; f && *f; f++)
                         printf("%s/%s\n", out, *f);

@@ -43,7 +43,7 @@ expect_eq "CONFIG_SITE was dpkg-cross's" /etc/dpkg-cross/cross-config.arm64 "$(c
 log=$T/out/test-cross-pkg_1.0_arm64.build
 check "the dependencies came from the mirror through the proxy: crossbuild-essential-arm64, zlib1g-dev:arm64" \
         sh -c "grep -q '^--- dependencies: package sources through the host.s proxy' '$log' && grep -q '^Get:.* crossbuild-essential-arm64 ' '$log' && grep -q '^Get:.* zlib1g-dev arm64 ' '$log' && grep -q '^Setting up crossbuild-essential-arm64' '$log' && grep -q '^Setting up zlib1g-dev:arm64' '$log'"
-check "the build ran offline as nobody, for arm64" grep -q "^Cross-building test-cross-pkg 1.0 for arm64 in 'bookworm@2' (amd64) as 'nobody', network off" "$T/1.json"
+check "the build ran offline as nobody, for arm64" grep -q "^Cross-building test-cross-pkg 1.0 for arm64 in 'bookworm@2' (amd64) as 'nobody', network off" "$T/1.err"
 layer=$(ls -d "$ARKOSE_STATE_DIR"/cache/deps/*/upper 2> /dev/null | head -n 1)
 check "the layer has arm64 as a dpkg architecture, the tree does not" \
         sh -c "grep -qx arm64 '$layer/var/lib/dpkg/arch' && ! grep -qs arm64 '$ARKOSE_STATE_DIR/trees/bookworm/1/rootfs/var/lib/dpkg/arch'"
@@ -67,7 +67,7 @@ expect_eq "one dependencies layer for both" 1 "$(ls -d "$ARKOSE_STATE_DIR"/cache
 expect_eq "--host amd64 builds natively" 0 "$rc"
 check "natively: host_arch amd64, -b (the arch:all package built)" \
         grep -q '"host_arch": "amd64", "files": \["test-pkg_1.0_all.deb"' "$T/3.json"
-check "natively: no cross-building" grep -q "^Building test-pkg 1.0 in 'bookworm@2' as 'nobody'" "$T/3.json"
+check "natively: no cross-building" grep -q "^Building test-pkg 1.0 in 'bookworm@2' as 'nobody'" "$T/3.err"
 check "natively: no cross profile, host architecture amd64" sh -c "! grep -q cross '$T/out/test-pkg_1.0_amd64.build' && grep -q '^dpkg-buildpackage: info: host architecture amd64' '$T/out/test-pkg_1.0_amd64.build'"
 "$ARKOSE" build --chroot bookworm "$T/src/plain" --output "$T/out" > "$T/4.out" 2>&1; rc=$?
 check "a build without --host reuses that layer ($rc)" grep -q "^Reusing the build dependencies" "$T/4.out"

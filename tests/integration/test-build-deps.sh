@@ -81,7 +81,7 @@ check "no apt lock collision in either log" sh -c "! grep -qi 'could not get loc
 check "the shared cache holds the downloaded .debs" sh -c "ls '$ARKOSE_STATE_DIR'/cache/apt/archives/build-essential_*.deb > /dev/null"
 check "B installed its extra package" grep -q "Setting up file " "$T/out2/test-pkg_1.0_amd64.build"
 log=$T/out/test-pkg_1.0_amd64.build
-check "the dependency stage says where it may go: $(grep -m1 'network to' "$T/a.json")" grep -q "network to $mhost:80 only" "$T/a.json"
+check "the dependency stage says where it may go: $(grep -m1 'network to' "$T/a.err")" grep -q "network to $mhost:80 only" "$T/a.err"
 check "a direct connection to the decoy fails: $(grep '^direct:' "$log")" sh -c "grep -q '^direct: connect failed' '$log'"
 check "the proxy refuses the decoy: $(grep '^proxied:' "$log")" sh -c "grep -q '^proxied: HTTP/1.1 403' '$log'"
 check "the proxy serves the mirror: $(grep '^mirror:' "$log")" sh -c "grep -q '^mirror: HTTP/1.[01] 200' '$log'"

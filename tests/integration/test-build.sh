@@ -39,7 +39,8 @@ cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
 "$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
 check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
-check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.json"
+check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.err"
+check "with --json, stdout is the JSON summary alone" python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/fail.json"
 check "and says which stage failed in one line, and where the log is: $(cat "$T/fail.err" | tail -n 1)" \
         grep -q "failed at stage 'build' (dpkg-buildpackage exited with status 2); log: '$T/out/test-pkg_1.0_amd64.build'" "$T/fail.err"
 check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result": "failed", "stage": "build"' "$T/fail.json"
