@@ -978,7 +978,10 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 return log_oom();
         if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
                 return log_oom();
-        cmd = strdup_printf("{ %s; echo $? > /build/.status; } 2>&1 | tee -a /build/build.log", words);
+        /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
+        cmd = strdup_printf("{ echo Command: %s; echo \"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS\"; %s; "
+                            "echo $? > /build/.status; } 2>&1 | tee -a /build/build.log",
+                            words, words);
         if (!cmd)
                 return log_oom();
         if (build_user_env(b, u, &env) < 0)
@@ -1147,8 +1150,19 @@ static int build_results(Build *b) {
         return 0;
 }
 
-/* Copies the results and the log to @out, owned by @u. */
-static int build_collect(Build *b, const char *out, const UserInfo *u) {
+/* The log's last lines, as sbuild's summary: Status "successful", "attempted" (the build stage failed) or
+ * "failed" (an earlier one), Fail-Stage. */
+static char *build_summary(const Build *b, const ChrootRef *ref, int r, time_t started) {
+        return strdup_printf("=== summary ===\nPackage: %s\nVersion: %s\nChroot: %s@%u\nBuild Architecture: %s\n"
+                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%sStatus: %s\n",
+                             b->source, b->version, ref->name ?: "", ref->version, b->arch ?: "",
+                             buildplan_host_arch(&b->plan) ?: "", (long long) (time(NULL) - started),
+                             r < 0 ? "Fail-Stage: " : "", r < 0 ? b->stage ?: "setup" : "", r < 0 ? "\n" : "",
+                             r >= 0 ? "successful" : (b->stage && streq(b->stage, "build")) ? "attempted" : "failed");
+}
+
+/* Copies the results and the log (ending with @summary) to @out, owned by @u. */
+static int build_collect(Build *b, const char *out, const UserInfo *u, const char *summary) {
         int r;
 
         r = build_results(b);
@@ -1165,9 +1179,9 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
                 (void) read_file(proxy, &p);
-                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s",
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s",
                                      a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
-                                     p ?: "", c ?: "");
+                                     p ?: "", c ?: "", summary ?: "");
                 if (!text)
                         return log_oom();
                 r = write_file_atomic(b->log_file, text, 0644);
@@ -1422,8 +1436,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
                 r = build_run(ctx, &b, &ref, &u);
-        if (b.build && access(b.build, F_OK) >= 0)
-                (void) build_collect(&b, out, &owner);
+        if (b.build && access(b.build, F_OK) >= 0) {
+                _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
+                (void) build_collect(&b, out, &owner, summary);
+        }
         if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
                 _cleanup_free_ char *name = find_changes(b.build);
                 _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;

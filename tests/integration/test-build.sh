@@ -37,7 +37,7 @@ check "the dependencies layer was published for reuse" sh -c "ls '$ARKOSE_STATE_
 # A build that fails: one line naming the stage, and a machine-readable summary.
 cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
-"$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
+DEB_BUILD_OPTIONS=nocheck "$ARKOSE" build --chroot bookworm --json "$T/src/broken" --output "$T/out" > "$T/fail.json" 2> "$T/fail.err"; rc=$?
 check "a failing build exits non-zero ($rc)" test "$rc" -ne 0
 check "the second build reused the dependencies layer" grep -q "^Reusing the build dependencies" "$T/fail.err"
 check "with --json, stdout is the JSON summary alone" python3 -c 'import json, sys; json.load(open(sys.argv[1]))' "$T/fail.json"
@@ -47,6 +47,12 @@ check "the JSON summary names the stage: $(cat "$T/fail.json")" grep -q '"result
 check "the log link now names the failed build's log, which has the failure" \
         sh -c "[ \"\$(readlink '$T/out/test-pkg_1.0_amd64.build')\" != '$first' ] && grep -q 'false' '$T/out/test-pkg_1.0_amd64.build'"
 check "and the successful build's log is still there" test -s "$T/out/$first"
+# The log says what ran and ends with sbuild's summary lines (scripts look for "Status: successful").
+check "the log names the command and DEB_BUILD_OPTIONS" \
+        sh -c "grep -qx 'Command: dpkg-buildpackage -us -uc -b' '$T/out/$first' && grep -qx 'DEB_BUILD_OPTIONS=nocheck parallel=2' '$T/out/test-pkg_1.0_amd64.build'"
+check "the successful build's log ends with 'Status: successful'" sh -c "tail -n 1 '$T/out/$first' | grep -qx 'Status: successful'"
+check "the failed one's with 'Fail-Stage: build' and 'Status: attempted', as sbuild's" \
+        sh -c "tail -n 2 '$T/out/test-pkg_1.0_amd64.build' | tr '\n' ' ' | grep -qx 'Fail-Stage: build Status: attempted '"
 # Refused before anything runs (a chroot that does not exist, one not created): one line, and the output
 # as it was (the log of the build before was overwritten by an empty one).
 printf '[chroot]\nsuite = trixie\n' > "$ARKOSE_CONFIG_DIR/chroots.d/notmade.conf"
@@ -68,6 +74,8 @@ check "unsatisfiable build dependencies fail ($rc) in one line: $err" \
         sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 check "naming the dependency and the log" sh -c "echo \"\$1\" | grep -qF \"stage 'dependencies' (status 100): Depends: arkose-no-such-package (>= 2) but it is not installable; log: '$T/out/test-pkg_1.0_amd64.build'\"" sh "$err"
 check "whose log has apt's words" grep -q "unmet dependencies" "$T/out/test-pkg_1.0_amd64.build"
+check "and ends 'Fail-Stage: dependencies', 'Status: failed'" \
+        sh -c "tail -n 2 '$T/out/test-pkg_1.0_amd64.build' | tr '\n' ' ' | grep -qx 'Fail-Stage: dependencies Status: failed '"
 expect_eq "no dependency layer was added" "$layers" "$(ls "$ARKOSE_STATE_DIR/cache/deps" | wc -l)"
 check "no build directory or session is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' '$ARKOSE_STATE_DIR/sessions' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
 err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
