@@ -579,9 +579,84 @@ static void link_debs(const char *from, const char *to) {
         }
 }
 
+/* An --extra-package that is a .deb file (build_extra_package_parse() made it an absolute path). */
+static bool extra_is_deb(const char *e) {
+        return e[0] == '/';
+}
+
+int build_extra_package_parse(const char *arg, char **ret_deb) {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+        size_t n = strlen(arg);
+
+        *ret_deb = NULL;
+        if (!strchr(arg, '/') && !(n > 4 && streq(arg + n - 4, ".deb"))) {
+                if (strpbrk(arg, " '\"\\;$`") || arg[0] == '-' || n == 0)
+                        return log_error_errno(-EINVAL, "Invalid --extra-package '%s': expected a package name or a .deb file", arg);
+                return 0;
+        }
+        path = realpath(arg, NULL);
+        if (!path)
+                return log_error_errno(-errno, "Invalid --extra-package '%s': %m", arg);
+        n = strlen(path);
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || n <= 4 || !streq(path + n - 4, ".deb"))
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': not a .deb file (a directory of them is not taken: name each)", arg);
+        if (strpbrk(path, " '\"\\;$`\t\n"))
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': its path has a blank or a quote", arg);
+        *ret_deb = TAKE_PTR(path);
+        return 0;
+}
+
+/* The --extra-package words for apt-get install in the dependency session: package names as they are, a
+ * .deb as its copy in @dir (bound into the session), "./" paths for apt. "" for none; NULL on OOM. */
+static char *extra_install_words(const char *dir) {
+        _cleanup_free_ char *out = strdup("");
+
+        for (char **e = arg_extra_packages; out && e && *e; e++) {
+                _cleanup_free_ char *copy = NULL;
+                char *n;
+
+                if (extra_is_deb(*e))
+                        copy = path_join(dir, strrchr(*e, '/') + 1);
+                n = strdup_printf("%s%s%s", out, isempty(out) ? "" : " ", copy ?: *e);
+                if (!n)
+                        return NULL;
+                free(out);
+                out = n;
+        }
+        return TAKE_PTR(out);
+}
+
+/* The --extra-package part of the dependency layer's key: names, and a .deb's name and SHA-256 (a rebuilt
+ * .deb of the same name makes a new layer). Returns 0 and *ret, or a negative errno (logged). */
+static int extra_key_text(char **ret) {
+        _cleanup_free_ char *out = strdup("");
+
+        if (!out)
+                return log_oom();
+        for (char **e = arg_extra_packages; e && *e; e++) {
+                char hex[SHA256_HEX_SIZE] = "";
+                char *n;
+
+                if (extra_is_deb(*e)) {
+                        int r = sha256_file(*e, hex);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to read --extra-package '%s': %m", *e);
+                }
+                n = strdup_printf("%s%s%s%s%s", out, isempty(out) ? "" : " ", extra_is_deb(*e) ? strrchr(*e, '/') + 1 : *e,
+                                  *hex ? ":" : "", hex);
+                if (!n)
+                        return log_oom();
+                free(out);
+                out = n;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 /* The cache key text of the dependency layer: what the layer depends on (buildplan_key_text()). */
 static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
-        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+        _cleanup_free_ char *extra = NULL;
         _cleanup_free_ char *repos =
                 arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
         _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
@@ -589,12 +664,18 @@ static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, cha
                                              : strdup("");
         _cleanup_free_ char *keys = strdup(""), *tree = strdup_printf("%s@%u", ref->name, ref->version);
 
-        if (!extra || !repos || !setup || !keys || !tree)
+        int r;
+
+        if (!repos || !setup || !keys || !tree)
                 return -ENOMEM;
+        r = extra_key_text(&extra);
+        if (r < 0)
+                return r;
         for (char **k = arg_extra_repository_keys; k && *k; k++) {
                 _cleanup_free_ char *text = NULL, *n = NULL;
                 char hex[SHA256_HEX_SIZE];
-                int r = read_file(*k, &text);
+
+                r = read_file(*k, &text);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read --extra-repository-key '%s': %m", *k);
                 sha256_hex(text, strlen(text), hex);
@@ -622,6 +703,16 @@ static int deps_extra_files(const char *dir, char **ret_install) {
 
         if (!install)
                 return log_oom();
+        /* --extra-package .deb files, copied where the session sees them (extra_install_words()). */
+        for (char **e = arg_extra_packages; e && *e; e++) {
+                char *argv[] = { (char *) "cp", *e, (char *) dir, NULL };
+
+                if (!extra_is_deb(*e))
+                        continue;
+                r = run_program(argv);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to copy --extra-package '%s'", *e);
+        }
         if (arg_extra_repositories) {
                 _cleanup_free_ char *lines = strv_join(arg_extra_repositories, "\n");
                 list = path_join(dir, "extra.list");
@@ -748,8 +839,8 @@ static char *shell_words(char **argv) {
  * they suffice (never with extra repositories, whose lists it lacks, nor for a cross build, which adds
  * an architecture first: buildplan.h), output appended to @log. */
 static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
-                        char **ret_prelude, char **ret_script) {
-        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+                        const char *aux, char **ret_prelude, char **ret_script) {
+        _cleanup_free_ char *extra = extra_install_words(aux);
         _cleanup_free_ char *prelude = NULL, *setup = NULL, *core = NULL, *builddep = NULL;
         _cleanup_strv_free_ char **setup_argv = NULL, **core_argv = NULL, **builddep_argv = NULL;
         bool cross = buildplan_is_cross(&b->plan);
@@ -884,7 +975,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         if (r < 0)
                 goto finish;
 
-        r = deps_scripts(b, proxy_port(proxy), log, archives, install, &prelude, &script);
+        r = deps_scripts(b, proxy_port(proxy), log, archives, install, aux, &prelude, &script);
         if (r < 0)
                 goto finish;
         {

@@ -263,7 +263,8 @@ static void help(void) {
                "      --source            also build the source package\n"
                "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
                "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
-               "      --extra-package P   also install package P with the dependencies (repeatable)\n"
+               "      --extra-package P   also install package P (a name, or a .deb file) with the dependencies\n"
+               "                          (repeatable)\n"
                "      --extra-repository 'deb URI SUITE [COMP...]'  another apt source for the dependencies\n"
                "                          (repeatable; http, https or file URIs, fetched by the host)\n"
                "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
@@ -497,14 +498,17 @@ static int parse_options(int argc, char **argv) {
                         free(arg_build_profiles);
                         arg_build_profiles = strdup(optarg);
                         break;
-                case ARG_EXTRA_PACKAGE:
-                        if (strpbrk(optarg, " '\"\\;$`/") || optarg[0] == '-') {
-                                log_error("Invalid --extra-package '%s': expected a package name", optarg);
-                                return -EINVAL;
-                        }
-                        if (strv_extend(&arg_extra_packages, optarg) < 0)
+                case ARG_EXTRA_PACKAGE: {
+                        _cleanup_free_ char *deb = NULL;
+                        int r;
+
+                        r = build_extra_package_parse(optarg, &deb);
+                        if (r < 0)
+                                return r;
+                        if (strv_extend(&arg_extra_packages, deb ?: optarg) < 0)
                                 return -ENOMEM;
                         break;
+                }
                 case 'A':
                 case ARG_NO_ARCH_ALL:
                         /* sbuild's: the later of --arch-all and --no-arch-all wins. */

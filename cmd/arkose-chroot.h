@@ -57,6 +57,10 @@ typedef enum BuildPurge {
         _BUILD_PURGE_INVALID = -EINVAL,
 } BuildPurge;
 extern BuildPurge arg_purge;
+/* Checks an --extra-package argument, sbuild's: a package name, or a .deb file (a path with a '/' or ending in
+ * ".deb"), which is installed from the file; then its absolute path is in *ret_deb (else NULL). Logs one
+ * line. Returns 0, or -EINVAL. */
+int build_extra_package_parse(const char *arg, char **ret_deb);
 /* "always", "never", "successful" (sbuild's words) to a BuildPurge; _BUILD_PURGE_INVALID for others. */
 BuildPurge build_purge_from_string(const char *s);
 extern char *arg_arch;

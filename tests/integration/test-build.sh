@@ -34,6 +34,26 @@ check "no build directory is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/bui
 
 check "the dependencies layer was published for reuse" sh -c "ls '$ARKOSE_STATE_DIR'/cache/deps/*/upper > /dev/null"
 
+# sbuild's --extra-package with a .deb file (a package built before, not in any archive): installed from the
+# file in the dependency stage; a rebuilt .deb of the same name makes a new layer. It was refused ("expected a
+# package name").
+mkdir -p "$T/mk/DEBIAN" "$T/mk/usr/share/arkose-extra" "$T/out-x"
+printf 'Package: arkose-extra-marker\nVersion: 1.0\nArchitecture: all\nMaintainer: t <t@example.org>\nDescription: m\n m\n' \
+        > "$T/mk/DEBIAN/control"
+for v in one two; do
+        echo $v > "$T/mk/usr/share/arkose-extra/marker"
+        dpkg-deb --root-owner-group -b "$T/mk" "$T/src/arkose-extra-marker_1.0_all.deb" > /dev/null
+        (cd "$T/src" && "$ARKOSE" build --chroot bookworm --extra-package ./arkose-extra-marker_1.0_all.deb \
+                --starting-build-commands 'echo marker: $(cat /usr/share/arkose-extra/marker)' \
+                "$T/src/test-pkg_1.0.dsc" --output "$T/out-x" > "$T/x-$v.out" 2>&1); rc=$?
+        check "--extra-package FILE.deb ($v, $rc): the build saw the package's file" \
+                grep -qx "marker: $v" "$T/out-x/test-pkg_1.0_amd64.build"
+done
+check "the second .deb did not reuse the first one's layer" sh -c "! grep -q '^Reusing' '$T/x-two.out'"
+err=$("$ARKOSE" build --chroot bookworm --extra-package /etc/passwd "$T/src/test-pkg_1.0.dsc" 2>&1); rc=$?
+check "an --extra-package file that is not a .deb is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+
 # A build that fails: one line naming the stage, and a machine-readable summary.
 cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
