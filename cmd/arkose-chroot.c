@@ -271,6 +271,9 @@ static void help(void) {
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
+               "      --no-run-lintian, --no-run-piuparts, --no-run-autopkgtest  sbuild's; build runs none\n"
+               "                          of them\n"
+               "      --run-lintian, --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
                "      --json              a JSON summary on stdout\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
@@ -323,6 +326,10 @@ enum {
         ARG_EXTRA_REPOSITORY_KEY,
         ARG_KEEP_SESSION,
         ARG_PURGE,
+        ARG_NO_RUN,
+        ARG_RUN_LINTIAN,
+        ARG_RUN_PIUPARTS,
+        ARG_RUN_AUTOPKGTEST,
         ARG_AUTOPKGTEST,
         ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
@@ -371,6 +378,12 @@ static const struct option options[] = {
         { "purge", required_argument, NULL, ARG_PURGE },
         { "purge-build", required_argument, NULL, ARG_PURGE },
         { "purge-session", required_argument, NULL, ARG_PURGE },
+        { "no-run-lintian", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-piuparts", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN },
+        { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
+        { "run-piuparts", no_argument, NULL, ARG_RUN_PIUPARTS },
+        { "run-autopkgtest", no_argument, NULL, ARG_RUN_AUTOPKGTEST },
         { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
         { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
         { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
@@ -569,6 +582,18 @@ static int parse_options(int argc, char **argv) {
                 case ARG_KEEP_SESSION:
                         arg_purge = BUILD_PURGE_NEVER;
                         break;
+                case ARG_NO_RUN:
+                        /* sbuild's --no-run-lintian and friends: build runs none of them anyway. */
+                        break;
+                case ARG_RUN_LINTIAN:
+                case ARG_RUN_PIUPARTS:
+                case ARG_RUN_AUTOPKGTEST:
+                        log_error("build does not run %s: run it on the .changes the build writes (%s)",
+                                  c == ARG_RUN_LINTIAN ? "lintian" : c == ARG_RUN_PIUPARTS ? "piuparts" : "autopkgtest",
+                                  c == ARG_RUN_LINTIAN     ? "lintian PKG.changes"
+                                  : c == ARG_RUN_PIUPARTS ? "piuparts PKG.changes"
+                                                          : "autopkgtest PKG.changes -- arkose CHROOT");
+                        return -EINVAL;
                 case ARG_PURGE: {
                         BuildPurge m = build_purge_from_string(optarg);
                         if (m < 0) {
