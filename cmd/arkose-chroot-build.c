@@ -34,6 +34,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
@@ -49,12 +50,26 @@ char *arg_output = NULL;
 char *arg_jobs = NULL;
 char *arg_build_profiles = NULL;
 char **arg_extra_packages = NULL;
-bool arg_arch_all_only = false;
+bool arg_arch_all = false;
+bool arg_no_arch_all = false;
 bool arg_no_arch_any = false;
 bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
-bool arg_keep_session = false;
+BuildPurge arg_purge = BUILD_PURGE_ALWAYS;
+
+static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
+        [BUILD_PURGE_ALWAYS] = "always",
+        [BUILD_PURGE_NEVER] = "never",
+        [BUILD_PURGE_SUCCESSFUL] = "successful",
+};
+
+BuildPurge build_purge_from_string(const char *s) {
+        for (int i = 0; i < _BUILD_PURGE_MAX; i++)
+                if (s && streq(s, build_purge_table[i]))
+                        return (BuildPurge) i;
+        return _BUILD_PURGE_INVALID;
+}
 char *arg_arch = NULL;
 char *arg_host = NULL;
 
@@ -170,11 +185,12 @@ typedef struct Build {
         int status;             /* the failed stage's exit status */
         char *deps_layer;       /* the build dependencies' layer, cached under STATE/cache/deps/KEY */
         char **files;           /* results copied to the output */
-        char *log;              /* the log in the output */
+        char *log;              /* the log in the output: PKG_VERSION_ARCH.build, a symlink to log_file */
+        char *log_file;         /* PKG_VERSION_ARCH-DATE.build in the output, as sbuild names its logs */
         char *dsc;              /* the .dsc built, NULL for a source directory */
         char *arch;             /* the chroot's architecture (dpkg's name): the build architecture */
         BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
-        char *kept_session;     /* --keep-session: the build session's id */
+        char *kept_session;     /* the build session's id, when --keep-session or --purge-* kept it */
 } Build;
 
 static void build_done(Build *b) {
@@ -187,6 +203,7 @@ static void build_done(Build *b) {
         free(b->timestamp);
         strv_free(b->files);
         free(b->log);
+        free(b->log_file);
         free(b->deps_layer);
         free(b->dsc);
         free(b->arch);
@@ -562,9 +579,84 @@ static void link_debs(const char *from, const char *to) {
         }
 }
 
+/* An --extra-package that is a .deb file (build_extra_package_parse() made it an absolute path). */
+static bool extra_is_deb(const char *e) {
+        return e[0] == '/';
+}
+
+int build_extra_package_parse(const char *arg, char **ret_deb) {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+        size_t n = strlen(arg);
+
+        *ret_deb = NULL;
+        if (!strchr(arg, '/') && !(n > 4 && streq(arg + n - 4, ".deb"))) {
+                if (strpbrk(arg, " '\"\\;$`") || arg[0] == '-' || n == 0)
+                        return log_error_errno(-EINVAL, "Invalid --extra-package '%s': expected a package name or a .deb file", arg);
+                return 0;
+        }
+        path = realpath(arg, NULL);
+        if (!path)
+                return log_error_errno(-errno, "Invalid --extra-package '%s': %m", arg);
+        n = strlen(path);
+        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || n <= 4 || !streq(path + n - 4, ".deb"))
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': not a .deb file (a directory of them is not taken: name each)", arg);
+        if (strpbrk(path, " '\"\\;$`\t\n"))
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': its path has a blank or a quote", arg);
+        *ret_deb = TAKE_PTR(path);
+        return 0;
+}
+
+/* The --extra-package words for apt-get install in the dependency session: package names as they are, a
+ * .deb as its copy in @dir (bound into the session), "./" paths for apt. "" for none; NULL on OOM. */
+static char *extra_install_words(const char *dir) {
+        _cleanup_free_ char *out = strdup("");
+
+        for (char **e = arg_extra_packages; out && e && *e; e++) {
+                _cleanup_free_ char *copy = NULL;
+                char *n;
+
+                if (extra_is_deb(*e))
+                        copy = path_join(dir, strrchr(*e, '/') + 1);
+                n = strdup_printf("%s%s%s", out, isempty(out) ? "" : " ", copy ?: *e);
+                if (!n)
+                        return NULL;
+                free(out);
+                out = n;
+        }
+        return TAKE_PTR(out);
+}
+
+/* The --extra-package part of the dependency layer's key: names, and a .deb's name and SHA-256 (a rebuilt
+ * .deb of the same name makes a new layer). Returns 0 and *ret, or a negative errno (logged). */
+static int extra_key_text(char **ret) {
+        _cleanup_free_ char *out = strdup("");
+
+        if (!out)
+                return log_oom();
+        for (char **e = arg_extra_packages; e && *e; e++) {
+                char hex[SHA256_HEX_SIZE] = "";
+                char *n;
+
+                if (extra_is_deb(*e)) {
+                        int r = sha256_file(*e, hex);
+                        if (r < 0)
+                                return log_error_errno(r, "Failed to read --extra-package '%s': %m", *e);
+                }
+                n = strdup_printf("%s%s%s%s%s", out, isempty(out) ? "" : " ", extra_is_deb(*e) ? strrchr(*e, '/') + 1 : *e,
+                                  *hex ? ":" : "", hex);
+                if (!n)
+                        return log_oom();
+                free(out);
+                out = n;
+        }
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
 /* The cache key text of the dependency layer: what the layer depends on (buildplan_key_text()). */
 static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
-        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+        _cleanup_free_ char *extra = NULL;
         _cleanup_free_ char *repos =
                 arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
         _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
@@ -572,12 +664,18 @@ static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, cha
                                              : strdup("");
         _cleanup_free_ char *keys = strdup(""), *tree = strdup_printf("%s@%u", ref->name, ref->version);
 
-        if (!extra || !repos || !setup || !keys || !tree)
+        int r;
+
+        if (!repos || !setup || !keys || !tree)
                 return -ENOMEM;
+        r = extra_key_text(&extra);
+        if (r < 0)
+                return r;
         for (char **k = arg_extra_repository_keys; k && *k; k++) {
                 _cleanup_free_ char *text = NULL, *n = NULL;
                 char hex[SHA256_HEX_SIZE];
-                int r = read_file(*k, &text);
+
+                r = read_file(*k, &text);
                 if (r < 0)
                         return log_error_errno(r, "Failed to read --extra-repository-key '%s': %m", *k);
                 sha256_hex(text, strlen(text), hex);
@@ -605,6 +703,16 @@ static int deps_extra_files(const char *dir, char **ret_install) {
 
         if (!install)
                 return log_oom();
+        /* --extra-package .deb files, copied where the session sees them (extra_install_words()). */
+        for (char **e = arg_extra_packages; e && *e; e++) {
+                char *argv[] = { (char *) "cp", *e, (char *) dir, NULL };
+
+                if (!extra_is_deb(*e))
+                        continue;
+                r = run_program(argv);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to copy --extra-package '%s'", *e);
+        }
         if (arg_extra_repositories) {
                 _cleanup_free_ char *lines = strv_join(arg_extra_repositories, "\n");
                 list = path_join(dir, "extra.list");
@@ -706,10 +814,13 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                 b->stage = "dependencies";
                 r = session_run(session, &attach, signals_forward_child, &status);
                 if (r >= 0 && status != 0) {
+                        _cleanup_free_ char *text = NULL, *why = NULL;
+
                         b->status = status;
-                        r = log_error_errno(-EPROTO,
-                                            "Build failed at stage 'dependencies' (status %d): see the log",
-                                            status);
+                        if (read_file(log, &text) >= 0)
+                                (void) buildplan_apt_failure(text, &why); /* on OOM, "see the log" */
+                        r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): %s; log: '%s'",
+                                            status, why ?: "see the log", b->log);
                 }
         }
         if (session_end(session) < 0 && r >= 0)
@@ -728,8 +839,8 @@ static char *shell_words(char **argv) {
  * they suffice (never with extra repositories, whose lists it lacks, nor for a cross build, which adds
  * an architecture first: buildplan.h), output appended to @log. */
 static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
-                        char **ret_prelude, char **ret_script) {
-        _cleanup_free_ char *extra = arg_extra_packages ? strv_join(arg_extra_packages, " ") : strdup("");
+                        const char *aux, char **ret_prelude, char **ret_script) {
+        _cleanup_free_ char *extra = extra_install_words(aux);
         _cleanup_free_ char *prelude = NULL, *setup = NULL, *core = NULL, *builddep = NULL;
         _cleanup_strv_free_ char **setup_argv = NULL, **core_argv = NULL, **builddep_argv = NULL;
         bool cross = buildplan_is_cross(&b->plan);
@@ -864,7 +975,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         if (r < 0)
                 goto finish;
 
-        r = deps_scripts(b, proxy_port(proxy), log, archives, install, &prelude, &script);
+        r = deps_scripts(b, proxy_port(proxy), log, archives, install, aux, &prelude, &script);
         if (r < 0)
                 goto finish;
         {
@@ -958,7 +1069,10 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 return log_oom();
         if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
                 return log_oom();
-        cmd = strdup_printf("{ %s; echo $? > /build/.status; } 2>&1 | tee -a /build/build.log", words);
+        /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
+        cmd = strdup_printf("{ echo Command: %s; echo \"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS\"; %s; "
+                            "echo $? > /build/.status; } 2>&1 | tee -a /build/build.log",
+                            words, words);
         if (!cmd)
                 return log_oom();
         if (build_user_env(b, u, &env) < 0)
@@ -966,7 +1080,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
 
         /* A one-shot session's container runs one command (container.h); hooks in the session need a
          * detached one, as does --keep-session. Its mounts live in the host's namespace. */
-        detached = arg_keep_session || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
+        detached = arg_purge != BUILD_PURGE_ALWAYS || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
                    arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
         if (!detached) {
                 r = private_mount_namespace();
@@ -1008,8 +1122,6 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         r = session_create(&plan, &session);
         if (r < 0)
                 return r;
-        if (arg_keep_session && !(b->kept_session = strdup(session_id(session))))
-                return log_oom();
         v.session = session_id(session);
         b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
         r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build/build.log", NULL);
@@ -1042,18 +1154,19 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
                                            NULL);
                 b->stage = "build";
-                r = log_error_errno(
-                        -EPROTO, "Build failed at stage 'build' (dpkg-buildpackage exited with status %d)",
-                        b->status);
+                r = log_error_errno(-EPROTO,
+                                    "Build failed at stage 'build' (dpkg-buildpackage exited with status %d); log: '%s'",
+                                    b->status, b->log);
         } else if (r >= 0) {
                 _cleanup_free_ char *name = find_changes(b->build);
                 changes = name ? path_join("/build", name) : NULL;
                 v.changes = changes;
                 r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build/build.log", NULL);
         }
-        if (arg_keep_session) {
+        if (arg_purge == BUILD_PURGE_NEVER || (arg_purge == BUILD_PURGE_SUCCESSFUL && r < 0)) {
+                b->kept_session = strdup(session_id(session));
                 session = session_leave(session);
-                return r;
+                return b->kept_session ? r : log_oom();
         }
         {
                 int k = session_end(session);
@@ -1061,33 +1174,93 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         }
 }
 
-/* Copies the results and the log to @out, owned by @u. */
-static int build_collect(Build *b, const char *out, const UserInfo *u) {
-        _cleanup_closedir_ DIR *d = opendir(b->build);
-        static const char *const suffixes[] = { ".deb", ".udeb", ".changes", ".buildinfo", ".dsc", ".tar.xz",
-                                                 ".tar.gz", ".tar.bz2" };
-        struct dirent *de;
+/* The build log's names in @out, as sbuild's (Build.pm, open_build_log()): PKG_VERSION_ARCH-DATE.build,
+ * the version without its epoch, ARCH the host architecture, DATE the build's start in UTC; and the
+ * symlink PKG_VERSION_ARCH.build to it, so an earlier log stays. */
+static int build_log_paths(Build *b, const char *out, time_t started) {
+        const char *colon = strchr(b->version, ':');
+        _cleanup_free_ char *name = strdup_printf("%s_%s_%s", b->source, colon ? colon + 1 : b->version,
+                                                  buildplan_host_arch(&b->plan));
+        char date[32];
+        struct tm tm;
+
+        if (!name || !gmtime_r(&started, &tm) || strftime(date, sizeof date, "%FT%TZ", &tm) == 0)
+                return log_oom();
+        b->log = strdup_printf("%s/%s.build", out, name);
+        b->log_file = strdup_printf("%s/%s-%s.build", out, name, date);
+        return b->log && b->log_file ? 0 : log_oom();
+}
+
+/* Points @link at @target (a name in the same directory) through a temporary symlink and rename(). */
+static int symlink_replace(const char *target, const char *link) {
+        _cleanup_free_ char *tmp = strdup_printf("%s.tmp-%d", link, (int) getpid());
+
+        if (!tmp)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        if (symlink(target, tmp) < 0)
+                return -errno;
+        if (rename(tmp, link) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
+/* The results: the .changes and the files it names (sbuild copies the same), those that are regular files in
+ * b->build. A failed build has no .changes, hence no results: no .orig tarball that dpkg-source -x put beside
+ * the source, no .deb of half a build. */
+static int build_results(Build *b) {
+        _cleanup_free_ char *name = find_changes(b->build), *path = NULL, *text = NULL;
+        _cleanup_strv_free_ char **listed = NULL;
         int r;
 
-        if (!d)
-                return log_error_errno(-errno, "Failed to read '%s': %m", b->build);
-        while ((de = readdir(d))) {
-                size_t n = strlen(de->d_name);
-                bool wanted = false;
+        if (!name)
+                return 0;
+        path = path_join(b->build, name);
+        if (!path)
+                return log_oom();
+        r = read_file(path, &text);
+        if (r < 0)
+                return log_error_errno(r, "Failed to read '%s': %m", path);
+        if (buildplan_changes_files(text, &listed) < 0 || strv_extend(&b->files, name) < 0)
+                return log_oom();
+        for (char **f = listed; f && *f; f++) {
+                _cleanup_free_ char *p = path_join(b->build, *f);
+                struct stat st;
 
-                for (size_t i = 0; i < ELEMENTSOF(suffixes); i++) {
-                        size_t k = strlen(suffixes[i]);
-                        wanted = wanted || (n > k && streq(de->d_name + n - k, suffixes[i]));
-                }
-                if (!wanted || de->d_type != DT_REG)
+                if (!p)
+                        return log_oom();
+                if (lstat(p, &st) < 0 || !S_ISREG(st.st_mode) || strv_contains(b->files, *f))
                         continue;
-                if (strv_extend(&b->files, de->d_name) < 0)
+                if (strv_extend(&b->files, *f) < 0)
                         return log_oom();
         }
         strv_sort(b->files);
-        b->log = strdup_printf("%s/%s_%s.build", out, b->source, b->version);
+        return 0;
+}
+
+/* The log's last lines, as sbuild's summary: Status "successful", "attempted" (the build stage failed) or
+ * "failed" (an earlier one), Fail-Stage. */
+static char *build_summary(const Build *b, const ChrootRef *ref, int r, time_t started) {
+        return strdup_printf("=== summary ===\nPackage: %s\nVersion: %s\nChroot: %s@%u\nBuild Architecture: %s\n"
+                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%sStatus: %s\n",
+                             b->source, b->version, ref->name ?: "", ref->version, b->arch ?: "",
+                             buildplan_host_arch(&b->plan) ?: "", (long long) (time(NULL) - started),
+                             r < 0 ? "Fail-Stage: " : "", r < 0 ? b->stage ?: "setup" : "", r < 0 ? "\n" : "",
+                             r >= 0 ? "successful" : (b->stage && streq(b->stage, "build")) ? "attempted" : "failed");
+}
+
+/* Copies the results and the log (ending with @summary) to @out, owned by @u. */
+static int build_collect(Build *b, const char *out, const UserInfo *u, const char *summary) {
+        int r;
+
+        r = build_results(b);
+        if (r < 0)
+                return r;
         if (!b->log)
-                return log_oom();
+                return 0; /* no log: the build stopped before its name was known */
         {
                 _cleanup_free_ char *deps = path_join(b->build, "deps.log");
                 _cleanup_free_ char *build = path_join(b->build, "build.log");
@@ -1097,19 +1270,26 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
                 (void) read_file(proxy, &p);
-                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s",
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s",
                                      a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
-                                     p ?: "", c ?: "");
+                                     p ?: "", c ?: "", summary ?: "");
                 if (!text)
                         return log_oom();
-                r = write_file_atomic(b->log, text, 0644);
+                r = write_file_atomic(b->log_file, text, 0644);
                 if (r < 0)
-                        return log_error_errno(r, "Failed to write '%s': %m", b->log);
-                (void) chown(b->log, u->uid, u->gid);
+                        return log_error_errno(r, "Failed to write '%s': %m", b->log_file);
+                (void) chown(b->log_file, u->uid, u->gid);
+                r = symlink_replace(strrchr(b->log_file, '/') + 1, b->log);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to link '%s' to '%s': %m", b->log, b->log_file);
+                (void) lchown(b->log, u->uid, u->gid);
         }
         for (char **f = b->files; f && *f; f++) {
                 _cleanup_free_ char *from = path_join(b->build, *f);
-                char *argv[] = { (char *) "cp", (char *) "--no-preserve=ownership", from, (char *) out, NULL };
+                /* --remove-destination: a file of that name in the output is replaced, never written
+                 * through (it may be a symlink). */
+                char *argv[] = { (char *) "cp", (char *) "--no-preserve=ownership", (char *) "--remove-destination",
+                                 from, (char *) out, NULL };
                 _cleanup_free_ char *to = path_join(out, *f);
 
                 if (!from || !to)
@@ -1117,7 +1297,7 @@ static int build_collect(Build *b, const char *out, const UserInfo *u) {
                 r = run_program(argv);
                 if (r < 0)
                         return log_error_errno(r, "Failed to copy '%s' to '%s'", *f, out);
-                (void) chown(to, u->uid, u->gid);
+                (void) lchown(to, u->uid, u->gid);
         }
         return 0;
 }
@@ -1236,7 +1416,8 @@ static void build_plan_set(Build *b) {
                 .build_arch = b->arch,
                 .host_arch = arg_host,
                 .profiles = arg_build_profiles,
-                .arch_all_only = arg_arch_all_only,
+                .arch_all = arg_arch_all,
+                .no_arch_all = arg_no_arch_all,
                 .no_arch_any = arg_no_arch_any,
                 .source_too = arg_source_too,
         };
@@ -1247,6 +1428,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(user_info_done) UserInfo u = {}, owner = {};
         _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
+        _cleanup_close_ int json_fd = -EBADF;
+        time_t started = time(NULL);
         int r;
 
         if (argc != 1)
@@ -1290,6 +1473,14 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         return log_oom();
         }
 
+        /* With --json, stdout carries the summary only: what the build prints, and its sessions' and hooks'
+         * output (they inherit our descriptors), go to stderr until then. */
+        if (arg_json) {
+                fflush(stdout);
+                json_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+                if (json_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+                        return log_error_errno(-errno, "Failed to set stdout aside for --json: %m");
+        }
         signals_install();
         r = build_prepare(ctx, &b, what);
         if (r >= 0) {
@@ -1304,8 +1495,15 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
                 if (r >= 0) {
                         build_plan_set(&b);
-                        r = build_check_arch(&b);
+                        if (!buildplan_builds_something(&b.plan))
+                                r = log_error_errno(-EINVAL,
+                                                    "Nothing to build: no Architecture: any packages "
+                                                    "(--no-arch-any), no Architecture: all ones (%s) and no "
+                                                    "--source",
+                                                    arg_no_arch_all ? "--no-arch-all" : "cross without --arch-all");
                 }
+                if (r >= 0)
+                        r = build_check_arch(&b);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };
@@ -1321,12 +1519,18 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 b.stage = build_hook_table[BUILD_HOOK_PRE_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out);
         }
+        /* The log is named, and will be written, once the dependency stage starts: a build refused before
+         * (bad input, a chroot not created) leaves the output as it was, an earlier log included. */
+        if (r >= 0)
+                r = build_log_paths(&b, out, started);
         if (r >= 0)
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
                 r = build_run(ctx, &b, &ref, &u);
-        if (b.build && access(b.build, F_OK) >= 0)
-                (void) build_collect(&b, out, &owner);
+        if (b.build && access(b.build, F_OK) >= 0) {
+                _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
+                (void) build_collect(&b, out, &owner, summary);
+        }
         if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
                 _cleanup_free_ char *name = find_changes(b.build);
                 _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;
@@ -1339,8 +1543,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 b.stage = build_hook_table[BUILD_HOOK_POST_BUILD];
                 r = build_host_hooks(&b, BUILD_HOOK_POST_BUILD, &v, out);
         }
-        if (arg_json)
+        if (arg_json) {
+                fflush(stdout);
+                if (dup2(json_fd, STDOUT_FILENO) < 0)
+                        return log_error_errno(-errno, "Failed to restore stdout for --json: %m");
                 build_print_json(&b, &ref, out, r);
+        }
         else if (r >= 0) {
                 for (char **f = b.files; f && *f; f++)
                         printf("%s/%s\n", out, *f);

@@ -207,9 +207,10 @@ static void help(void) {
                "  arkose-chroot squash NAME[@VERSION]         flatten a layered version into a full tree\n"
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
-               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-any]\n"
-               "        [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
+               "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-all]\n"
+               "        [--no-arch-any] [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
+               "        [--purge[-build|-session] always|never|successful]\n"
                "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
@@ -255,15 +256,24 @@ static void help(void) {
                "      --arch A            build for A: in chroot NAME-A when NAME is not for A\n"
                "      --host A            cross-build for A (sbuild's --host; dpkg-buildpackage -aA, profiles\n"
                "                          cross,nocheck unless --profiles, crossbuild-essential-A); also --host=A\n"
-               "  -A, --arch-all          Architecture: all packages only (dpkg-buildpackage -A); --no-arch-any: same\n"
+               "  -A, --arch-all          also build Architecture: all packages (sbuild's; the default natively,\n"
+               "                          not when cross); --no-arch-all: do not\n"
+               "      --no-arch-any       no Architecture: any packages (with the default or -A: dpkg-buildpackage\n"
+               "                          -A); --arch-any: the default\n"
                "      --source            also build the source package\n"
                "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
                "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
-               "      --extra-package P   also install package P with the dependencies (repeatable)\n"
+               "      --extra-package P   also install package P (a name, or a .deb file) with the dependencies\n"
+               "                          (repeatable)\n"
                "      --extra-repository 'deb URI SUITE [COMP...]'  another apt source for the dependencies\n"
                "                          (repeatable; http, https or file URIs, fetched by the host)\n"
                "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
+               "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
+               "                          successful (keep the session of a failed build)\n"
+               "      --no-run-lintian, --no-run-piuparts, --no-run-autopkgtest  sbuild's; build runs none\n"
+               "                          of them\n"
+               "      --run-lintian, --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
                "      --json              a JSON summary on stdout\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
@@ -299,6 +309,8 @@ enum {
         ARG_BUILD_PROFILES,
         ARG_EXTRA_PACKAGE,
         ARG_NO_ARCH_ANY,
+        ARG_ARCH_ANY,
+        ARG_NO_ARCH_ALL,
         ARG_SOURCE,
         ARG_JSON,
         ARG_ARCH,
@@ -313,6 +325,11 @@ enum {
         ARG_EXTRA_REPOSITORY,
         ARG_EXTRA_REPOSITORY_KEY,
         ARG_KEEP_SESSION,
+        ARG_PURGE,
+        ARG_NO_RUN,
+        ARG_RUN_LINTIAN,
+        ARG_RUN_PIUPARTS,
+        ARG_RUN_AUTOPKGTEST,
         ARG_AUTOPKGTEST,
         ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
@@ -347,6 +364,8 @@ static const struct option options[] = {
         { "profiles", required_argument, NULL, ARG_BUILD_PROFILES },
         { "extra-package", required_argument, NULL, ARG_EXTRA_PACKAGE },
         { "arch-all", no_argument, NULL, 'A' },
+        { "no-arch-all", no_argument, NULL, ARG_NO_ARCH_ALL },
+        { "arch-any", no_argument, NULL, ARG_ARCH_ANY },
         { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
         { "source", no_argument, NULL, ARG_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
@@ -356,6 +375,15 @@ static const struct option options[] = {
         { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
         { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
         { "keep-session", no_argument, NULL, ARG_KEEP_SESSION },
+        { "purge", required_argument, NULL, ARG_PURGE },
+        { "purge-build", required_argument, NULL, ARG_PURGE },
+        { "purge-session", required_argument, NULL, ARG_PURGE },
+        { "no-run-lintian", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-piuparts", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN },
+        { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
+        { "run-piuparts", no_argument, NULL, ARG_RUN_PIUPARTS },
+        { "run-autopkgtest", no_argument, NULL, ARG_RUN_AUTOPKGTEST },
         { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
         { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
         { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
@@ -483,19 +511,26 @@ static int parse_options(int argc, char **argv) {
                         free(arg_build_profiles);
                         arg_build_profiles = strdup(optarg);
                         break;
-                case ARG_EXTRA_PACKAGE:
-                        if (strpbrk(optarg, " '\"\\;$`/") || optarg[0] == '-') {
-                                log_error("Invalid --extra-package '%s': expected a package name", optarg);
-                                return -EINVAL;
-                        }
-                        if (strv_extend(&arg_extra_packages, optarg) < 0)
+                case ARG_EXTRA_PACKAGE: {
+                        _cleanup_free_ char *deb = NULL;
+                        int r;
+
+                        r = build_extra_package_parse(optarg, &deb);
+                        if (r < 0)
+                                return r;
+                        if (strv_extend(&arg_extra_packages, deb ?: optarg) < 0)
                                 return -ENOMEM;
                         break;
+                }
                 case 'A':
-                        arg_arch_all_only = true;
+                case ARG_NO_ARCH_ALL:
+                        /* sbuild's: the later of --arch-all and --no-arch-all wins. */
+                        arg_arch_all = c == 'A';
+                        arg_no_arch_all = c != 'A';
                         break;
+                case ARG_ARCH_ANY:
                 case ARG_NO_ARCH_ANY:
-                        arg_no_arch_any = true;
+                        arg_no_arch_any = c == ARG_NO_ARCH_ANY;
                         break;
                 case ARG_SOURCE:
                         arg_source_too = true;
@@ -545,8 +580,29 @@ static int parse_options(int argc, char **argv) {
                                 return -ENOMEM;
                         break;
                 case ARG_KEEP_SESSION:
-                        arg_keep_session = true;
+                        arg_purge = BUILD_PURGE_NEVER;
                         break;
+                case ARG_NO_RUN:
+                        /* sbuild's --no-run-lintian and friends: build runs none of them anyway. */
+                        break;
+                case ARG_RUN_LINTIAN:
+                case ARG_RUN_PIUPARTS:
+                case ARG_RUN_AUTOPKGTEST:
+                        log_error("build does not run %s: run it on the .changes the build writes (%s)",
+                                  c == ARG_RUN_LINTIAN ? "lintian" : c == ARG_RUN_PIUPARTS ? "piuparts" : "autopkgtest",
+                                  c == ARG_RUN_LINTIAN     ? "lintian PKG.changes"
+                                  : c == ARG_RUN_PIUPARTS ? "piuparts PKG.changes"
+                                                          : "autopkgtest PKG.changes -- arkose CHROOT");
+                        return -EINVAL;
+                case ARG_PURGE: {
+                        BuildPurge m = build_purge_from_string(optarg);
+                        if (m < 0) {
+                                log_error("Invalid --purge '%s': expected always, never or successful", optarg);
+                                return -EINVAL;
+                        }
+                        arg_purge = m;
+                        break;
+                }
                 case ARG_RESOLVER:
                         if (!streq(optarg, "apt")) {
                                 log_error("--build-dep-resolver %s: only 'apt' is supported", optarg);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
@@ -41,12 +42,27 @@ extern char *arg_output;
 extern char *arg_jobs;
 extern char *arg_build_profiles;
 extern char **arg_extra_packages;
-extern bool arg_arch_all_only;
+extern bool arg_arch_all;
+extern bool arg_no_arch_all;
 extern bool arg_no_arch_any;
 extern bool arg_source_too;
 extern char **arg_extra_repositories;
 extern char **arg_extra_repository_keys;
-extern bool arg_keep_session;
+/* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
+typedef enum BuildPurge {
+        BUILD_PURGE_ALWAYS,     /* the default */
+        BUILD_PURGE_NEVER,      /* kept (--keep-session) */
+        BUILD_PURGE_SUCCESSFUL, /* kept when the build failed */
+        _BUILD_PURGE_MAX,
+        _BUILD_PURGE_INVALID = -EINVAL,
+} BuildPurge;
+extern BuildPurge arg_purge;
+/* Checks an --extra-package argument, sbuild's: a package name, or a .deb file (a path with a '/' or ending in
+ * ".deb"), which is installed from the file; then its absolute path is in *ret_deb (else NULL). Logs one
+ * line. Returns 0, or -EINVAL. */
+int build_extra_package_parse(const char *arg, char **ret_deb);
+/* "always", "never", "successful" (sbuild's words) to a BuildPurge; _BUILD_PURGE_INVALID for others. */
+BuildPurge build_purge_from_string(const char *s);
 extern char *arg_arch;
 extern char *arg_host;
 /* sbuild's --NAME-commands options of build: build_hook_option(i) is NAME-commands for i from 0 until it

@@ -26,21 +26,36 @@ const char *buildplan_profiles(const BuildPlan *p) {
         return buildplan_is_cross(p) ? "cross,nocheck" : NULL;
 }
 
-/* dpkg-buildpackage's option saying what to build (sbuild's table in Build.pm, for what we take). */
-static const char *buildplan_what(const BuildPlan *p) {
-        bool all_only = p->arch_all_only || p->no_arch_any;
+bool buildplan_builds_arch_all(const BuildPlan *p) {
+        if (p->arch_all || p->no_arch_all)
+                return p->arch_all;
+        return !buildplan_is_cross(p);
+}
 
-        if (p->source_too)
-                return all_only ? "-g" : buildplan_is_cross(p) ? "-G" : NULL;
-        if (all_only)
-                return "-A";
-        return buildplan_is_cross(p) ? "-B" : "-b";
+static bool buildplan_indep_only(const BuildPlan *p) {
+        return p->no_arch_any && buildplan_builds_arch_all(p);
+}
+
+bool buildplan_builds_something(const BuildPlan *p) {
+        return p->source_too || !p->no_arch_any || buildplan_builds_arch_all(p);
+}
+
+/* dpkg-buildpackage's option saying what to build: sbuild's dpkgopt table (Build.pm), indexed by source,
+ * arch:all and arch:any. NULL for a full build ("" in sbuild) and for nothing, which callers refuse. */
+static const char *buildplan_what(const BuildPlan *p) {
+        static const char *const table[2][2][2] = {
+                { { NULL, "-B" }, { "-A", "-b" } },
+                { { "-S", "-G" }, { "-g", NULL } },
+        };
+        return table[p->source_too][buildplan_builds_arch_all(p)][!p->no_arch_any];
 }
 
 int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
         const char *what = buildplan_what(p), *profiles = buildplan_profiles(p);
 
+        if (!buildplan_builds_something(p))
+                return -EINVAL;
         if (strv_extend(&argv, "dpkg-buildpackage") < 0 || strv_extend(&argv, "-us") < 0 ||
             strv_extend(&argv, "-uc") < 0)
                 return -ENOMEM;
@@ -111,7 +126,7 @@ int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret) {
                 return -ENOMEM;
         if (profiles && (strv_extend(&argv, "-P") < 0 || strv_extend(&argv, profiles) < 0))
                 return -ENOMEM;
-        if (p->arch_all_only && strv_extend(&argv, "--indep-only") < 0)
+        if (buildplan_indep_only(p) && strv_extend(&argv, "--indep-only") < 0)
                 return -ENOMEM;
         if (strv_extend(&argv, src) < 0)
                 return -ENOMEM;
@@ -123,7 +138,7 @@ int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret)
         char *s = strdup_printf("tree=%s\nhost=%s\nprofiles=%s\nindep-only=%d\nextra=%s\nrepositories=%s\n"
                                 "keys=%s\nsetup=%s\n%s",
                                 in->tree, buildplan_host_arch(p) ?: "", buildplan_profiles(p) ?: "",
-                                p->arch_all_only, in->extra ?: "", in->repositories ?: "", in->keys ?: "",
+                                buildplan_indep_only(p), in->extra ?: "", in->repositories ?: "", in->keys ?: "",
                                 in->setup ?: "", in->fields ?: "");
         if (!s)
                 return -ENOMEM;
@@ -191,4 +206,78 @@ int buildplan_control_archs(const char *control, char ***ret) {
         }
         *ret = out ? TAKE_PTR(out) : calloc(1, sizeof(char *));
         return *ret ? 0 : -ENOMEM;
+}
+
+/* One problem line of apt's unmet dependencies list, @line with its indentation, as the user reads it. */
+static const char *apt_problem(const char *line) {
+        const char *sep;
+
+        line += strspn(line, " \t");
+        sep = strstr(line, " : ");
+        if (sep && (startswith(line, "builddeps:") || startswith(line, "satisfy:")))
+                return sep + 3;
+        return line;
+}
+
+int buildplan_apt_failure(const char *log, char **ret) {
+        _cleanup_free_ char *copy = strdup(log ?: ""), *last_error = NULL;
+        _cleanup_strv_free_ char **problems = NULL;
+        bool in_list = false;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                if (streq(line, "The following packages have unmet dependencies:")) {
+                        in_list = true;
+                        continue;
+                }
+                if (in_list && (line[0] == ' ' || line[0] == '\t')) {
+                        const char *p = apt_problem(line);
+                        if (!isempty(p) && !strv_contains(problems, p) && strv_extend(&problems, p) < 0)
+                                return -ENOMEM;
+                        continue;
+                }
+                in_list = false;
+                if (startswith(line, "E: ")) {
+                        free(last_error);
+                        last_error = strdup(line + 3);
+                        if (!last_error)
+                                return -ENOMEM;
+                }
+        }
+        if (problems) {
+                *ret = strv_join(problems, "; ");
+                return *ret ? 0 : -ENOMEM;
+        }
+        *ret = TAKE_PTR(last_error);
+        return 0;
+}
+
+int buildplan_changes_files(const char *changes, char ***ret) {
+        _cleanup_free_ char *copy = strdup(changes ?: "");
+        _cleanup_strv_free_ char **files = NULL;
+        bool in_files = false;
+        char *save = NULL;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                const char *name;
+
+                if (line[0] != ' ' && line[0] != '\t') {
+                        in_files = startswith(line, "Files:");
+                        continue;
+                }
+                if (!in_files)
+                        continue;
+                name = strrchr(line, ' ');
+                name = name ? name + 1 : line + 1;
+                if (isempty(name) || strchr(name, '/') || streq(name, ".") || streq(name, ".."))
+                        continue;
+                if (strv_extend(&files, name) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(files);
+        return 0;
 }

@@ -16,15 +16,19 @@
  *     BUILD_PROFILES default when cross; an explicit --profiles replaces them); DEB_BUILD_OPTIONS is
  *     "nocheck" when the caller's environment has none (Build.pm), and CONFIG_SITE is dpkg-cross's
  *     /etc/dpkg-cross/cross-config.HOST;
- *   - with neither -A nor --source, a cross build is -B (architecture-dependent packages only: sbuild's
- *     BUILD_ARCH_ALL is off by default when cross), a native one -b. */
+ *   - what is built follows sbuild's --arch-all/--no-arch-all, --arch-any/--no-arch-any and --source
+ *     (BUILD_ARCH_ALL, BUILD_ARCH_ANY, BUILD_SOURCE, and the dpkgopt table of Build.pm): Architecture: any
+ *     packages unless --no-arch-any; Architecture: all ones with --arch-all, not with --no-arch-all, and by
+ *     default natively but not when cross. So a native build is -b, a cross one -B, --no-arch-any -A,
+ *     and "-A" (sbuild's short --arch-all) adds the arch:all packages, never drops the others. */
 
 typedef struct BuildPlan {
         const char *build_arch; /* the chroot's architecture, dpkg's name */
         const char *host_arch;  /* the architecture built for; NULL: build_arch */
         const char *profiles;   /* --profiles, comma-separated; NULL: the default */
-        bool arch_all_only;     /* -A */
-        bool no_arch_any;       /* --no-arch-any */
+        bool arch_all;          /* -A, --arch-all: build the Architecture: all packages */
+        bool no_arch_all;       /* --no-arch-all: do not (the later of the two wins in cmd/) */
+        bool no_arch_any;       /* --no-arch-any: no Architecture: any packages */
         bool source_too;        /* --source */
 } BuildPlan;
 
@@ -46,7 +50,16 @@ bool buildplan_is_cross(const BuildPlan *p);
  * for a cross build, else NULL (none). Borrowed from @p or static. */
 const char *buildplan_profiles(const BuildPlan *p);
 
-/* dpkg-buildpackage's argv (NULL-terminated, "dpkg-buildpackage" first) in *ret. Returns 0, or -ENOMEM. */
+/* Whether @p builds the Architecture: all packages: --arch-all, --no-arch-all, else natively yes and
+ * cross no (sbuild's BUILD_ARCH_ALL default). */
+bool buildplan_builds_arch_all(const BuildPlan *p);
+
+/* Whether @p builds anything: a source package, Architecture: all or Architecture: any packages (sbuild
+ * refuses "--no-arch-any" alone when cross, and "--no-arch-all --no-arch-any"). */
+bool buildplan_builds_something(const BuildPlan *p);
+
+/* dpkg-buildpackage's argv (NULL-terminated, "dpkg-buildpackage" first) in *ret. Returns 0, -EINVAL when
+ * @p builds nothing (buildplan_builds_something()), or -ENOMEM. */
 int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret);
 
 /* DEB_BUILD_OPTIONS for the build: @env (the caller's DEB_BUILD_OPTIONS, NULL if unset; for a cross
@@ -68,7 +81,8 @@ int buildplan_deps_setup_argv(const BuildPlan *p, char ***ret);
 int buildplan_core_deps_argv(const BuildPlan *p, char ***ret);
 
 /* The arguments of apt-get that install the build dependencies of the source tree @src: "build-dep", with
- * "-a HOST" for a cross build, "-P PROFILES" when there are profiles, "--indep-only" with -A, then @src.
+ * "-a HOST" for a cross build, "-P PROFILES" when there are profiles, "--indep-only" when only Architecture: all
+ * packages are built, then @src.
  * Returns 0 and *ret, or -ENOMEM. */
 int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret);
 
@@ -83,8 +97,19 @@ typedef struct BuildKeyInputs {
 } BuildKeyInputs;
 
 /* The key text of the dependency layer of @p with @in: every input above, the host architecture and the
- * profiles (both change what is installed), -A. Returns 0 and *ret, or -ENOMEM. */
+ * profiles (both change what is installed), whether only Architecture: all packages are built. Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
+
+/* The file names of the Files field of .changes text @changes (the last word of each of its lines), in
+ * *ret (NULL when there are none). Names with a '/' are left out. Pure. Returns 0, or -ENOMEM. */
+int buildplan_changes_files(const char *changes, char ***ret);
+
+/* Why apt failed, from its output @log (the dependency stage's): the problems it listed under "The following
+ * packages have unmet dependencies:" ("Depends: foo (>= 2) but it is not installable"; apt-get build-dep's
+ * "builddeps:DIR :" and apt-get satisfy's "satisfy:command-line :" prefixes dropped, another package's kept
+ * as "PKG : ..."), each once, joined by "; "; else its last "E: " line without the "E: ". Pure. Returns 0
+ * and *ret (NULL when the output says neither), or -ENOMEM. */
+int buildplan_apt_failure(const char *log, char **ret);
 
 /* @argv as one line of POSIX shell, each word single-quoted ('\'' for a quote in it). NULL on OOM. */
 char *buildplan_shell_join(char *const *argv);

@@ -23,7 +23,7 @@ start=$(date +%s)
 "$ARKOSE" build --chroot bookworm --host arm64 --json "$T/src/cross" --output "$T/out" > "$T/1.json" 2> "$T/1.err"; rc=$?
 echo "# cross build (dependencies from the mirror) took $(( $(date +%s) - start )) s"
 expect_eq "arkose-chroot build --host arm64 succeeds" 0 "$rc"
-[ "$rc" = 0 ] || { tail -n 30 "$T/1.err"; tail -n 30 "$T/out/test-cross-pkg_1.0.build"; }
+[ "$rc" = 0 ] || { tail -n 30 "$T/1.err"; tail -n 30 "$T/out/test-cross-pkg_1.0_arm64.build"; }
 check "the JSON summary names the build and host architectures" \
         grep -q '"arch": "amd64", "result": "ok", .*"host_arch": "arm64", "files": \["test-cross-pkg_1.0_arm64.buildinfo", "test-cross-pkg_1.0_arm64.changes", "test-cross-pkg_1.0_arm64.deb"\]' "$T/1.json"
 deb=$T/out/test-cross-pkg_1.0_arm64.deb
@@ -40,10 +40,10 @@ expect_eq "the compiler was the cross compiler" aarch64-linux-gnu-gcc "$(cat "$d
 expect_eq "the build profiles were sbuild's cross default" "cross nocheck" "$(cat "$doc/build-profiles.txt" 2>&1)"
 expect_eq "DEB_BUILD_OPTIONS had nocheck" "nocheck parallel=2" "$(cat "$doc/build-options.txt" 2>&1)"
 expect_eq "CONFIG_SITE was dpkg-cross's" /etc/dpkg-cross/cross-config.arm64 "$(cat "$doc/config-site.txt" 2>&1)"
-log=$T/out/test-cross-pkg_1.0.build
+log=$T/out/test-cross-pkg_1.0_arm64.build
 check "the dependencies came from the mirror through the proxy: crossbuild-essential-arm64, zlib1g-dev:arm64" \
         sh -c "grep -q '^--- dependencies: package sources through the host.s proxy' '$log' && grep -q '^Get:.* crossbuild-essential-arm64 ' '$log' && grep -q '^Get:.* zlib1g-dev arm64 ' '$log' && grep -q '^Setting up crossbuild-essential-arm64' '$log' && grep -q '^Setting up zlib1g-dev:arm64' '$log'"
-check "the build ran offline as nobody, for arm64" grep -q "^Cross-building test-cross-pkg 1.0 for arm64 in 'bookworm@2' (amd64) as 'nobody', network off" "$T/1.json"
+check "the build ran offline as nobody, for arm64" grep -q "^Cross-building test-cross-pkg 1.0 for arm64 in 'bookworm@2' (amd64) as 'nobody', network off" "$T/1.err"
 layer=$(ls -d "$ARKOSE_STATE_DIR"/cache/deps/*/upper 2> /dev/null | head -n 1)
 check "the layer has arm64 as a dpkg architecture, the tree does not" \
         sh -c "grep -qx arm64 '$layer/var/lib/dpkg/arch' && ! grep -qs arm64 '$ARKOSE_STATE_DIR/trees/bookworm/1/rootfs/var/lib/dpkg/arch'"
@@ -67,8 +67,8 @@ expect_eq "one dependencies layer for both" 1 "$(ls -d "$ARKOSE_STATE_DIR"/cache
 expect_eq "--host amd64 builds natively" 0 "$rc"
 check "natively: host_arch amd64, -b (the arch:all package built)" \
         grep -q '"host_arch": "amd64", "files": \["test-pkg_1.0_all.deb"' "$T/3.json"
-check "natively: no cross-building" grep -q "^Building test-pkg 1.0 in 'bookworm@2' as 'nobody'" "$T/3.json"
-check "natively: no cross profile, host architecture amd64" sh -c "! grep -q cross '$T/out/test-pkg_1.0.build' && grep -q '^dpkg-buildpackage: info: host architecture amd64' '$T/out/test-pkg_1.0.build'"
+check "natively: no cross-building" grep -q "^Building test-pkg 1.0 in 'bookworm@2' as 'nobody'" "$T/3.err"
+check "natively: no cross profile, host architecture amd64" sh -c "! grep -q cross '$T/out/test-pkg_1.0_amd64.build' && grep -q '^dpkg-buildpackage: info: host architecture amd64' '$T/out/test-pkg_1.0_amd64.build'"
 "$ARKOSE" build --chroot bookworm "$T/src/plain" --output "$T/out" > "$T/4.out" 2>&1; rc=$?
 check "a build without --host reuses that layer ($rc)" grep -q "^Reusing the build dependencies" "$T/4.out"
 

@@ -77,16 +77,16 @@ wait $A; ra=$?; wait $B; rb=$?
 expect_eq "concurrent build A succeeds ($(tail -n 1 "$T/a.err"))" 0 "$ra"
 expect_eq "concurrent build B succeeds ($(tail -n 1 "$T/b.err"))" 0 "$rb"
 check "both have their .deb" test -s "$T/out/test-pkg_1.0_all.deb" -a -s "$T/out2/test-pkg_1.0_all.deb"
-check "no apt lock collision in either log" sh -c "! grep -qi 'could not get lock' '$T/out/test-pkg_1.0.build' '$T/out2/test-pkg_1.0.build'"
+check "no apt lock collision in either log" sh -c "! grep -qi 'could not get lock' '$T/out/test-pkg_1.0_amd64.build' '$T/out2/test-pkg_1.0_amd64.build'"
 check "the shared cache holds the downloaded .debs" sh -c "ls '$ARKOSE_STATE_DIR'/cache/apt/archives/build-essential_*.deb > /dev/null"
-check "B installed its extra package" grep -q "Setting up file " "$T/out2/test-pkg_1.0.build"
-log=$T/out/test-pkg_1.0.build
-check "the dependency stage says where it may go: $(grep -m1 'network to' "$T/a.json")" grep -q "network to $mhost:80 only" "$T/a.json"
+check "B installed its extra package" grep -q "Setting up file " "$T/out2/test-pkg_1.0_amd64.build"
+log=$T/out/test-pkg_1.0_amd64.build
+check "the dependency stage says where it may go: $(grep -m1 'network to' "$T/a.err")" grep -q "network to $mhost:80 only" "$T/a.err"
 check "a direct connection to the decoy fails: $(grep '^direct:' "$log")" sh -c "grep -q '^direct: connect failed' '$log'"
 check "the proxy refuses the decoy: $(grep '^proxied:' "$log")" sh -c "grep -q '^proxied: HTTP/1.1 403' '$log'"
 check "the proxy serves the mirror: $(grep '^mirror:' "$log")" sh -c "grep -q '^mirror: HTTP/1.[01] 200' '$log'"
 check "the proxy logged the refusal" grep -q "proxy: denied GET $HOSTIP:$PH (not a package source)" "$log"
-check "apt fetched from the mirror through the proxy" grep -q "^proxy: GET $mhost:80/" "$T/out2/test-pkg_1.0.build"
+check "apt fetched from the mirror through the proxy" grep -q "^proxy: GET $mhost:80/" "$T/out2/test-pkg_1.0_amd64.build"
 # The proxy is a forked arkose-chroot: none with our state directory may be left.
 ours() { for p in $(pgrep -x arkose-chroot); do grep -qz "^ARKOSE_STATE_DIR=$ARKOSE_STATE_DIR\$" /proc/$p/environ 2>/dev/null && echo $p; done; }
 check "no proxy process is left" test -z "$(ours)"
@@ -102,7 +102,7 @@ expect_eq "a build whose dependency is in the extra repository succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 15 "$T/c.out"
 got=$(dpkg-deb --fsys-tarfile "$T/out/test-pkg_1.0_all.deb" | tar -xO ./usr/share/doc/test-pkg/build-chroot.txt)
 expect_eq "the build found the dependency's file" "from the extra repository" "$got"
-check "the repository was fetched through the proxy" grep -q "^proxy: GET 127.0.0.1:$PR/.*arkose-test-dep_1.0_all.deb" "$T/out/test-pkg_1.0.build"
+check "the repository was fetched through the proxy" grep -q "^proxy: GET 127.0.0.1:$PR/.*arkose-test-dep_1.0_all.deb" "$T/out/test-pkg_1.0_amd64.build"
 check "the repository's source and key are not left in the dependencies layer" \
         sh -c "! ls '$ARKOSE_STATE_DIR'/cache/deps/*/upper/etc/apt/sources.list.d/arkose-build-extra.list '$ARKOSE_STATE_DIR'/cache/deps/*/upper/etc/apt/trusted.gpg.d/arkose-build-extra-* 2>/dev/null | grep -q ."
 

@@ -25,6 +25,8 @@ echo "# build took $(( $(date +%s) - start )) s"
 expect_eq "arkose-chroot build of hello" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 30 "$T/build.out"
 check "hello_*_amd64.deb is in the output" sh -c "ls '$T'/out/hello_*_amd64.deb > /dev/null"
+check "but not the .orig tarball, which a binary build's .changes does not name (as sbuild)" \
+        sh -c "! ls '$T'/out/*.orig.tar.* 2> /dev/null"
 check "the log shows the build ran offline as nobody" grep -q "as 'nobody', network off" "$T/build.out"
 check "the dependencies came from the mirror (debhelper installed in the layer)" \
         sh -c "grep -q 'debhelper' '$T'/out/hello_*.build"

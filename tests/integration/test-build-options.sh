@@ -1,7 +1,8 @@
 #!/bin/bash
 # arkose-chroot build: sbuild's --*-commands hooks at their points (host or session, root, escapes, output
 # in the log; a failing one fails the build naming it), --keep-session (the printed commands enter and end
-# the kept session), and --arch choosing the chroot NAME-ARCH or refusing in one line.
+# the kept session), sbuild's --purge modes, sbuild's -A/--no-arch-all/--no-arch-any, and --arch choosing the chroot NAME-ARCH or
+# refusing in one line.
 . "$(dirname "$0")/lib.sh"
 use_versioned_fixture bookworm
 command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
@@ -24,7 +25,7 @@ SETUP=(--chroot-setup-commands 'echo setup-in-deps-as-$(id -u)')
         "$T/src/plain" --output "$T/out" > "$T/1.out" 2>&1; rc=$?
 expect_eq "a build with all hooks succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 15 "$T/1.out"
-log=$T/out/test-pkg_1.0.build
+log=$T/out/test-pkg_1.0_amd64.build
 check "pre-build ran on the host with the escapes expanded: $(cat "$T/pre.txt")" \
         grep -qE "^pre $ARKOSE_STATE_DIR/builds/build-[^/]+/build/reproducible-path amd64 %\$" "$T/pre.txt"
 check "chroot-setup ran as root in the dependency session" grep -q "^setup-in-deps-as-0\$" "$log"
@@ -53,13 +54,39 @@ cp -a "$SRC/tests/data/test-pkg" "$T/src/broken"
 sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/' "$T/src/broken/debian/rules"
 "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --build-failed-commands 'echo failed-hook-ran; ls %p/debian/rules' \
         --finished-build-commands 'echo never-on-failure' --json "$T/src/broken" --output "$T/out" > "$T/5.json" 2> "$T/5.err"; rc=$?
-check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0.build"
-check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0.build'"
+check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0_amd64.build"
+check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0_amd64.build'"
 check "and still fails at stage 'build' ($rc)" grep -q '"result": "failed", "stage": "build"' "$T/5.json"
 err=$("$ARKOSE" build --chroot bookworm --post-build-commands 'echo %z' "$T/src/plain" 2>&1); rc=$?
 check "an unknown escape is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 check "no session or build directory is left by the hooked builds" \
         sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/sessions' '$ARKOSE_STATE_DIR/builds' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
+
+# sbuild's --purge modes: "successful" keeps the session of a failed build only, to look into it.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --purge=successful "$T/src/plain" --output "$T/out" > "$T/p1.out" 2>&1; rc=$?
+check "--purge=successful, a successful build ($rc): no session kept" \
+        sh -c "[ $rc = 0 ] && ! grep -q 'is kept' '$T/p1.out' && [ -z \"\$(ls -A '$ARKOSE_STATE_DIR/sessions' '$ARKOSE_STATE_DIR/builds' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --purge-session successful "$T/src/broken" --output "$T/out" > "$T/p2.out" 2> "$T/p2.err"; rc=$?
+id=$(sed -n "s/^The build session '\(.*\)' is kept.*/\1/p" "$T/p2.out")
+check "--purge-session successful, a failed build ($rc): its session is kept ($id)" sh -c "[ $rc -ne 0 ] && [ -n '$id' ]"
+out=$("$ARKOSE" -c "session:$id" --run-session -u root -d /build/reproducible-path -- grep -c '^.false$' debian/rules < /dev/null 2>&1)
+expect_eq "the failed build's tree is there to look into" 1 "$out"
+end=$(sed -n 's/^End it:    arkose-chroot //p' "$T/p2.out")
+eval "\"\$ARKOSE\" $end"; rc=$?
+expect_eq "the printed command ends it" 0 "$rc"
+err=$("$ARKOSE" build --chroot bookworm --purge-build=sometimes "$T/src/plain" 2>&1); rc=$?
+check "an unknown --purge mode is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+
+# sbuild's --no-run-lintian and friends are taken (build runs none of them; they were unknown options), the
+# --run-* ones refused in one line naming what to run instead.
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --no-run-lintian --no-run-piuparts --no-run-autopkgtest \
+        "$T/src/plain" --output "$T/out" > "$T/nr.out" 2>&1; rc=$?
+expect_eq "a build with --no-run-lintian --no-run-piuparts --no-run-autopkgtest succeeds" 0 "$rc"
+for t in lintian piuparts autopkgtest; do
+        err=$("$ARKOSE" build --chroot bookworm --run-$t "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+        check "--run-$t is refused in one line ($err)" \
+                sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q 'build does not run $t'" sh "$err"
+done
 
 # --keep-session: the session stays; the printed commands enter it and end it.
 "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --keep-session "$T/src/plain" --output "$T/out" > "$T/6.out" 2>&1; rc=$?
@@ -78,6 +105,46 @@ eval "\"\$ARKOSE\" $end"; rc=$?
 expect_eq "the printed command ends it ($end)" 0 "$rc"
 check "the session is gone" sh -c "! '$ARKOSE' sessions | grep -q '$id'"
 check "and the build directory" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds')\" ]"
+
+# What is built follows sbuild's options: -A (--arch-all) adds the Architecture: all packages and keeps the
+# Architecture: any ones (an sbuild user's "-A" built only the arch:all ones before, and a source with none
+# failed), --no-arch-any drops those, --no-arch-all the arch:all ones. test-pkg plus an arch:any package:
+cp -a "$SRC/tests/data/test-pkg" "$T/src/both"
+printf '\nPackage: test-pkg-arch\nArchitecture: any\nDescription: arch:any part\n for the -A test\n' \
+        >> "$T/src/both/debian/control"
+cat > "$T/src/both/debian/rules" <<'EOT'
+#!/usr/bin/make -f
+build build-arch build-indep:
+clean:
+	rm -rf debian/tmp debian/tmp-arch debian/files
+binary: binary-arch binary-indep
+binary-indep:
+	install -d debian/tmp/DEBIAN
+	dpkg-gencontrol -ptest-pkg -Pdebian/tmp
+	dpkg-deb --root-owner-group --build debian/tmp ..
+binary-arch:
+	install -d debian/tmp-arch/DEBIAN
+	dpkg-gencontrol -ptest-pkg-arch -Pdebian/tmp-arch
+	dpkg-deb --root-owner-group --build debian/tmp-arch ..
+.PHONY: build build-arch build-indep clean binary binary-arch binary-indep
+EOT
+ARCH=$(dpkg --print-architecture)
+built() { (cd "$1" && ls test-pkg*.deb 2> /dev/null | tr '\n' ' '); }
+for opts in "-A" "--arch-all --no-arch-any" "--no-arch-all" "--no-arch-any"; do
+        dir=$T/out-$(echo "$opts" | tr -d ' -')
+        mkdir -p "$dir"
+        "$ARKOSE" build --chroot bookworm "${SETUP[@]}" $opts "$T/src/both" --output "$dir" > "$dir.out" 2>&1; rc=$?
+        [ "$rc" = 0 ] || tail -n 5 "$dir.out"
+        case $opts in
+        -A) want="test-pkg-arch_1.0_${ARCH}.deb test-pkg_1.0_all.deb " ;;
+        --no-arch-all) want="test-pkg-arch_1.0_${ARCH}.deb " ;;
+        *) want="test-pkg_1.0_all.deb " ;;
+        esac
+        expect_eq "build $opts ($rc) builds what sbuild $opts builds" "$want" "$(built "$dir")"
+done
+err=$("$ARKOSE" build --chroot bookworm --no-arch-all --no-arch-any "$T/src/both" --output "$T/out" 2>&1); rc=$?
+check "--no-arch-all --no-arch-any is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q 'Nothing to build'" sh "$err"
 
 # --arch: the chroot NAME-ARCH when NAME is not for ARCH; one line when there is none.
 err=$("$ARKOSE" build --chroot bookworm --arch arm64 "$T/src/plain" --output "$T/out" 2>&1); rc=$?

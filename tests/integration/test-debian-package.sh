@@ -33,8 +33,8 @@ echo "# build took $(( $(date +%s) - start )) s"
 expect_eq "arkose-chroot build of arkose-chroot" 0 "$rc"
 [ "$rc" = 0 ] || { tail -n 40 "$T/build.out"; tail -n 40 "$T"/out/*.build; finish; }
 check "$DEB is in the output" test -f "$T/out/$DEB"
-check "the unit tests ran in the build and passed" grep -q "^100% tests passed, 0 tests failed out of" "$T/out/arkose-chroot_$VERSION.build"
-check "the integration tests did not run in the build" not grep -qE "Test +#[0-9]+: integration/" "$T/out/arkose-chroot_$VERSION.build"
+check "the unit tests ran in the build and passed" grep -q "^100% tests passed, 0 tests failed out of" "$T/out/arkose-chroot_${VERSION}_$(dpkg --print-architecture).build"
+check "the integration tests did not run in the build" not grep -qE "Test +#[0-9]+: integration/" "$T/out/arkose-chroot_${VERSION}_$(dpkg --print-architecture).build"
 
 # --- contents ---
 # What the package must hold, from the source tree: the programs, every shipped definition, hook,

@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,19 +71,49 @@ static void test_dpkg_buildpackage(void **state) {
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -B -Pnodoc");
         p = (BuildPlan){ .build_arch = "amd64", .profiles = "nocheck,nodoc" };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -b -Pnocheck,nodoc");
-        p = (BuildPlan){ .build_arch = "amd64", .arch_all_only = true };
-        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        /* sbuild's -A/--arch-all adds the arch:all packages (natively there already): -b, not -A. */
+        p = (BuildPlan){ .build_arch = "amd64", .arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b");
+        p = (BuildPlan){ .build_arch = "amd64", .no_arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -B");
         p = (BuildPlan){ .build_arch = "amd64", .no_arch_any = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
+        p = (BuildPlan){ .build_arch = "amd64", .arch_all = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -A");
         p = (BuildPlan){ .build_arch = "amd64", .source_too = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc");
         /* Source and arch:all only: -g (dpkg-buildpackage refuses "-A -S": "cannot combine"). */
-        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .arch_all_only = true };
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -g");
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -G");
+        p = (BuildPlan){ .build_arch = "amd64", .source_too = true, .no_arch_all = true, .no_arch_any = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -S");
         p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .source_too = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -G -Pcross,nocheck");
-        p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all_only = true };
+        /* Cross, --arch-all adds the arch:all packages (sbuild: -b); with --no-arch-any they alone (-A). */
+        p = (BuildPlan){ .build_arch = "amd64", .host_arch = "arm64", .arch_all = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -b -Pcross,nocheck");
+        p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarmhf -A -Pcross,nocheck");
+}
+
+/* What sbuild refuses ("Neither architecture specific nor architecture independent or source package
+ * specified to be built"): nothing to build. */
+static void test_nothing_to_build(void **state) {
+        _cleanup_strv_free_ char **argv = NULL;
+        BuildPlan cross_no_any = { .build_arch = "amd64", .host_arch = "arm64", .no_arch_any = true };
+        BuildPlan neither = { .build_arch = "amd64", .no_arch_all = true, .no_arch_any = true };
+        BuildPlan source = { .build_arch = "amd64", .host_arch = "arm64", .no_arch_any = true, .source_too = true };
+
+        (void) state;
+        assert_false(buildplan_builds_something(&cross_no_any));
+        assert_false(buildplan_builds_something(&neither));
+        assert_true(buildplan_builds_something(&source));
+        assert_int_equal(buildplan_dpkg_buildpackage_argv(&neither, &argv), -EINVAL);
+        assert_null(argv);
+        assert_true(buildplan_builds_arch_all(&native));
+        assert_false(buildplan_builds_arch_all(&cross));
 }
 
 static void test_environment(void **state) {
@@ -109,9 +140,10 @@ static void test_environment(void **state) {
 
 static void test_apt(void **state) {
         _cleanup_strv_free_ char **setup_native = NULL, **setup = NULL, **core_native = NULL, **core = NULL,
-                                 **bd_native = NULL, **bd = NULL, **bd_indep = NULL;
-        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL;
-        BuildPlan indep = { .build_arch = "amd64", .arch_all_only = true, .profiles = "nodoc" };
+                                 **bd_native = NULL, **bd = NULL, **bd_indep = NULL, **bd_both = NULL;
+        _cleanup_free_ char *s1 = NULL, *s2 = NULL, *s3 = NULL, *s4 = NULL, *s5 = NULL, *s6 = NULL;
+        BuildPlan indep = { .build_arch = "amd64", .no_arch_any = true, .profiles = "nodoc" };
+        BuildPlan both = { .build_arch = "amd64", .arch_all = true, .profiles = "nodoc" };
 
         (void) state;
         assert_int_equal(buildplan_deps_setup_argv(&native, &setup_native), 0);
@@ -139,6 +171,10 @@ static void test_apt(void **state) {
         assert_int_equal(buildplan_build_dep_argv(&indep, "/b/src", &bd_indep), 0);
         s5 = joined(bd_indep);
         assert_string_equal(s5, "build-dep -P nodoc --indep-only /b/src");
+        /* -A natively builds the arch:any packages too: all the build dependencies. */
+        assert_int_equal(buildplan_build_dep_argv(&both, "/b/src", &bd_both), 0);
+        s6 = joined(bd_both);
+        assert_string_equal(s6, "build-dep -P nodoc /b/src");
 }
 
 static void test_key(void **state) {
@@ -203,16 +239,80 @@ static void test_shell_join(void **state) {
         assert_string_equal(c, "");
 }
 
+/* apt's own words, as the dependency stage logged them (apt 2.6, twice: before and after its update). */
+static void test_apt_failure(void **state) {
+        static const char unmet[] =
+                "Reading package lists...\n"
+                "Some packages could not be installed. This may mean that you have\n"
+                "The following information may help to resolve the situation:\n"
+                "\n"
+                "The following packages have unmet dependencies:\n"
+                " builddeps:/var/lib/arkose/builds/build-AhjaSK/build/reproducible-path : Depends: libnone-dev (>= 2) but it is not installable\n"
+                "                                                                         Depends: debhelper-compat (= 99)\n"
+                " libfoo-dev : Depends: libbar1 (= 3) but 2 is to be installed\n"
+                "E: Unable to correct problems, you have held broken packages.\n"
+                "Get:1 http://deb.debian.org/debian bookworm InRelease [151 kB]\n"
+                "The following packages have unmet dependencies:\n"
+                " builddeps:/var/lib/arkose/builds/build-AhjaSK/build/reproducible-path : Depends: libnone-dev (>= 2) but it is not installable\n"
+                "E: Unable to correct problems, you have held broken packages.\n";
+        static const char cross[] =
+                "The following packages have unmet dependencies:\n"
+                " satisfy:command-line : Depends: crossbuild-essential-mips:native but it is not installable\n"
+                "E: Unable to satisfy dependencies. Reached two conflicting assignments:\n";
+        static const char missing[] =
+                "Reading package lists...\n"
+                "E: Unable to locate package arkose-nothing\n";
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_apt_failure(unmet, &a), 0);
+        assert_string_equal(a, "Depends: libnone-dev (>= 2) but it is not installable; Depends: debhelper-compat (= 99); "
+                               "libfoo-dev : Depends: libbar1 (= 3) but 2 is to be installed");
+        assert_int_equal(buildplan_apt_failure(cross, &b), 0);
+        assert_string_equal(b, "Depends: crossbuild-essential-mips:native but it is not installable");
+        assert_int_equal(buildplan_apt_failure(missing, &c), 0);
+        assert_string_equal(c, "Unable to locate package arkose-nothing");
+        assert_int_equal(buildplan_apt_failure("Reading package lists...\nKilled\n", &d), 0);
+        assert_null(d);
+}
+
+/* A .changes of dpkg-genchanges: the Files field's names, not Checksums-Sha256's (the same names). */
+static void test_changes_files(void **state) {
+        static const char changes[] =
+                "Format: 1.8\n"
+                "Source: hello\n"
+                "Files:\n"
+                " 0a1b 53076 devel optional hello_2.10-3_amd64.deb\n"
+                " 9f8e 5606 devel optional hello_2.10-3_amd64.buildinfo\n"
+                " 1234 1 devel optional ../evil\n"
+                "Checksums-Sha256:\n"
+                " abcd 53076 hello_2.10-3_amd64.deb\n"
+                "Description:\n"
+                " hello - example package\n";
+        _cleanup_strv_free_ char **files = NULL, **none = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_changes_files(changes, &files), 0);
+        assert_int_equal(strv_length(files), 2);
+        assert_string_equal(files[0], "hello_2.10-3_amd64.deb");
+        assert_string_equal(files[1], "hello_2.10-3_amd64.buildinfo");
+        assert_int_equal(buildplan_changes_files("Format: 1.8\n", &none), 0);
+        assert_null(none);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_arch_names),
                 cmocka_unit_test(test_control_archs),
                 cmocka_unit_test(test_cross_or_native),
                 cmocka_unit_test(test_dpkg_buildpackage),
+                cmocka_unit_test(test_nothing_to_build),
                 cmocka_unit_test(test_environment),
                 cmocka_unit_test(test_apt),
                 cmocka_unit_test(test_key),
                 cmocka_unit_test(test_shell_join),
+                cmocka_unit_test(test_apt_failure),
+                cmocka_unit_test(test_changes_files),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
