@@ -37,6 +37,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/sha256.h"
@@ -1302,20 +1304,40 @@ static int build_collect(Build *b, const char *out, const UserInfo *u, const cha
         return 0;
 }
 
+static void json_add_string(json_object *o, const char *key, const char *value) {
+        (void) json_object_object_add(o, key, json_object_new_string(value ?: ""));
+}
+
+/* The --json summary, one line, its strings escaped by json-c (a path may hold '"' or '\\'). */
 static void build_print_json(const Build *b, const ChrootRef *ref, const char *out, int r) {
-        printf("{\"source\": \"%s\", \"version\": \"%s\", \"chroot\": \"%s\", \"chroot_version\": %u, "
-               "\"arch\": \"%s\", "
-               "\"result\": \"%s\", \"stage\": \"%s\", \"exit_status\": %d, \"output\": \"%s\", \"log\": "
-               "\"%s\", \"host_arch\": \"%s\", ",
-               b->source ?: "", b->version ?: "", ref->name ?: "", ref->version, b->arch ?: "",
-               r < 0 ? "failed" : "ok", r < 0 ? (b->stage ?: "setup") : "done", b->status, out,
-               b->log ?: "", buildplan_host_arch(&b->plan) ?: arg_host ?: "");
-        if (b->kept_session)
-                printf("\"session\": \"%s\", \"build_dir\": \"%s\", ", b->kept_session, b->build);
-        printf("\"files\": [");
+        json_object *o = json_object_new_object(), *files = json_object_new_array();
+
+        if (!o || !files) {
+                json_object_put(o);
+                json_object_put(files);
+                (void) log_oom();
+                return;
+        }
+        json_add_string(o, "source", b->source);
+        json_add_string(o, "version", b->version);
+        json_add_string(o, "chroot", ref->name);
+        (void) json_object_object_add(o, "chroot_version", json_object_new_int64(ref->version));
+        json_add_string(o, "arch", b->arch);
+        json_add_string(o, "result", r < 0 ? "failed" : "ok");
+        json_add_string(o, "stage", r < 0 ? (b->stage ?: "setup") : "done");
+        (void) json_object_object_add(o, "exit_status", json_object_new_int(b->status));
+        json_add_string(o, "output", out);
+        json_add_string(o, "log", b->log);
+        json_add_string(o, "host_arch", buildplan_host_arch(&b->plan) ?: arg_host);
+        if (b->kept_session) {
+                json_add_string(o, "session", b->kept_session);
+                json_add_string(o, "build_dir", b->build);
+        }
         for (char **f = b->files; f && *f; f++)
-                printf("%s\"%s\"", f == b->files ? "" : ", ", *f);
-        printf("]}\n");
+                (void) json_object_array_add(files, json_object_new_string(*f));
+        (void) json_object_object_add(o, "files", files);
+        printf("%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_SPACED | JSON_C_TO_STRING_NOSLASHESCAPE));
+        json_object_put(o);
 }
 
 static int host_arch(char **ret) {

@@ -100,4 +100,12 @@ expect_eq "no dependency layer was added" "$layers" "$(ls "$ARKOSE_STATE_DIR/cac
 check "no build directory or session is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' '$ARKOSE_STATE_DIR/sessions' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
 err=$("$ARKOSE" build "$T/src/nonexistent.dsc" 2>&1); rc=$?
 check "a missing source is one line ($err)" test "$rc" -ne 0 -a "$(printf '%s\n' "$err" | wc -l)" = 1
+
+# --json escapes what it prints: an output directory named with a quote and a backslash.
+odd="$T/out \"q\" \\b"
+mkdir -p "$odd"
+"$ARKOSE" build --chroot bookworm --json "$T/src/test-pkg_1.0.dsc" --output "$odd" > "$T/odd.json" 2> /dev/null; rc=$?
+expect_eq "a build into '$odd' succeeds" 0 "$rc"
+expect_eq "its --json summary parses and names that directory" "$odd" \
+        "$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["output"])' "$T/odd.json" 2>&1)"
 finish
