@@ -135,6 +135,9 @@ static int mount_items(ProfileItems *pi, const Profile *p) {
                 r = mount_paths(pi, *m, &source, &target);
                 if (r < 0)
                         return r;
+                if (pi->ctx->skip_home && pi->ctx->home && (*m)->type != PROFILE_MOUNT_TMPFS &&
+                    streq(target, pi->ctx->home))
+                        continue;
                 switch ((*m)->type) {
                 case PROFILE_MOUNT_BIND:
                         r = bind_entry(pi, source, target, (*m)->read_only, false);

@@ -180,6 +180,8 @@ typedef struct ContainerProfileContext {
         const char *cow_dir; /* a directory of the session's own, on a file system that can hold an
                               * overlay's upper layer (not overlayfs): cow mounts' layers go below it */
         bool cgroup2;        /* limits for the unified hierarchy (lxc.cgroup2.*), else cgroup v1 */
+        bool skip_home;      /* bind and cow mounts onto @home itself are left out: it is missing on the
+                              * host, or the chroot's own (a system user's, such as daemon's /usr/sbin) */
         /* The type of a host path (S_IFDIR, S_IFREG, S_IFCHR, ...) or -errno; NULL: stat() (following
          * symlinks). Bind sources and devices: a directory is rbind-mounted with create=dir, anything else
          * bound with create=file. Tests pass a fake. */

@@ -187,6 +187,55 @@ static int network_prepare(const SessionProfileInput *in, SessionProfileSetup *o
         return 0;
 }
 
+/* Whether directory @path holds entries other than dotfiles (which a home such as /root holds, and a bind
+ * of the user's home has always hidden). */
+static bool dir_has_files(const char *path) {
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        return true;
+        return false;
+}
+
+/* Whether @p mounts something onto the user's home itself ("$HOME" or "~" as its target). */
+static bool profile_mounts_home(const Profile *p) {
+        for (ProfileMount **m = p->mounts; m && *m; m++) {
+                const char *t = (*m)->target ?: (*m)->source;
+
+                if (t && (streq(t, "$HOME") || streq(t, "~") || streq(t, "$HOME/") || streq(t, "~/")))
+                        return true;
+        }
+        return false;
+}
+
+/* Whether the user's home @home is not to be bound over itself in the session whose root is @root (says
+ * why, once): it is missing on the host (nobody's /nonexistent), or the chroot has files there (a system
+ * user's home, such as daemon's /usr/sbin: the host's would replace the chroot's, writable). */
+static bool skip_home(const Profile *p, const char *home, const char *root) {
+        _cleanup_free_ char *inside = NULL;
+        struct stat st;
+
+        if (!profile_mounts_home(p) || !path_is_absolute(home))
+                return false;
+        if (streq(home, "/")) {
+                log_info("Profile '%s': not binding the home directory '/' into the session.", p->name);
+                return true;
+        }
+        if (stat(home, &st) < 0 || !S_ISDIR(st.st_mode)) {
+                log_info("Profile '%s': the home directory '%s' is not on this host, not bound.", p->name, home);
+                return true;
+        }
+        inside = root ? path_join(root, home) : NULL;
+        if (inside && dir_has_files(inside)) {
+                log_info("Profile '%s': not binding the home directory '%s' into the session: the chroot has its own.",
+                         p->name, home);
+                return true;
+        }
+        return false;
+}
+
 int session_profile_prepare(const SessionProfileInput *in, SessionProfileSetup *out) {
         _cleanup_strv_free_ char **dirs = NULL, **skipped = NULL;
         _cleanup_free_ char *cow = NULL;
@@ -200,6 +249,7 @@ int session_profile_prepare(const SessionProfileInput *in, SessionProfileSetup *
                 .home = in->home,
                 .cow_dir = cow,
                 .cgroup2 = cgroup2_unified(),
+                .skip_home = skip_home(p, in->home, in->root),
         };
         r = container_profile_config(p, &ctx, &out->extra_items, &dirs, &skipped);
         if (r < 0)

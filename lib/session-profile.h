@@ -15,6 +15,8 @@ typedef struct SessionProfileInput {
         const char *session_dir;        /* exists; cow layers, the network slot and nft files go here */
         const char *session_id;
         const char *home;               /* the session user's home on the host, for ~ in mounts */
+        const char *root;               /* the session's root, mounted: a home it has files in is not
+                                         * bound over (ContainerProfileContext.skip_home) */
         const char *apparmor_template;  /* confs/apparmor/arkose-session.template, installed */
 } SessionProfileInput;
 

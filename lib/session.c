@@ -262,6 +262,7 @@ int session_start_container(Session *s) {
                         .session_dir = i->dir,
                         .session_id = i->id,
                         .home = i->home,
+                        .root = i->root,
                         .apparmor_template = s->apparmor_template,
                 };
                 r = session_profile_prepare(&in, &s->prof);

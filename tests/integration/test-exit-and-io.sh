@@ -104,4 +104,13 @@ expect_eq "which stay the caller's, with their modes" "root:0644 root:0640 root:
         "$(stat -c %U:%04a "$T/script.sh" "$T/io.out" "$T/io.err" | tr '\n' ' ' | sed 's/ $//')"
 "$ARKOSE" -c "$sid" --end-session
 
+# The dev profile binds the user's home: not a system user's that the chroot has (daemon's /usr/sbin, which
+# the host's would have replaced, writable), nor one missing on the host (nobody's /nonexistent: the
+# session used to fail to start); root's /root (only dotfiles in the tree) still is.
+expect_eq "dev as daemon: /usr/sbin is the chroot's" "$(ls "$FIXTURE_TREE/usr/sbin" | wc -l)" \
+        "$("$ARKOSE" -c fx --profile dev -u daemon -- sh -c 'ls /usr/sbin | wc -l' 2> /dev/null)"
+"$ARKOSE" -c fx --profile dev -u nobody -- true; expect_eq "dev as nobody (no home on the host) runs" 0 $?
+expect_eq "dev as root: the host's /root is bound" "/root" \
+        "$("$ARKOSE" -c fx --profile dev -u root -- findmnt -n -o TARGET /root)"
+
 finish

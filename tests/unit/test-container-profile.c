@@ -129,6 +129,30 @@ static void test_errors(void **state) {
         assert_null(skipped);
 }
 
+static void test_skip_home(void **state) {
+        _cleanup_(profile_freep) Profile *dev = load(SHIPPED("dev.conf"), "dev");
+        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL, **all = NULL;
+        _cleanup_free_ char *text = NULL, *all_text = NULL;
+        ContainerProfileContext ctx = { .home = "/home/nobody", .path_type = fake_path_type, .skip_home = true };
+        (void) state;
+
+        /* A home not to bind over itself (missing on the host here): the dev profile's $HOME bind is left
+         * out, and its absence is no error. */
+        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), 0);
+        text = items_text(items);
+        assert_null(strstr(text, "home/nobody"));
+        assert_null(strstr(text, "lxc.mount.entry"));
+        /* The same home bound when it is to be. */
+        ctx.home = "/home/u";
+        ctx.skip_home = false;
+        strv_free(dirs);
+        strv_free(skipped);
+        dirs = skipped = NULL;
+        assert_int_equal(container_profile_config(dev, &ctx, &all, &dirs, &skipped), 0);
+        all_text = items_text(all);
+        assert_non_null(strstr(all_text, "lxc.mount.entry = /home/u home/u none rbind,create=dir 0 0"));
+}
+
 static void test_no_new_privs(void **state) {
         _cleanup_(profile_freep) Profile *b = load(SHIPPED("buildd.conf"), "buildd");
         _cleanup_(profile_freep) Profile *d = load(SHIPPED("desktop.conf"), "desktop");
@@ -145,7 +169,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full),         cmocka_unit_test(test_shipped),
                 cmocka_unit_test(test_cow_layout),   cmocka_unit_test(test_errors),
-                cmocka_unit_test(test_no_new_privs),
+                cmocka_unit_test(test_skip_home),    cmocka_unit_test(test_no_new_privs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
