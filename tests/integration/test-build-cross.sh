@@ -25,7 +25,7 @@ echo "# cross build (dependencies from the mirror) took $(( $(date +%s) - start 
 expect_eq "arkose-chroot build --host arm64 succeeds" 0 "$rc"
 [ "$rc" = 0 ] || { tail -n 30 "$T/1.err"; tail -n 30 "$T/out/test-cross-pkg_1.0_arm64.build"; }
 check "the JSON summary names the build and host architectures" \
-        grep -q '"arch": "amd64", "result": "ok", .*"host_arch": "arm64", "files": \["test-cross-pkg_1.0_arm64.buildinfo", "test-cross-pkg_1.0_arm64.changes", "test-cross-pkg_1.0_arm64.deb"\]' "$T/1.json"
+        python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["arch"] == "amd64" and d["result"] == "ok" and d["host_arch"] == "arm64" and d["files"] == ["test-cross-pkg_1.0_arm64.buildinfo", "test-cross-pkg_1.0_arm64.changes", "test-cross-pkg_1.0_arm64.deb"]))' "$T/1.json"
 deb=$T/out/test-cross-pkg_1.0_arm64.deb
 check "test-cross-pkg_1.0_arm64.deb and _arm64.changes are in the output" test -s "$deb" -a -s "$T/out/test-cross-pkg_1.0_arm64.changes"
 check "no arch:all package was built (-B, sbuild's default when cross)" sh -c "! ls '$T'/out/*_all.deb 2> /dev/null"
@@ -66,7 +66,7 @@ expect_eq "one dependencies layer for both" 1 "$(ls -d "$ARKOSE_STATE_DIR"/cache
 "$ARKOSE" build --chroot bookworm --host amd64 --json "$T/src/plain" --output "$T/out" > "$T/3.json" 2> "$T/3.err"; rc=$?
 expect_eq "--host amd64 builds natively" 0 "$rc"
 check "natively: host_arch amd64, -b (the arch:all package built)" \
-        grep -q '"host_arch": "amd64", "files": \["test-pkg_1.0_all.deb"' "$T/3.json"
+        python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not (d["host_arch"] == "amd64" and d["files"][:1] == ["test-pkg_1.0_all.deb"]))' "$T/3.json"
 check "natively: no cross-building" grep -q "^Building test-pkg 1.0 in 'bookworm@2' as 'nobody'" "$T/3.err"
 check "natively: no cross profile, host architecture amd64" sh -c "! grep -q cross '$T/out/test-pkg_1.0_amd64.build' && grep -q '^dpkg-buildpackage: info: host architecture amd64' '$T/out/test-pkg_1.0_amd64.build'"
 "$ARKOSE" build --chroot bookworm "$T/src/plain" --output "$T/out" > "$T/4.out" 2>&1; rc=$?
