@@ -80,21 +80,6 @@ int container_terminal_take(void) {
         return 0;
 }
 
-/* Writes all of @buf to the blocking @fd. */
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 /* Copies what @master has now to stdout, without waiting. Returns 0 when it has nothing more for now,
  * -EIO when the command's side is closed, or another -errno. */
 static int drain_master(int master) {

@@ -200,20 +200,6 @@ uint16_t proxy_port(const Proxy *p) {
 
 /* ---- the server (forked) ---- */
 
-static int write_all(int fd, const char *buf, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, buf, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                buf += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static void log_line(int logfd, const char *fmt, ...) _printf_(2, 3);
 static void log_line(int logfd, const char *fmt, ...) {
         char buf[1024];

@@ -215,16 +215,7 @@ static int session_write_xauthority(const SessionInfo *i, const SessionPlan *pla
                 return -errno;
         if (fchown(fd, plan->uid, plan->gid) < 0 || fchmod(fd, 0600) < 0)
                 return -errno;
-        for (size_t n = 0; n < plan->xauthority_size;) {
-                ssize_t k = write(fd, plan->xauthority + n, plan->xauthority_size - n);
-
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                n += (size_t) k;
-        }
-        return 0;
+        return write_all(fd, plan->xauthority, plan->xauthority_size);
 }
 
 /* The LXC item binding the session's X authority file (if it has one) read-only into it; appended to

@@ -295,22 +295,11 @@ static int read_line(LineReader *lr, char **ret) {
 /* Writes one reply line. Returns 0 or -errno (-EPIPE when the client is gone). */
 static int reply(const char *line) {
         _cleanup_free_ char *l = strdup_printf("%s\n", line);
-        size_t left;
-        const char *p;
 
         if (!l)
                 return -ENOMEM;
         log_debug("Reply: %s", line);
-        for (p = l, left = strlen(l); left > 0;) {
-                ssize_t k = write(STDOUT_FILENO, p, left);
-                if (k < 0 && errno == EINTR)
-                        continue;
-                if (k < 0)
-                        return -errno;
-                p += k;
-                left -= (size_t) k;
-        }
-        return 0;
+        return write_all(STDOUT_FILENO, l, strlen(l));
 }
 
 static VirtCaps capabilities(void) {

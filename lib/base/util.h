@@ -59,6 +59,9 @@ int write_file_atomic(const char *path, const char *content, mode_t mode);
 int write_file_atomic_full(const char *path, const char *content, mode_t mode, bool sync);
 /* Reads a whole small file. Returns 0 and sets *ret (NUL-terminated), or -errno. */
 int read_file(const char *path, char **ret);
+
+/* Writes all @n bytes of @buf to the blocking @fd, again after EINTR and short writes. Returns 0 or -errno. */
+int write_all(int fd, const void *buf, size_t n);
 /* Total bytes allocated below @path (st_blocks * 512), hard links counted once, same file system
  * only. Returns 0 or -errno. */
 int disk_usage(const char *path, unsigned long long *ret);

@@ -6,7 +6,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
@@ -17,6 +21,37 @@ static char *names[] = { (char *) "bookworm",
                          (char *) "trixie",
                          (char *) "fx",
                          NULL };
+
+/* More than a pipe holds at once (64 KiB): written in several short writes, read back whole. */
+static void test_write_all(void **state) {
+        static char out[200000], in[200000];
+        int fds[2];
+        pid_t pid;
+        size_t got = 0;
+        (void) state;
+
+        for (size_t i = 0; i < sizeof(out); i++)
+                out[i] = (char) (i * 7);
+        assert_int_equal(pipe(fds), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(fds[0]);
+                _exit(write_all(fds[1], out, sizeof(out)) == 0 ? 0 : 1);
+        }
+        close(fds[1]);
+        for (ssize_t k; (k = read(fds[0], in + got, sizeof(in) - got)) > 0;)
+                got += (size_t) k;
+        close(fds[0]);
+        assert_int_equal(got, sizeof(out));
+        assert_memory_equal(in, out, sizeof(out));
+        /* A closed reader: -EPIPE, not a signal's death. */
+        signal(SIGPIPE, SIG_IGN);
+        assert_int_equal(pipe(fds), 0);
+        close(fds[0]);
+        assert_int_equal(write_all(fds[1], out, 10), -EPIPE);
+        close(fds[1]);
+}
 
 static void test_closest_typos(void **state) {
         (void) state;
@@ -53,6 +88,7 @@ static void test_closest_none(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_write_all),
                 cmocka_unit_test(test_closest_typos),
                 cmocka_unit_test(test_closest_none),
         };
