@@ -11,6 +11,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 bindir=$(dirname "$ARKOSE")
 R=$(mktemp -d "${TMPDIR:-/tmp}/arkvm-root-XXXXXX")
 trap 'rm -rf --one-file-system "$R"' EXIT
+trap 'echo "build-initramfs: failed at line $LINENO: $BASH_COMMAND" >&2' ERR
 
 # A file and, for an ELF file, the libraries it needs (ldd), at the same paths (symlinks followed).
 add() {
@@ -26,7 +27,9 @@ add() {
         done
 }
 libdir=/usr/lib/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-so() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ { print $NF; exit }'; }
+# (awk reads all of ldconfig's output: quitting early could kill ldconfig with SIGPIPE, which pipefail
+# and set -e turned into a silent exit of this script now and then)
+so() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !found { print $NF; found = 1 }'; }
 
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,var/lib,newroot,opt/ark,lib/modules}
 cp /bin/busybox "$R/bin/busybox"
