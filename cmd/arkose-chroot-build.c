@@ -1193,23 +1193,6 @@ static int build_log_paths(Build *b, const char *out, time_t started) {
         return b->log && b->log_file ? 0 : log_oom();
 }
 
-/* Points @link at @target (a name in the same directory) through a temporary symlink and rename(). */
-static int symlink_replace(const char *target, const char *link) {
-        _cleanup_free_ char *tmp = strdup_printf("%s.tmp-%d", link, (int) getpid());
-
-        if (!tmp)
-                return -ENOMEM;
-        (void) unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return -errno;
-        if (rename(tmp, link) < 0) {
-                int r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
-}
-
 /* The results: the .changes and the files it names (sbuild copies the same), those that are regular files in
  * b->build. A failed build has no .changes, hence no results: no .orig tarball that dpkg-source -x put beside
  * the source, no .deb of half a build. */

@@ -269,24 +269,12 @@ static unsigned store_max_version(const char *tree) {
 
 static int set_current(const char *tree, unsigned version) {
         _cleanup_free_ char *link = path_join(tree, "current");
-        _cleanup_free_ char *tmp = NULL;
         char target[32];
 
         if (!link)
                 return -ENOMEM;
-        tmp = strdup_printf("%s.tmp.%d", link, (int) getpid());
-        if (!tmp)
-                return -ENOMEM;
         snprintf(target, sizeof(target), "%u", version);
-        (void) unlink(tmp);
-        if (symlink(target, tmp) < 0)
-                return -errno;
-        if (rename(tmp, link) < 0) {
-                int r = -errno;
-                (void) unlink(tmp);
-                return r;
-        }
-        return 0;
+        return symlink_replace(target, link);
 }
 
 int store_staging_publish(StoreStaging *s, char *const *info, unsigned *ret_version) {

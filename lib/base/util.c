@@ -344,6 +344,22 @@ int write_all(int fd, const void *buf, size_t n) {
         return 0;
 }
 
+int symlink_replace(const char *target, const char *link) {
+        _cleanup_free_ char *tmp = strdup_printf("%s.tmp.%d", link, (int) getpid());
+
+        if (!tmp)
+                return -ENOMEM;
+        (void) unlink(tmp);
+        if (symlink(target, tmp) < 0)
+                return -errno;
+        if (rename(tmp, link) < 0) {
+                int r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return 0;
+}
+
 int read_file(const char *path, char **ret) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *buf = NULL;

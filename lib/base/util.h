@@ -62,6 +62,10 @@ int read_file(const char *path, char **ret);
 
 /* Writes all @n bytes of @buf to the blocking @fd, again after EINTR and short writes. Returns 0 or -errno. */
 int write_all(int fd, const void *buf, size_t n);
+
+/* Points symlink @link at @target atomically: a temporary symlink next to it, then rename(). Returns 0 or
+ * -errno (the temporary link removed). */
+int symlink_replace(const char *target, const char *link);
 /* Total bytes allocated below @path (st_blocks * 512), hard links counted once, same file system
  * only. Returns 0 or -errno. */
 int disk_usage(const char *path, unsigned long long *ret);
