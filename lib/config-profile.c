@@ -223,6 +223,8 @@ static void profile_done(Profile *p) {
         free(p->apparmor_profile);
         strv_free(p->environment_set);
         strv_free(p->environment_keep);
+        strv_free(p->runtime_sockets);
+        strv_free(p->dbus_talk);
         *p = (Profile){};
 }
 
@@ -790,9 +792,127 @@ static int parse_environment_keep(const char *value, void *field) {
         return 0;
 }
 
+static const char *const profile_dbus_table[_PROFILE_DBUS_MAX] = {
+        [PROFILE_DBUS_NONE] = "none",
+        [PROFILE_DBUS_FILTERED] = "filtered",
+};
+
+const char *profile_dbus_to_string(ProfileDbus d) {
+        return d >= 0 && d < _PROFILE_DBUS_MAX ? profile_dbus_table[d] : NULL;
+}
+
+ProfileDbus profile_dbus_from_string(const char *s) {
+        for (size_t i = 0; s && i < ELEMENTSOF(profile_dbus_table); i++)
+                if (streq(s, profile_dbus_table[i]))
+                        return (ProfileDbus) i;
+        return _PROFILE_DBUS_INVALID;
+}
+
+static int parse_dbus(const char *value, void *field) {
+        ProfileDbus d = profile_dbus_from_string(value);
+
+        if (d < 0)
+                return -EINVAL;
+        *(ProfileDbus *) field = d;
+        return 0;
+}
+
+/* A socket's path below a runtime directory: relative, no "." or ".." component, no empty one, only
+ * [A-Za-z0-9._-] in names. */
+static bool runtime_path_is_valid(const char *s) {
+        const char *c = s;
+
+        if (isempty(s) || strlen(s) > 200)
+                return false;
+        for (;;) {
+                size_t n = strcspn(c, "/");
+
+                if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+                        return false;
+                for (size_t i = 0; i < n; i++)
+                        if (!isalnum((unsigned char) c[i]) && !strchr("._-", c[i]))
+                                return false;
+                if (!c[n])
+                        return true;
+                c += n + 1;
+        }
+}
+
+static int parse_sockets(const char *value, void *field) {
+        char ***l = field;
+        _cleanup_strv_free_ char **words = strv_split(value, " \t");
+        int r;
+
+        if (!words)
+                return -ENOMEM;
+        if (!words[0])
+                return -EINVAL;
+        for (char **w = words; *w; w++) {
+                const char *p = streq(*w, "pulse") ? "pulse/native" : streq(*w, "pipewire") ? "pipewire-0" : *w;
+
+                if (!runtime_path_is_valid(p))
+                        return -EINVAL;
+                if (strv_contains(*l, p))
+                        continue;
+                r = strv_extend(l, p);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* D-Bus names as xdg-dbus-proxy's --talk takes them: a well-known name (two or more elements of
+ * [A-Za-z0-9_-], not starting with a digit) or such a prefix followed by ".*". */
+static bool dbus_name_is_valid(const char *s) {
+        size_t n = strlen(s), elements = 0;
+        bool prefix = n >= 2 && streq(s + n - 2, ".*");
+
+        if (prefix)
+                n -= 2;
+        if (n == 0 || n > 255)
+                return false;
+        for (size_t i = 0; i < n; elements++) {
+                size_t k = 0;
+
+                if (isdigit((unsigned char) s[i]))
+                        return false;
+                while (i + k < n && s[i + k] != '.') {
+                        if (!isalnum((unsigned char) s[i + k]) && s[i + k] != '_' && s[i + k] != '-')
+                                return false;
+                        k++;
+                }
+                if (k == 0 || (i + k < n && i + k + 1 == n))
+                        return false; /* an empty element, or a trailing '.' */
+                i += k + 1;
+        }
+        return elements >= (prefix ? 1u : 2u);
+}
+
+static int parse_dbus_names(const char *value, void *field) {
+        char ***l = field;
+        _cleanup_strv_free_ char **words = strv_split(value, " \t");
+        int r;
+
+        if (!words)
+                return -ENOMEM;
+        if (!words[0])
+                return -EINVAL;
+        for (char **w = words; *w; w++) {
+                if (!dbus_name_is_valid(*w))
+                        return -EINVAL;
+                if (strv_contains(*l, *w))
+                        continue;
+                r = strv_extend(l, *w);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
 /* The profile being parsed, and what is resolved only once the whole file is read. */
 typedef struct ProfileParse {
         Profile profile;
+        int runtime_dir;   /* -1: not given; yes when sockets or dbus are */
         int apparmor_inet; /* -1: not given; the default depends on the network mode */
         char *seccomp;     /* "default", "none" or a path */
 } ProfileParse;
@@ -824,6 +944,10 @@ static const ConfigKey profile_keys[] = {
         { "apparmor", "inet", parse_tristate, offsetof(ProfileParse, apparmor_inet), 0 },
         PLIST("environment", "set", parse_environment_set, environment_set),
         PLIST("environment", "keep", parse_environment_keep, environment_keep),
+        { "runtime", "directory", parse_tristate, offsetof(ProfileParse, runtime_dir), 0 },
+        PLIST("runtime", "sockets", parse_sockets, runtime_sockets),
+        PKEY("runtime", "dbus", parse_dbus, dbus),
+        PLIST("runtime", "dbus-talk", parse_dbus_names, dbus_talk),
 };
 
 /* Checks between keys, and the defaults that depend on other keys. On -EINVAL, *reterr_key is the key
@@ -838,6 +962,10 @@ static int profile_resolve(ProfileParse *pp, const char **reterr_key) {
                 bad = "dns";
         else if (p->capabilities_keep && p->capabilities_drop)
                 bad = "capabilities-keep";
+        else if (pp->runtime_dir == 0 && (p->runtime_sockets || p->dbus != PROFILE_DBUS_NONE))
+                bad = "directory";
+        else if (p->dbus_talk && p->dbus != PROFILE_DBUS_FILTERED)
+                bad = "dbus-talk";
         if (bad) {
                 if (reterr_key)
                         *reterr_key = bad;
@@ -848,6 +976,7 @@ static int profile_resolve(ProfileParse *pp, const char **reterr_key) {
             !(p->capabilities_drop = strv_split(PROFILE_CAPABILITIES_DROP_DEFAULT, " ")))
                 return -ENOMEM;
         p->apparmor_inet = pp->apparmor_inet >= 0 ? pp->apparmor_inet : p->network != PROFILE_NETWORK_NONE;
+        p->runtime_dir = pp->runtime_dir >= 0 ? pp->runtime_dir : p->runtime_sockets || p->dbus != PROFILE_DBUS_NONE;
         if (!pp->seccomp || streq(pp->seccomp, "default"))
                 p->seccomp = PROFILE_SECCOMP_DEFAULT;
         else if (streq(pp->seccomp, "none"))
@@ -869,6 +998,7 @@ int profile_parse_file(const char *path, const char *name, Profile **ret, unsign
                         .apparmor = PROFILE_APPARMOR_AUTO,
                         .apparmor_namespace = true,
                 },
+                .runtime_dir = -1,
                 .apparmor_inet = -1,
         };
         Profile *p = NULL;

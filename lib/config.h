@@ -165,6 +165,13 @@ int config_apt_source_uris(const char *path, char ***uris);
  *                 inet = yes|no                                 (no with network none, else yes)
  *   [environment] set = NAME=VALUE                              (one per line; the value may hold blanks)
  *                 keep = NAME|PREFIX* ...                       (taken from the caller's environment)
+ *   [runtime]     directory = yes|no                            (yes when sockets or dbus are given: the
+ *                                                                session user's own /run/user/UID)
+ *                 sockets = wayland|pulse|pipewire|RELPATH ...  (the user's sockets in its host runtime
+ *                                                                directory, bound in when there)
+ *                 dbus = none|filtered                          (none: the session bus, through
+ *                                                                xdg-dbus-proxy)
+ *                 dbus-talk = NAME|PREFIX.* ...                 (filtered: the names it may talk to)
  *
  * HOST and TARGET are absolute, or start with "~" or "$HOME", which the caller resolves with
  * profile_expand_path(). CAP names are Linux capability names in lower case without "cap_". */
@@ -267,6 +274,21 @@ typedef enum ProfileApparmor {
 const char *profile_apparmor_to_string(ProfileApparmor a);
 ProfileApparmor profile_apparmor_from_string(const char *s);
 
+typedef enum ProfileDbus {
+        PROFILE_DBUS_NONE,     /* no session bus */
+        PROFILE_DBUS_FILTERED, /* the user's session bus through xdg-dbus-proxy --filter */
+        _PROFILE_DBUS_MAX,
+        _PROFILE_DBUS_INVALID = -EINVAL,
+} ProfileDbus;
+
+const char *profile_dbus_to_string(ProfileDbus d);
+ProfileDbus profile_dbus_from_string(const char *s);
+
+/* The socket "wayland" of [runtime] sockets: $WAYLAND_DISPLAY of the caller, else wayland-0. Others are
+ * paths relative to the user's runtime directory ("pulse" and "pipewire" are read as pulse/native and
+ * pipewire-0). */
+#define PROFILE_SOCKET_WAYLAND "wayland"
+
 /* Arrays of pointers below are NULL-terminated, and NULL when empty. */
 typedef struct Profile {
         char *name; /* the file name without .conf */
@@ -298,6 +320,11 @@ typedef struct Profile {
 
         char **environment_set;  /* "NAME=VALUE", each NAME once (a later one replaces) */
         char **environment_keep; /* names, or prefixes ending in '*' */
+
+        bool runtime_dir;        /* the session user's own $XDG_RUNTIME_DIR, /run/user/UID */
+        char **runtime_sockets;  /* PROFILE_SOCKET_WAYLAND, or relative paths ("pulse/native") */
+        ProfileDbus dbus;
+        char **dbus_talk;        /* bus names, or prefixes "NAME.*" */
 } Profile;
 
 /* Adds bind mounts given as the [mounts] bind key takes them ("HOST[:TARGET][:ro|:rw]", space-separated),
