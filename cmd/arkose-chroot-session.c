@@ -300,7 +300,33 @@ static void session_setup_xauthority(SessionSetup *s) {
                            path, r == -EBADMSG ? "not an X authority file" : strerror(-r));
 }
 
+/* The user's own runtime directory for a profile with [runtime] (desktop): the sockets it names from the
+ * user's runtime directory on the host, and its session bus. Only the user's own, or root's doing. */
+static int session_setup_runtime(SessionSetup *s) {
+        _cleanup_free_ char *host_dir = NULL;
+        bool own = caller_is_root() || caller_uid() == s->user.uid;
+        int r;
+
+        if (!s->profile || !s->profile->runtime_dir)
+                return 0;
+        if (!own) {
+                log_notice("The session's runtime directory gets none of %s's sockets: only they or root may pass them on.",
+                           s->user.name);
+                return 0;
+        }
+        /* $XDG_RUNTIME_DIR is the caller's: sudo drops it, and root's is not the user's. */
+        host_dir = runtime_host_dir(getenv("XDG_RUNTIME_DIR"), s->user.uid);
+        if (!host_dir)
+                return log_oom();
+        r = runtime_plan_make(s->profile, s->user.name, s->user.uid, s->user.gid, host_dir, getenv("WAYLAND_DISPLAY"),
+                              getenv("DBUS_SESSION_BUS_ADDRESS"), &s->runtime);
+        if (r < 0)
+                return log_oom();
+        return 0;
+}
+
 void session_setup_done(SessionSetup *s) {
+        runtime_plan_done(&s->runtime);
         free(s->xauthority);
         chroot_ref_done(&s->ref);
         user_info_done(&s->user);
@@ -365,6 +391,9 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
                 return r;
 
         session_setup_xauthority(ret);
+        r = session_setup_runtime(ret);
+        if (r < 0)
+                return r;
 
         (void) session_sweep_stale(ctx->state_dir);
         if (ret->ref.version > 0)
@@ -397,6 +426,7 @@ SessionPlan session_setup_plan(Context *ctx, SessionSetup *s) {
                 .apparmor_template = ctx->apparmor_template,
                 .xauthority = s->xauthority,
                 .xauthority_size = s->xauthority_size,
+                .runtime = s->profile && s->profile->runtime_dir ? &s->runtime : NULL,
         };
 }
 
@@ -417,6 +447,8 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
         r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
         if (r >= 0 && user->uid == info->uid && session_has_xauthority(session))
                 r = env_replace(&env, "XAUTHORITY=" SESSION_XAUTHORITY_PATH);
+        if (r >= 0 && user->uid == info->uid && runtime_dir_exists(info->dir))
+                r = runtime_dir_env(info->dir, info->uid, &env);
         if (r < 0)
                 return log_oom();
 
@@ -668,7 +700,8 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = session_setup_prepare(ctx, arg_chroot, &setup);
         if (r < 0)
                 return 1;
-        spare = spare_eligible(ctx, argc) && spare_plan_key(ctx, &setup, key) >= 0;
+        /* The user's live sockets and bus proxy are this command's: never a spare's. */
+        spare = !setup.profile->runtime_dir && spare_eligible(ctx, argc) && spare_plan_key(ctx, &setup, key) >= 0;
         if (spare) {
                 signals_install();
                 r = spare_run(ctx, &setup, key, argc, argv, &status);

@@ -8,6 +8,7 @@
 
 #include "config.h"
 #include "container.h"
+#include "runtime-dir.h"
 #include "session.h"
 
 /* schroot's session actions. */
@@ -257,6 +258,7 @@ typedef struct SessionSetup {
         char **binds;
         int use_lock;           /* NAME's use lock (shared), until the record names the version */
         Profile *profile;       /* --profile, else the chroot's, else buildd; --network, --bind applied */
+        RuntimePlan runtime;    /* the profile's [runtime]: the user's sockets, its bus */
         char *xauthority;       /* NULL, or the caller's X cookies for the session (xauth_make_wild()), */
         size_t xauthority_size; /*   when the profile keeps XAUTHORITY */
 } SessionSetup;

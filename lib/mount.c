@@ -239,6 +239,17 @@ int mount_tmpfs(const char *target, const char *options) {
         return mount_do("tmpfs", "arkose-tmpfs", target, options ?: "mode=0755");
 }
 
+int mount_bind_fd(int fd, const char *target) {
+        char source[32];
+
+        if (fd < 0)
+                return -EBADF;
+        snprintf(source, sizeof(source), "/proc/self/fd/%d", fd);
+        /* mount(2) itself: the kernel follows the magic link to the open file, which libmount, looking
+         * at the source as a path, does not allow for. */
+        return RET_NERRNO(mount(source, target, NULL, MS_BIND, NULL));
+}
+
 static bool path_below(const char *path, const char *prefix) {
         size_t n = strlen(prefix);
 

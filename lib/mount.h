@@ -32,6 +32,10 @@ int mount_overlay_upper(const char *target, char **ret);
 /* Mounts a tmpfs on @target with @options (e.g. "mode=0755,size=50%"). */
 int mount_tmpfs(const char *target, const char *options);
 
+/* Binds the file or directory open as @fd (an O_PATH fd will do) at @target, which exists: the very inode
+ * @fd is, whatever its path now leads to. */
+int mount_bind_fd(int fd, const char *target);
+
 /* Unmounts every mount point at or below @prefix (per /proc/self/mountinfo), deepest first; busy
  * mounts are detached lazily. Never touches anything outside @prefix. Returns 0 or the first -errno;
  * *ret_count (if given) is the number of mount points removed. */

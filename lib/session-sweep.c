@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "runtime-dir.h"
 #include "base/log.h"
 #include "base/util.h"
 #include "lock.h"
@@ -80,6 +81,7 @@ int session_remove_dir(const SessionInfo *i) {
         int r;
 
         session_profile_teardown(i->dir);
+        runtime_dir_stop(i->dir);
         /* Never remove what might still be mounted: rm_rf() does not cross mount points, and on failure
          * the directory stays for 'arkose-chroot recover'. */
         r = mount_umount_below(i->dir, NULL);

@@ -20,6 +20,7 @@
 #include "mount.h"
 #include "runsock-protocol.h"
 #include "runsock.h"
+#include "runtime-dir.h"
 #include "session-internal.h"
 #include "state.h"
 
@@ -264,6 +265,8 @@ int session_start_container(Session *s) {
         r = strv_extend_strv(&extra, s->prof.extra_items);
         if (r >= 0)
                 r = session_xauthority_items(i, &extra);
+        if (r >= 0)
+                r = runtime_dir_items(i->dir, i->uid, &extra);
         if (r < 0)
                 return log_oom();
 
@@ -370,6 +373,11 @@ int session_create(const SessionPlan *plan, Session **ret) {
                 r = session_write_xauthority(&s->info, plan);
                 if (r < 0)
                         return log_error_errno(r, "Failed to keep the X authority of session '%s': %m", id);
+        }
+        if (plan->runtime) {
+                r = runtime_dir_create(s->info.dir, plan->user, plan->uid, plan->gid, plan->runtime, plan->detached);
+                if (r < 0)
+                        return r;
         }
         r = session_setup(s);
         if (r < 0)

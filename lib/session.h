@@ -113,6 +113,7 @@ typedef struct SessionPlan {
         char **hook_dirs;
         unsigned hook_timeout;
 
+        const struct RuntimePlan *runtime; /* NULL, or the user's own runtime directory (runtime-dir.h) */
         const char *xauthority;         /* NULL, or X authority file content for the user (xauth.h), */
         size_t xauthority_size;         /*   kept as STATE/sessions/ID/xauthority (the user's, 0600) and
                                          *   bound read-only at SESSION_XAUTHORITY_PATH */

@@ -160,6 +160,36 @@ static void assert_defaults(const Profile *p) {
         assert_null(p->environment_set);
         assert_null(p->environment_keep);
         assert_false(profile_environment_keeps(p, "TERM"));
+        assert_false(p->runtime_dir);
+        assert_null(p->runtime_sockets);
+        assert_int_equal(p->dbus, PROFILE_DBUS_NONE);
+        assert_null(p->dbus_talk);
+}
+
+static void test_parse_runtime(void **state) {
+        _cleanup_(profile_freep) Profile *p = NULL, *d = NULL;
+        (void) state;
+
+        p = parse(PROFILE("good-runtime.conf"), "runtime");
+        assert_true(p->runtime_dir);
+        /* "pulse" and "pipewire" are their sockets' paths; a path given twice is kept once. */
+        assert_int_equal(strv_length(p->runtime_sockets), 4);
+        assert_string_equal(p->runtime_sockets[0], PROFILE_SOCKET_WAYLAND);
+        assert_string_equal(p->runtime_sockets[1], "pulse/native");
+        assert_string_equal(p->runtime_sockets[2], "pipewire-0");
+        assert_string_equal(p->runtime_sockets[3], "speech-dispatcher/speechd.sock");
+        assert_int_equal(p->dbus, PROFILE_DBUS_FILTERED);
+        assert_int_equal(strv_length(p->dbus_talk), 3);
+        assert_string_equal(p->dbus_talk[1], "org.freedesktop.portal.*");
+        assert_string_equal(p->dbus_talk[2], "org.a11y.Bus");
+        assert_string_equal(profile_dbus_to_string(p->dbus), "filtered");
+        assert_int_equal(profile_dbus_from_string("none"), PROFILE_DBUS_NONE);
+        assert_int_equal(profile_dbus_from_string("open"), _PROFILE_DBUS_INVALID);
+
+        d = parse(PROFILE("good-runtime-dir.conf"), "runtime-dir");
+        assert_true(d->runtime_dir);
+        assert_null(d->runtime_sockets);
+        assert_int_equal(d->dbus, PROFILE_DBUS_NONE);
 }
 
 static void test_parse_defaults(void **state) {
@@ -256,6 +286,14 @@ static void test_parse_malformed(void **state) {
                 { "bad-environment-set.conf", 2, "set" },
                 { "bad-environment-set-noeq.conf", 2, "set" },
                 { "bad-environment-keep.conf", 2, "keep" },
+                { "bad-runtime-socket-dotdot.conf", 2, "sockets" },
+                { "bad-runtime-socket-absolute.conf", 2, "sockets" },
+                { "bad-runtime-socket-empty.conf", 2, "sockets" },
+                { "bad-runtime-dbus.conf", 2, "dbus" },
+                { "bad-runtime-dbus-name.conf", 3, "dbus-talk" },
+                { "bad-runtime-dbus-one-element.conf", 3, "dbus-talk" },
+                { "bad-runtime-talk-no-dbus.conf", 0, "dbus-talk" },
+                { "bad-runtime-no-directory.conf", 0, "directory" },
         };
         (void) state;
 
@@ -350,6 +388,16 @@ static void test_shipped_profiles(void **state) {
         assert_mount(g->mounts[0], PROFILE_MOUNT_BIND, "/tmp/.X11-unix", "/tmp/.X11-unix", true, 0);
         assert_string_equal(g->devices[0]->path, "/dev/dri");
         assert_true(profile_environment_keeps(g, "DISPLAY"));
+        /* The user's runtime directory is the session's own: the caller's path would name nothing. */
+        assert_false(profile_environment_keeps(g, "XDG_RUNTIME_DIR"));
+        assert_false(profile_environment_keeps(g, "WAYLAND_DISPLAY"));
+        assert_true(g->runtime_dir);
+        assert_true(strv_contains(g->runtime_sockets, PROFILE_SOCKET_WAYLAND));
+        assert_true(strv_contains(g->runtime_sockets, "pulse/native"));
+        assert_true(strv_contains(g->runtime_sockets, "pipewire-0"));
+        assert_int_equal(g->dbus, PROFILE_DBUS_FILTERED);
+        assert_false(d->runtime_dir);
+        assert_false(b->runtime_dir);
 }
 
 static void test_expand_path(void **state) {
@@ -403,6 +451,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_full),
                 cmocka_unit_test(test_parse_defaults),
                 cmocka_unit_test(test_parse_keep_and_off),
+                cmocka_unit_test(test_parse_runtime),
                 cmocka_unit_test(test_parse_malformed),
                 cmocka_unit_test(test_parse_errors_other),
                 cmocka_unit_test(test_find),

@@ -1,0 +1,481 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* A session user's own runtime directory, its sockets and its filtered session bus (lib/runtime-dir.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "base/log.h"
+#include "base/util.h"
+#include "mount.h"
+#include "runtime-dir.h"
+#include "state.h"
+
+void runtime_plan_done(RuntimePlan *p) {
+        for (size_t i = 0; i < p->n_sockets; i++) {
+                free(p->sockets[i].name);
+                free(p->sockets[i].path);
+        }
+        free(p->sockets);
+        free(p->dbus_address);
+        strv_free(p->dbus_talk);
+        *p = (RuntimePlan){};
+}
+
+char *runtime_host_dir(const char *env_dir, uid_t uid) {
+        struct stat st;
+
+        if (path_is_absolute(env_dir) && stat(env_dir, &st) >= 0 && S_ISDIR(st.st_mode) && st.st_uid == uid)
+                return strdup(env_dir);
+        return strdup_printf("/run/user/%u", (unsigned) uid);
+}
+
+/* Takes the identity of @user (@uid, @gid and its groups) for good: in a forked child only. */
+static int become_user(const char *user, uid_t uid, gid_t gid) {
+        if (initgroups(user, gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                return -errno;
+        return 0;
+}
+
+static int send_fd(int sock, int fd) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte = 0;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
+        };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Receives one fd, or the child's -errno (a 4-byte message without one). */
+static int receive_fd(int sock) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        int err = 0;
+        struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
+        };
+        ssize_t n;
+        int fd;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+                        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+                        return fd;
+                }
+        return n == sizeof(err) && err < 0 ? err : -EIO;
+}
+
+/* Opens @path as the user (a child that takes its identity): O_PATH, no symlink followed at the end, and
+ * only a socket the user owns (-ENOTSOCK, -EPERM). Returns the fd or -errno. */
+static int open_socket_as_user(const char *path, const char *user, uid_t uid, gid_t gid) {
+        int pair[2], status, r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(pair[0]);
+                safe_close(pair[1]);
+                return r;
+        }
+        if (pid == 0) {
+                struct stat st;
+                int fd;
+
+                safe_close(pair[0]);
+                r = become_user(user, uid, gid);
+                if (r >= 0) {
+                        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                        if (fd < 0)
+                                r = -errno;
+                        else if (fstat(fd, &st) < 0)
+                                r = -errno;
+                        else if (!S_ISSOCK(st.st_mode))
+                                r = -ENOTSOCK;
+                        else if (st.st_uid != uid)
+                                r = -EPERM;
+                        else
+                                r = send_fd(pair[1], fd);
+                }
+                if (r < 0)
+                        (void) send(pair[1], &r, sizeof(r), MSG_NOSIGNAL);
+                _exit(r < 0 ? 1 : 0);
+        }
+        safe_close(pair[1]);
+        r = receive_fd(pair[0]);
+        safe_close(pair[0]);
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        break;
+        return r;
+}
+
+static int plan_socket(RuntimePlan *p, const char *name, const char *path) {
+        RuntimeSocket *l = realloc(p->sockets, sizeof(RuntimeSocket) * (p->n_sockets + 1));
+
+        if (!l)
+                return -ENOMEM;
+        p->sockets = l;
+        l[p->n_sockets] = (RuntimeSocket){ .name = strdup(name), .path = strdup(path) };
+        if (!l[p->n_sockets].name || !l[p->n_sockets].path) {
+                free(l[p->n_sockets].name);
+                free(l[p->n_sockets].path);
+                return -ENOMEM;
+        }
+        p->n_sockets++;
+        return 0;
+}
+
+/* The bus's socket path if @address is a plain "unix:path=PATH" address (the only kind checked here). */
+static const char *dbus_unix_path(const char *address) {
+        const char *p = startswith(address, "unix:path=") ? address + strlen("unix:path=") : NULL;
+
+        return p && !strpbrk(p, ",;") ? p : NULL;
+}
+
+int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const char *host_dir,
+                      const char *wayland_display, const char *dbus_address, RuntimePlan *ret) {
+        _cleanup_(runtime_plan_done) RuntimePlan p = {};
+        int r;
+
+        for (char **s = profile->runtime_sockets; s && *s; s++) {
+                _cleanup_free_ char *path = NULL;
+                const char *name = *s;
+
+                if (streq(*s, PROFILE_SOCKET_WAYLAND)) {
+                        name = RUNTIME_WAYLAND_SOCKET;
+                        if (path_is_absolute(wayland_display))
+                                path = strdup(wayland_display);
+                        else if (!isempty(wayland_display) && !strchr(wayland_display, '/'))
+                                path = path_join(host_dir, wayland_display);
+                        else
+                                path = path_join(host_dir, RUNTIME_WAYLAND_SOCKET);
+                } else
+                        path = path_join(host_dir, *s);
+                if (!path)
+                        return -ENOMEM;
+                r = plan_socket(&p, name, path);
+                if (r < 0)
+                        return r;
+        }
+
+        if (profile->dbus == PROFILE_DBUS_FILTERED) {
+                _cleanup_free_ char *fallback = NULL;
+                const char *a = dbus_address, *path;
+                int fd;
+
+                if (isempty(a)) {
+                        fallback = strdup_printf("unix:path=%s/" RUNTIME_DBUS_SOCKET, host_dir);
+                        if (!fallback)
+                                return -ENOMEM;
+                        a = fallback;
+                }
+                /* A bus the user has no socket of: nothing to proxy, and nothing to say. */
+                path = dbus_unix_path(a);
+                fd = path ? open_socket_as_user(path, user, uid, gid) : 0;
+                if (fd >= 0) {
+                        safe_close(fd);
+                        p.dbus_address = strdup(a);
+                        if (!p.dbus_address || strv_extend_strv(&p.dbus_talk, profile->dbus_talk) < 0)
+                                return -ENOMEM;
+                } else
+                        log_debug_errno(fd, "No session bus at '%s' for the session: %m", path);
+        }
+        *ret = p;
+        p = (RuntimePlan){};
+        return 0;
+}
+
+static char *runtime_dir_path(const char *session_dir) {
+        return path_join(session_dir, RUNTIME_DIR_NAME);
+}
+
+bool runtime_dir_exists(const char *session_dir) {
+        _cleanup_free_ char *d = runtime_dir_path(session_dir);
+
+        return d && access(d, F_OK) >= 0;
+}
+
+/* Makes the directories of @name's path below @dir, the user's, mode 700, and an empty file at @name to
+ * bind onto. */
+static int make_bind_target(int dir_fd, const char *name, uid_t uid, gid_t gid) {
+        _cleanup_free_ char *copy = strdup(name);
+        _cleanup_close_ int fd = -EBADF;
+        char *slash;
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *c = copy; (slash = strchr(c, '/')); c = slash + 1) {
+                *slash = '\0';
+                if (mkdirat(dir_fd, copy, 0700) < 0 && errno != EEXIST)
+                        return -errno;
+                if (fchownat(dir_fd, copy, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        return -errno;
+                *slash = '/';
+        }
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        return fd < 0 ? -errno : 0;
+}
+
+static char *proxy_record_path(const char *session_dir) {
+        return path_join(session_dir, "dbus-proxy");
+}
+
+/* Starts xdg-dbus-proxy as the user, listening at @dir/bus, and waits until it is ready. Its stderr goes
+ * to the session directory's dbus-proxy.log; its pid and start time to dbus-proxy. */
+static int start_proxy(const char *session_dir, const char *dir, const char *user, uid_t uid, gid_t gid,
+                       const RuntimePlan *plan, bool detached) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *socket = path_join(dir, RUNTIME_DBUS_SOCKET), *log = NULL, *record = NULL;
+        _cleanup_close_ int log_fd = -EBADF, null_fd = -EBADF;
+        unsigned long long start;
+        int ready[2], r;
+        char byte;
+        pid_t pid;
+
+        log = path_join(session_dir, "dbus-proxy.log");
+        record = proxy_record_path(session_dir);
+        if (!socket || !log || !record)
+                return -ENOMEM;
+        if (strv_extend(&argv, RUNTIME_DBUS_PROXY) < 0 || strv_extend(&argv, plan->dbus_address) < 0 ||
+            strv_extend(&argv, socket) < 0 || strv_extend(&argv, "--filter") < 0 ||
+            strv_extend(&argv, "--fd=3") < 0)
+                return -ENOMEM;
+        for (char **t = plan->dbus_talk; t && *t; t++)
+                if (strv_extendf(&argv, "--talk=%s", *t) < 0)
+                        return -ENOMEM;
+        log_fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0600);
+        null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+        if (log_fd < 0 || null_fd < 0)
+                return -errno;
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return -errno;
+
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                safe_close(ready[0]);
+                safe_close(ready[1]);
+                return r;
+        }
+        if (pid == 0) {
+                if (setsid() < 0 || become_user(user, uid, gid) < 0)
+                        _exit(127);
+                /* One-shot: the proxy ends with this process (also through --fd, when the read end is
+                 * closed). After the change of user, which clears the setting. */
+                if (!detached && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1))
+                        _exit(127);
+                /* A detached session's proxy keeps the read end itself: it stops only when told to. */
+                if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(log_fd, 2) < 0 ||
+                    dup2(ready[1], 3) < 0 || (detached && dup2(ready[0], 4) < 0))
+                        _exit(127);
+                (void) signal(SIGPIPE, SIG_DFL);
+                execvp(argv[0], argv);
+                _exit(127);
+        }
+        safe_close(ready[1]);
+
+        /* Ready: it writes a byte. Gone: end of file. Five seconds at most. */
+        {
+                struct pollfd p = { .fd = ready[0], .events = POLLIN };
+                ssize_t n = 0;
+
+                r = poll(&p, 1, 5000);
+                if (r > 0)
+                        n = read(ready[0], &byte, 1);
+                if (r <= 0 || n != 1) {
+                        (void) kill(pid, SIGKILL);
+                        (void) waitpid(pid, NULL, 0);
+                        safe_close(ready[0]);
+                        return r == 0 ? -ETIMEDOUT : -ECHILD;
+                }
+        }
+        /* One-shot: this process holds the read end until it ends (the fd is close-on-exec for the
+         * container's processes); detached: the proxy holds its own copy. */
+        if (detached)
+                safe_close(ready[0]);
+
+        if (pid_start_time(pid, &start) >= 0) {
+                char pid_s[32], start_s[32];
+
+                snprintf(pid_s, sizeof(pid_s), "%d", (int) pid);
+                snprintf(start_s, sizeof(start_s), "%llu", start);
+                char *kv[] = { (char *) "pid", pid_s, (char *) "start", start_s, NULL };
+                r = state_write(record, kv);
+                if (r < 0)
+                        log_debug_errno(r, "Failed to record the bus proxy: %m");
+        }
+        return 0;
+}
+
+int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid_t gid,
+                       const RuntimePlan *plan, bool detached) {
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir);
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r;
+
+        if (!dir)
+                return log_oom();
+        if (mkdir(dir, 0700) < 0)
+                return log_error_errno(-errno, "Failed to create '%s': %m", dir);
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir_fd < 0 || fchown(dir_fd, uid, gid) < 0)
+                return log_error_errno(-errno, "Failed to give '%s' to its user: %m", dir);
+
+        for (size_t i = 0; i < plan->n_sockets; i++) {
+                _cleanup_free_ char *target = path_join(dir, plan->sockets[i].name);
+                _cleanup_close_ int fd = -EBADF;
+                const char *path = plan->sockets[i].path;
+
+                if (!target)
+                        return log_oom();
+                /* Opened here, in the mount namespace the bind is made in (a bind of a file opened in
+                 * another one is refused). */
+                fd = open_socket_as_user(path, user, uid, gid);
+                if (fd == -ENOENT || fd == -ENOTDIR) {
+                        log_debug("No socket '%s' for the session's runtime directory", path);
+                        continue;
+                }
+                if (fd == -ENOMEM)
+                        return log_oom();
+                if (fd < 0) {
+                        log_notice("Not binding '%s' into the session: %s", path,
+                                   fd == -ENOTSOCK ? "not a socket"
+                                   : fd == -EPERM  ? "not the user's own"
+                                                   : strerror(-fd));
+                        continue;
+                }
+                r = make_bind_target(dir_fd, plan->sockets[i].name, uid, gid);
+                if (r >= 0)
+                        r = mount_bind_fd(fd, target);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to bind the socket '%s' into the session: %m",
+                                               plan->sockets[i].name);
+        }
+
+        if (plan->dbus_address) {
+                r = start_proxy(session_dir, dir, user, uid, gid, plan, detached);
+                if (r == -ECHILD)
+                        log_notice("The session gets no session bus: %s did not start (is it installed? see "
+                                   "%s/dbus-proxy.log)",
+                                   RUNTIME_DBUS_PROXY, session_dir);
+                else if (r < 0)
+                        log_notice("The session gets no session bus: %s: %s", RUNTIME_DBUS_PROXY,
+                                   strerror(-r));
+        }
+        return 0;
+}
+
+int runtime_dir_items(const char *session_dir, uid_t uid, char ***items) {
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir);
+
+        if (!dir)
+                return -ENOMEM;
+        if (access(dir, F_OK) < 0)
+                return 0;
+        if (strv_extend(items, "lxc.mount.entry") < 0 ||
+            strv_extendf(items, "%s run/user/%u none rbind,create=dir 0 0", dir, (unsigned) uid) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+static int env_set(char ***env, const char *name, const char *value) {
+        size_t n = strlen(name);
+        char **w = *env;
+
+        /* Drop every entry of @name, then add the new one. */
+        for (char **e = *env; e && *e; e++)
+                if (strneq(*e, name, n) && (*e)[n] == '=')
+                        free(*e);
+                else
+                        *w++ = *e;
+        if (w)
+                *w = NULL;
+        return value ? strv_extendf(env, "%s=%s", name, value) : 0;
+}
+
+int runtime_dir_env(const char *session_dir, uid_t uid, char ***env) {
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir), *inside = NULL, *bus = NULL;
+        _cleanup_free_ char *wayland = NULL, *bus_socket = NULL;
+        bool have = false;
+        int r;
+
+        if (!dir)
+                return -ENOMEM;
+        have = access(dir, F_OK) >= 0;
+        inside = strdup_printf("/run/user/%u", (unsigned) uid);
+        wayland = path_join(dir, RUNTIME_WAYLAND_SOCKET);
+        bus_socket = path_join(dir, RUNTIME_DBUS_SOCKET);
+        bus = strdup_printf("unix:path=%s/" RUNTIME_DBUS_SOCKET, inside ?: "");
+        if (!inside || !wayland || !bus_socket || !bus)
+                return -ENOMEM;
+        r = env_set(env, "XDG_RUNTIME_DIR", have ? inside : NULL);
+        if (r >= 0)
+                r = env_set(env, "WAYLAND_DISPLAY",
+                            have && access(wayland, F_OK) >= 0 ? RUNTIME_WAYLAND_SOCKET : NULL);
+        if (r >= 0)
+                r = env_set(env, "DBUS_SESSION_BUS_ADDRESS",
+                            have && access(bus_socket, F_OK) >= 0 ? bus : NULL);
+        return r;
+}
+
+void runtime_dir_stop(const char *session_dir) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir);
+        _cleanup_strv_free_ char **kv = NULL;
+        unsigned long long start, now;
+        const char *p, *s;
+        int pid;
+
+        if (!record || state_read(record, &kv) < 0)
+                return;
+        p = state_get(kv, "pid");
+        s = state_get(kv, "start");
+        if (!p || !s || sscanf(p, "%d", &pid) != 1 || pid <= 1 || sscanf(s, "%llu", &start) != 1)
+                return;
+        /* The same process still (not a pid used again since). */
+        if (pid_start_time(pid, &now) >= 0 && now == start) {
+                (void) kill(pid, SIGTERM);
+                /* Ours to reap when this process started it (a one-shot session): wait for it, a second at
+                 * most, then SIGKILL. Another's is reaped by its new parent. */
+                for (unsigned k = 0; k < 100; k++) {
+                        pid_t w = waitpid(pid, NULL, WNOHANG);
+
+                        if (w != 0)
+                                break;
+                        if (k == 99) {
+                                (void) kill(pid, SIGKILL);
+                                (void) waitpid(pid, NULL, 0);
+                        }
+                        (void) usleep(10000);
+                }
+        }
+        (void) unlink(record);
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "config.h"
+
+/* runtime-dir: a session user's own $XDG_RUNTIME_DIR for profiles with [runtime] (desktop). It is kept as
+ * STATE/sessions/ID/runtime (the user's, mode 700) and bound in at /run/user/UID. The sockets the profile
+ * names are bound into it from the user's runtime directory on the host, each the very socket the user
+ * could open there (opened as the user, never followed through a link afterwards); the user's session bus
+ * comes through xdg-dbus-proxy, run as the user, which lets the session talk to the profile's names only. */
+
+#define RUNTIME_DIR_NAME       "runtime" /* in the session's directory */
+#define RUNTIME_DBUS_SOCKET    "bus"     /* in the runtime directory, as systemd's user bus */
+#define RUNTIME_WAYLAND_SOCKET "wayland-0"
+#define RUNTIME_DBUS_PROXY     "xdg-dbus-proxy"
+
+typedef struct RuntimeSocket {
+        char *name; /* below the runtime directory: "wayland-0", "pulse/native" */
+        char *path; /* the user's socket on the host, opened as the user when the directory is made */
+} RuntimeSocket;
+
+typedef struct RuntimePlan {
+        RuntimeSocket *sockets;
+        size_t n_sockets;
+        char *dbus_address; /* the user's session bus to proxy, or NULL */
+        char **dbus_talk;   /* the names the session may talk to (copied from the profile) */
+} RuntimePlan;
+
+void runtime_plan_done(RuntimePlan *p);
+
+/* The user's runtime directory on the host: @env_dir ($XDG_RUNTIME_DIR) when it is an absolute path of a
+ * directory @uid owns, else /run/user/UID. Newly allocated, or NULL (out of memory). */
+char *runtime_host_dir(const char *env_dir, uid_t uid);
+
+/* Plans @profile's [runtime] for the user @uid (primary group @gid, supplementary groups of @user), whose
+ * runtime directory on the host is @host_dir: the path of each socket ("wayland" is @wayland_display,
+ * absolute or a name in @host_dir, NULL: wayland-0; bound as wayland-0), and the bus, @dbus_address
+ * ($DBUS_SESSION_BUS_ADDRESS, else unix:path=@host_dir/bus) when the user can open its socket, for
+ * dbus = filtered. Returns 0 or -ENOMEM. */
+int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const char *host_dir,
+                      const char *wayland_display, const char *dbus_address, RuntimePlan *ret);
+
+/* In session directory @session_dir: makes the runtime directory for @uid/@gid with @plan's sockets
+ * bound in (mounts in the caller's namespace, removed with the session's directory): each opened as the
+ * user, no symlink followed at its end, and only a socket the user owns; one that is not there is skipped
+ * silently, one that is not usable with a notice. Then starts the bus
+ * proxy as the user. @detached: the proxy outlives this process (until runtime_dir_stop()); else it
+ * also stops when this process ends. Logs; a proxy that does not start is a notice, not a failure. */
+int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid_t gid,
+                       const RuntimePlan *plan, bool detached);
+
+bool runtime_dir_exists(const char *session_dir);
+
+/* The LXC item binding the runtime directory (if the session has one) at /run/user/@uid; appended. */
+int runtime_dir_items(const char *session_dir, uid_t uid, char ***items);
+
+/* Sets XDG_RUNTIME_DIR, and WAYLAND_DISPLAY and DBUS_SESSION_BUS_ADDRESS when the session has them, in
+ * @env; removes what the session does not have (the caller's values would name nothing inside). */
+int runtime_dir_env(const char *session_dir, uid_t uid, char ***env);
+
+/* Ends the session's bus proxy, if it has one that still runs. */
+void runtime_dir_stop(const char *session_dir);

@@ -1,0 +1,123 @@
+#!/bin/bash
+# The desktop profile's [runtime]: the session user's own /run/user/UID, with the user's Wayland socket (a
+# real compositor: weston's headless backend, on a runtime directory of the test's own) and a filtered
+# session bus (a real dbus-daemon, xdg-dbus-proxy, and two services that answer any call: one whose name
+# the profile lets the session talk to, one it does not). The clients are the host's wayland-info and
+# dbus-send with their libraries, bound in (the fixture has neither). Also: what is not the user's socket
+# is not bound, one-shot and detached sessions, and nothing of either is left.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+for p in weston wayland-info xdg-dbus-proxy dbus-daemon dbus-send dbus-test-tool useradd python3; do
+        command -v "$p" > /dev/null || skip "$p is missing (apt-get install weston wayland-utils xdg-dbus-proxy dbus-bin dbus-tests)"
+done
+
+U=arkrt$$
+useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
+EXTRA_CLEANUP="userdel $U 2>/dev/null"
+chmod 755 "$T"
+XDG=$T/xdg
+mkdir -p "$T/home" "$T/work" "$T/x" "$XDG"
+chown "$U" "$T/home" "$T/work" "$XDG"; chmod 700 "$XDG"
+UID_U=$(id -u "$U")
+
+# The clients and the libraries they need but libc, bound read-only at /opt/x.
+for b in wayland-info dbus-send; do
+        cp "$(command -v $b)" "$T/x/"
+        ldd "$(command -v $b)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
+done
+
+# setpriv execs (runuser would fork, and a kill of it would leave the server running).
+as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env XDG_RUNTIME_DIR="$XDG" "$@"; }
+as_user weston --backend=headless-backend.so --socket=wayland-test --idle-time=0 > "$T/weston.log" 2>&1 &
+PIDS="$PIDS $!"
+as_user dbus-daemon --session --address="unix:path=$XDG/bus" --nofork --nopidfile > "$T/dbus.log" 2>&1 &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -S "$XDG/wayland-test" ] && [ -S "$XDG/bus" ] && break; sleep 0.1; done
+check "weston listens on its socket" test -S "$XDG/wayland-test"
+check "the user's bus listens" test -S "$XDG/bus"
+for n in org.freedesktop.Notifications org.example.Secret; do
+        as_user env DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG/bus" dbus-test-tool echo --name=$n > /dev/null 2>&1 &
+        PIDS="$PIDS $!"
+done
+for i in $(seq 100); do
+        names=$(as_user dbus-send --bus="unix:path=$XDG/bus" --dest=org.freedesktop.DBus --print-reply / org.freedesktop.DBus.ListNames 2>/dev/null)
+        echo "$names" | grep -q org.example.Secret && echo "$names" | grep -q org.freedesktop.Notifications && break
+        sleep 0.1
+done
+check "on the host, the user's bus has both services" sh -c "echo '$names' | grep -q org.example.Secret"
+# Not sockets of the user's: a symlink to the bus (a socket the user owns, but reached through a link) and
+# a socket of root's, at names the profile below asks for.
+ln -s "$XDG/bus" "$XDG/pipewire-0"
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$XDG/rootsock"
+mkdir -p "$XDG/pulse"; chown "$U" "$XDG/pulse"
+python3 -c "import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])" "$XDG/pulse/native"
+chown "$U" "$XDG/pulse/native"
+mkdir -p "$ARKOSE_CONFIG_DIR/profiles.d"
+sed -e 's|^sockets = .*|sockets = wayland pulse pipewire rootsock|' "$SRC/confs/profiles/desktop.conf" \
+        > "$ARKOSE_CONFIG_DIR/profiles.d/desktop.conf"
+
+desktop() {     # desktop COMMAND: a one-shot desktop session as $U, with the clients bound in
+        (cd "$T/work" && env XDG_RUNTIME_DIR="$XDG" WAYLAND_DISPLAY=wayland-test \
+                "$ARKOSE" -c fx --profile desktop -u "$U" --bind "$T/x:/opt/x:ro" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $1")
+}
+has() { printf '%s\n' "$1" | grep -q -- "$2"; }     # has TEXT PATTERN
+# The user's proxies that run (zombies aside: a detached session's proxy is reaped by init, in its time).
+proxies() { ps -u "$U" -o stat=,pid=,comm= | awk '$1 !~ /^Z/ && $3 == "xdg-dbus-proxy" {print $2}'; }
+DS=/opt/x/dbus-send
+CALL="$DS --session --print-reply"
+
+out=$(desktop 'echo "$XDG_RUNTIME_DIR $WAYLAND_DISPLAY $DBUS_SESSION_BUS_ADDRESS"; stat -c "%U %a" "$XDG_RUNTIME_DIR"; ls "$XDG_RUNTIME_DIR" | tr "\n" " "; echo; ls "$XDG_RUNTIME_DIR/pulse"' 2>"$T/err")
+expect_eq "the session's runtime directory, Wayland display and bus" \
+        "/run/user/$UID_U wayland-0 unix:path=/run/user/$UID_U/bus" "$(echo "$out" | sed -n 1p)"
+expect_eq "... the directory is the user's, mode 700" "$U 700" "$(echo "$out" | sed -n 2p)"
+expect_eq "... it holds the bus, pulse/ and wayland-0; not the symlink, not root's socket" \
+        "bus pulse wayland-0 " "$(echo "$out" | sed -n 3p)"
+expect_eq "... and pulse/native" native "$(echo "$out" | sed -n 4p)"
+check "a notice names the symlink" grep -q "Not binding '$XDG/pipewire-0' into the session" "$T/err"
+check "a notice names root's socket as not the user's" grep -q "Not binding '$XDG/rootsock' into the session: not the user's own" "$T/err"
+
+out=$(desktop '/opt/x/wayland-info' 2>>"$T/err")
+check "wayland-info in the session talks to weston (wl_compositor)" has "$out" "interface: 'wl_compositor'"
+check "... and sees its headless output" has "$out" "interface: 'wl_output'"
+# Without the socket the same client fails: so the check above can fail.
+out=$(cd "$T/work" && env -u WAYLAND_DISPLAY XDG_RUNTIME_DIR="$T/home" "$ARKOSE" -c fx --profile desktop -u "$U" \
+        --bind "$T/x:/opt/x:ro" -- sh -c 'echo ${WAYLAND_DISPLAY:-unset}; LD_LIBRARY_PATH=/opt/x /opt/x/wayland-info >/dev/null 2>&1 || echo refused' 2>>"$T/err")
+expect_eq "with no Wayland socket of the user's: no WAYLAND_DISPLAY, and the client fails" "unset refused" "$(echo $out)"
+
+out=$(desktop "$CALL --dest=org.freedesktop.DBus / org.freedesktop.DBus.ListNames" 2>>"$T/err")
+check "the bus through the proxy answers" has "$out" 'string "org.freedesktop.DBus"'
+check "... it lists the name the profile allows" has "$out" org.freedesktop.Notifications
+check "... and hides the other" not has "$out" org.example.Secret
+check "a call to the allowed name is answered" desktop "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.GetServerInformation >/dev/null" 2>>"$T/err"
+err=$(desktop "$CALL --dest=org.example.Secret /x org.example.Secret.GetSecret" 2>&1 >/dev/null | grep -v arkose-chroot:)
+check "a call to the other is refused by the proxy ($err)" has "$err" "Error org.freedesktop.DBus.Error.ServiceUnknown"
+check "... while on the host it is answered (so the refusal is the filter's)" \
+        as_user dbus-send --bus="unix:path=$XDG/bus" --print-reply --dest=org.example.Secret /x org.example.Secret.GetSecret
+expect_eq "no proxy outlives the one-shot sessions" "" "$(proxies)"
+
+# The buildd profile has no [runtime]: the caller's variables do not pass, nothing is made.
+out=$(cd "$T/work" && XDG_RUNTIME_DIR="$XDG" WAYLAND_DISPLAY=wayland-test "$ARKOSE" -c fx -u "$U" -- sh -c 'echo ${XDG_RUNTIME_DIR:-none} ${WAYLAND_DISPLAY:-none}; ls /run/user 2>/dev/null | wc -l' 2>>"$T/err")
+expect_eq "buildd: no runtime directory" "none none 0" "$(echo $out)"
+
+# A detached session: the proxy serves its commands until it ends, also after --recover-session.
+sid=$(cd "$T/work" && XDG_RUNTIME_DIR="$XDG" WAYLAND_DISPLAY=wayland-test "$ARKOSE" -c fx --begin-session --profile desktop -u "$U" --bind "$T/x:/opt/x:ro" 2>>"$T/err")
+check "a desktop session began ($sid)" test -n "$sid"
+run_in() { (cd "$T/work" && "$ARKOSE" -c "$sid" --run-session -u "$U" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $1" 2>>"$T/err"); }
+check "--run-session: Wayland" run_in '/opt/x/wayland-info | grep -q wl_compositor'
+check "--run-session: the bus, filtered" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.example.Secret /x org.example.Secret.X 2>/dev/null"
+expect_eq "root in the same session gets no XDG_RUNTIME_DIR (it is the user's)" none \
+        "$(cd "$T/work" && "$ARKOSE" -c "$sid" --run-session -u root -- sh -c 'echo ${XDG_RUNTIME_DIR:-none}' 2>>"$T/err")"
+ppid=$(proxies)
+check "the session's proxy runs, as the user ($ppid)" test -n "$ppid" -a "$(echo $ppid | wc -w)" = 1
+kill -9 "$(record_field "$sid" init_pid)"
+for i in $(seq 50); do [ "$("$ARKOSE" sessions | awk -v s="$sid" '$1 == s {print $NF}')" = dead ] && break; sleep 0.1; done
+"$ARKOSE" -c "$sid" --recover-session 2>>"$T/err"
+check "after --recover-session: Wayland and the bus" run_in "/opt/x/wayland-info | grep -q wl_compositor && $CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null"
+"$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
+expect_eq "its proxy ended with it" "" "$(proxies)"
+
+check "the user's sockets on the host are untouched" test -S "$XDG/wayland-test" -a -S "$XDG/bus" -a -S "$XDG/pulse/native"
+check "no mount is left" no_mounts_left
+check "no container is left" no_containers_left
+check "the fixture tree is intact" test -x "$FIXTURE_TREE/bin/sh"
+finish
