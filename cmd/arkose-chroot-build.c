@@ -586,26 +586,70 @@ static bool extra_is_deb(const char *e) {
         return e[0] == '/';
 }
 
-int build_extra_package_parse(const char *arg, char **ret_deb) {
+static bool is_deb_name(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 4 && streq(s + n - 4, ".deb");
+}
+
+static int extra_deb_checked(const char *arg, const char *path, char ***debs) {
+        if (strpbrk(path, " '\"\\;$`\t\n"))
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': the path '%s' has a blank or a quote", arg, path);
+        return strv_extend(debs, path) < 0 ? log_oom() : 0;
+}
+
+static int compare_strings(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int build_extra_package_parse(const char *arg, char ***ret_debs) {
+        _cleanup_strv_free_ char **debs = NULL;
         _cleanup_free_ char *path = NULL;
         struct stat st;
         size_t n = strlen(arg);
+        int r;
 
-        *ret_deb = NULL;
-        if (!strchr(arg, '/') && !(n > 4 && streq(arg + n - 4, ".deb"))) {
+        *ret_debs = NULL;
+        if (!strchr(arg, '/') && !is_deb_name(arg)) {
                 if (strpbrk(arg, " '\"\\;$`") || arg[0] == '-' || n == 0)
-                        return log_error_errno(-EINVAL, "Invalid --extra-package '%s': expected a package name or a .deb file", arg);
+                        return log_error_errno(-EINVAL, "Invalid --extra-package '%s': expected a package name, a .deb file or a directory of them", arg);
                 return 0;
         }
         path = realpath(arg, NULL);
-        if (!path)
+        if (!path || stat(path, &st) < 0)
                 return log_error_errno(-errno, "Invalid --extra-package '%s': %m", arg);
-        n = strlen(path);
-        if (stat(path, &st) < 0 || !S_ISREG(st.st_mode) || n <= 4 || !streq(path + n - 4, ".deb"))
-                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': not a .deb file (a directory of them is not taken: name each)", arg);
-        if (strpbrk(path, " '\"\\;$`\t\n"))
-                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': its path has a blank or a quote", arg);
-        *ret_deb = TAKE_PTR(path);
+        if (S_ISDIR(st.st_mode)) {
+                /* sbuild's: every .deb file of the directory (not below it), in name order. */
+                _cleanup_closedir_ DIR *d = opendir(path);
+                struct dirent *de;
+
+                if (!d)
+                        return log_error_errno(-errno, "Invalid --extra-package '%s': %m", arg);
+                while ((de = readdir(d))) {
+                        _cleanup_free_ char *p = NULL;
+                        struct stat fst;
+
+                        if (!is_deb_name(de->d_name))
+                                continue;
+                        p = path_join(path, de->d_name);
+                        if (!p)
+                                return log_oom();
+                        if (stat(p, &fst) < 0 || !S_ISREG(fst.st_mode))
+                                continue;
+                        r = extra_deb_checked(arg, p, &debs);
+                        if (r < 0)
+                                return r;
+                }
+                if (!debs)
+                        return log_error_errno(-ENOENT, "Invalid --extra-package '%s': the directory has no .deb file", arg);
+                qsort(debs, strv_length(debs), sizeof(char *), compare_strings);
+        } else if (S_ISREG(st.st_mode) && is_deb_name(path)) {
+                r = extra_deb_checked(arg, path, &debs);
+                if (r < 0)
+                        return r;
+        } else
+                return log_error_errno(-EINVAL, "Invalid --extra-package '%s': not a .deb file or a directory of them", arg);
+        *ret_debs = TAKE_PTR(debs);
         return 0;
 }
 

@@ -512,13 +512,13 @@ static int parse_options(int argc, char **argv) {
                         arg_build_profiles = strdup(optarg);
                         break;
                 case ARG_EXTRA_PACKAGE: {
-                        _cleanup_free_ char *deb = NULL;
+                        _cleanup_strv_free_ char **debs = NULL;
                         int r;
 
-                        r = build_extra_package_parse(optarg, &deb);
+                        r = build_extra_package_parse(optarg, &debs);
                         if (r < 0)
                                 return r;
-                        if (strv_extend(&arg_extra_packages, deb ?: optarg) < 0)
+                        if (debs ? strv_extend_strv(&arg_extra_packages, debs) < 0 : strv_extend(&arg_extra_packages, optarg) < 0)
                                 return -ENOMEM;
                         break;
                 }

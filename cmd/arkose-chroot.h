@@ -58,10 +58,10 @@ typedef enum BuildPurge {
         _BUILD_PURGE_INVALID = -EINVAL,
 } BuildPurge;
 extern BuildPurge arg_purge;
-/* Checks an --extra-package argument, sbuild's: a package name, or a .deb file (a path with a '/' or ending in
- * ".deb"), which is installed from the file; then its absolute path is in *ret_deb (else NULL). Logs one
- * line. Returns 0, or -EINVAL. */
-int build_extra_package_parse(const char *arg, char **ret_deb);
+/* Checks an --extra-package argument, sbuild's: a package name (then *ret_debs is NULL), or a .deb file or a
+ * directory of them (a path with a '/' or ending in ".deb"), installed from the files: their absolute paths
+ * in *ret_debs, a directory's .deb files (not below it) in name order. Logs one line. Returns 0 or -errno. */
+int build_extra_package_parse(const char *arg, char ***ret_debs);
 /* "always", "never", "successful" (sbuild's words) to a BuildPurge; _BUILD_PURGE_INVALID for others. */
 BuildPurge build_purge_from_string(const char *s);
 extern char *arg_arch;

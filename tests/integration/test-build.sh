@@ -50,6 +50,25 @@ for v in one two; do
                 grep -qx "marker: $v" "$T/out-x/test-pkg_1.0_amd64.build"
 done
 check "the second .deb did not reuse the first one's layer" sh -c "! grep -q '^Reusing' '$T/x-two.out'"
+# A directory of them, as sbuild takes it: each .deb in it (not what is not a .deb, not below it).
+mkdir -p "$T/debs/sub" "$T/mk2/DEBIAN"
+cp "$T/src/arkose-extra-marker_1.0_all.deb" "$T/debs/"
+sed 's/^Package: .*/Package: arkose-extra-second/' "$T/mk/DEBIAN/control" > "$T/mk2/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$T/mk2" "$T/debs/arkose-extra-second_1.0_all.deb" > /dev/null
+sed 's/^Package: .*/Package: arkose-extra-below/' "$T/mk/DEBIAN/control" > "$T/mk2/DEBIAN/control"
+dpkg-deb --root-owner-group -b "$T/mk2" "$T/debs/sub/arkose-extra-below_1.0_all.deb" > /dev/null
+echo 'not a package' > "$T/debs/README"
+"$ARKOSE" build --chroot bookworm --extra-package "$T/debs" \
+        --starting-build-commands 'for p in arkose-extra-marker arkose-extra-second arkose-extra-below; do dpkg-query -W -f "\${Package}=\${Status}\n" $p 2>/dev/null || echo "$p=none"; done' \
+        "$T/src/test-pkg_1.0.dsc" --output "$T/out-x" > "$T/x-dir.out" 2>&1; rc=$?
+expect_eq "--extra-package DIR: the build ran" 0 "$rc"
+expect_eq "... with each .deb of the directory installed, and not the one below it" \
+        "arkose-extra-marker=install ok installed arkose-extra-second=install ok installed arkose-extra-below=none" \
+        "$(grep '^arkose-extra-' "$T/out-x/test-pkg_1.0_amd64.build" | tr '\n' ' ' | sed 's/ $//')"
+mkdir "$T/nodebs"
+err=$("$ARKOSE" build --chroot bookworm --extra-package "$T/nodebs" "$T/src/test-pkg_1.0.dsc" 2>&1); rc=$?
+check "an --extra-package directory with no .deb is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && printf '%s' \"\$1\" | grep -q 'no .deb file'" sh "$err"
 err=$("$ARKOSE" build --chroot bookworm --extra-package /etc/passwd "$T/src/test-pkg_1.0.dsc" 2>&1); rc=$?
 check "an --extra-package file that is not a .deb is refused in one line ($err)" \
         sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
