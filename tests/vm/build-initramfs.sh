@@ -1,11 +1,15 @@
 #!/bin/bash
 # Builds the initramfs of the AppArmor VM test (tests/vm/test-apparmor-vm.sh): a busybox userland, the
 # arkose-chroot build under test with the libraries it loads (liblxc, libmount, libapparmor and theirs),
-# apparmor_parser, the kernel's overlay module, a one-directory chroot tree (static busybox) and the
-# checks. Everything comes from this machine's Debian packages; nothing is downloaded here.
+# apparmor_parser, nft and ip, the kernel's overlay module and the modules of a filtered network (veth,
+# nftables with NAT and conntrack, with what they depend on, in load order), a one-directory chroot tree
+# (static busybox) and the checks. Everything comes from this machine's Debian packages; nothing is
+# downloaded here.
 #   build-initramfs.sh OUT.cpio.gz KERNEL_MODULES_DIR
 set -euo pipefail
 out=$1 moddir=$2
+# depmod and modprobe (kmod) are in sbin, which a user's PATH may lack.
+export PATH=$PATH:/usr/sbin:/sbin
 : "${ARKOSE:?}" "${ARKOSE_SRC:?}"
 here=$(cd "$(dirname "$0")" && pwd)
 bindir=$(dirname "$ARKOSE")
@@ -33,7 +37,7 @@ so() { ldconfig -p | awk -v n="$1" '$1 == n && /x86-64/ && !found { print $NF; f
 
 mkdir -p "$R"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,run,tmp,root,var/lib,newroot,opt/ark,lib/modules}
 cp /bin/busybox "$R/bin/busybox"
-add "$ARKOSE" /usr/sbin/apparmor_parser
+add "$ARKOSE" /usr/sbin/apparmor_parser "$(command -v nft)" "$(command -v ip)"
 for l in liblxc.so.1 libmount.so.1 libapparmor.so.1; do
         p=$(so "$l"); [ -n "$p" ] || { echo "build-initramfs: $l not found" >&2; exit 1; }
         add "$p"
@@ -46,6 +50,18 @@ cp /usr/share/lxc/config/common.seccomp "$R/usr/share/lxc/config/"
 mkdir -p "$R/usr/share/arkose-src"
 cp -r "$ARKOSE_SRC/chroots" "$ARKOSE_SRC/confs" "$ARKOSE_SRC/hooks" "$R/usr/share/arkose-src/"
 cp "$moddir"/kernel/fs/overlayfs/overlay.ko "$R/lib/modules/"
+# The filtered network's modules and their dependencies, in the order to insmod them (net.list). The
+# package has no modules.dep (depmod makes it at installation): made here, in the unpacked tree.
+kver=$(basename "$moddir")
+kbase=${moddir%/lib/modules/*}
+[ -e "$moddir/modules.dep" ] || depmod -b "$kbase" "$kver"
+: > "$R/lib/modules/net.list"
+for m in veth nf_tables nft_chain_nat nft_nat nft_ct nft_reject_inet nft_masq; do
+        modprobe -d "$kbase" -S "$kver" --show-depends "$m" | awk '$1 == "insmod" { print $2 }'
+done | awk '!seen[$0]++' | while read -r ko; do
+        cp "$ko" "$R/lib/modules/"
+        echo "/lib/modules/$(basename "$ko")" >> "$R/lib/modules/net.list"
+done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' > "$R/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' > "$R/etc/group"
 
@@ -53,7 +69,7 @@ printf 'root:x:0:\ntty:x:5:\nnogroup:x:65534:\n' > "$R/etc/group"
 T=$R/srv/tree
 mkdir -p "$T"/{bin,etc,proc,sys,dev,tmp,mnt,root,run,var/lib/dpkg}
 cp /bin/busybox "$T/bin/busybox"
-for a in sh cat mount umount id ls echo grep sleep true; do ln -s busybox "$T/bin/$a"; done
+for a in sh cat mount umount id ls echo grep sleep true ip awk head wget timeout; do ln -s busybox "$T/bin/$a"; done
 cp "$R/etc/passwd" "$R/etc/group" "$T/etc/"
 touch "$T/var/lib/dpkg/status"
 

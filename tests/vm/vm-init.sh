@@ -14,6 +14,8 @@ mount -t tmpfs tmpfs /run
 mount -t tmpfs tmpfs /tmp
 mount --make-rshared /
 insmod /lib/modules/overlay.ko
+for m in $(cat /lib/modules/net.list); do insmod "$m" || echo "# insmod $m failed"; done
+ip link set lo up
 hostname arkvm
 echo "VM-START $(uname -r), LSMs: $(cat /sys/kernel/security/lsm)"
 
@@ -117,6 +119,32 @@ check "and is confined" sh -c "echo '$out' | grep -q '^lxc-arkose-limited_.*(enf
 id=$($A -c fx --profile limited -b 2> /tmp/err); sed 's/^/# stderr: /' /tmp/err
 out=$($A -c "$id" -r -- cat /proc/self/cgroup); echo "# cgroup of a command in a limited session: $out"
 $A -c "$id" -e; check "a detached session with limits begins and ends ($id)" test $? = 0 -a -n "$id"
+
+# A filtered network on Debian's kernel (this test's own machine runs another kernel): the session's veth,
+# its nftables table, the host's loopback service it lists reached through the gateway (DNAT), another
+# refused; nothing left afterwards. The host's services: busybox httpd on two loopback ports.
+# (busybox wget -T crashes in Debian 12's busybox-static: timeout(1) bounds it instead.)
+mkdir -p /srv/www && echo hello-from-the-host > /srv/www/x
+httpd -p 127.0.0.1:8080 -h /srv/www && httpd -p 127.0.0.1:8081 -h /srv/www
+check "the host's two services answer on its loopback" sh -c 'wget -q -O - http://127.0.0.1:8080/x && wget -q -O - http://127.0.0.1:8081/x' > /dev/null
+printf '[network]\nmode = filtered\nallow = 127.0.0.1:8080\n' > /etc/arkose/profiles.d/filtered.conf
+fetch='gw=$(ip route | awk "/^default/ { print \$3 }"); echo "gw=$gw" >&2; timeout 5 wget -q -O - "http://$gw:$1/x"'
+out=$($A -c fx --profile filtered -- sh -c "$fetch" sh 8080 2> /tmp/err); rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "a filtered session reaches the listed service through its gateway (status $rc: $out)" test "$out" = hello-from-the-host
+$A -c fx --profile filtered -- sh -c "$fetch" sh 8081 2> /tmp/err; rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "and not the other one (status $rc)" test "$rc" != 0
+out=$($A -c fx --profile filtered -- sh -c 'ip -o link | awk -F": " "{ print \$2 }" | sed "s/@.*//" | tr "\n" " "' 2> /dev/null)
+check "it has loopback and its veth only ($out)" test "$out" = "lo eth0 "
+id=$($A -c fx --profile filtered -b 2> /tmp/err); sed 's/^/# stderr: /' /tmp/err
+out=$($A -c "$id" -r -- sh -c "$fetch" sh 8080 2> /dev/null)
+check "a detached filtered session reaches it too ($id)" test "$out" = hello-from-the-host
+out=$($A -c "$id" -r --isolate-network -- sh -c "$fetch" sh 8080 2> /dev/null); rc=$?
+check "but not a command of it with --isolate-network (status $rc)" test "$rc" != 0 -a -z "$out"
+$A -c "$id" -e
+check "no nftables table of a session is left ($(nft list tables | tr '\n' ' '))" sh -c '! nft list tables | grep -q arkose-'
+check "no veth of a session is left" sh -c '! ip -o link | grep -q " ark-"'
 
 dmesg | grep -E 'segfault|general protection' | sed 's/^/# dmesg: /'
 check "no process crashed (dmesg)" sh -c "! dmesg | grep -qE 'segfault|general protection'"
