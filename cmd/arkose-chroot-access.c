@@ -142,7 +142,6 @@ static int caller_identity(char **ret_name, char ***ret_groups) {
 /* access(@path, R_OK|X_OK) as the caller, in a child that takes the caller's identity. */
 static int access_as_caller(const char *path) {
         struct passwd *pw = getpwuid(caller_uid());
-        int status;
         pid_t pid;
 
         if (!pw)
@@ -151,17 +150,11 @@ static int access_as_caller(const char *path) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                if (user_become(pw->pw_name, pw->pw_uid, pw->pw_gid) < 0)
                         _exit(EPERM);
                 _exit(access(path, R_OK | X_OK) < 0 ? (errno & 0xff) : 0);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status))
-                return -EIO;
-        return -WEXITSTATUS(status);
+        return pid_wait_errno(pid);
 }
 
 int access_check_session(const ChrootDef *def, uid_t target_uid, const char *target_user, const char *wide_option,
@@ -264,8 +257,7 @@ int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t 
                 int fd;
 
                 (void) close(pipefd[0]);
-                if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) < 0 ||
-                    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) < 0)
+                if (user_become(pw->pw_name, pw->pw_uid, pw->pw_gid) < 0)
                         _exit(EPERM);
                 fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
                 if (fd < 0)
@@ -279,27 +271,18 @@ int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t 
                                 _exit(errno & 0xff);
                         if (k == 0)
                                 _exit(0);
-                        for (ssize_t w = 0; w < k;) {
-                                ssize_t m = write(pipefd[1], chunk + w, (size_t) (k - w));
-
-                                if (m < 0 && errno != EINTR)
-                                        _exit(0); /* the parent stopped reading: too big */
-                                w += m > 0 ? m : 0;
-                        }
+                        if (write_all(pipefd[1], chunk, (size_t) k) < 0)
+                                _exit(0); /* the parent stopped reading: too big */
                 }
         }
         (void) close(pipefd[1]);
         r = read_fd_max(pipefd[0], max, &buf, &n);
         (void) close(pipefd[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        status = pid_wait_errno(pid);
         if (r < 0)
                 return r;
-        if (!WIFEXITED(status))
-                return -EIO;
-        if (WEXITSTATUS(status) != 0)
-                return -WEXITSTATUS(status);
+        if (status < 0)
+                return status;
         *ret = TAKE_PTR(buf);
         *ret_size = n;
         return 0;

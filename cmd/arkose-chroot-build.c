@@ -217,7 +217,7 @@ static int capture_full(char *const argv[], bool quiet, char **ret) {
         _cleanup_fclose_ FILE *f = NULL;
         _cleanup_free_ char *line = NULL;
         size_t cap = 0;
-        int fds[2], status;
+        int fds[2], status, r;
         pid_t pid;
 
         if (pipe2(fds, O_CLOEXEC) < 0)
@@ -240,9 +240,9 @@ static int capture_full(char *const argv[], bool quiet, char **ret) {
         f = fdopen(fds[0], "re");
         if (!f || getline(&line, &cap, f) < 0)
                 line = mfree(line);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return r;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || !line)
                 return -EPROTO;
         line[strcspn(line, "\n")] = '\0';
@@ -365,7 +365,7 @@ static int build_fail_hook(Build *b, BuildHook h, int status, const char *cmd) {
 static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char *cwd) {
         for (char **c = arg_hooks[h]; c && *c; c++) {
                 _cleanup_free_ char *cmd = NULL;
-                int status = 0;
+                int status = 0, r;
                 pid_t pid;
 
                 if (hook_expand(*c, v, &cmd) < 0)
@@ -382,13 +382,11 @@ static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char
                         execl("/bin/sh", "sh", "-c", cmd, (char *) NULL);
                         _exit(127);
                 }
-                while (waitpid(pid, &status, 0) < 0)
-                        if (errno != EINTR)
-                                return log_error_errno(-errno, "Failed to wait for --%s: %m",
-                                                       build_hook_table[h]);
+                r = pid_wait(pid, &status);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to wait for --%s: %m", build_hook_table[h]);
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return build_fail_hook(
-                                b, h, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), cmd);
+                        return build_fail_hook(b, h, wait_status_code(status), cmd);
         }
         return 0;
 }

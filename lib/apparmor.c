@@ -486,7 +486,7 @@ static const char *parser_path(void) {
 static int run_parser(char **argv, const char *log) {
         _cleanup_close_ int log_fd = -EBADF, null_fd = -EBADF;
         const char *path = parser_path();
-        int status;
+        int status, r;
         pid_t pid;
 
         if (!path)
@@ -507,9 +507,9 @@ static int run_parser(char **argv, const char *log) {
                 execv(path, argv);
                 _exit(127);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return r;
         if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
                 log_debug("%s failed (status %d), see '%s'.", path, status, log);
                 return -EIO;

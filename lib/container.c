@@ -449,7 +449,7 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const 
  * becomes the daemonized monitor's and never the caller's. */
 static int container_start_daemonized(Container *c, bool keep_cgroups) {
         _cleanup_strv_free_ char **argv = NULL;
-        int status, useinit;
+        int status, useinit, r;
         pid_t pid;
 
         argv = container_init_argv(c, NULL, NULL, &useinit);
@@ -464,9 +464,9 @@ static int container_start_daemonized(Container *c, bool keep_cgroups) {
                 c->lxc->want_daemonize(c->lxc, true);
                 _exit(c->lxc->start(c->lxc, useinit, argv) ? EXIT_SUCCESS : EXIT_FAILURE);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return r;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO;
 }
 
@@ -995,14 +995,12 @@ int container_stop(Container *c) {
                 c->monitor = 0;
         }
         if (c->monitor > 0) {
-                int status;
 
                 /* If liblxc could not stop it, the monitor still dies with SIGKILL, and its container
                  * with it (death signal). */
                 if (r < 0)
                         (void) kill(c->monitor, SIGKILL);
-                while (waitpid(c->monitor, &status, 0) < 0 && errno == EINTR)
-                        ;
+                (void) pid_wait(c->monitor, NULL);
                 c->monitor = 0;
         }
         return r;

@@ -260,10 +260,7 @@ static int wait_exit_until(pid_t pid, int64_t deadline) {
 }
 
 static int reap(pid_t pid, int *ret_status) {
-        while (waitpid(pid, ret_status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        return 0;
+        return pid_wait(pid, ret_status);
 }
 
 /* Waits for the hook, killing its process group after @timeout_sec. Returns 0 and the wait status, or

@@ -344,7 +344,6 @@ int mount_hide_cgroupfs(void) {
 int mount_bind_into(int ns_pid, const char *source, const char *target, bool read_only) {
         _cleanup_close_ int tree = -EBADF, ns = -EBADF;
         char ns_path[64];
-        int status;
         pid_t pid;
 
         tree = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -372,10 +371,5 @@ int mount_bind_into(int ns_pid, const char *source, const char *target, bool rea
                         _exit(errno & 0xff);
                 _exit(0);
         }
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
-        if (!WIFEXITED(status))
-                return -EIO;
-        return -WEXITSTATUS(status);
+        return pid_wait_errno(pid);
 }

@@ -511,8 +511,7 @@ Proxy *proxy_stop(Proxy *p) {
                 return NULL;
         if (p->pid > 0) {
                 (void) kill(p->pid, SIGTERM);
-                while (waitpid(p->pid, NULL, 0) < 0 && errno == EINTR)
-                        ;
+                (void) pid_wait(p->pid, NULL);
         }
         free(p);
         return NULL;

@@ -39,13 +39,6 @@ char *runtime_host_dir(const char *env_dir, uid_t uid) {
         return strdup_printf("/run/user/%u", (unsigned) uid);
 }
 
-/* Takes the identity of @user (@uid, @gid and its groups) for good: in a forked child only. */
-static int become_user(const char *user, uid_t uid, gid_t gid) {
-        if (initgroups(user, gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                return -errno;
-        return 0;
-}
-
 static int send_fd(int sock, int fd) {
         union {
                 struct cmsghdr h;
@@ -94,7 +87,7 @@ static int receive_fd(int sock) {
 /* Opens @path as the user (a child that takes its identity): O_PATH, no symlink followed at the end, and
  * only a socket the user owns (-ENOTSOCK, -EPERM). Returns the fd or -errno. */
 static int open_socket_as_user(const char *path, const char *user, uid_t uid, gid_t gid) {
-        int pair[2], status, r;
+        int pair[2], r;
         pid_t pid;
 
         if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
@@ -111,7 +104,7 @@ static int open_socket_as_user(const char *path, const char *user, uid_t uid, gi
                 int fd;
 
                 safe_close(pair[0]);
-                r = become_user(user, uid, gid);
+                r = user_become(user, uid, gid);
                 if (r >= 0) {
                         fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
                         if (fd < 0)
@@ -132,9 +125,7 @@ static int open_socket_as_user(const char *path, const char *user, uid_t uid, gi
         safe_close(pair[1]);
         r = receive_fd(pair[0]);
         safe_close(pair[0]);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        break;
+        (void) pid_wait(pid, NULL);
         return r;
 }
 
@@ -287,7 +278,7 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
                 return r;
         }
         if (pid == 0) {
-                if (setsid() < 0 || become_user(user, uid, gid) < 0)
+                if (setsid() < 0 || user_become(user, uid, gid) < 0)
                         _exit(127);
                 /* One-shot: the proxy ends with this process (also through --fd, when the read end is
                  * closed). After the change of user, which clears the setting. */

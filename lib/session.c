@@ -550,12 +550,12 @@ int session_run(Session *s, const AttachPlan *attach, SessionChildNotify notify,
                 notify(container_signal_target(s->container, pid), SIGHUP);
         if (attach->terminal)
                 (void) container_proxy_terminal(s->container, pid);
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(-errno, "Failed to wait for the command: %m");
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return log_error_errno(r, "Failed to wait for the command: %m");
         if (notify)
                 notify(0, SIGHUP);
-        *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        *ret_status = wait_status_code(status);
         /* Killed with its container (the session was ended, or died): say so, as a socket command does. (With
          * a terminal, what is waited for is liblxc's helper, which exits with 128+9 for it.) */
         if (*ret_status == 128 + SIGKILL && s->info.kind == SESSION_KIND_DETACHED && session_init_dying(&s->info))

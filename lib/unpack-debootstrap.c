@@ -189,9 +189,9 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                 fflush(stdout);
         }
 
-        while (waitpid(pid, &status, 0) < 0)
-                if (errno != EINTR)
-                        return -errno;
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return r;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
         if (ret_reason)

@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -508,7 +509,7 @@ int set_reason(char **reason, int r, const char *fmt, ...) {
 }
 
 int run_program(char *const argv[]) {
-        int status;
+        int status, r;
         pid_t pid = fork();
 
         if (pid < 0)
@@ -517,10 +518,41 @@ int run_program(char *const argv[]) {
                 execvp(argv[0], argv);
                 _exit(127);
         }
+        r = pid_wait(pid, &status);
+        if (r < 0)
+                return r;
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
+}
+
+int pid_wait(pid_t pid, int *ret_status) {
+        int status;
+
         while (waitpid(pid, &status, 0) < 0)
                 if (errno != EINTR)
                         return -errno;
-        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
+        if (ret_status)
+                *ret_status = status;
+        return 0;
+}
+
+int user_become(const char *name, uid_t uid, gid_t gid) {
+        if (initgroups(name, gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
+                return -errno;
+        return 0;
+}
+
+int pid_wait_errno(pid_t pid) {
+        int status, r = pid_wait(pid, &status);
+
+        if (r < 0)
+                return r;
+        if (!WIFEXITED(status))
+                return -EIO;
+        return -WEXITSTATUS(status);
+}
+
+int wait_status_code(int status) {
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 char *strv_join(char *const *l, const char *sep) {

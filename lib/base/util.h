@@ -95,5 +95,20 @@ int set_reason(char **reason, int r, const char *fmt, ...) _printf_(3, 4);
  * when it fails or is killed, -errno when it cannot be started. */
 int run_program(char *const argv[]);
 
+/* Waits for child @pid to end, through EINTR. Returns 0 and its wait status in *ret_status (if given),
+ * or -errno. */
+int pid_wait(pid_t pid, int *ret_status);
+
+/* Takes the identity of @name (@uid, primary group @gid, and its groups) for good: in a forked child
+ * about to do something as that user. Returns 0 or -errno. */
+int user_become(const char *name, uid_t uid, gid_t gid);
+
+/* The same for a child that reports a failure as an errno in its exit status (_exit(errno)): 0, the
+ * status as -errno, or -EIO when it did not exit (a signal). */
+int pid_wait_errno(pid_t pid);
+
+/* The exit status of a wait status the way shells give it: the exit code, or 128 + the signal. */
+int wait_status_code(int status);
+
 /* Joins @l with @sep between the strings. Returns a new string ("" for an empty list) or NULL on OOM. */
 char *strv_join(char *const *l, const char *sep);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -53,6 +54,38 @@ static void test_write_all(void **state) {
         close(fds[1]);
 }
 
+static pid_t child_exiting(int code, int sig) {
+        pid_t pid = fork();
+
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                if (sig)
+                        (void) raise(sig);
+                _exit(code);
+        }
+        return pid;
+}
+
+/* pid_wait() gives the wait status; pid_wait_errno() reads an exit status as an errno, and a signal as
+ * -EIO; wait_status_code() is a shell's $?. */
+static void test_pid_wait(void **state) {
+        int status = -1;
+        (void) state;
+
+        assert_int_equal(pid_wait(child_exiting(3, 0), &status), 0);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(wait_status_code(status), 3);
+        assert_int_equal(pid_wait(child_exiting(0, SIGKILL), &status), 0);
+        assert_int_equal(wait_status_code(status), 128 + SIGKILL);
+        assert_int_equal(pid_wait(child_exiting(0, 0), NULL), 0);
+
+        assert_int_equal(pid_wait_errno(child_exiting(0, 0)), 0);
+        assert_int_equal(pid_wait_errno(child_exiting(ENOENT, 0)), -ENOENT);
+        assert_int_equal(pid_wait_errno(child_exiting(0, SIGKILL)), -EIO);
+        /* Not a child (any more). */
+        assert_int_equal(pid_wait(getpid(), &status), -ECHILD);
+}
+
 static void test_closest_typos(void **state) {
         (void) state;
         assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");  /* a swap */
@@ -89,6 +122,7 @@ static void test_closest_none(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_write_all),
+                cmocka_unit_test(test_pid_wait),
                 cmocka_unit_test(test_closest_typos),
                 cmocka_unit_test(test_closest_none),
         };
