@@ -808,6 +808,16 @@ ProfileDbus profile_dbus_from_string(const char *s) {
         return _PROFILE_DBUS_INVALID;
 }
 
+static int parse_home(const char *value, void *field) {
+        if (streq(value, "private"))
+                *(bool *) field = true;
+        else if (streq(value, "none"))
+                *(bool *) field = false;
+        else
+                return -EINVAL;
+        return 0;
+}
+
 static int parse_dbus(const char *value, void *field) {
         ProfileDbus d = profile_dbus_from_string(value);
 
@@ -929,6 +939,7 @@ static const ConfigKey profile_keys[] = {
         PLIST("mounts", "bind", parse_bind, mounts),
         PLIST("mounts", "cow", parse_cow, mounts),
         PLIST("mounts", "tmpfs", parse_tmpfs, mounts),
+        PKEY("mounts", "home", parse_home, private_home),
         PLIST("devices", "allow", parse_devices, devices),
         PKEY("limits", "memory", parse_size, memory_max),
         PKEY("limits", "cpu-quota", parse_cpu_quota, cpu_quota),

@@ -151,6 +151,9 @@ int config_apt_source_uris(const char *path, char ***uris);
  *   [mounts]      bind = HOST[:TARGET][:ro|:rw] ...             (rw; TARGET defaults to HOST)
  *                 cow = HOST[:TARGET] ...                       (writable overlay, changes discarded)
  *                 tmpfs = TARGET[:SIZE] ...                     (mode 1777; SIZE like 512M)
+ *                 home = none|private                           (none; private: the user's home in the
+ *                                                                session is ~/.local/share/arkose/homes/
+ *                                                                CHROOT of its host home, kept)
  *   [devices]     allow = /dev/PATH[:r|rw|rwm] ...              (rw)
  *   [limits]      memory = SIZE      cpu-quota = PERCENT%      pids = N        (unlimited)
  *   [security]    capabilities-drop = CAP ... | none            (mac_admin mac_override sys_module
@@ -300,6 +303,7 @@ typedef struct Profile {
         bool dns;                   /* filtered only: the host's resolvers on port 53 */
 
         ProfileMount **mounts; /* in file order, which is mount order */
+        bool private_home;     /* the user's home in the session is a directory of its own per chroot */
         ProfileDevice **devices;
 
         uint64_t memory_max; /* bytes; 0: no limit */

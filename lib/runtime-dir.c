@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,94 +38,34 @@ char *runtime_host_dir(const char *env_dir, uid_t uid) {
         return strdup_printf("/run/user/%u", (unsigned) uid);
 }
 
-static int send_fd(int sock, int fd) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        char byte = 0;
-        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
-        };
-        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+typedef struct SocketOpen {
+        const char *path;
+        uid_t uid;
+} SocketOpen;
 
-        cm->cmsg_level = SOL_SOCKET;
-        cm->cmsg_type = SCM_RIGHTS;
-        cm->cmsg_len = CMSG_LEN(sizeof(int));
-        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
+/* As the user: @path, O_PATH, no symlink followed at its end, a socket the user owns. */
+static int open_user_socket(void *userdata) {
+        const SocketOpen *o = userdata;
+        _cleanup_close_ int fd = -EBADF;
+        struct stat st;
 
-/* Receives one fd, or the child's -errno (a 4-byte message without one). */
-static int receive_fd(int sock) {
-        union {
-                struct cmsghdr h;
-                char buf[CMSG_SPACE(sizeof(int))];
-        } control = {};
-        int err = 0;
-        struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
-        struct msghdr mh = {
-                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
-        };
-        ssize_t n;
-        int fd;
-
-        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
-        if (n < 0)
+        fd = open(o->path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
                 return -errno;
-        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
-                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
-                    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
-                        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-                        return fd;
-                }
-        return n == sizeof(err) && err < 0 ? err : -EIO;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISSOCK(st.st_mode))
+                return -ENOTSOCK;
+        if (st.st_uid != o->uid)
+                return -EPERM;
+        return TAKE_FD(fd);
 }
 
-/* Opens @path as the user (a child that takes its identity): O_PATH, no symlink followed at the end, and
- * only a socket the user owns (-ENOTSOCK, -EPERM). Returns the fd or -errno. */
+/* Opens @path as the user: -ENOTSOCK, -EPERM (not the user's), or the fd. */
 static int open_socket_as_user(const char *path, const char *user, uid_t uid, gid_t gid) {
-        int pair[2], r;
-        pid_t pid;
+        SocketOpen o = { .path = path, .uid = uid };
 
-        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
-                return -errno;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                safe_close(pair[0]);
-                safe_close(pair[1]);
-                return r;
-        }
-        if (pid == 0) {
-                struct stat st;
-                int fd;
-
-                safe_close(pair[0]);
-                r = user_become(user, uid, gid);
-                if (r >= 0) {
-                        fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-                        if (fd < 0)
-                                r = -errno;
-                        else if (fstat(fd, &st) < 0)
-                                r = -errno;
-                        else if (!S_ISSOCK(st.st_mode))
-                                r = -ENOTSOCK;
-                        else if (st.st_uid != uid)
-                                r = -EPERM;
-                        else
-                                r = send_fd(pair[1], fd);
-                }
-                if (r < 0)
-                        (void) send(pair[1], &r, sizeof(r), MSG_NOSIGNAL);
-                _exit(r < 0 ? 1 : 0);
-        }
-        safe_close(pair[1]);
-        r = receive_fd(pair[0]);
-        safe_close(pair[0]);
-        (void) pid_wait(pid, NULL);
-        return r;
+        return user_open_fd(user, uid, gid, open_user_socket, &o);
 }
 
 static int plan_socket(RuntimePlan *p, const char *name, const char *path) {

@@ -19,6 +19,7 @@
 #include "lock.h"
 #include "mount.h"
 #include "runsock-protocol.h"
+#include "private-home.h"
 #include "runsock.h"
 #include "runtime-dir.h"
 #include "session-internal.h"
@@ -267,6 +268,8 @@ int session_start_container(Session *s) {
                 r = session_xauthority_items(i, &extra);
         if (r >= 0)
                 r = runtime_dir_items(i->dir, i->uid, &extra);
+        if (r >= 0)
+                r = private_home_items(i->dir, i->home, &extra);
         if (r < 0)
                 return log_oom();
 
@@ -323,6 +326,12 @@ static int session_setup(Session *s) {
         if (r < 0)
                 return r;
         debug_pause_point("after-mount");
+        /* After the mount: a home the chroot has files in is a system user's, and stays the chroot's. */
+        if (s->profile && s->profile->private_home) {
+                r = private_home_create(i->dir, i->chroot, i->root, i->user, i->uid, i->gid, i->home);
+                if (r < 0)
+                        return r;
+        }
 
         s->hooks_started = true;
         r = session_run_hooks(s, "setup-start", true);

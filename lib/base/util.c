@@ -2,6 +2,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <sys/socket.h>
 #include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -539,6 +540,81 @@ int user_become(const char *name, uid_t uid, gid_t gid) {
         if (initgroups(name, gid) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
                 return -errno;
         return 0;
+}
+
+static int send_fd(int sock, int fd) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        char byte = 0;
+        struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
+        };
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+        return sendmsg(sock, &mh, MSG_NOSIGNAL) < 0 ? -errno : 0;
+}
+
+/* Receives one fd, or the sender's -errno (an int without one). */
+static int receive_fd(int sock) {
+        union {
+                struct cmsghdr h;
+                char buf[CMSG_SPACE(sizeof(int))];
+        } control = {};
+        int err = 0, fd;
+        struct iovec iov = { .iov_base = &err, .iov_len = sizeof(err) };
+        struct msghdr mh = {
+                .msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)
+        };
+        ssize_t n;
+
+        n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+        if (n < 0)
+                return -errno;
+        for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm))
+                if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_RIGHTS &&
+                    cm->cmsg_len == CMSG_LEN(sizeof(int))) {
+                        memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+                        return fd;
+                }
+        return n == sizeof(err) && err < 0 ? err : -EIO;
+}
+
+int user_open_fd(const char *name, uid_t uid, gid_t gid, int (*fn)(void *userdata), void *userdata) {
+        int pair[2], r;
+        pid_t pid;
+
+        if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                (void) close(pair[0]);
+                (void) close(pair[1]);
+                return r;
+        }
+        if (pid == 0) {
+                (void) close(pair[0]);
+                r = user_become(name, uid, gid);
+                if (r >= 0)
+                        r = fn(userdata);
+                if (r >= 0)
+                        r = send_fd(pair[1], r);
+                if (r < 0)
+                        (void) send(pair[1], &r, sizeof(r), MSG_NOSIGNAL);
+                _exit(r < 0 ? 1 : 0);
+        }
+        (void) close(pair[1]);
+        r = receive_fd(pair[0]);
+        (void) close(pair[0]);
+        (void) pid_wait(pid, NULL);
+        return r;
 }
 
 int pid_wait_errno(pid_t pid) {

@@ -103,6 +103,11 @@ int pid_wait(pid_t pid, int *ret_status);
  * about to do something as that user. Returns 0 or -errno. */
 int user_become(const char *name, uid_t uid, gid_t gid);
 
+/* Runs @fn(@userdata) in a forked child that has become @name (user_become()), and returns the fd it
+ * returns, passed back over a socket, or the -errno it returns. For opening what the user can open, as
+ * the user: its permissions and symlinks, not root's. */
+int user_open_fd(const char *name, uid_t uid, gid_t gid, int (*fn)(void *userdata), void *userdata);
+
 /* The same for a child that reports a failure as an errno in its exit status (_exit(errno)): 0, the
  * status as -errno, or -EIO when it did not exit (a signal). */
 int pid_wait_errno(pid_t pid);

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The desktop profile's [runtime]: the session user's own /run/user/UID, with the user's Wayland socket (a
+# The desktop profile's [runtime] and private home: the session user's own /run/user/UID, with the user's Wayland socket (a
 # real compositor: weston's headless backend, on a runtime directory of the test's own) and a filtered
 # session bus (a real dbus-daemon, xdg-dbus-proxy, and two services that answer any call: one whose name
 # the profile lets the session talk to, one it does not). The clients are the host's wayland-info and
@@ -94,6 +94,25 @@ check "a call to the other is refused by the proxy ($err)" has "$err" "Error org
 check "... while on the host it is answered (so the refusal is the filter's)" \
         as_user dbus-send --bus="unix:path=$XDG/bus" --print-reply --dest=org.example.Secret /x org.example.Secret.GetSecret
 expect_eq "no proxy outlives the one-shot sessions" "" "$(proxies)"
+
+# [mounts] home = private: the user's home in the session is ~/.local/share/arkose/homes/CHROOT of its home
+# on the host, the user's, mode 700, kept from one session to the next; the host's dotfiles untouched.
+PH=$T/home/.local/share/arkose/homes/fx
+out=$(desktop 'echo "$HOME"; echo kept > "$HOME/.arkose-setting"; stat -c "%U %a" "$HOME"' 2>>"$T/err")
+expect_eq "the session's HOME is the user's home path" "$T/home" "$(echo "$out" | sed -n 1p)"
+expect_eq "... writable by the user, mode 700" "$U 700" "$(echo "$out" | sed -n 2p)"
+expect_eq "on the host, the setting is in the private home" kept "$(cat "$PH/.arkose-setting" 2>&1)"
+expect_eq "... which is the user's, mode 700" "$U 700" "$(stat -c '%U %a' "$PH")"
+check "... and not in the user's own home" test ! -e "$T/home/.arkose-setting"
+expect_eq "the next session has it" kept "$(desktop 'cat "$HOME/.arkose-setting"' 2>>"$T/err")"
+# A private home that is a symbolic link (the user's own doing) is not followed: the session is refused.
+cp "$ARKOSE_CONFIG_DIR/chroots.d/fx.conf" "$ARKOSE_CONFIG_DIR/chroots.d/fy.conf"
+setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups ln -s /etc "$T/home/.local/share/arkose/homes/fy"
+err=$(cd "$T/work" && "$ARKOSE" -c fy --profile desktop -u "$U" -- cat "$T/home/passwd" 2>&1); rc=$?
+check "a private home that is a symlink is refused (status $rc: $(echo "$err" | grep -v notice | tail -n 1))" \
+        sh -c "[ $rc -ne 0 ] && printf '%s' \"\$1\" | grep -q 'Failed to make the private home'" sh "$err"
+check "... and nothing of the session is left" sh -c "[ -z \"\$(ls '$ARKOSE_STATE_DIR/sessions')\" ]"
+rm "$ARKOSE_CONFIG_DIR/chroots.d/fy.conf"
 
 # The buildd profile has no [runtime]: the caller's variables do not pass, nothing is made.
 out=$(cd "$T/work" && XDG_RUNTIME_DIR="$XDG" WAYLAND_DISPLAY=wayland-test "$ARKOSE" -c fx -u "$U" -- sh -c 'echo ${XDG_RUNTIME_DIR:-none} ${WAYLAND_DISPLAY:-none}; ls /run/user 2>/dev/null | wc -l' 2>>"$T/err")

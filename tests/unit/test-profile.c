@@ -160,6 +160,7 @@ static void assert_defaults(const Profile *p) {
         assert_null(p->environment_set);
         assert_null(p->environment_keep);
         assert_false(profile_environment_keeps(p, "TERM"));
+        assert_false(p->private_home);
         assert_false(p->runtime_dir);
         assert_null(p->runtime_sockets);
         assert_int_equal(p->dbus, PROFILE_DBUS_NONE);
@@ -167,7 +168,7 @@ static void assert_defaults(const Profile *p) {
 }
 
 static void test_parse_runtime(void **state) {
-        _cleanup_(profile_freep) Profile *p = NULL, *d = NULL;
+        _cleanup_(profile_freep) Profile *p = NULL, *d = NULL, *h = NULL;
         (void) state;
 
         p = parse(PROFILE("good-runtime.conf"), "runtime");
@@ -185,6 +186,10 @@ static void test_parse_runtime(void **state) {
         assert_string_equal(profile_dbus_to_string(p->dbus), "filtered");
         assert_int_equal(profile_dbus_from_string("none"), PROFILE_DBUS_NONE);
         assert_int_equal(profile_dbus_from_string("open"), _PROFILE_DBUS_INVALID);
+
+        h = parse(PROFILE("good-home-private.conf"), "home-private");
+        assert_true(h->private_home);
+        assert_false(h->runtime_dir);
 
         d = parse(PROFILE("good-runtime-dir.conf"), "runtime-dir");
         assert_true(d->runtime_dir);
@@ -286,6 +291,7 @@ static void test_parse_malformed(void **state) {
                 { "bad-environment-set.conf", 2, "set" },
                 { "bad-environment-set-noeq.conf", 2, "set" },
                 { "bad-environment-keep.conf", 2, "keep" },
+                { "bad-home.conf", 2, "home" },
                 { "bad-runtime-socket-dotdot.conf", 2, "sockets" },
                 { "bad-runtime-socket-absolute.conf", 2, "sockets" },
                 { "bad-runtime-socket-empty.conf", 2, "sockets" },
@@ -396,6 +402,8 @@ static void test_shipped_profiles(void **state) {
         assert_true(strv_contains(g->runtime_sockets, "pulse/native"));
         assert_true(strv_contains(g->runtime_sockets, "pipewire-0"));
         assert_int_equal(g->dbus, PROFILE_DBUS_FILTERED);
+        assert_true(g->private_home);
+        assert_false(d->private_home);
         assert_false(d->runtime_dir);
         assert_false(b->runtime_dir);
 }
