@@ -95,6 +95,24 @@ check "... while on the host it is answered (so the refusal is the filter's)" \
         as_user dbus-send --bus="unix:path=$XDG/bus" --print-reply --dest=org.example.Secret /x org.example.Secret.GetSecret
 expect_eq "no proxy outlives the one-shot sessions" "" "$(proxies)"
 
+# Through sudo, which drops XDG_RUNTIME_DIR and WAYLAND_DISPLAY: the user (SUDO_USER) has its runtime
+# directory at /run/user/UID, as logind makes it, and its compositor at the default name, wayland-0.
+RUN_U=/run/user/$UID_U
+if [ ! -e "$RUN_U" ]; then
+        mkdir -p "$RUN_U" && chown "$U" "$RUN_U" && chmod 700 "$RUN_U"
+        EXTRA_CLEANUP="rm -rf --one-file-system '$RUN_U'; $EXTRA_CLEANUP"
+        setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env XDG_RUNTIME_DIR="$RUN_U" \
+                weston --backend=headless-backend.so --socket=wayland-0 --idle-time=0 > "$T/weston0.log" 2>&1 &
+        PIDS="$PIDS $!"
+        for i in $(seq 100); do [ -S "$RUN_U/wayland-0" ] && break; sleep 0.1; done
+        out=$(cd "$T/work" && env -u XDG_RUNTIME_DIR -u WAYLAND_DISPLAY -u DBUS_SESSION_BUS_ADDRESS SUDO_USER="$U" \
+                "$ARKOSE" -c fx --profile desktop --bind "$T/x:/opt/x:ro" -- \
+                sh -c 'id -un; echo $WAYLAND_DISPLAY; LD_LIBRARY_PATH=/opt/x /opt/x/wayland-info | grep -c "interface: .wl_compositor"' 2>>"$T/err")
+        expect_eq "as through sudo: the user's /run/user/UID and its wayland-0 reach weston" "$U wayland-0 1" "$(echo $out)"
+else
+        echo "# $RUN_U exists already: the sudo case is not checked"
+fi
+
 # [mounts] home = private: the user's home in the session is ~/.local/share/arkose/homes/CHROOT of its home
 # on the host, the user's, mode 700, kept from one session to the next; the host's dotfiles untouched.
 PH=$T/home/.local/share/arkose/homes/fx
