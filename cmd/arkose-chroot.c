@@ -208,7 +208,7 @@ static void help(void) {
                "  arkose-chroot apparmor-profile PROFILE      print the AppArmor profile generated for it\n"
                "  arkose-chroot start NAME | stop NAME          the shared container of a persistent chroot\n"
                "  arkose-chroot build [-c NAME | -d DIST] [--arch A] [--host A] [--output DIR] [-A] [--no-arch-all]\n"
-               "        [--no-arch-any] [--source] [--jobs N] [--profiles P] [--extra-package P]\n"
+               "        [--no-arch-any] [-s|--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
                "        [--purge[-build|-session] always|never|successful]\n"
                "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
@@ -311,7 +311,7 @@ enum {
         ARG_NO_ARCH_ANY,
         ARG_ARCH_ANY,
         ARG_NO_ARCH_ALL,
-        ARG_SOURCE,
+        ARG_NO_SOURCE,
         ARG_JSON,
         ARG_ARCH,
         ARG_HOST,
@@ -367,7 +367,8 @@ static const struct option options[] = {
         { "no-arch-all", no_argument, NULL, ARG_NO_ARCH_ALL },
         { "arch-any", no_argument, NULL, ARG_ARCH_ANY },
         { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
-        { "source", no_argument, NULL, ARG_SOURCE },
+        { "source", no_argument, NULL, 's' },
+        { "no-source", no_argument, NULL, ARG_NO_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
         { "arch", required_argument, NULL, ARG_ARCH },
         { "host", required_argument, NULL, ARG_HOST },
@@ -411,7 +412,7 @@ static int parse_options(int argc, char **argv) {
         int c;
 
         opterr = 0; /* one line of ours instead of getopt's, which names argv[0] as typed and no way on */
-        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:A", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:As", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -532,8 +533,10 @@ static int parse_options(int argc, char **argv) {
                 case ARG_NO_ARCH_ANY:
                         arg_no_arch_any = c == ARG_NO_ARCH_ANY;
                         break;
-                case ARG_SOURCE:
-                        arg_source_too = true;
+                case 's':
+                case ARG_NO_SOURCE:
+                        /* sbuild's -s/--source and --no-source: the later wins. */
+                        arg_source_too = c == 's';
                         break;
                 case ARG_JSON:
                         arg_json = true;

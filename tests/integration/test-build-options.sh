@@ -142,6 +142,20 @@ for opts in "-A" "--arch-all --no-arch-any" "--no-arch-all" "--no-arch-any"; do
         esac
         expect_eq "build $opts ($rc) builds what sbuild $opts builds" "$want" "$(built "$dir")"
 done
+# sbuild's -s (--source) adds the source package, --no-source after it takes it back.
+for opts in "-s" "-s --no-source"; do
+        dir=$T/out-src$(echo "$opts" | tr -d ' -')
+        mkdir -p "$dir"
+        "$ARKOSE" build --chroot bookworm "${SETUP[@]}" $opts "$T/src/both" --output "$dir" > "$dir.out" 2>&1; rc=$?
+        [ "$rc" = 0 ] || tail -n 5 "$dir.out"
+        dsc=$(cd "$dir" && ls test-pkg_1.0.dsc 2>/dev/null)
+        arch=$(sed -n 's/^Architecture: //p' "$dir"/test-pkg_1.0_*.changes 2>/dev/null)
+        case $opts in
+        -s) expect_eq "build -s ($rc): the .dsc is among the results, the .changes lists source" \
+                "test-pkg_1.0.dsc source $ARCH all" "$dsc $arch" ;;
+        *) expect_eq "build -s --no-source ($rc): no .dsc, no source in the .changes" "$ARCH all" "$(echo $dsc $arch)" ;;
+        esac
+done
 err=$("$ARKOSE" build --chroot bookworm --no-arch-all --no-arch-any "$T/src/both" --output "$T/out" 2>&1); rc=$?
 check "--no-arch-all --no-arch-any is refused in one line ($err)" \
         sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q 'Nothing to build'" sh "$err"
