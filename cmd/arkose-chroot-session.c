@@ -185,14 +185,9 @@ static int env_replace(char ***env, const char *entry) {
 static bool tree_has_files(char **lowers, const char *path) {
         for (char **l = lowers; l && *l; l++) {
                 _cleanup_free_ char *p = path_join(*l, path);
-                _cleanup_closedir_ DIR *d = p ? opendir(p) : NULL;
-                struct dirent *de;
 
-                if (!d)
-                        continue;
-                while ((de = readdir(d)))
-                        if (de->d_name[0] != '.')
-                                return true;
+                if (p && dir_has_files(p))
+                        return true;
         }
         return false;
 }

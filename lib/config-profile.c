@@ -664,8 +664,10 @@ static int parse_pids(const char *value, void *field) {
         return 0;
 }
 
-/* CAP ... or "none"; repeated keys add to the list, each name once. */
-static int parse_capabilities(const char *value, void *field) {
+/* A list key's blank-separated words (at least one), each given by @word as the word to keep (a static
+ * string or @w itself) or NULL when it is not valid, added to the list @field once each: repeated keys add
+ * to the list. */
+static int parse_words(const char *value, void *field, const char *(*word)(const char *w)) {
         char ***l = field;
         _cleanup_strv_free_ char **words = strv_split(value, " \t");
         int r;
@@ -674,21 +676,34 @@ static int parse_capabilities(const char *value, void *field) {
                 return -ENOMEM;
         if (!words[0])
                 return -EINVAL;
-        if (streq(words[0], "none") && !words[1]) {
-                if (!*l && !(*l = calloc(1, sizeof(char *))))
-                        return -ENOMEM;
-                return 0;
-        }
         for (char **w = words; *w; w++) {
-                if (profile_capability_from_string(*w) < 0)
+                const char *k = word(*w);
+
+                if (!k)
                         return -EINVAL;
-                if (strv_contains(*l, *w))
+                if (strv_contains(*l, k))
                         continue;
-                r = strv_extend(l, *w);
+                r = strv_extend(l, k);
                 if (r < 0)
                         return r;
         }
         return 0;
+}
+
+static const char *capability_word(const char *w) {
+        return profile_capability_from_string(w) >= 0 ? w : NULL;
+}
+
+/* CAP ... or "none"; repeated keys add to the list, each name once. */
+static int parse_capabilities(const char *value, void *field) {
+        char ***l = field;
+
+        if (streq(value, "none")) {
+                if (!*l && !(*l = calloc(1, sizeof(char *))))
+                        return -ENOMEM;
+                return 0;
+        }
+        return parse_words(value, field, capability_word);
 }
 
 /* "default", "none", or an absolute path (no placeholder: the policy file is the host's). */
@@ -767,29 +782,16 @@ static int parse_environment_set(const char *value, void *field) {
         return strv_extend(l, value);
 }
 
+static const char *environment_keep_word(const char *w) {
+        size_t n = strlen(w);
+
+        if (w[n - 1] == '*')
+                n--;
+        return n == 0 || env_name_is_valid(w, n) ? w : NULL;
+}
+
 static int parse_environment_keep(const char *value, void *field) {
-        char ***l = field;
-        _cleanup_strv_free_ char **words = strv_split(value, " \t");
-        int r;
-
-        if (!words)
-                return -ENOMEM;
-        if (!words[0])
-                return -EINVAL;
-        for (char **w = words; *w; w++) {
-                size_t n = strlen(*w);
-
-                if ((*w)[n - 1] == '*')
-                        n--;
-                if (n > 0 && !env_name_is_valid(*w, n))
-                        return -EINVAL;
-                if (strv_contains(*l, *w))
-                        continue;
-                r = strv_extend(l, *w);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return parse_words(value, field, environment_keep_word);
 }
 
 static const char *const profile_dbus_table[_PROFILE_DBUS_MAX] = {
@@ -848,27 +850,14 @@ static bool runtime_path_is_valid(const char *s) {
         }
 }
 
+static const char *socket_word(const char *w) {
+        const char *p = streq(w, "pulse") ? "pulse/native" : streq(w, "pipewire") ? "pipewire-0" : w;
+
+        return runtime_path_is_valid(p) ? p : NULL;
+}
+
 static int parse_sockets(const char *value, void *field) {
-        char ***l = field;
-        _cleanup_strv_free_ char **words = strv_split(value, " \t");
-        int r;
-
-        if (!words)
-                return -ENOMEM;
-        if (!words[0])
-                return -EINVAL;
-        for (char **w = words; *w; w++) {
-                const char *p = streq(*w, "pulse") ? "pulse/native" : streq(*w, "pipewire") ? "pipewire-0" : *w;
-
-                if (!runtime_path_is_valid(p))
-                        return -EINVAL;
-                if (strv_contains(*l, p))
-                        continue;
-                r = strv_extend(l, p);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+        return parse_words(value, field, socket_word);
 }
 
 /* D-Bus names as xdg-dbus-proxy's --talk takes them: a well-known name (two or more elements of
@@ -898,25 +887,12 @@ static bool dbus_name_is_valid(const char *s) {
         return elements >= (prefix ? 1u : 2u);
 }
 
-static int parse_dbus_names(const char *value, void *field) {
-        char ***l = field;
-        _cleanup_strv_free_ char **words = strv_split(value, " \t");
-        int r;
+static const char *dbus_name_word(const char *w) {
+        return dbus_name_is_valid(w) ? w : NULL;
+}
 
-        if (!words)
-                return -ENOMEM;
-        if (!words[0])
-                return -EINVAL;
-        for (char **w = words; *w; w++) {
-                if (!dbus_name_is_valid(*w))
-                        return -EINVAL;
-                if (strv_contains(*l, *w))
-                        continue;
-                r = strv_extend(l, *w);
-                if (r < 0)
-                        return r;
-        }
-        return 0;
+static int parse_dbus_names(const char *value, void *field) {
+        return parse_words(value, field, dbus_name_word);
 }
 
 /* The profile being parsed, and what is resolved only once the whole file is read. */

@@ -38,16 +38,6 @@ static int open_user_home(void *userdata) {
         return TAKE_FD(fd);
 }
 
-static bool dir_has_files(const char *path) {
-        _cleanup_closedir_ DIR *d = opendir(path);
-        struct dirent *de;
-
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        return true;
-        return false;
-}
-
 static char *staged_path(const char *session_dir) {
         return path_join(session_dir, "home");
 }

@@ -187,18 +187,6 @@ static int network_prepare(const SessionProfileInput *in, SessionProfileSetup *o
         return 0;
 }
 
-/* Whether directory @path holds entries other than dotfiles (which a home such as /root holds, and a bind
- * of the user's home has always hidden). */
-static bool dir_has_files(const char *path) {
-        _cleanup_closedir_ DIR *d = opendir(path);
-        struct dirent *de;
-
-        while (d && (de = readdir(d)))
-                if (de->d_name[0] != '.')
-                        return true;
-        return false;
-}
-
 /* Whether @p mounts something onto the user's home itself ("$HOME" or "~" as its target). */
 static bool profile_mounts_home(const Profile *p) {
         for (ProfileMount **m = p->mounts; m && *m; m++) {

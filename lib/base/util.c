@@ -2,9 +2,8 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <sys/socket.h>
-#include <grp.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -12,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -523,6 +523,16 @@ int run_program(char *const argv[]) {
         if (r < 0)
                 return r;
         return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPROTO;
+}
+
+bool dir_has_files(const char *path) {
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (de->d_name[0] != '.')
+                        return true;
+        return false;
 }
 
 int pid_wait(pid_t pid, int *ret_status) {

@@ -99,6 +99,10 @@ int run_program(char *const argv[]);
  * or -errno. */
 int pid_wait(pid_t pid, int *ret_status);
 
+/* Whether directory @path has an entry other than dotfiles (false when it cannot be read): a home
+ * directory such as the chroot's /root holds only dotfiles, a system user's home files of its own. */
+bool dir_has_files(const char *path);
+
 /* Takes the identity of @name (@uid, primary group @gid, and its groups) for good: in a forked child
  * about to do something as that user. Returns 0 or -errno. */
 int user_become(const char *name, uid_t uid, gid_t gid);
