@@ -224,66 +224,33 @@ static int read_fd_max(int fd, size_t max, char **ret, size_t *ret_size) {
         return 0;
 }
 
+/* Opens @userdata (a path) for reading, without blocking on a FIFO: as the caller, in user_open_fd()'s child. */
+static int open_for_reading(void *userdata) {
+        int fd = open(userdata, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+
+        return fd < 0 ? -errno : fd;
+}
+
 int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_free_ char *buf = NULL;
+        _cleanup_close_ int fd = -EBADF;
         struct passwd *pw;
-        int pipefd[2], status, r;
-        size_t n = 0;
-        pid_t pid;
+        struct stat st;
 
-        if (caller_is_root()) {
-                _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-
-                if (fd < 0)
-                        return -errno;
-                return read_fd_max(fd, max, ret, ret_size);
+        /* The caller opens the file, as the caller: its permissions and symlinks are the caller's business.
+         * What is read here is what that open gave. */
+        if (caller_is_root())
+                fd = open_for_reading((void *) path);
+        else {
+                pw = getpwuid(caller_uid());
+                if (!pw)
+                        return -ESRCH;
+                fd = user_open_fd(pw->pw_name, pw->pw_uid, pw->pw_gid, open_for_reading, (void *) path);
         }
-        pw = getpwuid(caller_uid());
-        if (!pw)
-                return -ESRCH;
-        if (pipe2(pipefd, O_CLOEXEC) < 0)
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
                 return -errno;
-        pid = fork();
-        if (pid < 0) {
-                r = -errno;
-                (void) close(pipefd[0]);
-                (void) close(pipefd[1]);
-                return r;
-        }
-        if (pid == 0) {
-                /* The caller opens the file, as the caller: its permissions and symlinks are the
-                 * caller's business. The content goes back through the pipe; the exit status is errno. */
-                char chunk[4096];
-                int fd;
-
-                (void) close(pipefd[0]);
-                if (user_become(pw->pw_name, pw->pw_uid, pw->pw_gid) < 0)
-                        _exit(EPERM);
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        _exit(errno & 0xff);
-                for (;;) {
-                        ssize_t k = read(fd, chunk, sizeof(chunk));
-
-                        if (k < 0 && errno == EINTR)
-                                continue;
-                        if (k < 0)
-                                _exit(errno & 0xff);
-                        if (k == 0)
-                                _exit(0);
-                        if (write_all(pipefd[1], chunk, (size_t) k) < 0)
-                                _exit(0); /* the parent stopped reading: too big */
-                }
-        }
-        (void) close(pipefd[1]);
-        r = read_fd_max(pipefd[0], max, &buf, &n);
-        (void) close(pipefd[0]);
-        status = pid_wait_errno(pid);
-        if (r < 0)
-                return r;
-        if (status < 0)
-                return status;
-        *ret = TAKE_PTR(buf);
-        *ret_size = n;
-        return 0;
+        if (!S_ISREG(st.st_mode))
+                return -EBADMSG;
+        return read_fd_max(fd, max, ret, ret_size);
 }

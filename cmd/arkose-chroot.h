@@ -160,9 +160,10 @@ int access_check_session(const ChrootDef *def, uid_t target_uid, const char *tar
                          const char *dir);
 /* Refuses a session (or anything else) owned by another user to callers who are not root. */
 int access_check_owner(uid_t owner, const char *what);
-/* Reads the file @path with the caller's own rights (in a child that takes the caller's identity, when a
- * setuid run is not root's), at most @max bytes. *ret is newly allocated, *ret_size bytes (binary; a NUL
- * follows). Returns 0, -errno of open() or read() as the caller, -EFBIG above @max. Does not log. */
+/* Reads the file @path with the caller's own rights (opened by a child that takes the caller's identity,
+ * when a setuid run is not root's), at most @max bytes. *ret is newly allocated, *ret_size bytes (binary;
+ * a NUL follows). Returns 0, -errno of open() as the caller or of read(), -EBADMSG for what is not a
+ * regular file (a FIFO is not waited for), -EFBIG above @max. Does not log. */
 int access_read_file_as_caller(const char *path, size_t max, char **ret, size_t *ret_size);
 
 /* Finds the session profile @name (logs one line). */

@@ -71,6 +71,12 @@ check "a wrong cookie is refused" not wrong_cookie 2>>"$T/err"
 printf 'not a cookie file\n' > "$T/home/garbage"
 err=$(XAUTHORITY="$T/home/garbage" desktop true 2>&1 >/dev/null | grep -v -e AppArmor -e "/dev/dri")
 check "a file that is no X authority file gets one notice ($err)" sh -c "[ \$(printf '%s\n' \"$err\" | wc -l) = 1 ] && printf '%s' \"$err\" | grep -q 'not an X authority file'"
+# A FIFO (nobody writing to it) is not waited for: one notice, and the session runs.
+mkfifo "$T/home/fifo"
+err=$(cd "$T/work" && XAUTHORITY="$T/home/fifo" DISPLAY=":$D" timeout 60 "$ARKOSE" -c fx --profile desktop -u "$U" -- true 2>&1 >/dev/null); rc=$?
+err=$(printf '%s\n' "$err" | grep -v -e AppArmor -e "/dev/dri")
+check "a FIFO as XAUTHORITY gets one notice and does not hang ($rc: $err)" \
+        sh -c "[ $rc = 0 ] && [ \$(printf '%s\n' \"$err\" | wc -l) = 1 ] && printf '%s' \"$err\" | grep -q 'not an X authority file'"
 # The buildd profile keeps no XAUTHORITY: no cookies there.
 out=$(cd "$T/work" && XAUTHORITY="$T/home/.Xauthority" "$ARKOSE" -c fx -u "$U" -- sh -c 'echo "${XAUTHORITY:-none}"; test -e /run/arkose/Xauthority && echo present' 2>>"$T/err")
 expect_eq "a profile that keeps no XAUTHORITY gets no cookies" none "$out"
