@@ -42,12 +42,34 @@ static char *staged_path(const char *session_dir) {
         return path_join(session_dir, "home");
 }
 
+/* Makes (as the user) and binds the private home at the session directory's home. */
+static int bind_home(const char *session_dir, const char *chroot, const char *user, uid_t uid, gid_t gid,
+                     const char *home) {
+        _cleanup_free_ char *dir = NULL, *staged = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        dir = path_join_many(home, PRIVATE_HOME_DIR, chroot, NULL);
+        staged = staged_path(session_dir);
+        if (!dir || !staged)
+                return log_oom();
+        HomeOpen o = { .path = dir, .uid = uid };
+        fd = user_open_fd(user, uid, gid, open_user_home, &o);
+        if (fd < 0)
+                return log_error_errno(fd, "Failed to make the private home '%s' as %s: %m", dir, user);
+        if (mkdir(staged, 0700) < 0 && errno != EEXIST)
+                return log_error_errno(-errno, "Failed to create '%s': %m", staged);
+        r = mount_bind_fd(fd, staged);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind the private home '%s': %m", dir);
+        log_debug("The session's home '%s' is '%s'", home, dir);
+        return 0;
+}
+
 int private_home_create(const char *session_dir, const char *chroot, const char *root, const char *user,
                         uid_t uid, gid_t gid, const char *home) {
-        _cleanup_free_ char *dir = NULL, *staged = NULL, *inside = NULL;
-        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *inside = NULL;
         struct stat st;
-        int r;
 
         if (!path_is_absolute(home) || streq(home, "/") || stat(home, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 log_info("No private home in the session: the home directory '%s' is not on this host.",
@@ -63,21 +85,26 @@ int private_home_create(const char *session_dir, const char *chroot, const char 
                          home);
                 return 0;
         }
-        dir = path_join_many(home, PRIVATE_HOME_DIR, chroot, NULL);
-        staged = staged_path(session_dir);
-        if (!dir || !staged)
+        return bind_home(session_dir, chroot, user, uid, gid, home);
+}
+
+int private_home_recover(const char *session_dir, const char *chroot, const char *user, uid_t uid, gid_t gid,
+                         const char *home) {
+        _cleanup_free_ char *staged = staged_path(session_dir);
+
+        if (!staged)
                 return log_oom();
-        HomeOpen o = { .path = dir, .uid = uid };
-        fd = user_open_fd(user, uid, gid, open_user_home, &o);
-        if (fd < 0)
-                return log_error_errno(fd, "Failed to make the private home '%s' as %s: %m", dir, user);
-        if (mkdir(staged, 0700) < 0)
-                return log_error_errno(-errno, "Failed to create '%s': %m", staged);
-        r = mount_bind_fd(fd, staged);
-        if (r < 0)
-                return log_error_errno(r, "Failed to bind the private home '%s': %m", dir);
-        log_debug("The session's home '%s' is '%s'", home, dir);
-        return 0;
+        if (access(staged, F_OK) < 0 || mount_any_below(staged))
+                return 0;
+        return bind_home(session_dir, chroot, user, uid, gid, home);
+}
+
+int private_home_release(const char *session_dir) {
+        _cleanup_free_ char *staged = staged_path(session_dir);
+
+        if (!staged)
+                return -ENOMEM;
+        return access(staged, F_OK) < 0 ? 0 : mount_umount_below(staged, NULL);
 }
 
 int private_home_items(const char *session_dir, const char *home, char ***items) {

@@ -17,5 +17,13 @@
 int private_home_create(const char *session_dir, const char *chroot, const char *root, const char *user,
                         uid_t uid, gid_t gid, const char *home);
 
+/* --recover-session: binds the private home again if the session had one and it is not bound any more (a
+ * reboot, 'arkose-chroot stop'). */
+int private_home_recover(const char *session_dir, const char *chroot, const char *user, uid_t uid, gid_t gid,
+                         const char *home);
+
+/* What a reboot takes: the bind of the private home (the directory itself stays). */
+int private_home_release(const char *session_dir);
+
 /* The LXC item binding the session's private home (if it has one) at @home; appended to @items. */
 int private_home_items(const char *session_dir, const char *home, char ***items);

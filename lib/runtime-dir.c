@@ -171,7 +171,7 @@ static int make_bind_target(int dir_fd, const char *name, uid_t uid, gid_t gid) 
                         return -errno;
                 *slash = '/';
         }
-        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        fd = openat(dir_fd, name, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
         return fd < 0 ? -errno : 0;
 }
 
@@ -266,6 +266,122 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
         return 0;
 }
 
+/* Binds each of @plan's sockets that is not bound yet into @dir (open as @dir_fd): opened here, in the
+ * mount namespace the bind is made in (a bind of a file opened in another one is refused). One that is
+ * not there any more leaves no file behind (WAYLAND_DISPLAY and the bus follow the files). */
+static int bind_sockets(const char *dir, int dir_fd, const RuntimePlan *plan, const char *user, uid_t uid,
+                        gid_t gid) {
+        int r;
+
+        for (size_t i = 0; i < plan->n_sockets; i++) {
+                _cleanup_free_ char *target = path_join(dir, plan->sockets[i].name);
+                _cleanup_close_ int fd = -EBADF;
+                const char *path = plan->sockets[i].path;
+
+                if (!target)
+                        return log_oom();
+                if (mount_any_below(target))
+                        continue;
+                fd = open_socket_as_user(path, user, uid, gid);
+                if (fd == -ENOMEM)
+                        return log_oom();
+                if (fd < 0) {
+                        if (fd == -ENOENT || fd == -ENOTDIR)
+                                log_debug("No socket '%s' for the session's runtime directory", path);
+                        else
+                                log_notice("Not binding '%s' into the session: %s", path,
+                                           fd == -ENOTSOCK ? "not a socket"
+                                           : fd == -EPERM  ? "not the user's own"
+                                                           : strerror(-fd));
+                        (void) unlinkat(dir_fd, plan->sockets[i].name, 0);
+                        continue;
+                }
+                r = make_bind_target(dir_fd, plan->sockets[i].name, uid, gid);
+                if (r >= 0)
+                        r = mount_bind_fd(fd, target);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to bind the socket '%s' into the session: %m",
+                                               plan->sockets[i].name);
+        }
+        return 0;
+}
+
+static char *plan_path(const char *session_dir) {
+        return path_join(session_dir, "runtime-plan");
+}
+
+/* The plan, for --recover-session (after a reboot the binds and the proxy are gone): one line each,
+ * "socket NAME PATH", "dbus ADDRESS", "talk NAME", fields separated by a tab. A path with a tab or a
+ * newline is not recorded (nor recovered). */
+static int plan_save(const char *session_dir, const RuntimePlan *plan) {
+        _cleanup_free_ char *path = plan_path(session_dir), *text = strdup("");
+
+        if (!path || !text)
+                return -ENOMEM;
+        for (size_t i = 0; i < plan->n_sockets; i++) {
+                char *n;
+
+                if (strpbrk(plan->sockets[i].path, "\t\n"))
+                        continue;
+                n = strdup_printf("%ssocket\t%s\t%s\n", text, plan->sockets[i].name, plan->sockets[i].path);
+                if (!n)
+                        return -ENOMEM;
+                free(text);
+                text = n;
+        }
+        if (plan->dbus_address && !strpbrk(plan->dbus_address, "\t\n")) {
+                char *n = strdup_printf("%sdbus\t%s\n", text, plan->dbus_address);
+
+                if (!n)
+                        return -ENOMEM;
+                free(text);
+                text = n;
+                for (char **t = plan->dbus_talk; t && *t; t++) {
+                        n = strdup_printf("%stalk\t%s\n", text, *t);
+                        if (!n)
+                                return -ENOMEM;
+                        free(text);
+                        text = n;
+                }
+        }
+        return write_file_atomic(path, text, 0600);
+}
+
+static int plan_load(const char *session_dir, RuntimePlan *ret) {
+        _cleanup_(runtime_plan_done) RuntimePlan p = {};
+        _cleanup_free_ char *path = plan_path(session_dir), *text = NULL;
+        _cleanup_strv_free_ char **lines = NULL;
+        int r;
+
+        if (!path)
+                return -ENOMEM;
+        r = read_file(path, &text);
+        if (r < 0)
+                return r;
+        lines = strv_split(text, "\n");
+        if (!lines)
+                return -ENOMEM;
+        for (char **l = lines; *l; l++) {
+                _cleanup_strv_free_ char **f = strv_split(*l, "\t");
+
+                if (!f)
+                        return -ENOMEM;
+                if ((f[0] && streq(f[0], "socket")) && strv_length(f) == 3)
+                        r = plan_socket(&p, f[1], f[2]);
+                else if ((f[0] && streq(f[0], "dbus")) && strv_length(f) == 2)
+                        r = (p.dbus_address = strdup(f[1])) ? 0 : -ENOMEM;
+                else if ((f[0] && streq(f[0], "talk")) && strv_length(f) == 2)
+                        r = strv_extend(&p.dbus_talk, f[1]);
+                else
+                        r = -EBADMSG;
+                if (r < 0)
+                        return r;
+        }
+        *ret = p;
+        p = (RuntimePlan) {};
+        return 0;
+}
+
 int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid_t gid,
                        const RuntimePlan *plan, bool detached) {
         _cleanup_free_ char *dir = runtime_dir_path(session_dir);
@@ -280,36 +396,12 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
         if (dir_fd < 0 || fchown(dir_fd, uid, gid) < 0)
                 return log_error_errno(-errno, "Failed to give '%s' to its user: %m", dir);
 
-        for (size_t i = 0; i < plan->n_sockets; i++) {
-                _cleanup_free_ char *target = path_join(dir, plan->sockets[i].name);
-                _cleanup_close_ int fd = -EBADF;
-                const char *path = plan->sockets[i].path;
-
-                if (!target)
-                        return log_oom();
-                /* Opened here, in the mount namespace the bind is made in (a bind of a file opened in
-                 * another one is refused). */
-                fd = open_socket_as_user(path, user, uid, gid);
-                if (fd == -ENOENT || fd == -ENOTDIR) {
-                        log_debug("No socket '%s' for the session's runtime directory", path);
-                        continue;
-                }
-                if (fd == -ENOMEM)
-                        return log_oom();
-                if (fd < 0) {
-                        log_notice("Not binding '%s' into the session: %s", path,
-                                   fd == -ENOTSOCK ? "not a socket"
-                                   : fd == -EPERM  ? "not the user's own"
-                                                   : strerror(-fd));
-                        continue;
-                }
-                r = make_bind_target(dir_fd, plan->sockets[i].name, uid, gid);
-                if (r >= 0)
-                        r = mount_bind_fd(fd, target);
-                if (r < 0)
-                        return log_error_errno(r, "Failed to bind the socket '%s' into the session: %m",
-                                               plan->sockets[i].name);
-        }
+        r = bind_sockets(dir, dir_fd, plan, user, uid, gid);
+        if (r < 0)
+                return r;
+        r = plan_save(session_dir, plan);
+        if (r < 0)
+                log_debug_errno(r, "Failed to record the runtime directory's plan: %m");
 
         if (plan->dbus_address) {
                 r = start_proxy(session_dir, dir, user, uid, gid, plan, detached);
@@ -408,4 +500,60 @@ void runtime_dir_stop(const char *session_dir) {
                 }
         }
         (void) unlink(record);
+}
+
+static bool proxy_running(const char *session_dir) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir);
+        _cleanup_strv_free_ char **kv = NULL;
+        unsigned long long start, now;
+        const char *p, *st;
+        int pid;
+
+        if (!record || state_read(record, &kv) < 0)
+                return false;
+        p = state_get(kv, "pid");
+        st = state_get(kv, "start");
+        return p && st && sscanf(p, "%d", &pid) == 1 && pid > 1 && sscanf(st, "%llu", &start) == 1 &&
+               pid_start_time(pid, &now) >= 0 && now == start;
+}
+
+int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gid_t gid) {
+        _cleanup_(runtime_plan_done) RuntimePlan plan = {};
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir);
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r;
+
+        if (!dir)
+                return log_oom();
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir_fd < 0)
+                return errno == ENOENT ? 0 : log_error_errno(-errno, "Failed to open '%s': %m", dir);
+        r = plan_load(session_dir, &plan);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0)
+                return log_error_errno(r, "Failed to read the runtime directory's plan of '%s': %m", session_dir);
+        r = bind_sockets(dir, dir_fd, &plan, user, uid, gid);
+        if (r < 0)
+                return r;
+        if (plan.dbus_address && !proxy_running(session_dir)) {
+                _cleanup_free_ char *bus = path_join(dir, RUNTIME_DBUS_SOCKET);
+
+                if (!bus)
+                        return log_oom();
+                (void) unlink(bus);
+                r = start_proxy(session_dir, dir, user, uid, gid, &plan, true);
+                if (r < 0)
+                        log_notice("The session gets no session bus: %s: %s", RUNTIME_DBUS_PROXY, strerror(-r));
+        }
+        return 0;
+}
+
+int runtime_dir_release(const char *session_dir) {
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir);
+
+        if (!dir)
+                return -ENOMEM;
+        runtime_dir_stop(session_dir);
+        return access(dir, F_OK) < 0 ? 0 : mount_umount_below(dir, NULL);
 }

@@ -61,5 +61,12 @@ int runtime_dir_items(const char *session_dir, uid_t uid, char ***items);
  * @env; removes what the session does not have (the caller's values would name nothing inside). */
 int runtime_dir_env(const char *session_dir, uid_t uid, char ***env);
 
+/* --recover-session: binds again the sockets the runtime directory had that are not bound any more (a reboot,
+ * 'arkose-chroot stop') and are still there, and starts the bus proxy again if it does not run. Logs. */
+int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gid_t gid);
+
+/* What a reboot takes from a session's runtime directory: its proxy and its binds. */
+int runtime_dir_release(const char *session_dir);
+
 /* Ends the session's bus proxy, if it has one that still runs. */
 void runtime_dir_stop(const char *session_dir);

@@ -8,6 +8,8 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "mount.h"
+#include "private-home.h"
+#include "runtime-dir.h"
 #include "session-internal.h"
 
 /* Opens detached session @id for ending or recovering: waits for its lock (a begin, end or recover in
@@ -86,6 +88,10 @@ int session_stop_detached(const char *state_dir, const char *id, char *const *ho
                 return log_error_errno(r, "Failed to stop container '%s' (see %s)", id, s->info.log_file);
         (void) session_run_hooks(s, "setup-stop", false);
         r = mount_umount_below(s->info.root, NULL);
+        if (r >= 0)
+                r = runtime_dir_release(s->info.dir);
+        if (r >= 0)
+                r = private_home_release(s->info.dir);
         if (r < 0)
                 return log_error_errno(r, "Failed to unmount session '%s': %m", id);
         return 0;
@@ -137,7 +143,12 @@ int session_recover(const char *state_dir, const char *id, const SessionRecoverP
         if (r < 0)
                 return r;
         debug_pause_point("recover-after-mount");
-        r = session_run_hooks(s, "setup-recover", true);
+        /* What a reboot took of the user's own places: the private home's and the sockets' binds, the proxy. */
+        r = private_home_recover(s->info.dir, s->info.chroot, s->info.user, s->info.uid, s->info.gid, s->info.home);
+        if (r >= 0)
+                r = runtime_dir_recover(s->info.dir, s->info.user, s->info.uid, s->info.gid);
+        if (r >= 0)
+                r = session_run_hooks(s, "setup-recover", true);
         if (r >= 0)
                 r = session_start_container(s);
         if (r < 0) {

@@ -678,8 +678,11 @@ int pid_start_time(pid_t pid, unsigned long long *ret) {
         /* "PID (COMM) STATE ...": COMM may hold spaces and parentheses, so count from the last ')'.
          * The start time is field 22, the 20th after it. */
         p = strrchr(text, ')');
-        if (!p)
+        if (!p || p[1] != ' ' || !p[2])
                 return -EBADMSG;
+        /* Field 3, the state: an ended process waiting to be reaped runs no more. */
+        if (p[2] == 'Z' || p[2] == 'X')
+                return -ESRCH;
         for (unsigned field = 2; field < 22; field++) {
                 p = strchr(p + 1, ' ');
                 if (!p)

@@ -75,8 +75,8 @@ const char *format_bytes(char *buf, size_t len, unsigned long long bytes);
 /* ---- processes ---- */
 
 /* The start time of process @pid (field 22 of /proc/PID/stat, clock ticks since boot): with the pid, it
- * names one process even after the pid is reused. Returns 0 and *ret, -ESRCH if there is no such process,
- * or -errno. */
+ * names one process even after the pid is reused. Returns 0 and *ret, -ESRCH if there is no such process
+ * or it has ended (a zombie its parent has not reaped yet), or -errno. */
 int pid_start_time(pid_t pid, unsigned long long *ret);
 
 /* Test aid: when $ARKOSE_TEST_PAUSE_AT equals @point, the calling process stops itself with

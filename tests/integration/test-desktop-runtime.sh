@@ -150,6 +150,19 @@ kill -9 "$(record_field "$sid" init_pid)"
 for i in $(seq 50); do [ "$("$ARKOSE" sessions | awk -v s="$sid" '$1 == s {print $NF}')" = dead ] && break; sleep 0.1; done
 "$ARKOSE" -c "$sid" --recover-session 2>>"$T/err"
 check "after --recover-session: Wayland and the bus" run_in "/opt/x/wayland-info | grep -q wl_compositor && $CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null"
+check "... and the private home" run_in 'test "$(cat "$HOME/.arkose-setting")" = kept'
+# As after a reboot: the container, the proxy and every mount of the session gone (the binds of the sockets
+# and of the private home with them); --recover-session brings all back.
+run_in 'echo before-reboot > "$HOME/.arkose-reboot"'
+kill -9 "$(record_field "$sid" init_pid)" $(proxies)
+for i in $(seq 50); do [ "$("$ARKOSE" sessions | awk -v s="$sid" '$1 == s {print $NF}')" = dead ] && break; sleep 0.1; done
+findmnt -rn -o TARGET | awk -v t="$ARKOSE_STATE_DIR/sessions/$sid/" 'index($0, t) == 1' | sort -r | xargs -r -n1 umount -l
+check "(no mount of the session is left, as after a reboot)" sh -c "! findmnt -rn -o TARGET | grep -q '$ARKOSE_STATE_DIR/sessions/$sid/'"
+"$ARKOSE" -c "$sid" --recover-session 2>>"$T/err"
+check "after a reboot and --recover-session: Wayland" run_in '/opt/x/wayland-info | grep -q wl_compositor'
+check "... the bus, through a new proxy, filtered" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.example.Secret /x org.example.Secret.X 2>/dev/null"
+check "... and the private home, with what was written before" run_in 'test "$(cat "$HOME/.arkose-setting" "$HOME/.arkose-reboot" | tr "\n" " ")" = "kept before-reboot "'
+expect_eq "one proxy runs for the session" 1 "$(proxies | wc -w)"
 "$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
 expect_eq "its proxy ended with it" "" "$(proxies)"
 

@@ -86,6 +86,23 @@ static void test_pid_wait(void **state) {
         assert_int_equal(pid_wait(getpid(), &status), -ECHILD);
 }
 
+/* pid_start_time(): this process has one; a child that has ended, not reaped yet, has none. */
+static void test_pid_start_time(void **state) {
+        unsigned long long start = 0;
+        pid_t pid;
+        (void) state;
+
+        assert_int_equal(pid_start_time(getpid(), &start), 0);
+        assert_true(start > 0);
+        pid = child_exiting(0, 0);
+        for (unsigned k = 0; k < 500 && pid_start_time(pid, &start) == 0; k++)
+                (void) usleep(2000);
+        assert_int_equal(pid_start_time(pid, &start), -ESRCH);
+        assert_int_equal(pid_wait(pid, NULL), 0);
+        assert_int_equal(pid_start_time(pid, &start), -ESRCH);
+        assert_int_equal(pid_start_time(0, &start), -ESRCH);
+}
+
 static void test_closest_typos(void **state) {
         (void) state;
         assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");  /* a swap */
@@ -123,6 +140,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_write_all),
                 cmocka_unit_test(test_pid_wait),
+                cmocka_unit_test(test_pid_start_time),
                 cmocka_unit_test(test_closest_typos),
                 cmocka_unit_test(test_closest_none),
         };
