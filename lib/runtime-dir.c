@@ -469,21 +469,29 @@ int runtime_dir_env(const char *session_dir, uid_t uid, char ***env) {
         return r;
 }
 
-void runtime_dir_stop(const char *session_dir) {
+/* The session's bus proxy if it still runs (the recorded pid with the recorded start time, so not a pid
+ * used again since), else 0. */
+static pid_t proxy_pid(const char *session_dir) {
         _cleanup_free_ char *record = proxy_record_path(session_dir);
         _cleanup_strv_free_ char **kv = NULL;
         unsigned long long start, now;
-        const char *p, *s;
+        const char *p, *st;
         int pid;
 
         if (!record || state_read(record, &kv) < 0)
-                return;
+                return 0;
         p = state_get(kv, "pid");
-        s = state_get(kv, "start");
-        if (!p || !s || sscanf(p, "%d", &pid) != 1 || pid <= 1 || sscanf(s, "%llu", &start) != 1)
-                return;
-        /* The same process still (not a pid used again since). */
-        if (pid_start_time(pid, &now) >= 0 && now == start) {
+        st = state_get(kv, "start");
+        if (!p || !st || sscanf(p, "%d", &pid) != 1 || pid <= 1 || sscanf(st, "%llu", &start) != 1)
+                return 0;
+        return pid_start_time(pid, &now) >= 0 && now == start ? pid : 0;
+}
+
+void runtime_dir_stop(const char *session_dir) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir);
+        pid_t pid = proxy_pid(session_dir);
+
+        if (pid > 0) {
                 (void) kill(pid, SIGTERM);
                 /* Ours to reap when this process started it (a one-shot session): wait for it, a second at
                  * most, then SIGKILL. Another's is reaped by its new parent. */
@@ -499,22 +507,8 @@ void runtime_dir_stop(const char *session_dir) {
                         (void) usleep(10000);
                 }
         }
-        (void) unlink(record);
-}
-
-static bool proxy_running(const char *session_dir) {
-        _cleanup_free_ char *record = proxy_record_path(session_dir);
-        _cleanup_strv_free_ char **kv = NULL;
-        unsigned long long start, now;
-        const char *p, *st;
-        int pid;
-
-        if (!record || state_read(record, &kv) < 0)
-                return false;
-        p = state_get(kv, "pid");
-        st = state_get(kv, "start");
-        return p && st && sscanf(p, "%d", &pid) == 1 && pid > 1 && sscanf(st, "%llu", &start) == 1 &&
-               pid_start_time(pid, &now) >= 0 && now == start;
+        if (record)
+                (void) unlink(record);
 }
 
 int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gid_t gid) {
@@ -536,7 +530,7 @@ int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gi
         r = bind_sockets(dir, dir_fd, &plan, user, uid, gid);
         if (r < 0)
                 return r;
-        if (plan.dbus_address && !proxy_running(session_dir)) {
+        if (plan.dbus_address && proxy_pid(session_dir) == 0) {
                 _cleanup_free_ char *bus = path_join(dir, RUNTIME_DBUS_SOCKET);
 
                 if (!bus)
