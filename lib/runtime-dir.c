@@ -266,11 +266,11 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
         return 0;
 }
 
-/* Binds each of @plan's sockets that is not bound yet into @dir (open as @dir_fd): opened here, in the
- * mount namespace the bind is made in (a bind of a file opened in another one is refused). One that is
- * not there any more leaves no file behind (WAYLAND_DISPLAY and the bus follow the files). */
+/* Binds each of @plan's sockets into @dir (open as @dir_fd), with @recovering only those not bound any
+ * more: opened here, in the mount namespace the bind is made in (a bind of a file opened in another one is
+ * refused). One that is not there leaves no file behind (WAYLAND_DISPLAY and the bus follow the files). */
 static int bind_sockets(const char *dir, int dir_fd, const RuntimePlan *plan, const char *user, uid_t uid,
-                        gid_t gid) {
+                        gid_t gid, bool recovering) {
         int r;
 
         for (size_t i = 0; i < plan->n_sockets; i++) {
@@ -280,7 +280,8 @@ static int bind_sockets(const char *dir, int dir_fd, const RuntimePlan *plan, co
 
                 if (!target)
                         return log_oom();
-                if (mount_any_below(target))
+                /* (The mount table is read only then: a new directory has no bind yet.) */
+                if (recovering && mount_any_below(target))
                         continue;
                 fd = open_socket_as_user(path, user, uid, gid);
                 if (fd == -ENOMEM)
@@ -396,7 +397,7 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
         if (dir_fd < 0 || fchown(dir_fd, uid, gid) < 0)
                 return log_error_errno(-errno, "Failed to give '%s' to its user: %m", dir);
 
-        r = bind_sockets(dir, dir_fd, plan, user, uid, gid);
+        r = bind_sockets(dir, dir_fd, plan, user, uid, gid, false);
         if (r < 0)
                 return r;
         r = plan_save(session_dir, plan);
@@ -527,7 +528,7 @@ int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gi
                 return 0;
         if (r < 0)
                 return log_error_errno(r, "Failed to read the runtime directory's plan of '%s': %m", session_dir);
-        r = bind_sockets(dir, dir_fd, &plan, user, uid, gid);
+        r = bind_sockets(dir, dir_fd, &plan, user, uid, gid, true);
         if (r < 0)
                 return r;
         if (plan.dbus_address && proxy_pid(session_dir) == 0) {
