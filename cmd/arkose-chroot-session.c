@@ -313,8 +313,13 @@ static int session_setup_runtime(SessionSetup *s) {
         host_dir = runtime_host_dir(getenv("XDG_RUNTIME_DIR"), s->user.uid);
         if (!host_dir)
                 return log_oom();
-        r = runtime_plan_make(s->profile, s->user.name, s->user.uid, s->user.gid, host_dir, getenv("WAYLAND_DISPLAY"),
-                              getenv("DBUS_SESSION_BUS_ADDRESS"), &s->runtime);
+        RuntimeCaller caller = {
+                .host_dir = host_dir,
+                .wayland_display = getenv("WAYLAND_DISPLAY"),
+                .dbus_address = getenv("DBUS_SESSION_BUS_ADDRESS"),
+                .ssh_auth_sock = getenv("SSH_AUTH_SOCK"),
+        };
+        r = runtime_plan_make(s->profile, s->user.name, s->user.uid, s->user.gid, &caller, &s->runtime);
         if (r < 0)
                 return log_oom();
         return 0;

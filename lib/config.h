@@ -287,10 +287,11 @@ typedef enum ProfileDbus {
 const char *profile_dbus_to_string(ProfileDbus d);
 ProfileDbus profile_dbus_from_string(const char *s);
 
-/* The socket "wayland" of [runtime] sockets: $WAYLAND_DISPLAY of the caller, else wayland-0. Others are
- * paths relative to the user's runtime directory ("pulse" and "pipewire" are read as pulse/native and
- * pipewire-0). */
-#define PROFILE_SOCKET_WAYLAND "wayland"
+/* The socket "wayland" of [runtime] sockets: $WAYLAND_DISPLAY of the caller, else wayland-0; "ssh-agent":
+ * $SSH_AUTH_SOCK of the caller, wherever it is. Others are paths relative to the user's runtime directory
+ * ("pulse" and "pipewire" are read as pulse/native and pipewire-0). */
+#define PROFILE_SOCKET_WAYLAND   "wayland"
+#define PROFILE_SOCKET_SSH_AGENT "ssh-agent"
 
 /* Arrays of pointers below are NULL-terminated, and NULL when empty. */
 typedef struct Profile {

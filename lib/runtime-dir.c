@@ -91,9 +91,10 @@ static const char *dbus_unix_path(const char *address) {
         return p && !strpbrk(p, ",;") ? p : NULL;
 }
 
-int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const char *host_dir,
-                      const char *wayland_display, const char *dbus_address, RuntimePlan *ret) {
+int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const RuntimeCaller *caller,
+                      RuntimePlan *ret) {
         _cleanup_(runtime_plan_done) RuntimePlan p = {};
+        const char *host_dir = caller->host_dir, *wayland_display = caller->wayland_display;
         int r;
 
         for (char **s = profile->runtime_sockets; s && *s; s++) {
@@ -108,6 +109,15 @@ int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t
                                 path = path_join(host_dir, wayland_display);
                         else
                                 path = path_join(host_dir, RUNTIME_WAYLAND_SOCKET);
+                } else if (streq(*s, PROFILE_SOCKET_SSH_AGENT)) {
+                        /* The agent's socket is wherever ssh-agent or gpg-agent made it (/tmp/ssh-XXXX/):
+                         * only the caller's variable names it. No agent, nothing to bind. A link to it
+                         * (tmux users' ~/.ssh/agent.sock) is resolved here; the socket it leads to is then
+                         * opened as the user, as every other. */
+                        name = RUNTIME_SSH_AGENT_SOCKET;
+                        if (!path_is_absolute(caller->ssh_auth_sock))
+                                continue;
+                        path = realpath(caller->ssh_auth_sock, NULL) ?: strdup(caller->ssh_auth_sock);
                 } else
                         path = path_join(host_dir, *s);
                 if (!path)
@@ -119,7 +129,7 @@ int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t
 
         if (profile->dbus == PROFILE_DBUS_FILTERED) {
                 _cleanup_free_ char *fallback = NULL;
-                const char *a = dbus_address, *path;
+                const char *a = caller->dbus_address, *path;
                 int fd;
 
                 if (isempty(a)) {
@@ -447,7 +457,7 @@ static int env_set(char ***env, const char *name, const char *value) {
 
 int runtime_dir_env(const char *session_dir, uid_t uid, char ***env) {
         _cleanup_free_ char *dir = runtime_dir_path(session_dir), *inside = NULL, *bus = NULL;
-        _cleanup_free_ char *wayland = NULL, *bus_socket = NULL;
+        _cleanup_free_ char *wayland = NULL, *bus_socket = NULL, *agent = NULL, *agent_inside = NULL;
         bool have = false;
         int r;
 
@@ -457,9 +467,18 @@ int runtime_dir_env(const char *session_dir, uid_t uid, char ***env) {
         inside = strdup_printf("/run/user/%u", (unsigned) uid);
         wayland = path_join(dir, RUNTIME_WAYLAND_SOCKET);
         bus_socket = path_join(dir, RUNTIME_DBUS_SOCKET);
+        agent = path_join(dir, RUNTIME_SSH_AGENT_SOCKET);
         bus = strdup_printf("unix:path=%s/" RUNTIME_DBUS_SOCKET, inside ?: "");
-        if (!inside || !wayland || !bus_socket || !bus)
+        agent_inside = strdup_printf("%s/" RUNTIME_SSH_AGENT_SOCKET, inside ?: "");
+        if (!inside || !wayland || !bus_socket || !bus || !agent || !agent_inside)
                 return -ENOMEM;
+        /* The agent only when it was bound: else what the profile keeps of the caller's (a socket below a
+         * bound home still works). */
+        if (have && access(agent, F_OK) >= 0) {
+                r = env_set(env, "SSH_AUTH_SOCK", agent_inside);
+                if (r < 0)
+                        return r;
+        }
         r = env_set(env, "XDG_RUNTIME_DIR", have ? inside : NULL);
         if (r >= 0)
                 r = env_set(env, "WAYLAND_DISPLAY",

@@ -15,6 +15,7 @@
 #define RUNTIME_DIR_NAME       "runtime" /* in the session's directory */
 #define RUNTIME_DBUS_SOCKET    "bus"     /* in the runtime directory, as systemd's user bus */
 #define RUNTIME_WAYLAND_SOCKET "wayland-0"
+#define RUNTIME_SSH_AGENT_SOCKET "ssh-agent" /* in the runtime directory; SSH_AUTH_SOCK names it */
 #define RUNTIME_DBUS_PROXY     "xdg-dbus-proxy"
 
 typedef struct RuntimeSocket {
@@ -35,13 +36,20 @@ void runtime_plan_done(RuntimePlan *p);
  * directory @uid owns, else /run/user/UID. Newly allocated, or NULL (out of memory). */
 char *runtime_host_dir(const char *env_dir, uid_t uid);
 
-/* Plans @profile's [runtime] for the user @uid (primary group @gid, supplementary groups of @user), whose
- * runtime directory on the host is @host_dir: the path of each socket ("wayland" is @wayland_display,
- * absolute or a name in @host_dir, NULL: wayland-0; bound as wayland-0), and the bus, @dbus_address
- * ($DBUS_SESSION_BUS_ADDRESS, else unix:path=@host_dir/bus) when the user can open its socket, for
- * dbus = filtered. Returns 0 or -ENOMEM. */
-int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const char *host_dir,
-                      const char *wayland_display, const char *dbus_address, RuntimePlan *ret);
+/* What of the caller's environment [runtime] takes its sockets from. */
+typedef struct RuntimeCaller {
+        const char *host_dir;        /* the user's runtime directory on the host (runtime_host_dir()) */
+        const char *wayland_display; /* $WAYLAND_DISPLAY: absolute, or a name in host_dir; NULL: wayland-0 */
+        const char *dbus_address;    /* $DBUS_SESSION_BUS_ADDRESS; NULL: unix:path=host_dir/bus */
+        const char *ssh_auth_sock;   /* $SSH_AUTH_SOCK, absolute; NULL: no agent */
+} RuntimeCaller;
+
+/* Plans @profile's [runtime] for the user @uid (primary group @gid, supplementary groups of @user): the
+ * path of each socket ("wayland" is @caller's display, bound as wayland-0; "ssh-agent" its agent, bound as
+ * ssh-agent, none without one; others below its host_dir), and the bus when the user can open its socket,
+ * for dbus = filtered. Returns 0 or -ENOMEM. */
+int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t gid, const RuntimeCaller *caller,
+                      RuntimePlan *ret);
 
 /* In session directory @session_dir: makes the runtime directory for @uid/@gid with @plan's sockets
  * bound in (mounts in the caller's namespace, removed with the session's directory): each opened as the
@@ -58,7 +66,8 @@ bool runtime_dir_exists(const char *session_dir);
 int runtime_dir_items(const char *session_dir, uid_t uid, char ***items);
 
 /* Sets XDG_RUNTIME_DIR, and WAYLAND_DISPLAY and DBUS_SESSION_BUS_ADDRESS when the session has them, in
- * @env; removes what the session does not have (the caller's values would name nothing inside). */
+ * @env; removes what the session does not have (the caller's values would name nothing inside). Sets
+ * SSH_AUTH_SOCK when the agent was bound, and leaves it as it is otherwise. */
 int runtime_dir_env(const char *session_dir, uid_t uid, char ***env);
 
 /* --recover-session: binds again the sockets the runtime directory had that are not bound any more (a reboot,

@@ -388,6 +388,11 @@ static void test_shipped_profiles(void **state) {
         assert_mount(d->mounts[0], PROFILE_MOUNT_BIND, "$HOME", "$HOME", false, 0);
         assert_null(d->mounts[1]);
         assert_true(strv_contains(d->capabilities_drop, "net_admin"));
+        /* The agent is the session's own ([runtime]): the caller's path would name nothing inside. */
+        assert_true(d->runtime_dir);
+        assert_true(strv_contains(d->runtime_sockets, PROFILE_SOCKET_SSH_AGENT));
+        assert_false(profile_environment_keeps(d, "SSH_AUTH_SOCK"));
+        assert_int_equal(d->dbus, PROFILE_DBUS_NONE);
 
         g = parse(SHIPPED("desktop.conf"), "desktop");
         assert_int_equal(g->network, PROFILE_NETWORK_HOST);
@@ -404,7 +409,6 @@ static void test_shipped_profiles(void **state) {
         assert_int_equal(g->dbus, PROFILE_DBUS_FILTERED);
         assert_true(g->private_home);
         assert_false(d->private_home);
-        assert_false(d->runtime_dir);
         assert_false(b->runtime_dir);
 }
 
