@@ -295,22 +295,19 @@ static void session_setup_xauthority(SessionSetup *s) {
                            path, r == -EBADMSG ? "not an X authority file" : strerror(-r));
 }
 
-/* The user's own runtime directory for a profile with [runtime] (desktop): the sockets it names from the
- * user's runtime directory on the host, and its session bus. Only the user's own, or root's doing. */
-static int session_setup_runtime(SessionSetup *s) {
+/* @profile's [runtime] plan for @user, from the caller's environment: the sockets it names from the
+ * user's runtime directory on the host (and the agent), and its session bus. Only the user's own, or
+ * root's doing: else an empty plan and a notice. Logs. */
+static int runtime_plan_for(const Profile *profile, const UserInfo *user, RuntimePlan *ret) {
         _cleanup_free_ char *host_dir = NULL;
-        bool own = caller_is_root() || caller_uid() == s->user.uid;
-        int r;
 
-        if (!s->profile || !s->profile->runtime_dir)
-                return 0;
-        if (!own) {
+        if (!caller_is_root() && caller_uid() != user->uid) {
                 log_notice("The session's runtime directory gets none of %s's sockets: only they or root may pass them on.",
-                           s->user.name);
+                           user->name);
                 return 0;
         }
         /* $XDG_RUNTIME_DIR is the caller's: sudo drops it, and root's is not the user's. */
-        host_dir = runtime_host_dir(getenv("XDG_RUNTIME_DIR"), s->user.uid);
+        host_dir = runtime_host_dir(getenv("XDG_RUNTIME_DIR"), user->uid);
         if (!host_dir)
                 return log_oom();
         RuntimeCaller caller = {
@@ -319,9 +316,36 @@ static int session_setup_runtime(SessionSetup *s) {
                 .dbus_address = getenv("DBUS_SESSION_BUS_ADDRESS"),
                 .ssh_auth_sock = getenv("SSH_AUTH_SOCK"),
         };
-        r = runtime_plan_make(s->profile, s->user.name, s->user.uid, s->user.gid, &caller, &s->runtime);
-        if (r < 0)
+        if (runtime_plan_make(profile, user->name, user->uid, user->gid, &caller, ret) < 0)
                 return log_oom();
+        return 0;
+}
+
+/* The user's own runtime directory for a profile with [runtime] (desktop, dev). */
+static int session_setup_runtime(SessionSetup *s) {
+        if (!s->profile || !s->profile->runtime_dir)
+                return 0;
+        return runtime_plan_for(s->profile, &s->user, &s->runtime);
+}
+
+int session_join_runtime(Session *session, const Profile *profile, const UserInfo *user) {
+        _cleanup_(runtime_plan_done) RuntimePlan plan = {};
+        const SessionInfo *info = session_get_info(session);
+        int r;
+
+        /* The session's own user has the directory the session was made with; root's commands are an
+         * administrator's, as for the binds of homes. */
+        if (!profile || !profile->runtime_dir || user->uid == 0 || user->uid == info->uid)
+                return 0;
+        r = runtime_plan_for(profile, user, &plan);
+        if (r < 0)
+                return r;
+        /* The bus proxy is the session user's only. */
+        plan.dbus_address = mfree(plan.dbus_address);
+        r = runtime_dir_join(info->dir, info->init_pid, user->name, user->uid, user->gid, &plan);
+        if (r < 0)
+                log_notice("%s's commands in session '%s' run without a runtime directory of their own.", user->name,
+                           info->id);
         return 0;
 }
 
@@ -447,8 +471,14 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
         r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
         if (r >= 0 && user->uid == info->uid && session_has_xauthority(session))
                 r = env_replace(&env, "XAUTHORITY=" SESSION_XAUTHORITY_PATH);
-        if (r >= 0 && user->uid == info->uid && runtime_dir_exists(info->dir))
-                r = runtime_dir_env(info->dir, info->uid, &env);
+        if (r >= 0) {
+                _cleanup_free_ char *rt = runtime_dir_user_path(info->dir, user->uid, info->uid);
+
+                if (!rt)
+                        return log_oom();
+                if (access(rt, F_OK) >= 0)
+                        r = runtime_dir_env(rt, user->uid, &env);
+        }
         if (r < 0)
                 return log_oom();
 

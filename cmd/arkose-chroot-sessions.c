@@ -312,6 +312,9 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
                 return arg_error_status;
         if (resolved)
                 run_in_session_user_keep(session, &user);
+        r = session_join_runtime(session, profile, &user);
+        if (r < 0)
+                return arg_error_status;
         r = run_session_cwd(session, &cwd);
         if (r < 0)
                 return arg_error_status;

@@ -273,6 +273,11 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret);
 /* The SessionPlan for @s (borrowing from it and @ctx). */
 SessionPlan session_setup_plan(Context *ctx, SessionSetup *s);
 
+/* A user who joins running session @session (not its own user, not root) gets a runtime directory of their
+ * own at /run/user/UID, with the sockets @profile's [runtime] names (theirs: the caller must be the user
+ * or root), made again at each command. Not having one is a notice. Returns 0 or -ENOMEM (logged). */
+int session_join_runtime(Session *session, const Profile *profile, const UserInfo *user);
+
 /* Runs @argv (none: the login shell) in @session as @user in @cwd, with the caller's stdio (a pty when
  * both stdin and stdout are terminals) and signals forwarded. Returns 0 and the command's exit status,
  * or -errno (logged). */

@@ -341,7 +341,7 @@ int mount_hide_cgroupfs(void) {
         return 0;
 }
 
-int mount_bind_into(int ns_pid, const char *source, const char *target, bool read_only) {
+int mount_bind_into(int ns_pid, const char *source, const char *target, MountIntoFlags flags) {
         _cleanup_close_ int tree = -EBADF, ns = -EBADF;
         char ns_path[64];
         pid_t pid;
@@ -349,7 +349,7 @@ int mount_bind_into(int ns_pid, const char *source, const char *target, bool rea
         tree = (int) syscall(SYS_open_tree, AT_FDCWD, source, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
         if (tree < 0)
                 return -errno;
-        if (read_only) {
+        if (flags & MOUNT_INTO_READ_ONLY) {
                 struct mount_attr attr = { .attr_set = MOUNT_ATTR_RDONLY };
 
                 if (syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
@@ -367,6 +367,15 @@ int mount_bind_into(int ns_pid, const char *source, const char *target, bool rea
                  * container's path, resolved there, symlinks and all. */
                 if (setns(ns, CLONE_NEWNS) < 0)
                         _exit(errno & 0xff);
+                if (flags & MOUNT_INTO_MKDIR) {
+                        int r = mkdir_p(target, 0755);
+                        if (r < 0)
+                                _exit(-r & 0xff);
+                }
+                /* Each earlier mount there, the newest first (a command that still uses one keeps it). */
+                for (int i = 0; (flags & MOUNT_INTO_REPLACE) && i < 16; i++)
+                        if (umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
+                                break;
                 if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
                         _exit(errno & 0xff);
                 _exit(0);

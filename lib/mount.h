@@ -53,9 +53,14 @@ int mount_make_rprivate(void);
  * (also when there is no /sys/fs/cgroup) or -errno. */
 int mount_hide_cgroupfs(void);
 
-/* Binds host directory @source at @target (an existing directory) in the mount namespace of process
- * @ns_pid (a running container's init): a copy of @source's mount tree is taken here, then attached
- * there from a child that joins that namespace, so that @target resolves inside the container. With
- * @read_only the new mount is read-only. Returns 0 or -errno (-ENOENT: @source or @target missing).
- * Logs nothing. */
-int mount_bind_into(int ns_pid, const char *source, const char *target, bool read_only);
+typedef enum MountIntoFlags {
+        MOUNT_INTO_READ_ONLY = 1 << 0, /* the new mount is read-only */
+        MOUNT_INTO_MKDIR     = 1 << 1, /* makes @target and its parents (mode 755) when missing */
+        MOUNT_INTO_REPLACE   = 1 << 2, /* detaches what is mounted at @target first */
+} MountIntoFlags;
+
+/* Binds host directory @source at @target (a directory) in the mount namespace of process @ns_pid (a
+ * running container's init): a copy of @source's mount tree is taken here, then attached there from a
+ * child that joins that namespace, so that @target resolves inside the container. Returns 0 or -errno
+ * (-ENOENT: @source or @target missing). Logs nothing. */
+int mount_bind_into(int ns_pid, const char *source, const char *target, MountIntoFlags flags);

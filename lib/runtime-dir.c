@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,10 +159,12 @@ static char *runtime_dir_path(const char *session_dir) {
         return path_join(session_dir, RUNTIME_DIR_NAME);
 }
 
-bool runtime_dir_exists(const char *session_dir) {
-        _cleanup_free_ char *d = runtime_dir_path(session_dir);
+static char *joiner_dir_path(const char *session_dir, uid_t uid) {
+        return strdup_printf("%s/" RUNTIME_DIR_NAME "-%u", session_dir, (unsigned) uid);
+}
 
-        return d && access(d, F_OK) >= 0;
+char *runtime_dir_user_path(const char *session_dir, uid_t uid, uid_t session_uid) {
+        return uid == session_uid ? runtime_dir_path(session_dir) : joiner_dir_path(session_dir, uid);
 }
 
 /* Makes the directories of @name's path below @dir, the user's, mode 700, and an empty file at @name to
@@ -427,6 +430,58 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
         return 0;
 }
 
+/* The joiner's child: in a mount namespace of its own (nothing is bound on the host), the directory with
+ * the sockets bound in, then moved into the container as one tree. Logs. */
+static int join_child(const char *dir, pid_t init_pid, const char *user, uid_t uid, gid_t gid,
+                      const RuntimePlan *plan) {
+        _cleanup_free_ char *target = strdup_printf("/run/user/%u", (unsigned) uid);
+        _cleanup_close_ int dir_fd = -EBADF;
+        int r;
+
+        if (!target)
+                return log_oom();
+        if (unshare(CLONE_NEWNS) < 0)
+                return log_error_errno(-errno, "Failed to make a mount namespace: %m");
+        r = mount_make_rprivate();
+        if (r < 0)
+                return log_error_errno(r, "Failed to make the mounts private: %m");
+        /* An earlier command's directory goes (what it had may not be there any more: a new login's agent);
+         * the container keeps it for the commands that still use it, until it is replaced below. Nothing
+         * is mounted in it here. */
+        r = rm_rf(dir);
+        if (r < 0)
+                return log_error_errno(r, "Failed to remove '%s': %m", dir);
+        if (mkdir(dir, 0700) < 0)
+                return log_error_errno(-errno, "Failed to create '%s': %m", dir);
+        dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir_fd < 0 || fchown(dir_fd, uid, gid) < 0 || fchmod(dir_fd, 0700) < 0)
+                return log_error_errno(-errno, "Failed to give '%s' to its user: %m", dir);
+        r = bind_sockets(dir, dir_fd, plan, user, uid, gid, false);
+        if (r < 0)
+                return r;
+        r = mount_bind_into(init_pid, dir, target, MOUNT_INTO_MKDIR | MOUNT_INTO_REPLACE);
+        if (r < 0)
+                return log_error_errno(r, "Failed to bind the runtime directory of %s into the session: %m", user);
+        return 0;
+}
+
+int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, uid_t uid, gid_t gid,
+                     const RuntimePlan *plan) {
+        _cleanup_free_ char *dir = joiner_dir_path(session_dir, uid);
+        pid_t pid;
+
+        if (!dir)
+                return log_oom();
+        if (init_pid <= 0)
+                return log_error_errno(-ESRCH, "The session does not run");
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Failed to fork: %m");
+        if (pid == 0)
+                _exit(join_child(dir, init_pid, user, uid, gid, plan) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+        return pid_wait_errno(pid) == 0 ? 0 : -EIO;
+}
+
 int runtime_dir_items(const char *session_dir, uid_t uid, char ***items) {
         _cleanup_free_ char *dir = runtime_dir_path(session_dir);
 
@@ -455,8 +510,8 @@ static int env_set(char ***env, const char *name, const char *value) {
         return value ? strv_extendf(env, "%s=%s", name, value) : 0;
 }
 
-int runtime_dir_env(const char *session_dir, uid_t uid, char ***env) {
-        _cleanup_free_ char *dir = runtime_dir_path(session_dir), *inside = NULL, *bus = NULL;
+int runtime_dir_env(const char *user_dir, uid_t uid, char ***env) {
+        _cleanup_free_ char *dir = strdup(user_dir), *inside = NULL, *bus = NULL;
         _cleanup_free_ char *wayland = NULL, *bus_socket = NULL, *agent = NULL, *agent_inside = NULL;
         bool have = false;
         int r;

@@ -60,15 +60,25 @@ int runtime_plan_make(const Profile *profile, const char *user, uid_t uid, gid_t
 int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid_t gid,
                        const RuntimePlan *plan, bool detached);
 
-bool runtime_dir_exists(const char *session_dir);
-
 /* The LXC item binding the runtime directory (if the session has one) at /run/user/@uid; appended. */
 int runtime_dir_items(const char *session_dir, uid_t uid, char ***items);
 
+/* The runtime directory on the host of user @uid in session directory @session_dir: its own, if @uid is
+ * the session's user (@session_uid), else the one runtime_dir_join() makes. Newly allocated, or NULL. */
+char *runtime_dir_user_path(const char *session_dir, uid_t uid, uid_t session_uid);
+
+/* For a user who joins a running session (other than its own user, whose directory the session was made
+ * with): a runtime directory of that user's own in @session_dir with @plan's sockets bound in (no bus
+ * proxy), bound at /run/user/UID in the container of init @init_pid, in place of the one an earlier command
+ * of the user's left there. Nothing is mounted on the host. Logs; 0 or a negative errno. */
+int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, uid_t uid, gid_t gid,
+                     const RuntimePlan *plan);
+
 /* Sets XDG_RUNTIME_DIR, and WAYLAND_DISPLAY and DBUS_SESSION_BUS_ADDRESS when the session has them, in
- * @env; removes what the session does not have (the caller's values would name nothing inside). Sets
- * SSH_AUTH_SOCK when the agent was bound, and leaves it as it is otherwise. */
-int runtime_dir_env(const char *session_dir, uid_t uid, char ***env);
+ * @env, for user @uid whose runtime directory on the host is @user_dir (runtime_dir_user_path()); removes
+ * what the session does not have (the caller's values would name nothing inside). Sets SSH_AUTH_SOCK when
+ * the agent was bound, and leaves it as it is otherwise. */
+int runtime_dir_env(const char *user_dir, uid_t uid, char ***env);
 
 /* --recover-session: binds again the sockets the runtime directory had that are not bound any more (a reboot,
  * 'arkose-chroot stop') and are still there, and starts the bus proxy again if it does not run. Logs. */

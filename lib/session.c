@@ -716,7 +716,7 @@ static int session_bind_user_dirs(Session *s, char *const *specs) {
                         return log_oom();
                 if (strv_length(f) != 3 || !path_is_absolute(f[0]) || !path_is_absolute(f[1]))
                         return log_error_errno(-EINVAL, "Invalid bind '%s'", *b);
-                r = mount_bind_into(s->info.init_pid, f[0], f[1], streq(f[2], "ro"));
+                r = mount_bind_into(s->info.init_pid, f[0], f[1], streq(f[2], "ro") ? MOUNT_INTO_READ_ONLY : 0);
                 if (r == -ENOENT) {
                         log_notice("'%s' is missing, not bound into session '%s', ignoring.", f[0], s->info.id);
                         continue;

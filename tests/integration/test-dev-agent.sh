@@ -10,8 +10,11 @@ for p in ssh-agent ssh-add ssh-keygen useradd setpriv; do
 done
 
 U=arkag$$
+U2=arkah$$
 useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
 EXTRA_CLEANUP="userdel $U 2>/dev/null"
+useradd -M -N -d "$T/home2" -s /bin/sh "$U2" || skip "cannot create a test user"
+EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel $U2 2>/dev/null"
 chmod 755 "$T"
 mkdir -p "$T/home" "$T/work" "$T/x" "$T/agent" "$T/rootagent"
 chown "$U" "$T/home" "$T/work" "$T/agent"; chmod 700 "$T/agent"; chmod 755 "$T/rootagent"
@@ -71,14 +74,58 @@ check "... no word of it" test ! -s "$T/err"
 out=$(cd "$T/work" && SSH_AUTH_SOCK=$AGENT "$ARKOSE" -c fx -u "$U" -- sh -c 'echo ${SSH_AUTH_SOCK:-none} ${XDG_RUNTIME_DIR:-none}; ls /run/user 2>&1 | wc -l' 2>/dev/null)
 expect_eq "buildd: no agent, no runtime directory" "none none 1" "$(echo $out)"
 
-# A detached dev session: the user's commands reach the agent; root, who joins, gets none of the user's.
+# A second user with an agent of their own, and a key of their own.
+mkdir -p "$T/home2" "$T/agent2"; chown "$U2" "$T/home2" "$T/agent2"; chmod 700 "$T/agent2"
+UID_U2=$(id -u "$U2")
+as_user2() { setpriv --reuid="$U2" --regid="$(id -g "$U2")" --init-groups "$@"; }
+AGENT2=$T/agent2/agent.sock
+as_user2 ssh-agent -D -a "$AGENT2" > /dev/null 2>&1 &
+AGENT2_PID=$!
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -S "$AGENT2" ] && break; sleep 0.1; done
+as_user2 ssh-keygen -q -t ed25519 -N "" -C "arkose-test-key2" -f "$T/home2/key" || skip "ssh-keygen failed"
+as_user2 env SSH_AUTH_SOCK="$AGENT2" ssh-add -q "$T/home2/key" 2> /dev/null
+FP2=$(ssh-keygen -l -f "$T/home2/key.pub" | awk '{print $2}')
+
+# A detached dev session: the user's commands reach the agent; root, who joins, gets none of the user's;
+# another user who joins gets a runtime directory of their own, with their own agent.
 sid=$(cd "$T/work" && SSH_AUTH_SOCK=$AGENT "$ARKOSE" -c fx --begin-session --profile dev -u "$U" --bind "$T/x:/opt/x:ro" 2>> "$T/err")
 expect_eq "a detached dev session begins" 0 $?
 out=$(cd "$T/work" && "$ARKOSE" -c "$sid" --run-session -u "$U" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $LIST" 2>> "$T/err")
 check "--run-session: ssh-add -l lists the key" sh -c "echo '$out' | sed -n 2p | grep -q '$FP'"
 expect_eq "... root's commands in it get no SSH_AUTH_SOCK" none \
         "$(cd "$T/work" && "$ARKOSE" -c "$sid" --run-session -u root -- sh -c 'echo ${SSH_AUTH_SOCK:-none}' 2>> "$T/err")"
+run2() { (cd "$T/work" && SSH_AUTH_SOCK=$1 "$ARKOSE" -c "$sid" --run-session -u "$U2" --bind "$T/x:/opt/x:ro" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $2" 2>> "$T/err"); }
+out=$(run2 "$AGENT2" "$LIST; stat -c '%U %a' \$XDG_RUNTIME_DIR")
+expect_eq "a user who joins: SSH_AUTH_SOCK in a runtime directory of their own" "/run/user/$UID_U2/ssh-agent" \
+        "$(echo "$out" | sed -n 1p)"
+check "... ssh-add -l lists their key ($FP2)" sh -c "echo '$out' | sed -n 2p | grep -q '$FP2'"
+check "... and not the first user's" sh -c "! echo '$out' | grep -q '$FP'"
+expect_eq "... the directory is theirs, mode 700" "$U2 700" "$(echo "$out" | sed -n 3p)"
+check "the first user's commands still reach their own agent" sh -c "cd '$T/work' && '$ARKOSE' -c '$sid' --run-session -u '$U' -- sh -c 'export LD_LIBRARY_PATH=/opt/x; /opt/x/ssh-add -l' 2>/dev/null | grep -q '$FP'"
+check "nothing of the join is mounted on the host" sh -c "! findmnt -rn -o TARGET | grep -q '$ARKOSE_STATE_DIR/sessions/$sid/runtime-$UID_U2'"
+# Their agent restarted at another path (a new login): the next command binds the new one.
+kill "$AGENT2_PID"; as_user2 ssh-agent -D -a "$AGENT2.new" > /dev/null 2>&1 &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -S "$AGENT2.new" ] && break; sleep 0.1; done
+as_user2 env SSH_AUTH_SOCK="$AGENT2.new" ssh-add -q "$T/home2/key" 2> /dev/null
+lists_key2() { run2 "$1" '/opt/x/ssh-add -l' | grep -q "$FP2"; }
+check "after a new login, the next command reaches the new agent" lists_key2 "$AGENT2.new"
+out=$(run2 "" 'echo ${SSH_AUTH_SOCK:-none}; ls $XDG_RUNTIME_DIR | wc -l')
+expect_eq "... and without an agent, none (not the last one's)" "none 0" "$(echo $out)"
 "$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
+
+# A team's persistent dev container, started by root: each member who joins gets their own agent.
+printf '[chroot]\nsource = directory\ndirectory = %s\npersistent = yes\nprofile = dev\n' "$FIXTURE_TREE" > "$ARKOSE_CONFIG_DIR/chroots.d/team.conf"
+(cd / && env -u SSH_AUTH_SOCK "$ARKOSE" start team > /dev/null 2>&1); expect_eq "root starts the team's container" 0 $?
+# (The container has no ssh-add, and a persistent chroot's commands take no --bind: the socket is looked at.)
+for who in "$U:$AGENT" "$U2:$AGENT2.new"; do
+        IFS=: read -r u a <<< "$who"
+        expect_eq "member $u's SSH_AUTH_SOCK in the team's container is their agent, a socket of theirs" \
+                "/run/user/$(id -u "$u")/ssh-agent $u socket" \
+                "$(cd / && SSH_AUTH_SOCK=$a "$ARKOSE" -u "$u" -c team -- sh -c 'echo $SSH_AUTH_SOCK $(stat -c "%U %F" $SSH_AUTH_SOCK)' 2>> "$T/err")"
+done
+"$ARKOSE" -c team-live --end-session; expect_eq "--end-session of the team's container" 0 $?
 check "the user's agent is still there, and still holds the key" \
         sh -c "setpriv --reuid=$U --regid=$(id -g "$U") --init-groups env SSH_AUTH_SOCK=$AGENT ssh-add -l | grep -q '$FP'"
 finish

@@ -103,6 +103,16 @@ static void test_plan_agent_link(void **state) {
         assert_int_equal(rmdir(d), 0);
 }
 
+static void test_user_path(void **state) {
+        _cleanup_free_ char *own = runtime_dir_user_path("/s/ID", 1000, 1000);
+        _cleanup_free_ char *joiner = runtime_dir_user_path("/s/ID", 1001, 1000);
+        (void) state;
+
+        /* The session's user's directory, and one per user who joins. */
+        assert_string_equal(own, "/s/ID/" RUNTIME_DIR_NAME);
+        assert_string_equal(joiner, "/s/ID/" RUNTIME_DIR_NAME "-1001");
+}
+
 static const char *env_get(char **env, const char *name) {
         size_t n = strlen(name);
 
@@ -120,7 +130,8 @@ static void test_env(void **state) {
         (void) state;
 
         assert_non_null(mkdtemp(d));
-        rt = path_join(d, RUNTIME_DIR_NAME);
+        rt = runtime_dir_user_path(d, 1000, 1000);
+        assert_string_equal(rt + strlen(d), "/" RUNTIME_DIR_NAME);
         agent = path_join(rt, RUNTIME_SSH_AGENT_SOCKET);
         wayland = path_join(rt, RUNTIME_WAYLAND_SOCKET);
 
@@ -129,7 +140,7 @@ static void test_env(void **state) {
         assert_int_equal(strv_extend(&env, "WAYLAND_DISPLAY=wayland-1"), 0);
         assert_int_equal(strv_extend(&env, "SSH_AUTH_SOCK=/home/u/.ssh/agent"), 0);
         assert_int_equal(strv_extend(&env, "XDG_RUNTIME_DIR=/run/user/1000"), 0);
-        assert_int_equal(runtime_dir_env(d, 1000, &env), 0);
+        assert_int_equal(runtime_dir_env(rt, 1000, &env), 0);
         assert_null(env_get(env, "XDG_RUNTIME_DIR"));
         assert_null(env_get(env, "WAYLAND_DISPLAY"));
         assert_string_equal(env_get(env, "SSH_AUTH_SOCK"), "/home/u/.ssh/agent");
@@ -140,7 +151,7 @@ static void test_env(void **state) {
         fd = open(agent, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         assert_true(fd >= 0);
         close(fd);
-        assert_int_equal(runtime_dir_env(d, 1000, &env), 0);
+        assert_int_equal(runtime_dir_env(rt, 1000, &env), 0);
         assert_string_equal(env_get(env, "XDG_RUNTIME_DIR"), "/run/user/1000");
         assert_string_equal(env_get(env, "SSH_AUTH_SOCK"), "/run/user/1000/" RUNTIME_SSH_AGENT_SOCKET);
         assert_null(env_get(env, "WAYLAND_DISPLAY"));
@@ -150,7 +161,7 @@ static void test_env(void **state) {
         fd = open(wayland, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
         assert_true(fd >= 0);
         close(fd);
-        assert_int_equal(runtime_dir_env(d, 1000, &env), 0);
+        assert_int_equal(runtime_dir_env(rt, 1000, &env), 0);
         assert_string_equal(env_get(env, "WAYLAND_DISPLAY"), RUNTIME_WAYLAND_SOCKET);
 
         assert_int_equal(unlink(wayland), 0);
@@ -164,6 +175,7 @@ int main(void) {
                 cmocka_unit_test(test_plan_sockets),
                 cmocka_unit_test(test_plan_no_agent),
                 cmocka_unit_test(test_plan_agent_link),
+                cmocka_unit_test(test_user_path),
                 cmocka_unit_test(test_env),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
