@@ -21,6 +21,10 @@ one_line_error "control character" "invalid chroot name" "$ARKOSE" create "$(pri
 one_line_error "over-long name" "invalid chroot name" "$ARKOSE" create "$(printf 'x%.0s' $(seq 100))"
 one_line_error "bad version" "invalid version" "$ARKOSE" -c fx@abc -- true
 one_line_error "not created yet" "has not been created" "$ARKOSE" -c bookworm -- true
+one_line_error "--bind of a path the host does not have" "'$T/nothing' is not there on the host" \
+        "$ARKOSE" -c fx --bind "$T/nothing:/x" -- true
+one_line_error "--bind with a relative path" "invalid --bind" "$ARKOSE" -c fx --bind "relative:/x" -- true
+one_line_error "unknown network mode" "unknown network mode" "$ARKOSE" -c fx --network sideways -- true
 check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.\(lock\|use\)$' | grep -v '^bookworm')"
 
 printf '[chroot]\nsuite = bookworm\nbogus-key = 1\n' > "$ARKOSE_CONFIG_DIR/chroots.d/broken.conf"
