@@ -353,6 +353,10 @@ int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *t
         st.file = f;
         r = ini_parse_stream(line_reader, &st, config_ini_handler, &st);
         strv_free(st.seen);
+        /* A line inih could not read at all comes first when it is earlier: after "[chroot" (no ']') the
+         * keys below are in no section, but the broken line is what to fix. */
+        if (st.error != 0 && r > 0 && (unsigned) r < st.error_line)
+                st.error = 0;
         if (st.error != 0) {
                 if (reterr_line)
                         *reterr_line = st.error_line;

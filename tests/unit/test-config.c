@@ -115,6 +115,8 @@ static void test_parse_malformed(void **state) {
                 const char *key; /* expected reterr_key, NULL for none */
         } cases[] = {
                 { "bad-syntax.conf", 3, NULL },
+                /* The broken header's line, not the first key's below it. */
+                { "bad-unclosed-section.conf", 2, NULL },
                 { "bad-unknown-key.conf", 3, NULL },
                 { "bad-unknown-section.conf", 4, "suite" },
                 { "bad-source.conf", 2, "source" },
