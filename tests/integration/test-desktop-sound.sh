@@ -1,0 +1,58 @@
+#!/bin/bash
+# The desktop profile's sound: a real PulseAudio server of a test user (a null sink, on a runtime
+# directory of the test's own); the session's clients are the host's pactl and pacat with their libraries,
+# bound in (the fixture has neither). They reach the server through /run/user/UID/pulse/native, list its
+# sink and play a stream into it; without the user's server they reach nothing.
+. "$(dirname "$0")/lib.sh"
+use_fixture
+for p in pulseaudio pactl pacat useradd setpriv; do
+        command -v "$p" > /dev/null || skip "$p is missing (apt-get install pulseaudio pulseaudio-utils)"
+done
+
+U=arksnd$$
+useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
+EXTRA_CLEANUP="userdel $U 2>/dev/null"
+chmod 755 "$T"
+XDG=$T/xdg
+mkdir -p "$T/home" "$T/work" "$T/x" "$XDG" "$T/empty"
+chown "$U" "$T/home" "$T/work" "$XDG" "$T/empty"; chmod 700 "$XDG" "$T/empty"
+UID_U=$(id -u "$U")
+
+for b in pactl pacat; do
+        cp "$(command -v $b)" "$T/x/"
+        ldd "$(command -v $b)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
+done
+
+# setpriv execs: the PID is the server's, to end.
+as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env HOME="$T/home" XDG_RUNTIME_DIR="$XDG" "$@"; }
+as_user pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
+        -L module-native-protocol-unix -L "module-null-sink sink_name=arkose_test_sink" > "$T/pulse.log" 2>&1 &
+PIDS="$PIDS $!"
+for i in $(seq 100); do [ -S "$XDG/pulse/native" ] && break; sleep 0.1; done
+check "the user's PulseAudio server listens" test -S "$XDG/pulse/native"
+check "on the host, it has the null sink" sh -c "setpriv --reuid=$U --regid=$(id -g "$U") --init-groups env XDG_RUNTIME_DIR=$XDG pactl list short sinks | grep -q arkose_test_sink"
+
+desktop() {     # desktop XDG_RUNTIME_DIR COMMAND: a one-shot desktop session as $U, the clients bound in
+        (cd "$T/work" && env XDG_RUNTIME_DIR="$1" "$ARKOSE" -c fx --profile desktop -u "$U" --bind "$T/x:/opt/x:ro" -- \
+                sh -c "export LD_LIBRARY_PATH=/opt/x; $2")
+}
+
+out=$(desktop "$XDG" '/opt/x/pactl info' 2> "$T/err")
+check "pactl info in the session reaches the user's server through its runtime directory" \
+        sh -c "printf '%s\n' '$out' | grep -q '^Server String: /run/user/$UID_U/pulse/native'"
+check "... a PulseAudio server" sh -c "printf '%s\n' '$out' | grep -q '^Server Name: pulseaudio'"
+lists_sink() { desktop "$XDG" '/opt/x/pactl list short sinks' 2>> "$T/err" | grep -q arkose_test_sink; }
+check "pactl in the session lists the user's sink" lists_sink
+# A stream played from the session is one of the server's sink inputs while it plays.
+out=$(desktop "$XDG" '/opt/x/pacat --raw --playback < /dev/zero & p=$!; for i in 1 2 3 4 5 6 7 8 9 10; do /opt/x/pactl list short sink-inputs | grep -q . && break; sleep 0.2; done; /opt/x/pactl list short sink-inputs; kill $p' 2>> "$T/err")
+check "a stream played in the session is the server's sink input ($(echo $out))" \
+        sh -c "printf '%s\n' '$out' | grep -q 'protocol-native'"
+check "... and the server's log has no refused client" sh -c "! grep -qi 'denied\|refus' '$T/pulse.log'"
+
+# Without the user's server (a runtime directory without one), the same client reaches nothing: so the
+# checks above can fail.
+out=$(desktop "$T/empty" '/opt/x/pactl info 2>&1; find $XDG_RUNTIME_DIR -type s | wc -l' 2>> "$T/err")
+check "no server of the user's: pactl fails to connect" sh -c "printf '%s\n' '$out' | grep -q 'Connection failure'"
+# (libpulse makes pulse/ itself.)
+expect_eq "... and the session's runtime directory has no socket" 0 "$(printf '%s\n' "$out" | tail -n 1)"
+finish
