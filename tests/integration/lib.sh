@@ -61,6 +61,18 @@ directory = $FIXTURE_TREE
 EOT
 }
 
+# Host programs for a session whose tree lacks them: each, and the libraries it needs but libc, copied to
+# $T/x, for --bind "$T/x:/opt/x:ro" and LD_LIBRARY_PATH=/opt/x inside.
+host_clients() {        # host_clients PROGRAM...
+        local b
+        mkdir -p "$T/x"
+        for b in "$@"; do
+                cp "$(command -v "$b")" "$T/x/"
+                ldd "$(command -v "$b")" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' |
+                        xargs -r cp -L -t "$T/x/"
+        done
+}
+
 FAILS=0
 check() {       # check DESCRIPTION COMMAND...
         local what=$1; shift

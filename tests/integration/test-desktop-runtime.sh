@@ -20,11 +20,8 @@ mkdir -p "$T/home" "$T/work" "$T/x" "$XDG"
 chown "$U" "$T/home" "$T/work" "$XDG"; chmod 700 "$XDG"
 UID_U=$(id -u "$U")
 
-# The clients and the libraries they need but libc, bound read-only at /opt/x.
-for b in wayland-info dbus-send; do
-        cp "$(command -v $b)" "$T/x/"
-        ldd "$(command -v $b)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
-done
+# The clients and the libraries they need, bound read-only at /opt/x.
+host_clients wayland-info dbus-send
 
 # setpriv execs (runuser would fork, and a kill of it would leave the server running).
 as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env XDG_RUNTIME_DIR="$XDG" "$@"; }

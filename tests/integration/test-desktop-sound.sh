@@ -18,10 +18,7 @@ mkdir -p "$T/home" "$T/work" "$T/x" "$XDG" "$T/empty"
 chown "$U" "$T/home" "$T/work" "$XDG" "$T/empty"; chmod 700 "$XDG" "$T/empty"
 UID_U=$(id -u "$U")
 
-for b in pactl pacat; do
-        cp "$(command -v $b)" "$T/x/"
-        ldd "$(command -v $b)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
-done
+host_clients pactl pacat
 
 # setpriv execs: the PID is the server's, to end.
 as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env HOME="$T/home" XDG_RUNTIME_DIR="$XDG" "$@"; }

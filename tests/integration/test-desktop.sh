@@ -16,9 +16,8 @@ EXTRA_CLEANUP="userdel $U 2>/dev/null"
 chmod 755 "$T"
 mkdir -p "$T/home" "$T/work" "$T/x"; chown "$U" "$T/home" "$T/work"
 
-# xprop and the libraries it needs but libc, bound read-only at /opt/x.
-cp "$(command -v xprop)" "$T/x/"
-ldd "$(command -v xprop)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
+# xprop and the libraries it needs, bound read-only at /opt/x.
+host_clients xprop
 XCLIENT="LD_LIBRARY_PATH=/opt/x /opt/x/xprop -root _XKB_RULES_NAMES"
 
 # A display number nobody uses, and its server's cookie in the user's ~/.Xauthority.

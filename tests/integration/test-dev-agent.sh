@@ -21,8 +21,7 @@ chown "$U" "$T/home" "$T/work" "$T/agent"; chmod 700 "$T/agent"; chmod 755 "$T/r
 UID_U=$(id -u "$U")
 as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups "$@"; }
 
-cp "$(command -v ssh-add)" "$T/x/"
-ldd "$(command -v ssh-add)" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux' | xargs -r cp -L -t "$T/x/"
+host_clients ssh-add
 
 # The user's agent (-D: in the foreground, so that its PID is the one to end), with a key of the user's.
 AGENT=$T/agent/agent.sock
