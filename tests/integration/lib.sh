@@ -61,6 +61,29 @@ directory = $FIXTURE_TREE
 EOT
 }
 
+# A user of the test's own: the trap ends every process it still has, then removes it (userdel refuses a user
+# with processes, so a leak would leave both).
+add_test_user() {       # add_test_user USERADD-ARGUMENT... NAME
+        local name=${!#} uid
+        useradd "$@" || return 1
+        uid=$(id -u "$name")
+        EXTRA_CLEANUP="end_user_processes $uid; userdel $name 2>/dev/null; $EXTRA_CLEANUP"
+}
+end_user_processes() {  # end_user_processes UID: only a test user's own
+        pkill -KILL -u "$1" 2>/dev/null
+        for _ in $(seq 50); do pgrep -u "$1" > /dev/null || return 0; sleep 0.1; done
+}
+# COMMAND as USER in the background, its PID (setpriv execs: the command's own) in SPAWNED and among those
+# the trap ends. (A shell function put in the background runs in a subshell of its own: its $! would be
+# that subshell's, and the command would outlive the test.)
+spawn_as() {    # spawn_as USER COMMAND...
+        local u=$1
+        shift
+        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@" &
+        SPAWNED=$!
+        PIDS="$PIDS $SPAWNED"
+}
+
 # Host programs for a session whose tree lacks them: each, and the libraries it needs but libc, copied to
 # $T/x, for --bind "$T/x:/opt/x:ro" and LD_LIBRARY_PATH=/opt/x inside.
 host_clients() {        # host_clients PROGRAM...

@@ -12,8 +12,7 @@ for p in weston wayland-info xdg-dbus-proxy dbus-daemon dbus-send dbus-test-tool
 done
 
 U=arkrt$$
-useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
+add_test_user -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
 chmod 755 "$T"
 XDG=$T/xdg
 mkdir -p "$T/home" "$T/work" "$T/x" "$XDG"
@@ -23,18 +22,18 @@ UID_U=$(id -u "$U")
 # The clients and the libraries they need, bound read-only at /opt/x.
 host_clients wayland-info dbus-send
 
-# setpriv execs (runuser would fork, and a kill of it would leave the server running).
+# The user's servers (spawn_as: the trap ends them, and whatever else the user still runs); as_user for the
+# host's own clients.
 as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env XDG_RUNTIME_DIR="$XDG" "$@"; }
-as_user weston --backend=headless-backend.so --socket=wayland-test --idle-time=0 > "$T/weston.log" 2>&1 &
-PIDS="$PIDS $!"
-as_user dbus-daemon --session --address="unix:path=$XDG/bus" --nofork --nopidfile > "$T/dbus.log" 2>&1 &
-PIDS="$PIDS $!"
+spawn_as "$U" env XDG_RUNTIME_DIR="$XDG" weston --backend=headless-backend.so --socket=wayland-test --idle-time=0 \
+        > "$T/weston.log" 2>&1
+spawn_as "$U" env XDG_RUNTIME_DIR="$XDG" dbus-daemon --session --address="unix:path=$XDG/bus" --nofork --nopidfile \
+        > "$T/dbus.log" 2>&1
 for i in $(seq 100); do [ -S "$XDG/wayland-test" ] && [ -S "$XDG/bus" ] && break; sleep 0.1; done
 check "weston listens on its socket" test -S "$XDG/wayland-test"
 check "the user's bus listens" test -S "$XDG/bus"
 for n in org.freedesktop.Notifications org.example.Secret; do
-        as_user env DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG/bus" dbus-test-tool echo --name=$n > /dev/null 2>&1 &
-        PIDS="$PIDS $!"
+        spawn_as "$U" env DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG/bus" dbus-test-tool echo --name=$n > /dev/null 2>&1
 done
 for i in $(seq 100); do
         names=$(as_user dbus-send --bus="unix:path=$XDG/bus" --dest=org.freedesktop.DBus --print-reply / org.freedesktop.DBus.ListNames 2>/dev/null)

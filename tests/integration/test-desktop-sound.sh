@@ -10,8 +10,7 @@ for p in pulseaudio pactl pacat useradd setpriv; do
 done
 
 U=arksnd$$
-useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
+add_test_user -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
 chmod 755 "$T"
 XDG=$T/xdg
 mkdir -p "$T/home" "$T/work" "$T/x" "$XDG" "$T/empty"
@@ -20,11 +19,8 @@ UID_U=$(id -u "$U")
 
 host_clients pactl pacat
 
-# setpriv execs: the PID is the server's, to end.
-as_user() { setpriv --reuid="$U" --regid="$(id -g "$U")" --init-groups env HOME="$T/home" XDG_RUNTIME_DIR="$XDG" "$@"; }
-as_user pulseaudio -n --daemonize=no --exit-idle-time=-1 --use-pid-file=no \
-        -L module-native-protocol-unix -L "module-null-sink sink_name=arkose_test_sink" > "$T/pulse.log" 2>&1 &
-PIDS="$PIDS $!"
+spawn_as "$U" env HOME="$T/home" XDG_RUNTIME_DIR="$XDG" pulseaudio -n --daemonize=no --exit-idle-time=-1 \
+        --use-pid-file=no -L module-native-protocol-unix -L "module-null-sink sink_name=arkose_test_sink" > "$T/pulse.log" 2>&1
 for i in $(seq 100); do [ -S "$XDG/pulse/native" ] && break; sleep 0.1; done
 check "the user's PulseAudio server listens" test -S "$XDG/pulse/native"
 check "on the host, it has the null sink" sh -c "setpriv --reuid=$U --regid=$(id -g "$U") --init-groups env XDG_RUNTIME_DIR=$XDG pactl list short sinks | grep -q arkose_test_sink"

@@ -11,10 +11,8 @@ done
 
 U=arkag$$
 U2=arkah$$
-useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
-useradd -M -N -d "$T/home2" -s /bin/sh "$U2" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel $U2 2>/dev/null"
+add_test_user -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
+add_test_user -M -N -d "$T/home2" -s /bin/sh "$U2" || skip "cannot create a test user"
 chmod 755 "$T"
 mkdir -p "$T/home" "$T/work" "$T/x" "$T/agent" "$T/rootagent"
 chown "$U" "$T/home" "$T/work" "$T/agent"; chmod 700 "$T/agent"; chmod 755 "$T/rootagent"
@@ -25,8 +23,7 @@ host_clients ssh-add
 
 # The user's agent (-D: in the foreground, so that its PID is the one to end), with a key of the user's.
 AGENT=$T/agent/agent.sock
-as_user ssh-agent -D -a "$AGENT" > /dev/null 2>&1 &
-PIDS="$PIDS $!"
+spawn_as "$U" ssh-agent -D -a "$AGENT" > /dev/null 2>&1
 ROOT_AGENT=$T/rootagent/agent.sock
 ssh-agent -D -a "$ROOT_AGENT" > /dev/null 2>&1 &
 PIDS="$PIDS $!"
@@ -78,9 +75,8 @@ mkdir -p "$T/home2" "$T/agent2"; chown "$U2" "$T/home2" "$T/agent2"; chmod 700 "
 UID_U2=$(id -u "$U2")
 as_user2() { setpriv --reuid="$U2" --regid="$(id -g "$U2")" --init-groups "$@"; }
 AGENT2=$T/agent2/agent.sock
-as_user2 ssh-agent -D -a "$AGENT2" > /dev/null 2>&1 &
-AGENT2_PID=$!
-PIDS="$PIDS $!"
+spawn_as "$U2" ssh-agent -D -a "$AGENT2" > /dev/null 2>&1
+AGENT2_PID=$SPAWNED
 for i in $(seq 100); do [ -S "$AGENT2" ] && break; sleep 0.1; done
 as_user2 ssh-keygen -q -t ed25519 -N "" -C "arkose-test-key2" -f "$T/home2/key" || skip "ssh-keygen failed"
 as_user2 env SSH_AUTH_SOCK="$AGENT2" ssh-add -q "$T/home2/key" 2> /dev/null
@@ -104,8 +100,8 @@ expect_eq "... the directory is theirs, mode 700" "$U2 700" "$(echo "$out" | sed
 check "the first user's commands still reach their own agent" sh -c "cd '$T/work' && '$ARKOSE' -c '$sid' --run-session -u '$U' -- sh -c 'export LD_LIBRARY_PATH=/opt/x; /opt/x/ssh-add -l' 2>/dev/null | grep -q '$FP'"
 check "nothing of the join is mounted on the host" sh -c "! findmnt -rn -o TARGET | grep -q '$ARKOSE_STATE_DIR/sessions/$sid/runtime-$UID_U2'"
 # Their agent restarted at another path (a new login): the next command binds the new one.
-kill "$AGENT2_PID"; as_user2 ssh-agent -D -a "$AGENT2.new" > /dev/null 2>&1 &
-PIDS="$PIDS $!"
+kill "$AGENT2_PID"
+spawn_as "$U2" ssh-agent -D -a "$AGENT2.new" > /dev/null 2>&1
 for i in $(seq 100); do [ -S "$AGENT2.new" ] && break; sleep 0.1; done
 as_user2 env SSH_AUTH_SOCK="$AGENT2.new" ssh-add -q "$T/home2/key" 2> /dev/null
 lists_key2() { run2 "$1" '/opt/x/ssh-add -l' | grep -q "$FP2"; }
