@@ -696,8 +696,7 @@ static int context_init(Context *ctx) {
                 return log_oom();
         r = arkose_config_parse_file(conf, &ctx->config, &line, &key);
         if (r < 0)
-                return log_error_errno(r, "%s:%u: Invalid configuration%s%s%s: %m", conf, line,
-                                       key ? " for key '" : "", key ?: "", key ? "'" : "");
+                return log_config_error(r, conf, line, key, "configuration");
 
         ctx->state_dir = strdup(arg_state_dir ?: env_or("ARKOSE_STATE_DIR", ctx->config.state_dir ?: ARKOSE_STATEDIR));
         if (!ctx->state_dir)
@@ -754,6 +753,18 @@ void chroot_ref_done(ChrootRef *r) {
         *r = (ChrootRef) {};
 }
 
+int log_config_error(int r, const char *path, unsigned line, const char *key, const char *what) {
+        _cleanup_free_ char *why = r == -EINVAL ? config_error_describe(path, line, key) : NULL;
+        char at[16] = "";
+
+        if (line > 0)
+                (void) snprintf(at, sizeof(at), ":%u", line);
+        if (why)
+                return log_error_errno(r, "%s%s: %s", path, at, why);
+        return log_error_errno(r, "%s%s: Invalid %s%s%s%s: %m", path, at, what, key ? " (key '" : "", key ?: "",
+                               key ? "')" : "");
+}
+
 int context_find_profile(Context *ctx, const char *name, Profile **ret) {
         _cleanup_free_ char *err_path = NULL;
         const char *key = NULL, *reason = NULL;
@@ -767,8 +778,7 @@ int context_find_profile(Context *ctx, const char *name, Profile **ret) {
                 return log_error_errno(r, "No session profile named '%s' (in %s/profiles.d or %s/profiles)", name,
                                        ctx->config_dir, ctx->data_dir);
         if (r < 0)
-                return log_error_errno(r, "%s:%u: Invalid profile%s%s%s: %m", err_path ?: name, line,
-                                       key ? " (key '" : "", key ?: "", key ? "')" : "");
+                return log_config_error(r, err_path ?: name, line, key, "profile");
         return 0;
 }
 
@@ -857,8 +867,7 @@ int context_resolve(Context *ctx, const char *spec, bool need_tree, ChrootRef *r
         if (r == -ENOENT)
                 return context_log_no_chroot(ctx, name, false);
         if (r < 0)
-                return log_error_errno(r, "%s:%u: Invalid chroot definition%s%s%s: %m", err_path ?: name, line,
-                                       key ? " (key '" : "", key ?: "", key ? "')" : "");
+                return log_config_error(r, err_path ?: name, line, key, "chroot definition");
 
         ret->name = strdup(def->name);
         if (!ret->name)

@@ -286,6 +286,10 @@ int session_run_command(Session *session, const UserInfo *user, const Profile *p
 int session_run_command_full(Session *session, const UserInfo *user, const Profile *profile, const char *cwd,
                              int argc, char **argv, bool socket_only, int *ret_status);
 
+/* Logs parse error @r of config file @path ("PATH:LINE: what is wrong there", @what naming the kind of file
+ * when nothing more can be said) and returns @r. */
+int log_config_error(int r, const char *path, unsigned line, const char *key, const char *what);
+
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);
 int run_session(Context *ctx, int argc, char **argv);

@@ -315,7 +315,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         if (!k || !streq(k->section, section)) {
                 st->error = -EINVAL;
                 st->error_line = lineno;
-                st->error_key = k ? k->key : NULL;
+                st->error_key = NULL; /* not a key of this section (config_error_describe() says which) */
                 log_debug("line %u: unknown %s '%s' in section '%s'", lineno, k ? "section for key" : "key", name,
                           section);
                 return 0;
@@ -339,6 +339,76 @@ static int config_ini_handler(void *user, const char *section, const char *name,
                 return 0;
         }
         return 1;
+}
+
+/* @s without blanks at either end, in place. */
+static char *strip(char *s) {
+        char *e;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        e = s + strlen(s);
+        while (e > s && isspace((unsigned char) e[-1]))
+                *--e = '\0';
+        return s;
+}
+
+/* @s cut to 60 characters, anything unprintable shown as '?', in place. */
+static char *printable(char *s) {
+        if (strlen(s) > 60)
+                strcpy(s + 57, "...");
+        for (char *c = s; *c; c++)
+                if (!isprint((unsigned char) *c))
+                        *c = '?';
+        return s;
+}
+
+char *config_error_describe(const char *path, unsigned line, const char *key) {
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_strv_free_ char **seen = NULL;
+        _cleanup_free_ char *buf = NULL, *section = NULL;
+        size_t n = 0;
+        char *text = NULL, *eq, *name, *value;
+
+        if (line == 0)
+                return key ? strdup_printf("'%s' is missing, or does not fit with the other keys", key) : NULL;
+        f = fopen(path, "re");
+        if (!f)
+                return NULL;
+        /* The section and the keys given in it so far, up to the line. */
+        for (unsigned i = 1; i <= line; i++) {
+                if (getline(&buf, &n, f) < 0)
+                        return NULL;
+                text = strip(buf);
+                if (i == line)
+                        break;
+                if (text[0] == '[' && strchr(text, ']')) {
+                        free(section);
+                        section = strndup(text + 1, strcspn(text + 1, "]"));
+                        if (!section)
+                                return NULL;
+                        seen = strv_free(seen);
+                } else if ((eq = strpbrk(text, "=:")) && text[0] != '#' && text[0] != ';') {
+                        *eq = '\0';
+                        if (strv_extend(&seen, strip(text)) < 0)
+                                return NULL;
+                }
+        }
+        if (text[0] == '[')
+                return strchr(text, ']') ? NULL : strdup("a section header without its ']'");
+        eq = strpbrk(text, "=:");
+        if (!eq)
+                return strdup_printf("not a 'key = value' line: '%s'", printable(text));
+        *eq = '\0';
+        name = printable(strip(text));
+        value = printable(strip(eq + 1));
+        if (!key)
+                return section ? strdup_printf("unknown key '%s' in [%s]", name, printable(section))
+                               : strdup_printf("'%s' is outside of any [section]", name);
+        /* (A key that may be repeated, such as bind, was refused for its value.) */
+        if (strv_contains(seen, key))
+                return strdup_printf("'%s' is given again, or '%s' is not a valid value for it", key, value);
+        return strdup_printf("invalid value '%s' for '%s'", value, key);
 }
 
 int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *target, unsigned *reterr_line,

@@ -28,9 +28,12 @@ one_line_error "unknown network mode" "unknown network mode" "$ARKOSE" -c fx --n
 check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.\(lock\|use\)$' | grep -v '^bookworm')"
 
 printf '[chroot]\nsuite = bookworm\nbogus-key = 1\n' > "$ARKOSE_CONFIG_DIR/chroots.d/broken.conf"
-one_line_error "malformed definition names file and line" "broken.conf:3" "$ARKOSE" create broken
+one_line_error "malformed definition names file and line, and what is wrong" "broken.conf:3: unknown key 'bogus-key' in \[chroot\]" \
+        "$ARKOSE" create broken
+printf '[chroot]\nsuite = bookworm\nvariant = huge\n' > "$ARKOSE_CONFIG_DIR/chroots.d/broken.conf"
+one_line_error "a bad value is named with its key" "broken.conf:3: invalid value 'huge' for 'variant'" "$ARKOSE" create broken
 printf '[main]\nnot a key\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
-one_line_error "malformed main config" "arkose.conf:2" "$ARKOSE" list
+one_line_error "malformed main config" "arkose.conf:2: not a 'key = value' line" "$ARKOSE" list
 rm -f "$ARKOSE_CONFIG_DIR/arkose.conf"
 
 # A failing hook aborts the session start cleanly.

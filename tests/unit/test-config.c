@@ -108,6 +108,39 @@ static void test_parse_defaults(void **state) {
         assert_int_equal(strlen(tar->sha256), 64);
 }
 
+/* What the message says after "PATH:LINE: ": config_error_describe() of the parser's line and key. */
+static void test_error_describe(void **state) {
+        static const struct {
+                const char *file, *says; /* NULL: nothing more than the key */
+        } cases[] = {
+                { "bad-syntax.conf", "not a 'key = value' line: 'this line has no equals sign'" },
+                { "bad-unclosed-section.conf", "a section header without its ']'" },
+                { "bad-unknown-key.conf", "unknown key 'varient' in [chroot]" },
+                { "bad-unknown-section.conf", "unknown key 'suite' in [main]" },
+                { "bad-variant.conf", "invalid value 'fat' for 'variant'" },
+                { "bad-source.conf", "invalid value 'nfs' for 'source'" },
+                { "bad-duplicate.conf", "'suite' is given again, or 'trixie' is not a valid value for it" },
+                { "bad-tarball-no-sha256.conf", "'sha256' is missing, or does not fit with the other keys" },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *p = strdup_printf("%s/config/%s", TEST_DATA_DIR, cases[i].file), *why = NULL;
+                ChrootDef *d = NULL;
+                const char *key = NULL;
+                unsigned line = 0;
+
+                print_message("%s\n", cases[i].file);
+                assert_int_equal(chroot_def_parse_file(p, "x", &d, &line, &key), -EINVAL);
+                why = config_error_describe(p, line, key);
+                assert_non_null(why);
+                assert_string_equal(why, cases[i].says);
+        }
+        /* Not readable (any more): nothing to say. */
+        assert_null(config_error_describe("/nonexistent/x.conf", 3, "suite"));
+        assert_null(config_error_describe("/nonexistent/x.conf", 3, NULL));
+}
+
 static void test_parse_malformed(void **state) {
         static const struct {
                 const char *file;
@@ -118,7 +151,7 @@ static void test_parse_malformed(void **state) {
                 /* The broken header's line, not the first key's below it. */
                 { "bad-unclosed-section.conf", 2, NULL },
                 { "bad-unknown-key.conf", 3, NULL },
-                { "bad-unknown-section.conf", 4, "suite" },
+                { "bad-unknown-section.conf", 4, NULL },
                 { "bad-source.conf", 2, "source" },
                 { "bad-variant.conf", 3, "variant" },
                 { "bad-relative-directory.conf", 3, "directory" },
@@ -354,6 +387,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_full),
                 cmocka_unit_test(test_parse_defaults),
                 cmocka_unit_test(test_parse_malformed),
+                cmocka_unit_test(test_error_describe),
                 cmocka_unit_test(test_parse_errors_other),
                 cmocka_unit_test(test_find),
                 cmocka_unit_test(test_shipped_definitions),

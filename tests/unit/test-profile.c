@@ -246,8 +246,9 @@ static void test_parse_malformed(void **state) {
         } cases[] = {
                 { "bad-syntax.conf", 3, NULL },
                 { "bad-unknown-key.conf", 3, NULL },
-                { "bad-unknown-section.conf", 4, "dns" },
-                { "bad-wrong-section.conf", 3, "mode" },
+                /* A key of another section: not a key of this one (config_error_describe() says so). */
+                { "bad-unknown-section.conf", 4, NULL },
+                { "bad-wrong-section.conf", 3, NULL },
                 { "bad-network-mode.conf", 2, "mode" },
                 { "bad-duplicate.conf", 3, "mode" },
                 { "bad-allow-no-port.conf", 3, "allow" },
@@ -317,6 +318,31 @@ static void test_parse_malformed(void **state) {
                         assert_string_equal(key, cases[i].key);
                 else
                         assert_null(key);
+        }
+}
+
+/* What the message says after "PATH:LINE: ", for the errors above as the parser reported them. */
+static void test_error_describe(void **state) {
+        static const struct {
+                const char *file, *says;
+        } cases[] = {
+                { "bad-wrong-section.conf", "unknown key 'mode' in [profile]" },
+                { "bad-unknown-section.conf", "unknown key 'dns' in [netwerk]" },
+                { "bad-bind-relative.conf", "invalid value '" },
+        };
+        (void) state;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *path = strdup_printf("%s/profiles/%s", TEST_DATA_DIR, cases[i].file), *why = NULL;
+                const char *key = NULL;
+                unsigned line = 0;
+                Profile *p = NULL;
+
+                print_message("%s\n", cases[i].file);
+                assert_int_equal(profile_parse_file(path, "x", &p, &line, &key), -EINVAL);
+                why = config_error_describe(path, line, key);
+                assert_non_null(why);
+                assert_non_null(strstr(why, cases[i].says));
         }
 }
 
@@ -465,6 +491,7 @@ int main(void) {
                 cmocka_unit_test(test_parse_keep_and_off),
                 cmocka_unit_test(test_parse_runtime),
                 cmocka_unit_test(test_parse_malformed),
+                cmocka_unit_test(test_error_describe),
                 cmocka_unit_test(test_parse_errors_other),
                 cmocka_unit_test(test_find),
                 cmocka_unit_test(test_shipped_profiles),
