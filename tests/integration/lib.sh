@@ -21,9 +21,12 @@ skip() {
 
 T=$(mktemp -d /tmp/arktest-XXXXXX)
 PIDS=""
+GROUPS_SPAWNED=""      # process groups of spawn_as(): each ended whole
 EXTRA_CLEANUP=""        # shell code the trap runs after killing PIDS (e.g. userdel of a test user)
+LEAKED=0
 cleanup() {
         local rc=$?
+        for g in $GROUPS_SPAWNED; do kill -9 -- "-$g" 2>/dev/null; done
         for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
         # Detached sessions (--begin-session) outlive arkose-chroot: stop our own containers, by name in our
         # own lxcpath.
@@ -36,6 +39,7 @@ cleanup() {
                 umount -l "$m" 2>/dev/null
         done
         rm -rf --one-file-system "$T"
+        [ "$LEAKED" = 0 ] || [ "$rc" != 0 ] || rc=1
         exit $rc
 }
 trap cleanup EXIT
@@ -67,21 +71,28 @@ add_test_user() {       # add_test_user USERADD-ARGUMENT... NAME
         local name=${!#} uid
         useradd "$@" || return 1
         uid=$(id -u "$name")
-        EXTRA_CLEANUP="end_user_processes $uid; userdel $name 2>/dev/null; $EXTRA_CLEANUP"
+        EXTRA_CLEANUP="end_user_processes $uid; userdel $name 2>/dev/null${EXTRA_CLEANUP:+; $EXTRA_CLEANUP}"
 }
-end_user_processes() {  # end_user_processes UID: only a test user's own
+# Runs in the trap, after what the test started (PIDS, spawn_as()'s groups, containers) was ended: a process
+# the user still has then is a leak, which fails the test, and is ended too (only a test user's own).
+end_user_processes() {  # end_user_processes UID
+        local _
+        for _ in $(seq 20); do pgrep -u "$1" > /dev/null || return 0; sleep 0.1; done
+        echo "not ok - processes of test user $1 outlived the test: $(pgrep -a -u "$1" | head -n 5 | tr '\n' ';')"
+        LEAKED=1
         pkill -KILL -u "$1" 2>/dev/null
         for _ in $(seq 50); do pgrep -u "$1" > /dev/null || return 0; sleep 0.1; done
 }
-# COMMAND as USER in the background, its PID (setpriv execs: the command's own) in SPAWNED and among those
-# the trap ends. (A shell function put in the background runs in a subshell of its own: its $! would be
-# that subshell's, and the command would outlive the test.)
+# COMMAND as USER in the background, in a process group of its own which the trap ends whole (a server's
+# helpers too); its PID (setsid and setpriv exec: the command's own) in SPAWNED. (A shell function put in
+# the background runs in a subshell of its own: its $! would be that subshell's, and the command would
+# outlive the test.)
 spawn_as() {    # spawn_as USER COMMAND...
         local u=$1
         shift
-        setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@" &
+        setsid setpriv --reuid="$u" --regid="$(id -g "$u")" --init-groups "$@" &
         SPAWNED=$!
-        PIDS="$PIDS $SPAWNED"
+        GROUPS_SPAWNED="$GROUPS_SPAWNED $SPAWNED"
 }
 
 # Host programs for a session whose tree lacks them: each, and the libraries it needs but libc, copied to

@@ -10,10 +10,10 @@ SUID_DIR=${ARKOSE_SUIDTEST_DIR:?}
 command -v useradd > /dev/null || skip "useradd is missing"
 
 U=arkt$$; U2=arkt2$$
-useradd -M -N -d /nonexistent -s /bin/sh "$U" || skip "cannot create a test user"
-useradd -M -N -d /nonexistent -s /bin/sh "$U2" || { userdel "$U"; skip "cannot create a test user"; }
+add_test_user -M -N -d /nonexistent -s /bin/sh "$U" || skip "cannot create a test user"
+add_test_user -M -N -d /nonexistent -s /bin/sh "$U2" || skip "cannot create a test user"
 groupadd "arkg$$"; usermod -a -G "arkg$$" "$U2"
-EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel $U2 2>/dev/null; groupdel arkg$$ 2>/dev/null; rm -rf --one-file-system '$SUID_DIR'"
+EXTRA_CLEANUP="$EXTRA_CLEANUP; groupdel arkg$$ 2>/dev/null; rm -rf --one-file-system '$SUID_DIR'"
 
 # The setuid program's compiled-in directories: this test's own, under the build tree.
 rm -rf --one-file-system "$SUID_DIR"

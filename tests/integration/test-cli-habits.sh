@@ -18,8 +18,7 @@ check "and says so ($(tr -d '\r' < "$T/tty.out"))" grep -q "Failed to run 'no-su
 # A user whose login shell the chroot does not have (zsh on the host, not in a minbase tree): /bin/sh instead,
 # with a warning, as schroot does ("Falling back to shell"), not an exit status 127 and nothing said.
 U=arksh$$
-useradd -M -N -d /nonexistent -s /bin/arktest-no-such-shell "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
+add_test_user -M -N -d /nonexistent -s /bin/arktest-no-such-shell "$U" || skip "cannot create a test user"
 out=$(printf 'echo "shell=$0"; exit 6\n' | "$ARKOSE" -c fx -u "$U" 2> "$T/sh.err"); rc=$?
 expect_eq "a login shell missing in the chroot: /bin/sh runs instead" "shell=-sh" "$out"
 expect_eq "and its exit status is the session's" 6 "$rc"

@@ -17,8 +17,7 @@ expect_eq "no file in the tree changed" "$before" "$after"
 
 # Results land on the host, owned by the user. A throw-away user made for this test.
 user=arktest$$
-useradd -M -d /nonexistent-arktest -s /bin/sh "$user" || skip "useradd failed"
-trap 'userdel "$user" 2>/dev/null; cleanup' EXIT
+add_test_user -M -d /nonexistent-arktest -s /bin/sh "$user" || skip "useradd failed"
 work=$T/work; mkdir -p "$work"; chown "$user:" "$work"
 cd "$work"
 "$ARKOSE" -c fx -u "$user" -- sh -c 'id -un; echo built > result.txt'

@@ -11,8 +11,7 @@ for p in Xvfb xauth xprop useradd; do
 done
 
 U=arkx$$
-useradd -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
+add_test_user -M -N -d "$T/home" -s /bin/sh "$U" || skip "cannot create a test user"
 chmod 755 "$T"
 mkdir -p "$T/home" "$T/work" "$T/x"; chown "$U" "$T/home" "$T/work"
 

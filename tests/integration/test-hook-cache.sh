@@ -7,8 +7,7 @@
 command -v useradd > /dev/null || skip "useradd is missing"
 use_versioned_fixture hc
 U=arkhc$$
-useradd -M -N -d "/home/$U" -s /bin/sh "$U" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null"
+add_test_user -M -N -d "/home/$U" -s /bin/sh "$U" || skip "cannot create a test user"
 cd /
 
 # What the shipped hooks and ours write, as the session sees it (as root: shadow too).

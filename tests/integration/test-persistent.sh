@@ -32,9 +32,8 @@ check "the base tree never saw the change" test ! -e "$FIXTURE_TREE/etc/shared-s
 command -v useradd > /dev/null || skip "useradd is missing"
 U=arkp$$
 mkdir -p "$T/home"; chmod 755 "$T" "$T/home"
-useradd -m -d "$T/home/$U" -N -s /bin/sh "$U" || skip "cannot create a test user"
-useradd -M -d /usr/share -N -s /bin/sh "${U}s" || skip "cannot create a test user"
-EXTRA_CLEANUP="userdel $U 2>/dev/null; userdel ${U}s 2>/dev/null"
+add_test_user -m -d "$T/home/$U" -N -s /bin/sh "$U" || skip "cannot create a test user"
+add_test_user -M -d /usr/share -N -s /bin/sh "${U}s" || skip "cannot create a test user"
 echo from-the-host > "$T/home/$U/notes"; chown "$U" "$T/home/$U/notes"
 printf '[chroot]\nsource = directory\ndirectory = %s\npersistent = yes\nprofile = dev\n' "$FIXTURE_TREE" > "$ARKOSE_CONFIG_DIR/chroots.d/team.conf"
 (cd / && "$ARKOSE" start team > /dev/null 2>&1); expect_eq "root starts the team's container" 0 $?

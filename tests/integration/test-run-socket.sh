@@ -54,9 +54,9 @@ expect_eq "-d with a directory missing: status 1, one line" "1 1" "$rc $(wc -l <
 check "... which names it" grep -q "Directory '/nonexistent' does not exist" "$T/err"
 expect_eq "the caller's directory (bound at begin)" "$T" "$("$A" -c "$id" -r -- pwd)"
 user=arksock$$
-useradd -M -d /nonexistent -s /bin/sh "$user" || skip "useradd failed"
+add_test_user -M -d /nonexistent -s /bin/sh "$user" || skip "useradd failed"
 groupadd "${user}g" && usermod -a -G "${user}g" "$user"
-EXTRA_CLEANUP="userdel $user 2>/dev/null; groupdel ${user}g 2>/dev/null"
+EXTRA_CLEANUP="$EXTRA_CLEANUP; groupdel ${user}g 2>/dev/null"
 # Supplementary groups: the host's (NSS) when the session first meets the user, then the same, kept in
 # the session's directory for root callers (run_in_session_user()).
 host_groups=$(id -G "$user" | tr ' ' '\n' | sort -n | tr '\n' ' ')

@@ -59,8 +59,7 @@ expect_eq "ARKOSE_SESSION_ID is the id" "$id" "$("$ARKOSE" -c "$id" -r -- sh -c 
 
 # -u USER the session does not know yet: the setup-user hooks add it, once.
 user=arkses$$
-useradd -M -d /nonexistent-arkses -s /bin/sh "$user" || skip "useradd failed"
-trap 'userdel "$user" 2>/dev/null; cleanup' EXIT
+add_test_user -M -d /nonexistent-arkses -s /bin/sh "$user" || skip "useradd failed"
 expect_eq "--run-session -u USER for a user new to the session" "$user" "$("$ARKOSE" -c "$id" -r -d / -u "$user" -- id -un)"
 "$ARKOSE" -c "$id" -r -d / -u "$user" -- true
 expect_eq "... who is added once" 1 "$("$ARKOSE" -c "$id" -r -- grep -c "^$user:" /etc/passwd)"
