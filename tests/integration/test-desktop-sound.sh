@@ -2,11 +2,12 @@
 # The desktop profile's sound: a real PulseAudio server of a test user (a null sink, on a runtime
 # directory of the test's own); the session's clients are the host's pactl and pacat with their libraries,
 # bound in (the fixture has neither). They reach the server through /run/user/UID/pulse/native, list its
-# sink and play a stream into it; without the user's server they reach nothing.
+# sink and play a stream into it; without the user's server they reach nothing. Then a real PipeWire
+# daemon of the user's, reached by the host's pw-cli through /run/user/UID/pipewire-0.
 . "$(dirname "$0")/lib.sh"
 use_fixture
-for p in pulseaudio pactl pacat useradd setpriv; do
-        command -v "$p" > /dev/null || skip "$p is missing (apt-get install pulseaudio pulseaudio-utils)"
+for p in pulseaudio pactl pacat pipewire pw-cli useradd setpriv; do
+        command -v "$p" > /dev/null || skip "$p is missing (apt-get install pulseaudio pulseaudio-utils pipewire pipewire-bin)"
 done
 
 U=arksnd$$
@@ -41,6 +42,29 @@ out=$(desktop "$XDG" '/opt/x/pacat --raw --playback < /dev/zero & p=$!; for i in
 check "a stream played in the session is the server's sink input ($(echo $out))" \
         sh -c "printf '%s\n' '$out' | grep -q 'protocol-native'"
 check "... and the server's log has no refused client" sh -c "! grep -qi 'denied\|refus' '$T/pulse.log'"
+
+# PipeWire: the daemon (no session manager: its core is what is asked for), and pw-cli with the modules,
+# SPA plugins and client configuration it loads at run time, from /opt/x.
+L=/usr/lib/x86_64-linux-gnu
+mkdir -p "$T/x/pw-modules" "$T/x/spa" "$T/x/pw-conf"
+cp "$L"/pipewire-0.3/*.so "$T/x/pw-modules/"
+cp -r "$L"/spa-0.2/support "$T/x/spa/"
+cp /usr/share/pipewire/client.conf "$T/x/pw-conf/"
+for m in "$T"/x/pw-modules/*.so "$T"/x/spa/support/*.so; do
+        ldd "$m" | awk '$3 ~ /^\// {print $3}' | grep -v -e '/libc\.so' -e '/ld-linux'
+done | sort -u | xargs -r cp -L -n -t "$T/x/"
+host_clients pw-cli
+spawn_as "$U" env HOME="$T/home" XDG_RUNTIME_DIR="$XDG" pipewire > "$T/pipewire.log" 2>&1
+for i in $(seq 100); do [ -S "$XDG/pipewire-0" ] && break; sleep 0.1; done
+check "the user's PipeWire daemon listens" test -S "$XDG/pipewire-0"
+PW='export PIPEWIRE_MODULE_DIR=/opt/x/pw-modules SPA_PLUGIN_DIR=/opt/x/spa PIPEWIRE_CONFIG_DIR=/opt/x/pw-conf; timeout 10 /opt/x/pw-cli info 0 2>&1'
+out=$(desktop "$XDG" "$PW; hostname" 2>> "$T/err")
+check "pw-cli in the session reaches the user's PipeWire daemon (its core, pipewire-0)" \
+        sh -c "printf '%s\n' '$out' | grep -q 'name: \"pipewire-0\"'"
+check "... which runs as the user, on the host (its host name is not the session's)" \
+        sh -c "printf '%s\n' '$out' | grep -q 'user-name: \"$U\"' && printf '%s\n' '$out' | grep -q 'host-name: \"$(hostname)\"' && [ '$(hostname)' != \"\$(printf '%s\n' '$out' | tail -n 1)\" ]"
+out=$(desktop "$T/empty" "$PW" 2>> "$T/err")
+check "no daemon of the user's: pw-cli reaches none" sh -c "! printf '%s\n' '$out' | grep -q 'name: \"pipewire-0\"'"
 
 # Without the user's server (a runtime directory without one), the same client reaches nothing: so the
 # checks above can fail.
