@@ -479,7 +479,12 @@ int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, 
                 return log_error_errno(-errno, "Failed to fork: %m");
         if (pid == 0)
                 _exit(join_child(dir, init_pid, user, uid, gid, plan) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
-        return pid_wait_errno(pid) == 0 ? 0 : -EIO;
+        if (pid_wait_errno(pid) == 0)
+                return 0;
+        /* Half made (the child's binds went with its namespace): no directory, so that the user's commands
+         * are not told of sockets the container does not have. */
+        (void) rm_rf(dir);
+        return -EIO;
 }
 
 int runtime_dir_items(const char *session_dir, uid_t uid, char ***items) {

@@ -108,6 +108,14 @@ lists_key2() { run2 "$1" '/opt/x/ssh-add -l' | grep -q "$FP2"; }
 check "after a new login, the next command reaches the new agent" lists_key2 "$AGENT2.new"
 out=$(run2 "" 'echo ${SSH_AUTH_SOCK:-none}; ls $XDG_RUNTIME_DIR | wc -l')
 expect_eq "... and without an agent, none (not the last one's)" "none 0" "$(echo $out)"
+# A join that fails (the container's /run/user/UID is a file now: root in the session made it so) leaves
+# no directory behind that would tell the user's commands of sockets the container does not have.
+"$ARKOSE" -c "$sid" --run-session -u root -- sh -c "umount -l /run/user/$UID_U2; rmdir /run/user/$UID_U2; touch /run/user/$UID_U2" 2>> "$T/err"
+: > "$T/err"
+expect_eq "a join that fails: the command runs, without agent or runtime directory" "none none" \
+        "$(run2 "$AGENT2.new" 'echo ${SSH_AUTH_SOCK:-none} ${XDG_RUNTIME_DIR:-none}')"
+check "... and says so" grep -q "run without a runtime directory of their own" "$T/err"
+check "... and leaves no directory of the user's in the session's" test ! -e "$ARKOSE_STATE_DIR/sessions/$sid/runtime-$UID_U2"
 "$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
 
 # A team's persistent dev container, started by root: each member who joins gets their own agent.
