@@ -515,15 +515,12 @@ static int env_set(char ***env, const char *name, const char *value) {
         return value ? strv_extendf(env, "%s=%s", name, value) : 0;
 }
 
-int runtime_dir_env(const char *user_dir, uid_t uid, char ***env) {
-        _cleanup_free_ char *dir = strdup(user_dir), *inside = NULL, *bus = NULL;
+int runtime_dir_env(const char *dir, uid_t uid, char ***env) {
+        _cleanup_free_ char *inside = NULL, *bus = NULL;
         _cleanup_free_ char *wayland = NULL, *bus_socket = NULL, *agent = NULL, *agent_inside = NULL;
-        bool have = false;
+        bool have = access(dir, F_OK) >= 0;
         int r;
 
-        if (!dir)
-                return -ENOMEM;
-        have = access(dir, F_OK) >= 0;
         inside = strdup_printf("/run/user/%u", (unsigned) uid);
         wayland = path_join(dir, RUNTIME_WAYLAND_SOCKET);
         bus_socket = path_join(dir, RUNTIME_DBUS_SOCKET);

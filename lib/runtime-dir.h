@@ -75,10 +75,10 @@ int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, 
                      const RuntimePlan *plan);
 
 /* Sets XDG_RUNTIME_DIR, and WAYLAND_DISPLAY and DBUS_SESSION_BUS_ADDRESS when the session has them, in
- * @env, for user @uid whose runtime directory on the host is @user_dir (runtime_dir_user_path()); removes
+ * @env, for user @uid whose runtime directory on the host is @dir (runtime_dir_user_path()); removes
  * what the session does not have (the caller's values would name nothing inside). Sets SSH_AUTH_SOCK when
  * the agent was bound, and leaves it as it is otherwise. */
-int runtime_dir_env(const char *user_dir, uid_t uid, char ***env);
+int runtime_dir_env(const char *dir, uid_t uid, char ***env);
 
 /* --recover-session: binds again the sockets the runtime directory had that are not bound any more (a reboot,
  * 'arkose-chroot stop') and are still there, and starts the bus proxy again if it does not run. Logs. */
