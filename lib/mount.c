@@ -296,6 +296,7 @@ bool mount_any_below(const char *prefix) {
 
 int mount_umount_below(const char *prefix, unsigned *ret_count) {
         unsigned count = 0;
+        bool clear = false;
         int r = 0;
 
         /* Re-read after each pass: unmounting one point can take others (propagation) with it. */
@@ -308,8 +309,10 @@ int mount_umount_below(const char *prefix, unsigned *ret_count) {
                 if (q < 0)
                         return q;
                 n = strv_length(l);
-                if (n == 0)
+                if (n == 0) {
+                        clear = true;
                         break;
+                }
                 /* Deepest (latest mounted) first. */
                 for (size_t i = n; i > 0; i--) {
                         if (umount2(l[i - 1], UMOUNT_NOFOLLOW) >= 0 ||
@@ -323,7 +326,9 @@ int mount_umount_below(const char *prefix, unsigned *ret_count) {
         }
         if (ret_count)
                 *ret_count = count;
-        if (r == 0 && mount_any_below(prefix))
+        /* A pass that found nothing has just read the table: only sixteen passes that never got there
+         * need another look. */
+        if (r == 0 && !clear && mount_any_below(prefix))
                 r = -EBUSY;
         return r;
 }
