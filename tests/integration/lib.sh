@@ -26,6 +26,15 @@ EXTRA_CLEANUP=""        # shell code the trap runs after killing PIDS (e.g. user
 LEAKED=0
 cleanup() {
         local rc=$?
+        # A failed test's diagnostics: the standard error of its commands that it kept in $T/err or
+        # $T/*.err, which would go with the directory.
+        if [ "$rc" != 0 ] || [ "${FAILS:-0}" != 0 ]; then
+                for f in "$T/err" "$T"/*.err; do
+                        [ -s "$f" ] || continue
+                        echo "# last lines of ${f#"$T"/}:"
+                        tail -n 15 "$f" | sed 's/^/#   /'
+                done
+        fi
         for g in $GROUPS_SPAWNED; do kill -9 -- "-$g" 2>/dev/null; done
         for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
         # Detached sessions (--begin-session) outlive arkose-chroot: stop our own containers, by name in our
