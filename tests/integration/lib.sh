@@ -48,6 +48,8 @@ cleanup() {
                 umount -l "$m" 2>/dev/null
         done
         rm -rf --one-file-system "$T"
+        # liblxc's lock directories for our lxcpaths (/run/lxc/lock/tmp/arktest-XXXXXX/...): ours only.
+        case "$T" in /tmp/arktest-??????) rm -rf --one-file-system "/run/lxc/lock$T" ;; esac
         [ "$LEAKED" = 0 ] || [ "$rc" != 0 ] || rc=1
         exit $rc
 }
