@@ -44,11 +44,12 @@ check "asking for 400 MB under a 96 MB limit: killed before it got there (status
 out=$("$ARKOSE" -c fx --profile lim -- sh -c 'n=0; while [ $n -lt 80 ]; do sleep 3 & n=$((n + 1)); done; echo started $n' 2>&1)
 check "starting 80 processes under a limit of 40 fails (fork: ...)" sh -c "printf '%s' \"\$1\" | grep -qi -e 'fork' -e 'resource temporarily unavailable' && ! printf '%s' \"\$1\" | grep -q 'started 80'" - "$out"
 
-# What the kernel was told: the session's own cgroup has the values (read from the host, by the command's pid).
-"$ARKOSE" -c fx --profile lim -- sleep 5 & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
+# What the kernel was told: the session's own cgroup has the values (read from the host, by the command's pid;
+# "sleep 5.PID" is this test's only).
+"$ARKOSE" -c fx --profile lim -- sleep "5.$$" & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
 inner=""
 for _ in $(seq 50); do
-        inner=$(pgrep -f '^sleep 5$' | while read -r p; do
+        inner=$(pgrep -f "^sleep 5\\.$$\$" | while read -r p; do
                 [ "$(readlink /proc/$p/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo "$p"; done | head -n 1)
         [ -n "$inner" ] && break
         sleep 0.1
@@ -68,10 +69,10 @@ fi
 wait "$SESSION_PID"
 
 # No [limits]: no cgroup of the session's own (the default profile is faster without).
-"$ARKOSE" -c fx -- sleep 5 & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
+"$ARKOSE" -c fx -- sleep "5.$$" & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
 inner=""
 for _ in $(seq 50); do
-        inner=$(pgrep -f '^sleep 5$' | while read -r p; do
+        inner=$(pgrep -f "^sleep 5\\.$$\$" | while read -r p; do
                 [ "$(readlink /proc/$p/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo "$p"; done | head -n 1)
         [ -n "$inner" ] && break
         sleep 0.1
