@@ -394,14 +394,15 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         if (arg_isolate_network)
                 ret->profile->network = PROFILE_NETWORK_NONE;
         for (char **b = arg_binds; b && *b; b++) {
-                _cleanup_free_ char *host = strndup(*b, strcspn(*b, ":"));
+                bool optional = (*b)[0] == '-'; /* left out when missing (the profile's notice says so) */
+                _cleanup_free_ char *host = strndup(*b + optional, strcspn(*b + optional, ":"));
 
                 if (!host)
                         return log_oom();
                 if (profile_add_bind(ret->profile, *b) < 0)
-                        return log_error_errno(-EINVAL, "Invalid --bind '%s': expected HOST[:TARGET][:ro|:rw] with absolute paths",
+                        return log_error_errno(-EINVAL, "Invalid --bind '%s': expected [-]HOST[:TARGET][:ro|:rw] with absolute paths",
                                                *b);
-                if (access(host, F_OK) < 0)
+                if (!optional && access(host, F_OK) < 0)
                         return log_error_errno(-errno, "Invalid --bind '%s': '%s' is not there on the host: %m", *b, host);
         }
         ret->network = ret->profile->network == PROFILE_NETWORK_HOST ? CONTAINER_NETWORK_HOST : CONTAINER_NETWORK_NONE;

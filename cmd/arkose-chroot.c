@@ -242,7 +242,7 @@ static void help(void) {
                "  -p, --preserve-environment  keep the caller's environment\n"
                "      --tmpfs             keep the session's writable layer on a tmpfs\n"
                "      --profile NAME      session profile (default: the chroot's, else buildd)\n"
-               "      --bind HOST[:TARGET][:ro]  also bind-mount HOST (repeatable)\n"
+               "      --bind [-]HOST[:TARGET][:ro]  also bind-mount HOST (repeatable; -: skip if missing)\n"
                "      --network MODE      none, host or filtered (overrides the profile's)\n"
                "      --isolate-network   COMMAND gets no network but loopback, even in a session that has\n"
                "                          one (sbuild's build step; one-shot: the session gets none)\n"

@@ -490,13 +490,13 @@ static int parse_allow(const char *value, void *field) {
 }
 
 static int mounts_add(ProfileMount ***l, ProfileMountType type, const char *source, const char *target,
-                      bool read_only, uint64_t size) {
+                      bool read_only, bool optional, uint64_t size) {
         _cleanup_(profile_mount_freep) ProfileMount *m = calloc(1, sizeof(ProfileMount));
         int r;
 
         if (!m)
                 return -ENOMEM;
-        *m = (ProfileMount){ .type = type, .read_only = read_only, .size = size };
+        *m = (ProfileMount){ .type = type, .read_only = read_only, .optional = optional, .size = size };
         if (source && !(m->source = strdup(source)))
                 return -ENOMEM;
         if (!(m->target = strdup(target)))
@@ -508,7 +508,7 @@ static int mounts_add(ProfileMount ***l, ProfileMountType type, const char *sour
         return 0;
 }
 
-/* HOST[:TARGET][:ro|:rw] for bind, HOST[:TARGET] for cow. */
+/* [-]HOST[:TARGET][:ro|:rw] for bind, [-]HOST[:TARGET] for cow ("-": optional). */
 static int parse_host_mounts(const char *value, ProfileMount ***l, ProfileMountType type) {
         _cleanup_strv_free_ char **words = strv_split(value, " \t");
         int r;
@@ -519,13 +519,17 @@ static int parse_host_mounts(const char *value, ProfileMount ***l, ProfileMountT
                 return -EINVAL;
         for (char **w = words; *w; w++) {
                 _cleanup_strv_free_ char **parts = NULL;
-                const char *target = NULL;
-                bool read_only = false;
+                const char *target = NULL, *spec = *w;
+                bool read_only = false, optional = false;
                 size_t n;
 
-                if (strstr(*w, "::") || (*w)[strlen(*w) - 1] == ':')
+                if (spec[0] == '-') {
+                        optional = true;
+                        spec++;
+                }
+                if (isempty(spec) || strstr(spec, "::") || spec[strlen(spec) - 1] == ':')
                         return -EINVAL;
-                parts = strv_split(*w, ":");
+                parts = strv_split(spec, ":");
                 if (!parts)
                         return -ENOMEM;
                 n = strv_length(parts);
@@ -539,7 +543,7 @@ static int parse_host_mounts(const char *value, ProfileMount ***l, ProfileMountT
                 target = n == 2 ? parts[1] : parts[0];
                 if (!profile_path_is_valid(parts[0]) || !profile_target_is_valid(target))
                         return -EINVAL;
-                r = mounts_add(l, type, parts[0], target, read_only, 0);
+                r = mounts_add(l, type, parts[0], target, read_only, optional, 0);
                 if (r < 0)
                         return r;
         }
@@ -582,7 +586,7 @@ static int parse_tmpfs(const char *value, void *field) {
                         if (r < 0)
                                 return r;
                 }
-                r = mounts_add(field, PROFILE_MOUNT_TMPFS, NULL, target, false, size);
+                r = mounts_add(field, PROFILE_MOUNT_TMPFS, NULL, target, false, false, size);
                 if (r < 0)
                         return r;
         }

@@ -156,8 +156,10 @@ int config_apt_source_uris(const char *path, char ***uris);
  *   [network]     mode = none|host|filtered                     (none)
  *                 allow = ADDRESS[/PREFIX]:PORT[-PORT][/tcp|/udp] ...   filtered only; tcp if not said
  *                 dns = yes|no                                  (no; filtered only)
- *   [mounts]      bind = HOST[:TARGET][:ro|:rw] ...             (rw; TARGET defaults to HOST)
- *                 cow = HOST[:TARGET] ...                       (writable overlay, changes discarded)
+ *   [mounts]      bind = [-]HOST[:TARGET][:ro|:rw] ...          (rw; TARGET defaults to HOST; a leading
+ *                                                                "-": skipped when HOST is missing, as
+ *                                                                systemd's BindPaths=)
+ *                 cow = [-]HOST[:TARGET] ...                    (writable overlay, changes discarded)
  *                 tmpfs = TARGET[:SIZE] ...                     (mode 1777; SIZE like 512M)
  *                 home = none|private                           (none; private: the user's home in the
  *                                                                session is ~/.local/share/arkose/homes/
@@ -239,6 +241,7 @@ typedef struct ProfileMount {
         char *source;   /* bind, cow: host path (may start with "~" or "$HOME"); tmpfs: NULL */
         char *target;   /* path in the session (same placeholders) */
         bool read_only; /* bind only */
+        bool optional;  /* bind, cow: skipped (with a notice) when the source is missing on the host */
         uint64_t size;  /* tmpfs only: bytes, 0 for the kernel's default */
 } ProfileMount;
 
@@ -340,7 +343,7 @@ typedef struct Profile {
         char **dbus_talk;        /* bus names, or prefixes "NAME.*" */
 } Profile;
 
-/* Adds bind mounts given as the [mounts] bind key takes them ("HOST[:TARGET][:ro|:rw]", space-separated),
+/* Adds bind mounts given as the [mounts] bind key takes them ("[-]HOST[:TARGET][:ro|:rw]", space-separated),
  * after the profile's own: the --bind option. Returns 0, -EINVAL for a bad spec, or -ENOMEM. */
 int profile_add_bind(Profile *p, const char *spec);
 

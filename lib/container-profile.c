@@ -18,6 +18,7 @@ typedef struct ProfileItems {
         char **items;
         char **dirs;
         char **skipped;
+        char *missing;
         unsigned n_cow;
 } ProfileItems;
 
@@ -138,6 +139,16 @@ static int mount_items(ProfileItems *pi, const Profile *p) {
                 if (pi->ctx->skip_home && pi->ctx->home && (*m)->type != PROFILE_MOUNT_TMPFS &&
                     streq(target, pi->ctx->home))
                         continue;
+                if (source && path_type(pi, source) == -ENOENT) {
+                        if (!(*m)->optional) {
+                                pi->missing = TAKE_PTR(source);
+                                return -ENOENT;
+                        }
+                        r = strv_extend(&pi->skipped, source);
+                        if (r < 0)
+                                return r;
+                        continue;
+                }
                 switch ((*m)->type) {
                 case PROFILE_MOUNT_BIND:
                         r = bind_entry(pi, source, target, (*m)->read_only, false);
@@ -234,11 +245,20 @@ static int security_items(ProfileItems *pi, const Profile *p) {
         return r;
 }
 
-int container_profile_config(const Profile *p, const ContainerProfileContext *ctx, char ***ret_items,
-                             char ***ret_dirs, char ***ret_skipped) {
+void container_profile_items_done(ContainerProfileItems *i) {
+        i->items = strv_free(i->items);
+        i->dirs = strv_free(i->dirs);
+        i->skipped = strv_free(i->skipped);
+        i->missing = mfree(i->missing);
+}
+
+int container_profile_config(const Profile *p, const ContainerProfileContext *ctx, ContainerProfileItems *ret) {
         ProfileItems pi = { .ctx = ctx };
         int r;
 
+        if (!ret)
+                return -EINVAL;
+        *ret = (ContainerProfileItems) {};
         if (!p || !ctx)
                 return -EINVAL;
         r = mount_items(&pi, p);
@@ -258,11 +278,14 @@ int container_profile_config(const Profile *p, const ContainerProfileContext *ct
                 strv_free(pi.items);
                 strv_free(pi.dirs);
                 strv_free(pi.skipped);
+                ret->missing = pi.missing;
                 return r;
         }
-        *ret_items = pi.items;
-        *ret_dirs = pi.dirs;
-        *ret_skipped = pi.skipped;
+        *ret = (ContainerProfileItems) {
+                .items = pi.items,
+                .dirs = pi.dirs,
+                .skipped = pi.skipped,
+        };
         return 0;
 }
 

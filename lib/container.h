@@ -189,17 +189,26 @@ typedef struct ContainerProfileContext {
         void *userdata;
 } ContainerProfileContext;
 
+typedef struct ContainerProfileItems {
+        char **items;   /* key, value, key, value, ... */
+        char **dirs;    /* to create (mode 0755) before the container starts */
+        char **skipped; /* host paths missing and left out: devices, optional bind and cow sources */
+        char *missing;  /* after -ENOENT: the source of a bind or cow mount, not optional, that is missing */
+} ContainerProfileItems;
+
+void container_profile_items_done(ContainerProfileItems *i);
+
 /* Describes @p's mounts (bind, cow, tmpfs, in profile order), devices, cgroup limits, capabilities and
  * seccomp policy as LXC items to add after container_plan_config()'s (its lxc.net.0.* and
  * lxc.apparmor.profile come from netpolicy_plan() and apparmor_plan_config() instead). Targets are
- * relative to the rootfs, as lxc.mount.entry wants. *ret_dirs lists the directories to create (mode
- * 0755) before the container starts: each cow mount's upper and work directory below @ctx->cow_dir. A
- * device missing on the host is skipped (listed in *ret_skipped, for a notice); a missing bind or cow
- * source is -ENOENT. Mounts made by LXC live in the container's mount namespace and go with it.
- * Returns 0 and all three lists (newly allocated), or -EINVAL (a placeholder without an absolute
- * @ctx->home, cow mounts without @ctx->cow_dir), -ENOENT, -ENOMEM. */
-int container_profile_config(const Profile *p, const ContainerProfileContext *ctx, char ***ret_items,
-                             char ***ret_dirs, char ***ret_skipped);
+ * relative to the rootfs, as lxc.mount.entry wants. @ret->dirs lists each cow mount's upper and work
+ * directory below @ctx->cow_dir. A device missing on the host, or the source of an optional bind or cow
+ * mount ("-HOST"), is left out and listed in @ret->skipped, for a notice; any other missing source is
+ * -ENOENT, named in @ret->missing. Mounts made by LXC live in the container's mount namespace and go with
+ * it. Returns 0 and the three lists (newly allocated, free with container_profile_items_done()), or
+ * -EINVAL (a placeholder without an absolute @ctx->home, cow mounts without @ctx->cow_dir), -ENOENT,
+ * -ENOMEM: then only @ret->missing may be set. */
+int container_profile_config(const Profile *p, const ContainerProfileContext *ctx, ContainerProfileItems *ret);
 
 /* Whether a command run as @uid in a session of @p gets PR_SET_NO_NEW_PRIVS (AttachPlan.no_new_privs). */
 bool container_profile_no_new_privs(const Profile *p, uid_t uid);

@@ -225,7 +225,7 @@ static bool skip_home(const Profile *p, const char *home, const char *root) {
 }
 
 int session_profile_prepare(const SessionProfileInput *in, SessionProfileSetup *out) {
-        _cleanup_strv_free_ char **dirs = NULL, **skipped = NULL;
+        _cleanup_(container_profile_items_done) ContainerProfileItems planned = {};
         _cleanup_free_ char *cow = NULL;
         const Profile *p = in->profile;
         int r;
@@ -239,16 +239,20 @@ int session_profile_prepare(const SessionProfileInput *in, SessionProfileSetup *
                 .cgroup2 = cgroup2_unified(),
                 .skip_home = skip_home(p, in->home, in->root),
         };
-        r = container_profile_config(p, &ctx, &out->extra_items, &dirs, &skipped);
+        r = container_profile_config(p, &ctx, &planned);
+        if (r == -ENOENT && planned.missing)
+                return log_error_errno(r, "Profile '%s' mounts '%s', which is not there on this host (a leading '-' "
+                                       "in the profile makes a mount optional)", p->name, planned.missing);
         if (r < 0)
                 return log_error_errno(r, "Failed to apply profile '%s': %m", p->name);
-        for (char **d = dirs; d && *d; d++) {
+        for (char **d = planned.dirs; *d; d++) {
                 r = mkdir_p(*d, 0755);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create '%s': %m", *d);
         }
-        for (char **d = skipped; d && *d; d++)
-                log_notice("Profile '%s': device '%s' is missing on this host, skipped.", p->name, *d);
+        for (char **d = planned.skipped; *d; d++)
+                log_notice("Profile '%s': '%s' is not there on this host, left out.", p->name, *d);
+        out->extra_items = TAKE_PTR(planned.items);
         out->keep_cgroups = p->memory_max > 0 || p->cpu_quota > 0 || p->pids_max > 0;
 
         r = network_prepare(in, out);

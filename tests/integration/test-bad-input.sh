@@ -24,6 +24,27 @@ one_line_error "not created yet" "has not been created" "$ARKOSE" -c bookworm --
 one_line_error "--bind of a path the host does not have" "'$T/nothing' is not there on the host" \
         "$ARKOSE" -c fx --bind "$T/nothing:/x" -- true
 one_line_error "--bind with a relative path" "invalid --bind" "$ARKOSE" -c fx --bind "relative:/x" -- true
+# A profile's mount of a host path that is not there: the session does not start, and the line names the path
+# (it said "No such file or directory" only); with "-" the mount is left out, with a notice, and the session
+# runs (the desktop profile's X11 directory, missing where no X server ran since the machine booted).
+mkdir -p "$ARKOSE_CONFIG_DIR/profiles.d"
+printf '[mounts]
+bind = %s/nothing:/srv/x:ro
+' "$T" > "$ARKOSE_CONFIG_DIR/profiles.d/needs.conf"
+one_line_error "a profile's bind of a missing host path" "profile 'needs' mounts '$T/nothing', which is not there on this host" \
+        "$ARKOSE" -c fx --profile needs -- true
+printf '[mounts]
+bind = -%s/nothing:/srv/x:ro -%s/there:/srv/y:ro
+cow = -%s/nothing-either
+' "$T" "$T" "$T" \
+        > "$ARKOSE_CONFIG_DIR/profiles.d/maybe.conf"
+mkdir -p "$T/there"; echo here > "$T/there/f"
+out=$("$ARKOSE" -c fx --profile maybe -- sh -c 'cat /srv/y/f; test -e /srv/x || echo no-x' 2>"$T/maybe.err"); rc=$?
+expect_eq "optional binds: the one that is there is bound, the missing one left out (status $rc)" "here no-x" "$(echo $out)"
+check "... with a notice for each missing one" \
+        sh -c "grep -q \"'$T/nothing' is not there on this host, left out\" '$T/maybe.err' && grep -q \"'$T/nothing-either' is not there\" '$T/maybe.err'"
+out=$("$ARKOSE" -c fx --bind "-$T/nothing:/srv/z" -- sh -c 'test -e /srv/z || echo no-z' 2>/dev/null)
+expect_eq "--bind -HOST of a missing path: left out, the command runs" "no-z" "$out"
 one_line_error "unknown network mode" "unknown network mode" "$ARKOSE" -c fx --network sideways -- true
 check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.\(lock\|use\)$' | grep -v '^bookworm')"
 

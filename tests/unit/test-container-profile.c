@@ -61,7 +61,7 @@ static char *items_text(char **items) {
 static void check(const char *file, const char *name, bool cgroup2, const char *golden, size_t n_dirs,
                   size_t n_skipped) {
         _cleanup_(profile_freep) Profile *p = load(file, name);
-        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL;
+        _cleanup_(container_profile_items_done) ContainerProfileItems out = {};
         _cleanup_free_ char *text = NULL,
                             *path = strdup_printf("%s/container-profile/%s", TEST_DATA_DIR, golden);
         ContainerProfileContext ctx = {
@@ -72,11 +72,12 @@ static void check(const char *file, const char *name, bool cgroup2, const char *
         };
 
         print_message("%s\n", golden);
-        assert_int_equal(container_profile_config(p, &ctx, &items, &dirs, &skipped), 0);
-        text = items_text(items);
+        assert_int_equal(container_profile_config(p, &ctx, &out), 0);
+        text = items_text(out.items);
         assert_golden(path, text);
-        assert_int_equal(strv_length(dirs), n_dirs);
-        assert_int_equal(strv_length(skipped), n_skipped);
+        assert_int_equal(strv_length(out.dirs), n_dirs);
+        assert_int_equal(strv_length(out.skipped), n_skipped);
+        assert_null(out.missing);
 }
 
 static void test_full(void **state) {
@@ -96,61 +97,88 @@ static void test_shipped(void **state) {
 
 static void test_cow_layout(void **state) {
         _cleanup_(profile_freep) Profile *p = load(PROFILE("good-full.conf"), "full");
-        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL;
+        _cleanup_(container_profile_items_done) ContainerProfileItems out = {};
         ContainerProfileContext ctx = { .home = "/home/u", .cow_dir = "/c", .path_type = fake_path_type };
         (void) state;
 
-        assert_int_equal(container_profile_config(p, &ctx, &items, &dirs, &skipped), 0);
-        assert_string_equal(dirs[0], "/c/0/upper");
-        assert_string_equal(dirs[1], "/c/0/work");
-        assert_string_equal(dirs[2], "/c/1/upper");
-        assert_string_equal(dirs[3], "/c/1/work");
-        assert_string_equal(skipped[0], "/dev/kvm");
+        assert_int_equal(container_profile_config(p, &ctx, &out), 0);
+        assert_string_equal(out.dirs[0], "/c/0/upper");
+        assert_string_equal(out.dirs[1], "/c/0/work");
+        assert_string_equal(out.dirs[2], "/c/1/upper");
+        assert_string_equal(out.dirs[3], "/c/1/work");
+        assert_string_equal(out.skipped[0], "/dev/kvm");
 }
 
 static void test_errors(void **state) {
         _cleanup_(profile_freep) Profile *full = load(PROFILE("good-full.conf"), "full");
         _cleanup_(profile_freep) Profile *dev = load(SHIPPED("dev.conf"), "dev");
-        char **items = NULL, **dirs = NULL, **skipped = NULL;
+        _cleanup_(container_profile_items_done) ContainerProfileItems out = {};
         ContainerProfileContext ctx = { .home = "/home/u", .path_type = fake_path_type };
         (void) state;
 
         /* cow mounts need a directory for their layers. */
-        assert_int_equal(container_profile_config(full, &ctx, &items, &dirs, &skipped), -EINVAL);
+        assert_int_equal(container_profile_config(full, &ctx, &out), -EINVAL);
         /* $HOME needs a home. */
         ctx.home = NULL;
-        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), -EINVAL);
-        /* A bind source missing on the host. */
+        assert_int_equal(container_profile_config(dev, &ctx, &out), -EINVAL);
+        assert_null(out.missing);
+        /* A bind source missing on the host: named. */
         ctx.home = "/home/nobody";
-        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), -ENOENT);
-        assert_int_equal(container_profile_config(NULL, &ctx, &items, &dirs, &skipped), -EINVAL);
-        assert_null(items);
-        assert_null(dirs);
-        assert_null(skipped);
+        assert_int_equal(container_profile_config(dev, &ctx, &out), -ENOENT);
+        assert_string_equal(out.missing, "/home/nobody");
+        assert_null(out.items);
+        assert_null(out.dirs);
+        assert_null(out.skipped);
+        container_profile_items_done(&out);
+        assert_int_equal(container_profile_config(NULL, &ctx, &out), -EINVAL);
+        assert_null(out.items);
+        assert_null(out.dirs);
+        assert_null(out.skipped);
+        assert_null(out.missing);
 }
 
 static void test_skip_home(void **state) {
         _cleanup_(profile_freep) Profile *dev = load(SHIPPED("dev.conf"), "dev");
-        _cleanup_strv_free_ char **items = NULL, **dirs = NULL, **skipped = NULL, **all = NULL;
+        _cleanup_(container_profile_items_done) ContainerProfileItems out = {}, all = {};
         _cleanup_free_ char *text = NULL, *all_text = NULL;
         ContainerProfileContext ctx = { .home = "/home/nobody", .path_type = fake_path_type, .skip_home = true };
         (void) state;
 
         /* A home not to bind over itself (missing on the host here): the dev profile's $HOME bind is left
          * out, and its absence is no error. */
-        assert_int_equal(container_profile_config(dev, &ctx, &items, &dirs, &skipped), 0);
-        text = items_text(items);
+        assert_int_equal(container_profile_config(dev, &ctx, &out), 0);
+        text = items_text(out.items);
         assert_null(strstr(text, "home/nobody"));
         assert_null(strstr(text, "lxc.mount.entry"));
         /* The same home bound when it is to be. */
         ctx.home = "/home/u";
         ctx.skip_home = false;
-        strv_free(dirs);
-        strv_free(skipped);
-        dirs = skipped = NULL;
-        assert_int_equal(container_profile_config(dev, &ctx, &all, &dirs, &skipped), 0);
-        all_text = items_text(all);
+        assert_int_equal(container_profile_config(dev, &ctx, &all), 0);
+        all_text = items_text(all.items);
         assert_non_null(strstr(all_text, "lxc.mount.entry = /home/u home/u none rbind,create=dir 0 0"));
+}
+
+static void test_optional(void **state) {
+        _cleanup_(profile_freep) Profile *p = load(PROFILE("good-optional.conf"), "optional");
+        _cleanup_(container_profile_items_done) ContainerProfileItems out = {};
+        _cleanup_free_ char *text = NULL;
+        ContainerProfileContext ctx = { .home = "/home/u", .cow_dir = "/c", .path_type = fake_path_type };
+        (void) state;
+
+        /* "-HOST": there, it is bound as any other; missing, it is left out and named, and is no error. */
+        assert_true(p->mounts[0]->optional);
+        assert_false(p->mounts[2]->optional);
+        assert_int_equal(container_profile_config(p, &ctx, &out), 0);
+        text = items_text(out.items);
+        assert_non_null(strstr(text, "lxc.mount.entry = /tmp/.X11-unix tmp/.X11-unix none rbind,create=dir,ro 0 0"));
+        assert_non_null(strstr(text, "lxc.mount.entry = /srv/data srv/data none rbind,create=dir,ro 0 0"));
+        assert_null(strstr(text, "missing"));
+        assert_int_equal(strv_length(out.skipped), 2);
+        assert_string_equal(out.skipped[0], "/run/missing-socket-dir");
+        assert_string_equal(out.skipped[1], "/opt/missing-tools");
+        /* The missing cow mount makes no layer directories. */
+        assert_int_equal(strv_length(out.dirs), 0);
+        assert_null(out.missing);
 }
 
 static void test_no_new_privs(void **state) {
@@ -170,6 +198,7 @@ int main(void) {
                 cmocka_unit_test(test_full),         cmocka_unit_test(test_shipped),
                 cmocka_unit_test(test_cow_layout),   cmocka_unit_test(test_errors),
                 cmocka_unit_test(test_skip_home),    cmocka_unit_test(test_no_new_privs),
+                cmocka_unit_test(test_optional),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -269,6 +269,8 @@ static void test_parse_malformed(void **state) {
                 { "bad-bind-relative.conf", 2, "bind" },
                 { "bad-bind-dotdot.conf", 2, "bind" },
                 { "bad-bind-mode.conf", 2, "bind" },
+                { "bad-bind-dash-alone.conf", 2, "bind" },
+                { "bad-bind-dash-relative.conf", 2, "bind" },
                 { "bad-bind-target-proc.conf", 2, "bind" },
                 { "bad-bind-target-root.conf", 2, "bind" },
                 { "bad-bind-user-placeholder.conf", 2, "bind" },
