@@ -165,6 +165,12 @@ static void test_optional(void **state) {
         ContainerProfileContext ctx = { .home = "/home/u", .cow_dir = "/c", .path_type = fake_path_type };
         (void) state;
 
+        /* The desktop profile's X11 socket directory is one: a machine where no X server ran has none. */
+        {
+                _cleanup_(profile_freep) Profile *d = load(SHIPPED("desktop.conf"), "desktop");
+                assert_string_equal(d->mounts[0]->source, "/tmp/.X11-unix");
+                assert_true(d->mounts[0]->optional);
+        }
         /* "-HOST": there, it is bound as any other; missing, it is left out and named, and is no error. */
         assert_true(p->mounts[0]->optional);
         assert_false(p->mounts[2]->optional);
