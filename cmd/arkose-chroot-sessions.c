@@ -254,7 +254,7 @@ static int user_home_binds(Profile *p, const UserInfo *user, Session *s, char **
                 if (profile_expand_path(m->source, user->home, &src) < 0 ||
                     profile_expand_path(m->target, user->home, &dst) < 0)
                         continue; /* a home that is no absolute path: nothing to bind */
-                spec = strdup_printf("%s:%s:%s", src, dst, m->read_only ? "ro" : "rw");
+                spec = strdup_printf("%s%s:%s:%s", m->optional ? "-" : "", src, dst, m->read_only ? "ro" : "rw");
                 if (!spec)
                         return -ENOMEM;
                 /* Recorded, it must read back as a --bind (no blanks, quotes or '$' in the path). */
