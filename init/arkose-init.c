@@ -331,12 +331,20 @@ static char **split_strings(char **p, const char *end, uint32_t n) {
         return v;
 }
 
-/* In the forked child: becomes the command. Reports a failure before exec on @err_fd. */
-static _Noreturn void command_child(Connection *c, int err_fd) {
+/* The request's parts, pointing into its payload: made before the child exists, which (vfork()) must not
+ * allocate. */
+typedef struct CommandParts {
+        const gid_t *groups;
+        const char *cwd;
+        char **argv;
+        char **env;
+} CommandParts;
+
+/* In the child (of vfork(), or of fork() for the autopkgtest wrapper, which does not exec): becomes the
+ * command. Only system calls until the exec: a vforked child shares our memory and must neither allocate
+ * nor change what we use. Reports a failure before exec on @err_fd. */
+static _Noreturn void command_child(const Connection *c, const CommandParts *parts, int err_fd) {
         const RunsockRequest *q = &c->req;
-        char *p = c->payload + (size_t) q->n_groups * sizeof(uint32_t), *end = c->payload + q->payload_size;
-        gid_t *groups = (gid_t *) c->payload;
-        char *cwd, **argv, **env;
         int e[2];
 
         reset_signals();
@@ -350,29 +358,24 @@ static _Noreturn void command_child(Connection *c, int err_fd) {
                 _exit(126);
         err_fd = 3;
         (void) close_range(4, ~0U, 0);
-        cwd = p;
-        p += strlen(p) + 1;
-        argv = split_strings(&p, end, q->argc);
-        env = split_strings(&p, end, q->envc);
-        if (!argv || !env)
-                goto fail_creds;
-        if (chdir(cwd) < 0) {
+        if (chdir(parts->cwd) < 0) {
                 e[0] = RUNSOCK_STAGE_CWD;
                 goto fail;
         }
-        if (setgroups(q->n_groups, groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
+        if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
             setresuid(q->uid, q->uid, q->uid) < 0)
                 goto fail_creds;
         if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 goto fail_creds;
         if (q->flags & RUNSOCK_FLAG_UMASK)
                 (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
-        environ = env;
+        /* (execvp() finds the command in this environment's PATH; connection_start() restores its own.) */
+        environ = parts->env;
         if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
                 (void) close(err_fd); /* set up (the wrapper does not exec) */
-                autopkgtest_exec(argv);
+                autopkgtest_exec(parts->argv);
         }
-        exec_command(argv);
+        exec_command(parts->argv);
 
 fail_creds:
         e[0] = RUNSOCK_STAGE_CREDENTIALS;
@@ -383,40 +386,63 @@ fail:
 }
 
 /* Starts the command of a complete request, without waiting for it: whether its set-up failed is read
- * from its error pipe once it has exited (reap()). Returns false when the connection is done with. */
+ * from its error pipe once it has exited (reap()). Returns false when the connection is done with.
+ *
+ * vfork(): we wait, without copying our page tables or taking copy-on-write faults afterwards, until the
+ * child has exec'd (or exited); on this kind of paravirtualised VM that is about 1 ms of each command. The
+ * autopkgtest wrapper runs as long as its command, so it gets a fork() of its own. */
 static bool connection_start(Connection *c) {
         const RunsockRequest *q = &c->req;
         size_t need = (size_t) q->n_groups * sizeof(uint32_t);
-        int p[2];
+        bool wrapper = q->flags & RUNSOCK_FLAG_AUTOPKGTEST;
+        CommandParts parts = { .groups = (const gid_t *) c->payload };
+        char *p, *end, **saved_environ = environ;
+        int pipe_fds[2], fork_errno;
         pid_t pid;
 
         if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0') {
                 send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
                 return false;
         }
-        if (pipe2(p, O_CLOEXEC | O_NONBLOCK) < 0) {
-                send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
+        p = c->payload + need;
+        end = c->payload + q->payload_size;
+        parts.cwd = p;
+        p += strlen(p) + 1;
+        parts.argv = split_strings(&p, end, q->argc);
+        parts.env = parts.argv ? split_strings(&p, end, q->envc) : NULL;
+        if (!parts.argv || !parts.env) {
+                free(parts.argv);
+                send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
                 return false;
         }
-        pid = fork();
-        if (pid < 0) {
+        if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) {
                 send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
-                (void) close(p[0]);
-                (void) close(p[1]);
+                free(parts.argv);
+                free(parts.env);
                 return false;
         }
+        pid = wrapper ? fork() : vfork();
         if (pid == 0) {
-                (void) close(p[0]);
-                command_child(c, p[1]);
+                (void) close(pipe_fds[0]);
+                command_child(c, &parts, pipe_fds[1]);
         }
-        (void) close(p[1]);
+        fork_errno = errno;
+        environ = saved_environ; /* what a vforked child set */
+        free(parts.argv);
+        free(parts.env);
+        (void) close(pipe_fds[1]);
+        if (pid < 0) {
+                send_message(c->fd, RUNSOCK_ERROR, fork_errno, RUNSOCK_STAGE_FORK);
+                (void) close(pipe_fds[0]);
+                return false;
+        }
         for (int k = 0; k < 3; k++) {
                 (void) close(c->fds[k]);
                 c->fds[k] = -1;
         }
         free(c->payload);
         c->payload = NULL;
-        c->err_fd = p[0];
+        c->err_fd = pipe_fds[0];
         c->pid = pid;
         return true;
 }
@@ -548,7 +574,8 @@ static bool reap(pid_t command, int *status) {
 }
 
 static pid_t start_command(char **argv) {
-        pid_t pid = fork();
+        /* The child only resets its signal mask and execs: vfork() (see connection_start()). */
+        pid_t pid = vfork();
 
         if (pid != 0)
                 return pid;
