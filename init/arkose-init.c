@@ -217,7 +217,8 @@ static _Noreturn void autopkgtest_exec(char **argv) {
                 _exit(126);
         }
 
-        child = fork();
+        /* The child only makes system calls until its exec: vfork() (see connection_start()). */
+        child = vfork();
         if (child < 0) {
                 (void) fprintf(stderr, "arkose-init: fork: %s\n", strerror(errno));
                 _exit(126);
@@ -390,11 +391,15 @@ fail:
  *
  * vfork(): we wait, without copying our page tables or taking copy-on-write faults afterwards, until the
  * child has exec'd (or exited); on this kind of paravirtualised VM that is about 1 ms of each command. The
- * autopkgtest wrapper runs as long as its command, so it gets a fork() of its own. */
+ * autopkgtest wrapper, when it copies output, runs as long as its command, so it gets a fork() of its own. */
 static bool connection_start(Connection *c) {
         const RunsockRequest *q = &c->req;
         size_t need = (size_t) q->n_groups * sizeof(uint32_t);
-        bool wrapper = q->flags & RUNSOCK_FLAG_AUTOPKGTEST;
+        /* The wrapper copies output, and then outlives its exec, only when stdout or stderr is a pipe or a
+         * socket (autopkgtest_exec()); else it execs the command at once, as any other child. */
+        struct stat ignored;
+        bool wrapper = (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) &&
+                       (fd_is_stream(c->fds[1], &ignored) || fd_is_stream(c->fds[2], &ignored));
         CommandParts parts = { .groups = (const gid_t *) c->payload };
         char *p, *end, **saved_environ = environ;
         int pipe_fds[2], fork_errno;
