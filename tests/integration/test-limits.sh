@@ -44,16 +44,22 @@ check "asking for 400 MB under a 96 MB limit: killed before it got there (status
 out=$("$ARKOSE" -c fx --profile lim -- sh -c 'n=0; while [ $n -lt 80 ]; do sleep 3 & n=$((n + 1)); done; echo started $n' 2>&1)
 check "starting 80 processes under a limit of 40 fails (fork: ...)" sh -c "printf '%s' \"\$1\" | grep -qi -e 'fork' -e 'resource temporarily unavailable' && ! printf '%s' \"\$1\" | grep -q 'started 80'" - "$out"
 
+# The host pid of the "sleep 5.PID" a session runs (this test's only; in a PID namespace of its own), waiting
+# 5 s at most for it to start; nothing when it does not.
+session_sleep_pid() {
+        local pid _
+        for _ in $(seq 50); do
+                pid=$(pgrep -f "^sleep 5\\.$$\$" | while read -r p; do
+                        [ "$(readlink "/proc/$p/ns/pid")" != "$(readlink /proc/self/ns/pid)" ] && echo "$p"; done | head -n 1)
+                [ -n "$pid" ] && { echo "$pid"; return; }
+                sleep 0.1
+        done
+}
+
 # What the kernel was told: the session's own cgroup has the values (read from the host, by the command's pid;
 # "sleep 5.PID" is this test's only).
 "$ARKOSE" -c fx --profile lim -- sleep "5.$$" & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
-inner=""
-for _ in $(seq 50); do
-        inner=$(pgrep -f "^sleep 5\\.$$\$" | while read -r p; do
-                [ "$(readlink /proc/$p/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo "$p"; done | head -n 1)
-        [ -n "$inner" ] && break
-        sleep 0.1
-done
+inner=$(session_sleep_pid)
 check "the session's command is found on the host ($inner)" test -n "$inner"
 if [ -n "$inner" ]; then
         expect_eq "its memory limit is 96 MB" $((96 << 20)) "$(host_cgroup_file "$inner" memory "$(v1_or_v2)")"
@@ -70,13 +76,7 @@ wait "$SESSION_PID"
 
 # No [limits]: no cgroup of the session's own (the default profile is faster without).
 "$ARKOSE" -c fx -- sleep "5.$$" & SESSION_PID=$!; PIDS="$PIDS $SESSION_PID"
-inner=""
-for _ in $(seq 50); do
-        inner=$(pgrep -f "^sleep 5\\.$$\$" | while read -r p; do
-                [ "$(readlink /proc/$p/ns/pid)" != "$(readlink /proc/self/ns/pid)" ] && echo "$p"; done | head -n 1)
-        [ -n "$inner" ] && break
-        sleep 0.1
-done
+inner=$(session_sleep_pid)
 check "without [limits] the command stays in the caller's cgroup" \
         sh -c "[ -n '$inner' ] && [ \"\$(grep pids /proc/$inner/cgroup)\" = \"\$(grep pids /proc/self/cgroup)\" ]"
 wait "$SESSION_PID"
