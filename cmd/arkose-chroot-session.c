@@ -669,10 +669,13 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
         fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
         if (fd < 0 || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 return;
-        setup->use_lock = safe_close(setup->use_lock);
         pid = fork();
-        if (pid == 0)
+        if (pid == 0) {
+                /* Our version lock is ours to keep until our session's record names the version: the owner
+                 * forgets its copy (spare_owner() closes it with the rest) and takes one of its own. */
+                setup->use_lock = -EBADF;
                 _exit(spare_owner(ctx, setup, key, fd));
+        }
         if (pid < 0)
                 log_debug("Failed to fork a spare session's owner: %m");
 }
@@ -747,6 +750,10 @@ int run_session(Context *ctx, int argc, char **argv) {
                         return status;
                 if (r != -ENOENT)
                         return 1;
+                /* None was ready: the next command's is made from now on, beside this one's session (at
+                 * SCHED_IDLE), rather than after it, when a command that follows at once would find none
+                 * ready again. Before our mounts, which its process would otherwise hold too. */
+                spare_refill(ctx, &setup, key);
         }
 
         r = private_mount_namespace();
@@ -772,8 +779,6 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = session_end(session);
         if (r < 0 && status == 0)
                 status = 1;
-        if (spare && r >= 0)
-                spare_refill(ctx, &setup, key);
         return status;
 }
 

@@ -30,8 +30,14 @@ end_spares() {
         done
 }
 
-"$ARKOSE" -c sp -- true; expect_eq "a first one-shot command (no spare yet) runs" 0 $?
-id=$(spare_ready); check "it leaves a spare session" test -n "$id"
+# A command that finds no spare has the next one made while it runs (not once it is done: a command that
+# follows at once would find none ready again, and so on).
+"$ARKOSE" -c sp -- sh -c 'sleep 3; echo done' > "$T/first.out" & first=$!; PIDS="$PIDS $first"
+id=$(spare_ready)
+check "a first one-shot command (no spare yet) has the next one made while it runs" \
+        sh -c "[ -n '$id' ] && kill -0 $first 2>/dev/null && ! grep -q done '$T/first.out'"
+wait "$first"; expect_eq "... and it runs to its end" "0 done" "$? $(cat "$T/first.out")"
+check "it leaves a spare session" test -n "$id"
 expect_eq "'sessions' lists it as a spare" "spare running" \
         "$("$ARKOSE" sessions | awk -v id="$id" '$1 == id { print $5, $7 }')"
 check "schroot's --list --all-sessions leaves it out" not sh -c "'$ARKOSE' --list --all-sessions | grep -q '$id'"
