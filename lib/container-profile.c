@@ -81,27 +81,21 @@ static const char *relative(const char *path) {
         return path + strspn(path, "/");
 }
 
-static int bind_entry(ProfileItems *pi, const char *source, const char *target, bool read_only,
+/* @type: @source's (path_type()), a directory or anything else. */
+static int bind_entry(ProfileItems *pi, const char *source, int type, const char *target, bool read_only,
                       bool optional) {
-        int type = path_type(pi, source);
-
-        if (type < 0)
-                return type;
         return add_itemf(pi, "lxc.mount.entry", "%s %s none %s,create=%s%s%s 0 0", source, relative(target),
                          type == S_IFDIR ? "rbind" : "bind", type == S_IFDIR ? "dir" : "file",
                          read_only ? ",ro" : "", optional ? ",optional" : "");
 }
 
-static int cow_entry(ProfileItems *pi, const char *source, const char *target) {
+static int cow_entry(ProfileItems *pi, const char *source, int type, const char *target) {
         _cleanup_free_ char *upper = NULL, *work = NULL;
         int r;
 
         if (!path_is_absolute(pi->ctx->cow_dir))
                 return -EINVAL;
-        r = path_type(pi, source);
-        if (r < 0)
-                return r;
-        if (r != S_IFDIR)
+        if (type != S_IFDIR)
                 return -ENOTDIR;
         upper = strdup_printf("%s/%u/upper", pi->ctx->cow_dir, pi->n_cow);
         work = strdup_printf("%s/%u/work", pi->ctx->cow_dir, pi->n_cow);
@@ -132,6 +126,7 @@ static int mount_items(ProfileItems *pi, const Profile *p) {
 
         for (ProfileMount **m = p->mounts; m && *m; m++) {
                 _cleanup_free_ char *source = NULL, *target = NULL;
+                int type;
 
                 r = mount_paths(pi, *m, &source, &target);
                 if (r < 0)
@@ -139,7 +134,8 @@ static int mount_items(ProfileItems *pi, const Profile *p) {
                 if (pi->ctx->skip_home && pi->ctx->home && (*m)->type != PROFILE_MOUNT_TMPFS &&
                     streq(target, pi->ctx->home))
                         continue;
-                if (source && path_type(pi, source) == -ENOENT) {
+                type = source ? path_type(pi, source) : 0;
+                if (type == -ENOENT) {
                         if (!(*m)->optional) {
                                 pi->missing = TAKE_PTR(source);
                                 return -ENOENT;
@@ -149,12 +145,14 @@ static int mount_items(ProfileItems *pi, const Profile *p) {
                                 return r;
                         continue;
                 }
+                if (type < 0)
+                        return type;
                 switch ((*m)->type) {
                 case PROFILE_MOUNT_BIND:
-                        r = bind_entry(pi, source, target, (*m)->read_only, false);
+                        r = bind_entry(pi, source, type, target, (*m)->read_only, false);
                         break;
                 case PROFILE_MOUNT_COW:
-                        r = cow_entry(pi, source, target);
+                        r = cow_entry(pi, source, type, target);
                         break;
                 case PROFILE_MOUNT_TMPFS:
                         r = tmpfs_entry(pi, target, (*m)->size);
@@ -177,16 +175,17 @@ static int device_items(ProfileItems *pi, const Profile *p) {
         for (ProfileDevice **d = p->devices; d && *d; d++) {
                 bool read_only = !((*d)->access & PROFILE_DEVICE_WRITE);
 
-                r = path_type(pi, (*d)->path);
-                if (r == -ENOENT) {
+                int type = path_type(pi, (*d)->path);
+
+                if (type == -ENOENT) {
                         r = strv_extend(&pi->skipped, (*d)->path);
                         if (r < 0)
                                 return r;
                         continue;
                 }
-                if (r < 0)
-                        return r;
-                r = bind_entry(pi, (*d)->path, (*d)->path, read_only, true);
+                if (type < 0)
+                        return type;
+                r = bind_entry(pi, (*d)->path, type, (*d)->path, read_only, true);
                 if (r < 0)
                         return r;
         }
