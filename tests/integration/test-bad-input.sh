@@ -45,6 +45,11 @@ check "... with a notice for each missing one" \
         sh -c "grep -q \"'$T/nothing' is not there on this host, left out\" '$T/maybe.err' && grep -q \"'$T/nothing-either' is not there\" '$T/maybe.err'"
 out=$("$ARKOSE" -c fx --bind "-$T/nothing:/srv/z" -- sh -c 'test -e /srv/z || echo no-z' 2>/dev/null)
 expect_eq "--bind -HOST of a missing path: left out, the command runs" "no-z" "$out"
+# A cow mount that is there: the host directory seen writable, what is written staying in the session.
+printf '[mounts]\ncow = -%s/there:/srv/c\n' "$T" > "$ARKOSE_CONFIG_DIR/profiles.d/cowed.conf"
+out=$("$ARKOSE" -u root -c fx --profile cowed -- sh -c 'cat /srv/c/f && echo new > /srv/c/g && cat /srv/c/g' 2>/dev/null)
+expect_eq "a cow mount shows the host directory and takes writes" "here new" "$(echo $out)"
+check "... which do not reach the host" test ! -e "$T/there/g"
 one_line_error "unknown network mode" "unknown network mode" "$ARKOSE" -c fx --network sideways -- true
 check "nothing was written for the bad names" test -z "$(ls -A "$ARKOSE_STATE_DIR/trees" 2>/dev/null | grep -v '\.\(lock\|use\)$' | grep -v '^bookworm')"
 
