@@ -77,6 +77,23 @@ static void hash_hook_dir(Sha256 *h, const char *dir) {
         }
 }
 
+/* The host paths a profile's bind and cow mounts and devices come from, by identity: one that was missing
+ * (left out of the spare, when optional) or was replaced gives another key. */
+static void hash_profile_sources(Sha256 *h, const Profile *p, const char *home) {
+        for (ProfileMount **m = p->mounts; m && *m; m++) {
+                _cleanup_free_ char *source = NULL;
+
+                if (!(*m)->source)
+                        continue;
+                if (profile_expand_path((*m)->source, home, &source) < 0)
+                        sha256_update_line(h, "profile-source %s unexpanded", (*m)->source);
+                else
+                        hash_dir_identity(h, "profile-source", source);
+        }
+        for (ProfileDevice **d = p->devices; d && *d; d++)
+                hash_dir_identity(h, "profile-device", (*d)->path);
+}
+
 int spare_key(const SessionPlan *plan, const char *profile_path, const char *config_path,
               char ret[static SHA256_HEX_SIZE]) {
         uint8_t digest[SHA256_DIGEST_SIZE];
@@ -102,8 +119,10 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         sha256_update_line(&h, "groups %s", plan->groups ?: "");
         sha256_update_line(&h, "profile %s", plan->profile ? "yes" : "no");
         hash_stat(&h, "profile-file", profile_path);
-        if (plan->profile)
+        if (plan->profile) {
                 sha256_update_line(&h, "profile-network %d", (int) plan->profile->network);
+                hash_profile_sources(&h, plan->profile, plan->home);
+        }
         hash_strv(&h, "profile-bind", plan->profile_binds);
         /* X cookies change with each X login: a spare holding old ones would be refused by the display. */
         sha256_update_line(&h, "xauthority %zu", plan->xauthority ? plan->xauthority_size : 0);

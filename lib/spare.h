@@ -25,8 +25,8 @@
  * life (a sweep removes it once the owner is gone, as for a one-shot session). */
 
 /* The key of the session @plan makes, with @profile_path its profile's file (NULL: none). Hashes the
- * plan (tree layers with their identities, user, binds with their identities, network, profile, hook
- * timeout), the hook files and the host files the shipped hooks copy (names, sizes, times), this
+ * plan (tree layers with their identities, user, binds with their identities, network, profile and the
+ * host paths its mounts and devices come from with their identities, hook timeout), the hook files and the host files the shipped hooks copy (names, sizes, times), this
  * program's and its configuration's identities, and the day (as the hook cache does). Returns 0 or
  * -errno. */
 int spare_key(const SessionPlan *plan, const char *profile_path, const char *config_path,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "config.h"
 #include "spare.h"
 
 static char *make_tmp(void) {
@@ -149,6 +150,24 @@ static void test_key_differs(void **state) {
         }
         key_of(&f->plan, k);
         assert_string_not_equal(base, k);
+
+        /* A profile's optional bind source that appears (a spare made without it would lack the mount). */
+        {
+                _cleanup_free_ char *conf = path_join(f->dir, "opt.conf"), *src = path_join(f->dir, "x11"),
+                                    *text = strdup_printf("[mounts]\nbind = -%s:/srv/x\n", src);
+                _cleanup_(profile_freep) Profile *prof = NULL;
+
+                assert_int_equal(write_file_atomic(conf, text, 0644), 0);
+                assert_int_equal(profile_parse_file(conf, "opt", &prof, NULL, NULL), 0);
+                p = f->plan;
+                p.profile = prof;
+                key_of(&p, base);
+                key_of(&p, k);
+                assert_string_equal(base, k);
+                assert_int_equal(mkdir(src, 0755), 0);
+                key_of(&p, k);
+                assert_string_not_equal(base, k);
+        }
 }
 
 static void test_index(void **state) {
