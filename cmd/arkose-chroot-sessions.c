@@ -43,8 +43,7 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
                 (void) session_end(session);
                 return -EINTR;
         }
-        /* A reader gone (sbuild killed) must not kill us by SIGPIPE with the session up and its id lost. */
-        (void) signal(SIGPIPE, SIG_IGN);
+        /* A reader gone (sbuild killed) does not kill us by SIGPIPE (main()): the session is ended. */
         printf("%s\n", session_id(session));
         if (fflush(stdout) != 0) {
                 (void) session_end(session);

@@ -88,6 +88,10 @@ int sigprocmask(int how, const sigset_t *set, sigset_t *old) {
         return -1;
 }
 
+/* SIGPIPE's: nothing. The write that raised it fails with EPIPE. */
+static void sigpipe_handler(_unused_ int sig) {
+}
+
 static void signal_handler(int sig) {
         pid_t pid = forward_pid;
 
@@ -958,6 +962,10 @@ int main(int argc, char **argv) {
         r = access_setup();
         if (r < 0)
                 return 1;
+        /* A reader gone (`arkose-chroot build ... | head`) must not kill us half way, with a session up, a
+         * build directory or a tree half made: our writes to it fail instead, and we clean up as after any
+         * failure. A handler rather than SIG_IGN, which the commands we start would inherit. */
+        (void) sigaction(SIGPIPE, &(struct sigaction) { .sa_handler = sigpipe_handler, .sa_flags = SA_RESTART }, NULL);
         r = parse_options(argc, argv);
         if (r <= 0)
                 return r < 0 ? 2 : 0;

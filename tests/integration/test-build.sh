@@ -33,6 +33,14 @@ check "the chroot's tree is unchanged (no build-essential in it)" test ! -e "$AR
 check "no build directory is left" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' 2>/dev/null)\" ]"
 
 check "the dependencies layer was published for reuse" sh -c "ls '$ARKOSE_STATE_DIR'/cache/deps/*/upper > /dev/null"
+# A reader gone half way (`build | head`) fails the build like any other failure, which ends its session
+# and removes its build directory: arkose-chroot was killed by SIGPIPE, leaving both behind.
+"$ARKOSE" build --chroot bookworm "$T/src/test-pkg_1.0.dsc" --output "$T/out" 2> "$T/pipe.err" | head -n 1 > /dev/null
+rc=${PIPESTATUS[0]}
+expect_eq "a build whose output's reader is gone fails, not killed by SIGPIPE (141)" 1 "$rc"
+check "in one line naming the stage: $(tail -n 1 "$T/pipe.err")" grep -q "^arkose-chroot: Build failed at stage '[a-z]*'" "$T/pipe.err"
+check "and leaves no build directory or session" \
+        sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' '$ARKOSE_STATE_DIR/sessions' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
 
 # sbuild's --extra-package with a .deb file (a package built before, not in any archive): installed from the
 # file in the dependency stage; a rebuilt .deb of the same name makes a new layer. It was refused ("expected a
