@@ -258,6 +258,14 @@ static _Noreturn void autopkgtest_exec(char **argv) {
 
 /* ---- The command socket ---- */
 
+/* An autopkgtest command's output, copied by init itself (connection_start()): the read end of the pipe
+ * the command writes to, spliced into the client's pipe without blocking. */
+typedef struct Relay {
+        int in;                 /* our pipe's read end, or -1 once at EOF (or its reader gone) */
+        int out;                /* the client's pipe (a c->fds[] entry) */
+        bool full;              /* the client's pipe was full: wait until it takes more */
+} Relay;
+
 typedef struct Connection {
         int fd;
         pid_t pid;              /* the command, once started */
@@ -267,6 +275,11 @@ typedef struct Connection {
         int err_fd;             /* the command's error pipe (read end), once started */
         char *payload;
         size_t got;
+        Relay relays[2];        /* autopkgtest: its stdout's and stderr's copies (n_relays of them) */
+        size_t n_relays;
+        bool exited;            /* its command has exited (status), its output is being drained */
+        int status;
+        struct timespec drain_end;
 } Connection;
 
 static Connection *conns[MAX_CONNECTIONS];
@@ -284,6 +297,9 @@ static void connection_free(size_t i) {
         (void) close(c->fd);
         if (c->err_fd >= 0)
                 (void) close(c->err_fd);
+        for (size_t k = 0; k < c->n_relays; k++)
+                if (c->relays[k].in >= 0)
+                        (void) close(c->relays[k].in);
         for (int k = 0; k < 3; k++)
                 if (c->fds[k] >= 0)
                         (void) close(c->fds[k]);
@@ -339,6 +355,8 @@ typedef struct CommandParts {
         const char *cwd;
         char **argv;
         char **env;
+        int stdio[3];           /* the command's stdin, stdout and stderr */
+        bool relayed;           /* autopkgtest: init copies its output (stdout and stderr are our pipes) */
 } CommandParts;
 
 /* In the child (of vfork(), or of fork() for the autopkgtest wrapper, which does not exec): becomes the
@@ -350,9 +368,10 @@ static _Noreturn void command_child(const Connection *c, const CommandParts *par
 
         reset_signals();
         (void) setsid();
-        /* stdin, stdout and stderr: the client's (fds above 2, all close-on-exec, so dup2 never clobbers). */
+        /* stdin, stdout and stderr: the client's, or our relays' pipes (fds above 2, all close-on-exec, so
+         * dup2 never clobbers). */
         for (int k = 0; k < 3; k++)
-                if (dup2(c->fds[k], k) < 0)
+                if (dup2(parts->stdio[k], k) < 0)
                         goto fail_creds;
         /* Nothing of init's or of other connections' stays open (the autopkgtest wrapper does not exec). */
         if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
@@ -372,7 +391,7 @@ static _Noreturn void command_child(const Connection *c, const CommandParts *par
                 (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
         /* (execvp() finds the command in this environment's PATH; connection_start() restores its own.) */
         environ = parts->env;
-        if (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) {
+        if ((q->flags & RUNSOCK_FLAG_AUTOPKGTEST) && !parts->relayed) {
                 (void) close(err_fd); /* set up (the wrapper does not exec) */
                 autopkgtest_exec(parts->argv);
         }
@@ -386,29 +405,110 @@ fail:
         _exit(126);
 }
 
+/* autopkgtest's execute command, when its stdout or stderr is a pipe (all that is a stream is, as
+ * autopkgtest gives it): COMMAND writes to a pipe of ours instead (one for both when they are the same),
+ * which init splices into the client's (relay_pump()), never blocking on it, while it goes on serving
+ * everything else. Once COMMAND has exited, the connection's answer waits until that output is drained,
+ * for a second at most; what still holds our pipe then was leaked by COMMAND and is SIGKILLed with its
+ * process group (connection_finish()). This is the wrapper's work (autopkgtest_exec()) without a process
+ * of its own; the wrapper still serves a socket among them, and commands entering with attach. Makes
+ * the pipes, their write ends in @inner[1] and @inner[2]: returns 1, or 0 when there is nothing for
+ * init to relay, or -errno. */
+static int relays_open(Connection *c, int inner[3]) {
+        struct stat st[2];
+        bool stream[2];
+
+        for (int fd = 1; fd <= 2; fd++) {
+                stream[fd - 1] = fd_is_stream(c->fds[fd], &st[fd - 1]);
+                if (stream[fd - 1] && !S_ISFIFO(st[fd - 1].st_mode))
+                        return 0;
+        }
+        if (!stream[0] && !stream[1])
+                return 0;
+        for (int fd = 1; fd <= 2; fd++) {
+                int p[2];
+
+                if (!stream[fd - 1])
+                        continue;
+                if (fd == 2 && inner[1] >= 0 && st[0].st_dev == st[1].st_dev && st[0].st_ino == st[1].st_ino) {
+                        inner[2] = inner[1]; /* the same pipe: one copy keeps their order */
+                        continue;
+                }
+                if (pipe2(p, O_CLOEXEC) < 0)
+                        return -errno; /* the ones made are closed by the caller */
+                c->relays[c->n_relays++] = (Relay) { .in = p[0], .out = c->fds[fd] };
+                inner[fd] = p[1];
+        }
+        return 1;
+}
+
+static bool relays_busy(const Connection *c) {
+        for (size_t k = 0; k < c->n_relays; k++)
+                if (c->relays[k].in >= 0)
+                        return true;
+        return false;
+}
+
+static void relay_close(Relay *r) {
+        (void) close(r->in);
+        r->in = -1;
+}
+
+/* Our pipe is readable (or the client's writable again, when it was full): moves what fits. */
+static void relay_pump(Relay *r, short revents) {
+        ssize_t n;
+
+        if (r->full) {
+                /* Room again (or its reader gone: the splice then says EPIPE). A splice now could not
+                 * tell a full pipe from an empty one of ours, so ours is polled first. */
+                r->full = !(revents & (POLLOUT | POLLERR | POLLHUP));
+                return;
+        }
+        do
+                n = splice(r->in, NULL, r->out, NULL, 1 << 20, SPLICE_F_NONBLOCK | SPLICE_F_MOVE);
+        while (n < 0 && errno == EINTR);
+        if (n > 0)
+                return;
+        if (n < 0 && errno == EAGAIN)
+                r->full = true; /* ours was readable: the client's is full */
+        else
+                relay_close(r); /* EOF; or the client's reader is gone: COMMAND's next write fails, as there */
+}
+
 /* Starts the command of a complete request, without waiting for it: whether its set-up failed is read
  * from its error pipe once it has exited (reap()). Returns false when the connection is done with.
  *
  * vfork(): we wait, without copying our page tables or taking copy-on-write faults afterwards, until the
  * child has exec'd (or exited); on this kind of paravirtualised VM that is about 1 ms of each command. The
- * autopkgtest wrapper, when it copies output, runs as long as its command, so it gets a fork() of its own. */
+ * autopkgtest wrapper, when it copies output to a socket, runs as long as its command, so it gets a
+ * fork() of its own. */
 static bool connection_start(Connection *c) {
         const RunsockRequest *q = &c->req;
         size_t need = (size_t) q->n_groups * sizeof(uint32_t);
-        /* The wrapper copies output, and then outlives its exec, only when stdout or stderr is a pipe or a
-         * socket (autopkgtest_exec()); else it execs the command at once, as any other child. */
+        bool autopkgtest = q->flags & RUNSOCK_FLAG_AUTOPKGTEST;
         struct stat ignored;
-        bool wrapper = (q->flags & RUNSOCK_FLAG_AUTOPKGTEST) &&
-                       (fd_is_stream(c->fds[1], &ignored) || fd_is_stream(c->fds[2], &ignored));
         CommandParts parts = { .groups = (const gid_t *) c->payload };
         char *p, *end, **saved_environ = environ;
-        int pipe_fds[2], fork_errno;
+        int pipe_fds[2], inner[3] = { -1, -1, -1 }, fork_errno, r;
+        bool wrapper;
         pid_t pid;
 
         if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0') {
                 send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
                 return false;
         }
+        /* autopkgtest's output: relayed by us when it goes to pipes; else copied by the wrapper, which then
+         * outlives its exec, when one is a socket (autopkgtest_exec()); else nothing to copy. */
+        r = autopkgtest ? relays_open(c, inner) : 0;
+        if (r < 0) {
+                fork_errno = -r;
+                goto fail_fork;
+        }
+        parts.relayed = r > 0;
+        wrapper = autopkgtest && !parts.relayed &&
+                  (fd_is_stream(c->fds[1], &ignored) || fd_is_stream(c->fds[2], &ignored));
+        for (int k = 0; k < 3; k++)
+                parts.stdio[k] = inner[k] >= 0 ? inner[k] : c->fds[k];
         p = c->payload + need;
         end = c->payload + q->payload_size;
         parts.cwd = p;
@@ -416,15 +516,12 @@ static bool connection_start(Connection *c) {
         parts.argv = split_strings(&p, end, q->argc);
         parts.env = parts.argv ? split_strings(&p, end, q->envc) : NULL;
         if (!parts.argv || !parts.env) {
-                free(parts.argv);
-                send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
-                return false;
+                fork_errno = EINVAL;
+                goto fail_request;
         }
         if (pipe2(pipe_fds, O_CLOEXEC | O_NONBLOCK) < 0) {
-                send_message(c->fd, RUNSOCK_ERROR, errno, RUNSOCK_STAGE_FORK);
-                free(parts.argv);
-                free(parts.env);
-                return false;
+                fork_errno = errno;
+                goto fail_fork;
         }
         pid = wrapper ? fork() : vfork();
         if (pid == 0) {
@@ -433,23 +530,40 @@ static bool connection_start(Connection *c) {
         }
         fork_errno = errno;
         environ = saved_environ; /* what a vforked child set */
-        free(parts.argv);
-        free(parts.env);
         (void) close(pipe_fds[1]);
         if (pid < 0) {
-                send_message(c->fd, RUNSOCK_ERROR, fork_errno, RUNSOCK_STAGE_FORK);
                 (void) close(pipe_fds[0]);
-                return false;
+                goto fail_fork;
         }
-        for (int k = 0; k < 3; k++) {
-                (void) close(c->fds[k]);
-                c->fds[k] = -1;
-        }
+        free(parts.argv);
+        free(parts.env);
+        for (int k = 1; k <= 2; k++)
+                if (inner[k] >= 0 && (k == 1 || inner[2] != inner[1]))
+                        (void) close(inner[k]);
+        /* The client's fds are the command's now, but those our relays write to. */
+        for (int k = 0; k < 3; k++)
+                if (k == 0 || inner[k] < 0) {
+                        (void) close(c->fds[k]);
+                        c->fds[k] = -1;
+                }
         free(c->payload);
         c->payload = NULL;
         c->err_fd = pipe_fds[0];
         c->pid = pid;
         return true;
+
+fail_request:
+        send_message(c->fd, RUNSOCK_ERROR, fork_errno, RUNSOCK_STAGE_REQUEST);
+        goto fail;
+fail_fork:
+        send_message(c->fd, RUNSOCK_ERROR, fork_errno, RUNSOCK_STAGE_FORK);
+fail:
+        free(parts.argv);
+        free(parts.env);
+        for (int k = 1; k <= 2; k++)
+                if (inner[k] >= 0 && (k == 1 || inner[2] != inner[1]))
+                        (void) close(inner[k]);
+        return false; /* (the relays' ends: connection_free()) */
 }
 
 /* The command of @c has exited with wait status @status: ERROR when it never got to run, else EXIT. */
@@ -526,11 +640,12 @@ static bool connection_input(Connection *c) {
                 if (n <= 0) {
                         /* The client is gone: so is its command, with everything in its process group. */
                         (void) kill(-c->pid, SIGKILL);
-                        (void) kill(c->pid, SIGKILL);
+                        if (!c->exited)
+                                (void) kill(c->pid, SIGKILL);
                         return false;
                 }
-                if (n == sizeof(m) && m.type == RUNSOCK_SIGNAL && m.value > 0 && m.value < NSIG)
-                        (void) kill(c->pid, m.value);
+                if (n == sizeof(m) && m.type == RUNSOCK_SIGNAL && m.value > 0 && m.value < NSIG && !c->exited)
+                        (void) kill(c->pid, m.value); /* (once reaped, its pid may be another's) */
         }
 }
 
@@ -554,6 +669,38 @@ static void accept_all(int listener, size_t max) {
         }
 }
 
+static long ms_until(const struct timespec *t) {
+        struct timespec now;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &now);
+        return (t->tv_sec - now.tv_sec) * 1000 + (t->tv_nsec - now.tv_nsec + 999999) / 1000000;
+}
+
+/* Answers the connections whose command has exited and whose output is drained, or whose second to drain
+ * it is over (what still holds our pipe then was leaked: it is killed with the command's process group).
+ * Returns the poll() timeout until the next such second ends, or -1. */
+static int connections_finish(void) {
+        long timeout = -1;
+
+        for (size_t i = n_conns; i-- > 0;) {
+                Connection *c = conns[i];
+                long ms;
+
+                if (!c->exited)
+                        continue;
+                ms = relays_busy(c) ? ms_until(&c->drain_end) : 0;
+                if (ms > 0) {
+                        timeout = timeout < 0 || ms < timeout ? ms : timeout;
+                        continue;
+                }
+                if (relays_busy(c))
+                        (void) kill(-c->pid, SIGKILL);
+                connection_exited(c, c->status);
+                connection_free(i);
+        }
+        return (int) timeout;
+}
+
 /* Reaps every child that has exited; answers EXIT for commands of connections. Returns true when
  * @command (if > 0) was among them, its status in *status. */
 static bool reap(pid_t command, int *status) {
@@ -569,12 +716,23 @@ static bool reap(pid_t command, int *status) {
                         *status = s;
                         found = true;
                 }
-                for (size_t i = 0; i < n_conns; i++)
-                        if (conns[i]->pid == p) {
-                                connection_exited(conns[i], s);
+                for (size_t i = 0; i < n_conns; i++) {
+                        Connection *c = conns[i];
+
+                        if (c->pid != p || c->exited)
+                                continue;
+                        if (relays_busy(c)) {
+                                /* Its output is drained first, for a second at most. */
+                                c->exited = true;
+                                c->status = s;
+                                (void) clock_gettime(CLOCK_MONOTONIC, &c->drain_end);
+                                c->drain_end.tv_sec += 1;
+                        } else {
+                                connection_exited(c, s);
                                 connection_free(i);
-                                break;
                         }
+                        break;
+                }
         }
 }
 
@@ -664,23 +822,40 @@ int main(int argc, char **argv) {
         }
 
         for (;;) {
-                struct pollfd p[MAX_CONNECTIONS + 2];
+                struct pollfd p[3 * MAX_CONNECTIONS + 2];
+                Relay *relay_of[2 * MAX_CONNECTIONS];
                 struct signalfd_siginfo si;
-                size_t n = 0;
+                size_t n = 0, n_relays = 0, base;
+                int timeout = connections_finish();
 
                 if (served && n_conns == 0)
                         return 0; /* its command is done, or its client went away: the rest is killed */
                 p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
                 if (listener >= 0)
                         p[n++] = (struct pollfd) { .fd = listener, .events = POLLIN };
+                base = n;
                 for (size_t i = 0; i < n_conns; i++)
                         p[n++] = (struct pollfd) { .fd = conns[i]->fd, .events = POLLIN };
-                if (poll(p, n, -1) < 0)
+                /* The relays: our pipe when there is room in the client's, else the client's. */
+                for (size_t i = 0; i < n_conns; i++)
+                        for (size_t k = 0; k < conns[i]->n_relays; k++) {
+                                Relay *r = &conns[i]->relays[k];
+
+                                if (r->in < 0)
+                                        continue;
+                                relay_of[n_relays++] = r;
+                                p[n++] = r->full ? (struct pollfd) { .fd = r->out, .events = POLLOUT }
+                                                 : (struct pollfd) { .fd = r->in, .events = POLLIN };
+                        }
+                if (poll(p, n, timeout) < 0)
                         continue;
 
-                /* Connections first, from the last (one freed is replaced by the last, already seen),
-                 * then the listener, then signals. */
-                for (size_t base = n - n_conns, i = n_conns; i-- > 0;)
+                /* Relays first (which free nothing), then connections, from the last (one freed is
+                 * replaced by the last, already seen), then the listener, then signals. */
+                for (size_t k = 0; k < n_relays; k++)
+                        if (p[base + n_conns + k].revents)
+                                relay_pump(relay_of[k], p[base + n_conns + k].revents);
+                for (size_t i = n_conns; i-- > 0;)
                         if (p[base + i].revents && !connection_input(conns[i]))
                                 connection_free(i);
                 if (listener >= 0 && (p[1].revents & POLLIN)) {

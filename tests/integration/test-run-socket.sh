@@ -132,7 +132,7 @@ expect_eq "inside the container (bound at /dev/.arkose-run) the run directory is
 
 # --autopkgtest: autopkgtest's execute command.
 X() { "$A" -c "$id" -r --error-status 255 --autopkgtest -u root -d / -- "$@"; }
-X sh -c 'exit 255' | cat; expect_eq "--autopkgtest: a command's 255 is 253 (output a pipe: the wrapper)" 253 "${PIPESTATUS[0]}"
+X sh -c 'exit 255' | cat; expect_eq "--autopkgtest: a command's 255 is 253 (output a pipe: relayed by init)" 253 "${PIPESTATUS[0]}"
 X sh -c 'exit 255' > /dev/null 2>&1; expect_eq "--autopkgtest: ... (output a file: the command exec'd)" 253 $?
 X sh -c 'exit 3'; expect_eq "--autopkgtest: status 3" 3 $?
 X sh -c 'kill -TERM $$'; expect_eq "--autopkgtest: killed by SIGTERM is 143" 143 $?
@@ -154,6 +154,28 @@ expect_eq "--autopkgtest: slowly read output arrives whole" "$want" "$(X cat /tm
 pid=$!; PIDS="$PIDS $pid"
 for i in $(seq 100); do grep -q ready "$T/usr1.out" 2>/dev/null && break; sleep 0.05; done
 kill -USR1 "$pid"; wait "$pid"; expect_eq "--autopkgtest: SIGUSR1 reaches the command" 5 $?
+# Output to pipes, as autopkgtest gives it, is relayed by init itself: the command is its child, with no
+# wrapper process between them. Separate pipes stay separate; a reader gone is the command's own SIGPIPE;
+# signals still reach it.
+expect_eq "--autopkgtest: with pipes, the command is init's own child (init relays its output)" 1 "$(X sh -c 'echo $PPID' | cat)"
+X sh -c 'echo out; echo err >&2' 2> >(cat > "$T/sep.err") | cat > "$T/sep.out"
+sleep 0.2
+expect_eq "--autopkgtest: stdout and stderr on pipes of their own, each whole" "out/err" "$(cat "$T/sep.out")/$(cat "$T/sep.err")"
+timeout 20 bash -c 'X() { "$1" -c "$2" -r --error-status 255 --autopkgtest -u root -d / -- yes; }; X "$@" | head -n 1 > /dev/null; exit ${PIPESTATUS[0]}' sh "$A" "$id"
+expect_eq "--autopkgtest: a reader gone ends the command by SIGPIPE (141), as with its own pipe" 141 $?
+"$A" -c "$id" -r --error-status 255 --autopkgtest -u root -d / -- \
+        sh -c "trap 'exit 6' USR1; echo ready; while :; do sleep 0.1; done" > >(cat > "$T/usr1p.out") &
+pid=$!; PIDS="$PIDS $pid"
+for i in $(seq 100); do grep -q ready "$T/usr1p.out" 2>/dev/null && break; sleep 0.05; done
+kill -USR1 "$pid"; wait "$pid"; expect_eq "--autopkgtest: with a pipe too, SIGUSR1 reaches the command" 6 $?
+# On a socket (not autopkgtest's way), the wrapper copies the output: a child of init's between them.
+sock=$(python3 -c 'import socket, subprocess, sys
+a, b = socket.socketpair()
+p = subprocess.Popen(sys.argv[1:], stdout=b)
+b.close()
+data = b"".join(iter(lambda: a.recv(65536), b""))
+print(data.decode().strip(), p.wait())' "$A" -c "$id" -r --error-status 255 --autopkgtest -u root -d / -- sh -c 'test $PPID != 1 && echo wrapped; exit 255')
+expect_eq "--autopkgtest: output to a socket goes through the wrapper, and 255 is 253" "wrapped 253" "$sock"
 hide
 X sh -c 'exit 255' | cat; expect_eq "--autopkgtest through attach: 255 is 253" 253 "${PIPESTATUS[0]}"
 X sh -c 'exit 255' > /dev/null 2>&1; expect_eq "--autopkgtest through attach: ... (output a file)" 253 $?
