@@ -16,7 +16,7 @@ static bool lock_fd_is_path(int fd, const char *path) {
                a.st_ino == b.st_ino;
 }
 
-int lock_file(const char *path, LockMode mode, bool wait) {
+static int lock_file_internal(const char *path, LockMode mode, bool wait, bool create) {
         struct flock fl = {
                 .l_type = mode == LOCK_MODE_EXCLUSIVE ? F_WRLCK : F_RDLCK,
                 .l_whence = SEEK_SET,
@@ -25,7 +25,7 @@ int lock_file(const char *path, LockMode mode, bool wait) {
         for (;;) {
                 _cleanup_close_ int fd = -EBADF;
 
-                fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
+                fd = open(path, O_RDWR | (create ? O_CREAT : 0) | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW, 0644);
                 if (fd < 0)
                         return -errno;
                 while (fcntl(fd, wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) < 0) {
@@ -37,6 +37,14 @@ int lock_file(const char *path, LockMode mode, bool wait) {
                         return TAKE_FD(fd);
                 /* Removed while we waited: lock the file that is there now (or a new one). */
         }
+}
+
+int lock_file(const char *path, LockMode mode, bool wait) {
+        return lock_file_internal(path, mode, wait, true);
+}
+
+int lock_file_existing(const char *path, LockMode mode, bool wait) {
+        return lock_file_internal(path, mode, wait, false);
 }
 
 int lock_file_remove(const char *path, int fd) {

@@ -18,6 +18,10 @@ typedef enum LockMode {
  * Returns the locked fd (O_CLOEXEC) or -errno. */
 int lock_file(const char *path, LockMode mode, bool wait);
 
+/* The same, but never creates @path: -ENOENT when it is not there. For a lock file inside a directory
+ * that its holder may be removing, where a file made anew would be in the way of its removal. */
+int lock_file_existing(const char *path, LockMode mode, bool wait);
+
 /* Removes the lock file @path, whose exclusive lock the caller holds as @fd (from lock_file()), for
  * when what it guards is gone: whoever waits for it locks a new file at @path. Keep @fd open until
  * done. Returns 0, -ESTALE when @fd is no longer @path's file, or -errno. */

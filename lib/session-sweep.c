@@ -118,16 +118,13 @@ static int session_sweep_hidden(const char *sessions, const char *name) {
         young = time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC;
         if (young && startswith(name, ".new-"))
                 return 0;
-        if (access(lock, F_OK) < 0) {
-                if (young)
-                        return 0;
-        } else {
-                fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
-                if (fd == -EBUSY || fd == -ENOENT)
-                        return 0;
-                if (fd < 0)
-                        return fd;
-        }
+        /* Never made anew here: its owner may be removing the directory (lock file first), and a new
+         * lock file would both be in the way of that (ENOTEMPTY) and let us remove it beside them. */
+        fd = lock_file_existing(lock, LOCK_MODE_EXCLUSIVE, false);
+        if (fd == -EBUSY || (fd == -ENOENT && young))
+                return 0;
+        if (fd < 0 && fd != -ENOENT)
+                return fd;
         log_debug("Removing stale session directory %s", name);
         r = mount_umount_below(dir, NULL);
         if (r < 0)

@@ -189,6 +189,31 @@ static void test_lock_removed_while_waiting(void **state) {
         assert_int_equal(rm_rf(dir), 0);
 }
 
+/* lock_file_existing() takes a lock file that is there as lock_file() does, but makes none: a sweep
+ * locking a directory its owner is removing made a new lock file in it, and the owner's rmdir failed
+ * ("Directory not empty"). */
+static void test_lock_existing(void **state) {
+        _cleanup_free_ char *dir = make_tmp();
+        _cleanup_free_ char *p = path_join(dir, "x.lock");
+        int fd, other;
+        (void) state;
+
+        assert_int_equal(lock_file_existing(p, LOCK_MODE_EXCLUSIVE, false), -ENOENT);
+        assert_int_equal(lock_file_existing(p, LOCK_MODE_SHARED, true), -ENOENT);
+        assert_int_equal(access(p, F_OK), -1);
+        assert_int_equal(errno, ENOENT);
+
+        fd = lock_file(p, LOCK_MODE_EXCLUSIVE, false);
+        assert_true(fd >= 0);
+        assert_int_equal(lock_file_existing(p, LOCK_MODE_EXCLUSIVE, false), -EBUSY);
+        close(fd);
+        other = lock_file_existing(p, LOCK_MODE_EXCLUSIVE, false);
+        assert_true(other >= 0);
+        assert_true(lock_is_held(p, LOCK_MODE_EXCLUSIVE));
+        close(other);
+        assert_int_equal(rm_rf(dir), 0);
+}
+
 static void test_state_roundtrip(void **state) {
         _cleanup_free_ char *dir = make_tmp();
         _cleanup_free_ char *p = path_join(dir, "x.json");
@@ -360,6 +385,7 @@ int main(void) {
                 cmocka_unit_test(test_publish_versions),
                 cmocka_unit_test(test_lock_contention),
                 cmocka_unit_test(test_lock_removed_while_waiting),
+                cmocka_unit_test(test_lock_existing),
                 cmocka_unit_test(test_state_roundtrip),
                 cmocka_unit_test(test_gc_select),
                 cmocka_unit_test(test_remove_refusal),
