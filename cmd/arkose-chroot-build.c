@@ -2,6 +2,10 @@
 /* arkose-chroot build: a buildd-like build of a .dsc or a source tree.
  *
  *   STATE/builds/build-XXXXXX/
+ *     lock                     held by the build while it runs: a directory whose lock nobody holds was
+ *                              left by a killed build, and the next build (or 'recover') removes it
+ *     session                  the id of its detached build session (--keep-session, --purge-*, hooks):
+ *                              kept while that session is there (the user's to end, and to remove it)
  *     build/                   bound at /build in the build session; owned by the build user
  *       reproducible-path/     the unpacked source (sbuild's stable build path)
  *       deps.log build.log     the two stages' output
@@ -44,6 +48,8 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "buildplan.h"
+#include "lock.h"
+#include "mount.h"
 #include "proxy.h"
 #include "session.h"
 #include "store.h"
@@ -193,6 +199,7 @@ typedef struct Build {
         char *arch;             /* the chroot's architecture (dpkg's name): the build architecture */
         BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
         char *kept_session;     /* the build session's id, when --keep-session or --purge-* kept it */
+        int lock_fd;            /* the lock on dir/lock, held for the build's life */
 } Build;
 
 static void build_done(Build *b) {
@@ -210,6 +217,73 @@ static void build_done(Build *b) {
         free(b->dsc);
         free(b->arch);
         free(b->kept_session);
+        b->lock_fd = safe_close(b->lock_fd);
+}
+
+/* Removes @name in @builds when a killed build left it: its lock file there, held by nobody, and no
+ * session of its still there (one kept with it). Not one without a lock file (being made, or older than
+ * locks). The lock file is never made anew here: its build may be removing the directory. Returns 1
+ * when removed, else 0 or -errno. */
+static int build_sweep_one(const char *state_dir, const char *builds, const char *name) {
+        _cleanup_free_ char *dir = path_join(builds, name), *lock = NULL, *mark = NULL, *id = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!dir || !(lock = path_join(dir, "lock")) || !(mark = path_join(dir, "session")))
+                return -ENOMEM;
+        fd = lock_file_existing(lock, LOCK_MODE_EXCLUSIVE, false);
+        if (fd == -EBUSY || fd == -ENOENT)
+                return 0;
+        if (fd < 0)
+                return fd;
+        r = read_file(mark, &id);
+        if (r >= 0) {
+                _cleanup_free_ char *session = NULL;
+
+                if (!session_id_is_valid(id, NULL))
+                        return 0; /* not ours to judge */
+                session = path_join(state_dir, "sessions", id);
+                if (!session)
+                        return -ENOMEM;
+                if (access(session, F_OK) >= 0 || errno != ENOENT)
+                        return 0;
+        } else if (r != -ENOENT)
+                return r;
+        r = mount_umount_below(dir, NULL); /* none of ours, but rm_rf() never crosses one */
+        if (r < 0)
+                return r;
+        r = rm_rf(dir);
+        return r < 0 ? r : 1;
+}
+
+int build_sweep(const char *state_dir, unsigned *ret_removed) {
+        _cleanup_free_ char *builds = path_join(state_dir, "builds");
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        unsigned removed = 0;
+
+        if (!builds)
+                return -ENOMEM;
+        d = opendir(builds);
+        if (!d)
+                return errno == ENOENT ? 0 : -errno;
+        while ((de = readdir(d))) {
+                int r;
+
+                if (!startswith(de->d_name, "build-"))
+                        continue;
+                r = build_sweep_one(state_dir, builds, de->d_name);
+                if (r < 0)
+                        log_warning_errno(r, "Failed to remove build directory '%s/%s' of a killed build, "
+                                          "ignoring: %m", builds, de->d_name);
+                else if (r > 0) {
+                        log_debug("Removed build directory '%s/%s' of a killed build", builds, de->d_name);
+                        removed++;
+                }
+        }
+        if (ret_removed)
+                *ret_removed = removed;
+        return 0;
 }
 
 /* Runs @argv and returns its first line of output in *ret; with @quiet, its stderr goes to /dev/null. */
@@ -293,7 +367,7 @@ static int build_unpack(Build *b, const char *what) {
 }
 
 static int build_prepare(Context *ctx, Build *b, const char *what) {
-        _cleanup_free_ char *builds = path_join(ctx->state_dir, "builds");
+        _cleanup_free_ char *builds = path_join(ctx->state_dir, "builds"), *lock = NULL;
         int r;
 
         if (!builds)
@@ -301,10 +375,17 @@ static int build_prepare(Context *ctx, Build *b, const char *what) {
         r = mkdir_p(builds, 0755);
         if (r < 0)
                 return log_error_errno(r, "Failed to create '%s': %m", builds);
+        (void) build_sweep(ctx->state_dir, NULL);
         b->dir = path_join(builds, "build-XXXXXX");
         if (!b->dir || !mkdtemp(b->dir))
                 return log_error_errno(b->dir ? -errno : -ENOMEM, "Failed to create a build directory: %m");
         (void) chmod(b->dir, 0755);
+        lock = path_join(b->dir, "lock");
+        if (!lock)
+                return log_oom();
+        b->lock_fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
+        if (b->lock_fd < 0)
+                return log_error_errno(b->lock_fd, "Failed to lock '%s': %m", lock);
         b->build = path_join(b->dir, "build");
         b->src = path_join(b->build, "reproducible-path");
         if (!b->build || !b->src)
@@ -1167,6 +1248,16 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         if (r < 0)
                 return r;
         v.session = session_id(session);
+        if (detached) {
+                /* A detached session outlives a killed build: while it is there, so is the directory. */
+                _cleanup_free_ char *mark = path_join(b->dir, "session");
+
+                r = mark ? write_file_atomic(mark, session_id(session), 0644) : -ENOMEM;
+                if (r < 0) {
+                        (void) session_end(session);
+                        return log_error_errno(r, "Failed to write '%s/session': %m", b->dir);
+                }
+        }
         b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
         r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build/build.log", NULL);
         if (r >= 0) {
@@ -1471,7 +1562,7 @@ static void build_plan_set(Build *b) {
 }
 
 int verb_build(Context *ctx, int argc, char **argv) {
-        _cleanup_(build_done) Build b = {};
+        _cleanup_(build_done) Build b = { .lock_fd = -EBADF };
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(user_info_done) UserInfo u = {}, owner = {};
         _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
@@ -1530,6 +1621,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         }
         signals_install();
         r = build_prepare(ctx, &b, what);
+        test_pause_point("build-prepared");
         if (r >= 0) {
                 /* sbuild's -d DIST: a build has no working directory to take, and sbuild's users type it. */
                 const char *chroot_spec = arg_chroot ?: arg_directory;

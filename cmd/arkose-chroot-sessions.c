@@ -535,7 +535,7 @@ int verb_sessions(Context *ctx, int argc, char **argv) {
 
 int verb_recover(Context *ctx, int argc, char **argv) {
         _cleanup_strv_free_ char **names = NULL;
-        unsigned removed = 0, dead = 0;
+        unsigned removed = 0, dead = 0, builds = 0;
         int r;
 
         (void) argv;
@@ -550,7 +550,13 @@ int verb_recover(Context *ctx, int argc, char **argv) {
         if (store_list_names(ctx->state_dir, &names) >= 0)
                 for (char **n = names; *n; n++)
                         (void) store_sweep(ctx->state_dir, *n);
+        /* And killed builds their build directories. */
+        r = build_sweep(ctx->state_dir, &builds);
+        if (r < 0)
+                log_warning_errno(r, "Failed to look for build directories of killed builds, ignoring: %m");
         printf("Removed %u stale session%s", removed, removed == 1 ? "" : "s");
+        if (builds > 0)
+                printf(" and %u build director%s of killed builds", builds, builds == 1 ? "y" : "ies");
         if (dead > 0)
                 printf("; %u dead session%s kept (--recover-session or --end-session)", dead,
                        dead == 1 ? "" : "s");

@@ -199,7 +199,7 @@ static void help(void) {
                "        [COMMAND [ARG...]]\n"
                "  arkose-chroot -c SESSION --end-session | --recover-session\n"
                "  arkose-chroot sessions [--json]             sessions and their state\n"
-               "  arkose-chroot recover                       remove what killed sessions left behind\n"
+               "  arkose-chroot recover                       remove what killed sessions and builds left behind\n"
                "  arkose-chroot create NAME [--mirror URL]\n"
                "  arkose-chroot list              (also -l / --list)\n"
                "  arkose-chroot info NAME[@VERSION]  (also -i / --info [-c NAME])\n"

@@ -200,6 +200,9 @@ extern char *root_env[];
 void user_info_done(UserInfo *u);
 
 int verb_build(Context *ctx, int argc, char **argv);
+/* Removes the build directories killed builds left in STATE/builds (not a running build's, nor one whose
+ * kept session is still there); their number in *@ret_removed. Returns 0 or -errno. */
+int build_sweep(const char *state_dir, unsigned *ret_removed);
 int verb_start(Context *ctx, int argc, char **argv);
 int verb_stop(Context *ctx, int argc, char **argv);
 

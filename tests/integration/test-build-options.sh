@@ -106,6 +106,37 @@ expect_eq "the printed command ends it ($end)" 0 "$rc"
 check "the session is gone" sh -c "! '$ARKOSE' sessions | grep -q '$id'"
 check "and the build directory" sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds')\" ]"
 
+# A killed build leaves its build directory behind. 'recover', and the next build, remove it once no build
+# holds it: not a running build's, not one whose kept session is still there (it lives on with it).
+killed_build() {
+        ARKOSE_TEST_PAUSE_AT=build-prepared "$ARKOSE" build --chroot bookworm "$T/src/plain" --output "$T/out" \
+                > /dev/null 2>&1 &
+        pid=$!; PIDS="$PIDS $pid"
+        wait_stopped "$pid"
+}
+killed_build
+left=$(ls "$ARKOSE_STATE_DIR/builds")
+out=$("$ARKOSE" recover 2>&1)
+check "recover leaves a running build's directory ($left; $out)" test -n "$left" -a -d "$ARKOSE_STATE_DIR/builds/$left"
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+expect_eq "once the build is killed, recover removes its directory" \
+        "Removed 0 stale sessions and 1 build directory of killed builds" "$("$ARKOSE" recover 2>&1)"
+check "which is gone" test ! -e "$ARKOSE_STATE_DIR/builds/$left"
+killed_build
+kill -KILL "$pid"; wait "$pid" 2>/dev/null
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" "$T/src/plain" --output "$T/out" > "$T/after-kill.out" 2>&1
+expect_eq "the next build succeeds" 0 $?
+check "and leaves no build directory: its own, nor the killed build's" \
+        sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds')\" ]"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --purge-session successful "$T/src/broken" --output "$T/out" > "$T/k.out" 2>&1
+id=$(sed -n "s/^The build session '\(.*\)' is kept.*/\1/p" "$T/k.out")
+left=$(ls "$ARKOSE_STATE_DIR/builds")
+"$ARKOSE" recover > /dev/null 2>&1
+check "recover leaves the directory of a kept session ($id, $left)" test -n "$id" -a -d "$ARKOSE_STATE_DIR/builds/$left"
+"$ARKOSE" -c "session:$id" --end-session
+expect_eq "and removes it once that session is ended" \
+        "Removed 0 stale sessions and 1 build directory of killed builds" "$("$ARKOSE" recover 2>&1)"
+
 # What is built follows sbuild's options: -A (--arch-all) adds the Architecture: all packages and keeps the
 # Architecture: any ones (an sbuild user's "-A" built only the arch:all ones before, and a source with none
 # failed), --no-arch-any drops those, --no-arch-all the arch:all ones. test-pkg plus an arch:any package:
