@@ -154,6 +154,7 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 .packages = def->packages,
                 .mirror = mirror,
                 .keyring = def->keyring,
+                .script = def->script,
                 .target = store_staging_rootfs(staging),
         };
         r = unpack_debootstrap_run(&plan, log_path, signals_forward_to, &reason);
@@ -162,6 +163,13 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 return log_error_errno(-EINTR, "Creating '%s' was interrupted; nothing was kept", def->name);
         if (r == -ENOENT || r == -EACCES)
                 return log_error_errno(r, "Failed to run debootstrap: %m (is the debootstrap package installed?)");
+        if (r < 0 && reason && startswith(reason, "E: No such script") && !def->script)
+                /* A suite newer than this debootstrap: its family's script does (debootstrap's own
+                 * newer releases link it so). */
+                return log_error_errno(r, "Failed to create '%s': debootstrap failed: %s; for a suite newer "
+                                       "than this debootstrap, add 'script = %s' to %s (full log: %s)", def->name,
+                                       reason, def->distribution == CHROOT_DISTRIBUTION_UBUNTU ? "gutsy" : "sid",
+                                       def->path ?: "its definition", log_path);
         if (r < 0)
                 return log_error_errno(r, "Failed to create '%s': debootstrap failed: %s (full log: %s)", def->name,
                                        reason ?: "see the log", log_path);

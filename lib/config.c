@@ -109,6 +109,7 @@ ChrootDef *chroot_def_free(ChrootDef *d) {
         strv_free(d->packages);
         free(d->mirror);
         free(d->keyring);
+        free(d->script);
         free(d->directory);
         free(d->url);
         free(d->sha256);
@@ -252,6 +253,7 @@ static const ConfigKey chroot_keys[] = {
         DEF_KEY("packages", parse_words, packages),
         DEF_KEY("mirror", parse_mirror, mirror),
         DEF_KEY("keyring", parse_abs_path, keyring),
+        DEF_KEY("script", parse_word, script),
         DEF_KEY("directory", parse_abs_path, directory),
         DEF_KEY("url", parse_string, url),
         DEF_KEY("sha256", parse_sha256, sha256),

@@ -48,6 +48,8 @@ typedef struct ChrootDef {
         char **packages;        /* extra packages (debootstrap --include) */
         char *mirror;           /* NULL: from --mirror, arkose.conf or the host's apt sources */
         char *keyring;          /* debootstrap --keyring, optional */
+        char *script;           /* debootstrap's script (a name in its scripts directory, or a path), for a
+                                 * suite newer than the host's debootstrap; NULL: the suite's own */
         char *directory;        /* source=directory: the tree, an absolute path */
         char *url;              /* source=tarball: the URL or local path */
         char *sha256;           /* source=tarball: 64 hex digits */

@@ -38,7 +38,8 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
         int r;
 
         if (!plan || isempty(plan->suite) || isempty(plan->mirror) || !path_is_absolute(plan->target) ||
-            plan->suite[0] == '-' || plan->mirror[0] == '-')
+            plan->suite[0] == '-' || plan->mirror[0] == '-' || (plan->script && (isempty(plan->script) ||
+            plan->script[0] == '-')))
                 return -EINVAL;
 
         r = strv_extend(&argv, plan->program ?: "debootstrap");
@@ -79,7 +80,8 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
         }
         /* debootstrap takes no "--": the suite and mirror were checked not to look like options. */
         if (strv_extend(&argv, plan->suite) < 0 ||
-            strv_extend(&argv, plan->target) < 0 || strv_extend(&argv, plan->mirror) < 0)
+            strv_extend(&argv, plan->target) < 0 || strv_extend(&argv, plan->mirror) < 0 ||
+            (plan->script && strv_extend(&argv, plan->script) < 0))
                 return -ENOMEM;
         *ret = TAKE_PTR(argv);
         return 0;

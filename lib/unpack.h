@@ -17,6 +17,7 @@ typedef struct DebootstrapPlan {
         const char *mirror;
         const char *keyring;
         const char *target;
+        const char *script;             /* debootstrap's SCRIPT argument; NULL: the suite's */
         const char *program;            /* NULL: "debootstrap" */
 } DebootstrapPlan;
 

@@ -187,6 +187,17 @@ static void test_debootstrap_argv(void **state) {
         assert_string_equal(a[6], "/s/rootfs");
         assert_string_equal(a[7], "http://mirror.invalid/debian");
 
+        /* A script for a suite newer than debootstrap: its fourth argument. */
+        p.script = "sid";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), 0);
+        assert_int_equal(strv_length(b), 9);
+        assert_string_equal(b[7], "http://mirror.invalid/debian");
+        assert_string_equal(b[8], "sid");
+        b = strv_free(b);
+        p.script = "-x";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+        p.script = NULL;
+
         p.packages = evil;
         assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
         p.packages = NULL;
