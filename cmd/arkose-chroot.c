@@ -758,7 +758,7 @@ void chroot_ref_done(ChrootRef *r) {
 }
 
 int log_config_error(int r, const char *path, unsigned line, const char *key, const char *what) {
-        _cleanup_free_ char *why = r == -EINVAL ? config_error_describe(path, line, key) : NULL;
+        _cleanup_free_ char *why = r == -EINVAL || r == -ENOTUNIQ ? config_error_describe(r, path, line, key) : NULL;
         char at[16] = "";
 
         if (line > 0)

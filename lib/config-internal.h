@@ -24,10 +24,10 @@ typedef struct ConfigKey {
         ConfigKeyFlags flags;
 } ConfigKey;
 
-/* Parses the INI file @path with the key table @keys into @target. A key unknown in its section, a key
- * given twice (unless CONFIG_KEY_REPEATABLE), a bad value or a syntax error give -EINVAL with
+/* Parses the INI file @path with the key table @keys into @target. A key unknown in its section, a bad
+ * value or a syntax error give -EINVAL, a key given again (unless CONFIG_KEY_REPEATABLE) -ENOTUNIQ, with
  * *reterr_line set to the line (0 when not known) and *reterr_key to the table's key name (NULL for an
- * unknown key or a syntax error). Returns 0, -EINVAL, -ENOMEM, -ENOENT if @path is missing, or other
- * -errno for I/O. */
+ * unknown key or a syntax error). Returns 0, -EINVAL, -ENOTUNIQ, -ENOMEM, -ENOENT if @path is missing,
+ * or other -errno for I/O. */
 int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *target, unsigned *reterr_line,
                  const char **reterr_key);

@@ -326,7 +326,7 @@ static int config_ini_handler(void *user, const char *section, const char *name,
         if (!seen)
                 r = -ENOMEM;
         else if (!(k->flags & CONFIG_KEY_REPEATABLE) && strv_contains(st->seen, seen)) {
-                st->error = -EINVAL;
+                st->error = -ENOTUNIQ;
                 st->error_line = lineno;
                 st->error_key = k->key;
                 return 0;
@@ -365,19 +365,19 @@ static char *printable(char *s) {
         return s;
 }
 
-char *config_error_describe(const char *path, unsigned line, const char *key) {
+char *config_error_describe(int error, const char *path, unsigned line, const char *key) {
         _cleanup_fclose_ FILE *f = NULL;
-        _cleanup_strv_free_ char **seen = NULL;
         _cleanup_free_ char *buf = NULL, *section = NULL;
         size_t n = 0;
         char *text = NULL, *eq, *name, *value;
+        unsigned first = 0; /* where @key was given first in the section */
 
         if (line == 0)
                 return key ? strdup_printf("'%s' is missing, or does not fit with the other keys", key) : NULL;
         f = fopen(path, "re");
         if (!f)
                 return NULL;
-        /* The section and the keys given in it so far, up to the line. */
+        /* The section, and where in it @key was given first, up to the line. */
         for (unsigned i = 1; i <= line; i++) {
                 if (getline(&buf, &n, f) < 0)
                         return NULL;
@@ -389,11 +389,11 @@ char *config_error_describe(const char *path, unsigned line, const char *key) {
                         section = strndup(text + 1, strcspn(text + 1, "]"));
                         if (!section)
                                 return NULL;
-                        seen = strv_free(seen);
+                        first = 0;
                 } else if ((eq = strpbrk(text, "=:")) && text[0] != '#' && text[0] != ';') {
                         *eq = '\0';
-                        if (strv_extend(&seen, strip(text)) < 0)
-                                return NULL;
+                        if (first == 0 && key && streq(strip(text), key))
+                                first = i;
                 }
         }
         if (text[0] == '[')
@@ -407,9 +407,12 @@ char *config_error_describe(const char *path, unsigned line, const char *key) {
         if (!key)
                 return section ? strdup_printf("unknown key '%s' in [%s]", name, printable(section))
                                : strdup_printf("'%s' is outside of any [section]", name);
-        /* (A key that may be repeated, such as bind, was refused for its value.) */
-        if (strv_contains(seen, key))
-                return strdup_printf("'%s' is given again, or '%s' is not a valid value for it", key, value);
+        /* (A key that may be repeated, such as bind, was refused for its value: -EINVAL.) */
+        if (error == -ENOTUNIQ && first > 0)
+                return strdup_printf("'%s' is given again (first on line %u); it is given once in [%s]", key,
+                                     first, printable(section ?: (char *) "?"));
+        if (error == -ENOTUNIQ)
+                return strdup_printf("'%s' is given again; it is given once", key);
         return strdup_printf("invalid value '%s' for '%s'", value, key);
 }
 
@@ -434,7 +437,7 @@ int config_parse(const char *path, const ConfigKey *keys, size_t n_keys, void *t
                         *reterr_line = st.error_line;
                 if (reterr_key)
                         *reterr_key = st.error_key;
-                return st.error == -ENOMEM ? -ENOMEM : -EINVAL;
+                return st.error == -ENOMEM || st.error == -ENOTUNIQ ? st.error : -EINVAL;
         }
         if (r != 0) {
                 /* inih: the first line with a syntax error, or -1 for I/O. */

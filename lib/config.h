@@ -89,12 +89,12 @@ int chroot_def_parse_file(const char *path, const char *name, ChrootDef **ret, u
                           const char **reterr_key);
 
 /* What is wrong at line @line of config file @path, for the message after "PATH:LINE: ", as a parse error
- * of this file (chroot definitions, profiles, arkose.conf) left it in *reterr_line and *reterr_key:
- * "unknown key 'x' in [chroot]", "'suite' is given twice in [chroot]", "invalid value 'huge' for
- * 'variant'", "a section header without its ']'". It reads the file again up to that line. Newly
- * allocated; NULL when it cannot say more than the key (line 0: a key missing or in conflict with
- * another), or out of memory. */
-char *config_error_describe(const char *path, unsigned line, const char *key);
+ * @error (-EINVAL, -ENOTUNIQ) of this file (chroot definitions, profiles, arkose.conf) left it in
+ * *reterr_line and *reterr_key: "unknown key 'x' in [chroot]", "'suite' is given again (first on line 2):
+ * it is given once in [chroot]", "invalid value 'huge' for 'variant'", "a section header without its
+ * ']'". It reads the file again up to that line. Newly allocated; NULL when it cannot say more than the
+ * key (line 0: a key missing or in conflict with another), or out of memory. */
+char *config_error_describe(int error, const char *path, unsigned line, const char *key);
 
 /* Finds the definition for @name_or_alias in @dirs (searched in order: earlier directories override
  * later ones for the same NAME.conf, e.g. {"/etc/arkose/chroots.d", "/usr/share/arkose/chroots"}).

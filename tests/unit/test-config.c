@@ -112,15 +112,17 @@ static void test_parse_defaults(void **state) {
 static void test_error_describe(void **state) {
         static const struct {
                 const char *file, *says; /* NULL: nothing more than the key */
+                int error;
         } cases[] = {
-                { "bad-syntax.conf", "not a 'key = value' line: 'this line has no equals sign'" },
-                { "bad-unclosed-section.conf", "a section header without its ']'" },
-                { "bad-unknown-key.conf", "unknown key 'varient' in [chroot]" },
-                { "bad-unknown-section.conf", "unknown key 'suite' in [main]" },
-                { "bad-variant.conf", "invalid value 'fat' for 'variant'" },
-                { "bad-source.conf", "invalid value 'nfs' for 'source'" },
-                { "bad-duplicate.conf", "'suite' is given again, or 'trixie' is not a valid value for it" },
-                { "bad-tarball-no-sha256.conf", "'sha256' is missing, or does not fit with the other keys" },
+                { "bad-syntax.conf", "not a 'key = value' line: 'this line has no equals sign'", -EINVAL },
+                { "bad-unclosed-section.conf", "a section header without its ']'", -EINVAL },
+                { "bad-unknown-key.conf", "unknown key 'varient' in [chroot]", -EINVAL },
+                { "bad-unknown-section.conf", "unknown key 'suite' in [main]", -EINVAL },
+                { "bad-variant.conf", "invalid value 'fat' for 'variant'", -EINVAL },
+                { "bad-source.conf", "invalid value 'nfs' for 'source'", -EINVAL },
+                { "bad-duplicate.conf", "'suite' is given again (first on line 2); it is given once in [chroot]",
+                  -ENOTUNIQ },
+                { "bad-tarball-no-sha256.conf", "'sha256' is missing, or does not fit with the other keys", -EINVAL },
         };
         (void) state;
 
@@ -131,14 +133,14 @@ static void test_error_describe(void **state) {
                 unsigned line = 0;
 
                 print_message("%s\n", cases[i].file);
-                assert_int_equal(chroot_def_parse_file(p, "x", &d, &line, &key), -EINVAL);
-                why = config_error_describe(p, line, key);
+                assert_int_equal(chroot_def_parse_file(p, "x", &d, &line, &key), cases[i].error);
+                why = config_error_describe(cases[i].error, p, line, key);
                 assert_non_null(why);
                 assert_string_equal(why, cases[i].says);
         }
         /* Not readable (any more): nothing to say. */
-        assert_null(config_error_describe("/nonexistent/x.conf", 3, "suite"));
-        assert_null(config_error_describe("/nonexistent/x.conf", 3, NULL));
+        assert_null(config_error_describe(-EINVAL, "/nonexistent/x.conf", 3, "suite"));
+        assert_null(config_error_describe(-EINVAL, "/nonexistent/x.conf", 3, NULL));
 }
 
 static void test_parse_malformed(void **state) {
@@ -172,7 +174,9 @@ static void test_parse_malformed(void **state) {
                 const char *key = "unset";
 
                 print_message("%s\n", cases[i].file);
-                assert_int_equal(chroot_def_parse_file(p, "x", &d, &line, &key), -EINVAL);
+                /* A key given again is told from a bad value. */
+                assert_int_equal(chroot_def_parse_file(p, "x", &d, &line, &key),
+                                 streq(cases[i].file, "bad-duplicate.conf") ? -ENOTUNIQ : -EINVAL);
                 assert_null(d);
                 assert_int_equal(line, cases[i].line);
                 if (cases[i].key)

@@ -313,7 +313,9 @@ static void test_parse_malformed(void **state) {
                 const char *key = "unset";
 
                 print_message("%s\n", cases[i].file);
-                assert_int_equal(profile_parse_file(path, "x", &p, &line, &key), -EINVAL);
+                /* A key given again is told from a bad value. */
+                assert_int_equal(profile_parse_file(path, "x", &p, &line, &key),
+                                 streq(cases[i].file, "bad-duplicate.conf") ? -ENOTUNIQ : -EINVAL);
                 assert_null(p);
                 assert_int_equal(line, cases[i].line);
                 if (cases[i].key)
@@ -331,6 +333,8 @@ static void test_error_describe(void **state) {
                 { "bad-wrong-section.conf", "unknown key 'mode' in [profile]" },
                 { "bad-unknown-section.conf", "unknown key 'dns' in [netwerk]" },
                 { "bad-bind-relative.conf", "invalid value '" },
+                /* bind may be repeated: its second one is refused for its value, not for being there. */
+                { "bad-bind-repeated-relative.conf", "invalid value 'srv/data' for 'bind'" },
         };
         (void) state;
 
@@ -342,7 +346,7 @@ static void test_error_describe(void **state) {
 
                 print_message("%s\n", cases[i].file);
                 assert_int_equal(profile_parse_file(path, "x", &p, &line, &key), -EINVAL);
-                why = config_error_describe(path, line, key);
+                why = config_error_describe(-EINVAL, path, line, key);
                 assert_non_null(why);
                 assert_non_null(strstr(why, cases[i].says));
         }
