@@ -340,8 +340,6 @@ int session_join_runtime(Session *session, const Profile *profile, const UserInf
         r = runtime_plan_for(profile, user, &plan);
         if (r < 0)
                 return r;
-        /* The bus proxy is the session user's only. */
-        plan.dbus_address = mfree(plan.dbus_address);
         r = runtime_dir_join(info->dir, info->init_pid, user->name, user->uid, user->gid, &plan);
         if (r < 0)
                 log_notice("%s's commands in session '%s' run without a runtime directory of their own.", user->name,

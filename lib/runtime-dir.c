@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* A session user's own runtime directory, its sockets and its filtered session bus (lib/runtime-dir.h). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -188,14 +189,19 @@ static int make_bind_target(int dir_fd, const char *name, uid_t uid, gid_t gid) 
         return fd < 0 ? -errno : 0;
 }
 
-static char *proxy_record_path(const char *session_dir) {
-        return path_join(session_dir, "dbus-proxy");
+/* The bus proxy's record: "dbus-proxy" for the session's user, "dbus-proxy-UID" for a user who joins
+ * (@joiner, the uid; -1 for the session's user). */
+static char *proxy_record_path(const char *session_dir, uid_t joiner) {
+        if (joiner == (uid_t) -1)
+                return path_join(session_dir, "dbus-proxy");
+        return strdup_printf("%s/dbus-proxy-%u", session_dir, (unsigned) joiner);
 }
 
 /* Starts xdg-dbus-proxy as the user, listening at @dir/bus, and waits until it is ready. Its stderr goes
- * to the session directory's dbus-proxy.log; its pid and start time to dbus-proxy. */
+ * to the session directory's dbus-proxy.log; its pid and start time to dbus-proxy (with -UID for a
+ * @joiner, else -1). */
 static int start_proxy(const char *session_dir, const char *dir, const char *user, uid_t uid, gid_t gid,
-                       const RuntimePlan *plan, bool detached) {
+                       const RuntimePlan *plan, bool detached, uid_t joiner) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *socket = path_join(dir, RUNTIME_DBUS_SOCKET), *log = NULL, *record = NULL;
         _cleanup_close_ int log_fd = -EBADF, null_fd = -EBADF;
@@ -204,8 +210,8 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
         char byte;
         pid_t pid;
 
-        log = path_join(session_dir, "dbus-proxy.log");
-        record = proxy_record_path(session_dir);
+        record = proxy_record_path(session_dir, joiner);
+        log = record ? strdup_printf("%s.log", record) : NULL;
         if (!socket || !log || !record)
                 return -ENOMEM;
         if (strv_extend(&argv, RUNTIME_DBUS_PROXY) < 0 || strv_extend(&argv, plan->dbus_address) < 0 ||
@@ -418,7 +424,7 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
                 log_debug_errno(r, "Failed to record the runtime directory's plan: %m");
 
         if (plan->dbus_address) {
-                r = start_proxy(session_dir, dir, user, uid, gid, plan, detached);
+                r = start_proxy(session_dir, dir, user, uid, gid, plan, detached, (uid_t) -1);
                 if (r == -ECHILD)
                         log_notice("The session gets no session bus: %s did not start (is it installed? see "
                                    "%s/dbus-proxy.log)",
@@ -430,10 +436,47 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
         return 0;
 }
 
+static pid_t proxy_pid(const char *session_dir, uid_t joiner);
+static void proxy_stop(const char *session_dir, uid_t joiner);
+
+/* The bus of a user who joins: a proxy of their own bus, as the session's user has, listening in
+ * SESSION/dbus-UID/bus, bound into the runtime directory @dir (open as @dir_fd). That directory outlives
+ * the runtime directory, which each later command of theirs makes anew: their programs still running
+ * keep their bus, and the proxy is started once (again only when it is gone). */
+static int join_bus(const char *session_dir, const char *dir, int dir_fd, const char *user, uid_t uid, gid_t gid,
+                    const RuntimePlan *plan) {
+        _cleanup_free_ char *home = strdup_printf("%s/dbus-%u", session_dir, (unsigned) uid);
+        _cleanup_free_ char *socket = NULL, *target = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!home || !(socket = path_join(home, RUNTIME_DBUS_SOCKET)) ||
+            !(target = path_join(dir, RUNTIME_DBUS_SOCKET)))
+                return -ENOMEM;
+        if (proxy_pid(session_dir, uid) == 0 || access(socket, F_OK) < 0) {
+                proxy_stop(session_dir, uid);
+                r = rm_rf(home);
+                if (r < 0)
+                        return r;
+                if (mkdir(home, 0700) < 0 || chown(home, uid, gid) < 0)
+                        return -errno;
+                r = start_proxy(session_dir, home, user, uid, gid, plan, true, uid);
+                if (r < 0)
+                        return r;
+        }
+        fd = open(socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        r = make_bind_target(dir_fd, RUNTIME_DBUS_SOCKET, uid, gid);
+        if (r < 0)
+                return r;
+        return mount_bind_fd(fd, target);
+}
+
 /* The joiner's child: in a mount namespace of its own (nothing is bound on the host), the directory with
- * the sockets bound in, then moved into the container as one tree. Logs. */
-static int join_child(const char *dir, pid_t init_pid, const char *user, uid_t uid, gid_t gid,
-                      const RuntimePlan *plan) {
+ * the sockets (and the bus proxy's) bound in, then moved into the container as one tree. Logs. */
+static int join_child(const char *session_dir, const char *dir, pid_t init_pid, const char *user, uid_t uid,
+                      gid_t gid, const RuntimePlan *plan) {
         _cleanup_free_ char *target = strdup_printf("/run/user/%u", (unsigned) uid);
         _cleanup_close_ int dir_fd = -EBADF;
         int r;
@@ -459,6 +502,15 @@ static int join_child(const char *dir, pid_t init_pid, const char *user, uid_t u
         r = bind_sockets(dir, dir_fd, plan, user, uid, gid, false);
         if (r < 0)
                 return r;
+        if (plan->dbus_address) {
+                r = join_bus(session_dir, dir, dir_fd, user, uid, gid, plan);
+                if (r == -ECHILD)
+                        log_notice("%s gets no session bus in the session: %s did not start (is it installed? see "
+                                   "%s/dbus-proxy-%u.log)", user, RUNTIME_DBUS_PROXY, session_dir, (unsigned) uid);
+                else if (r < 0)
+                        log_notice("%s gets no session bus in the session: %s: %s", user, RUNTIME_DBUS_PROXY,
+                                   strerror(-r));
+        }
         r = mount_bind_into(init_pid, dir, target, MOUNT_INTO_MKDIR | MOUNT_INTO_REPLACE);
         if (r < 0)
                 return log_error_errno(r, "Failed to bind the runtime directory of %s into the session: %m", user);
@@ -478,7 +530,7 @@ int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, 
         if (pid < 0)
                 return log_error_errno(-errno, "Failed to fork: %m");
         if (pid == 0)
-                _exit(join_child(dir, init_pid, user, uid, gid, plan) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
+                _exit(join_child(session_dir, dir, init_pid, user, uid, gid, plan) < 0 ? EXIT_FAILURE : EXIT_SUCCESS);
         if (pid_wait_errno(pid) == 0)
                 return 0;
         /* Half made (the child's binds went with its namespace): no directory, so that the user's commands
@@ -548,8 +600,8 @@ int runtime_dir_env(const char *dir, uid_t uid, char ***env) {
 
 /* The session's bus proxy if it still runs (the recorded pid with the recorded start time, so not a pid
  * used again since), else 0. */
-static pid_t proxy_pid(const char *session_dir) {
-        _cleanup_free_ char *record = proxy_record_path(session_dir);
+static pid_t proxy_pid(const char *session_dir, uid_t joiner) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir, joiner);
         _cleanup_strv_free_ char **kv = NULL;
         unsigned long long start, now;
         const char *p, *st;
@@ -564,9 +616,9 @@ static pid_t proxy_pid(const char *session_dir) {
         return pid_start_time(pid, &now) >= 0 && now == start ? pid : 0;
 }
 
-void runtime_dir_stop(const char *session_dir) {
-        _cleanup_free_ char *record = proxy_record_path(session_dir);
-        pid_t pid = proxy_pid(session_dir);
+static void proxy_stop(const char *session_dir, uid_t joiner) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir, joiner);
+        pid_t pid = proxy_pid(session_dir, joiner);
 
         if (pid > 0) {
                 (void) kill(pid, SIGTERM);
@@ -588,6 +640,23 @@ void runtime_dir_stop(const char *session_dir) {
                 (void) unlink(record);
 }
 
+void runtime_dir_stop(const char *session_dir) {
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+
+        proxy_stop(session_dir, (uid_t) -1);
+        /* And those of the users who joined: dbus-proxy-UID. */
+        d = opendir(session_dir);
+        while (d && (de = readdir(d))) {
+                unsigned uid;
+                char end;
+
+                if (startswith(de->d_name, "dbus-proxy-") &&
+                    sscanf(de->d_name + strlen("dbus-proxy-"), "%u%c", &uid, &end) == 1)
+                        proxy_stop(session_dir, (uid_t) uid);
+        }
+}
+
 int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gid_t gid) {
         _cleanup_(runtime_plan_done) RuntimePlan plan = {};
         _cleanup_free_ char *dir = runtime_dir_path(session_dir);
@@ -607,13 +676,13 @@ int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gi
         r = bind_sockets(dir, dir_fd, &plan, user, uid, gid, true);
         if (r < 0)
                 return r;
-        if (plan.dbus_address && proxy_pid(session_dir) == 0) {
+        if (plan.dbus_address && proxy_pid(session_dir, (uid_t) -1) == 0) {
                 _cleanup_free_ char *bus = path_join(dir, RUNTIME_DBUS_SOCKET);
 
                 if (!bus)
                         return log_oom();
                 (void) unlink(bus);
-                r = start_proxy(session_dir, dir, user, uid, gid, &plan, true);
+                r = start_proxy(session_dir, dir, user, uid, gid, &plan, true, (uid_t) -1);
                 if (r < 0)
                         log_notice("The session gets no session bus: %s: %s", RUNTIME_DBUS_PROXY, strerror(-r));
         }

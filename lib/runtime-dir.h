@@ -68,9 +68,11 @@ int runtime_dir_items(const char *session_dir, uid_t uid, char ***items);
 char *runtime_dir_user_path(const char *session_dir, uid_t uid, uid_t session_uid);
 
 /* For a user who joins a running session (other than its own user, whose directory the session was made
- * with): a runtime directory of that user's own in @session_dir with @plan's sockets bound in (no bus
- * proxy), bound at /run/user/UID in the container of init @init_pid, in place of the one an earlier command
- * of the user's left there. Nothing is mounted on the host. Logs; 0 or a negative errno. */
+ * with): a runtime directory of that user's own in @session_dir with @plan's sockets bound in, and for
+ * dbus = filtered a bus proxy of the user's own bus (started once, as the user, and kept until the session
+ * ends: runtime_dir_stop()), bound at /run/user/UID in the container of init @init_pid, in place of the one
+ * an earlier command of the user's left there. Nothing is mounted on the host. Logs; 0 or a negative
+ * errno. */
 int runtime_dir_join(const char *session_dir, pid_t init_pid, const char *user, uid_t uid, gid_t gid,
                      const RuntimePlan *plan);
 
@@ -87,5 +89,5 @@ int runtime_dir_recover(const char *session_dir, const char *user, uid_t uid, gi
 /* What a reboot takes from a session's runtime directory: its proxy and its binds. */
 int runtime_dir_release(const char *session_dir);
 
-/* Ends the session's bus proxy, if it has one that still runs. */
+/* Ends the session's bus proxy, and those of the users who joined it, that still run. */
 void runtime_dir_stop(const char *session_dir);

@@ -159,8 +159,37 @@ check "after a reboot and --recover-session: Wayland" run_in '/opt/x/wayland-inf
 check "... the bus, through a new proxy, filtered" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.example.Secret /x org.example.Secret.X 2>/dev/null"
 check "... and the private home, with what was written before" run_in 'test "$(cat "$HOME/.arkose-setting" "$HOME/.arkose-reboot" | tr "\n" " ")" = "kept before-reboot "'
 expect_eq "one proxy runs for the session" 1 "$(proxies | wc -w)"
+# Another user who joins gets a proxy of their own bus: it has a portal (allowed) that the first user's
+# bus has not, and the same hidden name. Started once for all their commands; gone with the session.
+U2=arkru$$
+add_test_user -M -N -d "$T/home2" -s /bin/sh "$U2" || skip "cannot create a second test user"
+XDG2=$T/xdg2
+mkdir -p "$T/home2" "$XDG2"; chown "$U2" "$T/home2" "$XDG2"; chmod 700 "$XDG2"
+as_user2() { setpriv --reuid="$U2" --regid="$(id -g "$U2")" --init-groups env XDG_RUNTIME_DIR="$XDG2" "$@"; }
+spawn_as "$U2" env XDG_RUNTIME_DIR="$XDG2" dbus-daemon --session --address="unix:path=$XDG2/bus" --nofork --nopidfile \
+        > "$T/dbus2.log" 2>&1
+for i in $(seq 100); do [ -S "$XDG2/bus" ] && break; sleep 0.1; done
+for n in org.freedesktop.portal.Desktop org.example.Secret; do
+        spawn_as "$U2" env DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG2/bus" dbus-test-tool echo --name=$n > /dev/null 2>&1
+done
+for i in $(seq 100); do
+        as_user2 dbus-send --bus="unix:path=$XDG2/bus" --dest=org.freedesktop.DBus --print-reply / \
+                org.freedesktop.DBus.ListNames 2>/dev/null | grep -q org.example.Secret && break
+        sleep 0.1
+done
+proxies2() { ps -u "$U2" -o stat=,pid=,comm= | awk '$1 !~ /^Z/ && $3 == "xdg-dbus-proxy" {print $2}'; }
+run_in2() { (cd / && XDG_RUNTIME_DIR="$XDG2" "$ARKOSE" -c "$sid" --run-session -u "$U2" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $1" 2>>"$T/err"); }
+expect_eq "a user who joins: the bus in a runtime directory of their own" "unix:path=/run/user/$(id -u "$U2")/bus" \
+        "$(run_in2 'echo $DBUS_SESSION_BUS_ADDRESS')"
+check "... their own bus: its portal answers" run_in2 "$CALL --dest=org.freedesktop.portal.Desktop /x org.freedesktop.portal.Desktop.X >/dev/null"
+check "... filtered: their hidden name is refused" run_in2 "! $CALL --dest=org.example.Secret /x org.example.Secret.X 2>/dev/null"
+check "... not the first user's bus (no Notifications there)" run_in2 "! $CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X 2>/dev/null"
+check "the first user's commands still get theirs (no portal)" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.freedesktop.portal.Desktop /x org.freedesktop.portal.Desktop.X 2>/dev/null"
+p2=$(proxies2)
+check "one proxy runs as the user who joined ($p2), after their several commands" test -n "$p2" -a "$(echo $p2 | wc -w)" = 1
 "$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
 expect_eq "its proxy ended with it" "" "$(proxies)"
+expect_eq "and the proxy of the user who joined" "" "$(proxies2)"
 
 check "the user's sockets on the host are untouched" test -S "$XDG/wayland-test" -a -S "$XDG/bus" -a -S "$XDG/pulse/native"
 check "no mount is left" no_mounts_left
