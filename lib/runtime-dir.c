@@ -440,30 +440,43 @@ static pid_t proxy_pid(const char *session_dir, uid_t joiner);
 static void proxy_stop(const char *session_dir, uid_t joiner);
 
 /* The bus of a user who joins: a proxy of their own bus, as the session's user has, listening in
- * SESSION/dbus-UID/bus, bound into the runtime directory @dir (open as @dir_fd). That directory outlives
- * the runtime directory, which each later command of theirs makes anew: their programs still running
- * keep their bus, and the proxy is started once (again only when it is gone). */
-static int join_bus(const char *session_dir, const char *dir, int dir_fd, const char *user, uid_t uid, gid_t gid,
-                    const RuntimePlan *plan) {
-        _cleanup_free_ char *home = strdup_printf("%s/dbus-%u", session_dir, (unsigned) uid);
-        _cleanup_free_ char *socket = NULL, *target = NULL;
+ * SESSION/dbus-UID/bus (join_bus_socket()), which is bound into each of their runtime directories. That
+ * directory outlives the runtime directory, which each later command of theirs makes anew: their programs
+ * still running keep their bus, and the proxy is started once (again only when it is gone). Started from
+ * the host's mount namespace, not the joiner's own: a copy of it would keep every mount it had (other
+ * sessions' overlays) alive as long as the proxy runs. Returns 0 or -errno. */
+static char *join_bus_socket(const char *session_dir, uid_t uid) {
+        return strdup_printf("%s/dbus-%u/" RUNTIME_DBUS_SOCKET, session_dir, (unsigned) uid);
+}
+
+static int join_bus_proxy(const char *session_dir, const char *user, uid_t uid, gid_t gid, const RuntimePlan *plan) {
+        _cleanup_free_ char *socket = join_bus_socket(session_dir, uid);
+        char *slash;
+        int r;
+
+        if (!socket)
+                return -ENOMEM;
+        if (proxy_pid(session_dir, uid) > 0 && access(socket, F_OK) >= 0)
+                return 0;
+        proxy_stop(session_dir, uid);
+        slash = strrchr(socket, '/');
+        *slash = '\0';
+        r = rm_rf(socket);
+        if (r < 0)
+                return r;
+        if (mkdir(socket, 0700) < 0 || chown(socket, uid, gid) < 0)
+                return -errno;
+        return start_proxy(session_dir, socket, user, uid, gid, plan, true, uid);
+}
+
+/* In the joiner's namespace: binds the proxy's socket into their runtime directory @dir (open as @dir_fd). */
+static int join_bus_bind(const char *session_dir, const char *dir, int dir_fd, uid_t uid, gid_t gid) {
+        _cleanup_free_ char *socket = join_bus_socket(session_dir, uid), *target = path_join(dir, RUNTIME_DBUS_SOCKET);
         _cleanup_close_ int fd = -EBADF;
         int r;
 
-        if (!home || !(socket = path_join(home, RUNTIME_DBUS_SOCKET)) ||
-            !(target = path_join(dir, RUNTIME_DBUS_SOCKET)))
+        if (!socket || !target)
                 return -ENOMEM;
-        if (proxy_pid(session_dir, uid) == 0 || access(socket, F_OK) < 0) {
-                proxy_stop(session_dir, uid);
-                r = rm_rf(home);
-                if (r < 0)
-                        return r;
-                if (mkdir(home, 0700) < 0 || chown(home, uid, gid) < 0)
-                        return -errno;
-                r = start_proxy(session_dir, home, user, uid, gid, plan, true, uid);
-                if (r < 0)
-                        return r;
-        }
         fd = open(socket, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return -errno;
@@ -479,10 +492,21 @@ static int join_child(const char *session_dir, const char *dir, pid_t init_pid, 
                       gid_t gid, const RuntimePlan *plan) {
         _cleanup_free_ char *target = strdup_printf("/run/user/%u", (unsigned) uid);
         _cleanup_close_ int dir_fd = -EBADF;
+        bool bus = false;
         int r;
 
         if (!target)
                 return log_oom();
+        if (plan->dbus_address) {
+                r = join_bus_proxy(session_dir, user, uid, gid, plan);
+                if (r == -ECHILD)
+                        log_notice("%s gets no session bus in the session: %s did not start (is it installed? see "
+                                   "%s/dbus-proxy-%u.log)", user, RUNTIME_DBUS_PROXY, session_dir, (unsigned) uid);
+                else if (r < 0)
+                        log_notice("%s gets no session bus in the session: %s: %s", user, RUNTIME_DBUS_PROXY,
+                                   strerror(-r));
+                bus = r >= 0;
+        }
         if (unshare(CLONE_NEWNS) < 0)
                 return log_error_errno(-errno, "Failed to make a mount namespace: %m");
         r = mount_make_rprivate();
@@ -502,14 +526,10 @@ static int join_child(const char *session_dir, const char *dir, pid_t init_pid, 
         r = bind_sockets(dir, dir_fd, plan, user, uid, gid, false);
         if (r < 0)
                 return r;
-        if (plan->dbus_address) {
-                r = join_bus(session_dir, dir, dir_fd, user, uid, gid, plan);
-                if (r == -ECHILD)
-                        log_notice("%s gets no session bus in the session: %s did not start (is it installed? see "
-                                   "%s/dbus-proxy-%u.log)", user, RUNTIME_DBUS_PROXY, session_dir, (unsigned) uid);
-                else if (r < 0)
-                        log_notice("%s gets no session bus in the session: %s: %s", user, RUNTIME_DBUS_PROXY,
-                                   strerror(-r));
+        if (bus) {
+                r = join_bus_bind(session_dir, dir, dir_fd, uid, gid);
+                if (r < 0)
+                        log_notice("%s gets no session bus in the session: %s", user, strerror(-r));
         }
         r = mount_bind_into(init_pid, dir, target, MOUNT_INTO_MKDIR | MOUNT_INTO_REPLACE);
         if (r < 0)

@@ -187,6 +187,10 @@ check "... not the first user's bus (no Notifications there)" run_in2 "! $CALL -
 check "the first user's commands still get theirs (no portal)" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.freedesktop.portal.Desktop /x org.freedesktop.portal.Desktop.X 2>/dev/null"
 p2=$(proxies2)
 check "one proxy runs as the user who joined ($p2), after their several commands" test -n "$p2" -a "$(echo $p2 | wc -w)" = 1
+# In the host's mount namespace, as the session's own proxy: a copy of the joiner's own would keep every
+# mount it had (other sessions' overlays) alive as long as the proxy runs.
+expect_eq "both proxies run in the host's mount namespace" "$(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/mnt)" \
+        "$(readlink "/proc/$(proxies)/ns/mnt") $(readlink "/proc/$p2/ns/mnt")"
 "$ARKOSE" -c "$sid" --end-session; expect_eq "the session ends" 0 $?
 expect_eq "its proxy ended with it" "" "$(proxies)"
 expect_eq "and the proxy of the user who joined" "" "$(proxies2)"
