@@ -410,7 +410,7 @@ fail:
  * which init splices into the client's (relay_pump()), never blocking on it, while it goes on serving
  * everything else. Once COMMAND has exited, the connection's answer waits until that output is drained,
  * for a second at most; what still holds our pipe then was leaked by COMMAND and is SIGKILLed with its
- * process group (connection_finish()). This is the wrapper's work (autopkgtest_exec()) without a process
+ * process group (connections_finish()). This is the wrapper's work (autopkgtest_exec()) without a process
  * of its own; the wrapper still serves a socket among them, and commands entering with attach. Makes
  * the pipes, their write ends in @inner[1] and @inner[2]: returns 1, or 0 when there is nothing for
  * init to relay, or -errno. */
