@@ -198,8 +198,8 @@ static char *proxy_record_path(const char *session_dir, uid_t joiner) {
 }
 
 /* Starts xdg-dbus-proxy as the user, listening at @dir/bus, and waits until it is ready. Its stderr goes
- * to the session directory's dbus-proxy.log; its pid and start time to dbus-proxy (with -UID for a
- * @joiner, else -1). */
+ * to the session directory's dbus-proxy.log; its pid, start time and bus address to dbus-proxy (with -UID
+ * for a @joiner, else -1). */
 static int start_proxy(const char *session_dir, const char *dir, const char *user, uid_t uid, gid_t gid,
                        const RuntimePlan *plan, bool detached, uid_t joiner) {
         _cleanup_strv_free_ char **argv = NULL;
@@ -277,7 +277,8 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
 
                 snprintf(pid_s, sizeof(pid_s), "%d", (int) pid);
                 snprintf(start_s, sizeof(start_s), "%llu", start);
-                char *kv[] = { (char *) "pid", pid_s, (char *) "start", start_s, NULL };
+                char *kv[] = { (char *) "pid", pid_s, (char *) "start", start_s, (char *) "address",
+                               plan->dbus_address, NULL };
                 r = state_write(record, kv);
                 if (r < 0)
                         log_debug_errno(r, "Failed to record the bus proxy: %m");
@@ -439,10 +440,23 @@ int runtime_dir_create(const char *session_dir, const char *user, uid_t uid, gid
 static pid_t proxy_pid(const char *session_dir, uid_t joiner);
 static void proxy_stop(const char *session_dir, uid_t joiner);
 
+/* Whether the recorded proxy of @joiner serves the bus at @address. */
+static bool proxy_serves(const char *session_dir, uid_t joiner, const char *address) {
+        _cleanup_free_ char *record = proxy_record_path(session_dir, joiner);
+        _cleanup_strv_free_ char **kv = NULL;
+        const char *a;
+
+        if (!record || state_read(record, &kv) < 0)
+                return false;
+        a = state_get(kv, "address");
+        return a && streq(a, address);
+}
+
 /* The bus of a user who joins: a proxy of their own bus, as the session's user has, listening in
  * SESSION/dbus-UID/bus (join_bus_socket()), which is bound into each of their runtime directories. That
  * directory outlives the runtime directory, which each later command of theirs makes anew: their programs
- * still running keep their bus, and the proxy is started once (again only when it is gone). Started from
+ * still running keep their bus, and the proxy is started once (again only when it is gone, or their bus
+ * is another one now: a new login's). Started from
  * the host's mount namespace, not the joiner's own: a copy of it would keep every mount it had (other
  * sessions' overlays) alive as long as the proxy runs. Returns 0 or -errno. */
 static char *join_bus_socket(const char *session_dir, uid_t uid) {
@@ -456,7 +470,9 @@ static int join_bus_proxy(const char *session_dir, const char *user, uid_t uid, 
 
         if (!socket)
                 return -ENOMEM;
-        if (proxy_pid(session_dir, uid) > 0 && access(socket, F_OK) >= 0)
+        /* Theirs still runs, for the same bus (not one of a login since ended). */
+        if (proxy_pid(session_dir, uid) > 0 && access(socket, F_OK) >= 0 &&
+            proxy_serves(session_dir, uid, plan->dbus_address))
                 return 0;
         proxy_stop(session_dir, uid);
         slash = strrchr(socket, '/');

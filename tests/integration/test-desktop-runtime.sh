@@ -187,6 +187,22 @@ check "... not the first user's bus (no Notifications there)" run_in2 "! $CALL -
 check "the first user's commands still get theirs (no portal)" run_in "$CALL --dest=org.freedesktop.Notifications /x org.freedesktop.Notifications.X >/dev/null && ! $CALL --dest=org.freedesktop.portal.Desktop /x org.freedesktop.portal.Desktop.X 2>/dev/null"
 p2=$(proxies2)
 check "one proxy runs as the user who joined ($p2), after their several commands" test -n "$p2" -a "$(echo $p2 | wc -w)" = 1
+# Their bus at another address (a new login): the next command gets a proxy of that one, in place of the old.
+spawn_as "$U2" env XDG_RUNTIME_DIR="$XDG2" dbus-daemon --session --address="unix:path=$XDG2/bus-new" --nofork \
+        --nopidfile > "$T/dbus3.log" 2>&1
+for i in $(seq 100); do [ -S "$XDG2/bus-new" ] && break; sleep 0.1; done
+spawn_as "$U2" env DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG2/bus-new" dbus-test-tool echo \
+        --name=org.freedesktop.portal.Documents > /dev/null 2>&1
+for i in $(seq 100); do
+        as_user2 dbus-send --bus="unix:path=$XDG2/bus-new" --dest=org.freedesktop.DBus --print-reply / \
+                org.freedesktop.DBus.ListNames 2>/dev/null | grep -q org.freedesktop.portal.Documents && break
+        sleep 0.1
+done
+run_new() { (cd / && XDG_RUNTIME_DIR="$XDG2" DBUS_SESSION_BUS_ADDRESS="unix:path=$XDG2/bus-new" "$ARKOSE" -c "$sid" \
+        --run-session -u "$U2" -- sh -c "export LD_LIBRARY_PATH=/opt/x; $1" 2>>"$T/err"); }
+check "after a new login, the next command reaches the new bus" run_new "$CALL --dest=org.freedesktop.portal.Documents /x org.freedesktop.portal.Documents.X >/dev/null"
+p2=$(proxies2)
+check "... through a new proxy, the old one ended ($p2)" test -n "$p2" -a "$(echo $p2 | wc -w)" = 1
 # In the host's mount namespace, as the session's own proxy: a copy of the joiner's own would keep every
 # mount it had (other sessions' overlays) alive as long as the proxy runs.
 expect_eq "both proxies run in the host's mount namespace" "$(readlink /proc/self/ns/mnt) $(readlink /proc/self/ns/mnt)" \
