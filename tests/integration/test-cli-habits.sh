@@ -105,11 +105,11 @@ expect_eq "a session's name as a chroot: the way to it" \
 "$ARKOSE" -c "session:$sid" --end-session
 
 # create of a name nothing defines: where its definition goes (it said 'No chroot named', see list).
-err=$("$ARKOSE" create forky 2>&1); rc=$?
+err=$("$ARKOSE" create duke 2>&1); rc=$?
 expect_eq "create without a definition: where to write one" \
-        "1 arkose-chroot: No definition of chroot 'forky': write $ARKOSE_CONFIG_DIR/chroots.d/forky.conf, e.g. '[chroot]' and 'suite = forky' (as in $SRC/chroots/bookworm.conf)" \
+        "1 arkose-chroot: No definition of chroot 'duke': write $ARKOSE_CONFIG_DIR/chroots.d/duke.conf, e.g. '[chroot]' and 'suite = duke' (as in $SRC/chroots/bookworm.conf)" \
         "$rc $err"
-check "and nothing is made" test ! -e "$ARKOSE_STATE_DIR/trees/forky"
+check "and nothing is made" test ! -e "$ARKOSE_STATE_DIR/trees/duke"
 
 # The spare session a one-shot command leaves (lib/spare.h) is owned by a process forked from that command:
 # ps showed it as the command ('arkose-chroot -c NAME -- apt-get update', for 15 minutes after it ended).
