@@ -118,7 +118,7 @@ static int session_sweep_hidden(const char *sessions, const char *name) {
         young = time(NULL) - st.st_mtime < SESSION_STAGING_GRACE_SEC;
         if (young && startswith(name, ".new-"))
                 return 0;
-        /* Never made anew here: its owner may be removing the directory (lock file first), and a new
+        /* Never made anew here: its owner may be removing the directory, lock file and all, and a new
          * lock file would both be in the way of that (ENOTEMPTY) and let us remove it beside them. */
         fd = lock_file_existing(lock, LOCK_MODE_EXCLUSIVE, false);
         if (fd == -EBUSY || (fd == -ENOENT && young))
