@@ -677,11 +677,15 @@ static void proxy_stop(const char *session_dir, uid_t joiner) {
 }
 
 void runtime_dir_stop(const char *session_dir) {
+        _cleanup_free_ char *dir = runtime_dir_path(session_dir);
         _cleanup_closedir_ DIR *d = NULL;
         struct dirent *de;
 
         proxy_stop(session_dir, (uid_t) -1);
-        /* And those of the users who joined: dbus-proxy-UID. */
+        /* And those of the users who joined: dbus-proxy-UID. Only a session with a runtime directory has
+         * any (every one-shot session's end comes here: no directory read for the others). */
+        if (!dir || access(dir, F_OK) < 0)
+                return;
         d = opendir(session_dir);
         while (d && (de = readdir(d))) {
                 unsigned uid;
