@@ -21,6 +21,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "lock.h"
+#include "mount.h"
 #include "runsock.h"
 #include "session.h"
 #include "spare.h"
@@ -557,7 +558,7 @@ static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA
  * @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
 static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int refill_fd) {
         _cleanup_(session_freep) Session *session = NULL;
-        _cleanup_free_ char *run_dir = NULL;
+        _cleanup_free_ char *run_dir = NULL, *sessions = NULL;
         _cleanup_close_ int use_lock = -EBADF;
         struct timespec idle = { .tv_sec = ctx->config.spare_idle_timeout ?: 1 };
         const struct sched_param sp = {};
@@ -606,6 +607,12 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
                 if (access(*l, F_OK) < 0)
                         return EXIT_FAILURE;
         if (private_mount_namespace() < 0)
+                return EXIT_FAILURE;
+        /* We live as long as the spare (minutes): our copy of the host's mounts must not hold other
+         * sessions' overlays, which would outlive their end, and on which a --recover-session would mount
+         * a new overlay while the old one still uses its upper directory. Ours are made below. */
+        sessions = path_join(ctx->state_dir, "sessions");
+        if (!sessions || mount_umount_below(sessions, NULL) < 0)
                 return EXIT_FAILURE;
 
         plan = session_setup_plan(ctx, setup);

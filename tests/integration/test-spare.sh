@@ -209,5 +209,17 @@ check "and keeps the begun session" test -n "$det" -a -d "$ARKOSE_STATE_DIR/sess
 check "which it names ($(head -n 1 "$T/prerm.err"))" grep -q "keep running: $det\$" "$T/prerm.err"
 "$ARKOSE" -c "$det" -e
 
+# A spare's owner lives for minutes in a mount namespace of its own: that copy of the host's mounts holds
+# no other session's overlay, which would outlive the session's end, and make a --recover-session mount a
+# new overlay on an upper directory still in use (the kernel says "upperdir is in-use").
+det=$("$ARKOSE" -c fx -b 2>/dev/null)
+"$ARKOSE" -c fx -- true
+sp=$(spare_ready)
+owner=$(record_field "$sp" owner_pid)
+expect_eq "the spare's owner ($owner) holds none of the begun session's mounts" 0 \
+        "$(grep -c "/sessions/$det/" "/proc/$owner/mountinfo")"
+check "but its own" grep -q "/sessions/$sp/" "/proc/$owner/mountinfo"
+"$ARKOSE" -c "$det" -e
+
 end_spares
 finish
