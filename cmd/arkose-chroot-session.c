@@ -193,12 +193,46 @@ static bool tree_has_files(char **lowers, const char *path) {
         return false;
 }
 
-int plan_binds(const char *cwd, char **lowers, char ***ret) {
+/* Whether @path is a directory in one of the layers @lowers. */
+static bool tree_has_directory(char **lowers, const char *path) {
+        struct stat st;
+
+        for (char **l = lowers; l && *l; l++) {
+                _cleanup_free_ char *p = path_join(*l, path);
+
+                if (p && stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
+                        return true;
+        }
+        return false;
+}
+
+/* The first of @state_dir and the layers @lowers (a directory chroot's own directory among them) that @dir is,
+ * holds or is in, canonical, in *@ret. @dir is canonical (getcwd(), realpath()). Returns 1 for the state
+ * directory, 2 for a layer, 0 for none (*@ret NULL), or -ENOMEM. */
+static int cached_overlap(const char *dir, char **lowers, const char *state_dir, char **ret) {
+        *ret = NULL;
+        for (size_t i = 0; i == 0 || (lowers && lowers[i - 1]); i++) {
+                const char *p = i == 0 ? state_dir : lowers[i - 1];
+                char *canonical = realpath(p, NULL);
+
+                if (!canonical && errno == ENOMEM)
+                        return -ENOMEM;
+                if (path_overlaps(dir, canonical ?: p)) {
+                        *ret = canonical ?: strdup(p);
+                        return !*ret ? -ENOMEM : i == 0 ? 1 : 2;
+                }
+                free(canonical);
+        }
+        return 0;
+}
+
+int plan_binds(char **cwd, char **lowers, const char *state_dir, char ***ret) {
         _cleanup_strv_free_ char **binds = NULL;
-        _cleanup_free_ char *changelog = path_join(cwd, "debian/changelog");
-        _cleanup_free_ char *parent = strdup(cwd);
-        const char *dir = cwd;
+        _cleanup_free_ char *changelog = path_join(*cwd, "debian/changelog");
+        _cleanup_free_ char *parent = strdup(*cwd), *cached = NULL;
+        const char *dir = parent;
         char *slash;
+        int r;
 
         if (!changelog || !parent)
                 return -ENOMEM;
@@ -208,8 +242,8 @@ int plan_binds(const char *cwd, char **lowers, char ***ret) {
         slash = strrchr(parent, '/');
         if (slash)
                 *slash = '\0';
-        if (access(changelog, F_OK) >= 0 && !isempty(parent))
-                dir = parent;
+        if (access(changelog, F_OK) < 0 || isempty(parent))
+                dir = *cwd;
         /* The host's /etc, /usr or /var/lib over the chroot's would make the session the host's, writable: a
          * directory the chroot has files in is its own, and the command starts there, as with schroot. */
         if (access(dir, F_OK) < 0) {
@@ -218,7 +252,26 @@ int plan_binds(const char *cwd, char **lowers, char ***ret) {
                 /* The chroot's root itself. */
         } else if (tree_has_files(lowers, dir))
                 log_info("Not binding '%s' into the session: the chroot has its own", dir);
-        else if (strv_extend(&binds, dir) < 0)
+        else if ((r = cached_overlap(dir, lowers, state_dir, &cached)) < 0)
+                return r;
+        else if (r > 0) {
+                /* Writable in the session, it would let the command change the cached trees (and
+                 * reach other sessions' mounts): nothing a session does touches them. */
+                bool own = tree_has_directory(lowers, *cwd);
+
+                log_notice("Not binding '%s' into the session: it %s %s '%s'; the command starts in %s", dir,
+                           streq(dir, cached) ? "is" : strlen(dir) > strlen(cached) ? "is in" : "holds",
+                           r == 1 ? "arkose-chroot's state directory" : "the chroot's tree", cached,
+                           own ? "the chroot's own" : "/");
+                if (!own) {
+                        char *root = strdup("/");
+
+                        if (!root)
+                                return -ENOMEM;
+                        free(*cwd);
+                        *cwd = root;
+                }
+        } else if (strv_extend(&binds, dir) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(binds);
         return 0;
@@ -232,19 +285,6 @@ int private_mount_namespace(void) {
         if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
                 return log_error_errno(-errno, "Failed to make mounts private: %m");
         return 0;
-}
-
-/* Whether @path is a directory in one of the layers @lowers. */
-static bool tree_has_directory(char **lowers, const char *path) {
-        struct stat st;
-
-        for (char **l = lowers; l && *l; l++) {
-                _cleanup_free_ char *p = path_join(*l, path);
-
-                if (p && stat(p, &st) >= 0 && S_ISDIR(st.st_mode))
-                        return true;
-        }
-        return false;
 }
 
 int session_cwd(char **lowers, char **ret) {
@@ -412,7 +452,7 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = session_cwd(ret->ref.lowers, &ret->cwd);
         if (r < 0)
                 return r;
-        r = plan_binds(ret->cwd, ret->ref.lowers, &ret->binds);
+        r = plan_binds(&ret->cwd, ret->ref.lowers, ctx->state_dir, &ret->binds);
         if (r < 0)
                 return log_oom();
         r = access_check_session(ret->ref.def, ret->user.uid, ret->user.name,

@@ -245,9 +245,10 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
 /* The directories to bind-mount for working directory @cwd: itself, or its parent when it is a Debian
  * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too; none when that
  * directory is "/" or holds files (not only dotfiles) in the tree of layers @lowers, such as /etc, /usr or
- * /var/lib (the command then starts in the chroot's own), or is not on the host (-d DIR in the chroot only).
- * Returns 0 or -ENOMEM. */
-int plan_binds(const char *cwd, char **lowers, char ***ret);
+ * /var/lib (the command then starts in the chroot's own), is not on the host (-d DIR in the chroot only),
+ * or holds or is in @state_dir (a session never reaches the cached trees: *@cwd is then "/", unless the
+ * chroot has that directory). Returns 0 or -ENOMEM. */
+int plan_binds(char **cwd, char **lowers, const char *state_dir, char ***ret);
 
 /* The working directory for a session: -d DIR (resolved on the host; an absolute path the host lacks but the
  * tree of layers @lowers has, as it is), else the current one. Logs. */

@@ -211,6 +211,20 @@ bool startswith(const char *s, const char *prefix) {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
+/* Whether @prefix is @path or a directory above it, component by component ("/a/b" is not above
+ * "/a/bc"); both absolute, without "." or ".." components, trailing slashes ignored. */
+static bool path_is_below_or_at(const char *path, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        while (n > 0 && prefix[n - 1] == '/')
+                n--;
+        return strncmp(path, prefix, n) == 0 && (path[n] == '\0' || path[n] == '/');
+}
+
+bool path_overlaps(const char *a, const char *b) {
+        return path_is_below_or_at(a, b) || path_is_below_or_at(b, a);
+}
+
 int mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
 

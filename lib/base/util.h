@@ -43,6 +43,8 @@ bool path_is_absolute(const char *p);
 /* Strips leading and trailing white space in place; returns @s. */
 char *strstrip(char *s);
 bool startswith(const char *s, const char *prefix);
+/* Whether one of the absolute, normalized paths @a and @b is the other or a directory above it. */
+bool path_overlaps(const char *a, const char *b);
 
 /* ---- files ---- */
 

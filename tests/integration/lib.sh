@@ -20,6 +20,9 @@ skip() {
 [ "$(id -u)" = 0 ] || skip "needs root"
 
 T=$(mktemp -d /tmp/arktest-XXXXXX)
+# The state directory beside $T, not in it: tests run commands from $T, and a working directory that holds
+# the state directory is not bound into sessions (cmd/arkose-chroot-session.c, plan_binds()).
+T_STATE=$T.state
 PIDS=""
 GROUPS_SPAWNED=""      # process groups of spawn_as(): each ended whole
 EXTRA_CLEANUP=""        # shell code the trap runs after killing PIDS (e.g. userdel of a test user)
@@ -39,23 +42,23 @@ cleanup() {
         for p in $PIDS; do kill -9 "$p" 2>/dev/null; done
         # Detached sessions (--begin-session) outlive arkose-chroot: stop our own containers, by name in our
         # own lxcpath.
-        for c in $(ls "$T/state/lxc" 2>/dev/null); do
-                lxc-stop -P "$T/state/lxc" -n "$c" -k 2>/dev/null
+        for c in $(ls "$T_STATE/lxc" 2>/dev/null); do
+                lxc-stop -P "$T_STATE/lxc" -n "$c" -k 2>/dev/null
         done
         eval "${EXTRA_CLEANUP:-:}"
-        # Deepest mount first; only below our own directory.
+        # Deepest mount first; only below our own directories ($T and $T.state).
         findmnt -rn -o TARGET | awk -v t="$T" 'index($0, t) == 1' | sort -r | while read -r m; do
                 umount -l "$m" 2>/dev/null
         done
-        rm -rf --one-file-system "$T"
-        # liblxc's lock directories for our lxcpaths (/run/lxc/lock/tmp/arktest-XXXXXX/...): ours only.
-        case "$T" in /tmp/arktest-??????) rm -rf --one-file-system "/run/lxc/lock$T" ;; esac
+        rm -rf --one-file-system "$T" "$T_STATE"
+        # liblxc's lock directories for our lxcpaths (/run/lxc/lock/tmp/arktest-XXXXXX[.state]/...): ours only.
+        case "$T" in /tmp/arktest-??????) rm -rf --one-file-system "/run/lxc/lock$T" "/run/lxc/lock$T_STATE" ;; esac
         [ "$LEAKED" = 0 ] || [ "$rc" != 0 ] || rc=1
         exit $rc
 }
 trap cleanup EXIT
 
-export ARKOSE_STATE_DIR=$T/state
+export ARKOSE_STATE_DIR=$T_STATE
 export ARKOSE_CONFIG_DIR=$T/etc
 export ARKOSE_DATA_DIR=$SRC
 export ARKOSE_HOOKS_DIR=$SRC/hooks

@@ -15,6 +15,27 @@ expect_eq "the file appended to is unchanged in the tree" "$sum_before" "$(md5su
 after=$(cd "$FIXTURE_TREE" && find . -xdev -newer etc/debian_version -printf '%p %s %T@\n' 2>/dev/null | sort | md5sum)
 expect_eq "no file in the tree changed" "$before" "$after"
 
+# A working directory that is, holds or is in the chroot's tree or the state directory is not bound (it
+# was, writable, with rbind): the command starts in / and cannot reach the cached tree through it.
+fxdir=$(realpath "$(dirname "$FIXTURE_TREE")")
+out=$(cd "$fxdir" && "$ARKOSE" -c fx -u root -- sh -c 'pwd; touch "$0/arktest-cwd" 2>/dev/null && echo wrote' \
+        "$FIXTURE_TREE" 2>"$T/cwd.err")
+expect_eq "from a directory holding the tree, the command starts in / and cannot write the tree" "/" "$out"
+check "... the tree has no such file" test ! -e "$FIXTURE_TREE/arktest-cwd"
+rm -f "$FIXTURE_TREE/arktest-cwd"
+check "... a notice says why" grep -q "Not binding '$fxdir' into the session: it holds the chroot's tree" "$T/cwd.err"
+mkdir -p "$T/proj/state"
+out=$(cd "$T/proj" && ARKOSE_STATE_DIR=$T/proj/state "$ARKOSE" -c fx -- sh -c 'pwd; ls "$0" >/dev/null 2>&1 || echo unreachable' \
+        "$T/proj/state" 2>"$T/cwd.err")
+expect_eq "from a directory holding the state directory, the same" "/ unreachable" "$(echo $out)"
+check "... a notice says why" grep -q "Not binding '$T/proj' into the session: it holds arkose-chroot's state directory" "$T/cwd.err"
+out=$(cd "$ARKOSE_STATE_DIR" && "$ARKOSE" -c fx -- sh -c 'pwd; ls "$0" >/dev/null 2>&1 || echo unreachable' \
+        "$ARKOSE_STATE_DIR" 2>"$T/cwd.err")
+expect_eq "from the state directory itself, the same" "/ unreachable" "$(echo $out)"
+mkdir -p "$T/proj/src"
+expect_eq "a directory beside the state directory is bound as before" "$T/proj/src" \
+        "$(cd "$T/proj/src" && ARKOSE_STATE_DIR=$T/proj/state "$ARKOSE" -c fx -- pwd)"
+
 # Results land on the host, owned by the user. A throw-away user made for this test.
 user=arktest$$
 add_test_user -M -d /nonexistent-arktest -s /bin/sh "$user" || skip "useradd failed"

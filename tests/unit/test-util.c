@@ -103,6 +103,18 @@ static void test_pid_start_time(void **state) {
         assert_int_equal(pid_start_time(0, &start), -ESRCH);
 }
 
+static void test_path_overlaps(void **state) {
+        (void) state;
+        assert_true(path_overlaps("/var/lib/arkose", "/var/lib/arkose"));
+        assert_true(path_overlaps("/var/lib", "/var/lib/arkose"));           /* above */
+        assert_true(path_overlaps("/var/lib/arkose/trees/x", "/var/lib/arkose")); /* below */
+        assert_true(path_overlaps("/", "/var/lib/arkose"));
+        assert_true(path_overlaps("/var/lib/arkose/", "/var/lib/arkose/trees"));
+        assert_false(path_overlaps("/var/lib/arkosex", "/var/lib/arkose"));  /* a prefix, not a parent */
+        assert_false(path_overlaps("/var/lib/arkose", "/var/lib/ark"));
+        assert_false(path_overlaps("/home/me/src", "/var/lib/arkose"));
+}
+
 static void test_closest_typos(void **state) {
         (void) state;
         assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");  /* a swap */
@@ -141,6 +153,7 @@ int main(void) {
                 cmocka_unit_test(test_write_all),
                 cmocka_unit_test(test_pid_wait),
                 cmocka_unit_test(test_pid_start_time),
+                cmocka_unit_test(test_path_overlaps),
                 cmocka_unit_test(test_closest_typos),
                 cmocka_unit_test(test_closest_none),
         };
