@@ -700,7 +700,7 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
 
 /* Leaves a spare for the next one-shot command of @key, unless there is one or one is being made: the
  * key's lock is taken here, so that of many callers ending at once only one forks. */
-static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
+static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, bool detached) {
         _cleanup_free_ char *dir = path_join(ctx->state_dir, "spares"), *lock = NULL, *index = NULL;
         _cleanup_close_ int fd = -EBADF;
         pid_t pid;
@@ -714,7 +714,10 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
         fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
         if (fd < 0 || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
                 return;
-        pid = fork();
+        /* @detached: not our child, for a caller that starts a container of its own next: if that start
+         * failed, liblxc would wait for every child of ours, a spare's owner included, which lives for
+         * minutes. (A caller that ran its command in a spare starts none: one fork is cheaper.) */
+        pid = detached ? fork_detached(false) : fork();
         if (pid == 0) {
                 /* Our version lock is ours to keep until our session's record names the version: the owner
                  * forgets its copy (spare_owner() closes it with the rest) and takes one of its own. */
@@ -722,7 +725,7 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key) {
                 _exit(spare_owner(ctx, setup, key, fd));
         }
         if (pid < 0)
-                log_debug("Failed to fork a spare session's owner: %m");
+                log_debug_errno(pid, "Failed to fork a spare session's owner: %m");
 }
 
 /* Runs the command in the spare session of @key, if there is one, and waits until everything in that
@@ -751,7 +754,7 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, int arg
         /* The spare's record names the version now. The next command's spare is made while this one
          * runs (at SCHED_IDLE: on another CPU, or when this one waits). */
         setup->use_lock = safe_close(setup->use_lock);
-        spare_refill(ctx, setup, key);
+        spare_refill(ctx, setup, key, false);
 
         /* Its init has the normal policy (spare_owner()); its command gets our niceness too. */
         errno = 0;
@@ -798,7 +801,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 /* None was ready: the next command's is made from now on, beside this one's session (at
                  * SCHED_IDLE), rather than after it, when a command that follows at once would find none
                  * ready again. Before our mounts, which its process would otherwise hold too. */
-                spare_refill(ctx, &setup, key);
+                spare_refill(ctx, &setup, key, true);
         }
 
         r = private_mount_namespace();

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -228,20 +227,18 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
         if (pipe2(ready, O_CLOEXEC) < 0)
                 return -errno;
 
-        pid = fork();
+        /* Not our child: a one-shot session's start, when it fails in liblxc, waits for all of them. */
+        pid = fork_detached(true);
         if (pid < 0) {
-                r = -errno;
                 safe_close(ready[0]);
                 safe_close(ready[1]);
-                return r;
+                return pid;
         }
         if (pid == 0) {
                 if (setsid() < 0 || user_become(user, uid, gid) < 0)
                         _exit(127);
-                /* One-shot: the proxy ends with this process (also through --fd, when the read end is
-                 * closed). After the change of user, which clears the setting. */
-                if (!detached && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() == 1))
-                        _exit(127);
+                /* One-shot: the proxy ends with this process, through --fd, when the read end (which
+                 * only this process holds) is closed, however this process ends. */
                 /* A detached session's proxy keeps the read end itself: it stops only when told to. */
                 if (dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(log_fd, 2) < 0 ||
                     dup2(ready[1], 3) < 0 || (detached && dup2(ready[0], 4) < 0))
@@ -262,7 +259,6 @@ static int start_proxy(const char *session_dir, const char *dir, const char *use
                         n = read(ready[0], &byte, 1);
                 if (r <= 0 || n != 1) {
                         (void) kill(pid, SIGKILL);
-                        (void) waitpid(pid, NULL, 0);
                         safe_close(ready[0]);
                         return r == 0 ? -ETIMEDOUT : -ECHILD;
                 }
@@ -658,19 +654,9 @@ static void proxy_stop(const char *session_dir, uid_t joiner) {
 
         if (pid > 0) {
                 (void) kill(pid, SIGTERM);
-                /* Ours to reap when this process started it (a one-shot session): wait for it, a second at
-                 * most, then SIGKILL. Another's is reaped by its new parent. */
-                for (unsigned k = 0; k < 100; k++) {
-                        pid_t w = waitpid(pid, NULL, WNOHANG);
-
-                        if (w != 0)
-                                break;
-                        if (k == 99) {
-                                (void) kill(pid, SIGKILL);
-                                (void) waitpid(pid, NULL, 0);
-                        }
-                        (void) usleep(10000);
-                }
+                /* Gone within a second, or killed (it is never our child: fork_detached()). */
+                if (pid_wait_exit_timeout(pid, 1000) == -ETIMEDOUT)
+                        (void) kill(pid, SIGKILL);
         }
         if (record)
                 (void) unlink(record);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -13,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -649,6 +651,66 @@ int pid_wait_errno(pid_t pid) {
         if (!WIFEXITED(status))
                 return -EIO;
         return -WEXITSTATUS(status);
+}
+
+pid_t fork_detached(bool want_pid) {
+        int p[2] = { -EBADF, -EBADF }, r;
+        pid_t pid, grandchild = -ECHILD;
+        ssize_t n;
+
+        if (want_pid && pipe2(p, O_CLOEXEC) < 0)
+                return -errno;
+        pid = fork();
+        if (pid < 0) {
+                r = -errno;
+                if (want_pid) {
+                        (void) close(p[0]);
+                        (void) close(p[1]);
+                }
+                return r;
+        }
+        if (pid == 0) {
+                pid_t g = fork();
+
+                if (g == 0) {
+                        if (want_pid) {
+                                (void) close(p[0]);
+                                (void) close(p[1]);
+                        }
+                        return 0;
+                }
+                if (g < 0)
+                        g = -errno;
+                if (want_pid)
+                        (void) write(p[1], &g, sizeof(g));
+                _exit(0);
+        }
+        if (!want_pid)
+                return pid; /* the intermediate's, which ends at once: a zombie of ours until reaped */
+        (void) close(p[1]);
+        do
+                n = read(p[0], &grandchild, sizeof(grandchild));
+        while (n < 0 && errno == EINTR);
+        (void) close(p[0]);
+        (void) pid_wait(pid, NULL);
+        return n == (ssize_t) sizeof(grandchild) ? grandchild : -ECHILD;
+}
+
+int pid_wait_exit_timeout(pid_t pid, int timeout_ms) {
+        struct pollfd pfd = { .events = POLLIN };
+        int r;
+
+        pfd.fd = (int) syscall(SYS_pidfd_open, pid, 0);
+        if (pfd.fd < 0)
+                return errno == ESRCH ? 0 : -errno;
+        do
+                r = poll(&pfd, 1, timeout_ms);
+        while (r < 0 && errno == EINTR);
+        (void) close(pfd.fd);
+        if (r < 0)
+                return -errno;
+        /* A child of ours stays a zombie for its parent to reap: it has ended all the same. */
+        return r > 0 ? 0 : -ETIMEDOUT;
 }
 
 int wait_status_code(int status) {

@@ -118,6 +118,18 @@ int user_open_fd(const char *name, uid_t uid, gid_t gid, int (*fn)(void *userdat
  * status as -errno, or -EIO when it did not exit (a signal). */
 int pid_wait_errno(pid_t pid);
 
+/* Forks a process that is not this one's child: its parent, an intermediate child, exits at once (init, or
+ * the nearest subreaper, adopts it), so that nothing that waits for any of this process's children
+ * waits for it; liblxc's start does that when it fails (its abort path reaps every child), and would wait
+ * for a long-lived helper for as long as it lives. Returns 0 in the new process; in the caller, with
+ * @want_pid its pid (once the intermediate is reaped), else at once the intermediate's (a zombie of the
+ * caller's until something reaps it: on a hot path, one fork()'s cost rather than two); or -errno. */
+pid_t fork_detached(bool want_pid);
+
+/* Waits, @timeout_ms at most, until process @pid (a child or not) has ended. Returns 0 (also when there
+ * is no such process), -ETIMEDOUT, or -errno. */
+int pid_wait_exit_timeout(pid_t pid, int timeout_ms);
+
 /* The exit status of a wait status the way shells give it: the exit code, or 128 + the signal. */
 int wait_status_code(int status);
 

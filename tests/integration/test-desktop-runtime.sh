@@ -91,6 +91,17 @@ check "... while on the host it is answered (so the refusal is the filter's)" \
         as_user dbus-send --bus="unix:path=$XDG/bus" --print-reply --dest=org.example.Secret /x org.example.Secret.GetSecret
 expect_eq "no proxy outlives the one-shot sessions" "" "$(proxies)"
 
+# A one-shot session whose container does not start (a file bound over a directory), with its bus proxy
+# already running: liblxc's failed start waits for every child of the caller, and the proxy used to be
+# one, so the command hung for good, deaf to SIGTERM. It fails at once now, with one line, and its proxy ends.
+out=$(cd "$T/work" && env XDG_RUNTIME_DIR="$XDG" WAYLAND_DISPLAY=wayland-test timeout -k 5 30 \
+        "$ARKOSE" -c fx --profile desktop -u "$U" --bind /etc/hostname:/usr/bin -- true 2>&1); rc=$?
+expect_eq "a desktop session that cannot start fails, without hanging (not timeout's 124)" 1 "$rc"
+expect_eq "... with one line (besides the profile's notices)" 1 "$(printf '%s\n' "$out" | grep -v -e "left out" -e "Not binding" | grep -c .)"
+check "... saying that it did not start" has "$out" "did not start"
+for i in $(seq 50); do [ -z "$(proxies)" ] && break; sleep 0.1; done
+expect_eq "... and its proxy is gone" "" "$(proxies)"
+
 # Through sudo, which drops XDG_RUNTIME_DIR and WAYLAND_DISPLAY: the user (SUDO_USER) has its runtime
 # directory at /run/user/UID, as logind makes it, and its compositor at the default name, wayland-0.
 RUN_U=/run/user/$UID_U

@@ -115,6 +115,43 @@ static void test_path_overlaps(void **state) {
         assert_false(path_overlaps("/home/me/src", "/var/lib/arkose"));
 }
 
+static void test_fork_detached(void **state) {
+        int up[2], down[2];
+        pid_t pid, parent = getpid(), seen = 0;
+
+        (void) state;
+        assert_int_equal(pipe(up), 0);
+        assert_int_equal(pipe(down), 0);
+        pid = fork_detached(true);
+        if (pid == 0) {
+                /* Our parent is not the caller; say who we are, then wait to be told to go. */
+                pid_t me = getppid() == parent ? -1 : getpid();
+                char c;
+
+                (void) write(up[1], &me, sizeof(me));
+                (void) read(down[0], &c, 1);
+                _exit(0);
+        }
+        assert_true(pid > 0);
+        assert_int_equal(read(up[0], &seen, sizeof(seen)), sizeof(seen));
+        assert_int_equal(seen, pid);                           /* the new process's own pid */
+        assert_int_equal(waitpid(pid, NULL, WNOHANG), -1);     /* and not our child */
+        assert_int_equal(errno, ECHILD);
+        assert_int_equal(pid_wait_exit_timeout(pid, 50), -ETIMEDOUT);
+        assert_int_equal(write(down[1], "x", 1), 1);
+        assert_int_equal(pid_wait_exit_timeout(pid, 5000), 0); /* ended, though not ours to reap */
+        for (int k = 0; k < 2; k++) {
+                (void) close(up[k]);
+                (void) close(down[k]);
+        }
+        /* Without the pid: the caller gets the intermediate's at once (a zombie to reap). */
+        pid = fork_detached(false);
+        if (pid == 0)
+                _exit(0);
+        assert_true(pid > 0);
+        assert_int_equal(pid_wait(pid, NULL), 0);
+}
+
 static void test_closest_typos(void **state) {
         (void) state;
         assert_string_equal(strv_find_closest(names, "bookwrom"), "bookworm");  /* a swap */
@@ -154,6 +191,7 @@ int main(void) {
                 cmocka_unit_test(test_pid_wait),
                 cmocka_unit_test(test_pid_start_time),
                 cmocka_unit_test(test_path_overlaps),
+                cmocka_unit_test(test_fork_detached),
                 cmocka_unit_test(test_closest_typos),
                 cmocka_unit_test(test_closest_none),
         };
