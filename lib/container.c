@@ -62,6 +62,8 @@ struct Container {
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
         bool private_mounts;    /* ContainerPlan.private_mounts */
+        char *sessions_dir;     /* ContainerPlan.sessions_dir and own_dir */
+        char *own_dir;
         int pty;                /* the master of the last command's pty, until container_proxy_terminal() */
 };
 
@@ -229,6 +231,8 @@ Container *container_free(Container *c) {
         if (c->lxc)
                 (void) sym_lxc_container_put(c->lxc);
         free(c->log_file);
+        free(c->sessions_dir);
+        free(c->own_dir);
         safe_close(c->pty);
         free(c);
         return NULL;
@@ -250,6 +254,18 @@ static int container_unshare_without_cgroups(void) {
         if (r < 0)
                 return r;
         return mount_hide_cgroupfs();
+}
+
+/* For a monitor that outlives the caller (a detached session's, or a build stage's), in that mount
+ * namespace: it lives as long as its container, and its copy of other sessions' overlays would outlive
+ * their end; a --recover-session of one would then mount a new overlay on an upper directory still in
+ * use (dmesg: "upperdir is in-use"). */
+static int container_unshare_for_monitor(Container *c) {
+        int r = container_unshare_without_cgroups();
+
+        if (r >= 0 && c->sessions_dir && c->own_dir)
+                r = mount_detach_others_below(c->sessions_dir, c->own_dir);
+        return r;
 }
 
 /* Finds arkose-init: next to the running program (a build tree), else where it is installed. Returns a
@@ -419,7 +435,9 @@ typedef struct MonitorArgs {
 } MonitorArgs;
 
 /* The monitor child: becomes liblxc's monitor for a foreground container and exits with it. */
-static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const MonitorArgs *m) {
+static _noreturn_ void container_monitor_child(Container *c, const MonitorArgs *m) {
+        struct lxc_container *lxc = c->lxc;
+
         /* Die with the caller, and take the container with us: liblxc sets the same death signal on the
          * container's init, tied to this monitor. */
         if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != m->parent)
@@ -434,7 +452,7 @@ static _noreturn_ void container_monitor_child(struct lxc_container *lxc, const 
         if (stdio_null() < 0 && m->run_once)
                 _exit(EXIT_FAILURE);
 
-        if (!m->keep_cgroups && container_unshare_without_cgroups() < 0)
+        if (!m->keep_cgroups && container_unshare_for_monitor(c) < 0)
                 _exit(EXIT_FAILURE);
         lxc->want_daemonize(lxc, false);
         if (!lxc->start(lxc, m->useinit, m->argv)) {
@@ -459,7 +477,7 @@ static int container_start_daemonized(Container *c, bool keep_cgroups) {
         if (pid < 0)
                 return -errno;
         if (pid == 0) {
-                if (!keep_cgroups && container_unshare_without_cgroups() < 0)
+                if (!keep_cgroups && container_unshare_for_monitor(c) < 0)
                         _exit(EXIT_FAILURE);
                 c->lxc->want_daemonize(c->lxc, true);
                 _exit(c->lxc->start(c->lxc, useinit, argv) ? EXIT_SUCCESS : EXIT_FAILURE);
@@ -523,7 +541,7 @@ static int container_fork_monitor(Container *c, const MonitorArgs *m) {
         if (pid < 0)
                 return -errno;
         if (pid == 0)
-                container_monitor_child(c->lxc, m);
+                container_monitor_child(c, m);
         c->monitor = pid;
         return 0;
 }
@@ -612,6 +630,12 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         c->cgroups = plan->keep_cgroups;
         c->has_init = init != NULL;
         c->private_mounts = plan->private_mounts;
+        if (plan->sessions_dir && plan->own_dir) {
+                c->sessions_dir = strdup(plan->sessions_dir);
+                c->own_dir = strdup(plan->own_dir);
+                if (!c->sessions_dir || !c->own_dir)
+                        return log_oom();
+        }
         c->listen = p.run_dir != NULL;
         c->listen_once = plan->listen_once;
 

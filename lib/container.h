@@ -65,6 +65,10 @@ typedef struct ContainerPlan {
                                          * socket (lib/runsock.h); NULL: none */
         bool listen_once;               /* with @run_dir, for a container tied to the caller (a spare
                                          * session): its init serves one command and then exits */
+        const char *sessions_dir;       /* where other sessions' mounts are (STATE/sessions), which a
+                                         * monitor of ours in a mount namespace of its own drops from its
+                                         * copy, all but those below @own_dir; NULL: none dropped */
+        const char *own_dir;
 } ContainerPlan;
 
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.

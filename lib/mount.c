@@ -288,6 +288,21 @@ static int mount_targets_below(const char *prefix, char ***ret) {
         return 0;
 }
 
+int mount_detach_others_below(const char *prefix, const char *keep) {
+        _cleanup_strv_free_ char **l = NULL;
+        int r;
+
+        r = mount_targets_below(prefix, &l);
+        if (r < 0)
+                return r;
+        /* Deepest first; a detached parent takes its children along (EINVAL for them then). */
+        for (size_t i = strv_length(l); i > 0; i--)
+                if (!path_below(l[i - 1], keep) && umount2(l[i - 1], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 &&
+                    errno != EINVAL && errno != ENOENT)
+                        return -errno;
+        return 0;
+}
+
 bool mount_any_below(const char *prefix) {
         _cleanup_strv_free_ char **l = NULL;
 

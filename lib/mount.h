@@ -41,6 +41,11 @@ int mount_bind_fd(int fd, const char *target);
  * *ret_count (if given) is the number of mount points removed. */
 int mount_umount_below(const char *prefix, unsigned *ret_count);
 
+/* In a mount namespace of this process's own (changes not propagated to the host's): detaches every mount
+ * point at or below @prefix except those at or below @keep. For a long-lived process whose copy of the
+ * host's mounts would keep other sessions' overlays alive after they ended. Returns 0 or -errno. */
+int mount_detach_others_below(const char *prefix, const char *keep);
+
 /* Returns true when some mount point lies at or below @prefix. */
 bool mount_any_below(const char *prefix);
 

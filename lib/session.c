@@ -238,9 +238,20 @@ static int session_xauthority_items(const SessionInfo *i, char ***items) {
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
         _cleanup_strv_free_ char **extra = NULL;
-        _cleanup_free_ char *run_dir = NULL;
+        _cleanup_free_ char *run_dir = NULL, *sessions_dir = NULL;
         SessionInfo *i = &s->info;
+        char *slash;
         int r;
+
+        /* STATE/sessions, where the other sessions' mounts are (ContainerPlan.sessions_dir). */
+        sessions_dir = strdup(i->dir);
+        if (!sessions_dir)
+                return log_oom();
+        slash = strrchr(sessions_dir, '/');
+        if (slash && slash != sessions_dir)
+                *slash = '\0';
+        else
+                sessions_dir = mfree(sessions_dir);
 
         if (i->kind == SESSION_KIND_DETACHED || i->kind == SESSION_KIND_SPARE) {
                 r = session_make_run_dir(i, &run_dir);
@@ -288,6 +299,8 @@ int session_start_container(Session *s) {
                 .private_mounts = s->private_mounts,
                 .run_dir = run_dir,
                 .listen_once = i->kind == SESSION_KIND_SPARE,
+                .sessions_dir = sessions_dir,
+                .own_dir = i->dir,
         };
         r = container_start(&cp, i->kind != SESSION_KIND_DETACHED, &s->container);
         if (r < 0)

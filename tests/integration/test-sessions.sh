@@ -92,6 +92,11 @@ check "its layer is a tmpfs" sh -c "findmnt -rn -o FSTYPE '$ARKOSE_STATE_DIR/ses
 expect_eq "the profile's environment reaches --run-session commands" "noninteractive" \
         "$("$ARKOSE" -c "$id" -r -- sh -c 'echo $DEBIAN_FRONTEND')"
 hostnet=$("$ARKOSE" -c fx -b -n hostnet --network host)
+# Its monitor lives as long as it does, in a copy of the host's mounts: without the first session's
+# overlay, which would otherwise outlive that session's end (or death, and be in use at its recovery).
+mon=$(pgrep -f "lxc monitor. $ARKOSE_STATE_DIR/lxc hostnet\$" | head -n 1)
+check "the monitor of a session begun later ($mon) holds none of the first session's mounts" \
+        sh -c "[ -n '$mon' ] && grep -q '/sessions/hostnet/' /proc/$mon/mountinfo && ! grep -q '/sessions/$id/' /proc/$mon/mountinfo"
 host_ns=$(readlink /proc/self/ns/net)
 expect_eq "a session begun with --network host has the host's network" "$host_ns" \
         "$("$ARKOSE" -c hostnet -r -- readlink /proc/self/ns/net)"
