@@ -193,6 +193,26 @@ static bool tree_has_files(char **lowers, const char *path) {
         return false;
 }
 
+/* private_mount_namespace() for a process that makes a session of its own there and lives as long as it
+ * (a one-shot command's, for as long as the command runs; a spare's owner, minutes): without its copies of
+ * the other sessions' mounts, which would keep their overlays alive after they ended, and on which a
+ * --recover-session would then mount a new overlay while the old one still used its upper directory
+ * (dmesg: "upperdir is in-use"). One mountinfo read when there are none. */
+static int session_mount_namespace(Context *ctx) {
+        _cleanup_free_ char *sessions = path_join(ctx->state_dir, "sessions");
+        int r;
+
+        if (!sessions)
+                return log_oom();
+        r = private_mount_namespace();
+        if (r < 0)
+                return r;
+        r = mount_detach_others_below(sessions, NULL);
+        if (r < 0)
+                return log_error_errno(r, "Failed to leave other sessions' mounts out of this one's: %m");
+        return 0;
+}
+
 /* Whether @path is a directory in one of the layers @lowers. */
 static bool tree_has_directory(char **lowers, const char *path) {
         struct stat st;
@@ -598,7 +618,7 @@ static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA
  * @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
 static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int refill_fd) {
         _cleanup_(session_freep) Session *session = NULL;
-        _cleanup_free_ char *run_dir = NULL, *sessions = NULL;
+        _cleanup_free_ char *run_dir = NULL;
         _cleanup_close_ int use_lock = -EBADF;
         struct timespec idle = { .tv_sec = ctx->config.spare_idle_timeout ?: 1 };
         const struct sched_param sp = {};
@@ -646,13 +666,8 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         for (char **l = setup->ref.lowers; l && *l; l++)
                 if (access(*l, F_OK) < 0)
                         return EXIT_FAILURE;
-        if (private_mount_namespace() < 0)
-                return EXIT_FAILURE;
-        /* We live as long as the spare (minutes): our copy of the host's mounts must not hold other
-         * sessions' overlays, which would outlive their end, and on which a --recover-session would mount
-         * a new overlay while the old one still uses its upper directory. Ours are made below. */
-        sessions = path_join(ctx->state_dir, "sessions");
-        if (!sessions || mount_umount_below(sessions, NULL) < 0)
+        /* We live as long as the spare (minutes). */
+        if (session_mount_namespace(ctx) < 0)
                 return EXIT_FAILURE;
 
         plan = session_setup_plan(ctx, setup);
@@ -804,7 +819,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 spare_refill(ctx, &setup, key, true);
         }
 
-        r = private_mount_namespace();
+        r = session_mount_namespace(ctx);
         if (r < 0)
                 return 1;
 

@@ -297,7 +297,7 @@ int mount_detach_others_below(const char *prefix, const char *keep) {
                 return r;
         /* Deepest first; a detached parent takes its children along (EINVAL for them then). */
         for (size_t i = strv_length(l); i > 0; i--)
-                if (!path_below(l[i - 1], keep) && umount2(l[i - 1], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 &&
+                if (!(keep && path_below(l[i - 1], keep)) && umount2(l[i - 1], MNT_DETACH | UMOUNT_NOFOLLOW) < 0 &&
                     errno != EINVAL && errno != ENOENT)
                         return -errno;
         return 0;

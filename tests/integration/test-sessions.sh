@@ -97,6 +97,15 @@ hostnet=$("$ARKOSE" -c fx -b -n hostnet --network host)
 mon=$(pgrep -f "lxc monitor. $ARKOSE_STATE_DIR/lxc hostnet\$" | head -n 1)
 check "the monitor of a session begun later ($mon) holds none of the first session's mounts" \
         sh -c "[ -n '$mon' ] && grep -q '/sessions/hostnet/' /proc/$mon/mountinfo && ! grep -q '/sessions/$id/' /proc/$mon/mountinfo"
+# Nor does a one-shot command's arkose-chroot, for as long as the command runs.
+"$ARKOSE" -c fx -- sleep 5 & oneshot=$!; PIDS="$PIDS $oneshot"
+for i in $(seq 100); do
+        grep "$ARKOSE_STATE_DIR/sessions/" "/proc/$oneshot/mountinfo" 2>/dev/null | grep -v -e "/$id/" -e /hostnet/ | grep -q overlay && break
+        sleep 0.05
+done
+check "a one-shot command's arkose-chroot, with its own overlay, holds none of the first session's mounts" \
+        sh -c "grep -q ' overlay ' /proc/$oneshot/mountinfo && ! grep -q '/sessions/$id/' /proc/$oneshot/mountinfo"
+kill "$oneshot"; wait "$oneshot" 2>/dev/null
 host_ns=$(readlink /proc/self/ns/net)
 expect_eq "a session begun with --network host has the host's network" "$host_ns" \
         "$("$ARKOSE" -c hostnet -r -- readlink /proc/self/ns/net)"
