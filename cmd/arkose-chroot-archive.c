@@ -198,7 +198,7 @@ int verb_export(Context *ctx, int argc, char **argv) {
         source = ref.lowers[0];
         if (strv_length(ref.lowers) > 1) {
                 /* A layered version: export what a session sees, the read-only overlay of its layers. */
-                r = private_mount_namespace();
+                r = session_mount_namespace(ctx);
                 if (r < 0)
                         return r;
                 tmp = path_join(ctx->state_dir, "tmp", "export-XXXXXX");

@@ -1208,7 +1208,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         detached = arg_purge != BUILD_PURGE_ALWAYS || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
                    arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
         if (!detached) {
-                r = private_mount_namespace();
+                r = session_mount_namespace(ctx);
                 if (r < 0)
                         return r;
         }

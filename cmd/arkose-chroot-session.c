@@ -198,7 +198,7 @@ static bool tree_has_files(char **lowers, const char *path) {
  * the other sessions' mounts, which would keep their overlays alive after they ended, and on which a
  * --recover-session would then mount a new overlay while the old one still used its upper directory
  * (dmesg: "upperdir is in-use"). One mountinfo read when there are none. */
-static int session_mount_namespace(Context *ctx) {
+int session_mount_namespace(Context *ctx) {
         _cleanup_free_ char *sessions = path_join(ctx->state_dir, "sessions");
         int r;
 

@@ -94,7 +94,7 @@ static int update_one(Context *ctx, const char *spec) {
         if (r < 0)
                 return r;
 
-        r = private_mount_namespace();
+        r = session_mount_namespace(ctx);
         if (r < 0)
                 return r;
         signals_install();
@@ -220,7 +220,7 @@ static int squash_one(Context *ctx, const char *spec) {
                 printf("'%s@%u' is already a full tree\n", ref.name, ref.version);
                 return 0;
         }
-        r = private_mount_namespace();
+        r = session_mount_namespace(ctx);
         if (r < 0)
                 return r;
         r = store_staging_new(ctx->state_dir, ref.name, &staging);

@@ -225,6 +225,11 @@ int verb_import(Context *ctx, int argc, char **argv);
 /* Gives this process a mount namespace of its own whose mounts vanish with it. Logs. */
 int private_mount_namespace(void);
 
+/* The same, without the other sessions' mounts (below STATE/sessions): for a process that makes its own
+ * mounts there and lives as long as they do, whose copies of the others' would keep their overlays alive
+ * after they ended. Logs. */
+int session_mount_namespace(Context *ctx);
+
 /* The plan of a root session over @lowers that writes into @upper (kept: a layer being made) with
  * @work, @network and host directories @binds, no hooks, in "/": update's (run_in_layer()) and the
  * dependency stage of build. */
