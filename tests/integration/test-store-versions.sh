@@ -50,9 +50,15 @@ check "gc removed versions 3 and 2" test ! -e "$ARKOSE_STATE_DIR/trees/vx/3" -a 
 check "gc kept the current version" "$ARKOSE" -c vx -- true
 
 # Two updates at once: the second waits, says so, then layers on the first's result.
+held=$("$ARKOSE" -c vx -b)
 "$ARKOSE" update vx --command 'sleep 3; touch /etc/first' > /dev/null 2>&1 &
 u1=$!; PIDS="$PIDS $u1"
 sleep 1
+# The update's arkose-chroot lives in a namespace of its own while its command runs: without the
+# overlay of a session begun before it, which it would keep alive after that session ended.
+check "a detached session's overlay is in the host's mounts" grep -q "/sessions/$held/" /proc/self/mountinfo
+check "... not in the namespace of the update running meanwhile" sh -c "! grep -q '/sessions/$held/' /proc/$u1/mountinfo"
+"$ARKOSE" -c "$held" -e
 # A session started during the update uses the version current before it.
 inside=$("$ARKOSE" -c vx -- sh -c 'echo $ARKOSE_CHROOT_VERSION')
 expect_eq "a session during an update uses the previous version" 1 "$inside"
