@@ -251,8 +251,9 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
  * source tree, so that dpkg-buildpackage's results (written to "..") land on the host too; none when that
  * directory is "/" or holds files (not only dotfiles) in the tree of layers @lowers, such as /etc, /usr or
  * /var/lib (the command then starts in the chroot's own), is not on the host (-d DIR in the chroot only),
- * or holds or is in @state_dir (a session never reaches the cached trees: *@cwd is then "/", unless the
- * chroot has that directory). Returns 0 or -ENOMEM. */
+ * or is, holds or is in @state_dir or a layer of @lowers, as a directory chroot's directory is (a session
+ * never reaches the cached trees: *@cwd is then "/", unless the chroot has that directory). Returns 0 or
+ * -ENOMEM. */
 int plan_binds(char **cwd, char **lowers, const char *state_dir, char ***ret);
 
 /* The working directory for a session: -d DIR (resolved on the host; an absolute path the host lacks but the
