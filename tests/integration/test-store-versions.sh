@@ -57,7 +57,8 @@ sleep 1
 # The update's arkose-chroot lives in a namespace of its own while its command runs: without the
 # overlay of a session begun before it, which it would keep alive after that session ended.
 check "a detached session's overlay is in the host's mounts" grep -q "/sessions/$held/" /proc/self/mountinfo
-check "... not in the namespace of the update running meanwhile" sh -c "! grep -q '/sessions/$held/' /proc/$u1/mountinfo"
+check "... not in the namespace of the update running meanwhile (which has its own overlay)" \
+        sh -c "grep -q ' overlay ' /proc/$u1/mountinfo && ! grep -q '/sessions/$held/' /proc/$u1/mountinfo"
 "$ARKOSE" -c "$held" -e
 # A session started during the update uses the version current before it.
 inside=$("$ARKOSE" -c vx -- sh -c 'echo $ARKOSE_CHROOT_VERSION')
