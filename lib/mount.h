@@ -42,8 +42,9 @@ int mount_bind_fd(int fd, const char *target);
 int mount_umount_below(const char *prefix, unsigned *ret_count);
 
 /* In a mount namespace of this process's own (changes not propagated to the host's): detaches every mount
- * point at or below @prefix except those at or below @keep (NULL: none kept). For a long-lived process whose copy of the
- * host's mounts would keep other sessions' overlays alive after they ended. Returns 0 or -errno. */
+ * point at or below @prefix except those at or below @keep (NULL: none kept). For a long-lived process
+ * whose copy of the host's mounts would keep other sessions' overlays alive after they ended. Returns 0 or
+ * -errno. */
 int mount_detach_others_below(const char *prefix, const char *keep);
 
 /* Returns true when some mount point lies at or below @prefix. */

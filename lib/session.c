@@ -240,18 +240,14 @@ int session_start_container(Session *s) {
         _cleanup_strv_free_ char **extra = NULL;
         _cleanup_free_ char *run_dir = NULL, *sessions_dir = NULL;
         SessionInfo *i = &s->info;
-        char *slash;
         int r;
 
-        /* STATE/sessions, where the other sessions' mounts are (ContainerPlan.sessions_dir). */
-        sessions_dir = strdup(i->dir);
-        if (!sessions_dir)
-                return log_oom();
-        slash = strrchr(sessions_dir, '/');
-        if (slash && slash != sessions_dir)
-                *slash = '\0';
-        else
-                sessions_dir = mfree(sessions_dir);
+        /* Where the other sessions' mounts are (ContainerPlan.sessions_dir): set on creation and recovery. */
+        if (s->state_dir) {
+                sessions_dir = session_sessions_dir(s->state_dir);
+                if (!sessions_dir)
+                        return log_oom();
+        }
 
         if (i->kind == SESSION_KIND_DETACHED || i->kind == SESSION_KIND_SPARE) {
                 r = session_make_run_dir(i, &run_dir);
