@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <sched.h>
 #include <sys/resource.h>
@@ -20,6 +21,7 @@
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "local-groups.h"
 #include "lock.h"
 #include "mount.h"
 #include "runsock.h"
@@ -74,10 +76,40 @@ int user_resolve_passwd(UserInfo *ret) {
         return 0;
 }
 
-int user_resolve_groups(UserInfo *ret) {
-        int n = 16;
+/* The groups of a user of /etc/passwd, from /etc/group, when NSS would give no others (local-groups.h): no
+ * group source but files and systemd, and no systemd userdb records (which could add memberships). Returns
+ * 1 when done, 0 when NSS must be asked, or -errno. */
+static int user_resolve_groups_local(UserInfo *u) {
+        static const char *const userdb_dirs[] = {
+                "/etc/userdb", "/run/userdb", "/run/host/userdb", "/usr/local/lib/userdb", "/usr/lib/userdb",
+        };
+        _cleanup_free_ char *nss = NULL, *passwd = NULL, *group = NULL;
+        _cleanup_free_ gid_t *l = NULL;
+        size_t n;
 
-        for (;;) {
+        if (read_file("/etc/nsswitch.conf", &nss) < 0 || !nss_groups_files_only(nss))
+                return 0;
+        for (size_t i = 0; i < ELEMENTSOF(userdb_dirs); i++)
+                if (access(userdb_dirs[i], F_OK) >= 0)
+                        return 0;
+        if (read_file("/etc/passwd", &passwd) < 0 || !passwd_text_has_user(passwd, u->name) ||
+            read_file("/etc/group", &group) < 0)
+                return 0;
+        if (group_text_list(group, u->name, u->gid, &l, &n) < 0 || n > INT_MAX)
+                return -ENOMEM;
+        free(u->groups);
+        u->groups = TAKE_PTR(l);
+        u->n_groups = (int) n;
+        return 1;
+}
+
+int user_resolve_groups(UserInfo *ret) {
+        int n = 16, r;
+
+        r = user_resolve_groups_local(ret);
+        if (r < 0)
+                return log_oom();
+        while (r == 0) {
                 gid_t *g = realloc(ret->groups, sizeof(gid_t) * n);
                 int k = n;
 
@@ -86,6 +118,7 @@ int user_resolve_groups(UserInfo *ret) {
                 ret->groups = g;
                 if (getgrouplist(ret->name, ret->gid, ret->groups, &k) >= 0) {
                         ret->n_groups = k;
+                        r = 1;
                         break;
                 }
                 n = k > n ? k : n * 2;
