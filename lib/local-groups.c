@@ -7,11 +7,17 @@
 #include "base/util.h"
 #include "local-groups.h"
 
+static const char *next_line(const char *l) {
+        const char *n = strchr(l, '\n');
+
+        return n ? n + 1 : NULL;
+}
+
 /* The line of database @db ("group") in @conf, after its colon, or NULL. */
 static const char *nss_line(const char *conf, const char *db, size_t *ret_len) {
         size_t n = strlen(db);
 
-        for (const char *l = conf; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        for (const char *l = conf; l && *l; l = next_line(l)) {
                 const char *p = l + strspn(l, " \t");
 
                 if (strncmp(p, db, n) != 0)
@@ -29,6 +35,7 @@ static const char *nss_line(const char *conf, const char *db, size_t *ret_len) {
 
 bool nss_groups_files_only(const char *conf) {
         const char *line;
+        bool files = false;
         size_t len;
 
         if (!conf)
@@ -47,12 +54,13 @@ bool nss_groups_files_only(const char *conf) {
                 w = strcspn(line + i, " \t\n#");
                 if (w > len - i)
                         w = len - i;
-                if (!((w == 5 && strncmp(line + i, "files", 5) == 0) ||
-                      (w == 7 && strncmp(line + i, "systemd", 7) == 0)))
+                if (w == 5 && strncmp(line + i, "files", 5) == 0)
+                        files = true;
+                else if (!(w == 7 && strncmp(line + i, "systemd", 7) == 0))
                         return false; /* another source, or an [action] */
                 i += w;
         }
-        return true;
+        return files; /* without files, /etc/group is not what NSS reads */
 }
 
 /* Field @k (from 0) of the colon-separated line @l (up to its end or a newline), as a pointer and length. */
@@ -79,7 +87,7 @@ static bool field_is(const char *f, size_t n, const char *s) {
 }
 
 bool passwd_text_has_user(const char *passwd, const char *user) {
-        for (const char *l = passwd; l && *l; l = strchr(l, '\n') ? strchr(l, '\n') + 1 : NULL) {
+        for (const char *l = passwd; l && *l; l = next_line(l)) {
                 const char *f;
                 size_t n;
 
@@ -109,7 +117,7 @@ int group_text_list(const char *group, const char *user, gid_t primary, gid_t **
 
         if (gid_add(&l, &n, primary) < 0)
                 return -ENOMEM;
-        for (const char *line = group; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        for (const char *line = group; line && *line; line = next_line(line)) {
                 const char *name, *gid, *members;
                 size_t name_n, gid_n, members_n;
                 char buf[16], *end;

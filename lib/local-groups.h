@@ -12,8 +12,8 @@
  * exists. Pure: the file names are parameters. */
 
 /* Whether the NSS configuration @nsswitch_conf (the text of /etc/nsswitch.conf) takes a user's groups only
- * from files and systemd: its "initgroups:" line, else its "group:" line, names no other source and no
- * [action]. False without either line (glibc's built-in default then applies). */
+ * from files and systemd: its "initgroups:" line, else its "group:" line, names files, no source but
+ * files and systemd, and no [action]. False without either line (glibc's built-in default then applies). */
 bool nss_groups_files_only(const char *nsswitch_conf);
 
 /* Whether @user has a line in the passwd file text @passwd. */

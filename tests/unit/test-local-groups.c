@@ -22,6 +22,9 @@ static void test_nsswitch(void **state) {
         assert_false(nss_groups_files_only("group: compat\n"));
         assert_false(nss_groups_files_only("group: files [NOTFOUND=return] systemd\n"));
         assert_false(nss_groups_files_only("group: winbind files\n"));
+        /* without files, NSS does not read /etc/group */
+        assert_false(nss_groups_files_only("group: systemd\n"));
+        assert_false(nss_groups_files_only("group:\n"));
         /* initgroups, when present, is what getgrouplist() uses */
         assert_false(nss_groups_files_only("group: files\ninitgroups: files ldap\n"));
         assert_true(nss_groups_files_only("group: files ldap\ninitgroups: files\n"));
