@@ -118,7 +118,6 @@ int user_resolve_groups(UserInfo *ret) {
                 ret->groups = g;
                 if (getgrouplist(ret->name, ret->gid, ret->groups, &k) >= 0) {
                         ret->n_groups = k;
-                        r = 1;
                         break;
                 }
                 n = k > n ? k : n * 2;
