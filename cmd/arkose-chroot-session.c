@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "apparmor.h"
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -636,12 +637,22 @@ static bool spare_eligible(Context *ctx, int argc) {
         return on && argc > 0 && !arg_isolate_network && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
 }
 
-static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA256_HEX_SIZE]) {
-        _cleanup_free_ char *conf = path_join(ctx->config_dir, "arkose.conf");
+/* The plan of the spare session for this command: shared when its profile allows (lib/spare.h). */
+static SessionPlan spare_plan(Context *ctx, SessionSetup *setup) {
         SessionPlan plan = session_setup_plan(ctx, setup);
 
         plan.private_mounts = true;
         plan.spare = true;
+        plan.shared = spare_can_share(setup->profile, apparmor_kernel_enabled());
+        plan.idle_timeout = ctx->config.spare_idle_timeout ?: 1;
+        return plan;
+}
+
+static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA256_HEX_SIZE], bool *ret_shared) {
+        _cleanup_free_ char *conf = path_join(ctx->config_dir, "arkose.conf");
+        SessionPlan plan = spare_plan(ctx, setup);
+
+        *ret_shared = plan.shared;
         return conf ? spare_key(&plan, setup->profile ? setup->profile->path : NULL, conf, key) : -ENOMEM;
 }
 
@@ -702,9 +713,7 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         if (session_mount_namespace(ctx) < 0)
                 return EXIT_FAILURE;
 
-        plan = session_setup_plan(ctx, setup);
-        plan.private_mounts = true;
-        plan.spare = true;
+        plan = spare_plan(ctx, setup);
         plan.record_lock = &use_lock;
         if (session_create(&plan, &session) < 0)
                 return EXIT_FAILURE;
@@ -718,6 +727,26 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
          * unlock it explicitly, for all of them. */
         (void) fcntl(refill_fd, F_OFD_SETLK, &(struct flock) { .l_type = F_UNLCK, .l_whence = SEEK_SET });
         refill_fd = safe_close(refill_fd);
+
+        if (plan.shared) {
+                /* Its init retires by itself after spare-idle-timeout seconds without a command. */
+                for (;;) {
+                        int sig = sigtimedwait(&mask, NULL, NULL);
+
+                        if (sig == SIGCHLD) {
+                                if (session_exited(session))
+                                        break; /* init retired (or died) */
+                                continue;
+                        }
+                        if (sig < 0)
+                                continue;
+                        /* Asked to end: offered no more, no new command; those running finish first. */
+                        (void) spare_unpublish(ctx->state_dir, key, session_id(session));
+                        (void) kill(session_get_info(session)->init_pid, SIGTERM);
+                }
+                (void) spare_unpublish(ctx->state_dir, key, session_id(session));
+                return session_end(session) < 0 ? EXIT_FAILURE : EXIT_SUCCESS;
+        }
 
         for (;;) {
                 int sig = sigtimedwait(&mask, NULL, claimed ? NULL : &idle);
@@ -779,11 +808,26 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, boo
  * session is dead (its init: the kernel kills the rest of its PID namespace first, and its mounts go with
  * its mount namespace); its owner removes its directory right after. Returns 0 and the command's status,
  * -ENOENT (nothing ran) when there is no usable spare, or -errno (logged). */
-static int spare_run(Context *ctx, SessionSetup *setup, const char *key, int argc, char **argv, int *ret_status) {
+static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool shared, int argc, char **argv,
+                     int *ret_status) {
         _cleanup_(session_leavep) Session *session = NULL;
         _cleanup_free_ char *id = NULL;
         _cleanup_close_ int init_fd = -EBADF;
         int nice, r;
+
+        /* A shared spare stays on offer: the command runs in a sub-session of its own there, whose end
+         * (its directory removed) init reports with the command's status. The version stays in use for as
+         * long: the spare retires only once its commands are done. */
+        if (shared) {
+                if (spare_find(ctx->state_dir, key, &id) < 0 || session_open_spare(ctx->state_dir, id, &session) < 0)
+                        return -ENOENT;
+                setup->use_lock = safe_close(setup->use_lock);
+                r = session_run_command_full(session, &setup->user, setup->profile, setup->cwd, argc, argv, true,
+                                             ret_status);
+                if (r == -EOPNOTSUPP)
+                        return -ENOENT; /* nothing ran: retiring, full, or no sub-session to be had */
+                return r < 0 ? r : 0;
+        }
 
         for (;;) {
                 id = mfree(id);
@@ -829,7 +873,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         _cleanup_(session_setup_done) SessionSetup setup = {};
         _cleanup_(session_freep) Session *session = NULL;
         char key[SHA256_HEX_SIZE];
-        bool spare;
+        bool spare, shared = false;
         SessionPlan plan;
         int status = 0, r;
 
@@ -837,10 +881,11 @@ int run_session(Context *ctx, int argc, char **argv) {
         if (r < 0)
                 return 1;
         /* The user's live sockets and bus proxy are this command's: never a spare's. */
-        spare = !setup.profile->runtime_dir && spare_eligible(ctx, argc) && spare_plan_key(ctx, &setup, key) >= 0;
+        spare = !setup.profile->runtime_dir && spare_eligible(ctx, argc) &&
+                spare_plan_key(ctx, &setup, key, &shared) >= 0;
         if (spare) {
                 signals_install();
-                r = spare_run(ctx, &setup, key, argc, argv, &status);
+                r = spare_run(ctx, &setup, key, shared, argc, argv, &status);
                 if (r >= 0)
                         return status;
                 if (r != -ENOENT)

@@ -13,6 +13,11 @@
  *                                 gets in), and when it is done with (its command's status sent, or
  *                                 its client gone), the init exits, status 0: as below, the kernel
  *                                 then kills whatever is left in the container's PID namespace
+ *   arkose-init --listen-fresh=PATH [--fresh-net=host] [--fresh-drop-caps=N,...] [--idle-exit=S]
+ *                                 a shared spare session (lib/spare.h): serves many clients at once, and
+ *                                 runs each command in a sub-session of its own (below); exits once no
+ *                                 command has run for S seconds, or, on SIGTERM, once the commands
+ *                                 running are done
  *   arkose-init --stdio=I,O,E ... first moves fds I, O and E (the caller's standard fds) to 0, 1 and 2
  *   arkose-init COMMAND [ARG...]  runs COMMAND as its child, forwards the signals it gets to it, reaps
  *                                 orphans, and when COMMAND exits, exits with COMMAND's status (128 + N
@@ -37,13 +42,30 @@
  * attached command the same, copied from PID 1 and the container's configuration), with the uid, gid,
  * groups, working directory, environment and stdio the client sent. It leads a session of its own
  * (setsid()), so that no terminal of the container's reaches it and its process group can be killed
- * whole. */
+ * whole.
+ *
+ * A sub-session (--listen-fresh) is what a one-shot session of its own would be, made inside the spare's
+ * container instead of by starting another: a child of init in new mount, PID, IPC and UTS namespaces
+ * (and network, unless --fresh-net=host), which mounts an overlay whose lower layer is the container's
+ * root and whose upper layer is in the directory the client made for it, gives it the container's /proc
+ * (/proc/sys and /proc/sysrq-trigger read-only), a read-only /sys, a /dev of its own (the container's
+ * device nodes, its own devpts, /dev/shm), the container's other mounts (the caller's directory, binds)
+ * at the same places, pivots into it, brings loopback up, drops the capabilities the session's profile
+ * drops (--fresh-drop-caps; the container keeps sys_admin and net_admin for this), and then is the PID 1
+ * of the command, as init is for COMMAND. Init removes the sub-session's directory once it has exited.
+ * Nothing of one sub-session is seen by another, nor by the next command. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <grp.h>
+#include <limits.h>
+#include <sched.h>
+#include <linux/capability.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -51,10 +73,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -280,6 +306,10 @@ typedef struct Connection {
         bool exited;            /* its command has exited (status), its output is being drained */
         int status;
         struct timespec drain_end;
+        const char *fresh;      /* a sub-session's directory name (in payload, or fresh_name) */
+        char fresh_name[NAME_MAX + 1];
+        pid_t remover;          /* the child removing that directory, once the sub-session has exited */
+        bool gone;              /* its client went away first (fd closed): no answer, but the removal */
 } Connection;
 
 static Connection *conns[MAX_CONNECTIONS];
@@ -323,7 +353,7 @@ static int make_listener(const char *path) {
         old = umask(0077);
         r = bind(fd, (struct sockaddr *) &sa, sizeof(sa));
         (void) umask(old);
-        if (r < 0 || chmod(path, 0600) < 0 || listen(fd, 64) < 0) {
+        if (r < 0 || chmod(path, 0600) < 0 || listen(fd, SOMAXCONN) < 0) {
                 (void) close(fd);
                 return -1;
         }
@@ -475,6 +505,399 @@ static void relay_pump(Relay *r, short revents) {
                 relay_close(r); /* EOF; or the client's reader is gone: COMMAND's next write fails, as there */
 }
 
+static pid_t start_command(char **argv);
+/* ---- Sub-sessions of a shared spare (--listen-fresh) ---- */
+
+static const char *fresh_dir;           /* RUNSOCK_FRESH_TARGET with --listen-fresh, else NULL */
+static bool fresh_new_net = true;       /* --fresh-net=host: the container's network namespace (the host's) */
+static int fresh_drop[CAP_LAST_CAP + 32];
+static size_t n_fresh_drop;
+
+/* What the client names a sub-session's directory: one component of its own making (mkdtemp()). */
+static bool fresh_name_valid(const char *n) {
+        size_t len = strlen(n);
+
+        if (len == 0 || len > NAME_MAX || n[0] == '.')
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (!isalnum((unsigned char) n[i]) && n[i] != '-' && n[i] != '_' && n[i] != '.')
+                        return false;
+        return true;
+}
+
+static bool path_is_below(const char *p, const char *dir) {
+        size_t n = strlen(dir);
+
+        return strncmp(p, dir, n) == 0 && (p[n] == '\0' || p[n] == '/');
+}
+
+/* mountinfo's escapes (\040 for a space, ...) decoded in place. */
+static void unescape_octal(char *s) {
+        char *o = s;
+
+        for (; *s; s++, o++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '3' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *o = (char) ((s[1] - '0') * 64 + (s[2] - '0') * 8 + (s[3] - '0'));
+                        s += 3;
+                } else
+                        *o = *s;
+        }
+        *o = '\0';
+}
+
+/* Remounts the bind mount at @path read-only, keeping its other flags. */
+static int remount_ro(const char *path) {
+        static const struct { unsigned long st, ms; } map[] = {
+                { ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV }, { ST_NOEXEC, MS_NOEXEC },
+                { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+        };
+        unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+        struct statvfs sv;
+
+        if (statvfs(path, &sv) < 0)
+                return -errno;
+        for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+                if (sv.f_flag & map[i].st)
+                        flags |= map[i].ms;
+        return mount(NULL, path, NULL, flags, NULL) < 0 ? -errno : 0;
+}
+
+/* Binds @source on @target (which exists), read-only with @ro. */
+static int bind_at(const char *source, const char *target, bool ro) {
+        if (mount(source, target, NULL, MS_BIND, NULL) < 0)
+                return -errno;
+        return ro ? remount_ro(target) : 0;
+}
+
+static int join(char *buf, size_t size, const char *a, const char *b) {
+        int n = snprintf(buf, size, "%s%s", a, b);
+
+        return n < 0 || (size_t) n >= size ? -ENAMETOOLONG : 0;
+}
+
+/* The container's own mounts but its root, /proc, /sys and /dev (the caller's directory, the profile's
+ * binds, resolv.conf ...), bound at the same places below @root, in mount order, read-only when they are. */
+static int fresh_copy_mounts(const char *root, char *mountinfo) {
+        char *line, *save = NULL;
+
+        for (line = strtok_r(mountinfo, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *field[6] = {}, *f, *fsave = NULL, target[PATH_MAX];
+                size_t n = 0;
+                int r;
+
+                for (f = strtok_r(line, " ", &fsave); f && n < 6; f = strtok_r(NULL, " ", &fsave))
+                        field[n++] = f;
+                if (n < 6)
+                        continue;
+                unescape_octal(field[4]);
+                if (strcmp(field[4], "/") == 0 || path_is_below(field[4], "/proc") ||
+                    path_is_below(field[4], "/sys") || path_is_below(field[4], "/dev"))
+                        continue;
+                r = join(target, sizeof(target), root, field[4]);
+                if (r >= 0)
+                        r = bind_at(field[4], target, strncmp(field[5], "ro", 2) == 0 && (field[5][2] == ',' || field[5][2] == '\0'));
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static char *read_file(const char *path) {
+        size_t size = 0, cap = 8192;
+        char *buf = malloc(cap);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        ssize_t n;
+
+        if (!buf || fd < 0)
+                goto fail;
+        while ((n = read(fd, buf + size, cap - size - 1)) > 0) {
+                size += n;
+                if (cap - size < 2) {
+                        char *b = realloc(buf, cap *= 2);
+                        if (!b)
+                                goto fail;
+                        buf = b;
+                }
+        }
+        if (n < 0)
+                goto fail;
+        buf[size] = '\0';
+        (void) close(fd);
+        return buf;
+fail:
+        free(buf);
+        if (fd >= 0)
+                (void) close(fd);
+        return NULL;
+}
+
+/* /dev of the sub-session: a tmpfs as LXC's autodev makes it, the container's device nodes bound in, a
+ * devpts instance and a /dev/shm of its own. */
+static int fresh_dev(const char *root) {
+        static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
+        static const char *const links[][2] = {
+                { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+                { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+        };
+        char dev[PATH_MAX], p[PATH_MAX + 16], src[32];
+        int r = join(dev, sizeof(dev), root, "/dev");
+
+        if (r < 0)
+                return r;
+        if (mount("none", dev, "tmpfs", 0, "size=492k,mode=755") < 0)
+                return -errno;
+        for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+                int fd;
+
+                (void) snprintf(p, sizeof(p), "%s/%s", dev, nodes[i]);
+                (void) snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
+                if (access(src, F_OK) < 0)
+                        continue;
+                fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return -errno;
+                (void) close(fd);
+                r = bind_at(src, p, false);
+                if (r < 0)
+                        return r;
+        }
+        (void) snprintf(p, sizeof(p), "%s/pts", dev);
+        if (mkdir(p, 0755) < 0 ||
+            mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5,max=1024") < 0)
+                return -errno;
+        (void) snprintf(p, sizeof(p), "%s/shm", dev);
+        if (mkdir(p, 01777) < 0 || mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
+                return -errno;
+        for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+                (void) snprintf(p, sizeof(p), "%s/%s", dev, links[i][1]);
+                if (symlink(links[i][0], p) < 0)
+                        return -errno;
+        }
+        return 0;
+}
+
+/* /proc as LXC's proc:mixed: writable, but /proc/sys and /proc/sysrq-trigger read-only; and the
+ * container's boot id. */
+static int fresh_proc(const char *root) {
+        char proc[PATH_MAX], p[PATH_MAX + 32];
+        int r = join(proc, sizeof(proc), root, "/proc");
+
+        if (r < 0)
+                return r;
+        if (mount("proc", proc, "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                return -errno;
+        (void) snprintf(p, sizeof(p), "%s/sys/kernel/random/boot_id", proc);
+        if (access("/dev/.lxc-boot-id", F_OK) >= 0) {
+                r = bind_at("/dev/.lxc-boot-id", p, true);
+                if (r < 0)
+                        return r;
+        }
+        (void) snprintf(p, sizeof(p), "%s/sys", proc);
+        r = bind_at(p, p, true);
+        if (r < 0)
+                return r;
+        (void) snprintf(p, sizeof(p), "%s/sysrq-trigger", proc);
+        if (access(p, F_OK) < 0)
+                return 0; /* a kernel without magic SysRq */
+        return bind_at(p, p, true);
+}
+
+static int loopback_up(void) {
+        struct ifreq ifr = {};
+        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+        if (fd < 0)
+                return -errno;
+        (void) strncpy(ifr.ifr_name, "lo", sizeof(ifr.ifr_name) - 1);
+        if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+                r = -errno;
+        else if (!(ifr.ifr_flags & IFF_UP)) {
+                ifr.ifr_flags |= IFF_UP;
+                if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+                        r = -errno;
+        }
+        (void) close(fd);
+        return r;
+}
+
+/* Bounding set, then permitted, effective and inheritable sets, without the profile's capabilities. */
+static int drop_capabilities(void) {
+        struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+        struct __user_cap_data_struct d[2];
+
+        if (n_fresh_drop == 0)
+                return 0;
+        if (syscall(SYS_capget, &h, d) < 0)
+                return -errno;
+        for (size_t i = 0; i < n_fresh_drop; i++) {
+                int cap = fresh_drop[i];
+
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return -errno;
+                if (cap < 64) {
+                        uint32_t bit = UINT32_C(1) << (cap % 32);
+                        d[cap / 32].effective &= ~bit;
+                        d[cap / 32].permitted &= ~bit;
+                        d[cap / 32].inheritable &= ~bit;
+                }
+        }
+        if (syscall(SYS_capset, &h, d) < 0)
+                return -errno;
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        return 0;
+}
+
+/* In the sub-session's first process (PID 1 of its PID namespace, in its new mount namespace): makes its
+ * root in fresh_dir/@name and pivots into it. */
+static int fresh_setup(const char *name) {
+        char dir[PATH_MAX], upper[PATH_MAX], work[PATH_MAX], root[PATH_MAX], opts[3 * PATH_MAX + 64];
+        struct stat st;
+        char *mountinfo;
+        int r;
+
+        if (snprintf(dir, sizeof(dir), "%s/%s", fresh_dir, name) >= (int) sizeof(dir) ||
+            join(upper, sizeof(upper), dir, "/upper") < 0 || join(work, sizeof(work), dir, "/work") < 0 ||
+            join(root, sizeof(root), dir, "/root") < 0)
+                return -ENAMETOOLONG;
+        /* Read before our own mounts are added to it. */
+        mountinfo = read_file("/proc/self/mountinfo");
+        if (!mountinfo)
+                return -errno ?: -ENOMEM;
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                goto fail_errno;
+        /* The overlay's root takes the upper directory's mode: the container root's. */
+        if (stat("/", &st) < 0 || mkdir(upper, st.st_mode & 07777) < 0 || chmod(upper, st.st_mode & 07777) < 0 ||
+            mkdir(work, 0700) < 0 || mkdir(root, 0755) < 0)
+                goto fail_errno;
+        (void) snprintf(opts, sizeof(opts), "lowerdir=/,upperdir=%s,workdir=%s,volatile", upper, work);
+        if (mount("arkose", root, "overlay", 0, opts) < 0)
+                goto fail_errno;
+        r = fresh_proc(root);
+        if (r >= 0) {
+                char sys[PATH_MAX];
+
+                r = join(sys, sizeof(sys), root, "/sys");
+                if (r >= 0 && mount("sysfs", sys, "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+                        r = -errno;
+        }
+        if (r >= 0)
+                r = fresh_dev(root);
+        if (r >= 0)
+                r = fresh_copy_mounts(root, mountinfo);
+        free(mountinfo);
+        mountinfo = NULL;
+        if (r >= 0 && fresh_new_net)
+                r = loopback_up();
+        if (r < 0)
+                return r;
+        /* Nothing of the container's root (the other sub-sessions' directories) stays reachable. */
+        if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
+            chdir("/") < 0)
+                return -errno;
+        return drop_capabilities();
+
+fail_errno:
+        r = -errno;
+        free(mountinfo);
+        return r;
+}
+
+/* The sub-session's first process: sets it up, then runs the command as its init does in COMMAND mode
+ * (passes signals on, reaps, exits with the command's status; the kernel then kills what is left in
+ * its PID namespace). Reports a failure before the command runs on @err_fd. */
+static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts, int err_fd) {
+        const RunsockRequest *q = &c->req;
+        struct signalfd_siginfo si;
+        sigset_t all;
+        pid_t command;
+        int e[2], sfd, r;
+
+        (void) setsid();
+        for (int k = 0; k < 3; k++)
+                if (dup2(parts->stdio[k], k) < 0)
+                        goto fail_fresh;
+        if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+                _exit(126);
+        err_fd = 3;
+        (void) close_range(4, ~0U, 0);
+        r = fresh_setup(c->fresh);
+        if (r < 0) {
+                errno = -r;
+                goto fail_fresh;
+        }
+        if (chdir(parts->cwd) < 0) {
+                e[0] = RUNSOCK_STAGE_CWD;
+                goto fail;
+        }
+        if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
+            setresuid(q->uid, q->uid, q->uid) < 0)
+                goto fail_creds;
+        if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                goto fail_creds;
+        if (q->flags & RUNSOCK_FLAG_UMASK)
+                (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
+        environ = parts->env;
+        (void) sigfillset(&all);
+        sfd = signalfd(-1, &all, SFD_CLOEXEC);
+        if (sfd < 0)
+                goto fail_fresh;
+        command = start_command(parts->argv);
+        if (command < 0)
+                goto fail_fresh;
+        for (;;) {
+                if (read(sfd, &si, sizeof(si)) != sizeof(si))
+                        continue;
+                if (si.ssi_signo != SIGCHLD) {
+                        (void) kill(command, (int) si.ssi_signo);
+                        continue;
+                }
+                for (;;) {
+                        int s;
+                        pid_t p = waitpid(-1, &s, WNOHANG);
+
+                        if (p <= 0)
+                                break;
+                        if (p == command)
+                                _exit(exit_code(s));
+                }
+        }
+
+fail_fresh:
+        e[0] = RUNSOCK_STAGE_FRESH;
+        goto fail_errno;
+fail_creds:
+        e[0] = RUNSOCK_STAGE_CREDENTIALS;
+        goto fail_errno;
+fail:
+fail_errno:
+        e[1] = errno;
+        (void) write(err_fd, e, sizeof(e));
+        _exit(126);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw) {
+        (void) st, (void) ftw;
+        (void) (type == FTW_DP ? rmdir(path) : unlink(path));
+        return 0;
+}
+
+/* Removes the directory of the sub-session of @c, which has exited (with it its mount namespace, and its
+ * overlay), in a child of ours: what a command left there may be large. */
+static void fresh_remove(Connection *c) {
+        pid_t pid = fork();
+
+        if (pid == 0) {
+                char dir[PATH_MAX];
+
+                reset_signals();
+                if (snprintf(dir, sizeof(dir), "%s/%s", fresh_dir, c->fresh) < (int) sizeof(dir))
+                        (void) nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+                _exit(0);
+        }
+        c->remover = pid > 0 ? pid : 0;
+}
+
 /* Starts the command of a complete request, without waiting for it: whether its set-up failed is read
  * from its error pipe once it has exited (reap()). Returns false when the connection is done with.
  *
@@ -493,7 +916,9 @@ static bool connection_start(Connection *c) {
         bool wrapper;
         pid_t pid;
 
-        if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0') {
+        /* A shared spare runs every command in a sub-session, and nothing else does. */
+        if (q->argc < 1 || need >= q->payload_size || c->payload[q->payload_size - 1] != '\0' ||
+            !(q->flags & RUNSOCK_FLAG_FRESH) != !fresh_dir || (fresh_dir && autopkgtest)) {
                 send_message(c->fd, RUNSOCK_ERROR, EINVAL, RUNSOCK_STAGE_REQUEST);
                 return false;
         }
@@ -513,6 +938,14 @@ static bool connection_start(Connection *c) {
         end = c->payload + q->payload_size;
         parts.cwd = p;
         p += strlen(p) + 1;
+        if (fresh_dir) {
+                if (p >= end || !fresh_name_valid(p) || strlen(p) >= sizeof(c->fresh_name)) {
+                        fork_errno = EINVAL;
+                        goto fail_request;
+                }
+                strcpy(c->fresh_name, p);
+                p += strlen(p) + 1;
+        }
         parts.argv = split_strings(&p, end, q->argc);
         parts.env = parts.argv ? split_strings(&p, end, q->envc) : NULL;
         if (!parts.argv || !parts.env) {
@@ -523,9 +956,19 @@ static bool connection_start(Connection *c) {
                 fork_errno = errno;
                 goto fail_fork;
         }
-        pid = wrapper ? fork() : vfork();
+        if (fresh_dir)
+                /* A fork (its setup allocates), as PID 1 of new namespaces. */
+                pid = (pid_t) syscall(SYS_clone, CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS |
+                                                         (fresh_new_net ? CLONE_NEWNET : 0) | SIGCHLD,
+                                      NULL, NULL, NULL, 0);
+        else
+                pid = wrapper ? fork() : vfork();
         if (pid == 0) {
                 (void) close(pipe_fds[0]);
+                if (fresh_dir) {
+                        c->fresh = c->fresh_name;
+                        fresh_child(c, &parts, pipe_fds[1]);
+                }
                 command_child(c, &parts, pipe_fds[1]);
         }
         fork_errno = errno;
@@ -550,6 +993,10 @@ static bool connection_start(Connection *c) {
         c->payload = NULL;
         c->err_fd = pipe_fds[0];
         c->pid = pid;
+        if (fresh_dir) {
+                c->fresh = c->fresh_name;
+                send_message(c->fd, RUNSOCK_STARTED, 0, 0);
+        }
         return true;
 
 fail_request:
@@ -570,6 +1017,8 @@ fail:
 static void connection_exited(Connection *c, int status) {
         int e[2];
 
+        if (c->gone)
+                return;
         if (c->err_fd >= 0 && read(c->err_fd, e, sizeof(e)) == sizeof(e))
                 send_message(c->fd, RUNSOCK_ERROR, e[1], (uint32_t) e[0]);
         else
@@ -642,7 +1091,14 @@ static bool connection_input(Connection *c) {
                         (void) kill(-c->pid, SIGKILL);
                         if (!c->exited)
                                 (void) kill(c->pid, SIGKILL);
-                        return false;
+                        if (!c->fresh)
+                                return false;
+                        /* (A sub-session's PID namespace dies with its first process.) Its directory is
+                         * still to be removed once it has exited: no answer, nobody to read it. */
+                        (void) close(c->fd);
+                        c->fd = -1;
+                        c->gone = true;
+                        return true;
                 }
                 if (n == sizeof(m) && m.type == RUNSOCK_SIGNAL && m.value > 0 && m.value < NSIG && !c->exited)
                         (void) kill(c->pid, m.value); /* (once reaped, its pid may be another's) */
@@ -686,7 +1142,7 @@ static int connections_finish(void) {
                 Connection *c = conns[i];
                 long ms;
 
-                if (!c->exited)
+                if (!c->exited || c->fresh) /* (a sub-session's: reap(), once its directory is gone) */
                         continue;
                 ms = relays_busy(c) ? ms_until(&c->drain_end) : 0;
                 if (ms > 0) {
@@ -719,8 +1175,23 @@ static bool reap(pid_t command, int *status) {
                 for (size_t i = 0; i < n_conns; i++) {
                         Connection *c = conns[i];
 
+                        if (c->fresh && c->remover == p) {
+                                connection_exited(c, c->status); /* its directory is gone */
+                                connection_free(i);
+                                break;
+                        }
                         if (c->pid != p || c->exited)
                                 continue;
+                        if (c->fresh) {
+                                c->exited = true;
+                                c->status = s;
+                                fresh_remove(c);
+                                if (c->remover > 0)
+                                        break;
+                                connection_exited(c, s);
+                                connection_free(i);
+                                break;
+                        }
                         if (relays_busy(c)) {
                                 /* Its output is drained first, for a second at most. */
                                 c->exited = true;
@@ -753,6 +1224,33 @@ static void open_stdio(void) {
                         return;
 }
 
+/* --fresh-net=host, --fresh-drop-caps=N,N,..., --idle-exit=S. */
+static bool fresh_option(const char *o, unsigned *idle_exit) {
+        char *end;
+
+        if (strcmp(o, "--fresh-net=host") == 0) {
+                fresh_new_net = false;
+                return true;
+        }
+        if (strncmp(o, "--idle-exit=", 12) == 0) {
+                unsigned long v = strtoul(o + 12, &end, 10);
+
+                *idle_exit = (unsigned) v;
+                return end != o + 12 && *end == '\0' && v <= 24 * 3600;
+        }
+        if (strncmp(o, "--fresh-drop-caps=", 18) != 0)
+                return false;
+        for (const char *c = o + 18; *c; c = end + (*end == ',')) {
+                long cap = strtol(c, &end, 10);
+
+                if (end == c || (*end != ',' && *end != '\0') || cap < 0 || cap > 63 ||
+                    n_fresh_drop >= sizeof(fresh_drop) / sizeof(fresh_drop[0]))
+                        return false;
+                fresh_drop[n_fresh_drop++] = (int) cap;
+        }
+        return true;
+}
+
 int main(int argc, char **argv) {
         sigset_t all;
         pid_t command = 0;
@@ -760,6 +1258,10 @@ int main(int argc, char **argv) {
         int status = 0, sfd, listener = -1;
         const char *once_path = NULL;   /* --listen-once: the socket, until its one client connects */
         bool served = false;            /* --listen-once: that client connected */
+        const char *fresh_path = NULL;  /* --listen-fresh: the socket, until we retire */
+        unsigned idle_exit = 0;         /* --idle-exit: seconds */
+        struct timespec idle_end = {};  /* --idle-exit: when we retire if nothing runs until then */
+        bool retiring = false;          /* --listen-fresh: SIGTERM came, the last command's end is ours */
 
         /* --stdio=IN,OUT,ERR: where the caller's standard fds are (lib/container.c's stdio_divert(): liblxc
          * would have chown()ed them, had they been ours); -1 for one it had closed. */
@@ -808,6 +1310,20 @@ int main(int argc, char **argv) {
                         (void) fprintf(stderr, "arkose-init: cannot listen on '%s': %s\n", once_path, strerror(errno));
                         return 126;
                 }
+        } else if (argc > 1 && strncmp(argv[1], "--listen-fresh=", 15) == 0) {
+                open_stdio();
+                fresh_path = argv[1] + 15;
+                for (int i = 2; i < argc; i++)
+                        if (!fresh_option(argv[i], &idle_exit)) {
+                                (void) fprintf(stderr, "arkose-init: bad option '%s'\n", argv[i]);
+                                return 126;
+                        }
+                fresh_dir = RUNSOCK_FRESH_TARGET;
+                listener = make_listener(fresh_path);
+                if (listener < 0) {
+                        (void) fprintf(stderr, "arkose-init: cannot listen on '%s': %s\n", fresh_path, strerror(errno));
+                        return 126;
+                }
         } else if (argc > 1 && strncmp(argv[1], "--listen=", 9) == 0) {
                 open_stdio();
                 listener = make_listener(argv[1] + 9);
@@ -830,6 +1346,30 @@ int main(int argc, char **argv) {
 
                 if (served && n_conns == 0)
                         return 0; /* its command is done, or its client went away: the rest is killed */
+                if (retiring && n_conns == 0)
+                        return 0; /* the last command running when SIGTERM came is done */
+                if (fresh_path && idle_exit > 0) {
+                        long ms;
+
+                        if (n_conns > 0)
+                                idle_end = (struct timespec) {};
+                        else if (idle_end.tv_sec == 0) {
+                                (void) clock_gettime(CLOCK_MONOTONIC, &idle_end);
+                                idle_end.tv_sec += idle_exit;
+                        }
+                        ms = idle_end.tv_sec != 0 ? ms_until(&idle_end) : -1;
+                        if (ms >= 0 && (timeout < 0 || ms < timeout))
+                                timeout = (int) ms;
+                        if (idle_end.tv_sec != 0 && ms <= 0) {
+                                /* Idle for long enough: the last look at who connected meanwhile. */
+                                accept_all(listener, SIZE_MAX);
+                                if (n_conns == 0) {
+                                        (void) unlink(fresh_path);
+                                        return 0;
+                                }
+                                continue;
+                        }
+                }
                 p[n++] = (struct pollfd) { .fd = sfd, .events = POLLIN };
                 if (listener >= 0)
                         p[n++] = (struct pollfd) { .fd = listener, .events = POLLIN };
@@ -878,6 +1418,17 @@ int main(int argc, char **argv) {
                         if (sig == SIGCHLD) {
                                 if (reap(command, &status))
                                         return exit_code(status); /* PID 1 exits: the rest is killed */
+                                continue;
+                        }
+                        if (fresh_path && (sig == SIGTERM || sig == SIGINT || sig == SIGPWR || sig == SIGHUP)) {
+                                /* Retire: no new command; those running finish (their sub-sessions are
+                                 * killed only with the container). */
+                                if (listener >= 0) {
+                                        (void) unlink(fresh_path);
+                                        (void) close(listener);
+                                        listener = -1;
+                                }
+                                retiring = true;
                                 continue;
                         }
                         if (command > 0) {

@@ -86,6 +86,12 @@ int apparmor_detect(ApparmorSupport *ret) {
         return 0;
 }
 
+bool apparmor_kernel_enabled(void) {
+        int r = aa_enabled_sysfs();
+
+        return r != -ENOSYS && r != -ECANCELED;
+}
+
 ApparmorAction apparmor_decide(ProfileApparmor mode, int detected, const char **ret_reason) {
         const char *reason;
 

@@ -36,6 +36,9 @@ typedef struct ApparmorSupport {
  * AppArmor is on but securityfs is not mounted; other -errno (-EACCES, -EPERM, -EBUSY) from libapparmor. */
 int apparmor_detect(ApparmorSupport *ret);
 
+/* Whether the kernel has AppArmor enabled (sysfs only: cheaper than apparmor_detect(), no library). */
+bool apparmor_kernel_enabled(void);
+
 /* Reads stacking support from a features directory (normally
  * /sys/kernel/security/apparmor/features; tests pass a copy): domain/stack present and domain/version
  * at least 1.2. */

@@ -20,6 +20,7 @@
 #include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "config.h"
 #include "container-internal.h"
 #include "mount.h"
 #include "runsock-protocol.h"
@@ -58,6 +59,7 @@ struct Container {
         bool has_init;          /* arkose-init is bound in: PID 1 is arkose-init, else liblxc's init */
         bool listen;            /* idle arkose-init serves a command socket (ContainerPlan.run_dir) */
         bool listen_once;       /* ... for one command (ContainerPlan.listen_once) */
+        char **fresh_args;      /* ... for many, in sub-sessions (container_fresh_init_args()) */
         bool deferred;          /* tied to the caller, not started yet: the first attach starts it */
         bool monitor_is_callers; /* the monitor was handed to the caller to wait for (container_attach()) */
         pid_t command_init;     /* then: arkose-init's pid on the host, which takes the command's signals */
@@ -86,6 +88,34 @@ ContainerNetwork container_network_from_string(const char *s) {
 static int add_item(char ***l, const char *key, const char *value) {
         int r = strv_extend(l, key);
         return r < 0 ? r : strv_extend(l, value);
+}
+
+/* What a shared spare's init needs (fresh_caps_item()). */
+static const char *const fresh_init_caps[] = { "sys_admin", "net_admin" };
+
+static bool fresh_init_cap(const char *name) {
+        for (size_t i = 0; i < ELEMENTSOF(fresh_init_caps); i++)
+                if (streq(name, fresh_init_caps[i]))
+                        return true;
+        return false;
+}
+
+/* lxc.cap.drop without what a shared spare's init needs, lxc.cap.keep with it. */
+static int fresh_caps_item(const char *key, const char *value, char **ret) {
+        _cleanup_strv_free_ char **names = strv_split(value, " ");
+        _cleanup_strv_free_ char **out = NULL;
+        bool keep = streq(key, "lxc.cap.keep");
+
+        if (!names)
+                return -ENOMEM;
+        for (char **n = names; *n; n++)
+                if (!isempty(*n) && !streq(*n, "none") && !fresh_init_cap(*n) && strv_extend(&out, *n) < 0)
+                        return -ENOMEM;
+        for (size_t i = 0; keep && i < ELEMENTSOF(fresh_init_caps); i++)
+                if (strv_extend(&out, fresh_init_caps[i]) < 0)
+                        return -ENOMEM;
+        *ret = out ? strv_join(out, " ") : strdup(keep ? "none" : "");
+        return *ret ? 0 : -ENOMEM;
 }
 
 int container_plan_config(const ContainerPlan *plan, char ***ret) {
@@ -195,8 +225,30 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                         return r;
         }
 
+        if (plan->init && plan->run_dir && plan->fresh_dir) {
+                _cleanup_free_ char *entry = NULL;
+
+                if (!path_is_absolute(plan->fresh_dir) || strpbrk(plan->fresh_dir, " \t\n\\"))
+                        return -EINVAL;
+                entry = strdup_printf("%s %s none bind,create=dir 0 0", plan->fresh_dir, RUNSOCK_FRESH_TARGET + 1);
+                if (!entry)
+                        return -ENOMEM;
+                r = add_item(&l, "lxc.mount.entry", entry);
+                if (r < 0)
+                        return r;
+        }
+
         for (char **i = plan->extra_items; i && i[0] && i[1]; i += 2) {
-                r = add_item(&l, i[0], i[1]);
+                _cleanup_free_ char *caps = NULL;
+
+                /* A shared spare's init makes sub-sessions (mounts, namespaces, loopback up), and drops
+                 * these for them itself. */
+                if (plan->fresh_dir && (streq(i[0], "lxc.cap.drop") || streq(i[0], "lxc.cap.keep"))) {
+                        r = fresh_caps_item(i[0], i[1], &caps);
+                        if (r < 0)
+                                return r;
+                }
+                r = add_item(&l, i[0], caps ?: i[1]);
                 if (r < 0)
                         return r;
         }
@@ -208,6 +260,60 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
                 return r;
 
         *ret = TAKE_PTR(l);
+        return 0;
+}
+
+static bool cap_listed(int cap, char *const *names) {
+        for (char *const *n = names; n && *n; n++)
+                if (profile_capability_from_string(*n) == cap)
+                        return true;
+        return false;
+}
+
+int container_fresh_init_args(const ContainerPlan *plan, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL, **drop = NULL;
+        _cleanup_free_ char *caps = NULL, *idle = NULL;
+
+        if (!plan || !plan->fresh_dir)
+                return -EINVAL;
+        for (char **i = plan->extra_items; i && i[0] && i[1]; i += 2) {
+                _cleanup_strv_free_ char **names = NULL;
+                bool keep = streq(i[0], "lxc.cap.keep");
+
+                if (!keep && !streq(i[0], "lxc.cap.drop"))
+                        continue;
+                names = strv_split(i[1], " ");
+                if (!names)
+                        return -ENOMEM;
+                for (char **n = names; !keep && *n; n++)
+                        if (!isempty(*n) && !streq(*n, "none") && profile_capability_from_string(*n) < 0)
+                                return -EINVAL;
+                /* Every capability this build knows that keep does not name, or each one drop names. */
+                for (int cap = 0; cap < 64; cap++) {
+                        const char *name = profile_capability_to_string(cap);
+
+                        if (name && (keep ? !cap_listed(cap, names) : cap_listed(cap, names)) &&
+                            strv_extendf(&drop, "%d", cap) < 0)
+                                return -ENOMEM;
+                }
+        }
+        if (strv_extend(&argv, "--listen-fresh=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
+                return -ENOMEM;
+        if (plan->network == CONTAINER_NETWORK_HOST && strv_extend(&argv, "--fresh-net=host") < 0)
+                return -ENOMEM;
+        if (drop) {
+                _cleanup_free_ char *list = strv_join(drop, ",");
+
+                caps = list ? strdup_printf("--fresh-drop-caps=%s", list) : NULL;
+                if (!caps || strv_extend(&argv, caps) < 0)
+                        return -ENOMEM;
+        }
+        if (plan->idle_exit > 0) {
+                idle = strdup_printf("--idle-exit=%u", plan->idle_exit);
+                if (!idle || strv_extend(&argv, idle) < 0)
+                        return -ENOMEM;
+        }
+        *ret = TAKE_PTR(argv);
         return 0;
 }
 
@@ -231,6 +337,7 @@ Container *container_free(Container *c) {
         if (c->lxc)
                 (void) sym_lxc_container_put(c->lxc);
         free(c->log_file);
+        strv_free(c->fresh_args);
         free(c->sessions_dir);
         free(c->own_dir);
         safe_close(c->pty);
@@ -298,8 +405,7 @@ static char *container_find_init(void) {
 
 /* Whether arkose-init at @path serves a command socket (--listen=): an older one (a stale install found
  * at ARKOSE_INIT_PATH by a newer arkose-chroot) would take the option for a command and end at once. */
-static bool container_init_can_listen(const char *path, bool once) {
-        const char *option = once ? "--listen-once=" : "--listen=";
+static bool container_init_can_listen(const char *path, const char *option) {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         struct stat st;
         bool found;
@@ -409,6 +515,8 @@ static char **container_init_argv(Container *c, char *const *command, const int 
         }
         if (strv_extend_strv(&argv, command) < 0)
                 return NULL;
+        if (!command && c->listen && c->fresh_args)
+                return strv_extend_strv(&argv, c->fresh_args) < 0 ? NULL : TAKE_PTR(argv);
         if (!command && c->listen &&
             strv_extend(&argv, c->listen_once ? "--listen-once=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME
                                               : "--listen=" RUNSOCK_DIR_TARGET "/" RUNSOCK_NAME) < 0)
@@ -604,10 +712,11 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         init = container_find_init();
         p = *plan;
         p.init = init;
-        if (!init || (tie_to_caller && !plan->listen_once) ||
-            (p.run_dir && !container_init_can_listen(init, plan->listen_once)))
+        if (!init || (tie_to_caller && !plan->listen_once && !plan->fresh_dir) ||
+            (p.run_dir && !container_init_can_listen(init, plan->fresh_dir ? "--listen-fresh=" :
+                                                           plan->listen_once ? "--listen-once=" : "--listen=")))
                 p.run_dir = NULL;
-        if (plan->listen_once && !p.run_dir)
+        if ((plan->listen_once || plan->fresh_dir) && !p.run_dir)
                 return -EOPNOTSUPP; /* a spare session is only worth it with a socket */
         r = container_plan_config(&p, &items);
         if (r < 0)
@@ -638,6 +747,11 @@ int container_start(const ContainerPlan *plan, bool tie_to_caller, Container **r
         }
         c->listen = p.run_dir != NULL;
         c->listen_once = plan->listen_once;
+        if (plan->fresh_dir) {
+                r = container_fresh_init_args(&p, &c->fresh_args);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to plan the init of container '%s': %m", plan->name);
+        }
 
         if (tie_to_caller && c->has_init && !c->listen && container_plan_deferrable(plan))
                 c->deferred = true; /* container_attach() starts it, with the command */

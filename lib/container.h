@@ -65,6 +65,12 @@ typedef struct ContainerPlan {
                                          * socket (lib/runsock.h); NULL: none */
         bool listen_once;               /* with @run_dir, for a container tied to the caller (a spare
                                          * session): its init serves one command and then exits */
+        const char *fresh_dir;          /* with @run_dir, instead of @listen_once: a shared spare's
+                                         * directory for its sub-sessions, bound at /dev/.arkose-fresh;
+                                         * its init runs each command in a sub-session of its own
+                                         * (arkose-init --listen-fresh), and so keeps sys_admin and
+                                         * net_admin, which it drops for them as @extra_items say */
+        unsigned idle_exit;             /* with @fresh_dir: seconds without a command before init exits */
         const char *sessions_dir;       /* where other sessions' mounts are (STATE/sessions), which a
                                          * monitor of ours in a mount namespace of its own drops from its
                                          * copy, all but those below @own_dir; NULL: none dropped */
@@ -74,6 +80,12 @@ typedef struct ContainerPlan {
 /* Describes @plan as liblxc configuration: a NULL-terminated list of alternating keys and values.
  * Pure (no I/O); unit-tested. Returns 0 and *ret, or -EINVAL/-ENOMEM. */
 int container_plan_config(const ContainerPlan *plan, char ***ret);
+
+/* The options of a shared spare's arkose-init (@plan->fresh_dir set): --listen-fresh=, the capabilities
+ * its sub-sessions lose (those @plan->extra_items' lxc.cap.drop names, or all but lxc.cap.keep's, as
+ * numbers), --fresh-net=host with the host's network, --idle-exit=. Pure; unit-tested. Returns 0 and
+ * *ret, -EINVAL for an unknown capability name, or -ENOMEM. */
+int container_fresh_init_args(const ContainerPlan *plan, char ***ret);
 
 typedef struct Container Container;
 

@@ -17,10 +17,18 @@
  *                  command started: init does not wait for its exec, and the client has nothing to do
  *                  until it ends.
  * The client closing the connection before EXIT (it died) makes init SIGKILL the command's process
- * group: nothing it started keeps the client's fds. */
+ * group: nothing it started keeps the client's fds.
+ *
+ * A shared spare's init (arkose-init --listen-fresh) runs each command in a sub-session of its own
+ * (RUNSOCK_FLAG_FRESH, and only those): the payload then has, after the working directory, the name of
+ * the sub-session's directory, which the client made in the spare's fresh directory (SESSION_DIR/fresh,
+ * bound at RUNSOCK_FRESH_TARGET). Init answers STARTED once the sub-session's first process exists, and
+ * removes the directory before it answers EXIT or ERROR. A connection that ends before STARTED ran
+ * nothing (init was retiring, or full): the client may run the command elsewhere. */
 
 #define RUNSOCK_DIR_TARGET "/dev/.arkose-run"        /* where the session's run directory appears */
 #define RUNSOCK_NAME "init.sock"
+#define RUNSOCK_FRESH_TARGET "/dev/.arkose-fresh"    /* where a shared spare's fresh directory appears */
 #define RUNSOCK_MAGIC UINT32_C(0x41524b31)          /* "ARK1" */
 #define RUNSOCK_CHUNK 32768
 #define RUNSOCK_MAX_PAYLOAD (8u << 20)
@@ -30,6 +38,7 @@ enum {
         RUNSOCK_FLAG_AUTOPKGTEST = 1 << 1,  /* run it as autopkgtest's execute command (see arkose-init.c) */
         RUNSOCK_FLAG_UMASK = 1 << 2,        /* the command's umask is in the bits RUNSOCK_UMASK_SHIFT and up
                                              * (an init older than this flag ignores both, and keeps its own) */
+        RUNSOCK_FLAG_FRESH = 1 << 3,        /* in a sub-session of its own (--listen-fresh only) */
 };
 #define RUNSOCK_UMASK_SHIFT 20
 
@@ -48,6 +57,7 @@ enum {
         RUNSOCK_ERROR = 2,
         RUNSOCK_EXIT = 3,
         RUNSOCK_SIGNAL = 4,
+        RUNSOCK_STARTED = 5,    /* RUNSOCK_FLAG_FRESH: the sub-session exists (value 0) */
 };
 
 enum {
@@ -55,6 +65,7 @@ enum {
         RUNSOCK_STAGE_FORK = 2,
         RUNSOCK_STAGE_CWD = 3,          /* chdir() to the working directory */
         RUNSOCK_STAGE_CREDENTIALS = 4,  /* setgroups(), setresgid(), setresuid(), no_new_privs */
+        RUNSOCK_STAGE_FRESH = 5,        /* the sub-session's namespaces, mounts or capabilities */
 };
 
 typedef struct RunsockMessage {

@@ -90,7 +90,7 @@ static int send_all(int fd, const void *buf, size_t n) {
 
 /* The payload: groups, cwd, argv, env. */
 static int runsock_payload(const RunsockPlan *p, char **ret, size_t *ret_size) {
-        size_t n = p->n_groups * sizeof(uint32_t) + strlen(p->cwd) + 1, o;
+        size_t n = p->n_groups * sizeof(uint32_t) + strlen(p->cwd) + 1 + (p->fresh ? strlen(p->fresh) + 1 : 0), o;
         char *buf;
 
         for (char **a = p->argv; *a; a++)
@@ -108,6 +108,8 @@ static int runsock_payload(const RunsockPlan *p, char **ret, size_t *ret_size) {
         }
         o = p->n_groups * sizeof(uint32_t);
         o = stpcpy(buf + o, p->cwd) + 1 - buf;
+        if (p->fresh)
+                o = stpcpy(buf + o, p->fresh) + 1 - buf;
         for (char **a = p->argv; *a; a++)
                 o = stpcpy(buf + o, *a) + 1 - buf;
         for (char **e = p->env; e && *e; e++)
@@ -138,6 +140,7 @@ int runsock_start(int fd, const RunsockPlan *p) {
                 .magic = RUNSOCK_MAGIC,
                 .flags = (p->no_new_privs ? RUNSOCK_FLAG_NO_NEW_PRIVS : 0) |
                          (p->autopkgtest ? RUNSOCK_FLAG_AUTOPKGTEST : 0) | RUNSOCK_FLAG_UMASK |
+                         (p->fresh ? RUNSOCK_FLAG_FRESH : 0) |
                          ((uint32_t) (p->umask & 0777) << RUNSOCK_UMASK_SHIFT),
                 .uid = p->uid,
                 .gid = p->gid,
@@ -166,7 +169,7 @@ int runsock_start(int fd, const RunsockPlan *p) {
         return send_all(fd, payload, size);
 }
 
-int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage) {
+int runsock_wait(int fd, bool fresh, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage) {
         _cleanup_close_ int sfd = -EBADF;
         RunsockMessage sig = { .type = RUNSOCK_SIGNAL };
 
@@ -199,8 +202,15 @@ int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status, 
                 if (!(p[0].revents & (POLLIN | POLLHUP | POLLERR)))
                         continue;
                 r = recv_message(fd, &m);
-                if (r < 0)
+                if (r < 0) {
+                        if (fresh)
+                                *ret_stage = RUNSOCK_STAGE_NOT_STARTED;
                         return r;
+                }
+                if (m.type == RUNSOCK_STARTED && fresh) {
+                        fresh = false; /* from now on, a broken connection is a lost command */
+                        continue;
+                }
                 if (m.type == RUNSOCK_ERROR) {
                         *ret_stage = m.stage ?: RUNSOCK_STAGE_REQUEST;
                         return m.value > 0 ? -m.value : -EIO;

@@ -40,6 +40,8 @@ typedef struct RunsockPlan {
         bool autopkgtest;       /* run as autopkgtest's execute command (arkose-init --autopkgtest-exec) */
         mode_t umask;           /* the command's umask */
         int fds[3];             /* the command's stdin, stdout and stderr */
+        const char *fresh;      /* a shared spare's: the name of the sub-session's directory, made by the
+                                 * caller in the spare's fresh directory (RUNSOCK_FLAG_FRESH); NULL: none */
 } RunsockPlan;
 
 /* Sends @plan on the connection @fd: init starts the command at once. Returns 0, or -errno when the
@@ -50,6 +52,8 @@ int runsock_start(int fd, const RunsockPlan *plan);
  * blocked (and a signal @pending, unless 0, at once). Returns 0 and the command's exit status (128 + N
  * when killed by signal N); -errno from init when the command could not run, with *ret_stage its
  * RUNSOCK_STAGE_* (RUNSOCK_STAGE_CWD: the working directory is missing); or -errno with *ret_stage 0 when
- * the connection broke (init died: the container is gone). Closing @fd (e.g. by dying) kills the
- * command's process group. Logs nothing. */
-int runsock_wait(int fd, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage);
+ * the connection broke (init died: the container is gone). With @fresh (a sub-session was asked for), a
+ * connection that ends before init said STARTED gives *ret_stage RUNSOCK_STAGE_NOT_STARTED: nothing ran.
+ * Closing @fd (e.g. by dying) kills the command's process group. Logs nothing. */
+#define RUNSOCK_STAGE_NOT_STARTED 0x100u
+int runsock_wait(int fd, bool fresh, const sigset_t *forward, int pending, int *ret_status, uint32_t *ret_stage);

@@ -26,8 +26,12 @@ struct Session {
         const struct Profile *profile;  /* borrowed from the plan; NULL for update sessions and recovery */
         const char *apparmor_template;
         const char *state_dir;          /* borrowed from the plan, for the profile's files */
+        unsigned idle_timeout;          /* SessionPlan.idle_timeout (a shared spare's) */
         SessionProfileSetup prof;
 };
+
+/* STATE/sessions/ID/fresh: a shared spare's sub-sessions' directories (newly allocated), NULL on OOM. */
+char *session_fresh_dir(const SessionInfo *i);
 
 /* A handle holding lock @fd (taken over), or NULL on OOM (then @fd is closed). */
 Session *session_new_locked(int fd);

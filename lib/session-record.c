@@ -245,6 +245,7 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         ret->phase = SESSION_PHASE_STARTING;
         ret->tmpfs = plan->tmpfs && !plan->upper;
         ret->network = plan->network;
+        ret->shared = plan->spare && plan->shared;
         ret->uid = plan->uid;
         ret->gid = plan->gid;
         ret->created = time(NULL);
@@ -325,6 +326,7 @@ int session_info_to_kv(const SessionInfo *i, char ***ret) {
             kv_add(&kv, "version", i->version) < 0 || kv_add(&kv, "personality", i->personality) < 0 ||
             kv_add(&kv, "lowers", lowers) < 0 ||
             kv_add(&kv, "tmpfs", i->tmpfs ? "true" : "false") < 0 ||
+            (i->shared && kv_add(&kv, "shared", "true") < 0) ||
             kv_add(&kv, "network", container_network_to_string(i->network)) < 0 ||
             kv_add(&kv, "binds", binds) < 0 ||
             kv_add(&kv, "cwd", i->cwd) < 0 || kv_add(&kv, "user", i->user) < 0 ||
@@ -409,6 +411,8 @@ int session_info_from_kv(char *const *kv, SessionInfo *ret) {
         ret->network = s ? container_network_from_string(s) : CONTAINER_NETWORK_NONE;
         s = state_get(kv, "tmpfs");
         ret->tmpfs = s && streq(s, "true");
+        s = state_get(kv, "shared");
+        ret->shared = s && streq(s, "true");
         if (ret->kind < 0 || ret->phase < 0 || ret->network < 0)
                 return -EBADMSG;
         r = copy_key(kv, "id", true, &ret->id);

@@ -195,6 +195,10 @@ static void session_wait_socket_file(const char *run_dir) {
                 (void) usleep(100);
 }
 
+char *session_fresh_dir(const SessionInfo *i) {
+        return path_join(i->dir, "fresh");
+}
+
 static char *session_xauthority_file(const SessionInfo *i) {
         return path_join(i->dir, "xauthority");
 }
@@ -238,7 +242,7 @@ static int session_xauthority_items(const SessionInfo *i, char ***items) {
 /* Starts the container and records its init, making the session ready. */
 int session_start_container(Session *s) {
         _cleanup_strv_free_ char **extra = NULL;
-        _cleanup_free_ char *run_dir = NULL, *sessions_dir = NULL;
+        _cleanup_free_ char *run_dir = NULL, *sessions_dir = NULL, *fresh_dir = NULL;
         SessionInfo *i = &s->info;
         int r;
 
@@ -253,6 +257,14 @@ int session_start_container(Session *s) {
                 r = session_make_run_dir(i, &run_dir);
                 if (r < 0)
                         return log_error_errno(r, "Failed to create the run directory of session '%s': %m", i->id);
+        }
+        /* A shared spare's sub-sessions' directories (their upper layers): on the disk of the session's. */
+        if (i->kind == SESSION_KIND_SPARE && i->shared) {
+                fresh_dir = session_fresh_dir(i);
+                if (!fresh_dir)
+                        return log_oom();
+                if (mkdir(fresh_dir, 0700) < 0 && errno != EEXIST)
+                        return log_error_errno(-errno, "Failed to create '%s': %m", fresh_dir);
         }
 
         if (s->profile) {
@@ -294,14 +306,17 @@ int session_start_container(Session *s) {
                 .keep_cgroups = s->prof.keep_cgroups,
                 .private_mounts = s->private_mounts,
                 .run_dir = run_dir,
-                .listen_once = i->kind == SESSION_KIND_SPARE,
+                .listen_once = i->kind == SESSION_KIND_SPARE && !i->shared,
+                .fresh_dir = fresh_dir,
+                .idle_exit = s->idle_timeout,
                 .sessions_dir = sessions_dir,
                 .own_dir = i->dir,
         };
         r = container_start(&cp, i->kind != SESSION_KIND_DETACHED, &s->container);
         if (r < 0)
                 return r;
-        /* A spare's init serves one connection only: wait for its socket without connecting. */
+        /* A spare's init: wait for its socket without connecting (a single-use one serves one
+         * connection only). */
         if (i->kind == SESSION_KIND_SPARE)
                 session_wait_socket_file(run_dir);
         else if (run_dir && container_serves_commands(s->container))
@@ -375,6 +390,7 @@ int session_create(const SessionPlan *plan, Session **ret) {
         s->hook_timeout = plan->hook_timeout;
         s->no_hooks = plan->no_hooks;
         s->private_mounts = plan->private_mounts;
+        s->idle_timeout = plan->idle_timeout;
 
         r = session_publish_dir(s, plan->state_dir);
         if (r == -EEXIST)
@@ -595,7 +611,9 @@ bool session_has_socket(Session *s) {
 
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status) {
         _cleanup_strv_free_ char **env = NULL;
+        _cleanup_free_ char *fresh = NULL;
         _cleanup_close_ int fd = -EBADF;
+        bool shared = s->info.kind == SESSION_KIND_SPARE && s->info.shared;
         mode_t caller_umask;
         uint32_t stage;
         int r;
@@ -621,6 +639,19 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                           strerror(-fd));
                 return -EOPNOTSUPP;
         }
+        /* A shared spare's sub-session: its directory is ours to make, init's to remove once it is over. */
+        if (shared) {
+                _cleanup_free_ char *dir = session_fresh_dir(&s->info);
+
+                fresh = dir ? strdup_printf("%s/c-XXXXXX", dir) : NULL;
+                if (!fresh)
+                        return log_oom();
+                if (!mkdtemp(fresh)) {
+                        log_debug("Cannot make a sub-session directory in session '%s': %m", s->info.id);
+                        fresh = mfree(fresh);
+                        return -EOPNOTSUPP;
+                }
+        }
         RunsockPlan p = {
                 .argv = attach->argv,
                 .env = env,
@@ -633,13 +664,21 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 .autopkgtest = attach->autopkgtest,
                 .umask = caller_umask,
                 .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
+                .fresh = fresh ? strrchr(fresh, '/') + 1 : NULL,
         };
         r = runsock_start(fd, &p);
-        if (r < 0) {
-                log_debug("The command socket of session '%s' failed (%s), attaching", s->info.id, strerror(-r));
-                return -EOPNOTSUPP; /* nothing ran */
+        if (r >= 0)
+                r = runsock_wait(fd, shared, forward, pending, ret_status, &stage);
+        else
+                stage = RUNSOCK_STAGE_NOT_STARTED;
+        if (r < 0 && (stage == RUNSOCK_STAGE_NOT_STARTED || stage == RUNSOCK_STAGE_FRESH)) {
+                /* Nothing ran (init retiring, full, or unable to make the sub-session). */
+                log_debug_errno(r, "The command socket of session '%s' ran nothing (stage %u): %m", s->info.id,
+                                (unsigned) stage);
+                if (fresh && stage == RUNSOCK_STAGE_NOT_STARTED)
+                        (void) rmdir(fresh);
+                return -EOPNOTSUPP;
         }
-        r = runsock_wait(fd, forward, pending, ret_status, &stage);
         if (r < 0 && stage == 0) {
                 /* Init went away, the container with it, and the command, which had started: attaching
                  * now would run it a second time. Say why it stopped. */

@@ -80,6 +80,10 @@ typedef struct SessionPlan {
                                          * caller's (host) namespace and kept across reboots (no "volatile") */
         bool spare;                     /* a spare session (lib/spare.h): as a one-shot session, but its
                                          * container starts at once, with an init serving one command */
+        bool shared;                    /* with @spare: a shared one, whose init runs each command in a
+                                         * sub-session of its own, many at once, and retires after
+                                         * @idle_timeout seconds without one (arkose-init --listen-fresh) */
+        unsigned idle_timeout;
         const char *chroot;
         const char *version;            /* "3", or "directory" for source=directory chroots */
         const char *personality;        /* chroot_personality() of its architecture: the container's */
@@ -131,6 +135,7 @@ typedef struct SessionInfo {
         char **lowers;                  /* topmost first */
         bool tmpfs;
         ContainerNetwork network;
+        bool shared;                    /* a shared spare (SessionPlan) */
         char **binds;
         char *cwd;
         char *user;

@@ -20,7 +20,7 @@
 #include "spare.h"
 
 /* Bump when what a spare is changes in a way its key does not show. */
-#define SPARE_KEY_FORMAT "arkose-spare 1\n"
+#define SPARE_KEY_FORMAT "arkose-spare 2\n"
 
 /* The host files the shipped hooks copy into a session (hooks/10-users, 20-hostname, 30-resolv). */
 static const char *const spare_host_inputs[] = {
@@ -111,6 +111,7 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
                 hash_dir_identity(&h, "lower", *l); /* published layers never change */
         sha256_update_line(&h, "tmpfs %d network %d hook-timeout %u no-hooks %d", plan->tmpfs, (int) plan->network,
                   plan->hook_timeout, plan->no_hooks);
+        sha256_update_line(&h, "shared %d idle %u", plan->shared, plan->shared ? plan->idle_timeout : 0);
         for (char *const *b = plan->binds; b && *b; b++)
                 hash_dir_identity(&h, "bind", *b);
         sha256_update_line(&h, "cwd %s", plan->cwd ?: "/");
@@ -137,6 +138,25 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         sha256_final(&h, digest);
         sha256_to_hex(digest, ret);
         return 0;
+}
+
+bool spare_can_share(const Profile *p, bool apparmor_confines) {
+        if (!p)
+                return false;
+        /* A sub-session gets its own network namespace, or the host's; never a veth of the spare's. */
+        if (p->network != PROFILE_NETWORK_NONE && p->network != PROFILE_NETWORK_HOST)
+                return false;
+        /* It copies the spare's bind mounts: a tmpfs or cow layer would be shared between sub-sessions. */
+        for (ProfileMount **m = p->mounts; m && *m; m++)
+                if ((*m)->type != PROFILE_MOUNT_BIND)
+                        return false;
+        /* Its /dev is made by init from the standard nodes; cgroup limits would be for all at once. */
+        if (p->devices || p->memory_max > 0 || p->cpu_quota > 0 || p->pids_max > 0 || p->runtime_dir)
+                return false;
+        /* Init mounts and makes namespaces: neither a policy file of the user's nor AppArmor may deny it. */
+        if (p->seccomp == PROFILE_SECCOMP_FILE)
+                return false;
+        return p->apparmor == PROFILE_APPARMOR_OFF || !apparmor_confines;
 }
 
 static char *spare_dir(const char *state_dir) {
@@ -171,6 +191,26 @@ static int spare_take_index(const char *state_dir, const char *key, char **ret_i
 
 int spare_claim(const char *state_dir, const char *key, char **ret_id) {
         return spare_take_index(state_dir, key, ret_id);
+}
+
+int spare_find(const char *state_dir, const char *key, char **ret_id) {
+        _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL;
+        char target[256];
+        ssize_t n;
+
+        if (!dir)
+                return -ENOMEM;
+        index = path_join(dir, key);
+        if (!index)
+                return -ENOMEM;
+        n = readlink(index, target, sizeof(target) - 1);
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        if (n == 0 || !session_id_is_valid(target, NULL))
+                return -ENOENT;
+        *ret_id = strdup(target);
+        return *ret_id ? 0 : -ENOMEM;
 }
 
 int spare_publish(const char *state_dir, const char *key, const char *id) {
