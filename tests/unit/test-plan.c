@@ -143,6 +143,75 @@ static void test_container_plan_run_dir(void **state) {
         assert_int_equal(container_plan_config(&p, &l), -EINVAL);
 }
 
+/* A shared spare (ContainerPlan.fresh_dir): its fresh directory bound in, its init keeping sys_admin and
+ * net_admin (and no other capability it would not have had), and told which to drop for sub-sessions. */
+static void test_container_plan_fresh(void **state) {
+        _cleanup_strv_free_ char **l = NULL, **args = NULL;
+        char *drop[] = { (char *) "lxc.cap.drop", (char *) "mknod sys_admin net_raw net_admin", NULL };
+        char *keep[] = { (char *) "lxc.cap.keep", (char *) "chown setgid setuid", NULL };
+        char *none[] = { (char *) "lxc.cap.keep", (char *) "none", NULL };
+        char *bad[] = { (char *) "lxc.cap.drop", (char *) "sys_admin no_such_cap", NULL };
+        ContainerPlan p = {
+                .name = "n", .rootfs = "/r", .hostname = "h", .network = CONTAINER_NETWORK_NONE,
+                .init = "/usr/lib/arkose/arkose-init", .run_dir = "/s/n/run", .fresh_dir = "/s/n/fresh",
+                .extra_items = drop, .idle_exit = 900,
+        };
+        bool found = false;
+        (void) state;
+
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        for (char **i = l; i[0]; i += 2)
+                found |= streq(i[0], "lxc.mount.entry") && streq(i[1], "/s/n/fresh dev/.arkose-fresh none bind,create=dir 0 0");
+        assert_true(found);
+        assert_string_equal(item(l, "lxc.cap.drop"), "mknod net_raw");
+        assert_int_equal(container_fresh_init_args(&p, &args), 0);
+        /* mknod 27, sys_admin 21, net_raw 13, net_admin 12: in capability order. */
+        assert_int_equal(strv_length(args), 3);
+        assert_string_equal(args[0], "--listen-fresh=/dev/.arkose-run/init.sock");
+        assert_string_equal(args[1], "--fresh-drop-caps=12,13,21,27");
+        assert_string_equal(args[2], "--idle-exit=900");
+        strv_free(l);
+        strv_free(args);
+        l = args = NULL;
+
+        /* keep: the init also keeps what it needs; sub-sessions lose all but the profile's list. */
+        p.extra_items = keep;
+        p.network = CONTAINER_NETWORK_HOST;
+        p.idle_exit = 0;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.cap.keep"), "chown setgid setuid sys_admin net_admin");
+        assert_int_equal(container_fresh_init_args(&p, &args), 0);
+        assert_int_equal(strv_length(args), 3);
+        assert_string_equal(args[1], "--fresh-net=host");
+        assert_true(startswith(args[2], "--fresh-drop-caps=1,2,3,4,5,8,"));    /* not 0 (chown), 6, 7 (setgid, setuid) */
+        assert_null(strstr(args[2], ",6,"));
+        assert_non_null(strstr(args[2], ",12,13,"));                         /* net_admin, net_raw */
+        assert_non_null(strstr(args[2], ",21,"));                            /* sys_admin */
+        strv_free(l);
+        strv_free(args);
+        l = args = NULL;
+
+        p.extra_items = none;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(item(l, "lxc.cap.keep"), "sys_admin net_admin");
+        strv_free(l);
+        l = NULL;
+
+        /* Without capability items: nothing to drop but what LXC drops (nothing). */
+        p.extra_items = NULL;
+        assert_int_equal(container_fresh_init_args(&p, &args), 0);
+        assert_int_equal(strv_length(args), 2);
+        strv_free(args);
+        args = NULL;
+
+        p.extra_items = bad;
+        assert_int_equal(container_fresh_init_args(&p, &args), -EINVAL);
+        p.fresh_dir = "/a dir";
+        assert_int_equal(container_plan_config(&p, &l), -EINVAL);
+        p.fresh_dir = NULL;
+        assert_int_equal(container_fresh_init_args(&p, &args), -EINVAL);
+}
+
 static void test_overlay_options(void **state) {
         _cleanup_free_ char *o = NULL, *o2 = NULL;
         char *lowers[] = { (char *) "/l/2", (char *) "/l/1", NULL };
@@ -217,6 +286,7 @@ int main(void) {
                 cmocka_unit_test(test_container_plan_personality),
                 cmocka_unit_test(test_container_plan_host_and_errors),
                 cmocka_unit_test(test_container_plan_run_dir),
+                cmocka_unit_test(test_container_plan_fresh),
                 cmocka_unit_test(test_overlay_options),
                 cmocka_unit_test(test_debootstrap_argv),
         };

@@ -126,6 +126,7 @@ static void test_key_differs(void **state) {
         DIFFERS(p.tmpfs = true);
         DIFFERS(p.network = CONTAINER_NETWORK_HOST);
         DIFFERS(p.hook_timeout = 5);
+        DIFFERS(p.shared = true);
         {
                 char *l2[] = { f->lower2, NULL };
                 DIFFERS(p.lowers = l2);
@@ -170,6 +171,44 @@ static void test_key_differs(void **state) {
         }
 }
 
+/* Which profiles a shared spare can serve (sub-sessions made by its init). */
+static void test_can_share(void **state) {
+        static const struct {
+                const char *text;
+                bool apparmor_confines;
+                bool shared;
+        } cases[] = {
+                { "[network]\nmode = none\n", false, true },
+                { "[network]\nmode = host\n", false, true },
+                { "[network]\nmode = filtered\nallow = 192.0.2.1:80\n", false, false },
+                { "[mounts]\nbind = /srv\n", false, true },
+                { "[mounts]\ntmpfs = /scratch\n", false, false },
+                { "[mounts]\ncow = /srv\n", false, false },
+                { "[devices]\nallow = /dev/fuse\n", false, false },
+                { "[limits]\npids = 100\n", false, false },
+                { "[security]\nseccomp = none\n", false, true },
+                { "[security]\nseccomp = /etc/my.seccomp\n", false, false },
+                { "[apparmor]\nmode = auto\n", false, true },
+                { "[apparmor]\nmode = auto\n", true, false },
+                { "[apparmor]\nmode = required\n", true, false },
+                { "[apparmor]\nmode = off\n", true, true },
+        };
+        Fixture *f = *state;
+
+        assert_false(spare_can_share(NULL, false));
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *conf = path_join(f->dir, "p.conf");
+                _cleanup_(profile_freep) Profile *prof = NULL;
+
+                assert_int_equal(write_file_atomic(conf, cases[i].text, 0644), 0);
+                if (profile_parse_file(conf, "p", &prof, NULL, NULL) < 0)
+                        fail_msg("case %zu (%s) does not parse", i, cases[i].text);
+                if (spare_can_share(prof, cases[i].apparmor_confines) != cases[i].shared)
+                        fail_msg("case %zu (%s, apparmor %d): expected %d", i, cases[i].text,
+                                 cases[i].apparmor_confines, cases[i].shared);
+        }
+}
+
 static void test_index(void **state) {
         Fixture *f = *state;
         char key[SHA256_HEX_SIZE];
@@ -208,6 +247,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_key_stable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_key_differs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_can_share, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_index, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
