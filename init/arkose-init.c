@@ -49,9 +49,9 @@
  * (and network, unless --fresh-net=host), which mounts an overlay whose lower layer is the container's
  * root and whose upper layer is in the directory the client made for it, gives it the container's /proc
  * (/proc/sys and /proc/sysrq-trigger read-only), a read-only /sys, a /dev of its own (the container's
- * device nodes, its own devpts, /dev/shm), the container's other mounts (the caller's directory, binds)
+ * device nodes made again, its own devpts, /dev/shm), the container's other mounts (the caller's directory, binds)
  * at the same places, pivots into it, brings loopback up, drops the capabilities the session's profile
- * drops (--fresh-drop-caps; the container keeps sys_admin and net_admin for this), and then is the PID 1
+ * drops (--fresh-drop-caps; the container keeps sys_admin, net_admin and mknod for this), and then is the PID 1
  * of the command, as init is for COMMAND. Init removes the sub-session's directory once it has exited.
  * Nothing of one sub-session is seen by another, nor by the next command. */
 #ifndef _GNU_SOURCE
@@ -632,12 +632,13 @@ fail:
         return NULL;
 }
 
-/* /dev of the sub-session: a tmpfs as LXC's autodev makes it, the container's device nodes bound in, a
- * devpts instance and a /dev/shm of its own. */
+/* /dev of the sub-session, as LXC's autodev makes the container's: a tmpfs with the container's device
+ * nodes made again (bound in when that is refused), a devpts instance of its own, whose ptmx is bound on
+ * /dev/ptmx, and a /dev/shm of its own. */
 static int fresh_dev(const char *root) {
         static const char *const nodes[] = { "null", "zero", "full", "random", "urandom", "tty" };
         static const char *const links[][2] = {
-                { "pts/ptmx", "ptmx" }, { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
+                { "/proc/self/fd", "fd" }, { "/proc/self/fd/0", "stdin" },
                 { "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
         };
         char dev[PATH_MAX], p[PATH_MAX + 16], src[32];
@@ -648,12 +649,17 @@ static int fresh_dev(const char *root) {
         if (mount("none", dev, "tmpfs", 0, "size=492k,mode=755") < 0)
                 return -errno;
         for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
+                struct stat st;
                 int fd;
 
                 (void) snprintf(p, sizeof(p), "%s/%s", dev, nodes[i]);
                 (void) snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
-                if (access(src, F_OK) < 0)
+                if (stat(src, &st) < 0)
                         continue;
+                if (mknod(p, st.st_mode, st.st_rdev) >= 0) {
+                        (void) chmod(p, st.st_mode & 07777);
+                        continue;
+                }
                 fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
                 if (fd < 0)
                         return -errno;
@@ -666,6 +672,20 @@ static int fresh_dev(const char *root) {
         if (mkdir(p, 0755) < 0 ||
             mount("devpts", p, "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620,gid=5,max=1024") < 0)
                 return -errno;
+        {
+                char ptmx[PATH_MAX + 16];
+                int fd;
+
+                (void) snprintf(ptmx, sizeof(ptmx), "%s/ptmx", dev);
+                (void) snprintf(p, sizeof(p), "%s/pts/ptmx", dev);
+                fd = open(ptmx, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+                if (fd < 0)
+                        return -errno;
+                (void) close(fd);
+                r = bind_at(p, ptmx, false);
+                if (r < 0)
+                        return r;
+        }
         (void) snprintf(p, sizeof(p), "%s/shm", dev);
         if (mkdir(p, 01777) < 0 || mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") < 0)
                 return -errno;

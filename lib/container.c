@@ -91,7 +91,7 @@ static int add_item(char ***l, const char *key, const char *value) {
 }
 
 /* What a shared spare's init needs (fresh_caps_item()). */
-static const char *const fresh_init_caps[] = { "sys_admin", "net_admin" };
+static const char *const fresh_init_caps[] = { "sys_admin", "net_admin", "mknod" };
 
 static bool fresh_init_cap(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(fresh_init_caps); i++)

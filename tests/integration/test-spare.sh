@@ -1,14 +1,20 @@
 #!/bin/bash
-# Spare sessions (lib/spare.h): a one-shot command leaves a session made ahead for the next one of the
-# same plan; that one runs there, with the same results as in a session of its own: exit status, stdio,
+# Spare sessions (lib/spare.h): a one-shot command leaves a session made ahead for the next ones of the
+# same plan; they run there, with the same results as in a session of their own: exit status, stdio,
 # signals, a fresh copy-on-write root, the caller's directory, nothing left behind. Each check runs its
-# command once a spare is ready and checks that it was that spare's (ARKOSE_SESSION_ID).
+# command once a spare is ready and checks that it was that spare's (ARKOSE_SESSION_ID). With the buildd
+# profile on a kernel without AppArmor, the spare is a shared one: its init runs each command in a
+# sub-session of its own, many at once. The end of the file checks the single-use kind, which a profile
+# with a tmpfs mount gets.
 . "$(dirname "$0")/lib.sh"
 use_versioned_fixture sp
 export ARKOSE_SPARE_SESSIONS=1
 mkdir -p "$T/work"
 cd "$T/work"
 SPARES=$ARKOSE_STATE_DIR/spares
+# fresh_empty ID: the spare's sub-sessions' directories are all gone.
+fresh_empty() { [ -d "$ARKOSE_STATE_DIR/sessions/$1/fresh" ] && [ -z "$(ls -A "$ARKOSE_STATE_DIR/sessions/$1/fresh")" ]; }
+shared_of() { record_field "$1" shared 2> /dev/null || echo false; }
 
 # spare_ready: waits (15 s at most) until a spare is offered and prints its session id.
 spare_ready() {
@@ -41,6 +47,7 @@ check "it leaves a spare session" test -n "$id"
 expect_eq "'sessions' lists it as a spare" "spare running" \
         "$("$ARKOSE" sessions | awk -v id="$id" '$1 == id { print $5, $7 }')"
 check "schroot's --list --all-sessions leaves it out" not sh -c "'$ARKOSE' --list --all-sessions | grep -q '$id'"
+expect_eq "the buildd profile's spare is a shared one (no AppArmor here)" true "$(shared_of "$id")"
 
 # Exit status, the session used, stdin, stdout and stderr (files keep their owner and mode).
 : > "$T/out.log"; : > "$T/err.log"; chmod 0644 "$T/out.log" "$T/err.log"
@@ -53,12 +60,13 @@ expect_eq "the command ran in the spare" "$id" "$(head -n 1 "$T/out.log")"
 expect_eq "stdin and stdout pass through" hello "$(sed -n 2p "$T/out.log")"
 expect_eq "stderr passes through" oops "$(cat "$T/err.log")"
 expect_eq "stdout's file keeps owner and mode" "root 644" "$(stat -c '%U %a' "$T/out.log")"
-check "the spare's init is gone when the command returns" not test -e "/proc/$init"
+check "the spare stays, for the next commands" test -e "/proc/$init"
+check "the command's sub-session directory is gone when it returns" fresh_empty "$id"
 
 # The next command gets a fresh root: nothing of the last one, nothing written to the tree.
 id=$(spare_ready)
 out=$("$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; test -e /etc/spare-was-here && echo leaked; pwd')
-expect_eq "the next command ran in the next spare" "$id" "$(echo "$out" | head -n 1)"
+expect_eq "the next command ran in the same spare" "$id" "$(echo "$out" | head -n 1)"
 check "a spare's root is fresh (no file of the last command)" not sh -c "echo '$out' | grep -q leaked"
 check "the tree is untouched" not test -e "$ARKOSE_STATE_DIR/trees/sp/1/rootfs/etc/spare-was-here"
 expect_eq "the working directory is the caller's" "$T/work" "$(echo "$out" | tail -n 1)"
@@ -93,7 +101,7 @@ kill -TERM $pid; wait $pid
 expect_eq "an untrapped TERM gives 143" 143 $?
 rm -f spare-id
 
-# SIGKILL of arkose-chroot: its command dies with the session, and the session goes.
+# SIGKILL of arkose-chroot: its command dies with its sub-session, whose directory goes; the spare stays.
 id=$(spare_ready)
 "$ARKOSE" -c sp -- sleep 4242 &
 pid=$!
@@ -102,13 +110,42 @@ check "the command runs" sh -c "pgrep -f '^sleep 4242\$' > /dev/null"
 kill -KILL $pid; wait $pid 2>/dev/null
 gone=no
 for i in $(seq 100); do
-        pgrep -f '^sleep 4242$' > /dev/null || [ -d "$ARKOSE_STATE_DIR/sessions/$id" ] || { gone=yes; break; }
+        pgrep -f '^sleep 4242$' > /dev/null || ! fresh_empty "$id" || { gone=yes; break; }
         sleep 0.05
 done
-expect_eq "the command and its session are gone after SIGKILL of arkose-chroot" yes "$gone"
+expect_eq "the command and its sub-session are gone after SIGKILL of arkose-chroot" yes "$gone"
+expect_eq "the spare serves the next command" "$id" "$("$ARKOSE" -c sp -- sh -c 'echo $ARKOSE_SESSION_ID')"
+
+# Commands at once, in the same spare: each in a sub-session of its own (its /tmp, /dev/shm, processes).
+id=$(spare_ready)
+for i in 1 2 3 4 5; do
+        "$ARKOSE" -c sp -- sh -c "touch /var/tmp/m-$i /dev/shm/s-$i; sleep 2 & sleep 1; echo \$ARKOSE_SESSION_ID \$(ls /var/tmp /dev/shm | tr '\n' ' ') \$(cat /proc/[0-9]*/comm | grep -cx sleep)" \
+                > "$T/at-once-$i.out" &
+done
+wait
+for i in 1 2 3 4 5; do
+        expect_eq "command $i of 5 at once ran in the spare, saw only its own files and processes" \
+                "$id /dev/shm: s-$i /var/tmp: m-$i 1" "$(cat "$T/at-once-$i.out")"
+done
+check "their sub-sessions' directories are gone" fresh_empty "$id"
+
+# What the command gets is what a session of its own gives: capabilities, mounts, devices, network, for
+# root and for another user.
+view='grep -E "^(Cap|NoNewPrivs)" /proc/self/status; id; awk "{ for (i = 7; \$i != \"-\"; i++); print \$5, \$(i + 1) }" /proc/self/mountinfo | grep -v "^/dev/\.arkose-init " | sort; ls -l /dev | awk "{ print \$1, \$5, \$6, \$NF }"; ls /sys/class/net; cat /sys/class/net/lo/flags'
+for u in root nobody; do
+        own=$(ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c sp -u $u -- sh -c "$view" 2>&1)
+        "$ARKOSE" -c sp -u $u -- true; spare_ready > /dev/null
+        in_spare=$("$ARKOSE" -c sp -u $u -- sh -c "echo \$ARKOSE_SESSION_ID; $view" 2>&1)
+        sid=$(echo "$in_spare" | head -n 1)
+        expect_eq "-u $u: the command ran in a spare" spare "$("$ARKOSE" sessions | awk -v id="$sid" '$1 == id { print $5 }')"
+        expect_eq "-u $u: capabilities, user, mount points, /dev, network as in a session of its own" \
+                "$own" "$(echo "$in_spare" | tail -n +2)"
+done
+
+end_spares   # (root's and nobody's)
 
 # The spare's init killed while its command runs: one line saying so, a failure status, nothing run twice.
-"$ARKOSE" -c sp -- true   # a killed caller left no spare
+"$ARKOSE" -c sp -- true
 id=$(spare_ready)
 "$ARKOSE" -c sp -- sh -c 'echo ran >> runs.txt; exec sleep 4343' 2> "$T/lost.err" &
 pid=$!
@@ -119,6 +156,8 @@ check "a lost init gives a failure status ($rc)" test "$rc" -ne 0
 expect_eq "and one line naming the session" 1 "$(grep -c "Lost the init of session '$id'" "$T/lost.err")"
 expect_eq "the command ran once" ran "$(cat runs.txt)"
 rm -f runs.txt
+for i in $(seq 100); do [ -d "$ARKOSE_STATE_DIR/sessions/$id" ] || break; sleep 0.05; done
+check "the spare whose init died is ended by its owner" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
 
 # A killed owner: its container goes with it, the next sweep removes what is left, and the next command
 # runs (in a session of its own).
@@ -134,9 +173,13 @@ for f in "$SPARES"/*; do        # its index is left dangling; a claim of it fall
 done
 expect_eq "the next command runs" 0 "$("$ARKOSE" -c sp -- sh -c 'echo $?')"
 
-# --end-session ends a spare.
+# --end-session ends a spare; a shared one once the commands running there are done.
 id=$(spare_ready)
+"$ARKOSE" -c sp -- sh -c 'sleep 2; echo finished > ended-late.txt' & pid=$!
+for i in $(seq 100); do [ -n "$(ls -A "$ARKOSE_STATE_DIR/sessions/$id/fresh" 2>/dev/null)" ] && break; sleep 0.05; done
 "$ARKOSE" --end-session -c "$id"; expect_eq "--end-session of a spare succeeds" 0 $?
+wait $pid; expect_eq "a command running in it ran to its end first" "0 finished" "$? $(cat ended-late.txt 2>/dev/null)"
+rm -f ended-late.txt
 check "its session directory is gone" not test -d "$ARKOSE_STATE_DIR/sessions/$id"
 check "it is offered no more" no_spare_offered
 
@@ -221,5 +264,22 @@ expect_eq "the spare's owner ($owner) holds none of the begun session's mounts" 
 check "but its own" grep -q "/sessions/$sp/" "/proc/$owner/mountinfo"
 "$ARKOSE" -c "$det" -e
 
+end_spares
+
+# Single-use spares: a profile a sub-session cannot give (a tmpfs mount: it would be shared) gets a spare
+# whose init serves one command and exits; the next command gets the next spare.
+mkdir -p "$ARKOSE_CONFIG_DIR/profiles.d"
+printf '[mounts]\ntmpfs = /scratch\n' > "$ARKOSE_CONFIG_DIR/profiles.d/scratch.conf"
+"$ARKOSE" -c fx --profile scratch -- true
+id=$(spare_ready)
+expect_eq "a profile with a tmpfs mount gets a single-use spare" false "$(shared_of "$id")"
+init=$(record_field "$id" init_pid)
+out=$("$ARKOSE" -c fx --profile scratch -- sh -c 'echo "$ARKOSE_SESSION_ID"; touch /etc/single-was-here /scratch/x')
+expect_eq "the next command ran in it" "$id" "$out"
+check "its init is gone when the command returns" not test -e "/proc/$init"
+id2=$(spare_ready)
+out=$("$ARKOSE" -c fx --profile scratch -- sh -c 'echo "$ARKOSE_SESSION_ID"; ls /etc/single-was-here /scratch/x 2>/dev/null')
+expect_eq "the command after runs in the next spare, with a fresh root and tmpfs" "$id2" "$out"
+check "which is another" test "$id" != "$id2"
 end_spares
 finish

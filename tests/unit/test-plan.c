@@ -143,8 +143,8 @@ static void test_container_plan_run_dir(void **state) {
         assert_int_equal(container_plan_config(&p, &l), -EINVAL);
 }
 
-/* A shared spare (ContainerPlan.fresh_dir): its fresh directory bound in, its init keeping sys_admin and
- * net_admin (and no other capability it would not have had), and told which to drop for sub-sessions. */
+/* A shared spare (ContainerPlan.fresh_dir): its fresh directory bound in, its init keeping sys_admin,
+ * net_admin and mknod (and no other capability it would not have had), and told which to drop for sub-sessions. */
 static void test_container_plan_fresh(void **state) {
         _cleanup_strv_free_ char **l = NULL, **args = NULL;
         char *drop[] = { (char *) "lxc.cap.drop", (char *) "mknod sys_admin net_raw net_admin", NULL };
@@ -163,7 +163,7 @@ static void test_container_plan_fresh(void **state) {
         for (char **i = l; i[0]; i += 2)
                 found |= streq(i[0], "lxc.mount.entry") && streq(i[1], "/s/n/fresh dev/.arkose-fresh none bind,create=dir 0 0");
         assert_true(found);
-        assert_string_equal(item(l, "lxc.cap.drop"), "mknod net_raw");
+        assert_string_equal(item(l, "lxc.cap.drop"), "net_raw");
         assert_int_equal(container_fresh_init_args(&p, &args), 0);
         /* mknod 27, sys_admin 21, net_raw 13, net_admin 12: in capability order. */
         assert_int_equal(strv_length(args), 3);
@@ -179,7 +179,7 @@ static void test_container_plan_fresh(void **state) {
         p.network = CONTAINER_NETWORK_HOST;
         p.idle_exit = 0;
         assert_int_equal(container_plan_config(&p, &l), 0);
-        assert_string_equal(item(l, "lxc.cap.keep"), "chown setgid setuid sys_admin net_admin");
+        assert_string_equal(item(l, "lxc.cap.keep"), "chown setgid setuid sys_admin net_admin mknod");
         assert_int_equal(container_fresh_init_args(&p, &args), 0);
         assert_int_equal(strv_length(args), 3);
         assert_string_equal(args[1], "--fresh-net=host");
@@ -193,7 +193,7 @@ static void test_container_plan_fresh(void **state) {
 
         p.extra_items = none;
         assert_int_equal(container_plan_config(&p, &l), 0);
-        assert_string_equal(item(l, "lxc.cap.keep"), "sys_admin net_admin");
+        assert_string_equal(item(l, "lxc.cap.keep"), "sys_admin net_admin mknod");
         strv_free(l);
         l = NULL;
 
