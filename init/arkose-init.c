@@ -76,6 +76,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -308,6 +309,7 @@ typedef struct Connection {
         struct timespec drain_end;
         const char *fresh;      /* a sub-session's directory name (in payload, or fresh_name) */
         char fresh_name[NAME_MAX + 1];
+        int fresh_nice;         /* its command's niceness */
         pid_t remover;          /* the child removing that directory, once the sub-session has exited */
         bool gone;              /* its client went away first (fd closed): no answer, but the removal */
 } Connection;
@@ -850,6 +852,8 @@ static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts
                 e[0] = RUNSOCK_STAGE_CWD;
                 goto fail;
         }
+        /* The caller's niceness (a command in a session of its own inherits it). */
+        (void) setpriority(PRIO_PROCESS, 0, c->fresh_nice);
         if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
             setresuid(q->uid, q->uid, q->uid) < 0)
                 goto fail_creds;
@@ -964,6 +968,11 @@ static bool connection_start(Connection *c) {
                         goto fail_request;
                 }
                 strcpy(c->fresh_name, p);
+                p += strlen(p) + 1;
+                if (p >= end || sscanf(p, "%d", &c->fresh_nice) != 1 || c->fresh_nice < -20 || c->fresh_nice > 19) {
+                        fork_errno = EINVAL;
+                        goto fail_request;
+                }
                 p += strlen(p) + 1;
         }
         parts.argv = split_strings(&p, end, q->argc);

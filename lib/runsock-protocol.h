@@ -22,7 +22,7 @@
  * A shared spare's init (arkose-init --listen-fresh) runs each command in a sub-session of its own
  * (RUNSOCK_FLAG_FRESH, and only those): the payload then has, after the working directory, the name of
  * the sub-session's directory, which the client made in the spare's fresh directory (SESSION_DIR/fresh,
- * bound at RUNSOCK_FRESH_TARGET). Init answers STARTED once the sub-session's first process exists, and
+ * bound at RUNSOCK_FRESH_TARGET), and the command's niceness (decimal), each NUL-terminated. Init answers STARTED once the sub-session's first process exists, and
  * removes the directory before it answers EXIT or ERROR. A connection that ends before STARTED ran
  * nothing (init was retiring, or full): the client may run the command elsewhere. */
 

@@ -90,8 +90,13 @@ static int send_all(int fd, const void *buf, size_t n) {
 
 /* The payload: groups, cwd, argv, env. */
 static int runsock_payload(const RunsockPlan *p, char **ret, size_t *ret_size) {
-        size_t n = p->n_groups * sizeof(uint32_t) + strlen(p->cwd) + 1 + (p->fresh ? strlen(p->fresh) + 1 : 0), o;
+        char nice[16];
+        size_t n, o;
         char *buf;
+
+        (void) snprintf(nice, sizeof(nice), "%d", p->nice);
+        n = p->n_groups * sizeof(uint32_t) + strlen(p->cwd) + 1 +
+            (p->fresh ? strlen(p->fresh) + 1 + strlen(nice) + 1 : 0);
 
         for (char **a = p->argv; *a; a++)
                 n += strlen(*a) + 1;
@@ -108,8 +113,10 @@ static int runsock_payload(const RunsockPlan *p, char **ret, size_t *ret_size) {
         }
         o = p->n_groups * sizeof(uint32_t);
         o = stpcpy(buf + o, p->cwd) + 1 - buf;
-        if (p->fresh)
+        if (p->fresh) {
                 o = stpcpy(buf + o, p->fresh) + 1 - buf;
+                o = stpcpy(buf + o, nice) + 1 - buf;
+        }
         for (char **a = p->argv; *a; a++)
                 o = stpcpy(buf + o, *a) + 1 - buf;
         for (char **e = p->env; e && *e; e++)

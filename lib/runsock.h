@@ -42,6 +42,8 @@ typedef struct RunsockPlan {
         int fds[3];             /* the command's stdin, stdout and stderr */
         const char *fresh;      /* a shared spare's: the name of the sub-session's directory, made by the
                                  * caller in the spare's fresh directory (RUNSOCK_FLAG_FRESH); NULL: none */
+        int nice;               /* with @fresh: the command's niceness (a command started otherwise has
+                                 * init's, which the caller sets) */
 } RunsockPlan;
 
 /* Sends @plan on the connection @fd: init starts the command at once. Returns 0, or -errno when the

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -666,6 +667,12 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 .fds = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO },
                 .fresh = fresh ? strrchr(fresh, '/') + 1 : NULL,
         };
+        if (fresh) {
+                errno = 0;
+                p.nice = getpriority(PRIO_PROCESS, 0);
+                if (errno != 0)
+                        p.nice = 0;
+        }
         r = runsock_start(fd, &p);
         if (r >= 0)
                 r = runsock_wait(fd, shared, forward, pending, ret_status, &stage);

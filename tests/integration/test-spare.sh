@@ -84,6 +84,11 @@ check "the command ran in the spare" sh -c "echo '$env_out' | grep -q '^ARKOSE_S
 check "caller variables are not leaked" not sh -c "echo '$env_out' | grep -q ARK_SECRET"
 check "DEBIAN_FRONTEND comes from the profile" sh -c "echo '$env_out' | grep -q '^DEBIAN_FRONTEND=noninteractive$'"
 
+# The caller's niceness (nice -n 7 arkose-chroot ...), as a command in a session of its own has it.
+id=$(spare_ready)
+expect_eq "the command runs at the caller's niceness, in the spare" "$id 7" \
+        "$(nice -n 7 "$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID" $(cut -d " " -f 19 /proc/self/stat)')"
+
 # Signals reach the command; an untrapped TERM gives 143.
 id=$(spare_ready)
 "$ARKOSE" -c sp -- sh -c 'trap "exit 42" TERM; echo "$ARKOSE_SESSION_ID" > spare-id; sleep 30 & wait' &
