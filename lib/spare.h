@@ -6,23 +6,37 @@
 #include "base/sha256.h"
 #include "session.h"
 
-/* spare: a session made ahead for the next one-shot command of the same plan.
+/* spare: a session made ahead for the next one-shot commands of the same plan.
  *
  * Starting a container is most of a one-shot session's cost (liblxc's start alone is about twice
  * the physical floor on a 2-core VM). So when a one-shot session ends, arkose-chroot leaves behind a
  * process that starts the next session of the same plan: a fresh overlay on the same tree version,
- * hooks run, container started with an init that serves exactly one command on its command socket
- * (arkose-init --listen-once). The next one-shot with the same plan claims it and sends its command
- * there (as --run-session does), with its own stdin, stdout, stderr, environment and working
- * directory; when that command exits the init exits, and the spare's owner ends the session (the
- * container's mounts go with its private mount namespace, the directory is removed), which the
- * command's caller waits for. A spare nobody claims ends after [main] spare-idle-timeout seconds.
+ * hooks run, container started with an init that serves commands on its command socket. The next
+ * one-shots with the same plan send their commands there (as --run-session does), with their own
+ * stdin, stdout, stderr, environment, niceness and working directory. There are two kinds:
+ *
+ * - Shared (SessionPlan.shared, when spare_can_share()): the init (arkose-init --listen-fresh) runs
+ *   each command in a sub-session of its own, made inside the container: new mount, PID, IPC, UTS and
+ *   network namespaces, an overlay over the container's root with its own upper directory (in
+ *   SESSION_DIR/fresh), its own /proc, /dev and /dev/shm, the container's binds, the profile's
+ *   capabilities dropped. Many commands run at once, none sees another's or the last one's files or
+ *   processes; init removes a sub-session's directory before it answers, so the command returns with
+ *   nothing of it left. A shared spare stays on offer (spare_find()): the commands of a burst do not
+ *   start containers, and nothing is ended or remade per command. Its init retires after
+ *   [main] spare-idle-timeout seconds without a command, or on SIGTERM (the owner's, asked to end it)
+ *   once the commands running are done; its owner then ends the session.
+ * - Single-use (AppArmor confines the session, or the profile has what a sub-session cannot give
+ *   each its own: tmpfs or cow mounts, devices, cgroup limits, a filtered network): the init serves
+ *   exactly one command (arkose-init --listen-once), claimed by renaming the index away; when that
+ *   command exits the init exits, and the spare's owner ends the session (the container's mounts go
+ *   with its private mount namespace, the directory is removed), which the command's caller waits
+ *   for. One nobody claims ends after spare-idle-timeout seconds.
  *
  * The index STATE/spares/KEY is a symlink to the spare's session id; KEY hashes everything the
  * session's making depended on (spare_key()), so that a spare is only ever used for the session it
- * would have been. Claiming is renaming the symlink away: of two callers, one gets it. The session
- * itself is an ordinary session directory of kind "spare", whose lock its owner holds for its whole
- * life (a sweep removes it once the owner is gone, as for a one-shot session). */
+ * would have been. The session itself is an ordinary session directory of kind "spare", whose lock
+ * its owner holds for its whole life (a sweep removes it once the owner is gone, as for a one-shot
+ * session). */
 
 /* The key of the session @plan makes, with @profile_path its profile's file (NULL: none). Hashes the
  * plan (tree layers with their identities, user, binds with their identities, network, profile and the
