@@ -643,7 +643,7 @@ static SessionPlan spare_plan(Context *ctx, SessionSetup *setup) {
 
         plan.private_mounts = true;
         plan.spare = true;
-        plan.shared = spare_can_share(setup->profile, apparmor_kernel_enabled());
+        plan.shared = spare_can_share(setup->profile, setup->binds, apparmor_kernel_enabled());
         plan.idle_timeout = ctx->config.spare_idle_timeout ?: 1;
         return plan;
 }

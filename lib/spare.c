@@ -140,15 +140,31 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
         return 0;
 }
 
-bool spare_can_share(const Profile *p, bool apparmor_confines) {
+/* A sub-session's /proc, /sys and /dev are its own: what a session binds there is not copied in. */
+static bool below_kernel_dirs(const char *path) {
+        static const char *const dirs[] = { "/proc", "/sys", "/dev" };
+
+        for (size_t i = 0; path && i < ELEMENTSOF(dirs); i++) {
+                size_t n = strlen(dirs[i]);
+
+                if (strncmp(path, dirs[i], n) == 0 && (path[n] == '\0' || path[n] == '/'))
+                        return true;
+        }
+        return false;
+}
+
+bool spare_can_share(const Profile *p, char *const *binds, bool apparmor_confines) {
         if (!p)
                 return false;
+        for (char *const *b = binds; b && *b; b++)
+                if (below_kernel_dirs(*b))
+                        return false;
         /* A sub-session gets its own network namespace, or the host's; never a veth of the spare's. */
         if (p->network != PROFILE_NETWORK_NONE && p->network != PROFILE_NETWORK_HOST)
                 return false;
         /* It copies the spare's bind mounts: a tmpfs or cow layer would be shared between sub-sessions. */
         for (ProfileMount **m = p->mounts; m && *m; m++)
-                if ((*m)->type != PROFILE_MOUNT_BIND)
+                if ((*m)->type != PROFILE_MOUNT_BIND || below_kernel_dirs((*m)->target))
                         return false;
         /* Its /dev is made by init from the standard nodes; cgroup limits would be for all at once. */
         if (p->devices || p->memory_max > 0 || p->cpu_quota > 0 || p->pids_max > 0 || p->runtime_dir)

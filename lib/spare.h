@@ -46,11 +46,13 @@
 int spare_key(const SessionPlan *plan, const char *profile_path, const char *config_path,
               char ret[static SHA256_HEX_SIZE]);
 
-/* Whether a one-shot command with profile @p may run in a shared spare (SessionPlan.shared): a
- * sub-session made by the spare's init gives it what a session of its own would. Not with a filtered
- * network, tmpfs or cow mounts, devices, cgroup limits, the user's runtime directory, a seccomp policy
- * file, or AppArmor confinement (@apparmor_confines: the kernel has it), whose profile denies mounts. */
-bool spare_can_share(const Profile *p, bool apparmor_confines);
+/* Whether a one-shot command with profile @p and the session's @binds (its working directory) may run
+ * in a shared spare (SessionPlan.shared): a sub-session made by the spare's init gives it what a
+ * session of its own would. Not with a filtered network, tmpfs or cow mounts, a bind into /proc, /sys
+ * or /dev (a sub-session's own), devices, cgroup limits, the user's runtime directory, a seccomp
+ * policy file, or AppArmor confinement (@apparmor_confines: the kernel has it), whose profile denies
+ * mounts. */
+bool spare_can_share(const Profile *p, char *const *binds, bool apparmor_confines);
 
 /* The shared spare of @key, if there is one, left on offer. Returns 0 and its session id in *ret_id,
  * -ENOENT, or -errno. */

@@ -182,6 +182,7 @@ static void test_can_share(void **state) {
                 { "[network]\nmode = host\n", false, true },
                 { "[network]\nmode = filtered\nallow = 192.0.2.1:80\n", false, false },
                 { "[mounts]\nbind = /srv\n", false, true },
+                { "[mounts]\nbind = /srv:/dev/srv\n", false, false },
                 { "[mounts]\ntmpfs = /scratch\n", false, false },
                 { "[mounts]\ncow = /srv\n", false, false },
                 { "[devices]\nallow = /dev/fuse\n", false, false },
@@ -195,7 +196,7 @@ static void test_can_share(void **state) {
         };
         Fixture *f = *state;
 
-        assert_false(spare_can_share(NULL, false));
+        assert_false(spare_can_share(NULL, NULL, false));
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 _cleanup_free_ char *conf = path_join(f->dir, "p.conf");
                 _cleanup_(profile_freep) Profile *prof = NULL;
@@ -203,9 +204,17 @@ static void test_can_share(void **state) {
                 assert_int_equal(write_file_atomic(conf, cases[i].text, 0644), 0);
                 if (profile_parse_file(conf, "p", &prof, NULL, NULL) < 0)
                         fail_msg("case %zu (%s) does not parse", i, cases[i].text);
-                if (spare_can_share(prof, cases[i].apparmor_confines) != cases[i].shared)
+                if (spare_can_share(prof, NULL, cases[i].apparmor_confines) != cases[i].shared)
                         fail_msg("case %zu (%s, apparmor %d): expected %d", i, cases[i].text,
                                  cases[i].apparmor_confines, cases[i].shared);
+                /* The caller's directory bound below /dev (or /proc, /sys): not in a sub-session's. */
+                if (cases[i].shared) {
+                        char *binds[] = { (char *) "/home/u/src", (char *) "/dev/shm/build", NULL };
+
+                        assert_false(spare_can_share(prof, binds, false));
+                        binds[1] = NULL;
+                        assert_true(spare_can_share(prof, binds, cases[i].apparmor_confines));
+                }
         }
 }
 
