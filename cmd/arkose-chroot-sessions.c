@@ -282,6 +282,11 @@ static int run_in_session(Context *ctx, const char *id, int argc, char **argv) {
         r = session_open(ctx->state_dir, id, &session);
         if (r < 0)
                 return arg_error_status;
+        /* What runs in a spare's container itself would be in the root of every command it takes later. */
+        if (session_get_info(session)->kind == SESSION_KIND_SPARE)
+                return log_error("Session '%s' is a spare session, made for one-shot commands: run 'arkose-chroot -c %s -- COMMAND'",
+                                 id, session_get_info(session)->chroot),
+                       arg_error_status;
         r = run_in_session_user(session, &user);
         if (r < 0)
                 return arg_error_status;

@@ -48,6 +48,9 @@ expect_eq "'sessions' lists it as a spare" "spare running" \
         "$("$ARKOSE" sessions | awk -v id="$id" '$1 == id { print $5, $7 }')"
 check "schroot's --list --all-sessions leaves it out" not sh -c "'$ARKOSE' --list --all-sessions | grep -q '$id'"
 expect_eq "the buildd profile's spare is a shared one (no AppArmor here)" true "$(shared_of "$id")"
+err=$("$ARKOSE" --run-session -c "$id" -- touch /etc/run-session-was-here 2>&1); rc=$?
+expect_eq "--run-session into a spare is refused, in one line" \
+        "1 arkose-chroot: Session '$id' is a spare session, made for one-shot commands: run 'arkose-chroot -c sp -- COMMAND'" "$rc $err"
 
 # Exit status, the session used, stdin, stdout and stderr (files keep their owner and mode).
 : > "$T/out.log"; : > "$T/err.log"; chmod 0644 "$T/out.log" "$T/err.log"
@@ -65,7 +68,7 @@ check "the command's sub-session directory is gone when it returns" fresh_empty 
 
 # The next command gets a fresh root: nothing of the last one, nothing written to the tree.
 id=$(spare_ready)
-out=$("$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; test -e /etc/spare-was-here && echo leaked; pwd')
+out=$("$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; test -e /etc/spare-was-here -o -e /etc/run-session-was-here && echo leaked; pwd')
 expect_eq "the next command ran in the same spare" "$id" "$(echo "$out" | head -n 1)"
 check "a spare's root is fresh (no file of the last command)" not sh -c "echo '$out' | grep -q leaked"
 check "the tree is untouched" not test -e "$ARKOSE_STATE_DIR/trees/sp/1/rootfs/etc/spare-was-here"
