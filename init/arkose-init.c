@@ -572,6 +572,16 @@ static int bind_at(const char *source, const char *target, bool ro) {
         return ro ? remount_ro(target) : 0;
 }
 
+/* Binds file @source on @target, which is made (empty). */
+static int bind_file_at(const char *source, const char *target) {
+        int fd = open(target, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+        if (fd < 0)
+                return -errno;
+        (void) close(fd);
+        return bind_at(source, target, false);
+}
+
 static int join(char *buf, size_t size, const char *a, const char *b) {
         int n = snprintf(buf, size, "%s%s", a, b);
 
@@ -652,7 +662,6 @@ static int fresh_dev(const char *root) {
                 return -errno;
         for (size_t i = 0; i < sizeof(nodes) / sizeof(nodes[0]); i++) {
                 struct stat st;
-                int fd;
 
                 (void) snprintf(p, sizeof(p), "%s/%s", dev, nodes[i]);
                 (void) snprintf(src, sizeof(src), "/dev/%s", nodes[i]);
@@ -662,11 +671,7 @@ static int fresh_dev(const char *root) {
                         (void) chmod(p, st.st_mode & 07777);
                         continue;
                 }
-                fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                if (fd < 0)
-                        return -errno;
-                (void) close(fd);
-                r = bind_at(src, p, false);
+                r = bind_file_at(src, p);
                 if (r < 0)
                         return r;
         }
@@ -676,15 +681,10 @@ static int fresh_dev(const char *root) {
                 return -errno;
         {
                 char ptmx[PATH_MAX + 16];
-                int fd;
 
                 (void) snprintf(ptmx, sizeof(ptmx), "%s/ptmx", dev);
                 (void) snprintf(p, sizeof(p), "%s/pts/ptmx", dev);
-                fd = open(ptmx, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-                if (fd < 0)
-                        return -errno;
-                (void) close(fd);
-                r = bind_at(p, ptmx, false);
+                r = bind_file_at(p, ptmx);
                 if (r < 0)
                         return r;
         }

@@ -90,6 +90,19 @@ static int add_item(char ***l, const char *key, const char *value) {
         return r < 0 ? r : strv_extend(l, value);
 }
 
+/* An lxc.mount.entry binding host path @source (absolute, nothing LXC's parser would split) at @target,
+ * relative to the rootfs. */
+static int add_bind_entry(char ***l, const char *source, const char *target, const char *options) {
+        _cleanup_free_ char *entry = NULL;
+
+        if (!path_is_absolute(source) || strpbrk(source, " \t\n\\"))
+                return -EINVAL;
+        entry = strdup_printf("%s %s none %s 0 0", source, target, options);
+        if (!entry)
+                return -ENOMEM;
+        return add_item(l, "lxc.mount.entry", entry);
+}
+
 /* What a shared spare's init needs (fresh_caps_item()). */
 static const char *const fresh_init_caps[] = { "sys_admin", "net_admin", "mknod" };
 
@@ -181,27 +194,13 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
         }
 
         if (plan->init) {
-                _cleanup_free_ char *entry = NULL;
-
-                if (!path_is_absolute(plan->init) || strpbrk(plan->init, " \t\n\\"))
-                        return -EINVAL;
-                entry = strdup_printf("%s %s none bind,ro,create=file 0 0", plan->init, CONTAINER_INIT_TARGET + 1);
-                if (!entry)
-                        return -ENOMEM;
-                r = add_item(&l, "lxc.mount.entry", entry);
+                r = add_bind_entry(&l, plan->init, CONTAINER_INIT_TARGET + 1, "bind,ro,create=file");
                 if (r < 0)
                         return r;
         }
 
         if (plan->init && plan->run_dir) {
-                _cleanup_free_ char *entry = NULL;
-
-                if (!path_is_absolute(plan->run_dir) || strpbrk(plan->run_dir, " \t\n\\"))
-                        return -EINVAL;
-                entry = strdup_printf("%s %s none bind,create=dir 0 0", plan->run_dir, RUNSOCK_DIR_TARGET + 1);
-                if (!entry)
-                        return -ENOMEM;
-                r = add_item(&l, "lxc.mount.entry", entry);
+                r = add_bind_entry(&l, plan->run_dir, RUNSOCK_DIR_TARGET + 1, "bind,create=dir");
                 if (r < 0)
                         return r;
         }
@@ -226,14 +225,7 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
         }
 
         if (plan->init && plan->run_dir && plan->fresh_dir) {
-                _cleanup_free_ char *entry = NULL;
-
-                if (!path_is_absolute(plan->fresh_dir) || strpbrk(plan->fresh_dir, " \t\n\\"))
-                        return -EINVAL;
-                entry = strdup_printf("%s %s none bind,create=dir 0 0", plan->fresh_dir, RUNSOCK_FRESH_TARGET + 1);
-                if (!entry)
-                        return -ENOMEM;
-                r = add_item(&l, "lxc.mount.entry", entry);
+                r = add_bind_entry(&l, plan->fresh_dir, RUNSOCK_FRESH_TARGET + 1, "bind,create=dir");
                 if (r < 0)
                         return r;
         }
