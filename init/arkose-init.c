@@ -391,6 +391,31 @@ typedef struct CommandParts {
         bool relayed;           /* autopkgtest: init copies its output (stdout and stderr are our pipes) */
 } CommandParts;
 
+/* In a child: stdin, stdout and stderr are the client's, or our relays' pipes (fds above 2, all
+ * close-on-exec, so dup2 never clobbers); @err_fd becomes 3, close-on-exec; nothing of init's or of other
+ * connections' stays open (the autopkgtest wrapper does not exec). Returns false (errno) on failure. */
+static bool child_fds(const CommandParts *parts, int err_fd) {
+        for (int k = 0; k < 3; k++)
+                if (dup2(parts->stdio[k], k) < 0)
+                        return false;
+        if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
+                _exit(126);
+        (void) close_range(4, ~0U, 0);
+        return true;
+}
+
+/* In a child: the request's groups, gid, uid, no_new_privs and umask. Returns false (errno) on failure. */
+static bool child_credentials(const RunsockRequest *q, const CommandParts *parts) {
+        if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
+            setresuid(q->uid, q->uid, q->uid) < 0)
+                return false;
+        if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return false;
+        if (q->flags & RUNSOCK_FLAG_UMASK)
+                (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
+        return true;
+}
+
 /* In the child (of vfork(), or of fork() for the autopkgtest wrapper, which does not exec): becomes the
  * command. Only system calls until the exec: a vforked child shares our memory and must neither allocate
  * nor change what we use. Reports a failure before exec on @err_fd. */
@@ -400,27 +425,15 @@ static _Noreturn void command_child(const Connection *c, const CommandParts *par
 
         reset_signals();
         (void) setsid();
-        /* stdin, stdout and stderr: the client's, or our relays' pipes (fds above 2, all close-on-exec, so
-         * dup2 never clobbers). */
-        for (int k = 0; k < 3; k++)
-                if (dup2(parts->stdio[k], k) < 0)
-                        goto fail_creds;
-        /* Nothing of init's or of other connections' stays open (the autopkgtest wrapper does not exec). */
-        if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
-                _exit(126);
+        if (!child_fds(parts, err_fd))
+                goto fail_creds;
         err_fd = 3;
-        (void) close_range(4, ~0U, 0);
         if (chdir(parts->cwd) < 0) {
                 e[0] = RUNSOCK_STAGE_CWD;
                 goto fail;
         }
-        if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
-            setresuid(q->uid, q->uid, q->uid) < 0)
+        if (!child_credentials(q, parts))
                 goto fail_creds;
-        if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                goto fail_creds;
-        if (q->flags & RUNSOCK_FLAG_UMASK)
-                (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
         /* (execvp() finds the command in this environment's PATH; connection_start() restores its own.) */
         environ = parts->env;
         if ((q->flags & RUNSOCK_FLAG_AUTOPKGTEST) && !parts->relayed) {
@@ -836,13 +849,9 @@ static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts
         int e[2], sfd, r;
 
         (void) setsid();
-        for (int k = 0; k < 3; k++)
-                if (dup2(parts->stdio[k], k) < 0)
-                        goto fail_fresh;
-        if (dup2(err_fd, 3) < 0 || fcntl(3, F_SETFD, FD_CLOEXEC) < 0)
-                _exit(126);
+        if (!child_fds(parts, err_fd))
+                goto fail_fresh;
         err_fd = 3;
-        (void) close_range(4, ~0U, 0);
         r = fresh_setup(c->fresh);
         if (r < 0) {
                 errno = -r;
@@ -854,13 +863,8 @@ static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts
         }
         /* The caller's niceness (a command in a session of its own inherits it). */
         (void) setpriority(PRIO_PROCESS, 0, c->fresh_nice);
-        if (setgroups(q->n_groups, parts->groups) < 0 || setresgid(q->gid, q->gid, q->gid) < 0 ||
-            setresuid(q->uid, q->uid, q->uid) < 0)
+        if (!child_credentials(q, parts))
                 goto fail_creds;
-        if ((q->flags & RUNSOCK_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                goto fail_creds;
-        if (q->flags & RUNSOCK_FLAG_UMASK)
-                (void) umask((q->flags >> RUNSOCK_UMASK_SHIFT) & 0777);
         environ = parts->env;
         (void) sigfillset(&all);
         sfd = signalfd(-1, &all, SFD_CLOEXEC);
