@@ -22,6 +22,7 @@
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
+#include "hooks.h"
 #include "local-groups.h"
 #include "lock.h"
 #include "mount.h"
@@ -637,13 +638,14 @@ static bool spare_eligible(Context *ctx, int argc) {
         return on && argc > 0 && !arg_isolate_network && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
 }
 
-/* The plan of the spare session for this command: shared when its profile allows (lib/spare.h). */
+/* The plan of the spare session for this command: shared when its profile and hooks allow (lib/spare.h). */
 static SessionPlan spare_plan(Context *ctx, SessionSetup *setup) {
         SessionPlan plan = session_setup_plan(ctx, setup);
 
         plan.private_mounts = true;
         plan.spare = true;
-        plan.shared = spare_can_share(setup->profile, setup->binds, apparmor_kernel_enabled());
+        plan.shared = spare_can_share(setup->profile, setup->binds, apparmor_kernel_enabled()) &&
+                      hooks_all_cacheable(ctx->hook_dirs);
         plan.idle_timeout = ctx->config.spare_idle_timeout ?: 1;
         return plan;
 }

@@ -584,3 +584,17 @@ void hook_cache_record(HookCacheRecord *rec) {
         }
         log_debug("Recorded the result of the setup-start hooks (%s)", rec->key);
 }
+
+bool hooks_all_cacheable(char *const *dirs) {
+        _cleanup_strv_free_ char **hooks = NULL;
+
+        if (hooks_list(dirs, &hooks) < 0)
+                return false;
+        for (char **h = hooks; *h; h++) {
+                _cleanup_strv_free_ char **inputs = NULL;
+
+                if (hook_cache_declared(*h, &inputs) <= 0)
+                        return false;
+        }
+        return true;
+}

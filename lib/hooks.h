@@ -77,6 +77,10 @@ typedef struct HookEnv {
  * NULL), or -errno. */
 int hooks_list(char *const *dirs, char ***ret);
 
+/* Whether every hook of @dirs declares a cacheable result ("Caching" above): what it does at setup-start
+ * is only to write below the root, the same for every session of the plan. */
+bool hooks_all_cacheable(char *const *dirs);
+
 /* Builds the environment block described above ("KEY=VALUE" strings). Returns NULL on OOM. */
 char **hooks_env_build(const HookEnv *env);
 

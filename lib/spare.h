@@ -48,7 +48,8 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
 
 /* Whether a one-shot command with profile @p and the session's @binds (its working directory) may run
  * in a shared spare (SessionPlan.shared): a sub-session made by the spare's init gives it what a
- * session of its own would. Not with a filtered network, tmpfs or cow mounts, a bind into /proc, /sys
+ * session of its own would. The caller also checks that every hook is cacheable (hooks_all_cacheable():
+ * the spare's setup-start and setup-stop run once for all its commands). Not with a filtered network, tmpfs or cow mounts, a bind into /proc, /sys
  * or /dev (a sub-session's own), devices, cgroup limits, the user's runtime directory, a seccomp
  * policy file, or AppArmor confinement (@apparmor_confines: the kernel has it), whose profile denies
  * mounts. */

@@ -290,4 +290,13 @@ out=$("$ARKOSE" -c fx --profile scratch -- sh -c 'echo "$ARKOSE_SESSION_ID"; ls 
 expect_eq "the command after runs in the next spare, with a fresh root and tmpfs" "$id2" "$out"
 check "which is another" test "$id" != "$id2"
 end_spares
+# A hook that does not declare a cacheable result (hooks/README.md) may do more than write into the root,
+# once per session: its spares are single-use too.
+printf '#!/bin/sh\nexit 0\n' > "$ARKOSE_CONFIG_DIR/hooks.d/50-arktest-plain"
+chmod 0755 "$ARKOSE_CONFIG_DIR/hooks.d/50-arktest-plain"
+"$ARKOSE" -c fx -- true
+id=$(spare_ready)
+expect_eq "with a hook that does not declare a cacheable result, a single-use spare" false "$(shared_of "$id")"
+rm -f "$ARKOSE_CONFIG_DIR/hooks.d/50-arktest-plain"
+end_spares
 finish

@@ -408,6 +408,19 @@ static void test_cache_declared(void **state) {
         assert_int_equal(hook_cache_declared(d, &inputs), 0);
         assert_null(inputs);
 
+        /* All of a directory's hooks (a shared spare's condition): only when each declares it. */
+        {
+                _cleanup_free_ char *only = path_join(tmp, "only"), *e = NULL, *f = NULL;
+                char *dirs[] = { only, NULL }, *none[] = { (char *) "/nonexistent-arkose-dir", NULL };
+
+                assert_int_equal(mkdir(only, 0755), 0);
+                e = make_file(only, "10-e", "#!/bin/sh\n# arkose-hook-cache: yes\n", 0755);
+                assert_true(hooks_all_cacheable(dirs));
+                assert_true(hooks_all_cacheable(none)); /* no hooks at all */
+                f = make_file(only, "20-f", "#!/bin/sh\nexit 0\n", 0755);
+                assert_false(hooks_all_cacheable(dirs));
+        }
+
         assert_int_equal(rm_rf(tmp), 0);
 }
 
