@@ -1120,8 +1120,10 @@ static bool connection_input(Connection *c) {
                 if (n < 0 && (errno == EAGAIN || errno == EINTR))
                         return true;
                 if (n <= 0) {
-                        /* The client is gone: so is its command, with everything in its process group. */
-                        (void) kill(-c->pid, SIGKILL);
+                        /* The client is gone: so is its command, with everything in its process group (a
+                         * sub-session's: its PID namespace, once its first process is dead). */
+                        if (!c->fresh || !c->exited)
+                                (void) kill(-c->pid, SIGKILL);
                         if (!c->exited)
                                 (void) kill(c->pid, SIGKILL);
                         if (!c->fresh)
