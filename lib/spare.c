@@ -393,8 +393,11 @@ int spare_trim(const char *state_dir, unsigned keep) {
                         offered[b - 1] = t;
                 }
         for (size_t k = 0; k < n; k++) {
+                /* A shared spare may be running commands (a build, for an hour): offered no more, it is
+                 * told to retire once they are done, and not waited for. */
                 if (n - k > keep && spare_take_index_of(state_dir, offered[k]->id) >= 0 &&
-                    spare_end(state_dir, offered[k]) >= 0)
+                    (offered[k]->shared && offered[k]->owner_pid > 1 ? RET_NERRNO(kill(offered[k]->owner_pid, SIGTERM))
+                                                                       : spare_end(state_dir, offered[k])) >= 0)
                         ended++;
                 session_info_free(offered[k]);
         }

@@ -80,7 +80,7 @@ void spare_sweep(const char *state_dir);
 int spare_end(const char *state_dir, const SessionInfo *i);
 
 /* Ends the oldest offered spares (taking their index first, so that no caller claims one being ended)
- * until at most @keep are offered: the cap on idle containers ([main] spare-sessions-max), kept by each
+ * until at most @keep are offered (a shared one retires once its running commands are done, unwaited): the cap on idle containers ([main] spare-sessions-max), kept by each
  * new spare's owner before it makes its session. Returns the number ended, or -errno. */
 int spare_trim(const char *state_dir, unsigned keep);
 

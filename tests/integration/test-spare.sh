@@ -27,6 +27,19 @@ spare_ready() {
         done
         return 1
 }
+# spare_ready_for USER: the same, for a spare of USER's.
+spare_ready_for() {
+        local i f id
+        for i in $(seq 300); do
+                for f in "$SPARES"/*; do
+                        [ -L "$f" ] || continue
+                        id=$(readlink "$f")
+                        [ "$(record_field "$id" user 2> /dev/null)" = "$1" ] && { echo "$id"; return 0; }
+                done
+                sleep 0.05
+        done
+        return 1
+}
 no_spare_offered() { ! ls "$SPARES" 2>/dev/null | grep -qv '\.lock$'; }
 # end_spares: ends every spare session (--end-session), as a user would.
 end_spares() {
@@ -142,7 +155,8 @@ check "their sub-sessions' directories are gone" fresh_empty "$id"
 view='grep -E "^(Cap|NoNewPrivs)" /proc/self/status; id; awk "{ for (i = 7; \$i != \"-\"; i++); print \$5, \$(i + 1) }" /proc/self/mountinfo | grep -v "^/dev/\.arkose-init " | sort; ls -l /dev | awk "{ print \$1, \$5, \$6, \$NF }"; ls /sys/class/net; cat /sys/class/net/lo/flags'
 for u in root nobody; do
         own=$(ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c sp -u $u -- sh -c "$view" 2>&1)
-        "$ARKOSE" -c sp -u $u -- true; spare_ready > /dev/null
+        "$ARKOSE" -c sp -u $u -- true
+        spare_ready_for $u > /dev/null  # (root's may be offered already)
         in_spare=$("$ARKOSE" -c sp -u $u -- sh -c "echo \$ARKOSE_SESSION_ID; $view" 2>&1)
         sid=$(echo "$in_spare" | head -n 1)
         expect_eq "-u $u: the command ran in a spare" spare "$("$ARKOSE" sessions | awk -v id="$sid" '$1 == id { print $5 }')"
@@ -232,6 +246,27 @@ expect_eq "a cap of 2: two spares offered after commands from three directories"
 check "the oldest one ($first) was ended" not test -d "$ARKOSE_STATE_DIR/sessions/$first"
 expect_eq "the two spares are the newest plans' (d2, d3)" "$T/d2 $T/d3" \
         "$(for id in $("$ARKOSE" sessions | awk '$5 == "spare" { print $1 }'); do record_field "$id" cwd; done | sort | tr '\n' ' ' | sed 's/ $//')"
+end_spares
+
+# The cap does not wait for a shared spare that runs a command (a build may take an hour): it is offered no
+# more and retires once the command is done; the new plan's spare is made meanwhile.
+printf '[main]\nspare-sessions-max = 1\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+(cd "$T/d1" && "$ARKOSE" -c fx -- true)
+busy=$(spare_ready)
+(cd "$T/d1" && "$ARKOSE" -c fx -- sh -c 'echo "$ARKOSE_SESSION_ID"; sleep 4; echo done') > "$T/busy.out" & bpid=$!
+for i in $(seq 100); do [ -s "$T/busy.out" ] && break; sleep 0.05; done
+(cd "$T/d2" && "$ARKOSE" -c fx -- true)
+next=
+for i in $(seq 60); do
+        id=$(spare_ready)
+        [ -n "$id" ] && [ "$id" != "$busy" ] && { next=$id; break; }
+        sleep 0.05
+done
+check "a new plan's spare is offered while the old one's command runs" sh -c "[ -n '$next' ] && ! grep -q done '$T/busy.out'"
+expect_eq "the old one is offered no more" 1 "$(offered)"
+wait $bpid; expect_eq "and its command runs to its end there" "0 $busy done" "$? $(cat "$T/busy.out" | tr '\n' ' ' | sed 's/ $//')"
+for i in $(seq 100); do [ -d "$ARKOSE_STATE_DIR/sessions/$busy" ] || break; sleep 0.05; done
+check "then it ends" not test -d "$ARKOSE_STATE_DIR/sessions/$busy"
 end_spares
 
 # Off: ARKOSE_SPARE_SESSIONS=0 (or spare-sessions = no) leaves none.
