@@ -405,6 +405,18 @@ int spare_trim(const char *state_dir, unsigned keep) {
         return ended;
 }
 
+/* Whether shared spare @i runs commands: its fresh directory holds a sub-session's. */
+static bool spare_busy(const SessionInfo *i) {
+        _cleanup_free_ char *dir = session_fresh_dir(i);
+        _cleanup_closedir_ DIR *d = dir ? opendir(dir) : NULL;
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return true;
+        return false;
+}
+
 int spare_end_all(const char *state_dir, const char *chroot) {
         _cleanup_strv_free_ char **ids = NULL;
         int n = 0, r;
@@ -427,13 +439,21 @@ int spare_end_all(const char *state_dir, const char *chroot) {
                 if (!lock_is_held(lock, LOCK_MODE_EXCLUSIVE))
                         continue; /* its owner is gone: a sweep removes it */
                 init_alive = i->init_pid > 0 && pid_start_time(i->init_pid, &start) >= 0 && start == i->init_start;
-                if (i->phase == SESSION_PHASE_READY && init_alive && spare_take_index_of(state_dir, *id) < 0) {
+                if (i->phase == SESSION_PHASE_READY && init_alive && spare_take_index_of(state_dir, *id) < 0 &&
+                    !i->shared) {
                         _cleanup_free_ char *run_dir = runsock_dir(i->dir);
 
                         /* Claimed. Its init unlinks its socket when its caller connects: then its command
                          * runs, and it is that caller's session now. Else its caller never came. */
                         if (!run_dir || !runsock_present(run_dir))
                                 continue;
+                }
+                /* A shared one running commands is theirs: told to retire once they are done, not waited
+                 * for (its record keeps the version in use meanwhile, as a one-shot session's does). */
+                if (i->shared && init_alive && spare_busy(i)) {
+                        if (i->owner_pid > 1)
+                                (void) kill(i->owner_pid, SIGTERM);
+                        continue;
                 }
                 /* Offered (now taken back), being made (its owner ends it once made), or ending (a SIGTERM
                  * changes nothing then). */

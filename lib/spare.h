@@ -85,5 +85,6 @@ int spare_end(const char *state_dir, const SessionInfo *i);
 int spare_trim(const char *state_dir, unsigned keep);
 
 /* Ends the unclaimed spares of chroot @chroot (NULL: all), so that nothing but real sessions holds a
- * version (remove, gc). Returns the number ended, or -errno. */
+ * version (remove, gc). A shared spare running commands is told to retire once they are done, and not
+ * waited for: its record holds its version meanwhile. Returns the number ended, or -errno. */
 int spare_end_all(const char *state_dir, const char *chroot);

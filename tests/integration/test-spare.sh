@@ -211,7 +211,22 @@ spare_ready > /dev/null
 "$ARKOSE" update sp --command 'touch /etc/v2' > /dev/null; expect_eq "update with a spare waiting" 0 $?
 expect_eq "the next command sees the new version" yes "$("$ARKOSE" -c sp -- sh -c 'test -e /etc/v2 && echo yes')"
 
+# remove while a command runs in the shared spare: that is a running session's use, so remove refuses at
+# once (no waiting for the command), and the command runs to its end; the spare then retires.
+spare_ready > /dev/null
+"$ARKOSE" -c sp -- sh -c 'echo "$ARKOSE_SESSION_ID"; sleep 3; echo done' > "$T/busy-rm.out" & bpid=$!
+for i in $(seq 100); do [ -s "$T/busy-rm.out" ] && break; sleep 0.05; done
+busy=$(head -n 1 "$T/busy-rm.out")
+s0=$(date +%s)
+err=$("$ARKOSE" remove sp 2>&1); rc=$?
+expect_eq "remove while a command runs in the spare ($busy): refused, at once" \
+        "1 arkose-chroot: Cannot remove 'sp': 1 running session(s) use it (version 2) 1" "$rc $err $(( $(date +%s) - s0 < 3 ))"
+wait $bpid; expect_eq "the command ran to its end" "0 $busy done" "$? $(tr '\n' ' ' < "$T/busy-rm.out" | sed 's/ $//')"
+for i in $(seq 100); do [ -d "$ARKOSE_STATE_DIR/sessions/$busy" ] || break; sleep 0.05; done
+check "then the spare retired" not test -d "$ARKOSE_STATE_DIR/sessions/$busy"
+
 # remove ends the spares of the chroot instead of refusing.
+"$ARKOSE" -c sp -- true
 spare_ready > /dev/null
 "$ARKOSE" remove sp > "$T/remove.out" 2>&1; rc=$?
 expect_eq "remove of a chroot with a spare succeeds" 0 $rc
