@@ -51,7 +51,8 @@
  * (/proc/sys and /proc/sysrq-trigger read-only), a read-only /sys, a /dev of its own (the container's
  * device nodes made again, its own devpts, /dev/shm), the container's other mounts (the caller's directory, binds)
  * at the same places, pivots into it, brings loopback up, drops the capabilities the session's profile
- * drops (--fresh-drop-caps; the container keeps sys_admin, net_admin and mknod for this), and then is the PID 1
+ * drops (--fresh-drop-caps; the container keeps sys_admin, net_admin, mknod, setpcap, setuid and setgid
+ * for this), and then is the PID 1
  * of the command, as init is for COMMAND. Init removes the sub-session's directory once it has exited.
  * Nothing of one sub-session is seen by another, nor by the next command. */
 #ifndef _GNU_SOURCE
@@ -756,7 +757,18 @@ static int loopback_up(void) {
         return r;
 }
 
-/* Bounding set, then permitted, effective and inheritable sets, without the profile's capabilities. */
+/* The profile's capabilities out of the bounding set (what a setuid program may gain), and no ambient
+ * ones. Before the credentials change, which needs setuid and setgid, and after which only root keeps
+ * capabilities (drop_capabilities()). */
+static int drop_bounding_set(void) {
+        for (size_t i = 0; i < n_fresh_drop; i++)
+                if (prctl(PR_CAPBSET_DROP, fresh_drop[i], 0, 0, 0) < 0 && errno != EINVAL)
+                        return -errno;
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        return 0;
+}
+
+/* The profile's capabilities out of the permitted, effective and inheritable sets (root's command). */
 static int drop_capabilities(void) {
         struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
         struct __user_cap_data_struct d[2];
@@ -766,21 +778,13 @@ static int drop_capabilities(void) {
         if (syscall(SYS_capget, &h, d) < 0)
                 return -errno;
         for (size_t i = 0; i < n_fresh_drop; i++) {
-                int cap = fresh_drop[i];
+                uint32_t bit = UINT32_C(1) << (fresh_drop[i] % 32);
 
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                        return -errno;
-                if (cap < 64) {
-                        uint32_t bit = UINT32_C(1) << (cap % 32);
-                        d[cap / 32].effective &= ~bit;
-                        d[cap / 32].permitted &= ~bit;
-                        d[cap / 32].inheritable &= ~bit;
-                }
+                d[fresh_drop[i] / 32].effective &= ~bit;
+                d[fresh_drop[i] / 32].permitted &= ~bit;
+                d[fresh_drop[i] / 32].inheritable &= ~bit;
         }
-        if (syscall(SYS_capset, &h, d) < 0)
-                return -errno;
-        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        return 0;
+        return syscall(SYS_capset, &h, d) < 0 ? -errno : 0;
 }
 
 /* In the sub-session's first process (PID 1 of its PID namespace, in its new mount namespace): makes its
@@ -830,7 +834,7 @@ static int fresh_setup(const char *name) {
         if (chdir(root) < 0 || syscall(SYS_pivot_root, ".", ".") < 0 || umount2(".", MNT_DETACH) < 0 ||
             chdir("/") < 0)
                 return -errno;
-        return drop_capabilities();
+        return drop_bounding_set();
 
 fail_errno:
         r = -errno;
@@ -865,6 +869,11 @@ static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts
         (void) setpriority(PRIO_PROCESS, 0, c->fresh_nice);
         if (!child_credentials(q, parts))
                 goto fail_creds;
+        r = drop_capabilities();
+        if (r < 0) {
+                errno = -r;
+                goto fail_fresh;
+        }
         environ = parts->env;
         (void) sigfillset(&all);
         sfd = signalfd(-1, &all, SFD_CLOEXEC);

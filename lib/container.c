@@ -104,7 +104,8 @@ static int add_bind_entry(char ***l, const char *source, const char *target, con
 }
 
 /* What a shared spare's init needs (fresh_caps_item()). */
-static const char *const fresh_init_caps[] = { "sys_admin", "net_admin", "mknod" };
+/* (setpcap, setuid and setgid: the sub-session drops its bounding set, then takes the user's credentials.) */
+static const char *const fresh_init_caps[] = { "sys_admin", "net_admin", "mknod", "setpcap", "setuid", "setgid" };
 
 static bool fresh_init_cap(const char *name) {
         for (size_t i = 0; i < ELEMENTSOF(fresh_init_caps); i++)

@@ -69,7 +69,7 @@ typedef struct ContainerPlan {
                                          * directory for its sub-sessions, bound at /dev/.arkose-fresh;
                                          * its init runs each command in a sub-session of its own
                                          * (arkose-init --listen-fresh), and so keeps sys_admin,
-                                         * net_admin and mknod, which it drops for them as @extra_items say */
+                                         * net_admin, mknod, setpcap, setuid and setgid, which it drops for them as @extra_items say */
         unsigned idle_exit;             /* with @fresh_dir: seconds without a command before init exits */
         const char *sessions_dir;       /* where other sessions' mounts are (STATE/sessions), which a
                                          * monitor of ours in a mount namespace of its own drops from its

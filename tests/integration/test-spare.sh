@@ -153,18 +153,25 @@ check "their sub-sessions' directories are gone" fresh_empty "$id"
 # What the command gets is what a session of its own gives: capabilities, mounts, devices, network, for
 # root and for another user.
 view='grep -E "^(Cap|NoNewPrivs)" /proc/self/status; id; awk "{ for (i = 7; \$i != \"-\"; i++); print \$5, \$(i + 1) }" /proc/self/mountinfo | grep -v "^/dev/\.arkose-init " | sort; ls -l /dev | awk "{ print \$1, \$5, \$6, \$NF }"; ls /sys/class/net; cat /sys/class/net/lo/flags'
-for u in root nobody; do
-        own=$(ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c sp -u $u -- sh -c "$view" 2>&1)
-        "$ARKOSE" -c sp -u $u -- true
-        spare_ready_for $u > /dev/null  # (root's may be offered already)
-        in_spare=$("$ARKOSE" -c sp -u $u -- sh -c "echo \$ARKOSE_SESSION_ID; $view" 2>&1)
-        sid=$(echo "$in_spare" | head -n 1)
-        expect_eq "-u $u: the command ran in a spare" spare "$("$ARKOSE" sessions | awk -v id="$sid" '$1 == id { print $5 }')"
-        expect_eq "-u $u: capabilities, user, mount points, /dev, network as in a session of its own" \
-                "$own" "$(echo "$in_spare" | tail -n +2)"
+# A profile that drops setuid, setgid and setpcap too: the sub-session still takes the user's credentials.
+mkdir -p "$ARKOSE_CONFIG_DIR/profiles.d"
+sed 's/^capabilities-drop = mac_admin mac_override sys_module sys_rawio sys_time$/& setuid setgid setpcap/' \
+        "$SRC/confs/profiles/buildd.conf" > "$ARKOSE_CONFIG_DIR/profiles.d/nosetuid.conf"
+check "(the nosetuid profile drops setuid)" grep -q "sys_time setuid setgid setpcap" "$ARKOSE_CONFIG_DIR/profiles.d/nosetuid.conf"
+for prof in buildd nosetuid; do
+        for u in root nobody; do
+                own=$(ARKOSE_SPARE_SESSIONS=0 "$ARKOSE" -c sp --profile $prof -u $u -- sh -c "$view" 2>&1)
+                "$ARKOSE" -c sp --profile $prof -u $u -- true
+                spare_ready_for $u > /dev/null  # (root's may be offered already)
+                in_spare=$("$ARKOSE" -c sp --profile $prof -u $u -- sh -c "echo \$ARKOSE_SESSION_ID; $view" 2>&1)
+                sid=$(echo "$in_spare" | head -n 1)
+                expect_eq "$prof, -u $u: the command ran in a spare" spare \
+                        "$("$ARKOSE" sessions | awk -v id="$sid" '$1 == id { print $5 }')"
+                expect_eq "$prof, -u $u: capabilities, user, mount points, /dev, network as in a session of its own" \
+                        "$own" "$(echo "$in_spare" | tail -n +2)"
+        done
+        end_spares   # (root's and nobody's)
 done
-
-end_spares   # (root's and nobody's)
 
 # The spare's init killed while its command runs: one line saying so, a failure status, nothing run twice.
 "$ARKOSE" -c sp -- true

@@ -143,8 +143,8 @@ static void test_container_plan_run_dir(void **state) {
         assert_int_equal(container_plan_config(&p, &l), -EINVAL);
 }
 
-/* A shared spare (ContainerPlan.fresh_dir): its fresh directory bound in, its init keeping sys_admin,
- * net_admin and mknod (and no other capability it would not have had), and told which to drop for sub-sessions. */
+/* A shared spare (ContainerPlan.fresh_dir): its fresh directory bound in, its init keeping what it
+ * needs (sys_admin, net_admin, mknod, setpcap, setuid, setgid) (and no other capability it would not have had), and told which to drop for sub-sessions. */
 static void test_container_plan_fresh(void **state) {
         _cleanup_strv_free_ char **l = NULL, **args = NULL;
         char *drop[] = { (char *) "lxc.cap.drop", (char *) "mknod sys_admin net_raw net_admin", NULL };
@@ -179,7 +179,7 @@ static void test_container_plan_fresh(void **state) {
         p.network = CONTAINER_NETWORK_HOST;
         p.idle_exit = 0;
         assert_int_equal(container_plan_config(&p, &l), 0);
-        assert_string_equal(item(l, "lxc.cap.keep"), "chown setgid setuid sys_admin net_admin mknod");
+        assert_string_equal(item(l, "lxc.cap.keep"), "chown sys_admin net_admin mknod setpcap setuid setgid");
         assert_int_equal(container_fresh_init_args(&p, &args), 0);
         assert_int_equal(strv_length(args), 3);
         assert_string_equal(args[1], "--fresh-net=host");
@@ -193,7 +193,7 @@ static void test_container_plan_fresh(void **state) {
 
         p.extra_items = none;
         assert_int_equal(container_plan_config(&p, &l), 0);
-        assert_string_equal(item(l, "lxc.cap.keep"), "sys_admin net_admin mknod");
+        assert_string_equal(item(l, "lxc.cap.keep"), "sys_admin net_admin mknod setpcap setuid setgid");
         strv_free(l);
         l = NULL;
 
