@@ -638,30 +638,41 @@ static bool spare_eligible(Context *ctx, int argc) {
         return on && argc > 0 && !arg_isolate_network && !(isatty(STDIN_FILENO) && isatty(STDOUT_FILENO));
 }
 
-/* The plan of the spare session for this command: shared when its profile and hooks allow (lib/spare.h). */
-static SessionPlan spare_plan(Context *ctx, SessionSetup *setup) {
+/* The plan of the spare session for this command, @shared or single-use (lib/spare.h). */
+static SessionPlan spare_plan(Context *ctx, SessionSetup *setup, bool shared) {
         SessionPlan plan = session_setup_plan(ctx, setup);
 
         plan.private_mounts = true;
         plan.spare = true;
-        plan.shared = spare_can_share(setup->profile, setup->binds, apparmor_kernel_enabled()) &&
-                      hooks_all_cacheable(ctx->hook_dirs);
+        plan.shared = shared;
         plan.idle_timeout = ctx->config.spare_idle_timeout ?: 1;
         return plan;
 }
 
+/* The key of this command's spare, shared when its profile and hooks allow, unless a shared spare of
+ * that key could not make sub-sessions (spare_mark_unshared()). */
 static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA256_HEX_SIZE], bool *ret_shared) {
         _cleanup_free_ char *conf = path_join(ctx->config_dir, "arkose.conf");
-        SessionPlan plan = spare_plan(ctx, setup);
+        bool shared = spare_can_share(setup->profile, setup->binds, apparmor_kernel_enabled()) &&
+                      hooks_all_cacheable(ctx->hook_dirs);
+        SessionPlan plan = spare_plan(ctx, setup, shared);
+        int r;
 
-        *ret_shared = plan.shared;
-        return conf ? spare_key(&plan, setup->profile ? setup->profile->path : NULL, conf, key) : -ENOMEM;
+        if (!conf)
+                return -ENOMEM;
+        r = spare_key(&plan, setup->profile ? setup->profile->path : NULL, conf, key);
+        if (r >= 0 && shared && spare_unshared(ctx->state_dir, key)) {
+                plan.shared = shared = false;
+                r = spare_key(&plan, setup->profile ? setup->profile->path : NULL, conf, key);
+        }
+        *ret_shared = shared;
+        return r;
 }
 
 /* The spare's owner, in a child of its own: makes the session, offers it under @key, and ends it when
  * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM.
  * @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
-static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int refill_fd) {
+static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, bool shared, int refill_fd) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_free_ char *run_dir = NULL;
         _cleanup_close_ int use_lock = -EBADF;
@@ -715,7 +726,7 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
         if (session_mount_namespace(ctx) < 0)
                 return EXIT_FAILURE;
 
-        plan = spare_plan(ctx, setup);
+        plan = spare_plan(ctx, setup, shared);
         plan.record_lock = &use_lock;
         if (session_create(&plan, &session) < 0)
                 return EXIT_FAILURE;
@@ -778,7 +789,7 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, int r
 
 /* Leaves a spare for the next one-shot command of @key, unless there is one or one is being made: the
  * key's lock is taken here, so that of many callers ending at once only one forks. */
-static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, bool detached) {
+static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, bool shared, bool detached) {
         _cleanup_free_ char *dir = path_join(ctx->state_dir, "spares"), *lock = NULL, *index = NULL;
         _cleanup_close_ int fd = -EBADF;
         pid_t pid;
@@ -800,7 +811,7 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, boo
                 /* Our version lock is ours to keep until our session's record names the version: the owner
                  * forgets its copy (spare_owner() closes it with the rest) and takes one of its own. */
                 setup->use_lock = -EBADF;
-                _exit(spare_owner(ctx, setup, key, fd));
+                _exit(spare_owner(ctx, setup, key, shared, fd));
         }
         if (pid < 0)
                 log_debug_errno(pid, "Failed to fork a spare session's owner: %m");
@@ -827,7 +838,16 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool sh
                 r = session_run_command_full(session, &setup->user, setup->profile, setup->cwd, argc, argv, true,
                                              ret_status);
                 if (r == -EOPNOTSUPP)
-                        return -ENOENT; /* nothing ran: retiring, full, or no sub-session to be had */
+                        return -ENOENT; /* nothing ran: retiring, or full */
+                if (r == -ENOTRECOVERABLE) {
+                        /* Its init cannot make sub-sessions (a policy of the host's denies it): this plan's
+                         * spares are single-use from now on, this command runs in a session of its own. */
+                        log_warning("Spare session '%s' cannot make sub-sessions (see 'arkose-chroot -v'): single-use spares for this plan from now on",
+                                    session_id(session));
+                        (void) spare_mark_unshared(ctx->state_dir, key);
+                        (void) spare_end(ctx->state_dir, session_get_info(session));
+                        return -ENOENT;
+                }
                 return r < 0 ? r : 0;
         }
 
@@ -847,7 +867,7 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool sh
         /* The spare's record names the version now. The next command's spare is made while this one
          * runs (at SCHED_IDLE: on another CPU, or when this one waits). */
         setup->use_lock = safe_close(setup->use_lock);
-        spare_refill(ctx, setup, key, false);
+        spare_refill(ctx, setup, key, false, false);
 
         /* Its init has the normal policy (spare_owner()); its command gets our niceness too. */
         errno = 0;
@@ -895,7 +915,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 /* None was ready: the next command's is made from now on, beside this one's session (at
                  * SCHED_IDLE), rather than after it, when a command that follows at once would find none
                  * ready again. Before our mounts, which its process would otherwise hold too. */
-                spare_refill(ctx, &setup, key, true);
+                spare_refill(ctx, &setup, key, shared, true);
         }
 
         r = session_mount_namespace(ctx);

@@ -678,13 +678,16 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 r = runsock_wait(fd, shared, forward, pending, ret_status, &stage);
         else
                 stage = RUNSOCK_STAGE_NOT_STARTED;
-        if (r < 0 && (stage == RUNSOCK_STAGE_NOT_STARTED || stage == RUNSOCK_STAGE_FRESH)) {
-                /* Nothing ran (init retiring, full, or unable to make the sub-session). */
-                log_debug_errno(r, "The command socket of session '%s' ran nothing (stage %u): %m", s->info.id,
-                                (unsigned) stage);
-                if (fresh && stage == RUNSOCK_STAGE_NOT_STARTED)
+        if (r < 0 && stage == RUNSOCK_STAGE_NOT_STARTED) {
+                /* Nothing ran (init retiring, or full). */
+                log_debug_errno(r, "The command socket of session '%s' ran nothing: %m", s->info.id);
+                if (fresh)
                         (void) rmdir(fresh);
                 return -EOPNOTSUPP;
+        }
+        if (r < 0 && stage == RUNSOCK_STAGE_FRESH) {
+                log_debug_errno(r, "Session '%s' could not make a sub-session: %m", s->info.id);
+                return -ENOTRECOVERABLE; /* nothing ran */
         }
         if (r < 0 && stage == 0) {
                 /* Init went away, the container with it, and the command, which had started: attaching

@@ -240,8 +240,9 @@ bool session_has_xauthority(Session *s);
  * stderr, and waits for it, passing on the signals of @forward, which the caller has blocked (and
  * @pending, unless 0, as soon as the command runs). Returns 0 and the command's exit status in
  * *ret_status; -EOPNOTSUPP, logging nothing, when the command must go through session_run() instead (no
- * socket, a terminal, a login shell, or a socket nobody answers on: nothing ran); or -errno, logged (e.g.
- * -ENOENT for a working directory missing in the session). */
+ * socket, a terminal, a login shell, or a socket nobody answers on: nothing ran); -ENOTRECOVERABLE,
+ * logged at debug level, when a shared spare's init could not make the command's sub-session (nothing
+ * ran); or -errno, logged (e.g. -ENOENT for a working directory missing in the session). */
 int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *forward, int pending, int *ret_status);
 
 /* Whether @dir (absolute) is a directory inside the running session's root, as its commands see it

@@ -209,6 +209,30 @@ int spare_claim(const char *state_dir, const char *key, char **ret_id) {
         return spare_take_index(state_dir, key, ret_id);
 }
 
+static char *spare_unshared_path(const char *state_dir, const char *key) {
+        _cleanup_free_ char *dir = spare_dir(state_dir);
+
+        return dir ? strdup_printf("%s/%s.unshared", dir, key) : NULL;
+}
+
+int spare_mark_unshared(const char *state_dir, const char *key) {
+        _cleanup_free_ char *dir = spare_dir(state_dir), *path = spare_unshared_path(state_dir, key);
+        int r;
+
+        if (!dir || !path)
+                return -ENOMEM;
+        r = mkdir_p(dir, 0700);
+        if (r < 0)
+                return r;
+        return write_file_atomic(path, "", 0644);
+}
+
+bool spare_unshared(const char *state_dir, const char *key) {
+        _cleanup_free_ char *path = spare_unshared_path(state_dir, key);
+
+        return path && access(path, F_OK) >= 0;
+}
+
 int spare_find(const char *state_dir, const char *key, char **ret_id) {
         _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL;
         char target[256];
@@ -301,6 +325,11 @@ void spare_sweep(const char *state_dir) {
                 if (de->d_name[0] == '.') {
                         /* A .new-/.taken- link left by a process killed in that instant. */
                         if (now - st.st_mtime > 60)
+                                (void) unlink(path);
+                        continue;
+                }
+                if (dot && streq(dot, ".unshared")) {
+                        if (now - st.st_mtime > 2 * 86400)
                                 (void) unlink(path);
                         continue;
                 }

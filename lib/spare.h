@@ -55,6 +55,12 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
  * mounts. */
 bool spare_can_share(const Profile *p, char *const *binds, bool apparmor_confines);
 
+/* Marks @key as one whose shared spare could not make sub-sessions, or tells whether it is: its plan's
+ * spares are then single-use (another key). The mark goes with the key (which changes daily) after two
+ * days (spare_sweep()). */
+int spare_mark_unshared(const char *state_dir, const char *key);
+bool spare_unshared(const char *state_dir, const char *key);
+
 /* The shared spare of @key, if there is one, left on offer. Returns 0 and its session id in *ret_id,
  * -ENOENT, or -errno. */
 int spare_find(const char *state_dir, const char *key, char **ret_id);

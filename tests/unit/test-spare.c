@@ -6,10 +6,12 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "base/util.h"
@@ -218,6 +220,31 @@ static void test_can_share(void **state) {
         }
 }
 
+/* The mark of a key whose shared spare could not make sub-sessions, and its sweep. */
+static void test_unshared(void **state) {
+        Fixture *f = *state;
+        char key[SHA256_HEX_SIZE], other[SHA256_HEX_SIZE];
+        SessionPlan p = f->plan;
+        _cleanup_free_ char *mark = NULL;
+        struct timespec old[2];
+
+        key_of(&p, key);
+        p.cwd = "/";
+        key_of(&p, other);
+        assert_false(spare_unshared(f->dir, key));
+        assert_int_equal(spare_mark_unshared(f->dir, key), 0);
+        assert_true(spare_unshared(f->dir, key));
+        assert_false(spare_unshared(f->dir, other));
+        spare_sweep(f->dir);
+        assert_true(spare_unshared(f->dir, key)); /* a fresh mark stays */
+        mark = strdup_printf("%s/spares/%s.unshared", f->dir, key);
+        assert_non_null(mark);
+        old[0] = old[1] = (struct timespec) { .tv_sec = time(NULL) - 3 * 86400 };
+        assert_int_equal(utimensat(AT_FDCWD, mark, old, AT_SYMLINK_NOFOLLOW), 0);
+        spare_sweep(f->dir);
+        assert_false(spare_unshared(f->dir, key)); /* a mark older than its key is gone */
+}
+
 static void test_index(void **state) {
         Fixture *f = *state;
         char key[SHA256_HEX_SIZE];
@@ -257,6 +284,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_key_stable, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_key_differs, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_can_share, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_unshared, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_index, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
