@@ -845,7 +845,7 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool sh
                         log_warning("Spare session '%s' cannot make sub-sessions (see 'arkose-chroot -v'): single-use spares for this plan from now on",
                                     session_id(session));
                         (void) spare_mark_unshared(ctx->state_dir, key);
-                        (void) spare_end(ctx->state_dir, session_get_info(session));
+                        (void) spare_retire(ctx->state_dir, session_get_info(session));
                         return -ENOENT;
                 }
                 return r < 0 ? r : 0;

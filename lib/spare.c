@@ -289,9 +289,8 @@ int spare_unpublish(const char *state_dir, const char *key, const char *id) {
         return -ENOENT;
 }
 
-int spare_end(const char *state_dir, const SessionInfo *i) {
+int spare_retire(const char *state_dir, const SessionInfo *i) {
         _cleanup_free_ char *lock = session_lock_path(state_dir, i->id);
-        _cleanup_close_ int fd = -EBADF;
 
         if (!lock)
                 return -ENOMEM;
@@ -301,6 +300,19 @@ int spare_end(const char *state_dir, const SessionInfo *i) {
                 return 0; /* its owner is gone: a sweep removes it */
         if (kill(i->owner_pid, SIGTERM) < 0 && errno != ESRCH)
                 return -errno;
+        return 1;
+}
+
+int spare_end(const char *state_dir, const SessionInfo *i) {
+        _cleanup_free_ char *lock = session_lock_path(state_dir, i->id);
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!lock)
+                return -ENOMEM;
+        r = spare_retire(state_dir, i);
+        if (r <= 0)
+                return r;
         fd = lock_file(lock, LOCK_MODE_SHARED, true);
         return fd == -ENOENT ? 0 : fd < 0 ? fd : 0;
 }
@@ -425,8 +437,7 @@ int spare_trim(const char *state_dir, unsigned keep) {
                 /* A shared spare may be running commands (a build, for an hour): offered no more, it is
                  * told to retire once they are done, and not waited for. */
                 if (n - k > keep && spare_take_index_of(state_dir, offered[k]->id) >= 0 &&
-                    (offered[k]->shared && offered[k]->owner_pid > 1 ? RET_NERRNO(kill(offered[k]->owner_pid, SIGTERM))
-                                                                       : spare_end(state_dir, offered[k])) >= 0)
+                    (offered[k]->shared ? spare_retire(state_dir, offered[k]) : spare_end(state_dir, offered[k])) >= 0)
                         ended++;
                 session_info_free(offered[k]);
         }
@@ -480,8 +491,7 @@ int spare_end_all(const char *state_dir, const char *chroot) {
                 /* A shared one running commands is theirs: told to retire once they are done, not waited
                  * for (its record keeps the version in use meanwhile, as a one-shot session's does). */
                 if (i->shared && init_alive && spare_busy(i)) {
-                        if (i->owner_pid > 1)
-                                (void) kill(i->owner_pid, SIGTERM);
+                        (void) spare_retire(state_dir, i);
                         continue;
                 }
                 /* Offered (now taken back), being made (its owner ends it once made), or ending (a SIGTERM

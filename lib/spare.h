@@ -81,6 +81,10 @@ int spare_unpublish(const char *state_dir, const char *key, const char *id);
  * process. */
 void spare_sweep(const char *state_dir);
 
+/* Asks the owner of spare session @i to end it (SIGTERM; a shared one retires once its commands are done),
+ * without waiting. Returns 1, 0 when its owner is gone, or -errno. */
+int spare_retire(const char *state_dir, const SessionInfo *i);
+
 /* Ends spare session @i: asks its owner to end it (SIGTERM) and waits until it has. Returns 0 or
  * -errno. */
 int spare_end(const char *state_dir, const SessionInfo *i);
