@@ -670,8 +670,9 @@ static int spare_plan_key(Context *ctx, SessionSetup *setup, char key[static SHA
 }
 
 /* The spare's owner, in a child of its own: makes the session, offers it under @key, and ends it when
- * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM.
- * @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
+ * its one command is done, when it waited spare-idle-timeout seconds for nobody, or on SIGTERM; a
+ * @shared one when its init retires (idle for as long, or told to by a SIGTERM of ours, once its commands
+ * are done). @refill_fd is the key's lock (spare_refill()), released once the spare is offered. */
 static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, bool shared, int refill_fd) {
         _cleanup_(session_freep) Session *session = NULL;
         _cleanup_free_ char *run_dir = NULL;
@@ -817,9 +818,10 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, boo
                 log_debug_errno(pid, "Failed to fork a spare session's owner: %m");
 }
 
-/* Runs the command in the spare session of @key, if there is one, and waits until everything in that
- * session is dead (its init: the kernel kills the rest of its PID namespace first, and its mounts go with
- * its mount namespace); its owner removes its directory right after. Returns 0 and the command's status,
+/* Runs the command in the spare session of @key, if there is one. A single-use spare: waits until
+ * everything in that session is dead (its init: the kernel kills the rest of its PID namespace first, and
+ * its mounts go with its mount namespace); its owner removes its directory right after. A @shared one: in
+ * a sub-session, whose directory init removes before it answers. Returns 0 and the command's status,
  * -ENOENT (nothing ran) when there is no usable spare, or -errno (logged). */
 static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool shared, int argc, char **argv,
                      int *ret_status) {
