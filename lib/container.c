@@ -103,8 +103,8 @@ static int add_bind_entry(char ***l, const char *source, const char *target, con
         return add_item(l, "lxc.mount.entry", entry);
 }
 
-/* What a shared spare's init needs (fresh_caps_item()). */
-/* (setpcap, setuid and setgid: the sub-session drops its bounding set, then takes the user's credentials.) */
+/* What a shared spare's init needs (fresh_caps_item()): mounts and namespaces, loopback up, device nodes;
+ * setpcap, setuid and setgid, as a sub-session drops its bounding set, then takes the user's credentials. */
 static const char *const fresh_init_caps[] = { "sys_admin", "net_admin", "mknod", "setpcap", "setuid", "setgid" };
 
 static bool fresh_init_cap(const char *name) {
