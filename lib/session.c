@@ -678,11 +678,13 @@ int session_run_socket(Session *s, const AttachPlan *attach, const sigset_t *for
                 r = runsock_wait(fd, shared, forward, pending, ret_status, &stage);
         else
                 stage = RUNSOCK_STAGE_NOT_STARTED;
+        /* Init removes a sub-session's directory once the sub-session existed; one it refused before (not
+         * started, a bad request, a failed fork) is still empty here, and ours. */
+        if (fresh)
+                (void) rmdir(fresh);
         if (r < 0 && stage == RUNSOCK_STAGE_NOT_STARTED) {
                 /* Nothing ran (init retiring, or full). */
                 log_debug_errno(r, "The command socket of session '%s' ran nothing: %m", s->info.id);
-                if (fresh)
-                        (void) rmdir(fresh);
                 return -EOPNOTSUPP;
         }
         if (r < 0 && stage == RUNSOCK_STAGE_FRESH) {
