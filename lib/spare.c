@@ -179,12 +179,25 @@ static char *spare_dir(const char *state_dir) {
         return path_join(state_dir, "spares");
 }
 
+/* Reads index link @path: the session id it names (valid), -ENOENT, or -errno. */
+static int spare_read_index(const char *path, char **ret_id) {
+        char target[256];
+        ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+        if (n < 0)
+                return -errno;
+        target[n] = '\0';
+        if (n == 0 || !session_id_is_valid(target, NULL))
+                return -ENOENT;
+        *ret_id = strdup(target);
+        return *ret_id ? 0 : -ENOMEM;
+}
+
 /* Moves the index of @key out of sight (to a name of this process's own) and reads it: of two callers,
  * one gets it. Returns 0 and the id, -ENOENT when there was none, or -errno. */
 static int spare_take_index(const char *state_dir, const char *key, char **ret_id) {
         _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL, *taken = NULL;
-        char target[256];
-        ssize_t n;
+        int r;
 
         if (!dir)
                 return -ENOMEM;
@@ -194,15 +207,9 @@ static int spare_take_index(const char *state_dir, const char *key, char **ret_i
                 return -ENOMEM;
         if (rename(index, taken) < 0)
                 return -errno;
-        n = readlink(taken, target, sizeof(target) - 1);
+        r = spare_read_index(taken, ret_id);
         (void) unlink(taken);
-        if (n <= 0)
-                return -ENOENT;
-        target[n] = '\0';
-        if (!session_id_is_valid(target, NULL))
-                return -ENOENT;
-        *ret_id = strdup(target);
-        return *ret_id ? 0 : -ENOMEM;
+        return r == -ENOMEM ? r : r < 0 ? -ENOENT : 0;
 }
 
 int spare_claim(const char *state_dir, const char *key, char **ret_id) {
@@ -235,22 +242,13 @@ bool spare_unshared(const char *state_dir, const char *key) {
 
 int spare_find(const char *state_dir, const char *key, char **ret_id) {
         _cleanup_free_ char *dir = spare_dir(state_dir), *index = NULL;
-        char target[256];
-        ssize_t n;
 
         if (!dir)
                 return -ENOMEM;
         index = path_join(dir, key);
         if (!index)
                 return -ENOMEM;
-        n = readlink(index, target, sizeof(target) - 1);
-        if (n < 0)
-                return -errno;
-        target[n] = '\0';
-        if (n == 0 || !session_id_is_valid(target, NULL))
-                return -ENOENT;
-        *ret_id = strdup(target);
-        return *ret_id ? 0 : -ENOMEM;
+        return spare_read_index(index, ret_id);
 }
 
 int spare_publish(const char *state_dir, const char *key, const char *id) {
