@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <poll.h>
 #include <time.h>
 #include <unistd.h>
@@ -789,21 +790,22 @@ static int spare_owner(Context *ctx, SessionSetup *setup, const char *key, bool 
 }
 
 /* Leaves a spare for the next one-shot command of @key, unless there is one or one is being made: the
- * key's lock is taken here, so that of many callers ending at once only one forks. */
-static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, bool shared, bool detached) {
+ * key's lock is taken here, so that of many callers ending at once only one forks. Returns the pid of
+ * the child forked (with @detached, the intermediate's: reap_forked()), or -1. */
+static pid_t spare_refill(Context *ctx, SessionSetup *setup, const char *key, bool shared, bool detached) {
         _cleanup_free_ char *dir = path_join(ctx->state_dir, "spares"), *lock = NULL, *index = NULL;
         _cleanup_close_ int fd = -EBADF;
         pid_t pid;
 
         if (!dir || mkdir_p(dir, 0700) < 0)
-                return;
+                return -1;
         lock = strdup_printf("%s/%s.lock", dir, key);
         index = path_join(dir, key);
         if (!lock || !index)
-                return;
+                return -1;
         fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
         if (fd < 0 || faccessat(AT_FDCWD, index, F_OK, AT_SYMLINK_NOFOLLOW) >= 0)
-                return;
+                return -1;
         /* @detached: not our child, for a caller that starts a container of its own next: if that start
          * failed, liblxc would wait for every child of ours, a spare's owner included, which lives for
          * minutes. (A caller that ran its command in a spare starts none: one fork is cheaper.) */
@@ -816,6 +818,15 @@ static void spare_refill(Context *ctx, SessionSetup *setup, const char *key, boo
         }
         if (pid < 0)
                 log_debug_errno(pid, "Failed to fork a spare session's owner: %m");
+        return pid > 0 ? pid : -1;
+}
+
+/* Reaps fork_detached(false)'s intermediate process, which exits right after its fork: else it stays our
+ * zombie for as long as the command runs, and then an orphan one until PID 1 reaps it. Not blocking: it
+ * may still be running, or liblxc may have reaped it (a failed start waits for every child). */
+static void reap_forked(pid_t *pid) {
+        if (*pid > 0 && waitpid(*pid, NULL, WNOHANG) != 0)
+                *pid = -1;
 }
 
 /* Runs the command in the spare session of @key, if there is one. A single-use spare: waits until
@@ -869,7 +880,7 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool sh
         /* The spare's record names the version now. The next command's spare is made while this one
          * runs (at SCHED_IDLE: on another CPU, or when this one waits). */
         setup->use_lock = safe_close(setup->use_lock);
-        spare_refill(ctx, setup, key, false, false);
+        (void) spare_refill(ctx, setup, key, false, false);
 
         /* Its init has the normal policy (spare_owner()); its command gets our niceness too. */
         errno = 0;
@@ -896,6 +907,7 @@ static int spare_run(Context *ctx, SessionSetup *setup, const char *key, bool sh
 int run_session(Context *ctx, int argc, char **argv) {
         _cleanup_(session_setup_done) SessionSetup setup = {};
         _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_(reap_forked) pid_t refill = -1;
         char key[SHA256_HEX_SIZE];
         bool spare, shared = false;
         SessionPlan plan;
@@ -917,7 +929,7 @@ int run_session(Context *ctx, int argc, char **argv) {
                 /* None was ready: the next command's is made from now on, beside this one's session (at
                  * SCHED_IDLE), rather than after it, when a command that follows at once would find none
                  * ready again. Before our mounts, which its process would otherwise hold too. */
-                spare_refill(ctx, &setup, key, shared, true);
+                refill = spare_refill(ctx, &setup, key, shared, true);
         }
 
         r = session_mount_namespace(ctx);
@@ -930,6 +942,7 @@ int run_session(Context *ctx, int argc, char **argv) {
         r = session_create(&plan, &session);
         if (r < 0)
                 return 1;
+        reap_forked(&refill); /* by now it has long ended */
 
         if (signals_pending() != 0) {
                 (void) session_end(session);

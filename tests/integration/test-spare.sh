@@ -55,6 +55,10 @@ end_spares() {
 id=$(spare_ready)
 check "a first one-shot command (no spare yet) has the next one made while it runs" \
         sh -c "[ -n '$id' ] && kill -0 $first 2>/dev/null && ! grep -q done '$T/first.out'"
+# The spare's owner is not the command's child (fork_detached()): the process between them, which ends at
+# once, is reaped, not left a zombie for the command's whole run.
+check "... and has no zombie child meanwhile" \
+        sh -c "kill -0 $first && ! ps -o stat= --ppid $first | grep -q '^Z'"
 wait "$first"; expect_eq "... and it runs to its end" "0 done" "$? $(cat "$T/first.out")"
 check "it leaves a spare session" test -n "$id"
 expect_eq "'sessions' lists it as a spare" "spare running" \
