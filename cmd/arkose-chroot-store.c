@@ -17,10 +17,12 @@
 
 /* "apt-get clean" also deletes apt's binary caches (srcpkgcache.bin, pkgcache.bin): the new version would
  * hide the tree's, and the next apt run in every session would write 36 MB of them into its upper. Only
- * the downloaded .debs are cleaned (an apt-get update that changed the lists rebuilt srcpkgcache.bin). */
+ * the downloaded .debs are cleaned (an apt-get update that changed the lists rebuilt srcpkgcache.bin).
+ * dpkg does not fsync() each file it unpacks (--force-unsafe-io): the new version is synced as a whole
+ * before it is published (store_staging_publish()), and an update cut short is thrown away. */
 #define UPDATE_COMMAND                                                                                  \
         "apt-get update && apt-get -y -o Dpkg::Options::=--force-confdef "                               \
-        "-o Dpkg::Options::=--force-confold dist-upgrade && "                                            \
+        "-o Dpkg::Options::=--force-confold -o Dpkg::Options::=--force-unsafe-io dist-upgrade && "       \
         "apt-get -o Dir::Cache::srcpkgcache= -o Dir::Cache::pkgcache= clean"
 
 /* Past this many layers, update squashes the new version into a full tree. */

@@ -51,7 +51,8 @@ int store_staging_new(const char *state_dir, const char *name, StoreStaging **re
 const char *store_staging_rootfs(StoreStaging *s);
 
 /* Records @info (alternating keys/values; "version", "created" are added) and publishes the staging
- * directory as the next version, then makes it current. Returns 0 and the version in *ret_version. */
+ * directory as the next version, then makes it current; its file system is synced (syncfs()) first, so
+ * that what filled it need not fsync() each file. Returns 0 and the version in *ret_version. */
 int store_staging_publish(StoreStaging *s, char *const *info, unsigned *ret_version);
 
 /* Frees @s; an unpublished staging directory is unmounted (debootstrap mounts /proc inside it) and
