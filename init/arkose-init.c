@@ -13,7 +13,8 @@
  *                                 gets in), and when it is done with (its command's status sent, or
  *                                 its client gone), the init exits, status 0: as below, the kernel
  *                                 then kills whatever is left in the container's PID namespace
- *   arkose-init --listen-fresh=PATH [--fresh-net=host] [--fresh-drop-caps=N,...] [--idle-exit=S]
+ *   arkose-init --listen-fresh=PATH [--fresh-net=host] [--fresh-drop-caps=N,...] [--fresh-apparmor=LABEL]
+ *               [--idle-exit=S]
  *                                 a shared spare session (lib/spare.h): serves many clients at once, and
  *                                 runs each command in a sub-session of its own (below); exits once no
  *                                 command has run for S seconds, or, on SIGTERM, once the commands
@@ -52,7 +53,8 @@
  * device nodes made again, its own devpts, /dev/shm), the container's other mounts (the caller's directory, binds)
  * at the same places, pivots into it, brings loopback up, drops the capabilities the session's profile
  * drops (--fresh-drop-caps; the container keeps sys_admin, net_admin, mknod, setpcap, setuid and setgid
- * for this), and then is the PID 1
+ * for this), changes to the session's AppArmor label (--fresh-apparmor=LABEL: init runs as the profile
+ * allowed to do the above, which the session's denies), and then is the PID 1
  * of the command, as init is for COMMAND. Init removes the sub-session's directory once it has exited.
  * Nothing of one sub-session is seen by another, nor by the next command. */
 #ifndef _GNU_SOURCE
@@ -528,6 +530,7 @@ static const char *fresh_dir;           /* RUNSOCK_FRESH_TARGET with --listen-fr
 static bool fresh_new_net = true;       /* --fresh-net=host: the container's network namespace (the host's) */
 static int fresh_drop[CAP_LAST_CAP + 32];
 static size_t n_fresh_drop;
+static const char *fresh_apparmor;      /* --fresh-apparmor: the commands' AppArmor label, else NULL */
 
 /* What the client names a sub-session's directory: one component of its own making (mkdtemp()). */
 static bool fresh_name_valid(const char *n) {
@@ -842,6 +845,31 @@ fail_errno:
         return r;
 }
 
+/* The sub-session's process, set up: changes to the commands' AppArmor label (fresh_apparmor), as
+ * aa_change_profile() does, before no_new_privs (which allows no such change). */
+static int fresh_change_profile(void) {
+        char cmd[4096];
+        int fd, n;
+
+        if (!fresh_apparmor)
+                return 0;
+        n = snprintf(cmd, sizeof(cmd), "changeprofile %s", fresh_apparmor);
+        if (n < 0 || n >= (int) sizeof(cmd))
+                return -ENAMETOOLONG;
+        fd = open("/proc/self/attr/apparmor/current", O_WRONLY | O_CLOEXEC);
+        if (fd < 0 && errno == ENOENT)
+                fd = open("/proc/self/attr/current", O_WRONLY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (write(fd, cmd, (size_t) n) != n) {
+                int r = -errno;
+                (void) close(fd);
+                return r ?: -EIO;
+        }
+        (void) close(fd);
+        return 0;
+}
+
 /* The sub-session's first process: sets it up, then runs the command as its init does in COMMAND mode
  * (passes signals on, reaps, exits with the command's status; the kernel then kills what is left in
  * its PID namespace). Reports a failure before the command runs on @err_fd. */
@@ -857,6 +885,8 @@ static _Noreturn void fresh_child(const Connection *c, const CommandParts *parts
                 goto fail_fresh;
         err_fd = 3;
         r = fresh_setup(c->fresh);
+        if (r >= 0)
+                r = fresh_change_profile();
         if (r < 0) {
                 errno = -r;
                 goto fail_fresh;
@@ -1268,13 +1298,17 @@ static void open_stdio(void) {
                         return;
 }
 
-/* --fresh-net=host, --fresh-drop-caps=N,N,..., --idle-exit=S. */
+/* --fresh-net=host, --fresh-drop-caps=N,N,..., --fresh-apparmor=LABEL, --idle-exit=S. */
 static bool fresh_option(const char *o, unsigned *idle_exit) {
         char *end;
 
         if (strcmp(o, "--fresh-net=host") == 0) {
                 fresh_new_net = false;
                 return true;
+        }
+        if (strncmp(o, "--fresh-apparmor=", 17) == 0) {
+                fresh_apparmor = o + 17;
+                return *fresh_apparmor != '\0';
         }
         if (strncmp(o, "--idle-exit=", 12) == 0) {
                 unsigned long v = strtoul(o + 12, &end, 10);

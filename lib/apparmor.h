@@ -71,12 +71,25 @@ int apparmor_names(const char *session_profile, const char *state_dir, char **re
 
 /* Generates the AppArmor profile text for @p from @template_text (the contents of
  * arkose-session.template), named @profile_name, with change_profile rules into @namespace (NULL: no
- * namespace rules). Placeholders: @PROFILE_NAME@, @SESSION_PROFILE@, and, alone on their lines,
- * @CAPABILITY_RULES@, @NETWORK_RULES@, @MOUNT_RULES@ and @NAMESPACE_RULES@; lines starting with "##"
- * are the template's own comments and are dropped. Returns 0 and *ret (newly
- * allocated), or -EINVAL for an unknown placeholder or a name that cannot be quoted, -ENOMEM. */
+ * namespace rules). Placeholders: @PROFILE_NAME@, @INIT_PROFILE_NAME@ (apparmor_spare_init_name()),
+ * @SESSION_PROFILE@, and, alone on their lines, @CAPABILITY_RULES@, @NETWORK_RULES@, @MOUNT_RULES@ and
+ * @NAMESPACE_RULES@; lines starting with "##" are the template's own comments and are dropped. The
+ * profile of a shared spare's init follows: the same, but allowed the mounts that make a command's
+ * sub-session, and to change to @profile_name (stacked with @namespace) for the command. Returns 0 and
+ * *ret (newly allocated), or -EINVAL for an unknown placeholder or a name that cannot be quoted,
+ * -ENOMEM. */
 int apparmor_profile_text(const char *template_text, const Profile *p, const char *profile_name,
                           const char *namespace, char **ret);
+
+/* The name of the profile of a shared spare's init, for sessions of profile @profile_name:
+ * "PROFILE_NAME-spare-init" (NULL on OOM). */
+#define APPARMOR_SPARE_INIT_SUFFIX "-spare-init"
+char *apparmor_spare_init_name(const char *profile_name);
+
+/* For a shared spare whose sessions run as @label (ApparmorPlan.label of a generated profile): *ret, the
+ * label its init starts with (the init profile, in the root namespace; init changes to @label for each
+ * command). Returns 1 and *ret, 0 and NULL for "unconfined", -EINVAL, -ENOMEM. */
+int apparmor_spare_init_label(const char *label, char **ret);
 
 typedef struct ApparmorPlan {
         ApparmorAction action;

@@ -17,6 +17,7 @@
 #include <lxc/attach_options.h>
 #include <lxc/lxccontainer.h>
 
+#include "apparmor.h"
 #include "base/dlopen-util.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -232,16 +233,22 @@ int container_plan_config(const ContainerPlan *plan, char ***ret) {
         }
 
         for (char **i = plan->extra_items; i && i[0] && i[1]; i += 2) {
-                _cleanup_free_ char *caps = NULL;
+                _cleanup_free_ char *caps = NULL, *label = NULL;
 
                 /* A shared spare's init makes sub-sessions (mounts, namespaces, loopback up), and drops
-                 * these for them itself. */
+                 * these for them itself; under AppArmor, it runs as the init profile, and changes to the
+                 * session's label for each command (container_fresh_init_args()). */
                 if (plan->fresh_dir && (streq(i[0], "lxc.cap.drop") || streq(i[0], "lxc.cap.keep"))) {
                         r = fresh_caps_item(i[0], i[1], &caps);
                         if (r < 0)
                                 return r;
                 }
-                r = add_item(&l, i[0], caps ?: i[1]);
+                if (plan->fresh_dir && streq(i[0], "lxc.apparmor.profile")) {
+                        r = apparmor_spare_init_label(i[1], &label);
+                        if (r < 0)
+                                return r;
+                }
+                r = add_item(&l, i[0], caps ?: label ?: i[1]);
                 if (r < 0)
                         return r;
         }
@@ -265,7 +272,8 @@ static bool cap_listed(int cap, char *const *names) {
 
 int container_fresh_init_args(const ContainerPlan *plan, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL, **drop = NULL;
-        _cleanup_free_ char *caps = NULL, *idle = NULL;
+        _cleanup_free_ char *caps = NULL, *idle = NULL, *aa = NULL;
+        const char *label = NULL;
 
         if (!plan || !plan->fresh_dir)
                 return -EINVAL;
@@ -299,6 +307,16 @@ int container_fresh_init_args(const ContainerPlan *plan, char ***ret) {
 
                 caps = list ? strdup_printf("--fresh-drop-caps=%s", list) : NULL;
                 if (!caps || strv_extend(&argv, caps) < 0)
+                        return -ENOMEM;
+        }
+        /* The label of the session's AppArmor profile (the last item wins, as in LXC), which the
+         * container's is not: the command's. */
+        for (char **i = plan->extra_items; i && i[0] && i[1]; i += 2)
+                if (streq(i[0], "lxc.apparmor.profile"))
+                        label = streq(i[1], "unconfined") ? NULL : i[1];
+        if (label) {
+                aa = strdup_printf("--fresh-apparmor=%s", label);
+                if (!aa || strv_extend(&argv, aa) < 0)
                         return -ENOMEM;
         }
         if (plan->idle_exit > 0) {

@@ -169,10 +169,12 @@ bool spare_can_share(const Profile *p, char *const *binds, bool apparmor_confine
         /* Its /dev is made by init from the standard nodes; cgroup limits would be for all at once. */
         if (p->devices || p->memory_max > 0 || p->cpu_quota > 0 || p->pids_max > 0 || p->runtime_dir)
                 return false;
-        /* Init mounts and makes namespaces: neither a policy file of the user's nor AppArmor may deny it. */
+        /* Init mounts and makes namespaces: a policy file of the user's may deny it. Under AppArmor, init
+         * runs as the init profile generated beside the session's (apparmor_profile_text()); there is
+         * none for an AppArmor profile of the administrator's. */
         if (p->seccomp == PROFILE_SECCOMP_FILE)
                 return false;
-        return p->apparmor == PROFILE_APPARMOR_OFF || !apparmor_confines;
+        return p->apparmor == PROFILE_APPARMOR_OFF || !apparmor_confines || !p->apparmor_profile;
 }
 
 static char *spare_dir(const char *state_dir) {

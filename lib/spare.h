@@ -51,8 +51,9 @@ int spare_key(const SessionPlan *plan, const char *profile_path, const char *con
  * session of its own would. The caller also checks that every hook is cacheable (hooks_all_cacheable():
  * the spare's setup-start and setup-stop run once for all its commands). Not with a filtered network, tmpfs or cow mounts, a bind into /proc, /sys
  * or /dev (a sub-session's own), devices, cgroup limits, the user's runtime directory, a seccomp
- * policy file, or AppArmor confinement (@apparmor_confines: the kernel has it), whose profile denies
- * mounts. */
+ * policy file, or, when AppArmor confines (@apparmor_confines: the kernel has it), an AppArmor profile of
+ * the administrator's ([apparmor] profile =): a generated one has an init profile beside it, which
+ * allows what init does (apparmor_profile_text()). */
 bool spare_can_share(const Profile *p, char *const *binds, bool apparmor_confines);
 
 /* Marks @key as one whose shared spare could not make sub-sessions, or tells whether it is: its plan's

@@ -22,12 +22,13 @@ for f in "$DATA"/apparmor/*.profile; do
         if grep -i "not enforce" "$T/warn"; then
                 fail "$f: rules would be dropped"
         fi
-        name=$(apparmor_parser -QK -M "$FEATURES" -N "$f" 2>/dev/null)
-        case $name in
-        lxc-arkose-*_\<*\>) ;;
-        *) fail "$f: unexpected profile name '$name'" ;;
+        # The session's profile, then the init profile of its shared spares.
+        names=$(apparmor_parser -QK -M "$FEATURES" -N "$f" 2>/dev/null | tr '\n' ' ')
+        case $names in
+        "lxc-arkose-"*"_<"*"> lxc-arkose-"*"_<"*">-spare-init ") ;;
+        *) fail "$f: unexpected profile names '$names'" ;;
         esac
-        echo "ok: $(basename "$f") ($name)"
+        echo "ok: $(basename "$f") ($names)"
         n=$((n + 1))
 done
 [ "$n" -ge 3 ] || fail "only $n golden profiles found"

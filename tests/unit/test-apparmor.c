@@ -132,6 +132,58 @@ static void test_text_rules(void **state) {
         assert_null(strstr(text, "capability chown"));
 }
 
+/* The init profile of shared spares: what it may do that the session's profile denies, and where it
+ * leads: only to the session's label (stacked with its namespace), which may receive its signals. */
+static void test_text_spare_init(void **state) {
+        _cleanup_(profile_freep) Profile *b = load(SHIPPED("buildd.conf"), "buildd");
+        _cleanup_free_ char *t = read_template(), *text = NULL, *plain = NULL, *name = NULL;
+        const char *init;
+        (void) state;
+
+        assert_int_equal(apparmor_profile_text(t, b, "P", "NS", &text), 0);
+        init = strstr(text, "\nprofile \"P-spare-init\" flags=(attach_disconnected,mediate_deleted) {\n");
+        assert_non_null(init);
+        /* The session's profile comes first and keeps its denials; the init profile after it. */
+        assert_non_null(strstr(text, "  deny mount,\n"));
+        assert_true(strstr(text, "  deny mount,\n") < init);
+        assert_non_null(strstr(text, "  signal (receive) peer=\"P-spare-init\",\n"));
+        static const char *const must[] = {
+                "  mount,\n", "  umount,\n", "  pivot_root,\n", "  deny capability sys_module,\n",
+                "  change_profile -> \"P\",\n", "  change_profile -> \"P//&:NS:unconfined\",\n",
+                "  change_profile -> \"P//&:NS://unconfined\",\n",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(must); i++) {
+                if (!strstr(init, must[i]))
+                        print_error("missing in the init profile: %s", must[i]);
+                assert_non_null(strstr(init, must[i]));
+        }
+        assert_null(strstr(init, "deny mount"));
+        assert_null(strstr(init, "@"));
+        /* Without a namespace, only the session's profile. */
+        assert_int_equal(apparmor_profile_text(t, b, "P", NULL, &plain), 0);
+        assert_non_null(strstr(plain, "  change_profile -> \"P\",\n}\n"));
+        assert_null(strstr(strstr(plain, "\"P-spare-init\""), "//&"));
+
+        name = apparmor_spare_init_name("lxc-arkose-buildd_</var/lib/arkose>");
+        assert_string_equal(name, "lxc-arkose-buildd_</var/lib/arkose>-spare-init");
+}
+
+static void test_spare_init_label(void **state) {
+        char *l = NULL;
+        (void) state;
+
+        assert_int_equal(apparmor_spare_init_label("P//&:NS:", &l), 1);
+        assert_string_equal(l, "P-spare-init");
+        l = mfree(l);
+        assert_int_equal(apparmor_spare_init_label("lxc-arkose-dev_</x>", &l), 1);
+        assert_string_equal(l, "lxc-arkose-dev_</x>-spare-init");
+        l = mfree(l);
+        assert_int_equal(apparmor_spare_init_label("unconfined", &l), 0);
+        assert_null(l);
+        assert_int_equal(apparmor_spare_init_label("", &l), -EINVAL);
+        assert_int_equal(apparmor_spare_init_label(NULL, &l), -EINVAL);
+}
+
 static void test_template_errors(void **state) {
         _cleanup_(profile_freep) Profile *p = load(PROFILE("good-minimal.conf"), "minimal");
         _cleanup_free_ char *ok = NULL, *vars = NULL;
@@ -150,10 +202,13 @@ static void test_template_errors(void **state) {
         assert_int_equal(apparmor_profile_text("@{PROC}/x r, a@b @@\n\t@MOUNT_RULES@\n@SESSION_PROFILE@", p,
                                                "P", NULL, &vars),
                          0);
-        assert_string_equal(
-                vars, "@{PROC}/x r, a@b @@\n\tdeny mount,\n\tdeny umount,\n\tdeny pivot_root,\nminimal\n");
+        assert_true(startswith(
+                vars, "@{PROC}/x r, a@b @@\n\tdeny mount,\n\tdeny umount,\n\tdeny pivot_root,\nminimal\n\n"
+                      "# The init of shared spare sessions of profile 'minimal'"));
+        /* The init profile of shared spares follows whatever the template says. */
         assert_int_equal(apparmor_profile_text("", p, "P", NULL, &ok), 0);
-        assert_string_equal(ok, "");
+        assert_true(startswith(ok, "\n# The init of shared spare sessions"));
+        assert_non_null(strstr(ok, "\nprofile \"P-spare-init\" flags=(attach_disconnected,mediate_deleted) {\n"));
 }
 
 static void test_decide(void **state) {
@@ -326,6 +381,8 @@ int main(void) {
                 cmocka_unit_test(test_golden_shipped),
                 cmocka_unit_test(test_golden_variants),
                 cmocka_unit_test(test_text_rules),
+                cmocka_unit_test(test_text_spare_init),
+                cmocka_unit_test(test_spare_init_label),
                 cmocka_unit_test(test_template_errors),
                 cmocka_unit_test(test_decide),
                 cmocka_unit_test(test_plan),

@@ -53,7 +53,7 @@ static void test_container_plan_none(void **state) {
         assert_string_equal(item(l, "lxc.mount.auto"), "proc:mixed sys:ro cgroup:mixed");
         assert_string_equal(item(l, "lxc.autodev"), "1");
         assert_string_equal(item(l, "lxc.console.path"), "none");
-        assert_string_equal(item(l, "lxc.apparmor.profile"), "unconfined");
+        assert_string_equal(last(l, "lxc.apparmor.profile"), "unconfined");
         assert_string_equal(item(l, "lxc.log.file"), "/tmp/l");
         assert_string_equal(item(l, "lxc.mount.entry"), "/home/u/src home/u/src none rbind,create=dir 0 0");
         assert_int_equal(count(l, "lxc.mount.entry"), 2);
@@ -203,6 +203,36 @@ static void test_container_plan_fresh(void **state) {
         assert_int_equal(strv_length(args), 2);
         strv_free(args);
         args = NULL;
+
+        /* Under AppArmor: the container (init) runs as the init profile, unstacked; init is told the
+         * session's label, which it changes to for each command. Unconfined: nothing to tell. */
+        char *aa[] = { (char *) "lxc.apparmor.profile", (char *) "P//&:NS:", NULL };
+        char *unconfined[] = { (char *) "lxc.apparmor.profile", (char *) "unconfined", NULL };
+        p.extra_items = aa;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(last(l, "lxc.apparmor.profile"), "P-spare-init");
+        assert_int_equal(container_fresh_init_args(&p, &args), 0);
+        assert_int_equal(strv_length(args), 3);
+        assert_string_equal(args[2], "--fresh-apparmor=P//&:NS:");
+        strv_free(l);
+        strv_free(args);
+        l = args = NULL;
+        p.extra_items = unconfined;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(last(l, "lxc.apparmor.profile"), "unconfined");
+        assert_int_equal(container_fresh_init_args(&p, &args), 0);
+        assert_int_equal(strv_length(args), 2);
+        strv_free(l);
+        strv_free(args);
+        l = args = NULL;
+        /* A session of its own keeps the session's label. */
+        p.extra_items = aa;
+        p.fresh_dir = NULL;
+        assert_int_equal(container_plan_config(&p, &l), 0);
+        assert_string_equal(last(l, "lxc.apparmor.profile"), "P//&:NS:");
+        strv_free(l);
+        l = NULL;
+        p.fresh_dir = "/s/n/fresh";
 
         p.extra_items = bad;
         assert_int_equal(container_fresh_init_args(&p, &args), -EINVAL);

@@ -192,9 +192,14 @@ static void test_can_share(void **state) {
                 { "[security]\nseccomp = none\n", false, true },
                 { "[security]\nseccomp = /etc/my.seccomp\n", false, false },
                 { "[apparmor]\nmode = auto\n", false, true },
-                { "[apparmor]\nmode = auto\n", true, false },
-                { "[apparmor]\nmode = required\n", true, false },
+                /* With AppArmor, init runs as the generated init profile (apparmor_profile_text()). */
+                { "[apparmor]\nmode = auto\n", true, true },
+                { "[apparmor]\nmode = required\n", true, true },
                 { "[apparmor]\nmode = off\n", true, true },
+                /* An administrator's own AppArmor profile has no init profile beside it. */
+                { "[apparmor]\nmode = required\nprofile = my-profile\n", true, false },
+                { "[apparmor]\nmode = required\nprofile = my-profile\n", false, true },
+                { "[apparmor]\nmode = off\nprofile = my-profile\n", true, true },
         };
         Fixture *f = *state;
 

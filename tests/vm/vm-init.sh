@@ -50,6 +50,8 @@ label_of() {
                 sleep 0.2
         done
         [ -n "$pid" ] && cat /proc/$pid/attr/current
+        # (and the session it ran in, for the spare checks)
+        [ -n "$pid" ] && tr '\0' '\n' < /proc/$pid/environ | sed -n 's/^ARKOSE_SESSION_ID=//p' > /tmp/label-session
         [ -n "$pid" ] && kill $pid
         wait
 }
@@ -145,6 +147,60 @@ check "but not a command of it with --isolate-network (status $rc)" test "$rc" !
 $A -c "$id" -e
 check "no nftables table of a session is left ($(nft list tables | tr '\n' ' '))" sh -c '! nft list tables | grep -q arkose-'
 check "no veth of a session is left" sh -c '! ip -o link | grep -q " ark-"'
+
+# Shared spare sessions under AppArmor. The spare's init runs as the init profile generated beside the
+# session's (it makes each command's sub-session: mounts the session's profile denies); each command runs
+# in a sub-session with the label a session of its own gets, and is confined as one.
+export ARKOSE_SPARE_SESSIONS=1
+# spare_of PROFILE: leaves a spare of PROFILE (a first command) and prints its id (20 s at most).
+spare_of() {
+        local i f
+        $A -c fx --profile "$1" -- true 2> /tmp/err; sed 's/^/# stderr: /' /tmp/err >&2
+        for i in $(seq 100); do
+                for f in /var/lib/arkose/spares/*; do
+                        [ -L "$f" ] && grep -q "\"profile\":\"$1\"" "/var/lib/arkose/sessions/$(readlink "$f")/session.json" \
+                                2>/dev/null && { readlink "$f"; return 0; }
+                done
+                sleep 0.2
+        done
+        return 1
+}
+field() { sed -n "s/^  \"$2\":\"\(.*\)\",*$/\1/p" "/var/lib/arkose/sessions/$1/session.json"; }
+sid=$(spare_of buildd)
+check "a one-shot command leaves a spare session ($sid)" test -n "$sid"
+check "a shared one, under AppArmor" test "$(field "$sid" shared)" = true
+ipid=$(field "$sid" init_pid)
+out=$(cat /proc/$ipid/attr/current 2>&1); echo "# the spare's init: $out"
+check "its init runs as the init profile" sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_</var/lib/arkose>-spare-init (enforce)'"
+out=$($A -vv -c fx -- sh -c 'echo $ARKOSE_SESSION_ID' 2> /tmp/err); grep -iE 'spare|sub-session|fresh|apparmor' /tmp/err | sed 's/^/# stderr: /'
+check "a command runs in the spare ($out)" test "$out" = "$sid"
+out=$(label_of -c fx); echo "# label in the spare: $out"; sed 's/^/# stderr: /' /tmp/err
+check "a command in the spare ($(cat /tmp/label-session))" test "$(cat /tmp/label-session)" = "$sid"
+check "has the label a session of its own has" \
+        sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_</var/lib/arkose>//&:lxc-arkose-buildd_<-var-lib-arkose>:unconfined'"
+inside=$($A -c fx -- cat /proc/self/attr/current)
+check "inside, its own namespace's view ($inside)" test "$inside" = unconfined
+# dev keeps CAP_SYS_ADMIN (the spare's init keeps it too): only AppArmor stops a command's mount. devshare
+# is dev without the user's sockets, which a sub-session does not replicate.
+grep -v '^sockets' /usr/share/arkose-src/confs/profiles/dev.conf > /etc/arkose/profiles.d/devshare.conf
+sid=$(spare_of devshare)
+check "a devshare spare is a shared one ($sid)" test -n "$sid" -a "$(field "$sid" shared)" = true
+out=$($A -c fx --profile devshare -- sh -c 'echo $ARKOSE_SESSION_ID; mount -t tmpfs none /mnt' 2> /tmp/err); rc=$?
+sed 's/^/# stderr: /' /tmp/err
+check "a mount in a command of the spare is refused (status $rc)" test "$rc" != 0 -a "$out" = "$sid"
+check "with EACCES, AppArmor's" grep -q "Permission denied" /tmp/err
+# Signals from init reach the command (a killed caller: init kills its sub-session).
+not_running() { ! running "$1"; }
+running() { for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" = "$1 " ] && return 0; done; return 1; }
+$A -c fx --profile devshare -- sleep 4343 < /dev/null > /dev/null 2>&1 & cpid=$!
+for i in $(seq 50); do running "sleep 4343" && break; sleep 0.2; done
+check "a command of the spare runs" running "sleep 4343"
+kill -9 $cpid; wait $cpid 2>/dev/null
+for i in $(seq 50); do running "sleep 4343" || break; sleep 0.2; done
+check "a killed caller's command is ended by the spare's init" not_running "sleep 4343"
+for id in $(ls /var/lib/arkose/sessions); do $A -c "$id" -e; done
+check "the spares end" sh -c "[ -z \"\$(ls /var/lib/arkose/sessions 2>/dev/null)\" ]"
+export ARKOSE_SPARE_SESSIONS=0
 
 dmesg | grep -E 'segfault|general protection' | sed 's/^/# dmesg: /'
 check "no process crashed (dmesg)" sh -c "! dmesg | grep -qE 'segfault|general protection'"
