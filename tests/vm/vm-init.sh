@@ -180,6 +180,14 @@ check "has the label a session of its own has" \
         sh -c "echo '$out' | grep -q '^lxc-arkose-buildd_</var/lib/arkose>//&:lxc-arkose-buildd_<-var-lib-arkose>:unconfined'"
 inside=$($A -c fx -- cat /proc/self/attr/current)
 check "inside, its own namespace's view ($inside)" test "$inside" = unconfined
+# Without a policy namespace (namespace = no): the label is the profile alone.
+sed 's/^namespace = yes/namespace = no/' /usr/share/arkose-src/confs/profiles/buildd.conf > /etc/arkose/profiles.d/buildnons.conf
+grep -q '^namespace = no' /etc/arkose/profiles.d/buildnons.conf || bad "the buildnons profile was not made"
+sid=$(spare_of buildnons)
+check "a spare without a policy namespace is shared too ($sid)" test -n "$sid" -a "$(field "$sid" shared)" = true
+out=$(label_of -c fx --profile buildnons); echo "# label in the spare: $out"; sed 's/^/# stderr: /' /tmp/err
+check "a command in it ($(cat /tmp/label-session)) has the profile's label, unstacked" \
+        sh -c "[ '$(cat /tmp/label-session)' = '$sid' ] && echo '$out' | grep -qx 'lxc-arkose-buildnons_</var/lib/arkose> (enforce)'"
 # dev keeps CAP_SYS_ADMIN (the spare's init keeps it too): only AppArmor stops a command's mount. devshare
 # is dev without the user's sockets, which a sub-session does not replicate.
 grep -v '^sockets' /usr/share/arkose-src/confs/profiles/dev.conf > /etc/arkose/profiles.d/devshare.conf
