@@ -74,8 +74,9 @@ int apparmor_names(const char *session_profile, const char *state_dir, char **re
  * namespace rules). Placeholders: @PROFILE_NAME@, @INIT_PROFILE_NAME@ (apparmor_spare_init_name()),
  * @SESSION_PROFILE@, and, alone on their lines, @CAPABILITY_RULES@, @NETWORK_RULES@, @MOUNT_RULES@ and
  * @NAMESPACE_RULES@; lines starting with "##" are the template's own comments and are dropped. The
- * profile of a shared spare's init follows: the same, but allowed the mounts that make a command's
- * sub-session, and to change to @profile_name (stacked with @namespace) for the command. Returns 0 and
+ * profile of a shared spare's init follows, not from the template: files, capabilities but module
+ * loading, network, the mounts that make a command's sub-session, signals to send, and a change to
+ * @profile_name (stacked with @namespace) for the command. Returns 0 and
  * *ret (newly allocated), or -EINVAL for an unknown placeholder or a name that cannot be quoted,
  * -ENOMEM. */
 int apparmor_profile_text(const char *template_text, const Profile *p, const char *profile_name,
