@@ -198,13 +198,14 @@ sed 's/^/# stderr: /' /tmp/err
 check "a mount in a command of the spare is refused (status $rc)" test "$rc" != 0 -a "$out" = "$sid"
 check "with EACCES, AppArmor's" grep -q "Permission denied" /tmp/err
 # Signals from init reach the command (a killed caller: init kills its sub-session).
-not_running() { ! running "$1"; }
-running() { for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" = "$1 " ] && return 0; done; return 1; }
+not_running() { ! running "$1" > /dev/null; }
+running() { for p in /proc/[0-9]*; do [ "$(tr '\0' ' ' < $p/cmdline 2>/dev/null)" = "$1 " ] && echo ${p#/proc/} && return 0; done; return 1; }
 $A -c fx --profile devshare -- sleep 4343 < /dev/null > /dev/null 2>&1 & cpid=$!
-for i in $(seq 50); do running "sleep 4343" && break; sleep 0.2; done
-check "a command of the spare runs" running "sleep 4343"
+for i in $(seq 50); do running "sleep 4343" > /dev/null && break; sleep 0.2; done
+out=$(tr '\0' '\n' < /proc/$(running "sleep 4343")/environ 2>/dev/null | sed -n 's/^ARKOSE_SESSION_ID=//p')
+check "a command of the spare runs ($out)" test "$out" = "$sid"
 kill -9 $cpid; wait $cpid 2>/dev/null
-for i in $(seq 50); do running "sleep 4343" || break; sleep 0.2; done
+for i in $(seq 50); do running "sleep 4343" > /dev/null || break; sleep 0.2; done
 check "a killed caller's command is ended by the spare's init" not_running "sleep 4343"
 for id in $(ls /var/lib/arkose/sessions); do $A -c "$id" -e; done
 check "the spares end" sh -c "[ -z \"\$(ls /var/lib/arkose/sessions 2>/dev/null)\" ]"
