@@ -337,7 +337,7 @@ static int expand_template(const char *template_text, const TemplateValues *v, c
 }
 
 char *apparmor_spare_init_name(const char *profile_name) {
-        return strdup_printf("%s" APPARMOR_SPARE_INIT_SUFFIX, profile_name);
+        return strdup_printf("%s-spare-init", profile_name);
 }
 
 /* The profile of a shared spare's init (arkose-init --listen-fresh), which makes each command's
@@ -415,6 +415,7 @@ int apparmor_profile_text(const char *template_text, const Profile *p, const cha
 }
 
 int apparmor_spare_init_label(const char *label, char **ret) {
+        _cleanup_free_ char *profile = NULL;
         const char *stack;
 
         if (isempty(label))
@@ -426,8 +427,8 @@ int apparmor_spare_init_label(const char *label, char **ret) {
         /* PROFILE or PROFILE//&:NAMESPACE: (apparmor_plan()): init runs as PROFILE's init profile, in the
          * root namespace, and stacks the namespace on for the command (its change_profile rules). */
         stack = strstr(label, "//&");
-        *ret = strdup_printf("%.*s" APPARMOR_SPARE_INIT_SUFFIX, stack ? (int) (stack - label) : (int) strlen(label),
-                             label);
+        profile = strndup(label, stack ? (size_t) (stack - label) : strlen(label));
+        *ret = profile ? apparmor_spare_init_name(profile) : NULL;
         return *ret ? 1 : -ENOMEM;
 }
 

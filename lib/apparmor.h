@@ -84,7 +84,6 @@ int apparmor_profile_text(const char *template_text, const Profile *p, const cha
 
 /* The name of the profile of a shared spare's init, for sessions of profile @profile_name:
  * "PROFILE_NAME-spare-init" (NULL on OOM). */
-#define APPARMOR_SPARE_INIT_SUFFIX "-spare-init"
 char *apparmor_spare_init_name(const char *profile_name);
 
 /* For a shared spare whose sessions run as @label (ApparmorPlan.label of a generated profile): *ret, the
