@@ -28,6 +28,7 @@
 #include "lock.h"
 #include "mount.h"
 #include "runsock.h"
+#include "schroot-conf.h"
 #include "session.h"
 #include "spare.h"
 #include "store.h"
@@ -197,6 +198,35 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
                 return -ENOMEM;
         *ret = TAKE_PTR(env);
         return 0;
+}
+
+/* schroot's SCHROOT_* variables (schroot_env_append()) for @argv in session @info: the alias is the name
+ * the caller chose a one-shot's chroot by (an alias such as "default", without an @VERSION), a session's
+ * chroot's name otherwise; the user is the caller, as for sudo's SUDO_USER. */
+static int schroot_env(char ***env, const SessionInfo *info, char **argv, const char *shell) {
+        _cleanup_free_ char *alias = NULL, *uid = NULL, *gid = NULL;
+        struct passwd *pw = getpwuid(getuid());
+        _cleanup_free_ char *user = pw ? strdup(pw->pw_name) : strdup_printf("%u", (unsigned) getuid());
+        struct group *gr = getgrgid(getgid());
+        _cleanup_free_ char *group = gr ? strdup(gr->gr_name) : strdup_printf("%u", (unsigned) getgid());
+
+        if (arg_action == SESSION_ACTION_AUTOMATIC && arg_chroot) {
+                const char *a = arg_chroot + (startswith(arg_chroot, "chroot:") ? strlen("chroot:") : 0);
+                alias = strndup(a, strcspn(a, "@"));
+        }
+        if (!user || !group || (arg_action == SESSION_ACTION_AUTOMATIC && arg_chroot && !alias))
+                return -ENOMEM;
+        return schroot_env_append(env, &(SchrootEnv) {
+                .chroot = info->chroot,
+                .alias = alias,
+                .session_id = info->id,
+                .argv = argv,
+                .shell = shell,
+                .user = user,
+                .uid = getuid(),
+                .group = group,
+                .gid = getgid(),
+        });
 }
 
 /* Sets the variable of @entry ("NAME=value") in @env, replacing any value it had. */
@@ -571,6 +601,8 @@ int session_run_command_full(Session *session, const UserInfo *user, const Profi
         int r;
 
         r = build_env(user, profile, info->chroot, info->version, info->id, terminal, &env);
+        if (r >= 0)
+                r = schroot_env(&env, info, argc > 0 ? argv : NULL, user->shell);
         if (r >= 0 && user->uid == info->uid && session_has_xauthority(session))
                 r = env_replace(&env, "XAUTHORITY=" SESSION_XAUTHORITY_PATH);
         if (r >= 0) {

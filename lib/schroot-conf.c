@@ -366,3 +366,30 @@ int dpkg_status_arch(const char *root, char **ret) {
         }
         return -ENOENT;
 }
+
+int schroot_env_append(char ***env, const SchrootEnv *e) {
+        _cleanup_free_ char *command = e->argv && e->argv[0] ? strv_join(e->argv, " ") : strdup(e->shell ?: "");
+        size_t j = 0;
+
+        if (!command)
+                return -ENOMEM;
+        for (size_t i = 0; *env && (*env)[i]; i++) {
+                if (startswith((*env)[i], "SCHROOT_"))
+                        free((*env)[i]);
+                else
+                        (*env)[j++] = (*env)[i];
+        }
+        if (*env)
+                (*env)[j] = NULL;
+
+        if (strv_extendf(env, "SCHROOT_COMMAND=%s", command) < 0 ||
+            strv_extendf(env, "SCHROOT_USER=%s", e->user) < 0 ||
+            strv_extendf(env, "SCHROOT_GROUP=%s", e->group) < 0 ||
+            strv_extendf(env, "SCHROOT_UID=%u", (unsigned) e->uid) < 0 ||
+            strv_extendf(env, "SCHROOT_GID=%u", (unsigned) e->gid) < 0 ||
+            strv_extendf(env, "SCHROOT_CHROOT_NAME=%s", e->chroot) < 0 ||
+            strv_extendf(env, "SCHROOT_ALIAS_NAME=%s", e->alias ?: e->chroot) < 0 ||
+            strv_extendf(env, "SCHROOT_SESSION_ID=%s", e->session_id) < 0)
+                return -ENOMEM;
+        return 0;
+}

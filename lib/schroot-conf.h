@@ -7,6 +7,7 @@
  * ("description[de]"). */
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 typedef struct SchrootChroot {
         char *name;             /* the [section] */
@@ -53,3 +54,21 @@ int schroot_chroot_definition(const SchrootChroot *c, const char *tree_arch, con
 /* The architecture of the dpkg installed below @root ("/" for the host): the Architecture of package
  * dpkg in @root/var/lib/dpkg/status. Returns 0 and *ret, -ENOENT when there is none, or -errno. */
 int dpkg_status_arch(const char *root, char **ret);
+
+/* What schroot tells a session's command of itself (schroot(1), ENVIRONMENT), for the scripts and shell
+ * prompts of its users: the names of the chroot and of the session. */
+typedef struct SchrootEnv {
+        const char *chroot;             /* SCHROOT_CHROOT_NAME: the chroot's own name */
+        const char *alias;              /* SCHROOT_ALIAS_NAME: the name it was chosen by (NULL: @chroot) */
+        const char *session_id;         /* SCHROOT_SESSION_ID */
+        char *const *argv;              /* SCHROOT_COMMAND, joined by spaces; NULL or empty: @shell */
+        const char *shell;
+        const char *user;               /* SCHROOT_USER and _UID: who ran it (as sudo's SUDO_USER), */
+        uid_t uid;
+        const char *group;              /* SCHROOT_GROUP and _GID: and their group */
+        gid_t gid;
+} SchrootEnv;
+
+/* Appends the eight SCHROOT_* variables of @e to @env, after removing any it held (a caller's, kept by
+ * --preserve-environment from a schroot session of its own). Pure. Returns 0 or -ENOMEM. */
+int schroot_env_append(char ***env, const SchrootEnv *e);

@@ -2,7 +2,8 @@
 # What a schroot user types on the first day, and what schroot would have said: a missing program on a
 # terminal, a login shell the chroot lacks, sbuild's -d DIST given to build, a command run from /etc,
 # schroot's -e --all-sessions, --run-session from a directory the session lacks,
-# a mistyped option, schroot's -V, a mistyped chroot name, create of a name with no definition.
+# a mistyped option, schroot's -V, a mistyped chroot name, create of a name with no definition,
+# schroot's SCHROOT_* variables.
 . "$(dirname "$0")/lib.sh"
 use_fixture
 cd "$T"
@@ -134,5 +135,25 @@ expect_eq "-d DIR that only the chroot has: the command runs there" "0 /srv/arkt
 err=$("$ARKOSE" -c dv -d /srv/arktest-nowhere-$$ -- pwd 2>&1); rc=$?
 expect_eq "-d DIR that neither has: one line, 1" \
         "1 arkose-chroot: Directory '/srv/arktest-nowhere-$$' is not usable: No such file or directory" "$rc $err"
+
+# schroot's variables, which its users' scripts and shell prompts read: SCHROOT_CHROOT_NAME, the alias the
+# chroot was chosen by, the session's id, the command and who ran it (they were missing).
+printf 'aliases = dvalias\n' >> "$ARKOSE_CONFIG_DIR/chroots.d/dv.conf"
+out=$("$ARKOSE" -c chroot:dvalias@1 -u "$U" -- sh -c \
+        'env | grep ^SCHROOT_ | grep -v ^SCHROOT_SESSION_ID= | sort; [ "$SCHROOT_SESSION_ID" = "$ARKOSE_SESSION_ID" ] && id -un')
+expect_eq "a one-shot command has schroot's variables" "SCHROOT_ALIAS_NAME=dvalias
+SCHROOT_CHROOT_NAME=dv
+SCHROOT_COMMAND=sh -c env | grep ^SCHROOT_ | grep -v ^SCHROOT_SESSION_ID= | sort; [ \"\$SCHROOT_SESSION_ID\" = \"\$ARKOSE_SESSION_ID\" ] && id -un
+SCHROOT_GID=0
+SCHROOT_GROUP=root
+SCHROOT_UID=0
+SCHROOT_USER=root
+$U" "$out"
+sid=$("$ARKOSE" -c dvalias --begin-session -n "arkenv-$$")
+out=$(SCHROOT_CHROOT_NAME=host-one "$ARKOSE" -c "session:$sid" --run-session -p -- \
+        sh -c 'echo "$SCHROOT_SESSION_ID $SCHROOT_CHROOT_NAME $SCHROOT_ALIAS_NAME"; env | grep -c ^SCHROOT_CHROOT_NAME=')
+expect_eq "--run-session -p: the session's, not the caller's" "arkenv-$$ dv dv
+1" "$out"
+"$ARKOSE" -c "session:$sid" --end-session
 
 finish

@@ -179,11 +179,47 @@ static void test_dpkg_status_arch(void **state) {
         assert_true(dpkg_status_arch(d, &arch) < 0);
 }
 
+static void test_env(void **state) {
+        char *argv[] = { "dpkg-buildpackage", "-us", "-uc", NULL };
+        _cleanup_strv_free_ char **env = NULL;
+        SchrootEnv e = {
+                .chroot = "bookworm", .alias = "default", .session_id = "bookworm-1a2b3c4d", .argv = argv,
+                .shell = "/bin/bash", .user = "alice", .uid = 1000, .group = "users", .gid = 100,
+        };
+        const char *want[] = {
+                "PATH=/usr/bin:/bin", "HOME=/home/alice", "SCHROOT_COMMAND=dpkg-buildpackage -us -uc",
+                "SCHROOT_USER=alice", "SCHROOT_GROUP=users", "SCHROOT_UID=1000", "SCHROOT_GID=100",
+                "SCHROOT_CHROOT_NAME=bookworm", "SCHROOT_ALIAS_NAME=default", "SCHROOT_SESSION_ID=bookworm-1a2b3c4d",
+        };
+
+        (void) state;
+        /* A caller's own (kept by -p inside a schroot session) are replaced, the rest kept in order. */
+        assert_int_equal(strv_extend(&env, "PATH=/usr/bin:/bin"), 0);
+        assert_int_equal(strv_extend(&env, "SCHROOT_CHROOT_NAME=sid"), 0);
+        assert_int_equal(strv_extend(&env, "HOME=/home/alice"), 0);
+        assert_int_equal(strv_extend(&env, "SCHROOT_SESSION_ID=sid-old"), 0);
+        assert_int_equal(schroot_env_append(&env, &e), 0);
+        assert_int_equal(strv_length(env), ELEMENTSOF(want));
+        for (size_t i = 0; i < ELEMENTSOF(want); i++)
+                assert_string_equal(env[i], want[i]);
+
+        /* No command: the login shell; no alias: the chroot's name; an empty environment to start. */
+        strv_free(env);
+        env = NULL;
+        e.argv = NULL;
+        e.alias = NULL;
+        assert_int_equal(schroot_env_append(&env, &e), 0);
+        assert_int_equal(strv_length(env), 8);
+        assert_string_equal(env[0], "SCHROOT_COMMAND=/bin/bash");
+        assert_string_equal(env[6], "SCHROOT_ALIAS_NAME=bookworm");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_load),
                 cmocka_unit_test(test_definition),
                 cmocka_unit_test(test_dpkg_status_arch),
+                cmocka_unit_test(test_env),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
