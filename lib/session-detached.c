@@ -42,6 +42,7 @@ static int session_take(const char *state_dir, const char *id, char *const *hook
                                        id, (int) s->info.owner_pid);
         s->hook_dirs = hook_dirs;
         s->hook_timeout = hook_timeout;
+        s->no_hooks = s->info.source;   /* as it began (SessionPlan.no_hooks) */
         *ret = TAKE_PTR(s);
         return 0;
 }

@@ -148,6 +148,9 @@ int session_ref_parse(const char *spec, SessionNamespace *ret_ns, const char **r
         } else if (startswith(spec, "session:")) {
                 *ret_ns = SESSION_NAMESPACE_SESSION;
                 *ret_name = colon + 1;
+        } else if (startswith(spec, "source:")) {
+                *ret_ns = SESSION_NAMESPACE_SOURCE;
+                *ret_name = colon + 1;
         } else
                 return -EOPNOTSUPP;
         return 0;
@@ -246,6 +249,7 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         ret->tmpfs = plan->tmpfs && !plan->upper;
         ret->network = plan->network;
         ret->shared = plan->spare && plan->shared;
+        ret->source = plan->detached && plan->source;
         ret->uid = plan->uid;
         ret->gid = plan->gid;
         ret->created = time(NULL);
@@ -327,6 +331,7 @@ int session_info_to_kv(const SessionInfo *i, char ***ret) {
             kv_add(&kv, "lowers", lowers) < 0 ||
             kv_add(&kv, "tmpfs", i->tmpfs ? "true" : "false") < 0 ||
             (i->shared && kv_add(&kv, "shared", "true") < 0) ||
+            (i->source && kv_add(&kv, "source", "true") < 0) ||
             kv_add(&kv, "network", container_network_to_string(i->network)) < 0 ||
             kv_add(&kv, "binds", binds) < 0 ||
             kv_add(&kv, "cwd", i->cwd) < 0 || kv_add(&kv, "user", i->user) < 0 ||
@@ -413,6 +418,8 @@ int session_info_from_kv(char *const *kv, SessionInfo *ret) {
         ret->tmpfs = s && streq(s, "true");
         s = state_get(kv, "shared");
         ret->shared = s && streq(s, "true");
+        s = state_get(kv, "source");
+        ret->source = s && streq(s, "true");
         if (ret->kind < 0 || ret->phase < 0 || ret->network < 0)
                 return -EBADMSG;
         r = copy_key(kv, "id", true, &ret->id);

@@ -94,6 +94,9 @@ typedef struct SessionPlan {
         int *record_lock;               /* if set, a lock fd closed (and set to -EBADF) as soon as the
                                          * session's record names its version, before anything forks */
         bool no_hooks;
+        bool source;                    /* with @detached: a source session (-c source:NAME), whose upper
+                                         * directory --end-session publishes as a new version of the
+                                         * chroot; no hooks run in it, at its start or its end */
         bool private_mounts;            /* the caller has a mount namespace of its own, which goes with it
                                          * (private_mount_namespace()): a one-shot session's command then
                                          * runs with the caller as the container's monitor (container_run()) */
@@ -136,6 +139,7 @@ typedef struct SessionInfo {
         bool tmpfs;
         ContainerNetwork network;
         bool shared;                    /* a shared spare (SessionPlan) */
+        bool source;                    /* a source session (SessionPlan) */
         char **binds;
         char *cwd;
         char *user;
@@ -348,8 +352,9 @@ typedef enum SessionNamespace {
         SESSION_NAMESPACE_NONE,         /* no prefix: the action's default */
         SESSION_NAMESPACE_CHROOT,       /* "chroot:NAME" */
         SESSION_NAMESPACE_SESSION,      /* "session:ID" */
+        SESSION_NAMESPACE_SOURCE,       /* "source:NAME": the chroot's tree itself, changed into a new version */
 } SessionNamespace;
 
-/* Splits schroot's "chroot:NAME" and "session:ID" (-c). Returns 0, *ret_ns and *ret_name (borrowed
- * from @spec), or -EOPNOTSUPP for another namespace ("source:"). Pure. */
+/* Splits schroot's "chroot:NAME", "session:ID" and "source:NAME" (-c). Returns 0, *ret_ns and *ret_name
+ * (borrowed from @spec), or -EOPNOTSUPP for another namespace. Pure. */
 int session_ref_parse(const char *spec, SessionNamespace *ret_ns, const char **ret_name);

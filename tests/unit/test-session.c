@@ -131,6 +131,27 @@ static void test_record_round_trip(void **state) {
         assert_string_equal(b.profile_network, "filtered");
         assert_string_equal(b.profile_binds[0], "/srv/cache:/var/cache/apt:rw");
         assert_null(b.profile_binds[1]);
+        assert_false(b.source);
+}
+
+/* A source session (-c source:NAME --begin-session) says so in its record: its end publishes its layer. */
+static void test_record_source(void **state) {
+        _cleanup_(session_info_done) SessionInfo a = {}, b = {}, c = {};
+        _cleanup_strv_free_ char **kv = NULL;
+        SessionPlan p = plan_for("/s", true, false);
+
+        (void) state;
+        p.source = true;
+        assert_int_equal(session_info_plan(&p, "bookworm-2", &a), 0);
+        assert_true(a.source);
+        assert_int_equal(session_info_to_kv(&a, &kv), 0);
+        assert_string_equal(state_get(kv, "source"), "true");
+        assert_int_equal(session_info_from_kv(kv, &b), 0);
+        assert_true(b.source);
+        /* Only a detached one: a one-shot session's changes go with it. */
+        p.detached = false;
+        assert_int_equal(session_info_plan(&p, "bookworm-3", &c), 0);
+        assert_false(c.source);
 }
 
 static void test_record_malformed(void **state) {
@@ -191,7 +212,10 @@ static void test_ref_parse(void **state) {
         assert_int_equal(session_ref_parse("session:bookworm-0123abcd", &ns, &name), 0);
         assert_int_equal(ns, SESSION_NAMESPACE_SESSION);
         assert_string_equal(name, "bookworm-0123abcd");
-        assert_int_equal(session_ref_parse("source:bookworm", &ns, &name), -EOPNOTSUPP);
+        assert_int_equal(session_ref_parse("source:bookworm", &ns, &name), 0);
+        assert_int_equal(ns, SESSION_NAMESPACE_SOURCE);
+        assert_string_equal(name, "bookworm");
+        assert_int_equal(session_ref_parse("snapshot:bookworm", &ns, &name), -EOPNOTSUPP);
 }
 
 static void test_ids(void **state) {
@@ -273,6 +297,7 @@ int main(void) {
                 cmocka_unit_test(test_plan_tmpfs_and_kept_upper),
                 cmocka_unit_test(test_plan_refuses),
                 cmocka_unit_test(test_record_round_trip),
+                cmocka_unit_test(test_record_source),
                 cmocka_unit_test(test_record_malformed),
                 cmocka_unit_test(test_sweep_decide),
                 cmocka_unit_test(test_ref_parse),
