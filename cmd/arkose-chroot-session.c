@@ -1016,12 +1016,18 @@ SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **
 }
 
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status) {
+                 ContainerNetwork network, char **extra_binds, char **argv, bool terminal, int *ret_status) {
         _cleanup_(session_freep) Session *session = NULL;
-        _cleanup_strv_free_ char **binds = NULL;
+        _cleanup_strv_free_ char **binds = NULL, **env = NULL;
         int r;
 
         if (strv_extend_strv(&binds, extra_binds) < 0)
+                return log_oom();
+        /* On a terminal, someone types: no DEBIAN_FRONTEND=noninteractive, and their TERM. */
+        for (char **e = root_env; terminal && *e; e++)
+                if (!startswith(*e, "DEBIAN_FRONTEND=") && strv_extend(&env, *e) < 0)
+                        return log_oom();
+        if (terminal && strv_extendf(&env, "TERM=%s", getenv("TERM") ?: "xterm") < 0)
                 return log_oom();
         /* The host's resolver configuration for apt, bind-mounted so that it never lands in the layer. */
         if (network == CONTAINER_NETWORK_HOST && access("/etc/resolv.conf", R_OK) >= 0)
@@ -1035,9 +1041,10 @@ int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *
 
         AttachPlan attach = {
                 .argv = argv,
-                .shell = "/bin/sh",
+                .shell = "/bin/bash", /* root's login shell in Debian ('/bin/sh' when the tree lacks it) */
                 .cwd = "/",
-                .env = root_env,
+                .env = terminal ? env : root_env,
+                .terminal = terminal,
         };
         r = session_run(session, &attach, signals_forward_child, ret_status);
         if (r < 0)

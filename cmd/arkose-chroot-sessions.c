@@ -356,13 +356,17 @@ static int end_session(Context *ctx, const char *name) {
                 r = spare_end(ctx->state_dir, si);
                 if (r < 0)
                         log_error_errno(r, "Failed to end spare session '%s': %m", name);
-        } else
+        } else if (si && si->source && si->phase == SESSION_PHASE_READY)
+                /* Its changes become a version (a session that never got ready is only removed). */
+                r = source_session_end(ctx, si);
+        else
                 r = session_end_detached(ctx->state_dir, name, ctx->hook_dirs, ctx->config.hook_timeout);
         session_info_free(si);
         return r;
 }
 
-/* schroot's namespaces: "chroot:" for chroots, "session:" for sessions; without one, the action's. */
+/* schroot's namespaces: "chroot:" for chroots, "session:" for sessions, "source:" for the tree itself;
+ * without one, the action's. */
 int session_action(Context *ctx, int argc, char **argv) {
         SessionNamespace ns;
         const char *name;
@@ -370,7 +374,9 @@ int session_action(Context *ctx, int argc, char **argv) {
         int r;
 
         if (session_ref_parse(arg_chroot, &ns, &name) < 0)
-                return log_error("Unsupported namespace in '%s': use chroot:NAME or session:ID", arg_chroot), 2;
+                return log_error("Unsupported namespace in '%s': use chroot:NAME, source:NAME or session:ID", arg_chroot), 2;
+        if (ns == SESSION_NAMESPACE_SOURCE)
+                return source_action(ctx, name, argc, argv);
         if (ns == SESSION_NAMESPACE_SESSION && arg_action == SESSION_ACTION_AUTOMATIC)
                 arg_action = SESSION_ACTION_RUN;
         takes_chroot = arg_action == SESSION_ACTION_AUTOMATIC || arg_action == SESSION_ACTION_BEGIN;
@@ -532,7 +538,7 @@ int verb_sessions(Context *ctx, int argc, char **argv) {
 
                 format_age(age, sizeof(age), e->info->created);
                 printf("%-*s %-*s %-9s %-12s %-8s %-6s %s\n", wid, e->info->id, wchroot, e->info->chroot, e->info->version,
-                       e->info->user ?: "-", session_kind_to_string(e->info->kind), age,
+                       e->info->user ?: "-", e->info->source ? "source" : session_kind_to_string(e->info->kind), age,
                        session_state_to_string(e->state));
         }
         return 0;
@@ -587,7 +593,7 @@ static void print_session_info(const SessionInfo *i, SessionState state) {
         printf("  %-22s %s\n", "Session Purged", "true");
         printf("  %-22s %s\n", "Original Chroot Name", i->chroot);
         printf("  %-22s %s\n", "Chroot Version", i->version);
-        printf("  %-22s %s\n", "Session Kind", session_kind_to_string(i->kind));
+        printf("  %-22s %s\n", "Session Kind", i->source ? "source" : session_kind_to_string(i->kind));
         printf("  %-22s %s\n", "Session State", session_state_to_string(state));
         printf("  %-22s %s\n", "Session User", i->user ?: "");
         printf("  %-22s %s\n", "Session Created", created);
@@ -636,6 +642,11 @@ static bool name_is_session_only(Context *ctx, const char *name) {
         return r < 0;
 }
 
+/* Whether -l or -i was given one of schroot's --all-* selections. */
+static bool all_selected(void) {
+        return arg_all_chroots || arg_all_source_chroots || arg_all_sessions;
+}
+
 int verb_info_all(Context *ctx, int argc, char **argv) {
         const char *spec = argc > 0 ? argv[0] : arg_chroot;
         SessionNamespace ns = SESSION_NAMESPACE_NONE;
@@ -644,15 +655,24 @@ int verb_info_all(Context *ctx, int argc, char **argv) {
 
         if (spec) {
                 if (session_ref_parse(spec, &ns, &name) < 0)
-                        return log_error_errno(-EINVAL, "Unsupported namespace in '%s': use chroot:NAME or session:ID", spec);
+                        return log_error_errno(-EINVAL, "Unsupported namespace in '%s': use chroot:NAME, source:NAME or session:ID",
+                                               spec);
+                if (ns == SESSION_NAMESPACE_SOURCE)
+                        return verb_info_source(ctx, name);
                 if (ns == SESSION_NAMESPACE_SESSION ||
                     (ns == SESSION_NAMESPACE_NONE && name_is_session_only(ctx, name)))
                         return info_session(ctx, name);
                 char *one[] = { (char *) name, NULL };
                 return verb_info(ctx, 1, one);
         }
-        if (!arg_all_sessions || arg_all_chroots) {
+        /* schroot's: no selection is --all-chroots --all-source-chroots. */
+        if (!all_selected() || arg_all_chroots) {
                 r = verb_info(ctx, 0, argv);
+                if (r < 0)
+                        return r;
+        }
+        if (!all_selected() || arg_all_source_chroots) {
+                r = verb_info_sources(ctx);
                 if (r < 0)
                         return r;
         }
@@ -691,11 +711,18 @@ int verb_list_all(Context *ctx, int argc, char **argv) {
         _cleanup_(session_entries_freep) SessionEntry *l = NULL;
         int r;
 
-        if (!arg_all_sessions || arg_all_chroots) {
+        if (!all_selected() || arg_all_chroots) {
                 r = verb_list(ctx, argc, argv, true);
-                if (r < 0 || !arg_all_sessions)
+                if (r < 0)
                         return r;
         }
+        if (!all_selected() || arg_all_source_chroots) {
+                r = verb_list_sources(ctx);
+                if (r < 0)
+                        return r;
+        }
+        if (!arg_all_sessions)
+                return 0;
         r = session_entries(ctx, false, &l);
         if (r < 0)
                 return r;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* arkose-chroot update / rollback / remove / gc / diff: the history of a chroot's versions. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,15 +70,72 @@ static int manifest_of_layers(char **lowers, const char *mountpoint, const char 
 
 static int squash_one(Context *ctx, const char *spec);
 
-static int update_one(Context *ctx, const char *spec) {
-        _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+/* Publishes the layer in @staging, made over version @parent of @name (whose layers are @parent_lowers),
+ * as the chroot's new current version, with @info (alternating keys and values, as recorded), and squashes
+ * it when it is one layer too many. The caller holds NAME's lock (@lock, closed first when squashing) and
+ * is in a private mount namespace. Messages go to @out. Logs. */
+static int publish_layer(Context *ctx, const char *name, unsigned parent, char **parent_lowers,
+                         StoreStaging *staging, char **info, int *lock, FILE *out) {
         _cleanup_strv_free_ char **lowers = NULL;
-        _cleanup_free_ char *manifest = NULL, *merged = NULL, *parent = NULL;
-        _cleanup_close_ int lock = -EBADF;
+        _cleanup_free_ char *manifest = NULL, *merged = NULL;
         unsigned long long size = 0;
         unsigned version;
         char sizebuf[32] = "?";
+        int r;
+
+        if (strv_extend(&lowers, store_staging_layer(staging)) < 0 || strv_extend_strv(&lowers, parent_lowers) < 0)
+                return log_oom();
+        manifest = path_join(store_staging_dir(staging), "manifest");
+        merged = path_join(store_staging_dir(staging), "merged");
+        if (!manifest || !merged)
+                return log_oom();
+        r = manifest_of_layers(lowers, merged, manifest);
+        if (r < 0)
+                log_warning_errno(r, "Failed to write the package manifest: %m, ignoring.");
+        if (signals_pending() != 0)
+                return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", name, parent);
+
+        test_pause_point("update-before-publish");
+        r = store_staging_publish(staging, info, &version);
+        if (r < 0)
+                return log_error_errno(r, "Failed to publish the update of '%s': %m", name);
+        {
+                _cleanup_free_ char *dir = store_tree_dir(ctx->state_dir, name);
+                _cleanup_free_ char *layer = dir ? strdup_printf("%s/%u/layer", dir, version) : NULL;
+
+                if (layer && disk_usage(layer, &size) >= 0)
+                        format_bytes(sizebuf, sizeof(sizebuf), size);
+        }
+        fprintf(out, "%s@%u\n", name, version);
+        fprintf(out, "Updated chroot '%s': version %u (a %s layer on version %u) is current\n", name, version, sizebuf,
+                parent);
+        fflush(out);
+        if (strv_length(lowers) > UPDATE_MAX_LAYERS) {
+                _cleanup_free_ char *spec = strdup_printf("%s@%u", name, version);
+
+                /* Each layer costs every session a lookup level: past a few, flatten once. */
+                *lock = safe_close(*lock);
+                return spec ? squash_one(ctx, spec) : log_oom();
+        }
+        return 0;
+}
+
+/* What update runs, and how: update's own command, or a source chroot's (-c source:NAME). */
+typedef struct UpdateRun {
+        char **argv;            /* NULL: root's login shell, on the caller's terminal */
+        const char *command;    /* as recorded */
+        const char *title;      /* as said */
+        const char *method;     /* "update" or "source" */
+        bool terminal;
+        FILE *out;              /* messages: stdout, or stderr when stdout is the command's */
+        int *ret_status;        /* NULL: a failed command is update's failure; else its status, and 0 */
+} UpdateRun;
+
+static int update_run(Context *ctx, const char *spec, const UpdateRun *u) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        _cleanup_free_ char *parent = NULL;
+        _cleanup_close_ int lock = -EBADF;
         int status = 0, r;
 
         if (strchr(spec, '@'))
@@ -106,64 +165,210 @@ static int update_one(Context *ctx, const char *spec) {
                 return log_error_errno(r, "Failed to create a staging directory for '%s': %m", ref.name);
         test_pause_point("update-staging");
 
-        printf("Updating '%s' from version %u: %s\n", ref.name, ref.version, arg_command ?: "apt-get dist-upgrade");
-        fflush(stdout);
-        char *argv[] = { (char *) "/bin/sh", (char *) "-c", arg_command ?: (char *) UPDATE_COMMAND, NULL };
+        fprintf(u->out, "Updating '%s' from version %u: %s\n", ref.name, ref.version, u->title);
+        fflush(u->out);
         r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging), store_staging_work(staging),
-                         CONTAINER_NETWORK_HOST, NULL, argv, &status);
+                         CONTAINER_NETWORK_HOST, NULL, u->argv, u->terminal, &status);
         if (signals_pending() != 0)
                 return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
                                        ref.version);
         if (r < 0)
                 return r;
-        if (status != 0)
+        if (status != 0 && !u->ret_status)
                 return log_error_errno(-EPROTO, "Updating '%s' failed: the command exited with status %d; version %u stays current",
                                        ref.name, status, ref.version);
+        if (status != 0) {
+                log_notice("The command exited with status %d: its changes are discarded, version %u of '%s' stays current",
+                           status, ref.version, ref.name);
+                *u->ret_status = status;
+                return 0;
+        }
 
-        if (strv_extend(&lowers, store_staging_layer(staging)) < 0 || strv_extend_strv(&lowers, ref.lowers) < 0)
-                return log_oom();
-        manifest = path_join(store_staging_dir(staging), "manifest");
-        merged = path_join(store_staging_dir(staging), "merged");
-        if (!manifest || !merged)
-                return log_oom();
-        r = manifest_of_layers(lowers, merged, manifest);
-        if (r < 0)
-                log_warning_errno(r, "Failed to write the package manifest: %m, ignoring.");
-        if (signals_pending() != 0)
-                return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current", ref.name,
-                                       ref.version);
-
-        test_pause_point("update-before-publish");
         parent = strdup_printf("%u", ref.version);
         if (!parent)
                 return log_oom();
         char *info[] = {
-                (char *) "method", (char *) "update",
-                (char *) "command", arg_command ?: (char *) UPDATE_COMMAND,
+                (char *) "method", (char *) u->method,
+                (char *) "command", (char *) u->command,
                 (char *) "parent", parent,
                 NULL,
         };
-        r = store_staging_publish(staging, info, &version);
+        r = publish_layer(ctx, ref.name, ref.version, ref.lowers, staging, info, &lock, u->out);
+        if (r >= 0 && u->ret_status)
+                *u->ret_status = 0;
+        return r;
+}
+
+static int update_one(Context *ctx, const char *spec) {
+        char *argv[] = { (char *) "/bin/sh", (char *) "-c", arg_command ?: (char *) UPDATE_COMMAND, NULL };
+
+        return update_run(ctx, spec, &(UpdateRun) {
+                .argv = argv,
+                .command = arg_command ?: UPDATE_COMMAND,
+                .title = arg_command ?: "apt-get dist-upgrade",
+                .method = "update",
+                .out = stdout,
+        });
+}
+
+/* ---- Source chroots: schroot's source:NAME, the chroot's tree itself, changed into a new version ---- */
+
+/* The number of entries of directory @path but "." and "..": 0 for none or an unreadable one. */
+static bool dir_has_entries(const char *path) {
+        _cleanup_closedir_ DIR *d = opendir(path);
+        struct dirent *de;
+
+        while (d && (de = readdir(d)))
+                if (!streq(de->d_name, ".") && !streq(de->d_name, ".."))
+                        return true;
+        return false;
+}
+
+/* -c source:NAME --begin-session: a detached session over NAME's current version, as update's (root, the
+ * host's network, no hooks), whose changes --end-session publishes (source_session_end()). */
+static int source_begin(Context *ctx, const char *spec) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_strv_free_ char **binds = NULL;
+        _cleanup_close_ int use_lock = -EBADF;
+        const char *reason = NULL;
+        int r;
+
+        if (arg_session_name && !session_id_is_valid(arg_session_name, &reason))
+                return log_error_errno(-EINVAL, "Invalid session name '%s': %s", arg_session_name, reason);
+        r = context_resolve(ctx, spec, false, &ref);
         if (r < 0)
-                return log_error_errno(r, "Failed to publish the update of '%s': %m", ref.name);
-        {
-                _cleanup_free_ char *dir = store_tree_dir(ctx->state_dir, ref.name);
-                _cleanup_free_ char *layer = dir ? strdup_printf("%s/%u/layer", dir, version) : NULL;
+                return r;
+        if (ref.def->source == CHROOT_SOURCE_DIRECTORY)
+                return log_error_errno(-EOPNOTSUPP, "Chroot '%s' is a directory chroot: it has no versions to update",
+                                       ref.name);
+        /* As for any session: gc and remove, which take it exclusively, see this one once it is recorded. */
+        use_lock = store_use_lock(ctx->state_dir, ref.name, false);
+        chroot_ref_done(&ref);
+        r = context_resolve(ctx, spec, true, &ref);
+        if (r < 0)
+                return r;
+        if (access("/etc/resolv.conf", R_OK) >= 0 && strv_extend(&binds, "/etc/resolv.conf") < 0)
+                return log_oom();
 
-                if (layer && disk_usage(layer, &size) >= 0)
-                        format_bytes(sizebuf, sizeof(sizebuf), size);
+        signals_install();
+        SessionPlan plan = layer_session_plan(ctx, &ref, ref.lowers, NULL, NULL, CONTAINER_NETWORK_HOST, binds);
+        plan.detached = true;
+        plan.source = true;
+        plan.id = arg_session_name;
+        plan.record_lock = &use_lock;
+        r = session_create(&plan, &session);
+        if (r < 0)
+                return r;
+        if (signals_pending() != 0) {
+                (void) session_end(session);
+                return -EINTR;
         }
-        printf("%s@%u\n", ref.name, version);
-        printf("Updated chroot '%s': version %u (a %s layer on version %u) is current\n", ref.name, version, sizebuf,
-               ref.version);
-        if (strv_length(lowers) > UPDATE_MAX_LAYERS) {
-                _cleanup_free_ char *spec = strdup_printf("%s@%u", ref.name, version);
-
-                /* Each layer costs every session a lookup level: past a few, flatten once. */
-                lock = safe_close(lock);
-                return spec ? squash_one(ctx, spec) : log_oom();
+        printf("%s\n", session_id(session));
+        if (fflush(stdout) != 0) {
+                (void) session_end(session);
+                return log_error_errno(-EIO, "Failed to print the session id, ending session '%s'", session_id(session));
         }
+        session = session_leave(session);
         return 0;
+}
+
+int source_action(Context *ctx, const char *spec, int argc, char **argv) {
+        _cleanup_free_ char *command = NULL;
+        int status = 0, r;
+
+        if (arg_action != SESSION_ACTION_AUTOMATIC && arg_action != SESSION_ACTION_BEGIN)
+                return log_error("'source:%s' is a chroot: --run-session and --end-session take the session id that -c source:%s --begin-session printed",
+                                 spec, spec), 2;
+        if (arg_user && !streq(arg_user, "root"))
+                return log_error("A source chroot is changed as root: drop '-u %s'", arg_user), 2;
+        if (arg_tmpfs || arg_isolate_network || arg_profile || arg_network || arg_binds || arg_directory)
+                return log_error("'source:%s' runs as update does (root, the host's network, in '/'): --tmpfs, --isolate-network, --profile, --network, --bind and -d do not go with it",
+                                 spec), 2;
+        if (strchr(spec, '@'))
+                return log_error("'source:%s': a source chroot is the current version, without '@' ('rollback' makes another one current)",
+                                 spec), 2;
+        if (need_root("Changing a source chroot") < 0)
+                return 1;
+        if (arg_action == SESSION_ACTION_BEGIN) {
+                if (argc > 0)
+                        return log_error("--begin-session takes no command"), 2;
+                r = source_begin(ctx, spec);
+                return r == -EINTR ? 128 + signals_pending() : r < 0;
+        }
+
+        command = argc > 0 ? strv_join(argv, " ") : strdup("(a shell)");
+        if (!command)
+                return log_oom(), 1;
+        r = update_run(ctx, spec, &(UpdateRun) {
+                .argv = argc > 0 ? argv : NULL,
+                .command = command,
+                .title = command,
+                .method = "source",
+                .terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO),
+                .out = stderr,
+                .ret_status = &status,
+        });
+        return r < 0 ? 1 : status;
+}
+
+int source_session_end(Context *ctx, const SessionInfo *si) {
+        _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        _cleanup_strv_free_ char **parent_lowers = NULL;
+        _cleanup_close_ int lock = -EBADF;
+        unsigned long v = 0;
+        unsigned parent, current = 0;
+        char *end = NULL;
+        int r;
+
+        if (si->version)
+                v = strtoul(si->version, &end, 10);
+        parent = v <= UINT_MAX ? (unsigned) v : 0;
+        if (parent == 0 || *end != '\0')
+                return log_error_errno(-EBADMSG, "Session '%s' records no version of '%s' ('%s')", si->id, si->chroot,
+                                       si->version);
+        /* Its container and mounts go; its record and its writable layer stay until it is published. */
+        r = session_stop_detached(ctx->state_dir, si->id, ctx->hook_dirs, ctx->config.hook_timeout);
+        if (r < 0)
+                return r;
+        r = session_mount_namespace(ctx);
+        if (r < 0)
+                return r;
+        lock = lock_tree(ctx, si->chroot);
+        if (lock < 0)
+                return lock;
+
+        if (store_current_version(ctx->state_dir, si->chroot, &current) < 0 || current != parent) {
+                (void) session_end_detached(ctx->state_dir, si->id, ctx->hook_dirs, ctx->config.hook_timeout);
+                return log_error_errno(-ESTALE, "Chroot '%s' is at version %u now, not %u as when source session '%s' began: its changes are discarded",
+                                       si->chroot, current, parent, si->id);
+        }
+        if (!dir_has_entries(si->upper)) {
+                log_notice("Source session '%s' changed nothing: version %u of '%s' stays current", si->id, parent,
+                         si->chroot);
+                return session_end_detached(ctx->state_dir, si->id, ctx->hook_dirs, ctx->config.hook_timeout);
+        }
+        r = store_version_lowers(ctx->state_dir, si->chroot, parent, &parent_lowers);
+        if (r < 0)
+                return log_error_errno(r, "Version %u of '%s' is not usable: %m", parent, si->chroot);
+        r = store_staging_new_layer(ctx->state_dir, si->chroot, &staging);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create a staging directory for '%s': %m", si->chroot);
+        /* The session's layer becomes the version's: on the same file system, the state directory. A
+         * failure leaves the session as a dead one, whose changes --recover-session gives back. */
+        if (rmdir(store_staging_layer(staging)) < 0 || rename(si->upper, store_staging_layer(staging)) < 0)
+                return log_error_errno(-errno, "Failed to move the changes of session '%s' into a new version of '%s': %m",
+                                       si->id, si->chroot);
+
+        char *info[] = {
+                (char *) "method", (char *) "source",
+                (char *) "session", si->id,
+                (char *) "parent", si->version,
+                NULL,
+        };
+        r = publish_layer(ctx, si->chroot, parent, parent_lowers, staging, info, &lock, stderr);
+        (void) session_end_detached(ctx->state_dir, si->id, ctx->hook_dirs, ctx->config.hook_timeout);
+        return r;
 }
 
 /* Copies the tree of @lowers (mounted read-only at @mountpoint when layered) into @target, a staging

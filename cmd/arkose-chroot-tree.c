@@ -326,12 +326,55 @@ int verb_list(Context *ctx, int argc, char **argv, bool schroot_style) {
         return 0;
 }
 
-int verb_info(Context *ctx, int argc, char **argv) {
+/* Whether chroot @name can be a source chroot (source:NAME): one with versions, created. */
+static bool chroot_has_source(Context *ctx, const char *name) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_free_ char *aliases = NULL;
+        int old = log_get_max_level(), r;
+
+        log_set_max_level(LOG_CRIT);
+        r = context_resolve(ctx, name, true, &ref);
+        log_set_max_level(old);
+        return r >= 0 && ref.def->source != CHROOT_SOURCE_DIRECTORY && ref.version > 0;
+}
+
+int verb_list_sources(Context *ctx) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = chroot_def_list_names(ctx->def_dirs, &names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list chroot definitions: %m");
+        for (char **n = names; *n; n++)
+                if (chroot_has_source(ctx, *n))
+                        printf("source:%s\n", *n);
+        return 0;
+}
+
+static int info_one(Context *ctx, const char *spec, bool source);
+
+int verb_info_sources(Context *ctx) {
+        _cleanup_strv_free_ char **names = NULL;
+        int r;
+
+        r = chroot_def_list_names(ctx->def_dirs, &names);
+        if (r < 0)
+                return log_error_errno(r, "Failed to list chroot definitions: %m");
+        for (char **n = names; *n; n++)
+                if (chroot_has_source(ctx, *n))
+                        (void) info_one(ctx, *n, true);
+        return 0;
+}
+
+int verb_info_source(Context *ctx, const char *spec) {
+        if (strchr(spec, '@'))
+                return log_error_errno(-EINVAL, "'source:%s': a source chroot is the current version, without '@' ('rollback' makes another one current)",
+                                       spec);
+        return info_one(ctx, spec, true);
+}
+
+int verb_info(Context *ctx, int argc, char **argv) {
         const char *spec = argc > 0 ? argv[0] : arg_chroot;
-        bool have_tree;
-        int old_level, r;
+        int r;
 
         if (!spec) {
                 /* schroot --info without -c: every chroot. */
@@ -340,12 +383,20 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 r = chroot_def_list_names(ctx->def_dirs, &names);
                 if (r < 0)
                         return log_error_errno(r, "Failed to list chroot definitions: %m");
-                for (char **n = names; *n; n++) {
-                        char *one[] = { *n, NULL };
-                        (void) verb_info(ctx, 1, one);
-                }
+                for (char **n = names; *n; n++)
+                        (void) info_one(ctx, *n, false);
                 return 0;
         }
+        return info_one(ctx, spec, false);
+}
+
+/* The --info block of chroot @spec, or of its source chroot (@source; schroot's "Source" block, which
+ * sbuild-update looks for). */
+static int info_one(Context *ctx, const char *spec, bool source) {
+        _cleanup_(chroot_ref_done) ChrootRef ref = {};
+        _cleanup_free_ char *aliases = NULL;
+        bool have_tree;
+        int old_level, r;
 
         /* Quietly first: a chroot without a tree yet is shown as "(not created)", and a bad name or
          * definition is reported once, by the second attempt. */
@@ -360,6 +411,9 @@ int verb_info(Context *ctx, int argc, char **argv) {
                 if (r < 0)
                         return r;
         }
+        if (source && (!have_tree || ref.def->source == CHROOT_SOURCE_DIRECTORY || ref.version == 0))
+                return log_error_errno(-ENOENT, "Chroot '%s' has no version to change as source:%s%s", ref.name,
+                                       ref.name, have_tree ? " (a directory chroot)" : " (arkose-chroot create first)");
 
         aliases = strdup("");
         for (char **a = ref.def->aliases; aliases && a && *a; a++) {
@@ -370,7 +424,7 @@ int verb_info(Context *ctx, int argc, char **argv) {
         if (!aliases)
                 return log_oom();
 
-        printf("  --- Chroot ---\n");
+        printf("  --- %s ---\n", source ? "Source" : "Chroot");
         printf("  %-22s %s\n", "Name", ref.name);
         printf("  %-22s %s\n", "Description", ref.def->description ?: "");
         printf("  %-22s %s\n", "Type", chroot_source_to_string(ref.def->source));

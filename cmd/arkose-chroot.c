@@ -36,6 +36,7 @@ char **arg_binds = NULL;
 SessionAction arg_action = SESSION_ACTION_AUTOMATIC;
 char *arg_session_name = NULL;
 bool arg_all_chroots = false;
+bool arg_all_source_chroots = false;
 bool arg_all_sessions = false;
 bool arg_json = false;
 int arg_error_status = 1;
@@ -227,13 +228,17 @@ static void help(void) {
                "Options:\n"
                "  -c, --chroot NAME       chroot to use (NAME, an alias, or NAME@VERSION; chroot:NAME),\n"
                "                          or a session (ID or session:ID); without it: default-chroot\n"
-               "                          in arkose.conf, else the chroot or alias 'default'\n"
+               "                          in arkose.conf, else the chroot or alias 'default';\n"
+               "                          source:NAME: the tree itself, as root: a command's (or a shell's,\n"
+               "                          or a --begin-session's) changes become a new version of NAME\n"
                "  -b, --begin-session     start a session that lasts; print its id\n"
                "  -r, --run-session       run COMMAND in session -c ID\n"
-               "  -e, --end-session       end session -c ID, discarding its changes\n"
+               "  -e, --end-session       end session -c ID, discarding its changes (a source: session's\n"
+               "                          become a new version)\n"
                "      --recover-session   restart session -c ID after its container died (e.g. a reboot)\n"
                "  -n, --session-name ID   the new session's id (default NAME-xxxxxxxx)\n"
-               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; -a/--all: both;\n"
+               "      --all-sessions      -l/-i: sessions; --all-chroots: chroots; --all-source-chroots:\n"
+               "                          source:NAME; -a/--all: all three (none: chroots and sources);\n"
                "                          -e --all-sessions: end every detached session\n"
                "      --json              sessions: JSON output\n"
                "      --error-status N    --run-session: exit status N for failures of arkose-chroot itself\n"
@@ -323,6 +328,7 @@ enum {
         ARG_RECOVER_SESSION,
         ARG_AUTOMATIC_SESSION,
         ARG_ALL_CHROOTS,
+        ARG_ALL_SOURCE_CHROOTS,
         ARG_ALL_SESSIONS,
         ARG_ERROR_STATUS,
         ARG_ISOLATE_NETWORK,
@@ -406,6 +412,7 @@ static const struct option options[] = {
         { "session-name", required_argument, NULL, 'n' },
         { "all", no_argument, NULL, 'a' },
         { "all-chroots", no_argument, NULL, ARG_ALL_CHROOTS },
+        { "all-source-chroots", no_argument, NULL, ARG_ALL_SOURCE_CHROOTS },
         { "all-sessions", no_argument, NULL, ARG_ALL_SESSIONS },
         {},
 };
@@ -655,10 +662,13 @@ static int parse_options(int argc, char **argv) {
                         arg_session_name = strdup(optarg);
                         break;
                 case 'a':
-                        arg_all_chroots = arg_all_sessions = true;
+                        arg_all_chroots = arg_all_sessions = arg_all_source_chroots = true;
                         break;
                 case ARG_ALL_CHROOTS:
                         arg_all_chroots = true;
+                        break;
+                case ARG_ALL_SOURCE_CHROOTS:
+                        arg_all_source_chroots = true;
                         break;
                 case ARG_ALL_SESSIONS:
                         arg_all_sessions = true;

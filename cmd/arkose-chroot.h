@@ -75,6 +75,7 @@ int build_check_extra_repository(const char *line);
 extern SessionAction arg_action;
 extern char *arg_session_name;
 extern bool arg_all_chroots;
+extern bool arg_all_source_chroots;
 extern bool arg_all_sessions;
 extern bool arg_json;
 /* --error-status: --run-session's exit status for its own failures (autopkgtest reads 255 as "the
@@ -171,6 +172,13 @@ int context_find_profile(Context *ctx, const char *name, Profile **ret);
 
 int verb_create(Context *ctx, int argc, char **argv);
 int verb_update(Context *ctx, int argc, char **argv);
+/* -c source:NAME: schroot's source chroot, the tree itself. A command (or a shell) runs as update's does,
+ * and its changes become a new version when it succeeds; --begin-session starts a detached session like
+ * it, whose changes --end-session publishes (source_session_end()). Returns the exit status. */
+int source_action(Context *ctx, const char *spec, int argc, char **argv);
+/* --end-session of source session @si: stops it, then publishes its writable layer as a new version on
+ * the one it began over, if that is still current and the layer holds anything; ends it. Logs. */
+int source_session_end(Context *ctx, const SessionInfo *si);
 int verb_rollback(Context *ctx, int argc, char **argv);
 int verb_remove(Context *ctx, int argc, char **argv);
 int verb_gc(Context *ctx, int argc, char **argv);
@@ -236,11 +244,12 @@ int session_mount_namespace(Context *ctx);
 SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **lowers, const char *upper,
                                const char *work, ContainerNetwork network, char **binds);
 
-/* Runs @argv in a session of layer_session_plan(), with @extra_binds and, with the host's network,
- * its resolv.conf bound: how update makes a new layer. The caller is in a private mount namespace.
- * Returns 0 and the command's status, or -errno (logged). */
+/* Runs @argv (NULL: root's login shell) in a session of layer_session_plan(), with @extra_binds and,
+ * with the host's network, its resolv.conf bound, on a pseudo-terminal of its own with @terminal: how
+ * update makes a new layer. The caller is in a private mount namespace. Returns 0 and the command's
+ * status, or -errno (logged). */
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
-                 ContainerNetwork network, char **extra_binds, char **argv, int *ret_status);
+                 ContainerNetwork network, char **extra_binds, char **argv, bool terminal, int *ret_status);
 
 /* The command's environment: schroot-like clean defaults, or the caller's with -p; plus ARKOSE_CHROOT,
  * ARKOSE_CHROOT_VERSION and ARKOSE_SESSION_ID. Returns 0 or -ENOMEM. */
@@ -302,6 +311,11 @@ int log_config_error(int r, const char *path, unsigned line, const char *key, co
 
 int verb_list(Context *ctx, int argc, char **argv, bool schroot_style);
 int verb_info(Context *ctx, int argc, char **argv);
+/* schroot's source chroots (source:NAME, the chroots with versions): -l's lines, --info's blocks, and
+ * --info of one. */
+int verb_list_sources(Context *ctx);
+int verb_info_sources(Context *ctx);
+int verb_info_source(Context *ctx, const char *spec);
 int run_session(Context *ctx, int argc, char **argv);
 
 /* -c SPEC with a session action (or none: one-shot), after schroot's namespaces: --begin-session and

@@ -55,7 +55,9 @@ expect_eq "session:ID without an action runs in the session" "shared" \
         "$("$ARKOSE" -c "session:$id" -u root -- cat /root/state)"
 expect_eq "ARKOSE_SESSION_ID is the id" "$id" "$("$ARKOSE" -c "$id" -r -- sh -c 'echo $ARKOSE_SESSION_ID')"
 "$ARKOSE" -c "chroot:$id" -r -- true 2>/dev/null; expect_eq "chroot:ID is not a session (bad usage)" 2 $?
-"$ARKOSE" -c "source:fx" -- true 2>/dev/null; expect_eq "source: is not supported (bad usage)" 2 $?
+"$ARKOSE" -c "snapshot:fx" -- true 2>/dev/null; expect_eq "another namespace is not supported (bad usage)" 2 $?
+# (source:NAME is: tests/integration/test-source.sh; fx, a directory chroot, has no versions to make.)
+"$ARKOSE" -c "source:fx" -- true 2>/dev/null; expect_eq "source: of a directory chroot fails" 1 $?
 
 # -u USER the session does not know yet: the setup-user hooks add it, once.
 user=arkses$$
