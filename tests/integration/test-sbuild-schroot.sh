@@ -2,7 +2,8 @@
 # sbuild's schroot chroot mode with arkose-chroot in schroot's place ($conf->set('SCHROOT', ...) in the
 # configuration file, sbuild 0.85): its five calls (--info, --info of the session, --begin-session,
 # --run-session -d DIR -u USER -p, --end-session) build test-pkg_1.0_all.deb offline. The chroot is
-# named 'bookworm-ARCH-sbuild', the first name sbuild looks for with -d bookworm.
+# named 'bookworm-ARCH-sbuild', the first name sbuild looks for with -d bookworm. Then sbuild-update
+# changes it through its source chroot.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sbuild-lib.sh"
 
@@ -28,4 +29,16 @@ echo "sbuild took $(( $(date +%s) - start )) s"
 expect_eq "sbuild exit status" 0 "$rc"
 [ "$rc" = 0 ] || { tail -30 "$T/sbuild.out"; tail -60 "$T"/out/*.build; }
 check_deb "$T/out" "bookworm-$ARCH-sbuild"
+
+# sbuild-update, which changes the chroot through schroot's source chroot: --info's 'source:' entry, then
+# source:NAME --begin-session, apt-get update run in it as root, --end-session. The session has the host's
+# network, as update's; what it changed becomes the chroot's next version.
+before=$(current_of "bookworm-$ARCH-sbuild")
+SBUILD_CONFIG=$T/sbuildrc timeout 600 sbuild-update --update bookworm > "$T/update.out" 2>&1; rc=$?
+expect_eq "sbuild-update --update bookworm succeeds" 0 "$rc"
+[ "$rc" = 0 ] || tail -20 "$T/update.out"
+expect_eq "and makes the chroot's next version" "$((before + 1))" "$(current_of "bookworm-$ARCH-sbuild")"
+check "made in a source session" sh -c "'$ARKOSE' info 'bookworm-$ARCH-sbuild' | grep -Eq '^ +Method +source\$'"
+check "whose apt-get update ran" grep -q "Reading package lists" "$T/update.out"
+check "and no session is left" sh -c "[ -z \"\$('$ARKOSE' -l --all-sessions)\" ]"
 finish
