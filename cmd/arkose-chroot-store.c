@@ -288,7 +288,9 @@ int source_action(Context *ctx, const char *spec, int argc, char **argv) {
         if (strchr(spec, '@'))
                 return log_error("'source:%s': a source chroot is the current version, without '@' ('rollback' makes another one current)",
                                  spec), 2;
-        if (need_root("Changing a source chroot") < 0)
+        /* A setuid run's caller is not root, whatever the definition grants it: the tree is root's, as
+         * update is (schroot's source-root-users have no counterpart). */
+        if (access_require_root("Changing a source chroot") < 0 || need_root("Changing a source chroot") < 0)
                 return 1;
         if (arg_action == SESSION_ACTION_BEGIN) {
                 if (argc > 0)

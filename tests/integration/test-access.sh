@@ -13,7 +13,19 @@ U=arkt$$; U2=arkt2$$
 add_test_user -M -N -d /nonexistent -s /bin/sh "$U" || skip "cannot create a test user"
 add_test_user -M -N -d /nonexistent -s /bin/sh "$U2" || skip "cannot create a test user"
 groupadd "arkg$$"; usermod -a -G "arkg$$" "$U2"
-EXTRA_CLEANUP="$EXTRA_CLEANUP; groupdel arkg$$ 2>/dev/null; rm -rf --one-file-system '$SUID_DIR'"
+# The setuid program's sessions live in its own state directory, not the test's: a check that failed may
+# have left one running there (its container, its overlay), which goes before the directory does.
+cleanup_suid_dir() {
+        local c
+        for c in $(ls "$SUID_DIR/state/lxc" 2>/dev/null); do
+                lxc-stop -P "$SUID_DIR/state/lxc" -n "$c" -k 2>/dev/null
+        done
+        findmnt -rn -o TARGET | awk -v t="$SUID_DIR/" 'index($0, t) == 1' | sort -r | while read -r m; do
+                umount -l "$m" 2>/dev/null
+        done
+        rm -rf --one-file-system "$SUID_DIR" "/run/lxc/lock$SUID_DIR"
+}
+EXTRA_CLEANUP="$EXTRA_CLEANUP; groupdel arkg$$ 2>/dev/null; cleanup_suid_dir"
 
 # The setuid program's compiled-in directories: this test's own, under the build tree.
 rm -rf --one-file-system "$SUID_DIR"
@@ -72,6 +84,15 @@ for verb in "create open" "update open" "remove open" "gc" "import x /dev/null" 
         refused "'$verb'" "for root only" "$U" "$A" $verb
 done
 check "nothing was created where the refused options pointed" test ! -e "$T/evil"
+# A source chroot (-c source:NAME) changes the tree: root's, as update is, even for root-users=.
+mkdir -p "$SUID_DIR/state/trees/vopen"
+cp -al "$SHARED/state/trees/fixture/1" "$SUID_DIR/state/trees/vopen/1" && ln -s 1 "$SUID_DIR/state/trees/vopen/current"
+printf '[chroot]\nsuite = bookworm\nvariant = minbase\nusers = %s\nroot-users = %s\n' "$U" "$U" \
+        > "$SUID_DIR/etc/chroots.d/vopen.conf"
+refused "-c source:NAME by a root-user" "for root only" "$U" "$A" -c source:vopen -u root -- touch /etc/arkroot
+refused "-c source:NAME --begin-session by a root-user" "for root only" "$U" "$A" -c source:vopen --begin-session
+check "no version was made" test "$(readlink "$SUID_DIR/state/trees/vopen/current")" = 1 -a ! -e "$SUID_DIR/state/trees/vopen/2"
+rm -rf --one-file-system "$SUID_DIR/etc/chroots.d/vopen.conf" "$SUID_DIR/state/trees/vopen"
 
 # The environment: ARKOSE_* and anything not on the short list are dropped, even with -p.
 out=$(cd "$T/work" && ARKOSE_CONFIG_DIR="$T/evil" ARKOSE_STATE_DIR="$T/evil" FOO=bar LD_LIBRARY_PATH=/tmp \
