@@ -382,7 +382,7 @@ int schroot_env_append(char ***env, const SchrootEnv *e) {
         if (*env)
                 (*env)[j] = NULL;
 
-        if (strv_extendf(env, "SCHROOT_COMMAND=%s", command) < 0 ||
+        if ((strlen(command) <= SCHROOT_COMMAND_MAX && strv_extendf(env, "SCHROOT_COMMAND=%s", command) < 0) ||
             strv_extendf(env, "SCHROOT_USER=%s", e->user) < 0 ||
             strv_extendf(env, "SCHROOT_GROUP=%s", e->group) < 0 ||
             strv_extendf(env, "SCHROOT_UID=%u", (unsigned) e->uid) < 0 ||

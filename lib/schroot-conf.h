@@ -69,6 +69,11 @@ typedef struct SchrootEnv {
         gid_t gid;
 } SchrootEnv;
 
-/* Appends the eight SCHROOT_* variables of @e to @env, after removing any it held (a caller's, kept by
- * --preserve-environment from a schroot session of its own). Pure. Returns 0 or -ENOMEM. */
+/* Past this, SCHROOT_COMMAND is left out: it would take as much again of the command's argument space, and
+ * the kernel refuses one string over 128 KiB (E2BIG) where the command's own words were each smaller. */
+#define SCHROOT_COMMAND_MAX 4096
+
+/* Appends the SCHROOT_* variables of @e to @env (eight; seven for a command longer than
+ * SCHROOT_COMMAND_MAX), after removing any it held (a caller's, kept by --preserve-environment from a
+ * schroot session of its own). Pure. Returns 0 or -ENOMEM. */
 int schroot_env_append(char ***env, const SchrootEnv *e);

@@ -212,6 +212,26 @@ static void test_env(void **state) {
         assert_int_equal(strv_length(env), 8);
         assert_string_equal(env[0], "SCHROOT_COMMAND=/bin/bash");
         assert_string_equal(env[6], "SCHROOT_ALIAS_NAME=bookworm");
+
+        /* A command longer than SCHROOT_COMMAND_MAX: no SCHROOT_COMMAND (a 200 KB one got E2BIG from execve()). */
+        {
+                _cleanup_free_ char *big = malloc(SCHROOT_COMMAND_MAX);
+                char *long_argv[] = { (char *) "sh", big, NULL };
+
+                assert_non_null(big);
+                memset(big, 'x', SCHROOT_COMMAND_MAX - 3);
+                big[SCHROOT_COMMAND_MAX - 3] = '\0';
+                e.argv = long_argv;     /* "sh " + 4093 bytes: 4096, kept */
+                assert_int_equal(schroot_env_append(&env, &e), 0);
+                assert_int_equal(strv_length(env), 8);
+                assert_int_equal(strlen(env[0]), strlen("SCHROOT_COMMAND=") + SCHROOT_COMMAND_MAX);
+                big[SCHROOT_COMMAND_MAX - 3] = 'x';
+                big[SCHROOT_COMMAND_MAX - 2] = '\0';
+                assert_int_equal(schroot_env_append(&env, &e), 0);
+                assert_int_equal(strv_length(env), 7);
+                for (char **v = env; *v; v++)
+                        assert_false(startswith(*v, "SCHROOT_COMMAND="));
+        }
 }
 
 int main(void) {
