@@ -213,7 +213,7 @@ static int update_one(Context *ctx, const char *spec) {
 
 /* ---- Source chroots: schroot's source:NAME, the chroot's tree itself, changed into a new version ---- */
 
-/* The number of entries of directory @path but "." and "..": 0 for none or an unreadable one. */
+/* Whether directory @path has an entry but "." and "..": false for an empty or unreadable one. */
 static bool dir_has_entries(const char *path) {
         _cleanup_closedir_ DIR *d = opendir(path);
         struct dirent *de;
