@@ -1481,8 +1481,10 @@ static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef
         b->arch = strdup(def && def->architecture ? def->architecture : host);
         if (!b->arch)
                 return log_oom();
-        if (!arg_arch || streq(arg_arch, b->arch))
-                return context_resolve(ctx, spec, true, ret);
+        if (!arg_arch || streq(arg_arch, b->arch)) {
+                r = context_resolve(ctx, spec, true, ret);
+                return r < 0 ? r : chroot_ref_check_runnable(ret);
+        }
 
         other = strdup_printf("%s-%s", def ? def->name : name, arg_arch);
         other_spec = other ? strdup_printf("%s%s", other, at ?: "") : NULL;
@@ -1497,7 +1499,8 @@ static int build_pick_chroot(Context *ctx, Build *b, const char *spec, ChrootRef
         b->arch = strdup(arg_arch);
         if (!b->arch)
                 return log_oom();
-        return context_resolve(ctx, other_spec, true, ret);
+        r = context_resolve(ctx, other_spec, true, ret);
+        return r < 0 ? r : chroot_ref_check_runnable(ret);
 }
 
 /* Checks that --host is an architecture dpkg knows (dpkg-architecture, on the host). Logs one line. */

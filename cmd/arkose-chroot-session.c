@@ -503,6 +503,9 @@ int session_setup_prepare(Context *ctx, const char *chroot, SessionSetup *ret) {
         r = context_resolve(ctx, chroot, true, &ret->ref);
         if (r < 0)
                 return r;
+        r = chroot_ref_check_runnable(&ret->ref);
+        if (r < 0)
+                return r;
 
         r = context_find_profile(ctx, arg_profile ?: ret->ref.def->profile ?: "buildd", &ret->profile);
         if (r < 0)
@@ -1021,6 +1024,9 @@ int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *
         _cleanup_strv_free_ char **binds = NULL, **env = NULL;
         int r;
 
+        r = chroot_ref_check_runnable(ref);
+        if (r < 0)
+                return r;
         if (strv_extend_strv(&binds, extra_binds) < 0)
                 return log_oom();
         /* On a terminal, someone types: no DEBIAN_FRONTEND=noninteractive, and their TERM. */

@@ -248,6 +248,9 @@ static int source_begin(Context *ctx, const char *spec) {
         r = context_resolve(ctx, spec, true, &ref);
         if (r < 0)
                 return r;
+        r = chroot_ref_check_runnable(&ref);
+        if (r < 0)
+                return r;
         if (access("/etc/resolv.conf", R_OK) >= 0 && strv_extend(&binds, "/etc/resolv.conf") < 0)
                 return log_oom();
 

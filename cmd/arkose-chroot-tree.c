@@ -234,6 +234,10 @@ int verb_create(Context *ctx, int argc, char **argv) {
 
         switch (ref.def->source) {
         case CHROOT_SOURCE_DEBOOTSTRAP:
+                /* debootstrap's second stage runs the tree's programs: say so before downloading it. */
+                r = chroot_ref_check_runnable(&ref);
+                if (r < 0)
+                        return r;
                 return create_debootstrap(ctx, ref.def);
         case CHROOT_SOURCE_DIRECTORY:
                 log_notice("Chroot '%s' is the directory '%s', used as it is: nothing to create.", ref.name,

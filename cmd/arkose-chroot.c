@@ -11,6 +11,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "arch.h"
 #include "arkose-chroot.h"
 #include "base/log.h"
 #include "base/util.h"
@@ -822,6 +823,29 @@ const char *chroot_ref_personality(const ChrootRef *r) {
         if (!r->def || !r->def->architecture || uname(&u) < 0)
                 return NULL;
         return chroot_personality(r->def->architecture, u.machine);
+}
+
+int chroot_ref_check_runnable(const ChrootRef *r) {
+        _cleanup_free_ char *handler = NULL;
+        const char *arch = r->def ? r->def->architecture : NULL;
+        struct utsname u;
+        int k;
+
+        if (!arch || uname(&u) < 0)
+                return 0;
+        k = arch_runner(arch, u.machine, BINFMT_MISC_DIR, &handler);
+        if (k == -ENOEXEC && !arch_qemu_name(arch))
+                return log_error_errno(k, "Chroot '%s' is for %s, whose programs this %s host does not run (qemu-user has no emulator for it)",
+                                       r->name, arch, u.machine);
+        if (k == -ENOEXEC)
+                return log_error_errno(k, "Chroot '%s' is for %s, whose programs this %s host does not run: install qemu-user-static and binfmt-support (binfmt_misc handler 'qemu-%s')",
+                                       r->name, arch, u.machine, arch_qemu_name(arch));
+        if (k == -EPERM)
+                return log_error_errno(k, "Chroot '%s' is for %s, and binfmt_misc handler 'qemu-%s' lacks flag F: its interpreter would have to be in the tree (Debian's qemu-user-static registers it with F)",
+                                       r->name, arch, arch_qemu_name(arch));
+        if (k < 0)
+                return log_oom();
+        return 0;
 }
 
 int context_log_no_chroot(Context *ctx, const char *name, bool create) {

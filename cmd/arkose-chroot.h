@@ -116,6 +116,10 @@ void chroot_ref_done(ChrootRef *r);
 
 /* chroot_personality() of @r's architecture on this host's kernel. */
 const char *chroot_ref_personality(const ChrootRef *r);
+/* Whether this host runs the programs of @r's architecture (lib/arch.h: natively, or through qemu-user's
+ * binfmt_misc handler with flag F): 0, or a one-line error logged and -ENOEXEC or -EPERM. Reads a file
+ * only for a foreign architecture. */
+int chroot_ref_check_runnable(const ChrootRef *r);
 
 /* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only
  * "Chroot not found"); else, for @create, where to write its definition; else, the session of that name, if
