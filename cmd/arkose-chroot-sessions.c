@@ -19,7 +19,6 @@
 
 static int begin_session(Context *ctx, const char *chroot, int argc) {
         _cleanup_(session_setup_done) SessionSetup setup = {};
-        _cleanup_(session_freep) Session *session = NULL;
         const char *reason = NULL;
         SessionPlan plan;
         int r;
@@ -36,7 +35,14 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
         plan = session_setup_plan(ctx, &setup);
         plan.detached = true;
         plan.id = arg_session_name;
-        r = session_create(&plan, &session);
+        return session_begin_detached(&plan);
+}
+
+int session_begin_detached(const SessionPlan *plan) {
+        _cleanup_(session_freep) Session *session = NULL;
+        int r;
+
+        r = session_create(plan, &session);
         if (r < 0)
                 return r;
         if (signals_pending() != 0) {

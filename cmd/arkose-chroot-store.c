@@ -228,7 +228,6 @@ static bool dir_has_entries(const char *path) {
  * host's network, no hooks), whose changes --end-session publishes (source_session_end()). */
 static int source_begin(Context *ctx, const char *spec) {
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_(session_freep) Session *session = NULL;
         _cleanup_strv_free_ char **binds = NULL;
         _cleanup_close_ int use_lock = -EBADF;
         const char *reason = NULL;
@@ -260,20 +259,7 @@ static int source_begin(Context *ctx, const char *spec) {
         plan.source = true;
         plan.id = arg_session_name;
         plan.record_lock = &use_lock;
-        r = session_create(&plan, &session);
-        if (r < 0)
-                return r;
-        if (signals_pending() != 0) {
-                (void) session_end(session);
-                return -EINTR;
-        }
-        printf("%s\n", session_id(session));
-        if (fflush(stdout) != 0) {
-                (void) session_end(session);
-                return log_error_errno(-EIO, "Failed to print the session id, ending session '%s'", session_id(session));
-        }
-        session = session_leave(session);
-        return 0;
+        return session_begin_detached(&plan);
 }
 
 int source_action(Context *ctx, const char *spec, int argc, char **argv) {

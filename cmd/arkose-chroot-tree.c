@@ -341,32 +341,33 @@ static bool chroot_has_source(Context *ctx, const char *name) {
         return r >= 0 && ref.def->source != CHROOT_SOURCE_DIRECTORY && ref.version > 0;
 }
 
-int verb_list_sources(Context *ctx) {
+static int info_one(Context *ctx, const char *spec, bool source);
+
+/* The source chroots, as -l's "source:NAME" lines or (@info) as --info's blocks. */
+static int list_sources(Context *ctx, bool info) {
         _cleanup_strv_free_ char **names = NULL;
         int r;
 
         r = chroot_def_list_names(ctx->def_dirs, &names);
         if (r < 0)
                 return log_error_errno(r, "Failed to list chroot definitions: %m");
-        for (char **n = names; *n; n++)
-                if (chroot_has_source(ctx, *n))
+        for (char **n = names; *n; n++) {
+                if (!chroot_has_source(ctx, *n))
+                        continue;
+                if (info)
+                        (void) info_one(ctx, *n, true);
+                else
                         printf("source:%s\n", *n);
+        }
         return 0;
 }
 
-static int info_one(Context *ctx, const char *spec, bool source);
+int verb_list_sources(Context *ctx) {
+        return list_sources(ctx, false);
+}
 
 int verb_info_sources(Context *ctx) {
-        _cleanup_strv_free_ char **names = NULL;
-        int r;
-
-        r = chroot_def_list_names(ctx->def_dirs, &names);
-        if (r < 0)
-                return log_error_errno(r, "Failed to list chroot definitions: %m");
-        for (char **n = names; *n; n++)
-                if (chroot_has_source(ctx, *n))
-                        (void) info_one(ctx, *n, true);
-        return 0;
+        return list_sources(ctx, true);
 }
 
 int verb_info_source(Context *ctx, const char *spec) {

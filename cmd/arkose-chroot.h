@@ -180,6 +180,9 @@ int verb_update(Context *ctx, int argc, char **argv);
  * and its changes become a new version when it succeeds; --begin-session starts a detached session like
  * it, whose changes --end-session publishes (source_session_end()). Returns the exit status. */
 int source_action(Context *ctx, const char *spec, int argc, char **argv);
+/* Creates the detached session of @plan and prints its id (--begin-session), ending it again when a
+ * signal came meanwhile (-EINTR) or the id could not be written. Logs. */
+int session_begin_detached(const SessionPlan *plan);
 /* --end-session of source session @si: stops it, then publishes its writable layer as a new version on
  * the one it began over, if that is still current and the layer holds anything; ends it. Logs. */
 int source_session_end(Context *ctx, const SessionInfo *si);
