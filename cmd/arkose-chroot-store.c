@@ -183,6 +183,24 @@ static int update_run(Context *ctx, const char *spec, const UpdateRun *u) {
                 *u->ret_status = status;
                 return 0;
         }
+        /* A second session over the same layer, only when the command cleaned apt's cache. Its work
+         * directory is a fresh one: the first session's overlay ("volatile") marked its own as used up. */
+        if (layer_deleted_apt_cache(store_staging_layer(staging))) {
+                int st = 0;
+
+                r = rm_rf(store_staging_work(staging));
+                if (r >= 0 && mkdir(store_staging_work(staging), 0755) < 0)
+                        r = -errno;
+                if (r >= 0)
+                        r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging),
+                                         store_staging_work(staging), CONTAINER_NETWORK_NONE, NULL,
+                                         (char **) keep_apt_cache_argv, false, &st);
+                if (r < 0 || st != 0)
+                        log_warning("Failed to rebuild apt's package cache in the new version, ignoring.");
+                if (signals_pending() != 0)
+                        return log_error_errno(-EINTR, "Updating '%s' was interrupted; version %u stays current",
+                                               ref.name, ref.version);
+        }
 
         parent = strdup_printf("%u", ref.version);
         if (!parent)
@@ -318,6 +336,16 @@ int source_session_end(Context *ctx, const SessionInfo *si) {
         if (parent == 0 || *end != '\0')
                 return log_error_errno(-EBADMSG, "Session '%s' records no version of '%s' ('%s')", si->id, si->chroot,
                                        si->version);
+        /* apt's cache, if its commands cleaned it, while its container still runs (a dead one's is left). */
+        if (layer_deleted_apt_cache(si->upper) && session_info_state(si) == SESSION_STATE_RUNNING) {
+                _cleanup_(session_leavep) Session *s = NULL;
+                AttachPlan attach = { .argv = (char **) keep_apt_cache_argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+                int status = 0;
+
+                if (session_open(ctx->state_dir, si->id, &s) >= 0 &&
+                    session_run(s, &attach, signals_forward_child, &status) >= 0 && status != 0)
+                        log_warning("Failed to rebuild apt's package cache in the new version, ignoring.");
+        }
         /* Its container and mounts go; its record and its writable layer stay until it is published. */
         r = session_stop_detached(ctx->state_dir, si->id, ctx->hook_dirs, ctx->config.hook_timeout);
         if (r < 0)

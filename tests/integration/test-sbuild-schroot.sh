@@ -34,11 +34,13 @@ check_deb "$T/out" "bookworm-$ARCH-sbuild"
 # source:NAME --begin-session, apt-get update run in it as root, --end-session. The session has the host's
 # network, as update's; what it changed becomes the chroot's next version.
 before=$(current_of "bookworm-$ARCH-sbuild")
-SBUILD_CONFIG=$T/sbuildrc timeout 600 sbuild-update --update bookworm > "$T/update.out" 2>&1; rc=$?
-expect_eq "sbuild-update --update bookworm succeeds" 0 "$rc"
+SBUILD_CONFIG=$T/sbuildrc timeout 600 sbuild-update --update --clean bookworm > "$T/update.out" 2>&1; rc=$?
+expect_eq "sbuild-update --update --clean bookworm succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -20 "$T/update.out"
 expect_eq "and makes the chroot's next version" "$((before + 1))" "$(current_of "bookworm-$ARCH-sbuild")"
 check "made in a source session" sh -c "'$ARKOSE' info 'bookworm-$ARCH-sbuild' | grep -Eq '^ +Method +source\$'"
 check "whose apt-get update ran" grep -q "Reading package lists" "$T/update.out"
+check "and whose apt-get clean did not leave the version without apt's cache" \
+        "$ARKOSE" -c "bookworm-$ARCH-sbuild" -- test -f /var/cache/apt/srcpkgcache.bin
 check "and no session is left" sh -c "[ -z \"\$('$ARKOSE' -l --all-sessions)\" ]"
 finish

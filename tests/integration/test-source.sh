@@ -69,6 +69,22 @@ check "and the removal (a whiteout in the layer)" not "$ARKOSE" -c sx -- test -e
 check "info names the session" sh -c "'$ARKOSE' info sx | grep -Eq '^ +Session +$sid\$'"
 check "the session is gone" test ! -e "$ARKOSE_STATE_DIR/sessions/$sid"
 
+# apt-get clean deletes apt's cache of the package lists, which every session of the new version would then
+# rebuild into its own upper directory (36 MB): the version gets it back, rebuilt once. In a command, and in
+# a source session, as sbuild-update --clean cleans.
+check "the tree has apt's cache" "$ARKOSE" -c sx -- test -f /var/cache/apt/srcpkgcache.bin
+before=$(current_of sx)
+"$ARKOSE" -c source:sx -- apt-get clean 2> "$T/clean.err"; rc=$?
+expect_eq "apt-get clean in source:sx: a new version" "0 $((before + 1))" "$rc $(current_of sx)"
+check "which has apt's cache again" "$ARKOSE" -c sx -- test -f /var/cache/apt/srcpkgcache.bin
+sid=$("$ARKOSE" -c source:sx --begin-session)
+"$ARKOSE" -c "$sid" --run-session -u root -- apt-get clean
+"$ARKOSE" -c "$sid" --end-session 2> "$T/clean.err"
+expect_eq "apt-get clean in a source session: a new version" "$((before + 2))" "$(current_of sx)"
+check "which has apt's cache again" "$ARKOSE" -c sx -- test -f /var/cache/apt/srcpkgcache.bin
+check "and a session that runs apt writes no cache into its upper" not "$ARKOSE" -c sx -u root -- sh -c \
+        'apt-cache policy >/dev/null 2>&1; find /var/cache/apt -newer /proc/1 -name "*.bin" | grep -q .'
+
 # A source session that changed nothing: no version.
 before=$(current_of sx)
 sid=$("$ARKOSE" -c source:sx --begin-session)
