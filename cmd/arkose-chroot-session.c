@@ -205,7 +205,7 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
  * the caller chose a one-shot's chroot by (an alias such as "default", without an @VERSION), a session's
  * chroot's name otherwise; the user is the caller, as for sudo's SUDO_USER. */
 static int schroot_env(char ***env, const SessionInfo *info, char **argv, const char *shell) {
-        _cleanup_free_ char *alias = NULL, *uid = NULL, *gid = NULL;
+        _cleanup_free_ char *alias = NULL;
         struct passwd *pw = getpwuid(getuid());
         _cleanup_free_ char *user = pw ? strdup(pw->pw_name) : strdup_printf("%u", (unsigned) getuid());
         struct group *gr = getgrgid(getgid());
