@@ -202,8 +202,8 @@ int build_env(const UserInfo *u, const Profile *profile, const char *chroot, con
 }
 
 /* schroot's SCHROOT_* variables (schroot_env_append()) for @argv in session @info: the alias is the name
- * the caller chose a one-shot's chroot by (an alias such as "default", without an @VERSION), a session's
- * chroot's name otherwise; the user is the caller, as for sudo's SUDO_USER. */
+ * the caller chose a one-shot's chroot by (an alias such as "default", without an @VERSION), or the one a
+ * session was begun by (its record's); the user is the caller, as for sudo's SUDO_USER. */
 static int schroot_env(char ***env, const SessionInfo *info, char **argv, const char *shell) {
         _cleanup_free_ char *alias = NULL;
         struct passwd *pw = getpwuid(getuid());
@@ -219,7 +219,7 @@ static int schroot_env(char ***env, const SessionInfo *info, char **argv, const 
                 return -ENOMEM;
         return schroot_env_append(env, &(SchrootEnv) {
                 .chroot = info->chroot,
-                .alias = alias,
+                .alias = alias ?: info->alias,
                 .session_id = info->id,
                 .argv = argv,
                 .shell = shell,

@@ -19,10 +19,13 @@
 
 static int begin_session(Context *ctx, const char *chroot, int argc) {
         _cleanup_(session_setup_done) SessionSetup setup = {};
+        _cleanup_free_ char *alias = strndup(chroot, strcspn(chroot, "@"));
         const char *reason = NULL;
         SessionPlan plan;
         int r;
 
+        if (!alias)
+                return log_oom();
         if (argc > 0)
                 return log_error_errno(-EINVAL, "--begin-session takes no command");
         if (arg_session_name && !session_id_is_valid(arg_session_name, &reason))
@@ -35,6 +38,9 @@ static int begin_session(Context *ctx, const char *chroot, int argc) {
         plan = session_setup_plan(ctx, &setup);
         plan.detached = true;
         plan.id = arg_session_name;
+        /* The name it was begun by, for its commands' SCHROOT_ALIAS_NAME (schroot keeps it too). */
+        if (!streq(alias, setup.ref.name))
+                plan.alias = alias;
         return session_begin_detached(&plan);
 }
 

@@ -83,6 +83,7 @@ void session_info_done(SessionInfo *i) {
         free(i->cwd);
         free(i->user);
         free(i->personality);
+        free(i->alias);
         free(i->home);
         free(i->shell);
         free(i->groups);
@@ -256,7 +257,7 @@ int session_info_plan(const SessionPlan *plan, const char *id, SessionInfo *ret)
         ret->owner_pid = getpid();
         if (strdup_or_null(id, &ret->id) < 0 || strdup_or_null(plan->chroot, &ret->chroot) < 0 ||
             strdup_or_null(plan->version, &ret->version) < 0 || strdup_or_null(plan->cwd, &ret->cwd) < 0 ||
-            strdup_or_null(plan->personality, &ret->personality) < 0 ||
+            strdup_or_null(plan->personality, &ret->personality) < 0 || strdup_or_null(plan->alias, &ret->alias) < 0 ||
             strdup_or_null(plan->user, &ret->user) < 0 || strdup_or_null(plan->home, &ret->home) < 0 ||
             strdup_or_null(plan->shell, &ret->shell) < 0 || strdup_or_null(plan->groups, &ret->groups) < 0 ||
             strdup_or_null(plan->upper, &ret->upper) < 0 || strdup_or_null(plan->work, &ret->work) < 0)
@@ -332,6 +333,7 @@ int session_info_to_kv(const SessionInfo *i, char ***ret) {
             kv_add(&kv, "tmpfs", i->tmpfs ? "true" : "false") < 0 ||
             (i->shared && kv_add(&kv, "shared", "true") < 0) ||
             (i->source && kv_add(&kv, "source", "true") < 0) ||
+            (i->alias && kv_add(&kv, "alias", i->alias) < 0) ||
             kv_add(&kv, "network", container_network_to_string(i->network)) < 0 ||
             kv_add(&kv, "binds", binds) < 0 ||
             kv_add(&kv, "cwd", i->cwd) < 0 || kv_add(&kv, "user", i->user) < 0 ||
@@ -435,6 +437,7 @@ int session_info_from_kv(char *const *kv, SessionInfo *ret) {
             copy_key(kv, "profile_network", false, &ret->profile_network) < 0 ||
             copy_key(kv, "cwd", false, &ret->cwd) < 0 || copy_key(kv, "user", false, &ret->user) < 0 ||
             copy_key(kv, "personality", false, &ret->personality) < 0 ||
+            copy_key(kv, "alias", false, &ret->alias) < 0 ||
             copy_key(kv, "home", false, &ret->home) < 0 || copy_key(kv, "shell", false, &ret->shell) < 0 ||
             copy_key(kv, "groups", false, &ret->groups) < 0)
                 return -ENOMEM;

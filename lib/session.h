@@ -85,6 +85,8 @@ typedef struct SessionPlan {
                                          * @idle_timeout seconds without one (arkose-init --listen-fresh) */
         unsigned idle_timeout;
         const char *chroot;
+        const char *alias;              /* the name the chroot was chosen by, if another (-c stable), for
+                                         * the commands' SCHROOT_ALIAS_NAME; NULL: @chroot */
         const char *version;            /* "3", or "directory" for source=directory chroots */
         const char *personality;        /* chroot_personality() of its architecture: the container's */
         char **lowers;                  /* the tree's layers, topmost first */
@@ -133,6 +135,7 @@ typedef struct SessionInfo {
         SessionKind kind;
         SessionPhase phase;
         char *chroot;
+        char *alias;                    /* SessionPlan's, or NULL */
         char *version;
         char *personality;              /* "linux32" or NULL (SessionPlan) */
         char **lowers;                  /* topmost first */

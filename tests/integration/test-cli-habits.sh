@@ -152,7 +152,7 @@ $U" "$out"
 sid=$("$ARKOSE" -c dvalias --begin-session -n "arkenv-$$")
 out=$(SCHROOT_CHROOT_NAME=host-one "$ARKOSE" -c "session:$sid" --run-session -p -- \
         sh -c 'echo "$SCHROOT_SESSION_ID $SCHROOT_CHROOT_NAME $SCHROOT_ALIAS_NAME"; env | grep -c ^SCHROOT_CHROOT_NAME=')
-expect_eq "--run-session -p: the session's, not the caller's" "arkenv-$$ dv dv
+expect_eq "--run-session -p: the session's (its alias the one it was begun by), not the caller's" "arkenv-$$ dv dvalias
 1" "$out"
 "$ARKOSE" -c "session:$sid" --end-session
 

@@ -132,6 +132,8 @@ static void test_record_round_trip(void **state) {
         assert_string_equal(b.profile_binds[0], "/srv/cache:/var/cache/apt:rw");
         assert_null(b.profile_binds[1]);
         assert_false(b.source);
+        assert_null(b.alias);
+        assert_null(state_get(kv, "alias"));
 }
 
 /* A source session (-c source:NAME --begin-session) says so in its record: its end publishes its layer. */
@@ -142,12 +144,15 @@ static void test_record_source(void **state) {
 
         (void) state;
         p.source = true;
+        p.alias = "stable";
         assert_int_equal(session_info_plan(&p, "bookworm-2", &a), 0);
         assert_true(a.source);
         assert_int_equal(session_info_to_kv(&a, &kv), 0);
         assert_string_equal(state_get(kv, "source"), "true");
         assert_int_equal(session_info_from_kv(kv, &b), 0);
         assert_true(b.source);
+        /* ... and the name it was begun by (SCHROOT_ALIAS_NAME), when another. */
+        assert_string_equal(b.alias, "stable");
         /* Only a detached one: a one-shot session's changes go with it. */
         p.detached = false;
         assert_int_equal(session_info_plan(&p, "bookworm-3", &c), 0);
