@@ -14,7 +14,6 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <poll.h>
 #include <time.h>
@@ -1018,23 +1017,6 @@ SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **
                 .hook_timeout = ctx->config.hook_timeout,
         };
 }
-
-/* apt's binary cache of the package lists (prebuild_apt_caches()), in the tree at its usual place. */
-#define APT_SRCPKGCACHE "var/cache/apt/srcpkgcache.bin"
-
-bool layer_deleted_apt_cache(const char *upper) {
-        _cleanup_free_ char *p = path_join(upper, APT_SRCPKGCACHE);
-        struct stat st;
-
-        /* overlayfs's whiteout: a character device 0:0 in the upper directory. */
-        return p && lstat(p, &st) >= 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
-}
-
-char *const keep_apt_cache_argv[] = {
-        (char *) "/bin/sh", (char *) "-c",
-        (char *) "if command -v apt-cache >/dev/null 2>&1; then apt-cache gencaches >/dev/null 2>&1; fi; exit 0",
-        NULL,
-};
 
 int run_in_layer(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
                  ContainerNetwork network, char **extra_binds, char **argv, bool terminal, int *ret_status) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "arkose-chroot.h"
@@ -120,6 +121,27 @@ static int publish_layer(Context *ctx, const char *name, unsigned parent, char *
         return 0;
 }
 
+/* apt's binary cache of the package lists (prebuild_apt_caches()), in the tree at its usual place. */
+#define APT_SRCPKGCACHE "var/cache/apt/srcpkgcache.bin"
+
+/* Whether the commands that wrote writable layer @upper deleted apt's cache of the package lists (an
+ * "apt-get clean": sbuild-update --clean, an update command of the user's). Every session of the version
+ * it becomes would then rebuild it into its own upper directory (36 MB): keep_apt_cache_argv rebuilds it
+ * once, in the layer. */
+static bool layer_deleted_apt_cache(const char *upper) {
+        _cleanup_free_ char *p = path_join(upper, APT_SRCPKGCACHE);
+        struct stat st;
+
+        /* overlayfs's whiteout: a character device 0:0 in the upper directory. */
+        return p && lstat(p, &st) >= 0 && S_ISCHR(st.st_mode) && st.st_rdev == makedev(0, 0);
+}
+
+static char *keep_apt_cache_argv[] = {
+        (char *) "/bin/sh", (char *) "-c",
+        (char *) "if command -v apt-cache >/dev/null 2>&1; then apt-cache gencaches >/dev/null 2>&1; fi; exit 0",
+        NULL,
+};
+
 /* What update runs, and how: update's own command, or a source chroot's (-c source:NAME). */
 typedef struct UpdateRun {
         char **argv;            /* NULL: root's login shell, on the caller's terminal */
@@ -194,7 +216,7 @@ static int update_run(Context *ctx, const char *spec, const UpdateRun *u) {
                 if (r >= 0)
                         r = run_in_layer(ctx, &ref, ref.lowers, store_staging_layer(staging),
                                          store_staging_work(staging), CONTAINER_NETWORK_NONE, NULL,
-                                         (char **) keep_apt_cache_argv, false, &st);
+                                         keep_apt_cache_argv, false, &st);
                 if (r < 0 || st != 0)
                         log_warning("Failed to rebuild apt's package cache in the new version, ignoring.");
                 if (signals_pending() != 0)
@@ -339,7 +361,7 @@ int source_session_end(Context *ctx, const SessionInfo *si) {
         /* apt's cache, if its commands cleaned it, while its container still runs (a dead one's is left). */
         if (layer_deleted_apt_cache(si->upper) && session_info_state(si) == SESSION_STATE_RUNNING) {
                 _cleanup_(session_leavep) Session *s = NULL;
-                AttachPlan attach = { .argv = (char **) keep_apt_cache_argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+                AttachPlan attach = { .argv = keep_apt_cache_argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
                 int status = 0;
 
                 if (session_open(ctx->state_dir, si->id, &s) >= 0 &&

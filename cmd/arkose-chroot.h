@@ -251,12 +251,6 @@ int session_mount_namespace(Context *ctx);
 SessionPlan layer_session_plan(const Context *ctx, const ChrootRef *ref, char **lowers, const char *upper,
                                const char *work, ContainerNetwork network, char **binds);
 
-/* Whether the commands that wrote writable layer @upper deleted apt's cache of the package lists (an "apt-get
- * clean": sbuild-update --clean, an update command of the user's). Every session of the version it
- * becomes would then rebuild it into its own upper directory (36 MB): the command keep_apt_cache_argv
- * rebuilds it once, in the layer. */
-bool layer_deleted_apt_cache(const char *upper);
-extern char *const keep_apt_cache_argv[];
 /* Runs @argv (NULL: root's login shell) in a session of layer_session_plan(), with @extra_binds and,
  * with the host's network, its resolv.conf bound, on a pseudo-terminal of its own with @terminal: how
  * update makes a new layer. The caller is in a private mount namespace. Returns 0 and the command's
