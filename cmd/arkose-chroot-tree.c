@@ -107,8 +107,16 @@ void prebuild_apt_caches(const char *rootfs) {
         (void) waitpid(pid, &status, 0);
 }
 
+/* The tool that makes @def's tree: --bootstrap, the definition's bootstrap=, arkose.conf's, else
+ * debootstrap. */
+static const char *bootstrap_tool(const Context *ctx, const ChrootDef *def) {
+        return ctx->bootstrap ?: def->bootstrap ?: ctx->config.bootstrap ?: "debootstrap";
+}
+
 static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         _cleanup_(store_staging_freep) StoreStaging *staging = NULL;
+        const char *tool = bootstrap_tool(ctx, def);
+        bool mm = streq(tool, "mmdebstrap");
         _cleanup_free_ char *mirror = NULL, *tree = NULL, *log_path = NULL, *reason = NULL, *manifest = NULL;
         _cleanup_close_ int lock = -EBADF;
         unsigned version;
@@ -141,12 +149,13 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         if (!log_path)
                 return log_oom();
 
-        printf("Creating chroot '%s': debootstrap %s (%s) from %s\n", def->name, def->suite,
+        printf("Creating chroot '%s': %s %s (%s) from %s\n", def->name, tool, def->suite,
                def->variant ?: "buildd", mirror);
         fflush(stdout);
 
         signals_install();
         DebootstrapPlan plan = {
+                .tool = tool,
                 .suite = def->suite,
                 .variant = def->variant ?: "buildd",
                 .architecture = def->architecture,
@@ -162,8 +171,8 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         if (signals_pending() != 0)
                 return log_error_errno(-EINTR, "Creating '%s' was interrupted; nothing was kept", def->name);
         if (r == -ENOENT || r == -EACCES)
-                return log_error_errno(r, "Failed to run debootstrap: %m (is the debootstrap package installed?)");
-        if (r < 0 && reason && startswith(reason, "E: No such script") && !def->script)
+                return log_error_errno(r, "Failed to run %s: %m (is the %s package installed?)", tool, tool);
+        if (r < 0 && reason && startswith(reason, "E: No such script") && !def->script && !mm)
                 /* A suite newer than this debootstrap: its family's script does (debootstrap's own
                  * newer releases link it so). */
                 return log_error_errno(r, "Failed to create '%s': debootstrap failed: %s; for a suite newer "
@@ -171,7 +180,7 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                                        reason, def->distribution == CHROOT_DISTRIBUTION_UBUNTU ? "gutsy" : "sid",
                                        def->path ?: "its definition", log_path);
         if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': debootstrap failed: %s (full log: %s)", def->name,
+                return log_error_errno(r, "Failed to create '%s': %s failed: %s (full log: %s)", def->name, tool,
                                        reason ?: "see the log", log_path);
 
         prebuild_apt_caches(store_staging_rootfs(staging));
@@ -189,7 +198,7 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         if (uname(&u) < 0)
                 return -errno;
         char *info[] = {
-                (char *) "method", (char *) "debootstrap",
+                (char *) "method", (char *) tool,
                 (char *) "suite", def->suite,
                 (char *) "variant", def->variant ?: (char *) "buildd",
                 (char *) "architecture", def->architecture ?: (char *) "host",
@@ -438,6 +447,7 @@ static int info_one(Context *ctx, const char *spec, bool source) {
         if (ref.def->source == CHROOT_SOURCE_DEBOOTSTRAP) {
                 printf("  %-22s %s\n", "Suite", ref.def->suite);
                 printf("  %-22s %s\n", "Variant", ref.def->variant ?: "buildd");
+                printf("  %-22s %s\n", "Bootstrap", bootstrap_tool(ctx, ref.def));
                 printf("  %-22s %s\n", "Mirror", ctx->mirror ?: ref.def->mirror ?: "(host apt sources)");
         }
         if (have_tree) {

@@ -47,6 +47,7 @@ bool arg_isolate_network = false;
 static char *arg_state_dir = NULL;
 static char *arg_config_dir = NULL;
 static char *arg_mirror = NULL;
+static char *arg_bootstrap = NULL;
 static bool arg_list = false;
 static bool arg_info = false;
 
@@ -202,7 +203,7 @@ static void help(void) {
                "  arkose-chroot -c SESSION --end-session | --recover-session\n"
                "  arkose-chroot sessions [--json]             sessions and their state\n"
                "  arkose-chroot recover                       remove what killed sessions and builds left behind\n"
-               "  arkose-chroot create NAME [--mirror URL]\n"
+               "  arkose-chroot create NAME [--mirror URL] [--bootstrap debootstrap|mmdebstrap]\n"
                "  arkose-chroot list              (also -l / --list)\n"
                "  arkose-chroot info NAME[@VERSION]  (also -i / --info [-c NAME])\n"
                "  arkose-chroot update NAME [--command CMD]   new version: apt upgrade, or CMD\n"
@@ -257,6 +258,8 @@ static void help(void) {
                "      --isolate-network   COMMAND gets no network but loopback, even in a session that has\n"
                "                          one (sbuild's build step; one-shot: the session gets none)\n"
                "      --mirror URL        mirror for create (default: definition, config, host apt)\n"
+               "      --bootstrap TOOL    create with debootstrap or mmdebstrap (default: definition, config,\n"
+               "                          debootstrap)\n"
                "      --schroot-config DIR  import-schroot: schroot's configuration (default /etc/schroot)\n"
                "      --dry-run           import-schroot: print the definitions, write nothing\n"
                "\n"
@@ -305,6 +308,7 @@ enum {
         ARG_STATE_DIR = 0x100,
         ARG_CONFIG_DIR,
         ARG_MIRROR,
+        ARG_BOOTSTRAP,
         ARG_TMPFS,
         ARG_NETWORK,
         ARG_VERSION,
@@ -360,6 +364,7 @@ static const struct option options[] = {
         { "tmpfs", no_argument, NULL, ARG_TMPFS },
         { "network", required_argument, NULL, ARG_NETWORK },
         { "mirror", required_argument, NULL, ARG_MIRROR },
+        { "bootstrap", required_argument, NULL, ARG_BOOTSTRAP },
         { "state-dir", required_argument, NULL, ARG_STATE_DIR },
         { "config-dir", required_argument, NULL, ARG_CONFIG_DIR },
         { "version", no_argument, NULL, ARG_VERSION },
@@ -481,6 +486,12 @@ static int parse_options(int argc, char **argv) {
                 case ARG_MIRROR:
                         free(arg_mirror);
                         arg_mirror = strdup(optarg);
+                        break;
+                case ARG_BOOTSTRAP:
+                        if (!streq(optarg, "debootstrap") && !streq(optarg, "mmdebstrap"))
+                                return log_usage("--bootstrap takes debootstrap or mmdebstrap, not '%s'", optarg);
+                        free(arg_bootstrap);
+                        arg_bootstrap = strdup(optarg);
                         break;
                 case ARG_STATE_DIR:
                         free(arg_state_dir);
@@ -743,6 +754,8 @@ static int context_init(Context *ctx) {
                 return log_oom();
         if (arg_mirror && !(ctx->mirror = strdup(arg_mirror)))
                 return log_oom();
+        if (arg_bootstrap && !(ctx->bootstrap = strdup(arg_bootstrap)))
+                return log_oom();
         return 0;
 }
 
@@ -756,6 +769,7 @@ static void context_done(Context *ctx) {
         strv_free(ctx->profile_dirs);
         free(ctx->apparmor_template);
         free(ctx->mirror);
+        free(ctx->bootstrap);
         arkose_config_done(&ctx->config);
 }
 

@@ -99,6 +99,7 @@ typedef struct Context {
         char **profile_dirs;    /* config_dir/profiles.d, data_dir/profiles, data_dir/confs/profiles */
         char *apparmor_template;
         char *mirror;           /* --mirror */
+        char *bootstrap;        /* --bootstrap */
         ArkoseConfig config;
 } Context;
 

@@ -110,6 +110,7 @@ ChrootDef *chroot_def_free(ChrootDef *d) {
         free(d->mirror);
         free(d->keyring);
         free(d->script);
+        free(d->bootstrap);
         free(d->directory);
         free(d->url);
         free(d->sha256);
@@ -195,6 +196,12 @@ static int parse_variant(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+static int parse_bootstrap(const char *value, void *field) {
+        if (!streq(value, "debootstrap") && !streq(value, "mmdebstrap"))
+                return -EINVAL;
+        return parse_string(value, field);
+}
+
 static int parse_sha256(const char *value, void *field) {
         if (strlen(value) != 64 || strspn(value, "0123456789abcdefABCDEF") != 64)
                 return -EINVAL;
@@ -254,6 +261,7 @@ static const ConfigKey chroot_keys[] = {
         DEF_KEY("mirror", parse_mirror, mirror),
         DEF_KEY("keyring", parse_abs_path, keyring),
         DEF_KEY("script", parse_word, script),
+        DEF_KEY("bootstrap", parse_bootstrap, bootstrap),
         DEF_KEY("directory", parse_abs_path, directory),
         DEF_KEY("url", parse_string, url),
         DEF_KEY("sha256", parse_sha256, sha256),
@@ -271,6 +279,7 @@ static const ConfigKey main_keys[] = {
         MAIN_KEY("state-dir", parse_abs_path, state_dir),
         MAIN_KEY("mirror", parse_mirror, mirror),
         MAIN_KEY("default-chroot", parse_word, default_chroot),
+        MAIN_KEY("bootstrap", parse_bootstrap, bootstrap),
         MAIN_KEY("hook-timeout", parse_unsigned, hook_timeout),
         MAIN_KEY("spare-sessions", parse_boolean, spare_sessions),
         MAIN_KEY("spare-idle-timeout", parse_unsigned, spare_idle_timeout),
@@ -597,6 +606,7 @@ void arkose_config_done(ArkoseConfig *c) {
         free(c->state_dir);
         free(c->mirror);
         free(c->default_chroot);
+        free(c->bootstrap);
         *c = (ArkoseConfig) {};
 }
 

@@ -50,6 +50,7 @@ typedef struct ChrootDef {
         char *keyring;          /* debootstrap --keyring, optional */
         char *script;           /* debootstrap's script (a name in its scripts directory, or a path), for a
                                  * suite newer than the host's debootstrap; NULL: the suite's own */
+        char *bootstrap;        /* "debootstrap" or "mmdebstrap"; NULL: arkose.conf's, else debootstrap */
         char *directory;        /* source=directory: the tree, an absolute path */
         char *url;              /* source=tarball: the URL or local path */
         char *sha256;           /* source=tarball: 64 hex digits */
@@ -121,6 +122,8 @@ typedef struct ArkoseConfig {
         char *state_dir;        /* [main] state-dir */
         char *mirror;           /* [main] mirror: default mirror for Debian definitions */
         char *default_chroot;   /* [main] default-chroot */
+        char *bootstrap;        /* [main] bootstrap: "debootstrap" or "mmdebstrap" for definitions that name
+                                 * none; NULL: debootstrap */
         unsigned hook_timeout;  /* [main] hook-timeout, seconds, default 60 */
         bool spare_sessions;    /* [main] spare-sessions, default yes: a one-shot session leaves a spare
                                  * for the next one of the same plan (lib/spare.h) */

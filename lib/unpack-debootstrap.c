@@ -33,25 +33,37 @@ static int join_words(char *const *l, char **ret) {
         return 0;
 }
 
+static bool tool_is_mmdebstrap(const DebootstrapPlan *plan) {
+        return plan->tool && streq(plan->tool, "mmdebstrap");
+}
+
 int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
+        bool mm;
         int r;
 
         if (!plan || isempty(plan->suite) || isempty(plan->mirror) || !path_is_absolute(plan->target) ||
             plan->suite[0] == '-' || plan->mirror[0] == '-' || (plan->script && (isempty(plan->script) ||
             plan->script[0] == '-')))
                 return -EINVAL;
+        if (plan->tool && !streq(plan->tool, "debootstrap") && !streq(plan->tool, "mmdebstrap"))
+                return -EINVAL;
+        mm = tool_is_mmdebstrap(plan);
 
-        r = strv_extend(&argv, plan->program ?: "debootstrap");
+        r = strv_extend(&argv, mm ? "mmdebstrap" : "debootstrap");
         if (r < 0)
                 return r;
-        if (plan->variant && !streq(plan->variant, "default")) {
-                r = strv_extendf(&argv, "--variant=%s", plan->variant);
+        if (mm && (strv_extend(&argv, "--mode=root") < 0 || strv_extend(&argv, "--format=directory") < 0 ||
+                   strv_extend(&argv, "--skip=cleanup/apt/lists") < 0))
+                return -ENOMEM;
+        if (plan->variant && (mm || !streq(plan->variant, "default"))) {
+                r = strv_extendf(&argv, "--variant=%s",
+                                 mm && streq(plan->variant, "default") ? "debootstrap" : plan->variant);
                 if (r < 0)
                         return r;
         }
         if (plan->architecture) {
-                r = strv_extendf(&argv, "--arch=%s", plan->architecture);
+                r = strv_extendf(&argv, mm ? "--architectures=%s" : "--arch=%s", plan->architecture);
                 if (r < 0)
                         return r;
         }
@@ -79,9 +91,9 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
                         return r;
         }
         /* debootstrap takes no "--": the suite and mirror were checked not to look like options. */
-        if (strv_extend(&argv, plan->suite) < 0 ||
+        if ((mm && strv_extend(&argv, "--") < 0) || strv_extend(&argv, plan->suite) < 0 ||
             strv_extend(&argv, plan->target) < 0 || strv_extend(&argv, plan->mirror) < 0 ||
-            (plan->script && strv_extend(&argv, plan->script) < 0))
+            (!mm && plan->script && strv_extend(&argv, plan->script) < 0))
                 return -ENOMEM;
         *ret = TAKE_PTR(argv);
         return 0;
@@ -100,10 +112,14 @@ static _noreturn_ void debootstrap_child(char **argv, int out_fd) {
         if (null_fd < 0 || dup2(null_fd, STDIN_FILENO) < 0 || dup2(out_fd, STDOUT_FILENO) < 0 ||
             dup2(out_fd, STDERR_FILENO) < 0)
                 _exit(127);
-        /* A sane environment: debootstrap runs maintainer scripts with it. */
+        /* A sane environment: the tool runs maintainer scripts with it. */
+        const char *epoch = getenv("SOURCE_DATE_EPOCH");
+        _cleanup_free_ char *epoch_env = NULL;
+        if (!isempty(epoch) && strspn(epoch, "0123456789") == strlen(epoch) && strlen(epoch) < 20)
+                epoch_env = strdup_printf("SOURCE_DATE_EPOCH=%s", epoch);
         char *envp[] = { (char *) "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                          (char *) "LC_ALL=C.UTF-8", (char *) "DEBIAN_FRONTEND=noninteractive", (char *) "HOME=/root",
-                         NULL };
+                         epoch_env, NULL };
         execvpe(argv[0], argv, envp);
         fprintf(stderr, "E: Failed to execute %s: %m\n", argv[0]);
         _exit(127);
@@ -181,7 +197,7 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                         line[n - 1] = '\0';
                 if (startswith(line, "I: "))
                         show_progress(line, tty, stage, sizeof(stage));
-                else if (startswith(line, "E: ")) {
+                else if (startswith(line, "E: ") && (!reason || !tool_is_mmdebstrap(plan))) {
                         free(reason);
                         reason = strdup(line);
                 }
@@ -196,6 +212,8 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                 return r;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
+        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && reason && startswith(reason, "E: Failed to execute "))
+                return -ENOENT;
         if (ret_reason)
                 *ret_reason = TAKE_PTR(reason);
         return WIFSIGNALED(status) ? -EINTR : -EPROTO;

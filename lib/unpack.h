@@ -4,33 +4,40 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-/* unpack: filling a staging rootfs — by running debootstrap (unpack-debootstrap.c), or by extracting a
+/* unpack: filling a staging rootfs — by running debootstrap or mmdebstrap (unpack-debootstrap.c), or by extracting a
  * tarball with libarchive (unpack-archive.c, the sole includer of <archive.h>) — and writing a tree back
  * out as a tarball. */
 
 typedef struct DebootstrapPlan {
+        const char *tool;               /* "debootstrap" (NULL) or "mmdebstrap" */
         const char *suite;
-        const char *variant;            /* "minbase", "buildd"; NULL: debootstrap's default */
+        const char *variant;            /* "minbase", "buildd", "default"; NULL: the tool's default */
         const char *architecture;       /* NULL: the host's */
         char **components;
         char **packages;
         const char *mirror;
         const char *keyring;
         const char *target;
-        const char *script;             /* debootstrap's SCRIPT argument; NULL: the suite's */
-        const char *program;            /* NULL: "debootstrap" */
+        const char *script;             /* debootstrap's SCRIPT argument; NULL: the suite's. mmdebstrap needs
+                                         * none (it reads any suite's Release) and ignores it. */
 } DebootstrapPlan;
 
-/* Builds debootstrap's argv for @plan. Pure. Returns 0 and *ret, or -EINVAL/-ENOMEM. */
+/* Builds the argv of @plan's tool. Pure. Returns 0 and *ret, or -EINVAL/-ENOMEM.
+ * mmdebstrap runs as root into the directory (--mode=root --format=directory), and keeps apt's package
+ * lists (--skip=cleanup/apt/lists), as debootstrap does, so that the tree's apt works offline at once;
+ * "default" is its "debootstrap" variant (Priority: important, debootstrap's default). */
 int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret);
 
 /* Called with the pid of a child as soon as it runs, so that the caller can forward signals to it. */
 typedef void (*UnpackChildNotify)(pid_t pid);
 
-/* Runs debootstrap for @plan, writing its whole output to @log_path and showing its progress on
- * stderr (one updating line on a terminal, one line per stage otherwise). On failure, returns
- * -EPROTO (exit status) or -EINTR (killed by a signal) and sets *ret_reason to debootstrap's last
- * error line ("E: ..."), or NULL when it printed none. Logs nothing itself. */
+/* Runs @plan's tool, writing its whole output to @log_path and showing its progress on stdout (one
+ * updating line on a terminal, one line per stage otherwise). SOURCE_DATE_EPOCH, when set to digits in
+ * our environment, is passed on (mmdebstrap then makes the same files from the same packages). On
+ * failure, returns -ENOENT when the tool is not installed, -EPROTO (exit status) or -EINTR (killed by a
+ * signal) and sets *ret_reason to the error line that names the cause ("E: ..."; debootstrap's last,
+ * mmdebstrap's first, since mmdebstrap's later ones only say that a step failed), or NULL when it
+ * printed none. Logs nothing itself. */
 int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, UnpackChildNotify notify,
                            char **ret_reason);
 

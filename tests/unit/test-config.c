@@ -81,6 +81,7 @@ static void test_parse_full(void **state) {
         assert_int_equal(strv_length(d->aliases), 2);
         assert_string_equal(d->aliases[0], "stable");
         assert_string_equal(d->aliases[1], "testing-alias");
+        assert_string_equal(d->bootstrap, "mmdebstrap");
 }
 
 static void test_parse_defaults(void **state) {
@@ -96,6 +97,7 @@ static void test_parse_defaults(void **state) {
         assert_null(d->architecture);
         assert_null(d->aliases);
         assert_null(d->packages);
+        assert_null(d->bootstrap); /* arkose.conf's, else debootstrap: chosen by the caller */
 
         assert_int_equal(chroot_def_parse_file(CONF("good-directory.conf"), "fixture", &dir, NULL, NULL), 0);
         assert_int_equal(dir->source, CHROOT_SOURCE_DIRECTORY);
@@ -120,6 +122,7 @@ static void test_error_describe(void **state) {
                 { "bad-unknown-section.conf", "unknown key 'suite' in [main]", -EINVAL },
                 { "bad-variant.conf", "invalid value 'fat' for 'variant'", -EINVAL },
                 { "bad-source.conf", "invalid value 'nfs' for 'source'", -EINVAL },
+                { "bad-bootstrap.conf", "invalid value 'cdebootstrap' for 'bootstrap'", -EINVAL },
                 { "bad-duplicate.conf", "'suite' is given again (first on line 2); it is given once in [chroot]",
                   -ENOTUNIQ },
                 { "bad-tarball-no-sha256.conf", "'sha256' is missing, or does not fit with the other keys", -EINVAL },
@@ -156,6 +159,7 @@ static void test_parse_malformed(void **state) {
                 { "bad-unknown-section.conf", 4, NULL },
                 { "bad-source.conf", 2, "source" },
                 { "bad-variant.conf", 3, "variant" },
+                { "bad-bootstrap.conf", 3, "bootstrap" },
                 { "bad-relative-directory.conf", 3, "directory" },
                 { "bad-tarball-no-sha256.conf", 0, "sha256" },
                 { "bad-sha256.conf", 4, "sha256" },
@@ -284,11 +288,13 @@ static void test_main_config(void **state) {
         assert_string_equal(c.state_dir, "/srv/arkose");
         assert_string_equal(c.mirror, "http://mirror.invalid/debian");
         assert_int_equal(c.hook_timeout, 5);
+        assert_string_equal(c.bootstrap, "mmdebstrap");
         arkose_config_done(&c);
 
         /* A missing file gives the defaults. */
         assert_int_equal(arkose_config_parse_file(CONF("nonexistent.conf"), &c, NULL, NULL), 0);
         assert_null(c.state_dir);
+        assert_null(c.bootstrap);
         assert_int_equal(c.hook_timeout, 60);
         arkose_config_done(&c);
 

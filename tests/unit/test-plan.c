@@ -308,6 +308,55 @@ static void test_debootstrap_argv(void **state) {
         p.mirror = "http://m/";
         p.target = "relative";
         assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+        p.target = "/s/rootfs";
+        p.tool = "cdebootstrap";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
+}
+
+static void test_mmdebstrap_argv(void **state) {
+        _cleanup_strv_free_ char **a = NULL, **b = NULL;
+        char *components[] = { (char *) "main", (char *) "contrib", NULL };
+        char *packages[] = { (char *) "debhelper", NULL };
+        DebootstrapPlan p = {
+                .tool = "mmdebstrap", .suite = "bookworm", .variant = "buildd", .architecture = "arm64",
+                .components = components, .packages = packages, .mirror = "http://mirror.invalid/debian",
+                .keyring = "/usr/share/keyrings/debian-archive-keyring.gpg", .target = "/s/rootfs",
+                .script = "sid",
+        };
+        (void) state;
+
+        assert_int_equal(unpack_debootstrap_argv(&p, &a), 0);
+        assert_int_equal(strv_length(a), 13);
+        assert_string_equal(a[0], "mmdebstrap");
+        /* As root into the directory, keeping apt's lists as debootstrap does. */
+        assert_string_equal(a[1], "--mode=root");
+        assert_string_equal(a[2], "--format=directory");
+        assert_string_equal(a[3], "--skip=cleanup/apt/lists");
+        assert_string_equal(a[4], "--variant=buildd");
+        assert_string_equal(a[5], "--architectures=arm64");
+        assert_string_equal(a[6], "--components=main,contrib");
+        assert_string_equal(a[7], "--include=debhelper");
+        assert_string_equal(a[8], "--keyring=/usr/share/keyrings/debian-archive-keyring.gpg");
+        assert_string_equal(a[9], "--");
+        assert_string_equal(a[10], "bookworm");
+        assert_string_equal(a[11], "/s/rootfs");
+        /* No script: mmdebstrap needs none, whatever the suite. */
+        assert_string_equal(a[12], "http://mirror.invalid/debian");
+        assert_null(a[13]);
+
+        /* debootstrap's default variant is mmdebstrap's "debootstrap" (debootstrap drops "default"). */
+        p.variant = "default";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), 0);
+        assert_string_equal(b[4], "--variant=debootstrap");
+        b = strv_free(b);
+        p.tool = "debootstrap";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), 0);
+        assert_string_equal(b[1], "--arch=arm64");
+        b = strv_free(b);
+
+        p.tool = "mmdebstrap";
+        p.suite = "--help";
+        assert_int_equal(unpack_debootstrap_argv(&p, &b), -EINVAL);
 }
 
 int main(void) {
@@ -319,6 +368,7 @@ int main(void) {
                 cmocka_unit_test(test_container_plan_fresh),
                 cmocka_unit_test(test_overlay_options),
                 cmocka_unit_test(test_debootstrap_argv),
+                cmocka_unit_test(test_mmdebstrap_argv),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
