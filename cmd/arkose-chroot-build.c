@@ -383,7 +383,9 @@ static int build_prepare(Context *ctx, Build *b, const char *what) {
         lock = path_join(b->dir, "lock");
         if (!lock)
                 return log_oom();
-        b->lock_fd = lock_file(lock, LOCK_MODE_EXCLUSIVE, false);
+        /* In place already locked: a concurrent build's sweep takes a lock file it can lock for a killed
+         * build's, and removes its directory. */
+        b->lock_fd = lock_file_new(lock, LOCK_MODE_EXCLUSIVE);
         if (b->lock_fd < 0)
                 return log_error_errno(b->lock_fd, "Failed to lock '%s': %m", lock);
         b->build = path_join(b->dir, "build");

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -45,6 +48,32 @@ int lock_file(const char *path, LockMode mode, bool wait) {
 
 int lock_file_existing(const char *path, LockMode mode, bool wait) {
         return lock_file_internal(path, mode, wait, false);
+}
+
+int lock_file_new(const char *path, LockMode mode) {
+        struct flock fl = {
+                .l_type = mode == LOCK_MODE_EXCLUSIVE ? F_WRLCK : F_RDLCK,
+                .l_whence = SEEK_SET,
+        };
+        size_t n = strlen(path);
+        _cleanup_free_ char *tmp = malloc(n + sizeof(".new-XXXXXX"));
+        _cleanup_close_ int fd = -EBADF;
+        int r;
+
+        if (!tmp)
+                return -ENOMEM;
+        memcpy(tmp, path, n);
+        memcpy(tmp + n, ".new-XXXXXX", sizeof(".new-XXXXXX"));
+        fd = mkostemp(tmp, O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        if (fchmod(fd, 0644) < 0 || fcntl(fd, F_OFD_SETLK, &fl) < 0 ||
+            renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) < 0) {
+                r = -errno;
+                (void) unlink(tmp);
+                return r;
+        }
+        return TAKE_FD(fd);
 }
 
 int lock_file_remove(const char *path, int fd) {

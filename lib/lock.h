@@ -22,6 +22,13 @@ int lock_file(const char *path, LockMode mode, bool wait);
  * that its holder may be removing, where a file made anew would be in the way of its removal. */
 int lock_file_existing(const char *path, LockMode mode, bool wait);
 
+/* Makes the new lock file @path, already locked: created under a temporary name beside it, locked, then
+ * renamed into place (never over an existing file), so that nobody ever finds @path unlocked. For a lock that
+ * a sweep takes as abandoned when it can lock it (lock_file_existing()): a lock_file() of a new file gives
+ * the sweep an instant between the file's creation and its lock. Returns the locked fd (O_CLOEXEC), or
+ * -EEXIST when @path is there, or -errno. */
+int lock_file_new(const char *path, LockMode mode);
+
 /* Removes the lock file @path, whose exclusive lock the caller holds as @fd (from lock_file()), for
  * when what it guards is gone: whoever waits for it locks a new file at @path. Keep @fd open until
  * done. Returns 0, -ESTALE when @fd is no longer @path's file, or -errno. */

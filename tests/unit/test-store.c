@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -214,6 +215,40 @@ static void test_lock_existing(void **state) {
         assert_int_equal(rm_rf(dir), 0);
 }
 
+/* lock_file_new() puts a lock file in place already locked: a sweep (lock_file_existing()) never finds it
+ * unlocked, as it could between a lock_file()'s creation of a new file and its lock, and then removed a
+ * concurrent build's directory ("Failed to lock ...: No such file or directory"). */
+static void test_lock_new(void **state) {
+        _cleanup_free_ char *dir = make_tmp();
+        _cleanup_free_ char *p = path_join(dir, "lock");
+        struct dirent *de;
+        DIR *d;
+        int fd, other, entries = 0;
+        (void) state;
+
+        fd = lock_file_new(p, LOCK_MODE_EXCLUSIVE);
+        assert_true(fd >= 0);
+        assert_int_equal(lock_file_existing(p, LOCK_MODE_EXCLUSIVE, false), -EBUSY);
+        assert_true(lock_is_held(p, LOCK_MODE_SHARED));
+        /* Never over an existing one, and no temporary file left either way. */
+        assert_int_equal(lock_file_new(p, LOCK_MODE_EXCLUSIVE), -EEXIST);
+        d = opendir(dir);
+        assert_non_null(d);
+        while ((de = readdir(d)))
+                if (!dot_or_dot_dot(de->d_name)) {
+                        assert_string_equal(de->d_name, "lock");
+                        entries++;
+                }
+        closedir(d);
+        assert_int_equal(entries, 1);
+        close(fd);
+        other = lock_file_existing(p, LOCK_MODE_EXCLUSIVE, false);
+        assert_true(other >= 0);
+        close(other);
+        assert_int_equal(lock_file_new("/nonexistent-dir/lock", LOCK_MODE_EXCLUSIVE), -ENOENT);
+        assert_int_equal(rm_rf(dir), 0);
+}
+
 static void test_state_roundtrip(void **state) {
         _cleanup_free_ char *dir = make_tmp();
         _cleanup_free_ char *p = path_join(dir, "x.json");
@@ -386,6 +421,7 @@ int main(void) {
                 cmocka_unit_test(test_lock_contention),
                 cmocka_unit_test(test_lock_removed_while_waiting),
                 cmocka_unit_test(test_lock_existing),
+                cmocka_unit_test(test_lock_new),
                 cmocka_unit_test(test_state_roundtrip),
                 cmocka_unit_test(test_gc_select),
                 cmocka_unit_test(test_remove_refusal),
