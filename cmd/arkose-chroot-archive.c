@@ -155,6 +155,11 @@ int import_tree(Context *ctx, const char *name, const char *source, const char *
                 (char *) "parent", (char *) "",
                 NULL,
         };
+        {
+                _cleanup_free_ char *what = strdup_printf("Chroot '%s'", name);
+                if (what)
+                        vsyscall_warn(store_staging_rootfs(staging), what);
+        }
         r = store_staging_publish(staging, info, &version);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish '%s': %m", name);

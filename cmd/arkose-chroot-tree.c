@@ -206,6 +206,11 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 (char *) "parent", (char *) "",
                 NULL,
         };
+        {
+                _cleanup_free_ char *what = strdup_printf("Chroot '%s'", def->name);
+                if (what)
+                        vsyscall_warn(store_staging_rootfs(staging), what);
+        }
         r = store_staging_publish(staging, info, &version);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish '%s': %m", def->name);
@@ -483,6 +488,22 @@ static int info_one(Context *ctx, const char *spec, bool source) {
                         for (const char *c = text; *c; c++)
                                 packages += *c == '\n';
                         printf("  %-22s %u (list: %s)\n", "Packages", packages, manifest);
+                }
+        }
+        if (have_tree) {
+                /* dpkg's status is in the topmost layer that changed it. */
+                _cleanup_free_ char *libc = NULL;
+                char *const single[] = { ref.rootfs, NULL };
+
+                for (char *const *l = ref.lowers ?: single; *l; l++) {
+                        _cleanup_free_ char *status = path_join(*l, "var/lib/dpkg/status");
+
+                        if (!status || access(status, F_OK) < 0)
+                                continue;
+                        if (vsyscall_check(*l, &libc) > 0)
+                                printf("  %-22s needed by libc6 %s, and not mapped by this kernel: its programs die of "
+                                       "SIGSEGV (boot with vsyscall=emulate)\n", "Vsyscall", libc);
+                        break;
                 }
         }
         printf("\n");

@@ -862,6 +862,26 @@ int chroot_ref_check_runnable(const ChrootRef *r) {
         return 0;
 }
 
+int vsyscall_check(const char *root, char **ret_libc_version) {
+        _cleanup_free_ char *status = path_join(root, "var/lib/dpkg/status");
+        struct utsname u;
+
+        if (!status)
+                return -ENOMEM;
+        if (uname(&u) < 0)
+                return 0;
+        return arch_vsyscall_missing(status, u.machine, "/proc/self/maps", ret_libc_version);
+}
+
+void vsyscall_warn(const char *root, const char *what) {
+        _cleanup_free_ char *version = NULL;
+
+        if (vsyscall_check(root, &version) > 0)
+                log_warning("%s: its C library, libc6 %s, calls the kernel's vsyscall page, which this kernel does "
+                            "not map (vsyscall=none, Debian's default): its programs die of SIGSEGV until the host "
+                            "boots with vsyscall=emulate", what, version);
+}
+
 int context_log_no_chroot(Context *ctx, const char *name, bool create) {
         _cleanup_strv_free_ char **names = NULL, **trees = NULL;
         SessionInfo *si = NULL;

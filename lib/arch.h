@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
+#include <stdbool.h>
+
 /* Which Debian architectures this host runs: its own, the 32-bit ones its kernel runs (chroot_personality()),
  * and the others through qemu-user's binfmt_misc handlers. A handler must have flag F ("fix binary": the
  * kernel opens the interpreter when it is registered), so that it works in a session, whose tree has no
@@ -27,3 +29,26 @@ typedef enum ArchRunner {
  * it (no handler, a disabled one, binfmt_misc not mounted, no qemu for @arch), -EPERM for a handler
  * without flag F; -ENOMEM. */
 int arch_runner(const char *arch, const char *host_machine, const char *binfmt_dir, char **ret_handler);
+
+/* x86-64's legacy vsyscall page, at a fixed address: (e)glibc 2.13 and earlier call it for time() and
+ * gettimeofday() (Debian wheezy and older, Ubuntu before 12.04). Debian's kernels do not map it since
+ * Linux 4.8 (vsyscall=none), and such programs die of SIGSEGV; vsyscall=emulate on the kernel's command line
+ * (or xonly, upstream's default) brings it back. */
+
+/* Whether the C library of Debian version @version (libc6's: "2.13-38+deb7u10", "2.36-9+deb12u4") calls
+ * the vsyscall page: before 2.14. An unparsable version: false. Pure. */
+bool arch_glibc_needs_vsyscall(const char *version);
+
+/* Whether the kernel maps the vsyscall page, read from @maps_path (/proc/self/maps): 1, 0, or -errno. */
+int arch_vsyscall_mapped(const char *maps_path);
+
+/* The Version of @package, installed, for Debian architecture @arch (or "all"), in the dpkg status file
+ * @status_path: 0 and *ret (newly allocated), -ENOENT when it is not installed, or -errno. */
+int arch_dpkg_installed_version(const char *status_path, const char *package, const char *arch, char **ret);
+
+/* Whether the amd64 programs of a tree whose dpkg status file is @status_path die on this host for want of
+ * the vsyscall page: an x86_64 kernel (@host_machine) that does not map it (@maps_path) and the tree's
+ * amd64 libc6 older than 2.14. Returns 1 and *ret_libc_version (newly allocated), 0 (including any other
+ * host, or no libc6 for amd64), or -ENOMEM. Reads nothing on another machine. */
+int arch_vsyscall_missing(const char *status_path, const char *host_machine, const char *maps_path,
+                          char **ret_libc_version);

@@ -76,10 +76,87 @@ static void test_runner(void **state) {
         assert_int_equal(rm_rf(dir), 0);
 }
 
+static void test_glibc_versions(void **state) {
+        (void) state;
+        /* (e)glibc 2.13 and earlier call the vsyscall page: wheezy's, squeeze's, etch's. */
+        assert_true(arch_glibc_needs_vsyscall("2.13-38+deb7u10"));
+        assert_true(arch_glibc_needs_vsyscall("2.11.3-4+deb6u11"));
+        assert_true(arch_glibc_needs_vsyscall("2.3.6.ds1-13etch10")); /* minor 3, not 30 */
+        assert_true(arch_glibc_needs_vsyscall("1:2.13-1"));           /* an epoch */
+        /* 2.14 and later do not: precise's eglibc 2.15, bookworm's 2.36. */
+        assert_false(arch_glibc_needs_vsyscall("2.14-1"));
+        assert_false(arch_glibc_needs_vsyscall("2.15-0ubuntu10.18"));
+        assert_false(arch_glibc_needs_vsyscall("2.36-9+deb12u4"));
+        assert_false(arch_glibc_needs_vsyscall("3.0-1"));
+        /* Not a version: nothing said. */
+        assert_false(arch_glibc_needs_vsyscall(""));
+        assert_false(arch_glibc_needs_vsyscall(NULL));
+        assert_false(arch_glibc_needs_vsyscall("two.13"));
+        assert_false(arch_glibc_needs_vsyscall("2"));
+        assert_false(arch_glibc_needs_vsyscall("2."));
+}
+
+/* A dpkg status file: libc6 for i386 (multiarch) first, a removed libc6-dev, then amd64's libc6. */
+static const char status_old[] =
+        "Package: libc6\nStatus: install ok installed\nArchitecture: i386\nVersion: 2.36-9\n\n"
+        "Package: libc6-dev\nStatus: deinstall ok config-files\nArchitecture: amd64\nVersion: 2.13-1\n\n"
+        "Package: libc6\nStatus: install ok installed\nPriority: required\nArchitecture: amd64\n"
+        "Multi-Arch: same\nVersion: 2.13-38+deb7u10\nDescription: Embedded GNU C Library\n continued\n";
+
+static void test_vsyscall(void **state) {
+        char dir[] = "/tmp/arktest-vsyscall-XXXXXX";
+        _cleanup_free_ char *st = NULL, *none = NULL, *mapped = NULL, *v = NULL;
+
+        (void) state;
+        assert_non_null(mkdtemp(dir));
+        st = path_join(dir, "status");
+        none = path_join(dir, "maps-none");
+        mapped = path_join(dir, "maps-mapped");
+        put(dir, "status", status_old);
+        put(dir, "maps-none", "55d0c0a00000-55d0c0a02000 r--p 00000000 fd:01 12 /usr/bin/cat\n"
+                              "7ffd3a1f9000-7ffd3a1fb000 r-xp 00000000 00:00 0                          [vdso]\n");
+        put(dir, "maps-mapped", "7ffd3a1f9000-7ffd3a1fb000 r-xp 00000000 00:00 0 [vdso]\n"
+                                "ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n");
+
+        assert_int_equal(arch_vsyscall_mapped(none), 0);
+        assert_int_equal(arch_vsyscall_mapped(mapped), 1);
+        assert_int_equal(arch_vsyscall_mapped("/nonexistent/maps"), -ENOENT);
+
+        assert_int_equal(arch_dpkg_installed_version(st, "libc6", "amd64", &v), 0);
+        assert_string_equal(v, "2.13-38+deb7u10");
+        v = mfree(v);
+        assert_int_equal(arch_dpkg_installed_version(st, "libc6", "i386", &v), 0);
+        assert_string_equal(v, "2.36-9");
+        v = mfree(v);
+        assert_int_equal(arch_dpkg_installed_version(st, "libc6-dev", "amd64", &v), -ENOENT); /* not installed */
+        assert_int_equal(arch_dpkg_installed_version(st, "libc6", "arm64", &v), -ENOENT);
+        assert_null(v);
+
+        /* Old libc6 for amd64, no page on an x86_64 kernel: the trap. */
+        assert_int_equal(arch_vsyscall_missing(st, "x86_64", none, &v), 1);
+        assert_string_equal(v, "2.13-38+deb7u10");
+        v = mfree(v);
+        /* The page mapped (emulate, xonly), another machine, maps unreadable: nothing to say. */
+        assert_int_equal(arch_vsyscall_missing(st, "x86_64", mapped, &v), 0);
+        assert_int_equal(arch_vsyscall_missing(st, "aarch64", none, &v), 0);
+        assert_int_equal(arch_vsyscall_missing(st, "x86_64", "/nonexistent/maps", &v), 0);
+        /* A new libc6, or none at all. */
+        put(dir, "status", "Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.36-9+deb12u4\n");
+        assert_int_equal(arch_vsyscall_missing(st, "x86_64", none, &v), 0);
+        put(dir, "status", "");
+        assert_int_equal(arch_vsyscall_missing(st, "x86_64", none, &v), 0);
+        assert_int_equal(arch_vsyscall_missing("/nonexistent/status", "x86_64", none, &v), 0);
+        assert_null(v);
+
+        assert_int_equal(rm_rf(dir), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_names),
                 cmocka_unit_test(test_runner),
+                cmocka_unit_test(test_glibc_versions),
+                cmocka_unit_test(test_vsyscall),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,7 +3,7 @@
 # arkose-chroot build under test with the libraries it loads (liblxc, libmount, libapparmor and theirs),
 # apparmor_parser, nft and ip, the kernel's overlay module and the modules of a filtered network (veth,
 # nftables with NAT and conntrack, with what they depend on, in load order), a one-directory chroot tree
-# (static busybox) and the checks. Everything comes from this machine's Debian packages; nothing is
+# (static busybox), one whose dpkg names an old libc6, and the checks. Everything comes from this machine's Debian packages; nothing is
 # downloaded here.
 #   build-initramfs.sh OUT.cpio.gz KERNEL_MODULES_DIR
 set -euo pipefail
@@ -72,6 +72,16 @@ cp /bin/busybox "$T/bin/busybox"
 for a in sh cat mount umount id ls echo grep sleep true ip awk head wget timeout; do ln -s busybox "$T/bin/$a"; done
 cp "$R/etc/passwd" "$R/etc/group" "$T/etc/"
 touch "$T/var/lib/dpkg/status"
+# A second one whose dpkg says libc6 2.13 for amd64 (wheezy's, which calls the kernel's vsyscall page), with a
+# static program that calls the page's time entry as that libc's time() did; Debian's kernel does not map
+# the page (vsyscall=none).
+O=$R/srv/oldtree
+cp -a "$T" "$O"
+printf 'Package: libc6\nStatus: install ok installed\nArchitecture: amd64\nVersion: 2.13-38+deb7u10\n' > "$O/var/lib/dpkg/status"
+printf '#include <stdio.h>\n#include <time.h>\nint main(void) { time_t (*t)(time_t *) = (time_t (*)(time_t *)) 0xffffffffff600400UL; printf("%%ld\\n", (long) t(NULL)); return 0; }\n' > "$R/vsys.c"
+gcc -O2 -static -o "$O/bin/vsys" "$R/vsys.c"
+cp "$O/bin/vsys" "$T/bin/vsys"
+rm "$R/vsys.c"
 
 # Stage one: the initramfs cannot be pivot_root'ed away from (LXC needs that), so everything moves to a
 # tmpfs and stage two runs there.
