@@ -453,7 +453,9 @@ static int info_one(Context *ctx, const char *spec, bool source) {
                 printf("  %-22s %s\n", "Suite", ref.def->suite);
                 printf("  %-22s %s\n", "Variant", ref.def->variant ?: "buildd");
                 printf("  %-22s %s\n", "Bootstrap", bootstrap_tool(ctx, ref.def));
-                printf("  %-22s %s\n", "Mirror", ctx->mirror ?: ref.def->mirror ?: "(host apt sources)");
+                printf("  %-22s %s\n", "Mirror", ctx->mirror ?: ref.def->mirror ?:
+                       (ref.def->distribution == CHROOT_DISTRIBUTION_DEBIAN ? ctx->config.mirror ?: "(host apt sources)"
+                                                                            : "(none: set mirror= or pass --mirror)"));
         }
         if (have_tree) {
                 printf("  %-22s %s\n", "Version", ref.version_str);

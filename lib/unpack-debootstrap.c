@@ -90,7 +90,8 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
                 if (r < 0)
                         return r;
         }
-        /* debootstrap takes no "--": the suite and mirror were checked not to look like options. */
+        /* debootstrap takes no "--" (mmdebstrap does): the suite and mirror were checked not to look like
+         * options. */
         if ((mm && strv_extend(&argv, "--") < 0) || strv_extend(&argv, plan->suite) < 0 ||
             strv_extend(&argv, plan->target) < 0 || strv_extend(&argv, plan->mirror) < 0 ||
             (!mm && plan->script && strv_extend(&argv, plan->script) < 0))
@@ -121,8 +122,9 @@ static _noreturn_ void debootstrap_child(char **argv, int out_fd) {
                          (char *) "LC_ALL=C.UTF-8", (char *) "DEBIAN_FRONTEND=noninteractive", (char *) "HOME=/root",
                          epoch_env, NULL };
         execvpe(argv[0], argv, envp);
-        fprintf(stderr, "E: Failed to execute %s: %m\n", argv[0]);
-        _exit(127);
+        int e = errno;
+        fprintf(stderr, "E: Failed to execute %s: %s\n", argv[0], strerror(e));
+        _exit(e == ENOENT ? 127 : 126); /* as a shell says "not found" and "cannot execute" */
 }
 
 /* Progress goes to stdout, so that stderr carries only the one-line error of a failure.
@@ -212,8 +214,9 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                 return r;
         if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
                 return 0;
-        if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && reason && startswith(reason, "E: Failed to execute "))
-                return -ENOENT;
+        if (WIFEXITED(status) && (WEXITSTATUS(status) == 127 || WEXITSTATUS(status) == 126) && reason &&
+            startswith(reason, "E: Failed to execute "))
+                return WEXITSTATUS(status) == 127 ? -ENOENT : -EACCES;
         if (ret_reason)
                 *ret_reason = TAKE_PTR(reason);
         return WIFSIGNALED(status) ? -EINTR : -EPROTO;

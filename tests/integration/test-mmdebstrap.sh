@@ -44,8 +44,10 @@ expect_eq "a definition without bootstrap=, no arkose.conf key: debootstrap" deb
 expect_eq "--bootstrap mmdebstrap overrides that" mmdebstrap "$(bootstrap_of plain --bootstrap mmdebstrap)"
 expect_eq "--bootstrap debootstrap overrides the definition's mmdebstrap" debootstrap "$(bootstrap_of mm --bootstrap debootstrap)"
 cp "$ARKOSE_CONFIG_DIR/arkose.conf" "$T/arkose.conf.saved" 2> /dev/null
-printf '[main]\nbootstrap = mmdebstrap\n' >> "$ARKOSE_CONFIG_DIR/arkose.conf"
+printf '[main]\nbootstrap = mmdebstrap\nmirror = http://mirror.invalid/debian\n' >> "$ARKOSE_CONFIG_DIR/arkose.conf"
 expect_eq "arkose.conf's bootstrap = mmdebstrap for a definition without one" mmdebstrap "$(bootstrap_of plain)"
+expect_eq "and info names arkose.conf's mirror, which create would use" http://mirror.invalid/debian \
+        "$("$ARKOSE" info plain | awk '$1 == "Mirror" { print $2; exit }')"
 printf '[chroot]\nsuite = bookworm\nbootstrap = debootstrap\n' > "$ARKOSE_CONFIG_DIR/chroots.d/deb.conf"
 expect_eq "a definition's own bootstrap = debootstrap beats arkose.conf's" debootstrap "$(bootstrap_of deb)"
 if [ -e "$T/arkose.conf.saved" ]; then cp "$T/arkose.conf.saved" "$ARKOSE_CONFIG_DIR/arkose.conf"; else rm -f "$ARKOSE_CONFIG_DIR/arkose.conf"; fi
@@ -59,6 +61,12 @@ err=$("$ARKOSE" create bad 2>&1); rc=$?
 expect_eq "bootstrap = cdebootstrap in a definition: one file:line error, status 1" \
         "1 arkose-chroot: $ARKOSE_CONFIG_DIR/chroots.d/bad.conf:3: invalid value 'cdebootstrap' for 'bootstrap'" "$rc $err"
 check "and nothing is made" test ! -e "$ARKOSE_STATE_DIR/trees/bad"
+
+# mmdebstrap not installed (not in PATH): one line saying so, nothing made.
+err=$(env PATH=/nonexistent "$ARKOSE" create plain --bootstrap mmdebstrap 2>&1 > /dev/null); rc=$?
+expect_eq "mmdebstrap missing: one line naming the package, status 1" \
+        "1 arkose-chroot: Failed to run mmdebstrap: No such file or directory (is the mmdebstrap package installed?)" "$rc $err"
+expect_eq "no version" "" "$(current_of plain)"
 
 # A mirror without the suite: mmdebstrap's first error (the cause), not its last ("failed to run"); no version.
 mkdir -p "$T/nomirror"
