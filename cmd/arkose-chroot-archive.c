@@ -157,8 +157,10 @@ int import_tree(Context *ctx, const char *name, const char *source, const char *
         };
         {
                 _cleanup_free_ char *what = strdup_printf("Chroot '%s'", name);
+                char *const rootfs[] = { (char *) store_staging_rootfs(staging), NULL };
+
                 if (what)
-                        vsyscall_warn(store_staging_rootfs(staging), what);
+                        vsyscall_warn(rootfs, what);
         }
         r = store_staging_publish(staging, info, &version);
         if (r < 0)

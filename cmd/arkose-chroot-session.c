@@ -657,13 +657,9 @@ done:
         if (r >= 0 && arg_autopkgtest && *ret_status == 255)
                 *ret_status = 253;
         /* An old C library on a kernel without the vsyscall page: its programs die of SIGSEGV, which says
-         * nothing of why. The tree, as the container sees it. */
-        if (r >= 0 && *ret_status == 128 + SIGSEGV && info->init_pid > 0) {
-                _cleanup_free_ char *root = strdup_printf("/proc/%d/root", (int) info->init_pid);
-
-                if (root)
-                        vsyscall_warn(root, "The command died of SIGSEGV");
-        }
+         * nothing of why. (The session's tree: a one-shot session's container is gone by now.) */
+        if (r >= 0 && *ret_status == 128 + SIGSEGV)
+                vsyscall_warn(info->lowers, "The command died of SIGSEGV");
         return r;
 }
 

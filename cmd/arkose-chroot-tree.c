@@ -208,8 +208,10 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
         };
         {
                 _cleanup_free_ char *what = strdup_printf("Chroot '%s'", def->name);
+                char *const rootfs[] = { (char *) store_staging_rootfs(staging), NULL };
+
                 if (what)
-                        vsyscall_warn(store_staging_rootfs(staging), what);
+                        vsyscall_warn(rootfs, what);
         }
         r = store_staging_publish(staging, info, &version);
         if (r < 0)
@@ -493,20 +495,12 @@ static int info_one(Context *ctx, const char *spec, bool source) {
                 }
         }
         if (have_tree) {
-                /* dpkg's status is in the topmost layer that changed it. */
                 _cleanup_free_ char *libc = NULL;
                 char *const single[] = { ref.rootfs, NULL };
 
-                for (char *const *l = ref.lowers ?: single; *l; l++) {
-                        _cleanup_free_ char *status = path_join(*l, "var/lib/dpkg/status");
-
-                        if (!status || access(status, F_OK) < 0)
-                                continue;
-                        if (vsyscall_check(*l, &libc) > 0)
-                                printf("  %-22s needed by libc6 %s, and not mapped by this kernel: its programs die of "
-                                       "SIGSEGV (boot with vsyscall=emulate)\n", "Vsyscall", libc);
-                        break;
-                }
+                if (vsyscall_check(ref.lowers ?: single, &libc) > 0)
+                        printf("  %-22s needed by libc6 %s, and not mapped by this kernel: its programs die of "
+                               "SIGSEGV (boot with vsyscall=emulate)\n", "Vsyscall", libc);
         }
         printf("\n");
         return 0;

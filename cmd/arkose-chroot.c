@@ -862,21 +862,28 @@ int chroot_ref_check_runnable(const ChrootRef *r) {
         return 0;
 }
 
-int vsyscall_check(const char *root, char **ret_libc_version) {
-        _cleanup_free_ char *status = path_join(root, "var/lib/dpkg/status");
+int vsyscall_check(char *const *layers, char **ret_libc_version) {
         struct utsname u;
 
-        if (!status)
-                return -ENOMEM;
-        if (uname(&u) < 0)
+        if (uname(&u) < 0 || !streq(u.machine, "x86_64"))
                 return 0;
-        return arch_vsyscall_missing(status, u.machine, "/proc/self/maps", ret_libc_version);
+        /* dpkg's status is in the topmost layer that changed it. */
+        for (char *const *l = layers; l && *l; l++) {
+                _cleanup_free_ char *status = path_join(*l, "var/lib/dpkg/status");
+
+                if (!status)
+                        return -ENOMEM;
+                if (access(status, F_OK) < 0)
+                        continue;
+                return arch_vsyscall_missing(status, u.machine, "/proc/self/maps", ret_libc_version);
+        }
+        return 0;
 }
 
-void vsyscall_warn(const char *root, const char *what) {
+void vsyscall_warn(char *const *layers, const char *what) {
         _cleanup_free_ char *version = NULL;
 
-        if (vsyscall_check(root, &version) > 0)
+        if (vsyscall_check(layers, &version) > 0)
                 log_warning("%s: its C library, libc6 %s, calls the kernel's vsyscall page, which this kernel does "
                             "not map (vsyscall=none, Debian's default): its programs die of SIGSEGV until the host "
                             "boots with vsyscall=emulate", what, version);

@@ -122,12 +122,13 @@ const char *chroot_ref_personality(const ChrootRef *r);
  * only for a foreign architecture. */
 int chroot_ref_check_runnable(const ChrootRef *r);
 
-/* Whether the amd64 programs of the tree @root (its var/lib/dpkg/status) need the kernel's vsyscall page,
- * which this kernel does not map (lib/arch.h: libc6 before 2.14 on an x86_64 kernel booted vsyscall=none,
- * Debian's default): 1 and *ret_libc_version, 0, or -ENOMEM. vsyscall_warn() logs one warning line about
- * it, starting with @what, when it is so. Both read files only on an x86_64 host. */
-int vsyscall_check(const char *root, char **ret_libc_version);
-void vsyscall_warn(const char *root, const char *what);
+/* Whether the amd64 programs of the tree whose layers are @layers (topmost first; a full tree is one layer)
+ * need the kernel's vsyscall page, which this kernel does not map (lib/arch.h: libc6 before 2.14 on an
+ * x86_64 kernel booted vsyscall=none, Debian's default), judging by dpkg's status in the topmost layer that
+ * has one: 1 and *ret_libc_version, 0, or -ENOMEM. vsyscall_warn() logs one warning line about it, starting
+ * with @what, when it is so. Both read files only on an x86_64 host. */
+int vsyscall_check(char *const *layers, char **ret_libc_version);
+void vsyscall_warn(char *const *layers, const char *what);
 
 /* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only
  * "Chroot not found"); else, for @create, where to write its definition; else, the session of that name, if
