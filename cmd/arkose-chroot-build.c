@@ -65,6 +65,13 @@ bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
 BuildPurge arg_purge = BUILD_PURGE_ALWAYS;
+char *arg_make_binnmu = NULL;
+unsigned arg_binnmu = 0;
+char *arg_binnmu_timestamp = NULL;
+char *arg_append_to_version = NULL;
+char *arg_binnmu_changelog = NULL;
+char *arg_maintainer = NULL;
+char **arg_debbuildopts = NULL;
 
 static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
         [BUILD_PURGE_ALWAYS] = "always",
@@ -1521,17 +1528,17 @@ static int check_host_arch(void) {
         return 0;
 }
 
-/* A cross build of a source with no package for the host architecture would fail only at its end
- * (dpkg-buildpackage -B finds nothing to build, after the dependencies are installed): sbuild's
+/* A build of a source with no package for the host architecture (cross, or a package of other
+ * architectures), or only Architecture: all ones where none are built (a binNMU, --no-arch-all), would fail
+ * only at its end (dpkg-buildpackage finds nothing to build, after the dependencies are installed): sbuild's
  * arch-check stage says so first. Wildcards (linux-any, any-arm64) are dpkg-architecture's to match. */
 static int build_check_arch(Build *b) {
         _cleanup_free_ char *control = path_join(b->src, "debian/control"), *text = NULL, *list = NULL;
         _cleanup_strv_free_ char **archs = NULL;
         const char *host = buildplan_host_arch(&b->plan);
+        bool all_built = buildplan_builds_arch_all(&b->plan);
         int r;
 
-        if (!buildplan_is_cross(&b->plan))
-                return 0;
         if (!control)
                 return log_oom();
         r = read_file(control, &text);
@@ -1540,17 +1547,22 @@ static int build_check_arch(Build *b) {
         if (r < 0)
                 return log_error_errno(r, "Failed to read the architectures of '%s': %m", control);
         for (char **a = archs; *a; a++) {
+                if (streq(*a, "any") || streq(*a, host) || (streq(*a, "all") && all_built))
+                        return 0;
+        }
+        for (char **a = archs; *a; a++) {
                 char *argv[] = { (char *) "dpkg-architecture", (char *) "-a", (char *) host, (char *) "-i", *a, NULL };
 
-                if (streq(*a, "any") || streq(*a, host))
-                        return 0;
                 if (!streq(*a, "all") && run_program(argv) >= 0)
                         return 0;
         }
         list = strv_join(archs, " ");
         b->stage = "arch-check";
-        return log_error_errno(-EINVAL, "Build failed at stage 'arch-check': '%s' has no package for %s (Architecture: %s)",
-                               b->source, host, list ?: "?");
+        return log_error_errno(-EINVAL, "Build failed at stage 'arch-check': '%s' has no package for %s (Architecture: %s)%s",
+                               b->source, host, list ?: "?",
+                               strv_contains(archs, "all") ? (b->plan.binary_only ? "; a binNMU builds no Architecture: all ones"
+                                                                                  : "; no Architecture: all ones are built")
+                                                           : "");
 }
 
 /* b->plan from the options, once b->arch, the build architecture, is known. */
@@ -1563,7 +1575,109 @@ static void build_plan_set(Build *b) {
                 .no_arch_all = arg_no_arch_all,
                 .no_arch_any = arg_no_arch_any,
                 .source_too = arg_source_too,
+                .binary_only = arg_make_binnmu || arg_append_to_version,
+                .user_options = arg_debbuildopts,
         };
+}
+
+/* sbuild's rules for its binNMU options, whatever their order: one line, status 2. */
+static int build_check_binnmu_options(void) {
+        if (arg_arch_all && (arg_make_binnmu || arg_append_to_version))
+                return log_usage("--arch-all cannot be used together with %s",
+                                 arg_make_binnmu ? "--make-binNMU" : "--append-to-version");
+        if (arg_binnmu_changelog && (arg_make_binnmu || arg_binnmu || arg_binnmu_timestamp || arg_append_to_version))
+                return log_usage("--binNMU-changelog cannot be used together with %s",
+                                 arg_make_binnmu ? "--make-binNMU" : arg_binnmu ? "--binNMU" :
+                                 arg_binnmu_timestamp ? "--binNMU-timestamp" : "--append-to-version");
+        /* sbuild ignores these alone; say so rather than build something else than asked. */
+        if ((arg_binnmu || arg_binnmu_timestamp) && !arg_make_binnmu && !arg_append_to_version)
+                return log_usage("%s needs --make-binNMU TEXT (or --append-to-version SUFFIX)",
+                                 arg_binnmu ? "--binNMU" : "--binNMU-timestamp");
+        return 0;
+}
+
+/* The maintainer of a binNMU's changelog entry: --maintainer, else DEBEMAIL ("Name <address>") or
+ * DEBFULLNAME <DEBEMAIL>, as dch takes them. NULL when none. */
+static char *build_maintainer(void) {
+        const char *email = getenv("DEBEMAIL"), *name = getenv("DEBFULLNAME");
+
+        if (arg_maintainer)
+                return strdup(arg_maintainer);
+        if (!isempty(email) && strchr(email, '<'))
+                return strdup(email);
+        if (!isempty(email) && !isempty(name))
+                return strdup_printf("%s <%s>", name, email);
+        return NULL;
+}
+
+/* sbuild's "hack-binNMU": with --make-binNMU, --append-to-version or --binNMU-changelog, a changelog entry
+ * above the source's own, so that dpkg-buildpackage builds the binNMU's version; b->version and
+ * b->timestamp are then the new entry's (SOURCE_DATE_EPOCH, the results' names). */
+static int build_hack_binnmu(Build *b) {
+        _cleanup_free_ char *changelog = path_join(b->src, "debian/changelog"), *old = NULL, *entry = NULL;
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!arg_make_binnmu && !arg_append_to_version && !arg_binnmu_changelog)
+                return 0;
+        b->stage = "hack-binNMU";
+        if (!changelog)
+                return log_oom();
+        r = read_file(changelog, &old);
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'hack-binNMU': cannot read '%s': %m", changelog);
+        if (arg_binnmu_changelog) {
+                _cleanup_free_ char *trimmed = strdup(arg_binnmu_changelog);
+
+                if (!trimmed)
+                        return log_oom();
+                entry = strdup_printf("%s\n\n", strstrip(trimmed));
+        } else {
+                _cleanup_free_ char *maintainer = build_maintainer(), *version = NULL, *date = NULL;
+
+                if (!maintainer)
+                        return log_error_errno(-EINVAL, "Build failed at stage 'hack-binNMU': its changelog entry needs a "
+                                               "maintainer: pass --maintainer 'Name <address>' (or set DEBEMAIL and "
+                                               "DEBFULLNAME)");
+                r = buildplan_binnmu_version(b->version, arg_make_binnmu ? (arg_binnmu ?: 1) : arg_binnmu,
+                                             arg_append_to_version, &version);
+                if (r >= 0)
+                        r = buildplan_changelog_date(arg_binnmu_timestamp, time(NULL), &date);
+                if (r == -EINVAL)
+                        return log_usage("Invalid --binNMU-timestamp '%s'", arg_binnmu_timestamp);
+                if (r >= 0) {
+                        BinnmuEntry e = {
+                                .source = b->source,
+                                .version = version,
+                                .distribution = arg_directory ?: b->distribution,
+                                .host_arch = buildplan_host_arch(&b->plan),
+                                .append = arg_append_to_version,
+                                .text = arg_make_binnmu,
+                                .maintainer = maintainer,
+                                .date = date,
+                        };
+                        r = buildplan_binnmu_entry(&e, &entry);
+                }
+                if (r == -EINVAL)
+                        return log_usage("A line break in --maintainer or -d for a binNMU's changelog entry");
+                if (r < 0)
+                        return log_oom();
+        }
+        if (!entry)
+                return log_oom();
+        text = strdup_printf("%s%s", entry, old);
+        if (!text)
+                return log_oom();
+        r = write_file_atomic(changelog, text, 0644);
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'hack-binNMU': cannot write '%s': %m", changelog);
+        b->version = mfree(b->version);
+        b->timestamp = mfree(b->timestamp);
+        if (changelog_field(b->src, "Version", &b->version) < 0 || changelog_field(b->src, "Timestamp", &b->timestamp) < 0)
+                return log_error_errno(-EINVAL, "Build failed at stage 'hack-binNMU': dpkg-parsechangelog cannot read "
+                                       "the new entry (--binNMU-changelog?)");
+        printf("Created changelog entry for binNMU version %s\n", b->version);
+        return 0;
 }
 
 int verb_build(Context *ctx, int argc, char **argv) {
@@ -1578,6 +1692,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (argc != 1)
                 return log_usage(
                         "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
+        r = build_check_binnmu_options();
+        if (r < 0)
+                return r;
         r = access_require_root("build");
         if (r < 0)
                 return r;
@@ -1644,10 +1761,13 @@ int verb_build(Context *ctx, int argc, char **argv) {
                                                     "Nothing to build: no Architecture: any packages "
                                                     "(--no-arch-any), no Architecture: all ones (%s) and no "
                                                     "--source",
-                                                    arg_no_arch_all ? "--no-arch-all" : "cross without --arch-all");
+                                                    arg_no_arch_all ? "--no-arch-all" :
+                                                    b.plan.binary_only ? "none in a binNMU" : "cross without --arch-all");
                 }
                 if (r >= 0)
                         r = build_check_arch(&b);
+                if (r >= 0)
+                        r = build_hack_binnmu(&b);
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };

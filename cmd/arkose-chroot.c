@@ -218,7 +218,8 @@ static void help(void) {
                "        [--no-arch-any] [-s|--source] [--jobs N] [--profiles P] [--extra-package P]\n"
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
                "        [--purge[-build|-session] always|never|successful]\n"
-               "        [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
+               "        [--make-binNMU TEXT [--binNMU N] | --append-to-version SUFFIX] [-m MAINTAINER]\n"
+               "        [--debbuildopts OPTS] [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "  arkose-chroot import-schroot [--schroot-config DIR] [--dry-run] [NAME...]\n"
@@ -288,6 +289,13 @@ static void help(void) {
                "                          of them\n"
                "      --run-lintian, --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
                "      --json              a JSON summary on stdout\n"
+               "      --make-binNMU TEXT  a binNMU: a changelog entry saying TEXT, version +bN, no arch:all\n"
+               "      --binNMU N          its number N (default 1)\n"
+               "      --binNMU-timestamp T  its entry's date (seconds since 1970, or a date; default now)\n"
+               "      --append-to-version SUFFIX  a changelog entry appending SUFFIX to the version\n"
+               "      --binNMU-changelog ENTRY  that whole entry instead\n"
+               "  -m, --maintainer NAME   the entry's maintainer (default $DEBFULLNAME <$DEBEMAIL>)\n"
+               "      --debbuildopts OPTS, --debbuildopt OPT  more options of dpkg-buildpackage\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
                "      --starting-build-commands CMD  as root in the build session, before the build\n"
@@ -323,6 +331,13 @@ enum {
         ARG_BUILD_PROFILES,
         ARG_EXTRA_PACKAGE,
         ARG_NO_ARCH_ANY,
+        ARG_MAKE_BINNMU,
+        ARG_BINNMU,
+        ARG_BINNMU_TIMESTAMP,
+        ARG_APPEND_TO_VERSION,
+        ARG_BINNMU_CHANGELOG,
+        ARG_DEBBUILDOPTS,
+        ARG_DEBBUILDOPT,
         ARG_ARCH_ANY,
         ARG_NO_ARCH_ALL,
         ARG_NO_SOURCE,
@@ -383,6 +398,14 @@ static const struct option options[] = {
         { "no-arch-all", no_argument, NULL, ARG_NO_ARCH_ALL },
         { "arch-any", no_argument, NULL, ARG_ARCH_ANY },
         { "no-arch-any", no_argument, NULL, ARG_NO_ARCH_ANY },
+        { "make-binNMU", required_argument, NULL, ARG_MAKE_BINNMU },
+        { "binNMU", required_argument, NULL, ARG_BINNMU },
+        { "binNMU-timestamp", required_argument, NULL, ARG_BINNMU_TIMESTAMP },
+        { "append-to-version", required_argument, NULL, ARG_APPEND_TO_VERSION },
+        { "binNMU-changelog", required_argument, NULL, ARG_BINNMU_CHANGELOG },
+        { "maintainer", required_argument, NULL, 'm' },
+        { "debbuildopts", required_argument, NULL, ARG_DEBBUILDOPTS },
+        { "debbuildopt", required_argument, NULL, ARG_DEBBUILDOPT },
         { "source", no_argument, NULL, 's' },
         { "no-source", no_argument, NULL, ARG_NO_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
@@ -429,7 +452,7 @@ static int parse_options(int argc, char **argv) {
         int c;
 
         opterr = 0; /* one line of ours instead of getopt's, which names argv[0] as typed and no way on */
-        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:As", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:Asm:", options, NULL)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -555,6 +578,53 @@ static int parse_options(int argc, char **argv) {
                 case ARG_ARCH_ANY:
                 case ARG_NO_ARCH_ANY:
                         arg_no_arch_any = c == ARG_NO_ARCH_ANY;
+                        break;
+                case ARG_MAKE_BINNMU:
+                case ARG_BINNMU_TIMESTAMP:
+                case ARG_BINNMU_CHANGELOG:
+                case 'm': {
+                        char **dest = c == ARG_MAKE_BINNMU ? &arg_make_binnmu :
+                                      c == ARG_BINNMU_TIMESTAMP ? &arg_binnmu_timestamp :
+                                      c == ARG_BINNMU_CHANGELOG ? &arg_binnmu_changelog : &arg_maintainer;
+
+                        if (isempty(optarg))
+                                return log_usage("An empty value for an option of build: '%s'", argv[optind - 1]);
+                        free(*dest);
+                        *dest = strdup(optarg);
+                        if (!*dest)
+                                return -ENOMEM;
+                        break;
+                }
+                case ARG_BINNMU: {
+                        char *end;
+                        unsigned long k;
+
+                        errno = 0;
+                        k = strtoul(optarg, &end, 10);
+                        if (errno != 0 || end == optarg || *end != '\0' || k < 1 || k > 9999 || optarg[0] == '-' || optarg[0] == '+')
+                                return log_usage("Invalid --binNMU '%s': expected a number from 1", optarg);
+                        arg_binnmu = (unsigned) k;
+                        break;
+                }
+                case ARG_APPEND_TO_VERSION:
+                        if (!buildplan_version_suffix_valid(optarg))
+                                return log_usage("Invalid --append-to-version '%s': letters, digits, '.', '+' and '~' only", optarg);
+                        free(arg_append_to_version);
+                        arg_append_to_version = strdup(optarg);
+                        if (!arg_append_to_version)
+                                return -ENOMEM;
+                        break;
+                case ARG_DEBBUILDOPTS: {
+                        /* sbuild's: split on white space. */
+                        _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
+
+                        if (!words || strv_extend_strv(&arg_debbuildopts, words) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+                case ARG_DEBBUILDOPT:
+                        if (strv_extend(&arg_debbuildopts, optarg) < 0)
+                                return -ENOMEM;
                         break;
                 case 's':
                 case ARG_NO_SOURCE:

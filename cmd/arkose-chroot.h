@@ -49,6 +49,15 @@ extern bool arg_no_arch_any;
 extern bool arg_source_too;
 extern char **arg_extra_repositories;
 extern char **arg_extra_repository_keys;
+/* sbuild's binNMU options: --make-binNMU TEXT, --binNMU N, --binNMU-timestamp T, --append-to-version SUFFIX,
+ * --binNMU-changelog ENTRY, -m/--maintainer; and --debbuildopts/--debbuildopt for dpkg-buildpackage. */
+extern char *arg_make_binnmu;
+extern unsigned arg_binnmu;
+extern char *arg_binnmu_timestamp;
+extern char *arg_append_to_version;
+extern char *arg_binnmu_changelog;
+extern char *arg_maintainer;
+extern char **arg_debbuildopts;
 /* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
 typedef enum BuildPurge {
         BUILD_PURGE_ALWAYS,     /* the default */

@@ -2,7 +2,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <strings.h>
+#include <time.h>
 
 #include "base/macro.h"
 #include "base/util.h"
@@ -27,6 +30,8 @@ const char *buildplan_profiles(const BuildPlan *p) {
 }
 
 bool buildplan_builds_arch_all(const BuildPlan *p) {
+        if (p->binary_only)
+                return false;
         if (p->arch_all || p->no_arch_all)
                 return p->arch_all;
         return !buildplan_is_cross(p);
@@ -64,6 +69,8 @@ int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret) {
         if (what && strv_extend(&argv, what) < 0)
                 return -ENOMEM;
         if (profiles && strv_extendf(&argv, "-P%s", profiles) < 0)
+                return -ENOMEM;
+        if (strv_extend_strv(&argv, p->user_options) < 0)
                 return -ENOMEM;
         *ret = TAKE_PTR(argv);
         return 0;
@@ -279,5 +286,94 @@ int buildplan_changes_files(const char *changes, char ***ret) {
                         return -ENOMEM;
         }
         *ret = TAKE_PTR(files);
+        return 0;
+}
+
+int buildplan_binnmu_version(const char *version, unsigned binnmu, const char *append, char **ret) {
+        char nmu[16] = "";
+        char *v;
+
+        if (binnmu > 0)
+                snprintf(nmu, sizeof(nmu), "+b%u", binnmu);
+        v = strdup_printf("%s%s%s", version, append ?: "", nmu);
+        if (!v)
+                return -ENOMEM;
+        *ret = v;
+        return 0;
+}
+
+bool buildplan_version_suffix_valid(const char *s) {
+        return !isempty(s) &&
+               strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~") == strlen(s);
+}
+
+int buildplan_changelog_date(const char *stamp, time_t now, char **ret) {
+        static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
+        static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                              "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+        const char *digits = stamp && stamp[0] == '+' ? stamp + 1 : stamp;
+        time_t t = now;
+        struct tm tm;
+        char *d;
+
+        if (stamp && strchr(stamp, '\n'))
+                return -EINVAL;
+        if (stamp && !(digits[0] >= '1' && digits[0] <= '9' && strspn(digits, "0123456789") == strlen(digits))) {
+                d = strdup(stamp);
+                if (!d)
+                        return -ENOMEM;
+                *ret = d;
+                return 0;
+        }
+        if (stamp) {
+                char *end;
+                unsigned long long v;
+
+                errno = 0;
+                v = strtoull(digits, &end, 10);
+                if (errno != 0 || *end != '\0' || v > (unsigned long long) INT64_MAX)
+                        return -EINVAL;
+                t = (time_t) v;
+        }
+        /* Names of the C locale, whatever ours is (sbuild's strftime_c). */
+        if (!gmtime_r(&t, &tm))
+                return -EINVAL;
+        d = strdup_printf("%s, %02d %s %04d %02d:%02d:%02d +0000", days[tm.tm_wday], tm.tm_mday, months[tm.tm_mon],
+                          tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+        if (!d)
+                return -ENOMEM;
+        *ret = d;
+        return 0;
+}
+
+int buildplan_binnmu_entry(const BinnmuEntry *e, char **ret) {
+        const char *fields[] = { e->source, e->version, e->distribution, e->host_arch, e->append, e->maintainer, e->date };
+        _cleanup_free_ char *append = NULL, *text = NULL;
+        char *s;
+
+        for (size_t i = 0; i < ELEMENTSOF(fields); i++)
+                if (fields[i] && strchr(fields[i], '\n'))
+                        return -EINVAL;
+        if (e->append) {
+                append = strdup_printf("  * Append %s to version number; no source changes\n", e->append);
+                if (!append)
+                        return -ENOMEM;
+        }
+        if (e->text) {
+                _cleanup_strv_free_ char **lines = strv_split(e->text, "\n");
+                _cleanup_free_ char *joined = lines ? strv_join(lines, "    ") : NULL;
+
+                if (!joined)
+                        return -ENOMEM;
+                text = strdup_printf("  * Binary-only non-maintainer upload for %s; no source changes.\n  * %s\n",
+                                     e->host_arch, joined);
+                if (!text)
+                        return -ENOMEM;
+        }
+        s = strdup_printf("%s (%s) %s; urgency=low, binary-only=yes\n\n%s%s\n -- %s  %s\n\n", e->source, e->version,
+                          e->distribution, append ?: "", text ?: "", e->maintainer, e->date);
+        if (!s)
+                return -ENOMEM;
+        *ret = s;
         return 0;
 }

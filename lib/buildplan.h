@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <time.h>
 
 /* buildplan: what `arkose-chroot build` runs, worked out without running anything (pure, for the unit
  * tests): dpkg-buildpackage's argv and environment, the apt commands of the dependency stage, and the
@@ -30,6 +31,9 @@ typedef struct BuildPlan {
         bool no_arch_all;       /* --no-arch-all: do not (the later of the two wins in cmd/) */
         bool no_arch_any;       /* --no-arch-any: no Architecture: any packages */
         bool source_too;        /* --source */
+        bool binary_only;       /* --make-binNMU or --append-to-version: no Architecture: all packages
+                                 * (sbuild sets BUILD_ARCH_ALL to 0 for them, and refuses --arch-all) */
+        char **user_options;    /* --debbuildopts, --debbuildopt: added to dpkg-buildpackage's options */
 } BuildPlan;
 
 /* Whether @arch looks like a Debian architecture name (non-empty; a-z, 0-9 and '-'); it need not be a
@@ -50,16 +54,17 @@ bool buildplan_is_cross(const BuildPlan *p);
  * for a cross build, else NULL (none). Borrowed from @p or static. */
 const char *buildplan_profiles(const BuildPlan *p);
 
-/* Whether @p builds the Architecture: all packages: --arch-all, --no-arch-all, else natively yes and
- * cross no (sbuild's BUILD_ARCH_ALL default). */
+/* Whether @p builds the Architecture: all packages: not for a binNMU (binary_only), else --arch-all,
+ * --no-arch-all, else natively yes and cross no (sbuild's BUILD_ARCH_ALL default). */
 bool buildplan_builds_arch_all(const BuildPlan *p);
 
 /* Whether @p builds anything: a source package, Architecture: all or Architecture: any packages (sbuild
  * refuses "--no-arch-any" alone when cross, and "--no-arch-all --no-arch-any"). */
 bool buildplan_builds_something(const BuildPlan *p);
 
-/* dpkg-buildpackage's argv (NULL-terminated, "dpkg-buildpackage" first) in *ret. Returns 0, -EINVAL when
- * @p builds nothing (buildplan_builds_something()), or -ENOMEM. */
+/* dpkg-buildpackage's argv (NULL-terminated, "dpkg-buildpackage" first; p->user_options last, as sbuild
+ * puts them) in *ret. Returns 0, -EINVAL when @p builds nothing (buildplan_builds_something()), or
+ * -ENOMEM. */
 int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret);
 
 /* DEB_BUILD_OPTIONS for the build: @env (the caller's DEB_BUILD_OPTIONS, NULL if unset; for a cross
@@ -110,6 +115,41 @@ int buildplan_changes_files(const char *changes, char ***ret);
  * as "PKG : ..."), each once, joined by "; "; else its last "E: " line without the "E: ". Pure. Returns 0
  * and *ret (NULL when the output says neither), or -ENOMEM. */
 int buildplan_apt_failure(const char *log, char **ret);
+
+/* ---- binNMUs and version suffixes (sbuild's --make-binNMU, --binNMU, --append-to-version) ---- */
+
+/* The version of a binNMU: @version, then @append (may be NULL), then "+bN" for @binnmu > 0 (sbuild's
+ * binNMU_version()). Returns 0 and *ret, or -ENOMEM. */
+int buildplan_binnmu_version(const char *version, unsigned binnmu, const char *append, char **ret);
+
+/* Whether @s can be appended to a Debian version (--append-to-version): non-empty, of [A-Za-z0-9.+~]. */
+bool buildplan_version_suffix_valid(const char *s);
+
+/* The date of the changelog entry as Debian Policy §4.4 writes it ("Tue, 14 Nov 2023 22:13:20 +0000", UTC),
+ * from --binNMU-timestamp @stamp as sbuild reads it: seconds since the epoch (digits, an optional '+', no
+ * leading zero), else the text as it is; NULL: @now. Returns 0 and *ret, -EINVAL for a text with a
+ * newline, or -ENOMEM. */
+int buildplan_changelog_date(const char *stamp, time_t now, char **ret);
+
+/* The changelog entry sbuild writes above the source's own for a binNMU or a version suffix:
+ *
+ *   SOURCE (VERSION) DISTRIBUTION; urgency=low, binary-only=yes
+ *
+ *     * Append APPEND to version number; no source changes          (with @append)
+ *     * Binary-only non-maintainer upload for ARCH; no source changes.   (with @text)
+ *     * TEXT                                                         (its lines joined by 4 spaces)
+ *
+ *    -- MAINTAINER  DATE
+ *
+ * Returns 0 and *ret, -EINVAL when a field other than @text has a newline, or -ENOMEM. */
+typedef struct BinnmuEntry {
+        const char *source, *version, *distribution, *host_arch;
+        const char *append;     /* --append-to-version, or NULL */
+        const char *text;       /* --make-binNMU, or NULL */
+        const char *maintainer; /* "Name <address>" */
+        const char *date;       /* buildplan_changelog_date() */
+} BinnmuEntry;
+int buildplan_binnmu_entry(const BinnmuEntry *e, char **ret);
 
 /* @argv as one line of POSIX shell, each word single-quoted ('\'' for a quote in it). NULL on OOM. */
 char *buildplan_shell_join(char *const *argv);

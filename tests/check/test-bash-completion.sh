@@ -36,13 +36,13 @@ offers() {
 # check_options FILE: the drift checks for options and verbs.
 check_options() {
         local file=$1 bad=0 o v
-        "$ARKOSE" --help | sed -n '/^Options:$/,$p' | grep -o -- '--[a-z][a-z0-9-]*' | sort -u > "$T/help"
+        "$ARKOSE" --help | sed -n '/^Options:$/,$p' | grep -o -- '--[a-z][a-zA-Z0-9-]*' | sort -u > "$T/help"
         [ "$(wc -l < "$T/help")" -gt 20 ] || { echo "only $(wc -l < "$T/help") options in --help"; return 1; }
         python3 - "$SRC/cmd/arkose-chroot.c" > "$T/table" <<'EOF' || return 1
 import re, sys
 body = open(sys.argv[1]).read()
 table = re.search(r'static const struct option \w+\[\] = \{(.*?)\n\s*\};', body, re.S).group(1)
-print('\n'.join('--' + o for o in sorted(set(re.findall(r'\{ "([a-z0-9-]+)",', table)))))
+print('\n'.join('--' + o for o in sorted(set(re.findall(r'\{ "([a-zA-Z0-9-]+)",', table)))))
 EOF
         { complete_words "$file" "$ARKOSE" --; complete_words "$file" "$ARKOSE" build --; } | sort -u > "$T/offered"
         for o in $(sort -u "$T/help" "$T/table"); do

@@ -52,12 +52,12 @@ for line in open(path):
     prev = line.strip()
 
 def options_in(text):
-    return set(re.findall(r'(?<![\w-])--([a-z][a-z0-9-]*)', text))
+    return set(re.findall(r'(?<![\w-])--([a-z][a-zA-Z0-9-]*)', text))
 
 def table_options(cfile):
     body = open(cfile).read()
     table = re.search(r'static const struct option \w+\[\] = \{(.*?)\n\s*\};', body, re.S).group(1)
-    return set(re.findall(r'\{ "([a-z0-9-]+)",', table))
+    return set(re.findall(r'\{ "([a-zA-Z0-9-]+)",', table))
 
 bad = []
 if name.endswith('.1'):

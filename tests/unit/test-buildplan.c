@@ -96,6 +96,78 @@ static void test_dpkg_buildpackage(void **state) {
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarm64 -b -Pcross,nocheck");
         p = (BuildPlan){ .build_arch = "i386", .host_arch = "armhf", .arch_all = true, .no_arch_any = true };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -aarmhf -A -Pcross,nocheck");
+        /* A binNMU builds no arch:all packages (sbuild's BUILD_ARCH_ALL 0); --debbuildopts come last. */
+        p = (BuildPlan){ .build_arch = "amd64", .binary_only = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -B");
+        p = (BuildPlan){ .build_arch = "amd64", .binary_only = true, .source_too = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -G");
+        char *opts[] = { (char *) "-v1.0-1", (char *) "--changes-option=-DX-Test=yes", NULL };
+        p = (BuildPlan){ .build_arch = "amd64", .user_options = opts };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b -v1.0-1 --changes-option=-DX-Test=yes");
+        /* A binNMU of a source with arch:all packages only builds nothing (refused by the caller). */
+        p = (BuildPlan){ .build_arch = "amd64", .binary_only = true, .no_arch_any = true };
+        assert_false(buildplan_builds_something(&p));
+}
+
+static void test_binnmu(void **state) {
+        _cleanup_free_ char *v = NULL, *d = NULL, *e = NULL, *e2 = NULL;
+        (void) state;
+
+        /* sbuild's binNMU_version(): the suffix, then +bN. */
+        assert_int_equal(buildplan_binnmu_version("2.10-3", 1, NULL, &v), 0);
+        assert_string_equal(v, "2.10-3+b1");
+        v = mfree(v);
+        assert_int_equal(buildplan_binnmu_version("1:2.10-3", 2, "~bpo12+1", &v), 0);
+        assert_string_equal(v, "1:2.10-3~bpo12+1+b2");
+        v = mfree(v);
+        assert_int_equal(buildplan_binnmu_version("1.0", 0, "+local1", &v), 0);
+        assert_string_equal(v, "1.0+local1");
+        assert_true(buildplan_version_suffix_valid("~bpo12+1"));
+        assert_true(buildplan_version_suffix_valid("+local.1"));
+        assert_false(buildplan_version_suffix_valid(""));
+        assert_false(buildplan_version_suffix_valid("-1"));
+        assert_false(buildplan_version_suffix_valid("1:2"));
+        assert_false(buildplan_version_suffix_valid("a b"));
+
+        /* Dates as Policy writes them, in UTC, whatever the locale. */
+        assert_int_equal(buildplan_changelog_date("1700000000", 0, &d), 0);
+        assert_string_equal(d, "Tue, 14 Nov 2023 22:13:20 +0000");
+        d = mfree(d);
+        assert_int_equal(buildplan_changelog_date("+86400", 0, &d), 0);
+        assert_string_equal(d, "Fri, 02 Jan 1970 00:00:00 +0000");
+        d = mfree(d);
+        assert_int_equal(buildplan_changelog_date(NULL, 1700000000, &d), 0);
+        assert_string_equal(d, "Tue, 14 Nov 2023 22:13:20 +0000");
+        d = mfree(d);
+        /* Not seconds (a leading zero, a date): the text as it is, as sbuild takes it. */
+        assert_int_equal(buildplan_changelog_date("Mon, 01 Jan 2024 10:00:00 +0100", 0, &d), 0);
+        assert_string_equal(d, "Mon, 01 Jan 2024 10:00:00 +0100");
+        d = mfree(d);
+        assert_int_equal(buildplan_changelog_date("0123", 0, &d), 0);
+        assert_string_equal(d, "0123");
+        d = mfree(d);
+        assert_int_equal(buildplan_changelog_date("a\nb", 0, &d), -EINVAL);
+
+        BinnmuEntry en = {
+                .source = "hello", .version = "2.10-3+b1", .distribution = "bookworm", .host_arch = "amd64",
+                .text = "Rebuild against libfoo2.\nSecond line.", .maintainer = "Jane Doe <jane@example.org>",
+                .date = "Tue, 14 Nov 2023 22:13:20 +0000",
+        };
+        assert_int_equal(buildplan_binnmu_entry(&en, &e), 0);
+        assert_string_equal(e, "hello (2.10-3+b1) bookworm; urgency=low, binary-only=yes\n\n"
+                               "  * Binary-only non-maintainer upload for amd64; no source changes.\n"
+                               "  * Rebuild against libfoo2.    Second line.\n\n"
+                               " -- Jane Doe <jane@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n\n");
+        en.text = NULL;
+        en.append = "~bpo12+1";
+        en.version = "2.10-3~bpo12+1";
+        assert_int_equal(buildplan_binnmu_entry(&en, &e2), 0);
+        assert_string_equal(e2, "hello (2.10-3~bpo12+1) bookworm; urgency=low, binary-only=yes\n\n"
+                                "  * Append ~bpo12+1 to version number; no source changes\n\n"
+                                " -- Jane Doe <jane@example.org>  Tue, 14 Nov 2023 22:13:20 +0000\n\n");
+        e2 = mfree(e2);
+        en.maintainer = "Jane\nDoe";
+        assert_int_equal(buildplan_binnmu_entry(&en, &e2), -EINVAL);
 }
 
 /* What sbuild refuses ("Neither architecture specific nor architecture independent or source package
@@ -313,6 +385,7 @@ int main(void) {
                 cmocka_unit_test(test_shell_join),
                 cmocka_unit_test(test_apt_failure),
                 cmocka_unit_test(test_changes_files),
+                cmocka_unit_test(test_binnmu),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
