@@ -165,6 +165,8 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 .keyring = def->keyring,
                 .script = def->script,
                 .target = store_staging_rootfs(staging),
+                /* Held while the tool runs, even after we are killed: no sweep removes its staging then. */
+                .inherit_fd = lock,
         };
         r = unpack_debootstrap_run(&plan, log_path, signals_forward_to, &reason);
         signals_forward_to(0);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -100,10 +101,18 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
         return 0;
 }
 
-static _noreturn_ void debootstrap_child(char **argv, int out_fd) {
+static _noreturn_ void debootstrap_child(char **argv, int out_fd, int inherit_fd, pid_t parent) {
         sigset_t all;
         int null_fd;
 
+        /* It must not outlive us: a create killed (SIGKILL) would leave it writing into a staging directory
+         * that the next command sweeps. SIGTERM, which both tools clean up after (mmdebstrap unmounts what
+         * it mounted in the tree); what they leave, the sweep removes. */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                _exit(127);
+        /* And while it (or a child of its that keeps it) runs, the caller's lock stays held. */
+        if (inherit_fd > STDERR_FILENO && fcntl(inherit_fd, F_SETFD, 0) < 0)
+                _exit(127);
         sigemptyset(&all);
         (void) sigprocmask(SIG_SETMASK, &all, NULL);
         for (int sig = 1; sig < NSIG; sig++)
@@ -155,7 +164,7 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
         size_t cap = 0;
         bool tty = isatty(STDOUT_FILENO);
         int pipefd[2], status, r;
-        pid_t pid;
+        pid_t pid, parent;
 
         r = unpack_debootstrap_argv(plan, &argv);
         if (r < 0)
@@ -167,6 +176,7 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
         if (pipe2(pipefd, O_CLOEXEC) < 0)
                 return -errno;
 
+        parent = getpid();
         pid = fork();
         if (pid < 0) {
                 r = -errno;
@@ -175,7 +185,7 @@ int unpack_debootstrap_run(const DebootstrapPlan *plan, const char *log_path, Un
                 return r;
         }
         if (pid == 0)
-                debootstrap_child(argv, pipefd[1]);
+                debootstrap_child(argv, pipefd[1], plan->inherit_fd, parent);
         (void) close(pipefd[1]);
         if (notify)
                 notify(pid);

@@ -20,6 +20,8 @@ typedef struct DebootstrapPlan {
         const char *target;
         const char *script;             /* debootstrap's SCRIPT argument; NULL: the suite's. mmdebstrap needs
                                          * none (it reads any suite's Release) and ignores it. */
+        int inherit_fd;                 /* > 2: a descriptor the tool inherits (the chroot's lock, so that it
+                                         * stays held while the tool runs, even if we are killed); else none */
 } DebootstrapPlan;
 
 /* Builds the argv of @plan's tool. Pure. Returns 0 and *ret, or -EINVAL/-ENOMEM.
@@ -32,7 +34,7 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret);
 typedef void (*UnpackChildNotify)(pid_t pid);
 
 /* Runs @plan's tool, writing its whole output to @log_path and showing its progress on stdout (one
- * updating line on a terminal, one line per stage otherwise). SOURCE_DATE_EPOCH, when set to digits in
+ * updating line on a terminal, one line per stage otherwise). The tool gets SIGTERM when we die. SOURCE_DATE_EPOCH, when set to digits in
  * our environment, is passed on (mmdebstrap then makes the same files from the same packages). On
  * failure, returns -ENOENT when the tool is not installed, -EPROTO (exit status) or -EINTR (killed by a
  * signal) and sets *ret_reason to the error line that names the cause ("E: ..."; debootstrap's last,

@@ -97,6 +97,32 @@ expect_eq "no version" "" "$(current_of plain)"
 check "no staging directory" no_staging_left plain
 check "no mount below the state directory" test -z "$(mounts_below "$ARKOSE_STATE_DIR")"
 check "no mmdebstrap left running" test -z "$(pgrep -f "mmdebstrap.*$ARKOSE_STATE_DIR" || true)"
+# Killed (SIGKILL: nothing of ours runs): mmdebstrap gets SIGTERM from the kernel (its parent died), and holds
+# the chroot's lock until it has ended, so that no sweep removes its staging directory under it; what it
+# leaves (its mounts in the tree) the next sweep removes.
+"$ARKOSE" create plain --bootstrap mmdebstrap > "$T/kill.out" 2> "$T/kill.err" &
+pid=$!
+PIDS="$PIDS $pid"
+for _ in $(seq 600); do
+        grep -q "extracting archives\|installing essential" "$T/kill.out" 2> /dev/null && break
+        sleep 0.1
+done
+kill -KILL "$pid"
+wait "$pid"
+if pgrep -f "mmdebstrap.*$ARKOSE_STATE_DIR" > /dev/null; then
+        "$ARKOSE" recover > /dev/null 2>&1
+        check "while the killed create's mmdebstrap still runs, a sweep (recover) leaves its staging directory" \
+                not no_staging_left plain
+fi
+for _ in $(seq 120); do
+        pgrep -f "mmdebstrap.*$ARKOSE_STATE_DIR" > /dev/null || break
+        sleep 0.5
+done
+check "mmdebstrap ends after the killed create (60 s at most)" test -z "$(pgrep -f "mmdebstrap.*$ARKOSE_STATE_DIR" || true)"
+"$ARKOSE" recover > /dev/null 2>&1
+check "then recover leaves no staging directory" no_staging_left plain
+check "and no mount below the state directory" test -z "$(mounts_below "$ARKOSE_STATE_DIR")"
+expect_eq "and no version" "" "$(current_of plain)"
 expect_eq "and the chroot made before is untouched: still version 1, still runs" "1 Hello, world!" \
         "$(current_of mm) $("$ARKOSE" -c mm -- hello 2>> "$T/run.err")"
 finish
