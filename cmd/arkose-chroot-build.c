@@ -72,6 +72,7 @@ char *arg_append_to_version = NULL;
 char *arg_binnmu_changelog = NULL;
 char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
+bool arg_source_only_changes = false;
 
 static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
         [BUILD_PURGE_ALWAYS] = "always",
@@ -1134,16 +1135,30 @@ finish:
 }
 
 /* The name of the .changes file in @dir, or NULL. */
+/* The build's .changes: not the NAME_source.changes of --source-only-changes, unless it is the only one
+ * (a build of the source package alone). */
 static char *find_changes(const char *dir) {
         _cleanup_closedir_ DIR *d = opendir(dir);
+        _cleanup_free_ char *source_only = NULL;
         struct dirent *de;
 
         while (d && (de = readdir(d))) {
                 size_t n = strlen(de->d_name);
-                if (n > 8 && streq(de->d_name + n - 8, ".changes"))
+
+                if (n > 15 && streq(de->d_name + n - 15, "_source.changes")) {
+                        if (!source_only)
+                                source_only = strdup(de->d_name);
+                } else if (n > 8 && streq(de->d_name + n - 8, ".changes"))
                         return strdup(de->d_name);
         }
-        return NULL;
+        return TAKE_PTR(source_only);
+}
+
+/* --source-only-changes' file, sbuild's PKG_VERSION_source.changes (no epoch). NULL on OOM. */
+static char *source_only_changes_name(const Build *b) {
+        const char *colon = strchr(b->version, ':');
+
+        return strdup_printf("%s_%s_source.changes", b->source, colon ? colon + 1 : b->version);
 }
 
 /* The build command's environment: DEB_BUILD_OPTIONS and the cross build's additions (buildplan.h).
@@ -1185,7 +1200,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         _cleanup_(profile_freep) Profile *profile = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL, **dpkg = NULL;
         _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
-                            *changes = NULL, *words = NULL;
+                            *changes = NULL, *words = NULL, *soc = NULL, *soc_step = NULL;
         HookVars v = { .arch = buildplan_host_arch(&b->plan),
                        .build_dir = "/build",
                        .pkgbuild_dir = "/build/reproducible-path" };
@@ -1204,9 +1219,23 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
                 return log_oom();
         /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
+        if (arg_source_only_changes) {
+                /* sbuild's: dpkg-genchanges --build=source after a successful build, as the build's user; its
+                 * status apart. */
+                _cleanup_free_ char *so = source_only_changes_name(b), *out_opt = so ? strdup_printf("-O../%s", so) : NULL;
+                char *gen[] = { (char *) "dpkg-genchanges", (char *) "--build=source", out_opt, NULL };
+
+                soc = out_opt ? buildplan_shell_join(gen) : NULL;
+                if (!soc)
+                        return log_oom();
+                soc_step = strdup_printf("if [ \"$(cat /build/.status)\" = 0 ]; then echo --- source-only-changes: %s; "
+                                         "%s; echo $? > /build/.soc-status; fi; ", soc, soc);
+                if (!soc_step)
+                        return log_oom();
+        }
         cmd = strdup_printf("{ echo Command: %s; echo \"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS\"; %s; "
-                            "echo $? > /build/.status; } 2>&1 | tee -a /build/build.log",
-                            words, words);
+                            "echo $? > /build/.status; %s} 2>&1 | tee -a /build/build.log",
+                            words, words, soc_step ?: "");
         if (!cmd)
                 return log_oom();
         if (build_user_env(b, u, &env) < 0)
@@ -1293,6 +1322,15 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 else
                         b->status = atoi(status_text);
         }
+        if (r >= 0 && b->status == 0 && soc) {
+                _cleanup_free_ char *p = path_join(b->build, ".soc-status"), *t = NULL;
+
+                if (!p || read_file(p, &t) < 0 || atoi(t) != 0) {
+                        b->stage = "source-only-changes";
+                        r = log_error_errno(-EPROTO, "Build failed at stage 'source-only-changes': %s failed; log: '%s'",
+                                            soc, b->log);
+                }
+        }
         if (r >= 0 && b->status != 0) {
                 /* The failure hooks run, but the build failed at stage 'build' whatever they do. */
                 (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
@@ -1353,6 +1391,14 @@ static int build_results(Build *b) {
                 return log_error_errno(r, "Failed to read '%s': %m", path);
         if (buildplan_changes_files(text, &listed) < 0 || strv_extend(&b->files, name) < 0)
                 return log_oom();
+        if (arg_source_only_changes) {
+                _cleanup_free_ char *so = source_only_changes_name(b), *so_path = so ? path_join(b->build, so) : NULL;
+
+                if (!so_path)
+                        return log_oom();
+                if (access(so_path, F_OK) >= 0 && !strv_contains(b->files, so) && strv_extend(&b->files, so) < 0)
+                        return log_oom();
+        }
         for (char **f = listed; f && *f; f++) {
                 _cleanup_free_ char *p = path_join(b->build, *f);
                 struct stat st;
@@ -1580,8 +1626,9 @@ static void build_plan_set(Build *b) {
         };
 }
 
-/* sbuild's rules for its binNMU options, whatever their order: one line, status 2. */
-static int build_check_binnmu_options(void) {
+/* sbuild's rules for its binNMU options, and --source-only-changes's need of --source, whatever their order: one
+ * line, status 2. */
+static int build_check_options(void) {
         if (arg_arch_all && (arg_make_binnmu || arg_append_to_version))
                 return log_usage("--arch-all cannot be used together with %s",
                                  arg_make_binnmu ? "--make-binNMU" : "--append-to-version");
@@ -1590,6 +1637,8 @@ static int build_check_binnmu_options(void) {
                                  arg_make_binnmu ? "--make-binNMU" : arg_binnmu ? "--binNMU" :
                                  arg_binnmu_timestamp ? "--binNMU-timestamp" : "--append-to-version");
         /* sbuild ignores these alone; say so rather than build something else than asked. */
+        if (arg_source_only_changes && !arg_source_too)
+                return log_usage("--source-only-changes needs --source (-s): the source package it lists is built with it");
         if ((arg_binnmu || arg_binnmu_timestamp) && !arg_make_binnmu && !arg_append_to_version)
                 return log_usage("%s needs --make-binNMU TEXT (or --append-to-version SUFFIX)",
                                  arg_binnmu ? "--binNMU" : "--binNMU-timestamp");
@@ -1692,7 +1741,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (argc != 1)
                 return log_usage(
                         "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
-        r = build_check_binnmu_options();
+        r = build_check_options();
         if (r < 0)
                 return r;
         r = access_require_root("build");

@@ -219,7 +219,8 @@ static void help(void) {
                "        [--extra-repository 'deb URI SUITE COMP'] [--extra-repository-key FILE] [--keep-session]\n"
                "        [--purge[-build|-session] always|never|successful]\n"
                "        [--make-binNMU TEXT [--binNMU N] | --append-to-version SUFFIX] [-m MAINTAINER]\n"
-               "        [--debbuildopts OPTS] [--json] [--NAME-commands CMD] (PKG.dsc | SOURCE_DIR)\n"
+               "        [--debbuildopts OPTS] [-s --source-only-changes] [--json] [--NAME-commands CMD]\n"
+               "        (PKG.dsc | SOURCE_DIR)\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "  arkose-chroot import-schroot [--schroot-config DIR] [--dry-run] [NAME...]\n"
@@ -296,6 +297,7 @@ static void help(void) {
                "      --binNMU-changelog ENTRY  that whole entry instead\n"
                "  -m, --maintainer NAME   the entry's maintainer (default $DEBFULLNAME <$DEBEMAIL>)\n"
                "      --debbuildopts OPTS, --debbuildopt OPT  more options of dpkg-buildpackage\n"
+               "      --source-only-changes  with --source, also PKG_VERSION_source.changes, for a source-only upload\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
                "      --starting-build-commands CMD  as root in the build session, before the build\n"
@@ -338,6 +340,7 @@ enum {
         ARG_BINNMU_CHANGELOG,
         ARG_DEBBUILDOPTS,
         ARG_DEBBUILDOPT,
+        ARG_SOURCE_ONLY_CHANGES,
         ARG_ARCH_ANY,
         ARG_NO_ARCH_ALL,
         ARG_NO_SOURCE,
@@ -406,6 +409,7 @@ static const struct option options[] = {
         { "maintainer", required_argument, NULL, 'm' },
         { "debbuildopts", required_argument, NULL, ARG_DEBBUILDOPTS },
         { "debbuildopt", required_argument, NULL, ARG_DEBBUILDOPT },
+        { "source-only-changes", no_argument, NULL, ARG_SOURCE_ONLY_CHANGES },
         { "source", no_argument, NULL, 's' },
         { "no-source", no_argument, NULL, ARG_NO_SOURCE },
         { "json", no_argument, NULL, ARG_JSON },
@@ -625,6 +629,9 @@ static int parse_options(int argc, char **argv) {
                 case ARG_DEBBUILDOPT:
                         if (strv_extend(&arg_debbuildopts, optarg) < 0)
                                 return -ENOMEM;
+                        break;
+                case ARG_SOURCE_ONLY_CHANGES:
+                        arg_source_only_changes = true;
                         break;
                 case 's':
                 case ARG_NO_SOURCE:

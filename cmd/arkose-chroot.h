@@ -58,6 +58,8 @@ extern char *arg_append_to_version;
 extern char *arg_binnmu_changelog;
 extern char *arg_maintainer;
 extern char **arg_debbuildopts;
+/* sbuild's --source-only-changes: also PKG_VERSION_source.changes (needs --source). */
+extern bool arg_source_only_changes;
 /* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
 typedef enum BuildPurge {
         BUILD_PURGE_ALWAYS,     /* the default */

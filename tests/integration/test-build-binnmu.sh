@@ -3,7 +3,8 @@
 # writes sbuild's changelog entry above the source's own (version +bN, binary-only=yes), builds no
 # Architecture: all packages, and names the results by the new version; --append-to-version SUFFIX,
 # --binNMU-changelog ENTRY; -m/--maintainer or DEBFULLNAME/DEBEMAIL; --debbuildopts/--debbuildopt reach
-# dpkg-buildpackage. Real builds in the build fixture (build-essential), offline.
+# dpkg-buildpackage; -s --source-only-changes adds sbuild's PKG_VERSION_source.changes. Real builds in the
+# build fixture (build-essential), offline.
 . "$(dirname "$0")/lib.sh"
 use_build_fixture bookworm
 for t in dpkg-deb dpkg-source; do
@@ -70,6 +71,19 @@ check "--debbuildopt too: the command line has both" \
 expect_eq "a --binNMU-changelog build succeeds" 0 "$rc"
 check "named by the entry's version" grep -qx "Changed-By: Own Entry <own@example.org>" "$T/out/test-pkg_1.0+b7_amd64.changes"
 
+# -s --source-only-changes: the build's .changes, and one for a source-only upload beside it.
+"$ARKOSE" build --chroot bookworm -s --source-only-changes --json --output "$T/out" "$T/all" > "$T/4.json" 2> "$T/4.err"; rc=$?
+expect_eq "a --source-only-changes build succeeds" 0 "$rc"
+[ "$rc" = 0 ] || tail -n 15 "$T/4.err"
+so=$T/out/test-pkg_1.0_source.changes
+check "test-pkg_1.0_source.changes is in the output" test -s "$so"
+check "it is a source-only one (Architecture: source)" grep -qx "Architecture: source" "$so"
+check "listing the .dsc and the source tarball" sh -c "grep -q ' test-pkg_1.0.dsc\$' '$so' && grep -q ' test-pkg_1.0.tar.[a-z]*\$' '$so'"
+check "and no .deb" not grep -q '\.deb$' "$so"
+check "the build's own .changes lists the .deb" grep -q ' test-pkg_1.0_all.deb$' "$T/out/test-pkg_1.0_amd64.changes"
+check "the JSON summary lists both .changes" \
+        sh -c "grep -q 'test-pkg_1.0_source.changes' '$T/4.json' && grep -q 'test-pkg_1.0_amd64.changes' '$T/4.json'"
+
 # Refused in one line, status 2, before anything is built (sbuild's rules, and more).
 refused() {  # refused DESCRIPTION EXPECTED-LINE ARGS...
         local what=$1 line=$2 err rc; shift 2
@@ -81,6 +95,8 @@ refused "--binNMU-changelog with --binNMU" "--binNMU-changelog cannot be used to
         --binNMU-changelog x --binNMU 3
 refused "--binNMU alone (sbuild would ignore it)" "--binNMU needs --make-binNMU TEXT (or --append-to-version SUFFIX)" --binNMU 3
 refused "--binNMU 0" "Invalid --binNMU '0': expected a number from 1" --make-binNMU x --binNMU 0
+refused "--source-only-changes without --source" \
+        "--source-only-changes needs --source (-s): the source package it lists is built with it" --source-only-changes
 refused "a suffix that is not one" "Invalid --append-to-version '-1': letters, digits, '.', '+' and '~' only" \
         --append-to-version=-1
 err=$("$ARKOSE" build --chroot bookworm --make-binNMU x --output "$T/out" "$T/any" 2>&1 > /dev/null); rc=$?
