@@ -1134,7 +1134,6 @@ finish:
         return r;
 }
 
-/* The name of the .changes file in @dir, or NULL. */
 /* The build's .changes: not the NAME_source.changes of --source-only-changes, unless it is the only one
  * (a build of the source package alone). */
 static char *find_changes(const char *dir) {
@@ -1218,7 +1217,6 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 return log_oom();
         if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
                 return log_oom();
-        /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
         if (arg_source_only_changes) {
                 /* sbuild's: dpkg-genchanges --build=source after a successful build, as the build's user; its
                  * status apart. */
@@ -1233,6 +1231,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 if (!soc_step)
                         return log_oom();
         }
+        /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
         cmd = strdup_printf("{ echo Command: %s; echo \"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS\"; %s; "
                             "echo $? > /build/.status; %s} 2>&1 | tee -a /build/build.log",
                             words, words, soc_step ?: "");
@@ -1636,9 +1635,9 @@ static int build_check_options(void) {
                 return log_usage("--binNMU-changelog cannot be used together with %s",
                                  arg_make_binnmu ? "--make-binNMU" : arg_binnmu ? "--binNMU" :
                                  arg_binnmu_timestamp ? "--binNMU-timestamp" : "--append-to-version");
-        /* sbuild ignores these alone; say so rather than build something else than asked. */
         if (arg_source_only_changes && !arg_source_too)
                 return log_usage("--source-only-changes needs --source (-s): the source package it lists is built with it");
+        /* sbuild ignores these alone; say so rather than build something else than asked. */
         if ((arg_binnmu || arg_binnmu_timestamp) && !arg_make_binnmu && !arg_append_to_version)
                 return log_usage("%s needs --make-binNMU TEXT (or --append-to-version SUFFIX)",
                                  arg_binnmu ? "--binNMU" : "--binNMU-timestamp");
