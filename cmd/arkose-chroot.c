@@ -590,9 +590,12 @@ static int parse_options(int argc, char **argv) {
                         char **dest = c == ARG_MAKE_BINNMU ? &arg_make_binnmu :
                                       c == ARG_BINNMU_TIMESTAMP ? &arg_binnmu_timestamp :
                                       c == ARG_BINNMU_CHANGELOG ? &arg_binnmu_changelog : &arg_maintainer;
+                        const char *name = c == ARG_MAKE_BINNMU ? "--make-binNMU" :
+                                           c == ARG_BINNMU_TIMESTAMP ? "--binNMU-timestamp" :
+                                           c == ARG_BINNMU_CHANGELOG ? "--binNMU-changelog" : "--maintainer";
 
                         if (isempty(optarg))
-                                return log_usage("An empty value for an option of build: '%s'", argv[optind - 1]);
+                                return log_usage("%s takes a value, not an empty one", name);
                         free(*dest);
                         *dest = strdup(optarg);
                         if (!*dest)
