@@ -73,6 +73,8 @@ char *arg_binnmu_changelog = NULL;
 char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
 bool arg_source_only_changes = false;
+bool arg_run_lintian = false;
+char **arg_lintian_opts = NULL;
 
 static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
         [BUILD_PURGE_ALWAYS] = "always",
@@ -208,6 +210,8 @@ typedef struct Build {
         BuildPlan plan;         /* native or cross; its strings borrowed from here and the arg_* */
         char *kept_session;     /* the build session's id, when --keep-session or --purge-* kept it */
         int lock_fd;            /* the lock on dir/lock, held for the build's life */
+        const char *lintian;    /* --run-lintian's result, sbuild's words: "pass", "info", "warn", "fail",
+                                 * "error"; NULL when lintian did not run */
 } Build;
 
 static void build_done(Build *b) {
@@ -1417,9 +1421,10 @@ static int build_results(Build *b) {
  * "failed" (an earlier one), Fail-Stage. */
 static char *build_summary(const Build *b, const ChrootRef *ref, int r, time_t started) {
         return strdup_printf("=== summary ===\nPackage: %s\nVersion: %s\nChroot: %s@%u\nBuild Architecture: %s\n"
-                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%sStatus: %s\n",
+                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%s%s%s%sStatus: %s\n",
                              b->source, b->version, ref->name ?: "", ref->version, b->arch ?: "",
                              buildplan_host_arch(&b->plan) ?: "", (long long) (time(NULL) - started),
+                             b->lintian ? "Lintian: " : "", b->lintian ?: "", b->lintian ? "\n" : "",
                              r < 0 ? "Fail-Stage: " : "", r < 0 ? b->stage ?: "setup" : "", r < 0 ? "\n" : "",
                              r >= 0 ? "successful" : (b->stage && streq(b->stage, "build")) ? "attempted" : "failed");
 }
@@ -1437,14 +1442,17 @@ static int build_collect(Build *b, const char *out, const UserInfo *u, const cha
                 _cleanup_free_ char *deps = path_join(b->build, "deps.log");
                 _cleanup_free_ char *build = path_join(b->build, "build.log");
                 _cleanup_free_ char *proxy = path_join(b->dir, "deps", "proxy.log");
-                _cleanup_free_ char *a = NULL, *c = NULL, *p = NULL, *text = NULL;
+                _cleanup_free_ char *lintian = path_join(b->build, "lintian.log");
+                _cleanup_free_ char *a = NULL, *c = NULL, *p = NULL, *l = NULL, *text = NULL;
 
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
                 (void) read_file(proxy, &p);
-                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s",
+                (void) read_file(lintian, &l);
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s%s%s%s",
                                      a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
-                                     p ?: "", c ?: "", summary ?: "");
+                                     p ?: "", c ?: "", l ? "=== stage: lintian ===\n" : "", l ?: "", l ? "\n" : "",
+                                     summary ?: "");
                 if (!text)
                         return log_oom();
                 r = write_file_atomic(b->log_file, text, 0644);
@@ -1499,6 +1507,8 @@ static void build_print_json(const Build *b, const ChrootRef *ref, const char *o
         json_add_string(o, "output", out);
         json_add_string(o, "log", b->log);
         json_add_string(o, "host_arch", buildplan_host_arch(&b->plan) ?: arg_host);
+        if (b->lintian)
+                json_add_string(o, "lintian", b->lintian);
         if (b->kept_session) {
                 json_add_string(o, "session", b->kept_session);
                 json_add_string(o, "build_dir", b->build);
@@ -1623,6 +1633,218 @@ static void build_plan_set(Build *b) {
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
         };
+}
+
+/* ---- --run-lintian: lintian on the results, in the build's chroot, as sbuild runs it ---- */
+
+/* The layer with lintian installed over @ref's tree, cached under STATE/cache/lintian/KEY (KEY: the tree
+ * version): made once, through the package-source proxy as the dependency layer is. Sets *ret_layer to its
+ * upper directory. Logs one line on failure; the output of apt is appended to @log. */
+static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const char *log, char **ret_layer) {
+        _cleanup_free_ char *dir = path_join(ctx->state_dir, "cache", "lintian");
+        _cleanup_free_ char *cache = path_join(ctx->state_dir, "cache", "apt", "archives");
+        _cleanup_free_ char *aux = path_join(b->dir, "lintian");
+        _cleanup_free_ char *archives = path_join(b->dir, "lintian", "archives");
+        _cleanup_free_ char *keytext = NULL, *final = NULL, *layer = NULL, *staging = NULL, *upper = NULL;
+        _cleanup_free_ char *work = NULL, *partial = NULL, *prelude = NULL, *script = NULL;
+        _cleanup_free_ char *proxy_log = NULL;
+        _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
+        _cleanup_(proxy_stopp) Proxy *proxy = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
+        _cleanup_(session_freep) Session *session = NULL;
+        char key[SHA256_HEX_SIZE];
+        int status = 0, r;
+
+        if (!dir || !cache || !aux || !archives)
+                return log_oom();
+        keytext = strdup_printf("lintian\ntree %s@%u\narch %s\n", ref->name, ref->version, b->arch ?: "");
+        if (!keytext)
+                return log_oom();
+        sha256_hex(keytext, strlen(keytext), key);
+        final = strdup_printf("%s/%.32s", dir, key);
+        layer = final ? path_join(final, "upper") : NULL;
+        if (!layer)
+                return log_oom();
+        if (access(layer, F_OK) >= 0) {
+                printf("Reusing lintian installed in '%s@%u' before (%s)\n", ref->name, ref->version, final);
+                *ret_layer = TAKE_PTR(layer);
+                return 0;
+        }
+        partial = path_join(archives, "partial");
+        r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
+        if (r >= 0)
+                r = mkdir_p(cache, 0755);
+        if (r >= 0)
+                r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", dir);
+        link_debs(cache, archives);
+        staging = path_join(dir, ".staging-XXXXXX");
+        if (!staging || !mkdtemp(staging))
+                return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
+        (void) chmod(staging, 0755);
+        upper = path_join(staging, "upper");
+        work = path_join(staging, "work");
+        if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+                r = log_error_errno(-errno, "Failed to create '%s': %m", staging);
+                goto finish;
+        }
+        r = deps_sources(ref, &allowed, &binds);
+        if (r < 0)
+                goto finish;
+        proxy_log = path_join(aux, "proxy.log");
+        if (!proxy_log || strv_extend(&binds, aux) < 0 || strv_extend(&binds, b->build) < 0) {
+                r = log_oom();
+                goto finish;
+        }
+        r = proxy_start(allowed, proxy_log, &proxy);
+        if (r >= 0)
+                r = deps_profile(aux, proxy_port(proxy), &profile);
+        if (r < 0)
+                goto finish;
+        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
+                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
+                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
+                                "set --\n",
+                                proxy_port(proxy));
+        script = prelude ? strdup_printf("exec >> '%s' 2>&1\n%s"
+                                         "echo \"--- lintian: installing it through the host's proxy $proxy\"\n"
+                                         "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
+                                         "-o Dpkg::Options::=--force-unsafe-io -o APT::Install-Recommends=false "
+                                         "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
+                                         "apt-get $opts install lintian || { apt-get $opts update && apt-get $opts install lintian; }\n",
+                                         log, prelude, archives)
+                         : NULL;
+        if (!script) {
+                r = log_oom();
+                goto finish;
+        }
+        printf("Installing lintian in '%s@%u' (once for this version), network to the package sources only\n",
+               ref->name, ref->version);
+        fflush(stdout);
+        {
+                SessionPlan plan = layer_session_plan(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
+                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+
+                plan.profile = profile;
+                plan.apparmor_template = ctx->apparmor_template;
+                r = session_create(&plan, &session);
+                if (r >= 0)
+                        r = session_run(session, &attach, signals_forward_child, &status);
+                if (session && session_end(session) < 0 && r >= 0)
+                        r = -EIO;
+                session = NULL;
+        }
+        link_debs(archives, cache);
+        remove_mount_points(upper, binds);
+        if (r >= 0 && status != 0)
+                r = log_error_errno(-EPROTO, "lintian could not be installed in '%s@%u' (apt's status %d): see the log",
+                                    ref->name, ref->version, status);
+        if (r >= 0)
+                r = rm_rf(work);
+        if (r >= 0 && rename(staging, final) < 0 && errno != EEXIST && errno != ENOTEMPTY)
+                r = log_error_errno(-errno, "Failed to publish '%s': %m", final);
+        if (r >= 0)
+                *ret_layer = TAKE_PTR(layer);
+finish:
+        if (access(staging, F_OK) >= 0)
+                (void) rm_rf(staging);
+        return r;
+}
+
+/* sbuild's run_lintian(): lintian [--lintian-opts] PKG.changes in the build directory, as the build's user,
+ * network off, over the tree and the lintian layer (not the build dependencies: lintian needs none of them),
+ * its output in the log. Its result (b->lintian) never fails the build, as in sbuild. */
+static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const UserInfo *u) {
+        _cleanup_free_ char *log = path_join(b->build, "lintian.log"), *layer = NULL, *name = find_changes(b->build);
+        _cleanup_free_ char *upper = NULL, *work = NULL, *words = NULL, *cmd = NULL, *output = NULL;
+        _cleanup_strv_free_ char **lowers = NULL, **binds = NULL, **argv_l = NULL, **env = NULL;
+        _cleanup_(session_freep) Session *session = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
+        int status = 0, r;
+
+        b->lintian = "error";
+        if (!log || !name)
+                return;
+        b->stage = "lintian";
+        /* The build's user's, who appends lintian's output to what the installation (as root) wrote. */
+        {
+                _cleanup_close_ int fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+                if (fd < 0 || fchown(fd, u->uid, u->gid) < 0) {
+                        log_warning_errno(-errno, "Failed to make '%s': %m", log);
+                        goto done;
+                }
+        }
+        r = lintian_layer(ctx, b, ref, log, &layer);
+        if (r < 0)
+                goto done;
+        upper = path_join(b->dir, "lintian", "upper");
+        work = path_join(b->dir, "lintian", "work");
+        if (!upper || !work || mkdir_p(upper, 0755) < 0 || mkdir_p(work, 0700) < 0 ||
+            strv_extend(&lowers, layer) < 0 || strv_extend_strv(&lowers, ref->lowers) < 0 ||
+            strv_extend(&binds, b->build) < 0 || strv_extend(&argv_l, "lintian") < 0 ||
+            strv_extend_strv(&argv_l, arg_lintian_opts) < 0 || strv_extend(&argv_l, name) < 0 ||
+            !(words = buildplan_shell_join(argv_l)) || build_user_env(b, u, &env) < 0) {
+                (void) log_oom();
+                goto done;
+        }
+        cmd = strdup_printf("{ echo Command: %s; %s; echo $? > .lintian-status; } >> '%s' 2>&1", words, words, log);
+        if (!cmd) {
+                (void) log_oom();
+                goto done;
+        }
+        r = context_find_profile(ctx, "buildd", &profile);
+        if (r < 0)
+                goto done;
+        profile->network = PROFILE_NETWORK_NONE;
+        printf("Running lintian on %s in '%s@%u', network off\n", name, ref->name, ref->version);
+        fflush(stdout);
+        {
+                SessionPlan plan = layer_session_plan(ctx, ref, lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
+                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = b->build, .uid = u->uid, .gid = u->gid,
+                                      .groups = u->groups, .n_groups = u->n_groups, .env = env,
+                                      .no_new_privs = u->uid != 0 };
+
+                plan.profile = profile;
+                plan.apparmor_template = ctx->apparmor_template;
+                r = session_create(&plan, &session);
+                if (r >= 0)
+                        r = session_run(session, &attach, signals_forward_child, &status);
+                if (session && session_end(session) < 0 && r >= 0)
+                        r = -EIO;
+                session = NULL;
+        }
+        if (r < 0 || status != 0) {
+                log_debug("lintian's session: %d, status %d", r, status);
+                goto done;
+        }
+        {
+                _cleanup_free_ char *sp = path_join(b->build, ".lintian-status"), *st = NULL;
+                int rc;
+
+                r = sp ? read_file(sp, &st) : -ENOMEM;
+                if (r < 0) {
+                        log_debug_errno(r, "lintian's status, %s: %m", sp);
+                        goto done;
+                }
+                rc = atoi(st);
+                (void) read_file(log, &output);
+                /* lintian since 2.67 (bullseye's and later): 2 is a --fail-on condition (by default an error
+                 * tag), 1 a runtime error; sbuild 0.85 still reads them the other way round, as older
+                 * lintian used them. Else the worst tag seen, as sbuild does. */
+                b->lintian = rc == 2 ? "fail" : rc != 0 ? "error" :
+                             output && (startswith(output, "W: ") || strstr(output, "\nW: ")) ? "warn" :
+                             output && (startswith(output, "I: ") || strstr(output, "\nI: ")) ? "info" : "pass";
+        }
+done:
+        b->stage = "build";
+        if (streq(b->lintian, "error"))
+                log_warning("lintian did not run to its end (Lintian: error); the build stands (see the log)");
+        else
+                printf("Lintian: %s\n", b->lintian);
 }
 
 /* sbuild's rules for its binNMU options, and --source-only-changes's need of --source, whatever their order: one
@@ -1839,6 +2061,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
                 r = build_run(ctx, &b, &ref, &u);
+        if (r >= 0 && arg_run_lintian)
+                build_lintian(ctx, &b, &ref, &u);
         if (b.build && access(b.build, F_OK) >= 0) {
                 _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
                 (void) build_collect(&b, out, &owner, summary);

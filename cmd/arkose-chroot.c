@@ -286,9 +286,10 @@ static void help(void) {
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
-               "      --no-run-lintian, --no-run-piuparts, --no-run-autopkgtest  sbuild's; build runs none\n"
-               "                          of them\n"
-               "      --run-lintian, --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
+               "      --run-lintian       lintian on the results, in the chroot (sbuild's; --no-run-lintian: not)\n"
+               "      --lintian-opts OPTS, --lintian-opt OPT  lintian's options\n"
+               "      --no-run-piuparts, --no-run-autopkgtest  sbuild's; build runs neither\n"
+               "      --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
                "      --json              a JSON summary on stdout\n"
                "      --make-binNMU TEXT  a binNMU: a changelog entry saying TEXT, version +bN, no arch:all\n"
                "      --binNMU N          its number N (default 1)\n"
@@ -360,6 +361,9 @@ enum {
         ARG_KEEP_SESSION,
         ARG_PURGE,
         ARG_NO_RUN,
+        ARG_NO_RUN_LINTIAN,
+        ARG_LINTIAN_OPTS,
+        ARG_LINTIAN_OPT,
         ARG_RUN_LINTIAN,
         ARG_RUN_PIUPARTS,
         ARG_RUN_AUTOPKGTEST,
@@ -422,7 +426,9 @@ static const struct option options[] = {
         { "purge", required_argument, NULL, ARG_PURGE },
         { "purge-build", required_argument, NULL, ARG_PURGE },
         { "purge-session", required_argument, NULL, ARG_PURGE },
-        { "no-run-lintian", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-lintian", no_argument, NULL, ARG_NO_RUN_LINTIAN },
+        { "lintian-opts", required_argument, NULL, ARG_LINTIAN_OPTS },
+        { "lintian-opt", required_argument, NULL, ARG_LINTIAN_OPT },
         { "no-run-piuparts", no_argument, NULL, ARG_NO_RUN },
         { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN },
         { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
@@ -689,16 +695,30 @@ static int parse_options(int argc, char **argv) {
                         arg_purge = BUILD_PURGE_NEVER;
                         break;
                 case ARG_NO_RUN:
-                        /* sbuild's --no-run-lintian and friends: build runs none of them anyway. */
+                        /* sbuild's --no-run-piuparts and --no-run-autopkgtest: build runs neither anyway. */
                         break;
                 case ARG_RUN_LINTIAN:
+                case ARG_NO_RUN_LINTIAN:
+                        /* sbuild's: the later wins. */
+                        arg_run_lintian = c == ARG_RUN_LINTIAN;
+                        break;
+                case ARG_LINTIAN_OPTS: {
+                        /* sbuild's: split on white space. */
+                        _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
+
+                        if (!words || strv_extend_strv(&arg_lintian_opts, words) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+                case ARG_LINTIAN_OPT:
+                        if (strv_extend(&arg_lintian_opts, optarg) < 0)
+                                return -ENOMEM;
+                        break;
                 case ARG_RUN_PIUPARTS:
                 case ARG_RUN_AUTOPKGTEST:
                         log_error("build does not run %s: run it on the .changes the build writes (%s)",
-                                  c == ARG_RUN_LINTIAN ? "lintian" : c == ARG_RUN_PIUPARTS ? "piuparts" : "autopkgtest",
-                                  c == ARG_RUN_LINTIAN     ? "lintian PKG.changes"
-                                  : c == ARG_RUN_PIUPARTS ? "piuparts PKG.changes"
-                                                          : "autopkgtest PKG.changes -- arkose CHROOT");
+                                  c == ARG_RUN_PIUPARTS ? "piuparts" : "autopkgtest",
+                                  c == ARG_RUN_PIUPARTS ? "piuparts PKG.changes" : "autopkgtest PKG.changes -- arkose CHROOT");
                         return -EINVAL;
                 case ARG_PURGE: {
                         BuildPurge m = build_purge_from_string(optarg);

@@ -60,6 +60,9 @@ extern char *arg_maintainer;
 extern char **arg_debbuildopts;
 /* sbuild's --source-only-changes: also PKG_VERSION_source.changes (needs --source). */
 extern bool arg_source_only_changes;
+/* sbuild's --run-lintian (and --no-run-lintian), --lintian-opts, --lintian-opt. */
+extern bool arg_run_lintian;
+extern char **arg_lintian_opts;
 /* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
 typedef enum BuildPurge {
         BUILD_PURGE_ALWAYS,     /* the default */
