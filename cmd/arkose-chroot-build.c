@@ -75,6 +75,8 @@ char **arg_debbuildopts = NULL;
 bool arg_source_only_changes = false;
 bool arg_run_lintian = false;
 char **arg_lintian_opts = NULL;
+bool arg_run_autopkgtest = false;
+char **arg_autopkgtest_opts = NULL;
 
 static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
         [BUILD_PURGE_ALWAYS] = "always",
@@ -212,6 +214,7 @@ typedef struct Build {
         int lock_fd;            /* the lock on dir/lock, held for the build's life */
         const char *lintian;    /* --run-lintian's result, sbuild's words: "pass", "info", "warn", "fail",
                                  * "error"; NULL when lintian did not run */
+        const char *autopkgtest; /* --run-autopkgtest's: "pass", "no tests", "fail"; NULL when it did not run */
 } Build;
 
 static void build_done(Build *b) {
@@ -1421,10 +1424,11 @@ static int build_results(Build *b) {
  * "failed" (an earlier one), Fail-Stage. */
 static char *build_summary(const Build *b, const ChrootRef *ref, int r, time_t started) {
         return strdup_printf("=== summary ===\nPackage: %s\nVersion: %s\nChroot: %s@%u\nBuild Architecture: %s\n"
-                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%s%s%s%sStatus: %s\n",
+                             "Host Architecture: %s\nBuild-Time: %lld\n%s%s%s%s%s%s%s%s%sStatus: %s\n",
                              b->source, b->version, ref->name ?: "", ref->version, b->arch ?: "",
                              buildplan_host_arch(&b->plan) ?: "", (long long) (time(NULL) - started),
                              b->lintian ? "Lintian: " : "", b->lintian ?: "", b->lintian ? "\n" : "",
+                             b->autopkgtest ? "Autopkgtest: " : "", b->autopkgtest ?: "", b->autopkgtest ? "\n" : "",
                              r < 0 ? "Fail-Stage: " : "", r < 0 ? b->stage ?: "setup" : "", r < 0 ? "\n" : "",
                              r >= 0 ? "successful" : (b->stage && streq(b->stage, "build")) ? "attempted" : "failed");
 }
@@ -1443,16 +1447,18 @@ static int build_collect(Build *b, const char *out, const UserInfo *u, const cha
                 _cleanup_free_ char *build = path_join(b->build, "build.log");
                 _cleanup_free_ char *proxy = path_join(b->dir, "deps", "proxy.log");
                 _cleanup_free_ char *lintian = path_join(b->build, "lintian.log");
-                _cleanup_free_ char *a = NULL, *c = NULL, *p = NULL, *l = NULL, *text = NULL;
+                _cleanup_free_ char *autopkgtest = path_join(b->build, "autopkgtest.log");
+                _cleanup_free_ char *a = NULL, *c = NULL, *p = NULL, *l = NULL, *t = NULL, *text = NULL;
 
                 (void) read_file(deps, &a);
                 (void) read_file(build, &c);
                 (void) read_file(proxy, &p);
                 (void) read_file(lintian, &l);
-                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s%s%s%s",
+                (void) read_file(autopkgtest, &t);
+                text = strdup_printf("=== stage: dependencies ===\n%s%s%s\n=== stage: build ===\n%s\n%s%s%s%s%s%s%s",
                                      a ?: "", p ? "=== the package source proxy's decisions ===\n" : "",
                                      p ?: "", c ?: "", l ? "=== stage: lintian ===\n" : "", l ?: "", l ? "\n" : "",
-                                     summary ?: "");
+                                     t ? "=== stage: autopkgtest ===\n" : "", t ?: "", t ? "\n" : "", summary ?: "");
                 if (!text)
                         return log_oom();
                 r = write_file_atomic(b->log_file, text, 0644);
@@ -1509,6 +1515,8 @@ static void build_print_json(const Build *b, const ChrootRef *ref, const char *o
         json_add_string(o, "host_arch", buildplan_host_arch(&b->plan) ?: arg_host);
         if (b->lintian)
                 json_add_string(o, "lintian", b->lintian);
+        if (b->autopkgtest)
+                json_add_string(o, "autopkgtest", b->autopkgtest);
         if (b->kept_session) {
                 json_add_string(o, "session", b->kept_session);
                 json_add_string(o, "build_dir", b->build);
@@ -1847,6 +1855,98 @@ done:
                 printf("Lintian: %s\n", b->lintian);
 }
 
+/* ---- --run-autopkgtest: the package's tests on the results, as sbuild runs them ---- */
+
+/* sbuild's run_autopkgtest(): autopkgtest [--autopkgtest-opts] [SOURCE] PKG.changes on the host, the
+ * source being the .dsc (or source tree) when the build made no source package. Its testbed is a session
+ * of the build's chroot version through autopkgtest-virt-arkose (beside this program, else from PATH),
+ * with the host's network, since autopkgtest installs the tests' dependencies with apt; unless the options
+ * name a virtualisation server of their own after "--", as sbuild's may. Its output goes to the log;
+ * b->autopkgtest gets sbuild's reading of its status (0 and 2 pass, 8 "no tests", else fail), which never
+ * fails the build, as in sbuild. */
+static void build_autopkgtest(Context *ctx, Build *b, const ChrootRef *ref, const char *what) {
+        _cleanup_free_ char *log = path_join(b->build, "autopkgtest.log"), *name = find_changes(b->build);
+        _cleanup_free_ char *changes = NULL, *self = NULL, *virt = NULL, *tree = NULL, *spec = NULL;
+        _cleanup_free_ char *words = NULL, *source = NULL;
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        int status, r;
+        pid_t pid;
+
+        b->autopkgtest = "fail";
+        if (!log || !name)
+                return;
+        b->stage = "autopkgtest";
+        changes = path_join(b->build, name);
+        self = realpath("/proc/self/exe", NULL);
+        spec = strdup_printf("%s@%u", ref->name, ref->version);
+        if (!changes || !self || !spec || strv_extend(&argv, "autopkgtest") < 0 ||
+            strv_extend_strv(&argv, arg_autopkgtest_opts) < 0)
+                goto oom;
+        if (!arg_source_too) {
+                source = b->dsc ? strdup(b->dsc) : strdup_printf("%s/", what);
+                if (!source || strv_extend(&argv, source) < 0)
+                        goto oom;
+        }
+        if (strv_extend(&argv, changes) < 0)
+                goto oom;
+        if (!strv_contains(arg_autopkgtest_opts, "--")) {
+                _cleanup_free_ char *dir = strdup(self);
+                char *slash = dir ? strrchr(dir, '/') : NULL;
+
+                if (!slash)
+                        goto oom;
+                *slash = '\0';
+                tree = path_join(dir, "autopkgtest-virt-arkose");
+                if (!tree)
+                        goto oom;
+                virt = access(tree, X_OK) >= 0 ? TAKE_PTR(tree) : strdup("arkose");
+                if (!virt || strv_extend(&argv, "--") < 0 || strv_extend(&argv, virt) < 0 ||
+                    strv_extend(&argv, "--network") < 0 || strv_extend(&argv, "host") < 0 ||
+                    strv_extend(&argv, "--arkose-chroot") < 0 || strv_extend(&argv, self) < 0 ||
+                    strv_extend(&argv, "--state-dir") < 0 || strv_extend(&argv, ctx->state_dir) < 0 ||
+                    strv_extend(&argv, "--config-dir") < 0 || strv_extend(&argv, ctx->config_dir) < 0 ||
+                    strv_extend(&argv, spec) < 0)
+                        goto oom;
+        }
+        words = strv_join(argv, " "); /* as the build's and lintian's Command: lines show theirs */
+        fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (!words || fd < 0 || dprintf(fd, "Command: %s\n", words) < 0) {
+                log_warning_errno(fd < 0 ? -errno : -ENOMEM, "Failed to start autopkgtest's log '%s': %m", log);
+                return;
+        }
+        printf("Running autopkgtest on %s in '%s' (testbed: %s)\n", name, spec,
+               virt ? "arkose-chroot sessions, with the host's network" : "from --autopkgtest-opts");
+        fflush(stdout);
+        pid = fork();
+        if (pid < 0) {
+                log_warning_errno(-errno, "Failed to run autopkgtest: %m");
+                return;
+        }
+        if (pid == 0) {
+                if (dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+                        _exit(127);
+                execvp(argv[0], argv);
+                fprintf(stderr, "Failed to execute autopkgtest: %m (is the autopkgtest package installed?)\n");
+                _exit(127);
+        }
+        signals_forward_to(pid);
+        r = pid_wait(pid, &status);
+        signals_forward_to(0);
+        if (r < 0 || !WIFEXITED(status)) {
+                log_warning("autopkgtest did not run to its end (Autopkgtest: fail); the build stands (see the log)");
+                return;
+        }
+        r = WEXITSTATUS(status);
+        (void) dprintf(fd, "autopkgtest exited with status %d\n", r);
+        b->autopkgtest = r == 0 || r == 2 ? "pass" : r == 8 ? "no tests" : "fail";
+        b->stage = "build";
+        printf("Autopkgtest: %s (autopkgtest's status %d)\n", b->autopkgtest, r);
+        return;
+oom:
+        (void) log_oom();
+}
+
 /* sbuild's rules for its binNMU options, and --source-only-changes's need of --source, whatever their order: one
  * line, status 2. */
 static int build_check_options(void) {
@@ -2063,6 +2163,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = build_run(ctx, &b, &ref, &u);
         if (r >= 0 && arg_run_lintian)
                 build_lintian(ctx, &b, &ref, &u);
+        if (r >= 0 && arg_run_autopkgtest)
+                build_autopkgtest(ctx, &b, &ref, what);
         if (b.build && access(b.build, F_OK) >= 0) {
                 _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
                 (void) build_collect(&b, out, &owner, summary);

@@ -288,8 +288,11 @@ static void help(void) {
                "                          successful (keep the session of a failed build)\n"
                "      --run-lintian       lintian on the results, in the chroot (sbuild's; --no-run-lintian: not)\n"
                "      --lintian-opts OPTS, --lintian-opt OPT  lintian's options\n"
-               "      --no-run-piuparts, --no-run-autopkgtest  sbuild's; build runs neither\n"
-               "      --run-piuparts, --run-autopkgtest  refused: run them on the results\n"
+               "      --run-autopkgtest   autopkgtest on the results, in sessions of the chroot (sbuild's;\n"
+               "                          --no-run-autopkgtest: not)\n"
+               "      --autopkgtest-opts OPTS, --autopkgtest-opt OPT  autopkgtest's options\n"
+               "      --no-run-piuparts   sbuild's; build runs no piuparts\n"
+               "      --run-piuparts      refused: run it on the results\n"
                "      --json              a JSON summary on stdout\n"
                "      --make-binNMU TEXT  a binNMU: a changelog entry saying TEXT, version +bN, no arch:all\n"
                "      --binNMU N          its number N (default 1)\n"
@@ -364,6 +367,9 @@ enum {
         ARG_NO_RUN_LINTIAN,
         ARG_LINTIAN_OPTS,
         ARG_LINTIAN_OPT,
+        ARG_NO_RUN_AUTOPKGTEST,
+        ARG_AUTOPKGTEST_OPTS,
+        ARG_AUTOPKGTEST_OPT,
         ARG_RUN_LINTIAN,
         ARG_RUN_PIUPARTS,
         ARG_RUN_AUTOPKGTEST,
@@ -430,7 +436,9 @@ static const struct option options[] = {
         { "lintian-opts", required_argument, NULL, ARG_LINTIAN_OPTS },
         { "lintian-opt", required_argument, NULL, ARG_LINTIAN_OPT },
         { "no-run-piuparts", no_argument, NULL, ARG_NO_RUN },
-        { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN },
+        { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN_AUTOPKGTEST },
+        { "autopkgtest-opts", required_argument, NULL, ARG_AUTOPKGTEST_OPTS },
+        { "autopkgtest-opt", required_argument, NULL, ARG_AUTOPKGTEST_OPT },
         { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
         { "run-piuparts", no_argument, NULL, ARG_RUN_PIUPARTS },
         { "run-autopkgtest", no_argument, NULL, ARG_RUN_AUTOPKGTEST },
@@ -702,23 +710,27 @@ static int parse_options(int argc, char **argv) {
                         /* sbuild's: the later wins. */
                         arg_run_lintian = c == ARG_RUN_LINTIAN;
                         break;
-                case ARG_LINTIAN_OPTS: {
+                case ARG_RUN_AUTOPKGTEST:
+                case ARG_NO_RUN_AUTOPKGTEST:
+                        arg_run_autopkgtest = c == ARG_RUN_AUTOPKGTEST;
+                        break;
+                case ARG_LINTIAN_OPTS:
+                case ARG_AUTOPKGTEST_OPTS: {
                         /* sbuild's: split on white space. */
                         _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
 
-                        if (!words || strv_extend_strv(&arg_lintian_opts, words) < 0)
+                        if (!words || strv_extend_strv(c == ARG_LINTIAN_OPTS ? &arg_lintian_opts : &arg_autopkgtest_opts,
+                                                       words) < 0)
                                 return -ENOMEM;
                         break;
                 }
                 case ARG_LINTIAN_OPT:
-                        if (strv_extend(&arg_lintian_opts, optarg) < 0)
+                case ARG_AUTOPKGTEST_OPT:
+                        if (strv_extend(c == ARG_LINTIAN_OPT ? &arg_lintian_opts : &arg_autopkgtest_opts, optarg) < 0)
                                 return -ENOMEM;
                         break;
                 case ARG_RUN_PIUPARTS:
-                case ARG_RUN_AUTOPKGTEST:
-                        log_error("build does not run %s: run it on the .changes the build writes (%s)",
-                                  c == ARG_RUN_PIUPARTS ? "piuparts" : "autopkgtest",
-                                  c == ARG_RUN_PIUPARTS ? "piuparts PKG.changes" : "autopkgtest PKG.changes -- arkose CHROOT");
+                        log_error("build does not run piuparts: run it on the .changes the build writes (piuparts PKG.changes)");
                         return -EINVAL;
                 case ARG_PURGE: {
                         BuildPurge m = build_purge_from_string(optarg);

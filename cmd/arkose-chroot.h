@@ -63,6 +63,9 @@ extern bool arg_source_only_changes;
 /* sbuild's --run-lintian (and --no-run-lintian), --lintian-opts, --lintian-opt. */
 extern bool arg_run_lintian;
 extern char **arg_lintian_opts;
+/* sbuild's --run-autopkgtest (and --no-run-autopkgtest), --autopkgtest-opts, --autopkgtest-opt. */
+extern bool arg_run_autopkgtest;
+extern char **arg_autopkgtest_opts;
 /* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
 typedef enum BuildPurge {
         BUILD_PURGE_ALWAYS,     /* the default */
