@@ -1934,7 +1934,8 @@ static void build_autopkgtest(Context *ctx, Build *b, const ChrootRef *ref, cons
         r = pid_wait(pid, &status);
         signals_forward_to(0);
         if (r < 0 || !WIFEXITED(status)) {
-                log_warning("autopkgtest did not run to its end (Autopkgtest: fail); the build stands (see the log)");
+                if (signals_pending() == 0)
+                        log_warning("autopkgtest did not run to its end (Autopkgtest: fail); the build stands (see the log)");
                 return;
         }
         r = WEXITSTATUS(status);
@@ -2163,8 +2164,13 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = build_run(ctx, &b, &ref, &u);
         if (r >= 0 && arg_run_lintian)
                 build_lintian(ctx, &b, &ref, &u);
-        if (r >= 0 && arg_run_autopkgtest)
+        if (r >= 0 && arg_run_autopkgtest && signals_pending() == 0)
                 build_autopkgtest(ctx, &b, &ref, what);
+        /* ^C during lintian or autopkgtest stops the build there, as sbuild's check_abort() does. */
+        if (r >= 0 && (arg_run_lintian || arg_run_autopkgtest) && signals_pending() != 0) {
+                b.stage = b.autopkgtest ? "autopkgtest" : "lintian";
+                r = log_error_errno(-EINTR, "Build interrupted at stage '%s'", b.stage);
+        }
         if (b.build && access(b.build, F_OK) >= 0) {
                 _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
                 (void) build_collect(&b, out, &owner, summary);
