@@ -38,6 +38,21 @@ check "and Status: successful" grep -qx "Status: successful" "$log"
 expect_eq "a build of a package without tests succeeds" 0 "$rc"
 check "Autopkgtest: no tests" grep -qx "Autopkgtest: no tests" "$log"
 
+# ^C (SIGINT to arkose-chroot, which passes it on) while autopkgtest runs: the build stops there, and
+# autopkgtest ends its testbed.
+"$ARKOSE" build --chroot bookworm --run-autopkgtest --output "$T/out" "$T/pass" > "$T/int.out" 2>&1 &
+pid=$!
+PIDS="$PIDS $pid"
+for _ in $(seq 300); do grep -q "^Running autopkgtest" "$T/int.out" && break; sleep 0.2; done
+sleep 2
+kill -INT "$pid"
+wait "$pid"; rc=$?
+expect_eq "an interrupted autopkgtest stops the build: status 1, one line" \
+        "1 arkose-chroot: Build interrupted at stage 'autopkgtest'" "$rc $(tail -n 1 "$T/int.out")"
+check "Fail-Stage: autopkgtest in the log" grep -qx "Fail-Stage: autopkgtest" "$log"
+for _ in $(seq 50); do [ -z "$("$ARKOSE" sessions | awk 'NR > 1')" ] && break; sleep 0.2; done
+check "no session is left" sh -c "[ -z \"\$('$ARKOSE' sessions | awk 'NR > 1')\" ]"
+
 # --no-run-autopkgtest after it: the later wins.
 "$ARKOSE" build --chroot bookworm --run-autopkgtest --no-run-autopkgtest --output "$T/out" "$T/pass" > "$T/4.out" 2>&1
 check "--run-autopkgtest --no-run-autopkgtest runs none" not grep -q "Autopkgtest" "$log"
