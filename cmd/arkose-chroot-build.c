@@ -1742,7 +1742,6 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
                         r = session_run(session, &attach, signals_forward_child, &status);
                 if (session && session_end(session) < 0 && r >= 0)
                         r = -EIO;
-                session = NULL;
         }
         link_debs(archives, cache);
         remove_mount_points(upper, binds);
@@ -1823,7 +1822,6 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
                         r = session_run(session, &attach, signals_forward_child, &status);
                 if (session && session_end(session) < 0 && r >= 0)
                         r = -EIO;
-                session = NULL;
         }
         if (r < 0 || status != 0) {
                 log_debug("lintian's session: %d, status %d", r, status);
