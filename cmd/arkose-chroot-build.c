@@ -797,14 +797,27 @@ static int extra_key_text(char **ret) {
 }
 
 /* The cache key text of the dependency layer: what the layer depends on (buildplan_key_text()). */
-static int deps_key_text(Build *b, const ChrootRef *ref, const char *fields, char **ret) {
+/* The tree a cached layer is made over, for its key: NAME@VERSION and that version's creation time, since a
+ * chroot removed and made again starts at version 1 again, with other contents. NULL on OOM. */
+static char *tree_identity(const Context *ctx, const ChrootRef *ref) {
+        _cleanup_strv_free_ char **info = NULL;
+        const char *created = "";
+
+        if (ref->version > 0 && store_version_info(ctx->state_dir, ref->name, ref->version, &info) >= 0)
+                for (char **i = info; i[0] && i[1]; i += 2)
+                        if (streq(i[0], "created"))
+                                created = i[1];
+        return strdup_printf("%s@%u created %s", ref->name, ref->version, created);
+}
+
+static int deps_key_text(const Context *ctx, Build *b, const ChrootRef *ref, const char *fields, char **ret) {
         _cleanup_free_ char *extra = NULL;
         _cleanup_free_ char *repos =
                 arg_extra_repositories ? strv_join(arg_extra_repositories, "\n") : strdup("");
         _cleanup_free_ char *setup = arg_hooks[BUILD_HOOK_CHROOT_SETUP]
                                              ? strv_join(arg_hooks[BUILD_HOOK_CHROOT_SETUP], "\n")
                                              : strdup("");
-        _cleanup_free_ char *keys = strdup(""), *tree = strdup_printf("%s@%u", ref->name, ref->version);
+        _cleanup_free_ char *keys = strdup(""), *tree = tree_identity(ctx, ref);
 
         int r;
 
@@ -1060,7 +1073,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         r = build_dep_fields(b->src, &fields);
         if (r < 0)
                 return log_error_errno(r, "Build failed at stage 'dependencies': cannot read debian/control: %m");
-        r = deps_key_text(b, ref, fields, &keytext);
+        r = deps_key_text(ctx, b, ref, fields, &keytext);
         if (r < 0)
                 return r == -ENOMEM ? log_oom() : r;
         sha256_hex(keytext, strlen(keytext), key);
@@ -1665,7 +1678,11 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
 
         if (!dir || !cache || !aux || !archives)
                 return log_oom();
-        keytext = strdup_printf("lintian\ntree %s@%u\narch %s\n", ref->name, ref->version, b->arch ?: "");
+        {
+                _cleanup_free_ char *tree = tree_identity(ctx, ref);
+
+                keytext = tree ? strdup_printf("lintian\ntree %s\narch %s\n", tree, b->arch ?: "") : NULL;
+        }
         if (!keytext)
                 return log_oom();
         sha256_hex(keytext, strlen(keytext), key);
