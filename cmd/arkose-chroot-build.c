@@ -988,6 +988,51 @@ static char *shell_words(char **argv) {
         return argv ? buildplan_shell_join(argv) : strdup("");
 }
 
+/* Prepares the making of a cached layer in @dir: the build's own apt archives directory @archives (with
+ * partial/), filled with hard links from the shared @cache, so that no two builds share apt's lock on it;
+ * then a staging directory in @dir with upper/ and work/. On failure, logs one line and leaves no staging
+ * directory. */
+static int layer_staging_prepare(const char *cache, const char *archives, const char *dir, char **ret_staging,
+                                 char **ret_upper, char **ret_work) {
+        _cleanup_free_ char *partial = path_join(archives, "partial"), *staging = NULL, *upper = NULL, *work = NULL;
+        int r;
+
+        r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
+        if (r >= 0)
+                r = mkdir_p(cache, 0755);
+        if (r >= 0)
+                r = mkdir_p(dir, 0755);
+        if (r < 0)
+                return log_error_errno(r, "Failed to create '%s': %m", dir);
+        link_debs(cache, archives);
+        staging = path_join(dir, ".staging-XXXXXX");
+        if (!staging || !mkdtemp(staging))
+                return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
+        (void) chmod(staging, 0755);
+        upper = path_join(staging, "upper");
+        work = path_join(staging, "work");
+        if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
+                r = log_error_errno(upper && work ? -errno : -ENOMEM, "Failed to create '%s': %m", staging);
+                (void) rm_rf(staging);
+                return r;
+        }
+        *ret_staging = TAKE_PTR(staging);
+        *ret_upper = TAKE_PTR(upper);
+        *ret_work = TAKE_PTR(work);
+        return 0;
+}
+
+/* Shell code that sets $proxy to the package-source proxy at the session's gateway (the host end of its
+ * link) and @port, and exports it as $http_proxy and $https_proxy. NULL on OOM. */
+static char *proxy_prelude(uint16_t port) {
+        return strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
+                             "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
+                             "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
+                             "set --\n"
+                             "export http_proxy=$proxy https_proxy=$proxy\n",
+                             port);
+}
+
 /* The dependency session's shell code: *ret_prelude finds the proxy (at the session's gateway, the host
  * end of its link, @port) for apt and, as $http_proxy, for the --chroot-setup-commands; *ret_script
  * installs build-essential as sbuild does and the build dependencies, with the tree's package lists when
@@ -1007,12 +1052,7 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
         setup = shell_words(setup_argv);
         core = shell_words(core_argv);
         builddep = shell_words(builddep_argv);
-        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
-                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
-                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
-                                "set --\n"
-                                "export http_proxy=$proxy https_proxy=$proxy\n",
-                                port);
+        prelude = proxy_prelude(port);
         if (!extra || !prelude || !setup || !core || !builddep)
                 return log_oom();
         *ret_script =
@@ -1059,7 +1099,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         _cleanup_free_ char *aux = path_join(b->dir, "deps");
         _cleanup_free_ char *archives = path_join(b->dir, "deps", "archives");
         _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL, *install = NULL;
-        _cleanup_free_ char *upper = NULL, *work = NULL, *partial = NULL, *script = NULL;
+        _cleanup_free_ char *upper = NULL, *work = NULL, *script = NULL;
         _cleanup_free_ char *log = NULL, *proxy_log = NULL, *prelude = NULL;
         _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
         _cleanup_(proxy_stopp) Proxy *proxy = NULL;
@@ -1089,24 +1129,9 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
                 return 0;
         }
 
-        partial = path_join(archives, "partial");
-        r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
-        if (r >= 0)
-                r = mkdir_p(cache, 0755);
-        if (r >= 0)
-                r = mkdir_p(depsdir, 0755);
+        r = layer_staging_prepare(cache, archives, depsdir, &staging, &upper, &work);
         if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", depsdir);
-        /* The build's own archives directory, so that no two builds share apt's lock on it. */
-        link_debs(cache, archives);
-        staging = path_join(depsdir, ".staging-XXXXXX");
-        if (!staging || !mkdtemp(staging))
-                return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
-        (void) chmod(staging, 0755);
-        upper = path_join(staging, "upper");
-        work = path_join(staging, "work");
-        if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0)
-                return log_error_errno(-errno, "Failed to create '%s': %m", staging);
+                return r;
         {
                 _cleanup_free_ char *keyfile = path_join(staging, "key");
                 if (keyfile)
@@ -1667,7 +1692,7 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
         _cleanup_free_ char *aux = path_join(b->dir, "lintian");
         _cleanup_free_ char *archives = path_join(b->dir, "lintian", "archives");
         _cleanup_free_ char *keytext = NULL, *final = NULL, *layer = NULL, *staging = NULL, *upper = NULL;
-        _cleanup_free_ char *work = NULL, *partial = NULL, *prelude = NULL, *script = NULL;
+        _cleanup_free_ char *work = NULL, *prelude = NULL, *script = NULL;
         _cleanup_free_ char *proxy_log = NULL;
         _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
         _cleanup_(proxy_stopp) Proxy *proxy = NULL;
@@ -1695,25 +1720,9 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
                 *ret_layer = TAKE_PTR(layer);
                 return 0;
         }
-        partial = path_join(archives, "partial");
-        r = partial ? mkdir_p(partial, 0755) : -ENOMEM;
-        if (r >= 0)
-                r = mkdir_p(cache, 0755);
-        if (r >= 0)
-                r = mkdir_p(dir, 0755);
+        r = layer_staging_prepare(cache, archives, dir, &staging, &upper, &work);
         if (r < 0)
-                return log_error_errno(r, "Failed to create '%s': %m", dir);
-        link_debs(cache, archives);
-        staging = path_join(dir, ".staging-XXXXXX");
-        if (!staging || !mkdtemp(staging))
-                return log_error_errno(staging ? -errno : -ENOMEM, "Failed to create a staging directory: %m");
-        (void) chmod(staging, 0755);
-        upper = path_join(staging, "upper");
-        work = path_join(staging, "work");
-        if (!upper || !work || mkdir(upper, 0755) < 0 || mkdir(work, 0700) < 0) {
-                r = log_error_errno(-errno, "Failed to create '%s': %m", staging);
-                goto finish;
-        }
+                return r;
         r = deps_sources(ref, &allowed, &binds);
         if (r < 0)
                 goto finish;
@@ -1727,11 +1736,7 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
                 r = deps_profile(aux, proxy_port(proxy), &profile);
         if (r < 0)
                 goto finish;
-        prelude = strdup_printf("gw=$(awk '$2 == \"00000000\" { print $3 }' /proc/net/route | head -n 1)\n"
-                                "set -- $(echo \"$gw\" | sed 's/../& /g')\n"
-                                "proxy=http://$(printf '%%d.%%d.%%d.%%d' 0x$4 0x$3 0x$2 0x$1):%u/\n"
-                                "set --\n",
-                                proxy_port(proxy));
+        prelude = proxy_prelude(proxy_port(proxy));
         script = prelude ? strdup_printf("exec >> '%s' 2>&1\n%s"
                                          "echo \"--- lintian: installing it through the host's proxy $proxy\"\n"
                                          "opts=\"-y -o Dir::Cache::Archives=%s/ -o APT::Keep-Downloaded-Packages=true "
