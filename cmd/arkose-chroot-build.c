@@ -33,6 +33,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1205,6 +1206,16 @@ static char *source_only_changes_name(const Build *b) {
         return strdup_printf("%s_%s_source.changes", b->source, colon ? colon + 1 : b->version);
 }
 
+/* The CPUs this process may run on (as nproc counts them): the default of parallel=, as
+ * dpkg-buildpackage -J auto would have it. */
+static unsigned cpus_usable(void) {
+        cpu_set_t set;
+
+        if (sched_getaffinity(0, sizeof(set), &set) < 0)
+                return 1;
+        return (unsigned) CPU_COUNT(&set);
+}
+
 /* The build command's environment: DEB_BUILD_OPTIONS and the cross build's additions (buildplan.h).
  * Returns 0 or -ENOMEM. */
 static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
@@ -1212,7 +1223,7 @@ static int build_user_env(const Build *b, const UserInfo *u, char ***env) {
         _cleanup_strv_free_ char **more = NULL;
         const char *caller = getenv("DEB_BUILD_OPTIONS");
 
-        if (buildplan_deb_build_options(&b->plan, caller, arg_jobs ?: "2", &options) < 0 ||
+        if (buildplan_deb_build_options(&b->plan, caller, arg_jobs, cpus_usable(), &options) < 0 ||
             buildplan_build_env(&b->plan, &more) < 0)
                 return -ENOMEM;
         if (strv_extendf(env, "PATH=/usr/local/bin:/usr/bin:/bin") < 0 ||

@@ -276,7 +276,7 @@ static void help(void) {
                "      --no-arch-any       no Architecture: any packages (with the default or -A: dpkg-buildpackage\n"
                "                          -A); --arch-any: the default\n"
                "      --source            also build the source package\n"
-               "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (which is passed on)\n"
+               "  -j, --jobs N            parallel=N in DEB_BUILD_OPTIONS (default: the caller's, else the CPUs)\n"
                "      --profiles P        build profiles (dpkg-buildpackage -P)\n"
                "      --extra-package P   also install package P (a name, or a .deb file) with the dependencies\n"
                "                          (repeatable)\n"

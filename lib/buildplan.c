@@ -76,10 +76,28 @@ int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret) {
         return 0;
 }
 
-int buildplan_deb_build_options(const BuildPlan *p, const char *env, const char *jobs, char **ret) {
+int buildplan_deb_build_options(const BuildPlan *p, const char *env, const char *jobs, unsigned default_jobs,
+                                char **ret) {
         const char *base = env ?: buildplan_is_cross(p) ? "nocheck" : NULL;
-        char *s = strdup_printf("%s%sparallel=%s", base ?: "", isempty(base) ? "" : " ", jobs);
+        _cleanup_strv_free_ char **words = strv_split(base ?: "", " \t\n"), **kept = NULL;
+        bool has_parallel = false;
+        char *s;
 
+        if (!words)
+                return -ENOMEM;
+        for (char **w = words; *w; w++) {
+                if (startswith(*w, "parallel=")) {
+                        has_parallel = true;
+                        if (jobs)
+                                continue; /* --jobs replaces the caller's */
+                }
+                if (strv_extend(&kept, *w) < 0)
+                        return -ENOMEM;
+        }
+        if (jobs ? strv_extendf(&kept, "parallel=%s", jobs) < 0
+                 : !has_parallel && strv_extendf(&kept, "parallel=%u", default_jobs ?: 1) < 0)
+                return -ENOMEM;
+        s = kept ? strv_join(kept, " ") : strdup("");
         if (!s)
                 return -ENOMEM;
         *ret = s;

@@ -68,8 +68,11 @@ bool buildplan_builds_something(const BuildPlan *p);
 int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret);
 
 /* DEB_BUILD_OPTIONS for the build: @env (the caller's DEB_BUILD_OPTIONS, NULL if unset; for a cross
- * build NULL means "nocheck") followed by "parallel=@jobs". Returns 0 and *ret, or -ENOMEM. */
-int buildplan_deb_build_options(const BuildPlan *p, const char *env, const char *jobs, char **ret);
+ * build NULL means "nocheck") followed by "parallel=@jobs", which replaces a parallel= of @env's; with
+ * @jobs NULL, @env's parallel= stays, else "parallel=@default_jobs" is added. Returns 0 and *ret, or
+ * -ENOMEM. */
+int buildplan_deb_build_options(const BuildPlan *p, const char *env, const char *jobs, unsigned default_jobs,
+                                char **ret);
 
 /* The extra environment of the build ("NAME=VALUE" items; none for a native build): CONFIG_SITE of a cross
  * build. Returns 0 and *ret (NULL when empty), or -ENOMEM. */

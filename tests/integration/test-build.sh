@@ -96,7 +96,7 @@ check "the log link now names the failed build's log, which has the failure" \
 check "and the successful build's log is still there" test -s "$T/out/$first"
 # The log says what ran and ends with sbuild's summary lines (scripts look for "Status: successful").
 check "the log names the command and DEB_BUILD_OPTIONS" \
-        sh -c "grep -qx 'Command: dpkg-buildpackage -us -uc -b' '$T/out/$first' && grep -qx 'DEB_BUILD_OPTIONS=nocheck parallel=2' '$T/out/test-pkg_1.0_amd64.build'"
+        sh -c "grep -qx 'Command: dpkg-buildpackage -us -uc -b' '$T/out/$first' && grep -qx \"DEB_BUILD_OPTIONS=nocheck parallel=$(nproc)\" '$T/out/test-pkg_1.0_amd64.build'"
 check "the successful build's log ends with 'Status: successful'" sh -c "tail -n 1 '$T/out/$first' | grep -qx 'Status: successful'"
 check "the failed one's with 'Fail-Stage: build' and 'Status: attempted', as sbuild's" \
         sh -c "tail -n 2 '$T/out/test-pkg_1.0_amd64.build' | tr '\n' ' ' | grep -qx 'Fail-Stage: build Status: attempted '"

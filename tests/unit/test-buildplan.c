@@ -193,15 +193,24 @@ static void test_environment(void **state) {
         _cleanup_strv_free_ char **env = NULL, **none = NULL;
 
         (void) state;
-        assert_int_equal(buildplan_deb_build_options(&native, NULL, "2", &a), 0);
+        assert_int_equal(buildplan_deb_build_options(&native, NULL, "2", 8, &a), 0);
         assert_string_equal(a, "parallel=2");
         /* Cross: "nocheck" when the caller set no DEB_BUILD_OPTIONS, theirs otherwise (sbuild). */
-        assert_int_equal(buildplan_deb_build_options(&cross, NULL, "4", &b), 0);
+        assert_int_equal(buildplan_deb_build_options(&cross, NULL, "4", 8, &b), 0);
         assert_string_equal(b, "nocheck parallel=4");
-        assert_int_equal(buildplan_deb_build_options(&cross, "noopt", "2", &c), 0);
+        assert_int_equal(buildplan_deb_build_options(&cross, "noopt", "2", 8, &c), 0);
         assert_string_equal(c, "noopt parallel=2");
-        assert_int_equal(buildplan_deb_build_options(&native, "nocheck", "3", &d), 0);
+        assert_int_equal(buildplan_deb_build_options(&native, "nocheck", "3", 8, &d), 0);
         assert_string_equal(d, "nocheck parallel=3");
+        /* No --jobs: the caller's parallel= stays, else the default (the CPUs we may use). --jobs replaces
+         * the caller's, never a second one beside it. */
+        _cleanup_free_ char *e = NULL, *f = NULL, *g = NULL;
+        assert_int_equal(buildplan_deb_build_options(&native, "nocheck parallel=6", NULL, 8, &e), 0);
+        assert_string_equal(e, "nocheck parallel=6");
+        assert_int_equal(buildplan_deb_build_options(&native, "nodoc", NULL, 8, &f), 0);
+        assert_string_equal(f, "nodoc parallel=8");
+        assert_int_equal(buildplan_deb_build_options(&native, "parallel=6  nocheck", "3", 8, &g), 0);
+        assert_string_equal(g, "nocheck parallel=3");
 
         assert_int_equal(buildplan_build_env(&native, &none), 0);
         assert_null(none);
