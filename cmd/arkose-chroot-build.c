@@ -74,9 +74,9 @@ char *arg_binnmu_changelog = NULL;
 char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
 bool arg_source_only_changes = false;
-bool arg_run_lintian = false;
+int arg_run_lintian = -1;
 char **arg_lintian_opts = NULL;
-bool arg_run_autopkgtest = false;
+int arg_run_autopkgtest = -1;
 char **arg_autopkgtest_opts = NULL;
 
 static const char *const build_purge_table[_BUILD_PURGE_MAX] = {
@@ -2082,6 +2082,19 @@ static int build_hack_binnmu(Build *b) {
         return 0;
 }
 
+/* *l = @first, then *l. Returns 0 or -ENOMEM. */
+static int prepend_strv(char ***l, char *const *first) {
+        _cleanup_strv_free_ char **n = NULL;
+
+        if (!first)
+                return 0;
+        if (strv_extend_strv(&n, first) < 0 || strv_extend_strv(&n, *l) < 0)
+                return -ENOMEM;
+        strv_free(*l);
+        *l = TAKE_PTR(n);
+        return 0;
+}
+
 int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(build_done) Build b = { .lock_fd = -EBADF };
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
@@ -2089,6 +2102,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
         _cleanup_close_ int json_fd = -EBADF;
         time_t started = time(NULL);
+        bool run_lintian, run_autopkgtest;
         int r;
 
         if (argc != 1)
@@ -2097,6 +2111,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
         r = build_check_options();
         if (r < 0)
                 return r;
+        /* arkose.conf's [build] defaults, which the options override (their opts come after its). */
+        run_lintian = arg_run_lintian >= 0 ? arg_run_lintian : ctx->config.run_lintian;
+        run_autopkgtest = arg_run_autopkgtest >= 0 ? arg_run_autopkgtest : ctx->config.run_autopkgtest;
+        if (prepend_strv(&arg_lintian_opts, ctx->config.lintian_opts) < 0 ||
+            prepend_strv(&arg_autopkgtest_opts, ctx->config.autopkgtest_opts) < 0)
+                return log_oom();
         r = access_require_root("build");
         if (r < 0)
                 return r;
@@ -2193,12 +2213,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
                 r = build_run(ctx, &b, &ref, &u);
-        if (r >= 0 && arg_run_lintian)
+        if (r >= 0 && run_lintian)
                 build_lintian(ctx, &b, &ref, &u);
-        if (r >= 0 && arg_run_autopkgtest && signals_pending() == 0)
+        if (r >= 0 && run_autopkgtest && signals_pending() == 0)
                 build_autopkgtest(ctx, &b, &ref, what);
         /* ^C during lintian or autopkgtest stops the build there, as sbuild's check_abort() does. */
-        if (r >= 0 && (arg_run_lintian || arg_run_autopkgtest) && signals_pending() != 0) {
+        if (r >= 0 && (run_lintian || run_autopkgtest) && signals_pending() != 0) {
                 b.stage = b.autopkgtest ? "autopkgtest" : "lintian";
                 r = log_error_errno(-EINTR, "Build interrupted at stage '%s'", b.stage);
         }

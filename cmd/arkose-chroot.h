@@ -61,10 +61,10 @@ extern char **arg_debbuildopts;
 /* sbuild's --source-only-changes: also PKG_VERSION_source.changes (needs --source). */
 extern bool arg_source_only_changes;
 /* sbuild's --run-lintian (and --no-run-lintian), --lintian-opts, --lintian-opt. */
-extern bool arg_run_lintian;
+extern int arg_run_lintian;         /* -1: arkose.conf's [build] run-lintian */
 extern char **arg_lintian_opts;
 /* sbuild's --run-autopkgtest (and --no-run-autopkgtest), --autopkgtest-opts, --autopkgtest-opt. */
-extern bool arg_run_autopkgtest;
+extern int arg_run_autopkgtest;     /* -1: arkose.conf's [build] run-autopkgtest */
 extern char **arg_autopkgtest_opts;
 /* sbuild's --purge-build/--purge-session modes: when the build session and directory are removed. */
 typedef enum BuildPurge {

@@ -143,6 +143,18 @@ static int parse_word(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+/* A program's options, split at white space, as sbuild splits --lintian-opts. */
+static int parse_option_words(const char *value, void *field) {
+        char ***l = field;
+        char **n = strv_split(value, " \t");
+
+        if (!n)
+                return -ENOMEM;
+        strv_free(*l);
+        *l = n;
+        return 0;
+}
+
 static int parse_words(const char *value, void *field) {
         char ***l = field;
         char **n = strv_split(value, " \t,");
@@ -284,6 +296,10 @@ static const ConfigKey main_keys[] = {
         MAIN_KEY("spare-sessions", parse_boolean, spare_sessions),
         MAIN_KEY("spare-idle-timeout", parse_unsigned, spare_idle_timeout),
         MAIN_KEY("spare-sessions-max", parse_unsigned, spare_sessions_max),
+        { "build", "run-lintian", parse_boolean, offsetof(ArkoseConfig, run_lintian) },
+        { "build", "lintian-opts", parse_option_words, offsetof(ArkoseConfig, lintian_opts) },
+        { "build", "run-autopkgtest", parse_boolean, offsetof(ArkoseConfig, run_autopkgtest) },
+        { "build", "autopkgtest-opts", parse_option_words, offsetof(ArkoseConfig, autopkgtest_opts) },
 };
 
 typedef struct ParseState {
@@ -607,6 +623,8 @@ void arkose_config_done(ArkoseConfig *c) {
         free(c->mirror);
         free(c->default_chroot);
         free(c->bootstrap);
+        strv_free(c->lintian_opts);
+        strv_free(c->autopkgtest_opts);
         *c = (ArkoseConfig) {};
 }
 

@@ -129,6 +129,11 @@ typedef struct ArkoseConfig {
                                  * for the next one of the same plan (lib/spare.h) */
         unsigned spare_idle_timeout; /* [main] spare-idle-timeout, seconds a spare waits, default 900 */
         unsigned spare_sessions_max; /* [main] spare-sessions-max, spares offered at once, default 4; 0: no cap */
+        /* [build]: defaults of arkose-chroot build, as sbuild's ~/.sbuildrc holds them; its options win. */
+        bool run_lintian;       /* [build] run-lintian, default no (--run-lintian, --no-run-lintian) */
+        char **lintian_opts;    /* [build] lintian-opts, before --lintian-opts' */
+        bool run_autopkgtest;   /* [build] run-autopkgtest, default no */
+        char **autopkgtest_opts; /* [build] autopkgtest-opts, before --autopkgtest-opts' */
 } ArkoseConfig;
 
 void arkose_config_done(ArkoseConfig *c);

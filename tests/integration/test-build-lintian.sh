@@ -3,7 +3,8 @@
 # own (through the package-source proxy, from the mirror), runs on the build's .changes in the chroot as the
 # build's user, network off, never in the build's own environment; its output and sbuild's "Lintian:" line
 # are in the log and the JSON summary, and its verdict never fails the build (as in sbuild).
-# --lintian-opts/--lintian-opt reach it; --no-run-lintian after it turns it off.
+# --lintian-opts/--lintian-opt reach it; --no-run-lintian after it turns it off; arkose.conf's [build]
+# run-lintian and lintian-opts are the defaults.
 . "$(dirname "$0")/lib.sh"
 use_build_fixture bookworm
 mkdir -p "$T/out"
@@ -33,6 +34,18 @@ check "reusing the lintian layer" grep -q "^Reusing lintian installed in 'bookwo
 check "its options reached lintian" grep -qx "Command: lintian --fail-on none --suppress-tags=no-changelog test-pkg_1.0_amd64.changes" "$log"
 check "the suppressed tag is gone" not grep -q "^E: test-pkg: no-changelog" "$log"
 check "a warning is left: Lintian: warn" grep -qx "Lintian: warn" "$log"
+
+# arkose.conf's [build] run-lintian = yes (sbuild's $run_lintian) and lintian-opts: the default, before the
+# options' own; --no-run-lintian overrides it.
+printf '[build]\nrun-lintian = yes\nlintian-opts = --fail-on none\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+"$ARKOSE" build --chroot bookworm --lintian-opt=--suppress-tags=no-manual-page --output "$T/out" "$T/src" > "$T/c1.out" 2>&1; rc=$?
+expect_eq "a build with arkose.conf's run-lintian = yes succeeds" 0 "$rc"
+check "it ran lintian with arkose.conf's options, then the build's" \
+        grep -qx "Command: lintian --fail-on none --suppress-tags=no-manual-page test-pkg_1.0_amd64.changes" "$log"
+check "Lintian: pass (an error tag, but --fail-on none; sbuild reads only W: and I: then)" grep -qx "Lintian: pass" "$log"
+"$ARKOSE" build --chroot bookworm --no-run-lintian --output "$T/out" "$T/src" > "$T/c2.out" 2>&1
+check "--no-run-lintian overrides arkose.conf's" not grep -q "lintian" "$log"
+rm -f "$ARKOSE_CONFIG_DIR/arkose.conf"
 
 # --no-run-lintian after it: sbuild's, the later wins.
 "$ARKOSE" build --chroot bookworm --run-lintian --no-run-lintian --output "$T/out" "$T/src" > "$T/3.out" 2>&1; rc=$?

@@ -289,12 +289,20 @@ static void test_main_config(void **state) {
         assert_string_equal(c.mirror, "http://mirror.invalid/debian");
         assert_int_equal(c.hook_timeout, 5);
         assert_string_equal(c.bootstrap, "mmdebstrap");
+        /* [build]: sbuild's ~/.sbuildrc defaults; option lists keep their dashes. */
+        assert_true(c.run_lintian);
+        assert_false(c.run_autopkgtest);
+        assert_int_equal(strv_length(c.lintian_opts), 3);
+        assert_string_equal(c.lintian_opts[0], "--fail-on");
+        assert_string_equal(c.lintian_opts[2], "-i");
+        assert_null(c.autopkgtest_opts);
         arkose_config_done(&c);
 
         /* A missing file gives the defaults. */
         assert_int_equal(arkose_config_parse_file(CONF("nonexistent.conf"), &c, NULL, NULL), 0);
         assert_null(c.state_dir);
         assert_null(c.bootstrap);
+        assert_false(c.run_lintian);
         assert_int_equal(c.hook_timeout, 60);
         arkose_config_done(&c);
 
