@@ -1862,6 +1862,7 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
         }
         {
                 _cleanup_free_ char *sp = path_join(b->build, ".lintian-status"), *st = NULL;
+                const char *tags;
                 int rc;
 
                 r = sp ? read_file(sp, &st) : -ENOMEM;
@@ -1871,12 +1872,13 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
                 }
                 rc = atoi(st);
                 (void) read_file(log, &output);
-                /* lintian since 2.67 (bullseye's and later): 2 is a --fail-on condition (by default an error
-                 * tag), 1 a runtime error; sbuild 0.85 still reads them the other way round, as older
-                 * lintian used them. Else the worst tag seen, as sbuild does. */
+                /* lintian's own output: after its Command: line (apt's, installing it, comes before). */
+                tags = output ? strstr(output, "\nCommand: lintian") : NULL;
+                /* lintian 2.116 (bookworm's) exits 2 for a --fail-on condition (by default an error tag) and 1
+                 * for an error of its own; sbuild 0.85 reads them the other way round. Else the worst tag
+                 * seen, as sbuild does. */
                 b->lintian = rc == 2 ? "fail" : rc != 0 ? "error" :
-                             output && (startswith(output, "W: ") || strstr(output, "\nW: ")) ? "warn" :
-                             output && (startswith(output, "I: ") || strstr(output, "\nI: ")) ? "info" : "pass";
+                             tags && strstr(tags, "\nW: ") ? "warn" : tags && strstr(tags, "\nI: ") ? "info" : "pass";
         }
 done:
         b->stage = "build";
