@@ -155,13 +155,7 @@ int import_tree(Context *ctx, const char *name, const char *source, const char *
                 (char *) "parent", (char *) "",
                 NULL,
         };
-        {
-                _cleanup_free_ char *what = strdup_printf("Chroot '%s'", name);
-                char *const rootfs[] = { (char *) store_staging_rootfs(staging), NULL };
-
-                if (what)
-                        vsyscall_warn(rootfs, what);
-        }
+        vsyscall_warn_tree(name, store_staging_rootfs(staging));
         r = store_staging_publish(staging, info, &version);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish '%s': %m", name);

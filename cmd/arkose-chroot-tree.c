@@ -208,13 +208,7 @@ static int create_debootstrap(Context *ctx, const ChrootDef *def) {
                 (char *) "parent", (char *) "",
                 NULL,
         };
-        {
-                _cleanup_free_ char *what = strdup_printf("Chroot '%s'", def->name);
-                char *const rootfs[] = { (char *) store_staging_rootfs(staging), NULL };
-
-                if (what)
-                        vsyscall_warn(rootfs, what);
-        }
+        vsyscall_warn_tree(def->name, store_staging_rootfs(staging));
         r = store_staging_publish(staging, info, &version);
         if (r < 0)
                 return log_error_errno(r, "Failed to publish '%s': %m", def->name);

@@ -1001,6 +1001,14 @@ void vsyscall_warn(char *const *layers, const char *what) {
                             "boots with vsyscall=emulate", what, version);
 }
 
+void vsyscall_warn_tree(const char *name, const char *rootfs) {
+        _cleanup_free_ char *what = strdup_printf("Chroot '%s'", name);
+        char *const layers[] = { (char *) rootfs, NULL };
+
+        if (what)
+                vsyscall_warn(layers, what);
+}
+
 int context_log_no_chroot(Context *ctx, const char *name, bool create) {
         _cleanup_strv_free_ char **names = NULL, **trees = NULL;
         SessionInfo *si = NULL;

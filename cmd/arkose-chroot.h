@@ -146,6 +146,8 @@ int chroot_ref_check_runnable(const ChrootRef *r);
  * with @what, when it is so. Both read files only on an x86_64 host. */
 int vsyscall_check(char *const *layers, char **ret_libc_version);
 void vsyscall_warn(char *const *layers, const char *what);
+/* The same for the new tree @rootfs of chroot @name ("Chroot 'NAME': ..."), made by create or import. */
+void vsyscall_warn_tree(const char *name, const char *rootfs);
 
 /* Logs that there is no chroot @name: with the name it is a typo of, if there is one (schroot says only
  * "Chroot not found"); else, for @create, where to write its definition; else, the session of that name, if
