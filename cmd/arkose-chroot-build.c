@@ -1873,7 +1873,7 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
                 rc = atoi(st);
                 (void) read_file(log, &output);
                 /* lintian's own output: after its Command: line (apt's, installing it, comes before). */
-                tags = output ? strstr(output, "\nCommand: lintian") : NULL;
+                tags = !output ? NULL : startswith(output, "Command: lintian") ? output : strstr(output, "\nCommand: lintian");
                 /* lintian 2.116 (bookworm's) exits 2 for a --fail-on condition (by default an error tag) and 1
                  * for an error of its own; sbuild 0.85 reads them the other way round. Else the worst tag
                  * seen, as sbuild does. */
