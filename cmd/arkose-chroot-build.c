@@ -944,6 +944,24 @@ static int deps_profile(const char *dir, uint16_t port, Profile **ret) {
         return 0;
 }
 
+/* Starts the package-source proxy for the hosts @allowed, logging to @aux/proxy.log, and makes the profile of a
+ * session that reaches it only (in @aux). Logs one line on failure. */
+static int layer_proxy_start(const char *aux, char **allowed, Proxy **ret_proxy, Profile **ret_profile) {
+        _cleanup_free_ char *proxy_log = path_join(aux, "proxy.log");
+        _cleanup_(proxy_stopp) Proxy *proxy = NULL;
+        int r;
+
+        if (!proxy_log)
+                return log_oom();
+        r = proxy_start(allowed, proxy_log, &proxy);
+        if (r >= 0)
+                r = deps_profile(aux, proxy_port(proxy), ret_profile);
+        if (r < 0)
+                return r;
+        *ret_proxy = TAKE_PTR(proxy);
+        return 0;
+}
+
 /* Runs the dependency session: over the tree with @upper as its writable layer, --chroot-setup-commands
  * then apt through the proxy at @port. */
 static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char *upper, const char *work,
@@ -1101,7 +1119,7 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         _cleanup_free_ char *archives = path_join(b->dir, "deps", "archives");
         _cleanup_free_ char *fields = NULL, *keytext = NULL, *final = NULL, *staging = NULL, *install = NULL;
         _cleanup_free_ char *upper = NULL, *work = NULL, *script = NULL;
-        _cleanup_free_ char *log = NULL, *proxy_log = NULL, *prelude = NULL;
+        _cleanup_free_ char *log = NULL, *prelude = NULL;
         _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
         _cleanup_(proxy_stopp) Proxy *proxy = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
@@ -1145,14 +1163,11 @@ static int build_dependencies(Context *ctx, Build *b, const ChrootRef *ref) {
         if (r < 0)
                 goto finish;
         log = path_join(b->build, "deps.log");
-        proxy_log = path_join(aux, "proxy.log");
-        if (!log || !proxy_log || strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0) {
+        if (!log || strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0) {
                 r = log_oom();
                 goto finish;
         }
-        r = proxy_start(allowed, proxy_log, &proxy);
-        if (r >= 0)
-                r = deps_profile(aux, proxy_port(proxy), &profile);
+        r = layer_proxy_start(aux, allowed, &proxy, &profile);
         if (r < 0)
                 goto finish;
 
@@ -1694,6 +1709,24 @@ static void build_plan_set(Build *b) {
 
 /* ---- --run-lintian: lintian on the results, in the build's chroot, as sbuild runs it ---- */
 
+/* Runs @attach in a session over @lowers with @upper as its writable layer, @binds bound, confined by
+ * @profile; ends it. Returns 0 and the command's status, or -errno. */
+static int layer_session_run(Context *ctx, const ChrootRef *ref, char **lowers, const char *upper, const char *work,
+                             char **binds, const Profile *profile, AttachPlan *attach, int *ret_status) {
+        _cleanup_(session_freep) Session *session = NULL;
+        SessionPlan plan = layer_session_plan(ctx, ref, lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
+        int r;
+
+        plan.profile = profile;
+        plan.apparmor_template = ctx->apparmor_template;
+        r = session_create(&plan, &session);
+        if (r >= 0)
+                r = session_run(session, attach, signals_forward_child, ret_status);
+        if (session && session_end(session) < 0 && r >= 0)
+                r = -EIO;
+        return r;
+}
+
 /* The layer with lintian installed over @ref's tree, cached under STATE/cache/lintian/KEY (KEY: the tree
  * version): made once, through the package-source proxy as the dependency layer is. Sets *ret_layer to its
  * upper directory. Logs one line on failure; the output of apt is appended to @log. */
@@ -1704,11 +1737,9 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
         _cleanup_free_ char *archives = path_join(b->dir, "lintian", "archives");
         _cleanup_free_ char *keytext = NULL, *final = NULL, *layer = NULL, *staging = NULL, *upper = NULL;
         _cleanup_free_ char *work = NULL, *prelude = NULL, *script = NULL;
-        _cleanup_free_ char *proxy_log = NULL;
         _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
         _cleanup_(proxy_stopp) Proxy *proxy = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
-        _cleanup_(session_freep) Session *session = NULL;
         char key[SHA256_HEX_SIZE];
         int status = 0, r;
 
@@ -1737,14 +1768,11 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
         r = deps_sources(ref, &allowed, &binds);
         if (r < 0)
                 goto finish;
-        proxy_log = path_join(aux, "proxy.log");
-        if (!proxy_log || strv_extend(&binds, aux) < 0 || strv_extend(&binds, b->build) < 0) {
+        if (strv_extend(&binds, aux) < 0 || strv_extend(&binds, b->build) < 0) {
                 r = log_oom();
                 goto finish;
         }
-        r = proxy_start(allowed, proxy_log, &proxy);
-        if (r >= 0)
-                r = deps_profile(aux, proxy_port(proxy), &profile);
+        r = layer_proxy_start(aux, allowed, &proxy, &profile);
         if (r < 0)
                 goto finish;
         prelude = proxy_prelude(proxy_port(proxy));
@@ -1764,17 +1792,10 @@ static int lintian_layer(Context *ctx, Build *b, const ChrootRef *ref, const cha
                ref->name, ref->version);
         fflush(stdout);
         {
-                SessionPlan plan = layer_session_plan(ctx, ref, ref->lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
                 AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
 
-                plan.profile = profile;
-                plan.apparmor_template = ctx->apparmor_template;
-                r = session_create(&plan, &session);
-                if (r >= 0)
-                        r = session_run(session, &attach, signals_forward_child, &status);
-                if (session && session_end(session) < 0 && r >= 0)
-                        r = -EIO;
+                r = layer_session_run(ctx, ref, ref->lowers, upper, work, binds, profile, &attach, &status);
         }
         link_debs(archives, cache);
         remove_mount_points(upper, binds);
@@ -1800,7 +1821,6 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
         _cleanup_free_ char *log = path_join(b->build, "lintian.log"), *layer = NULL, *name = find_changes(b->build);
         _cleanup_free_ char *upper = NULL, *work = NULL, *words = NULL, *cmd = NULL, *output = NULL;
         _cleanup_strv_free_ char **lowers = NULL, **binds = NULL, **argv_l = NULL, **env = NULL;
-        _cleanup_(session_freep) Session *session = NULL;
         _cleanup_(profile_freep) Profile *profile = NULL;
         int status = 0, r;
 
@@ -1842,19 +1862,12 @@ static void build_lintian(Context *ctx, Build *b, const ChrootRef *ref, const Us
         printf("Running lintian on %s in '%s@%u', network off\n", name, ref->name, ref->version);
         fflush(stdout);
         {
-                SessionPlan plan = layer_session_plan(ctx, ref, lowers, upper, work, CONTAINER_NETWORK_NONE, binds);
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
                 AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = b->build, .uid = u->uid, .gid = u->gid,
                                       .groups = u->groups, .n_groups = u->n_groups, .env = env,
                                       .no_new_privs = u->uid != 0 };
 
-                plan.profile = profile;
-                plan.apparmor_template = ctx->apparmor_template;
-                r = session_create(&plan, &session);
-                if (r >= 0)
-                        r = session_run(session, &attach, signals_forward_child, &status);
-                if (session && session_end(session) < 0 && r >= 0)
-                        r = -EIO;
+                r = layer_session_run(ctx, ref, lowers, upper, work, binds, profile, &attach, &status);
         }
         if (r < 0 || status != 0) {
                 log_debug("lintian's session: %d, status %d", r, status);
