@@ -1912,7 +1912,7 @@ done:
  * fails the build, as in sbuild. */
 static void build_autopkgtest(Context *ctx, Build *b, const ChrootRef *ref, const char *what) {
         _cleanup_free_ char *log = path_join(b->build, "autopkgtest.log"), *name = find_changes(b->build);
-        _cleanup_free_ char *changes = NULL, *self = NULL, *virt = NULL, *tree = NULL, *spec = NULL;
+        _cleanup_free_ char *changes = NULL, *self = NULL, *virt = NULL, *beside = NULL, *spec = NULL;
         _cleanup_free_ char *words = NULL, *source = NULL;
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_close_ int fd = -EBADF;
@@ -1943,10 +1943,10 @@ static void build_autopkgtest(Context *ctx, Build *b, const ChrootRef *ref, cons
                 if (!slash)
                         goto oom;
                 *slash = '\0';
-                tree = path_join(dir, "autopkgtest-virt-arkose");
-                if (!tree)
+                beside = path_join(dir, "autopkgtest-virt-arkose");
+                if (!beside)
                         goto oom;
-                virt = access(tree, X_OK) >= 0 ? TAKE_PTR(tree) : strdup("arkose");
+                virt = access(beside, X_OK) >= 0 ? TAKE_PTR(beside) : strdup("arkose");
                 if (!virt || strv_extend(&argv, "--") < 0 || strv_extend(&argv, virt) < 0 ||
                     strv_extend(&argv, "--network") < 0 || strv_extend(&argv, "host") < 0 ||
                     strv_extend(&argv, "--arkose-chroot") < 0 || strv_extend(&argv, self) < 0 ||

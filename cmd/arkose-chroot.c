@@ -529,7 +529,7 @@ static int parse_options(int argc, char **argv) {
                         arg_mirror = strdup(optarg);
                         break;
                 case ARG_BOOTSTRAP:
-                        if (!streq(optarg, "debootstrap") && !streq(optarg, "mmdebstrap"))
+                        if (!chroot_bootstrap_is_valid(optarg))
                                 return log_usage("--bootstrap takes debootstrap or mmdebstrap, not '%s'", optarg);
                         free(arg_bootstrap);
                         arg_bootstrap = strdup(optarg);

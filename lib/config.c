@@ -208,8 +208,12 @@ static int parse_variant(const char *value, void *field) {
         return parse_string(value, field);
 }
 
+bool chroot_bootstrap_is_valid(const char *tool) {
+        return tool && (streq(tool, "debootstrap") || streq(tool, "mmdebstrap"));
+}
+
 static int parse_bootstrap(const char *value, void *field) {
-        if (!streq(value, "debootstrap") && !streq(value, "mmdebstrap"))
+        if (!chroot_bootstrap_is_valid(value))
                 return -EINVAL;
         return parse_string(value, field);
 }

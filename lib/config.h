@@ -66,6 +66,9 @@ typedef struct ChrootDef {
         bool persistent;        /* "arkose-chroot start NAME" keeps one shared container of it running */
 } ChrootDef;
 
+/* Whether @tool names a program that makes a tree: "debootstrap" or "mmdebstrap". */
+bool chroot_bootstrap_is_valid(const char *tool);
+
 ChrootDef *chroot_def_free(ChrootDef *d);
 DEFINE_TRIVIAL_CLEANUP_FUNC(ChrootDef *, chroot_def_free);
 

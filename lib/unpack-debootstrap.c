@@ -11,6 +11,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "config.h"
 #include "unpack.h"
 
 static int join_words(char *const *l, char **ret) {
@@ -47,7 +48,7 @@ int unpack_debootstrap_argv(const DebootstrapPlan *plan, char ***ret) {
             plan->suite[0] == '-' || plan->mirror[0] == '-' || (plan->script && (isempty(plan->script) ||
             plan->script[0] == '-')))
                 return -EINVAL;
-        if (plan->tool && !streq(plan->tool, "debootstrap") && !streq(plan->tool, "mmdebstrap"))
+        if (plan->tool && !chroot_bootstrap_is_valid(plan->tool))
                 return -EINVAL;
         mm = tool_is_mmdebstrap(plan);
 
