@@ -96,22 +96,32 @@ char *arg_host = NULL;
 
 /* sbuild's external commands, in the order they run. */
 typedef enum BuildHook {
-        BUILD_HOOK_PRE_BUILD,      /* host, before the dependencies */
-        BUILD_HOOK_CHROOT_SETUP,   /* dependency session, root, before apt */
-        BUILD_HOOK_STARTING_BUILD, /* build session, root, before dpkg-buildpackage */
-        BUILD_HOOK_FINISHED_BUILD, /* build session, root, after a successful build */
-        BUILD_HOOK_BUILD_FAILED,   /* build session, root, after a failed build */
-        BUILD_HOOK_POST_BUILD,     /* host, after a successful build, results in the output */
+        BUILD_HOOK_PRE_BUILD,            /* host, before the dependencies */
+        BUILD_HOOK_CHROOT_SETUP,         /* dependency session, root, before apt */
+        BUILD_HOOK_CHROOT_UPDATE_FAILED, /* never: a build does not update its chroot (arkose-chroot update does) */
+        BUILD_HOOK_BUILD_DEPS_FAILED,    /* dependency session, root, after apt failed, all as apt left it */
+        BUILD_HOOK_STARTING_BUILD,       /* build session, root, before dpkg-buildpackage */
+        BUILD_HOOK_FINISHED_BUILD,       /* build session, root, after a successful build */
+        BUILD_HOOK_BUILD_FAILED,         /* build session, root, after a failed build */
+        BUILD_HOOK_CHROOT_CLEANUP,       /* build session, root, before it ends, whatever the build did */
+        BUILD_HOOK_POST_BUILD,           /* host, after a successful build, results in the output */
+        BUILD_HOOK_POST_BUILD_FAILED,    /* host, after a failed build, in the output */
         _BUILD_HOOK_MAX,
+        BUILD_HOOK_ANYTHING_FAILED = _BUILD_HOOK_MAX, /* an option only: the three *-failed ones sbuild's adds to */
 } BuildHook;
 
-static const char *const build_hook_table[_BUILD_HOOK_MAX] = {
+static const char *const build_hook_table[_BUILD_HOOK_MAX + 1] = {
         [BUILD_HOOK_PRE_BUILD] = "pre-build-commands",
         [BUILD_HOOK_CHROOT_SETUP] = "chroot-setup-commands",
+        [BUILD_HOOK_CHROOT_UPDATE_FAILED] = "chroot-update-failed-commands",
+        [BUILD_HOOK_BUILD_DEPS_FAILED] = "build-deps-failed-commands",
         [BUILD_HOOK_STARTING_BUILD] = "starting-build-commands",
         [BUILD_HOOK_FINISHED_BUILD] = "finished-build-commands",
         [BUILD_HOOK_BUILD_FAILED] = "build-failed-commands",
+        [BUILD_HOOK_CHROOT_CLEANUP] = "chroot-cleanup-commands",
         [BUILD_HOOK_POST_BUILD] = "post-build-commands",
+        [BUILD_HOOK_POST_BUILD_FAILED] = "post-build-failed-commands",
+        [BUILD_HOOK_ANYTHING_FAILED] = "anything-failed-commands",
 };
 
 static char **arg_hooks[_BUILD_HOOK_MAX] = {};
@@ -119,6 +129,7 @@ static char **arg_hooks[_BUILD_HOOK_MAX] = {};
 /* What sbuild's percent escapes stand for at a hook's point (NULL: not known there, expands to ""). */
 typedef struct HookVars {
         const char *arch;         /* %a %SBUILD_HOST_ARCH */
+        const char *build_arch;   /* %SBUILD_BUILD_ARCH */
         const char *build_dir;    /* %b %SBUILD_BUILD_DIR */
         const char *pkgbuild_dir; /* %p %SBUILD_PKGBUILD_DIR */
         const char *dsc;          /* %d %SBUILD_DSC */
@@ -126,27 +137,36 @@ typedef struct HookVars {
         const char *session;      /* %SBUILD_SESSION (ours): the session id */
 } HookVars;
 
-/* Expands sbuild's escapes in @cmd: %% and the long and short forms of HookVars. Returns 0 and *ret, or
- * -EINVAL for an unknown escape (then *ret is NULL), -ENOMEM. */
-static int hook_expand(const char *cmd, const HookVars *v, char **ret) {
+/* %s %SBUILD_SHELL: sbuild's interactive shell, on the terminal whatever the hook's output (Build.pm). */
+static const char hook_shell[] = "bash -i </dev/tty >/dev/tty 2>/dev/tty";
+
+/* Expands sbuild's escapes in @cmd: %% and the long and short forms of HookVars, and %SBUILD_SHELL. Returns
+ * 0 and *ret, and in *ret_shell (may be NULL) whether the shell was named; -EINVAL for an unknown escape (then
+ * *ret is NULL), -ENOMEM. */
+static int hook_expand(const char *cmd, const HookVars *v, char **ret, bool *ret_shell) {
         const struct {
                 const char *name;
                 const char *value;
         } esc[] = {
+                /* Longer names first: each is matched as a prefix. */
                 { "SBUILD_HOST_ARCH", v->arch },
+                { "SBUILD_BUILD_ARCH", v->build_arch },
                 { "SBUILD_BUILD_DIR", v->build_dir },
                 { "SBUILD_PKGBUILD_DIR", v->pkgbuild_dir },
                 { "SBUILD_DSC", v->dsc },
                 { "SBUILD_CHANGES", v->changes },
                 { "SBUILD_SESSION", v->session },
+                { "SBUILD_SHELL", hook_shell },
                 { "a", v->arch },
                 { "b", v->build_dir },
                 { "p", v->pkgbuild_dir },
                 { "d", v->dsc },
                 { "c", v->changes },
+                { "s", hook_shell },
                 { "%", "%" },
         };
         _cleanup_free_ char *out = strdup("");
+        bool shell = false;
 
         *ret = NULL;
         if (!out)
@@ -161,6 +181,7 @@ static int hook_expand(const char *cmd, const HookVars *v, char **ret) {
                                 if (startswith(c + 1, esc[i].name)) {
                                         add = esc[i].value ?: "";
                                         skip = 1 + strlen(esc[i].name);
+                                        shell = shell || add == hook_shell;
                                 }
                         if (!add)
                                 return -EINVAL;
@@ -173,28 +194,44 @@ static int hook_expand(const char *cmd, const HookVars *v, char **ret) {
                 c += skip;
         }
         *ret = TAKE_PTR(out);
+        if (ret_shell)
+                *ret_shell = shell;
         return 0;
 }
 
 const char *build_hook_option(int i) {
-        return i >= 0 && i < _BUILD_HOOK_MAX ? build_hook_table[i] : NULL;
+        return i >= 0 && i <= BUILD_HOOK_ANYTHING_FAILED ? build_hook_table[i] : NULL;
 }
 
 int build_hook_add(int i, const char *cmd) {
         _cleanup_free_ char *check = NULL;
+        bool check_shell = false;
         int r;
 
-        assert(i >= 0 && i < _BUILD_HOOK_MAX);
-        r = hook_expand(cmd, &(HookVars){}, &check);
+        assert(i >= 0 && i <= BUILD_HOOK_ANYTHING_FAILED);
+        r = hook_expand(cmd, &(HookVars){}, &check, &check_shell);
         if (r == -EINVAL)
                 return log_error_errno(
                         r,
-                        "Invalid --%s '%s': unknown %% escape (%%%%, %%a, %%b, %%p, %%d, %%c and "
+                        "Invalid --%s '%s': unknown %% escape (%%%%, %%a, %%b, %%p, %%d, %%c, %%s and "
                         "their %%SBUILD_* names are known)",
                         build_hook_table[i], cmd);
         if (r < 0)
                 return log_oom();
-        return strv_extend(&arg_hooks[i], cmd) < 0 ? log_oom() : 0;
+        if (i == BUILD_HOOK_CHROOT_SETUP && check_shell)
+                return log_error_errno(-EINVAL,
+                                       "Invalid --%s '%s': %%SBUILD_SHELL there would be cached with the build "
+                                       "dependencies; use --starting-build-commands or --build-deps-failed-commands",
+                                       build_hook_table[i], cmd);
+        if (i != BUILD_HOOK_ANYTHING_FAILED)
+                return strv_extend(&arg_hooks[i], cmd) < 0 ? log_oom() : 0;
+        /* sbuild's: all the *-failed commands it knows of, post-build-failed not among them. */
+        static const BuildHook failed[] = { BUILD_HOOK_CHROOT_UPDATE_FAILED, BUILD_HOOK_BUILD_DEPS_FAILED,
+                                            BUILD_HOOK_BUILD_FAILED };
+        for (size_t k = 0; k < ELEMENTSOF(failed); k++)
+                if (strv_extend(&arg_hooks[failed[k]], cmd) < 0)
+                        return log_oom();
+        return 0;
 }
 
 typedef struct Build {
@@ -460,15 +497,38 @@ static int build_fail_hook(Build *b, BuildHook h, int status, const char *cmd) {
         return log_error_errno(-EPROTO, "Build failed at stage '%s' (status %d): %s", b->stage, status, cmd);
 }
 
-/* Runs the --NAME-commands of @h on the host in @cwd, their output on stdout (stderr with --json). */
-static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char *cwd) {
+/* Whether a hook command that opens sbuild's shell (@shell) can: it needs a terminal on stdin. Says so in one
+ * line when not: such a command is skipped, the others of @h run. */
+static bool hook_shell_possible(BuildHook h, bool shell, const char *cmd) {
+        if (!shell || isatty(STDIN_FILENO))
+                return true;
+        log_warning("--%s '%s': %%SBUILD_SHELL needs a terminal, and stdin is not one: not run", build_hook_table[h],
+                    cmd);
+        return false;
+}
+
+/* A command of @h exited with @status: with @decides, the build fails at @h's stage; else (the build has
+ * failed already) one line says so, and the rest of @h's commands are not run, as in sbuild. */
+static int build_hook_failed(Build *b, BuildHook h, int status, const char *cmd, bool decides) {
+        if (decides)
+                return build_fail_hook(b, h, status, cmd);
+        log_warning("--%s '%s' exited with status %d", build_hook_table[h], cmd, status);
+        return 0;
+}
+
+/* Runs the --NAME-commands of @h on the host in @cwd, their output on stdout (stderr with --json). With
+ * @decides, a failing one fails the build. */
+static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char *cwd, bool decides) {
         for (char **c = arg_hooks[h]; c && *c; c++) {
                 _cleanup_free_ char *cmd = NULL;
                 int status = 0, r;
+                bool shell;
                 pid_t pid;
 
-                if (hook_expand(*c, v, &cmd) < 0)
+                if (hook_expand(*c, v, &cmd, &shell) < 0)
                         return log_oom();
+                if (!hook_shell_possible(h, shell, *c))
+                        continue;
                 fflush(NULL);
                 pid = fork();
                 if (pid < 0)
@@ -485,32 +545,41 @@ static int build_host_hooks(Build *b, BuildHook h, const HookVars *v, const char
                 if (r < 0)
                         return log_error_errno(r, "Failed to wait for --%s: %m", build_hook_table[h]);
                 if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-                        return build_fail_hook(b, h, wait_status_code(status), cmd);
+                        return build_hook_failed(b, h, wait_status_code(status), cmd, decides);
         }
         return 0;
 }
 
-/* Runs the --NAME-commands of @h in @s as root, their output appended to @log (a path in the session),
- * after the shell code @prelude (NULL: none). */
-static int build_session_hooks(Session *s, Build *b, BuildHook h, const HookVars *v, const char *log,
-                               const char *prelude) {
+/* Runs the --NAME-commands of @h in @s as root in @cwd (sbuild's build directory), their output appended to
+ * @log (a path in the session), after the shell code @prelude (NULL: none). One that opens sbuild's shell
+ * gets the caller's terminal, as a pty of the session's own. With @decides, a failing one fails the build. */
+static int build_session_hooks(Session *s, Build *b, BuildHook h, const HookVars *v, const char *cwd,
+                               const char *log, const char *prelude, bool decides) {
         for (char **c = arg_hooks[h]; c && *c; c++) {
                 _cleanup_free_ char *cmd = NULL, *script = NULL;
                 int status = 0, r;
+                bool shell;
 
-                if (hook_expand(*c, v, &cmd) < 0)
+                if (hook_expand(*c, v, &cmd, &shell) < 0)
                         return log_oom();
+                if (!hook_shell_possible(h, shell, *c))
+                        continue;
                 script = strdup_printf("exec >> '%s' 2>&1\necho '--- %s'\n%s%s", log, build_hook_table[h],
                                        prelude ?: "", cmd);
                 if (!script)
                         return log_oom();
+                if (shell)
+                        log_notice("--%s: a shell in the session '%s', as root in %s; exit it to go on",
+                                   build_hook_table[h], session_id(s), cwd);
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
-                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+                AttachPlan attach = {
+                        .argv = argv, .shell = "/bin/sh", .cwd = cwd, .env = root_env, .terminal = shell
+                };
                 r = session_run(s, &attach, signals_forward_child, &status);
                 if (r < 0)
                         return r;
                 if (status != 0)
-                        return build_fail_hook(b, h, status, cmd);
+                        return build_hook_failed(b, h, status, cmd, decides);
         }
         return 0;
 }
@@ -969,6 +1038,7 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                         const char *log) {
         _cleanup_(session_freep) Session *session = NULL;
         HookVars v = { .arch = buildplan_host_arch(&b->plan),
+                       .build_arch = b->arch,
                        .build_dir = b->build,
                        .pkgbuild_dir = b->src,
                        .dsc = b->dsc };
@@ -981,7 +1051,7 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
         if (r < 0)
                 return r;
         b->stage = build_hook_table[BUILD_HOOK_CHROOT_SETUP];
-        r = build_session_hooks(session, b, BUILD_HOOK_CHROOT_SETUP, &v, log, prelude);
+        r = build_session_hooks(session, b, BUILD_HOOK_CHROOT_SETUP, &v, b->build, log, prelude, true);
         if (r >= 0) {
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", (char *) script, NULL };
                 AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
@@ -990,11 +1060,16 @@ static int deps_session(Context *ctx, Build *b, const ChrootRef *ref, const char
                 if (r >= 0 && status != 0) {
                         _cleanup_free_ char *text = NULL, *why = NULL;
 
-                        b->status = status;
                         if (read_file(log, &text) >= 0)
                                 (void) buildplan_apt_failure(text, &why); /* on OOM, "see the log" */
+                        b->status = status;
                         r = log_error_errno(-EPROTO, "Build failed at stage 'dependencies' (status %d): %s; log: '%s'",
                                             status, why ?: "see the log", b->log);
+                        /* Said first; then the failure hooks, in the session as apt left it, the proxy still
+                         * there (@prelude). The build failed at 'dependencies' whatever they do. */
+                        if (signals_pending() == 0)
+                                (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_DEPS_FAILED, &v, b->build,
+                                                           log, prelude, false);
                 }
         }
         if (session_end(session) < 0 && r >= 0)
@@ -1272,6 +1347,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
                             *changes = NULL, *words = NULL, *soc = NULL, *soc_step = NULL;
         HookVars v = { .arch = buildplan_host_arch(&b->plan),
+                       .build_arch = b->arch,
                        .build_dir = "/build",
                        .pkgbuild_dir = "/build/reproducible-path" };
         bool detached;
@@ -1314,7 +1390,8 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         /* A one-shot session's container runs one command (container.h); hooks in the session need a
          * detached one, as does --keep-session. Its mounts live in the host's namespace. */
         detached = arg_purge != BUILD_PURGE_ALWAYS || arg_hooks[BUILD_HOOK_STARTING_BUILD] ||
-                   arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED];
+                   arg_hooks[BUILD_HOOK_FINISHED_BUILD] || arg_hooks[BUILD_HOOK_BUILD_FAILED] ||
+                   arg_hooks[BUILD_HOOK_CHROOT_CLEANUP];
         if (!detached) {
                 r = session_mount_namespace(ctx);
                 if (r < 0)
@@ -1367,7 +1444,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 }
         }
         b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
-        r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build/build.log", NULL);
+        r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build", "/build/build.log", NULL, true);
         if (r >= 0) {
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
                 AttachPlan attach = {
@@ -1402,18 +1479,28 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 }
         }
         if (r >= 0 && b->status != 0) {
-                /* The failure hooks run, but the build failed at stage 'build' whatever they do. */
-                (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build/build.log",
-                                           NULL);
-                b->stage = "build";
+                /* Said first: the failure hooks run (a shell there is the user's), but the build failed at
+                 * stage 'build' whatever they do. */
                 r = log_error_errno(-EPROTO,
                                     "Build failed at stage 'build' (dpkg-buildpackage exited with status %d); log: '%s'",
                                     b->status, b->log);
+                if (signals_pending() == 0)
+                        (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build",
+                                                   "/build/build.log", NULL, false);
         } else if (r >= 0) {
                 _cleanup_free_ char *name = find_changes(b->build);
                 changes = name ? path_join("/build", name) : NULL;
                 v.changes = changes;
-                r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build/build.log", NULL);
+                r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build", "/build/build.log",
+                                        NULL, true);
+        }
+        /* sbuild's cleanup commands, whatever the build did (not after ^C); a failing one fails a build that
+         * had not failed. */
+        if (signals_pending() == 0) {
+                int k = build_session_hooks(session, b, BUILD_HOOK_CHROOT_CLEANUP, &v, "/build", "/build/build.log",
+                                            NULL, r >= 0);
+                if (r >= 0)
+                        r = k;
         }
         if (arg_purge == BUILD_PURGE_NEVER || (arg_purge == BUILD_PURGE_SUCCESSFUL && r < 0)) {
                 b->kept_session = strdup(session_id(session));
@@ -2214,11 +2301,12 @@ int verb_build(Context *ctx, int argc, char **argv) {
         }
         if (r >= 0) {
                 HookVars v = { .arch = buildplan_host_arch(&b.plan),
+                               .build_arch = b.arch,
                                .build_dir = b.build,
                                .pkgbuild_dir = b.src,
                                .dsc = b.dsc };
                 b.stage = build_hook_table[BUILD_HOOK_PRE_BUILD];
-                r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out);
+                r = build_host_hooks(&b, BUILD_HOOK_PRE_BUILD, &v, out, true);
         }
         /* The log is named, and will be written, once the dependency stage starts: a build refused before
          * (bad input, a chroot not created) leaves the output as it was, an earlier log included. */
@@ -2241,17 +2329,27 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
                 (void) build_collect(&b, out, &owner, summary);
         }
-        if (r >= 0 && arg_hooks[BUILD_HOOK_POST_BUILD]) {
-                _cleanup_free_ char *name = find_changes(b.build);
+        /* After a success, or a failure once the build had started (its log named): not after ^C. */
+        if ((r >= 0 || b.log) && arg_hooks[r >= 0 ? BUILD_HOOK_POST_BUILD : BUILD_HOOK_POST_BUILD_FAILED] &&
+            signals_pending() == 0) {
+                BuildHook h = r >= 0 ? BUILD_HOOK_POST_BUILD : BUILD_HOOK_POST_BUILD_FAILED;
+                _cleanup_free_ char *name = r >= 0 ? find_changes(b.build) : NULL;
                 _cleanup_free_ char *changes = name ? path_join(out, name) : NULL;
                 HookVars v = { .arch = buildplan_host_arch(&b.plan),
+                               .build_arch = b.arch,
                                .build_dir = b.build,
                                .pkgbuild_dir = b.src,
                                .dsc = b.dsc,
                                .changes = changes,
                                .session = b.kept_session };
-                b.stage = build_hook_table[BUILD_HOOK_POST_BUILD];
-                r = build_host_hooks(&b, BUILD_HOOK_POST_BUILD, &v, out);
+                int k;
+
+                if (r >= 0)
+                        b.stage = build_hook_table[h];
+                /* After a failure: the build failed where it did, whatever they do. */
+                k = build_host_hooks(&b, h, &v, out, r >= 0);
+                if (r >= 0)
+                        r = k;
         }
         if (arg_json) {
                 fflush(stdout);

@@ -304,11 +304,17 @@ static void help(void) {
                "      --source-only-changes  with --source, also PKG_VERSION_source.changes, for a source-only upload\n"
                "      --pre-build-commands CMD       on the host, before the dependencies\n"
                "      --chroot-setup-commands CMD    as root in the dependency session, before apt\n"
+               "      --build-deps-failed-commands CMD  as root in the dependency session, after apt failed\n"
                "      --starting-build-commands CMD  as root in the build session, before the build\n"
                "      --finished-build-commands CMD  as root in the build session, after a successful build\n"
                "      --build-failed-commands CMD    as root in the build session, after a failed build\n"
+               "      --chroot-cleanup-commands CMD  as root in the build session, before it ends\n"
                "      --post-build-commands CMD      on the host in the output directory, after a successful build\n"
-               "                          (all repeatable; sbuild's escapes: %%%% %%a %%b %%p %%d %%c, %%SBUILD_*)\n"
+               "      --post-build-failed-commands CMD  on the host in the output directory, after a failed one\n"
+               "      --anything-failed-commands CMD  the three --*-failed-commands of sbuild's\n"
+               "      --chroot-update-failed-commands CMD  taken; never run: a build does not update its chroot\n"
+               "                          (all repeatable; sbuild's escapes: %%%% %%a %%b %%p %%d %%c, %%SBUILD_*;\n"
+               "                          %%s %%SBUILD_SHELL: an interactive shell there, on the terminal)\n"
                "      --state-dir DIR     state directory (default $ARKOSE_STATE_DIR or %s)\n"
                "      --config-dir DIR    configuration directory (default $ARKOSE_CONFIG_DIR or %s)\n"
                "  -v, --verbose           more messages\n"
@@ -377,7 +383,7 @@ enum {
         ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
 
-#define N_BUILD_HOOKS 6
+#define N_BUILD_HOOKS 11
 
 static const struct option options[] = {
         { "chroot", required_argument, NULL, 'c' },
@@ -442,12 +448,18 @@ static const struct option options[] = {
         { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
         { "run-piuparts", no_argument, NULL, ARG_RUN_PIUPARTS },
         { "run-autopkgtest", no_argument, NULL, ARG_RUN_AUTOPKGTEST },
+        /* In the order of build_hook_option() (cmd/arkose-chroot-build.c), checked at the first build. */
         { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
         { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
-        { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
-        { "finished-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 3 },
-        { "build-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 4 },
-        { "post-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 5 },
+        { "chroot-update-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
+        { "build-deps-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 3 },
+        { "starting-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 4 },
+        { "finished-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 5 },
+        { "build-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 6 },
+        { "chroot-cleanup-commands", required_argument, NULL, ARG_BUILD_HOOK + 7 },
+        { "post-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 8 },
+        { "post-build-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 9 },
+        { "anything-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 10 },
         { "begin-session", no_argument, NULL, 'b' },
         { "run-session", no_argument, NULL, 'r' },
         { "end-session", no_argument, NULL, 'e' },
@@ -467,10 +479,11 @@ static const struct option options[] = {
 /* Parses options up to the first non-option argument (or "--"). Returns 1 to go on, 0 to exit
  * successfully (help, version), -EINVAL for a bad option. */
 static int parse_options(int argc, char **argv) {
-        int c;
+        int c, longindex = -1;
 
         opterr = 0; /* one line of ours instead of getopt's, which names argv[0] as typed and no way on */
-        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:Asm:", options, NULL)) >= 0) {
+
+        while ((c = getopt_long(argc, argv, "+:c:u:d:pliqvVhbren:aj:Asm:", options, &longindex)) >= 0) {
                 switch (c) {
                 case 'c':
                         free(arg_chroot);
@@ -799,7 +812,8 @@ static int parse_options(int argc, char **argv) {
                         break;
                 default:
                         if (c >= ARG_BUILD_HOOK && c < ARG_BUILD_HOOK + N_BUILD_HOOKS) {
-                                assert(build_hook_option(c - ARG_BUILD_HOOK));
+                                assert(longindex >= 0 && build_hook_option(c - ARG_BUILD_HOOK) &&
+                                       streq(build_hook_option(c - ARG_BUILD_HOOK), options[longindex].name));
                                 if (build_hook_add(c - ARG_BUILD_HOOK, optarg) < 0)
                                         return -EINVAL;
                                 break;
