@@ -234,6 +234,26 @@ int build_hook_add(int i, const char *cmd) {
         return 0;
 }
 
+/* sbuild's --add-depends and --add-conflicts options, in BuildPlan's order. */
+static const char *const build_add_table[] = {
+        "add-depends", "add-depends-arch", "add-depends-indep", "add-conflicts", "add-conflicts-arch",
+        "add-conflicts-indep",
+};
+static char **arg_add[ELEMENTSOF(build_add_table)] = {};
+
+const char *build_add_option(int i) {
+        return i >= 0 && (size_t) i < ELEMENTSOF(build_add_table) ? build_add_table[i] : NULL;
+}
+
+int build_add_add(int i, const char *value) {
+        assert(build_add_option(i));
+        /* One dependency field's text: no line breaks (it goes to apt-get satisfy as one argument). */
+        if (isempty(value) || strpbrk(value, "\n\r"))
+                return log_error_errno(-EINVAL, "Invalid --%s '%s': a dependency list as in debian/control, on one line",
+                                       build_add_table[i], value);
+        return strv_extend(&arg_add[i], value) < 0 ? log_oom() : 0;
+}
+
 typedef struct Build {
         char *dir;              /* STATE/builds/build-XXXXXX */
         char *build;            /* .../build, bound at /build */
@@ -1135,19 +1155,26 @@ static char *proxy_prelude(uint16_t port) {
 static int deps_scripts(Build *b, uint16_t port, const char *log, const char *archives, const char *install,
                         const char *aux, char **ret_prelude, char **ret_script) {
         _cleanup_free_ char *extra = extra_install_words(aux);
-        _cleanup_free_ char *prelude = NULL, *setup = NULL, *core = NULL, *builddep = NULL;
-        _cleanup_strv_free_ char **setup_argv = NULL, **core_argv = NULL, **builddep_argv = NULL;
+        _cleanup_free_ char *prelude = NULL, *setup = NULL, *core = NULL, *builddep = NULL, *add = NULL;
+        _cleanup_strv_free_ char **setup_argv = NULL, **core_argv = NULL, **builddep_argv = NULL, **add_argv = NULL;
         bool cross = buildplan_is_cross(&b->plan);
 
         if (buildplan_deps_setup_argv(&b->plan, &setup_argv) < 0 ||
             buildplan_core_deps_argv(&b->plan, &core_argv) < 0 ||
-            buildplan_build_dep_argv(&b->plan, b->src, &builddep_argv) < 0)
+            buildplan_build_dep_argv(&b->plan, b->src, &builddep_argv) < 0 ||
+            buildplan_add_deps_argv(&b->plan, &add_argv) < 0)
                 return log_oom();
         setup = shell_words(setup_argv);
         core = shell_words(core_argv);
         builddep = shell_words(builddep_argv);
+        {
+                _cleanup_free_ char *words = add_argv ? shell_words(add_argv) : NULL;
+
+                /* --add-depends and --add-conflicts, after the build dependencies as in sbuild's dummy. */
+                add = !add_argv ? strdup("") : words ? strdup_printf(" && apt-get $opts %s", words) : NULL;
+        }
         prelude = proxy_prelude(port);
-        if (!extra || !prelude || !setup || !core || !builddep)
+        if (!extra || !prelude || !setup || !core || !builddep || !add)
                 return log_oom();
         *ret_script =
                 strdup_printf("exec >> '%s' 2>&1\n"
@@ -1158,14 +1185,14 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
                               "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
                               "%s"
                               "setup() { %s; }\n"
-                              "deps() { apt-get $opts %s && apt-get $opts %s &&"
+                              "deps() { apt-get $opts %s && apt-get $opts %s%s &&"
                               " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
                               "setup && { { [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }; }\n"
                               "rc=$?\n"
                               "rm -f /etc/apt/sources.list.d/arkose-build-extra.list "
                               "/etc/apt/trusted.gpg.d/arkose-build-extra-*\n"
                               "exit $rc\n",
-                              log, prelude, archives, install, cross ? setup : ":", core, builddep, extra,
+                              log, prelude, archives, install, cross ? setup : ":", core, builddep, add, extra,
                               extra, arg_extra_repositories || cross ? 1 : 0);
         if (!*ret_script)
                 return log_oom();
@@ -1791,6 +1818,12 @@ static void build_plan_set(Build *b) {
                 .source_too = arg_source_too,
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
+                .add_depends = arg_add[0],
+                .add_depends_arch = arg_add[1],
+                .add_depends_indep = arg_add[2],
+                .add_conflicts = arg_add[3],
+                .add_conflicts_arch = arg_add[4],
+                .add_conflicts_indep = arg_add[5],
         };
 }
 

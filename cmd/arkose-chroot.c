@@ -283,6 +283,9 @@ static void help(void) {
                "      --extra-repository 'deb URI SUITE [COMP...]'  another apt source for the dependencies\n"
                "                          (repeatable; http, https or file URIs, fetched by the host)\n"
                "      --extra-repository-key FILE  an OpenPGP key (armored or not) apt trusts for them\n"
+               "      --add-depends DEPS  more build dependencies, as in debian/control (repeatable; sbuild's;\n"
+               "                          --add-depends-arch, --add-depends-indep: when any, all packages are built)\n"
+               "      --add-conflicts DEPS  more build conflicts (also --add-conflicts-arch, --add-conflicts-indep)\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
@@ -324,6 +327,7 @@ static void help(void) {
                ARKOSE_STATEDIR, ARKOSE_SYSCONFDIR);
 }
 
+#define N_ADD_DEPS 6
 enum {
         ARG_STATE_DIR = 0x100,
         ARG_CONFIG_DIR,
@@ -380,7 +384,8 @@ enum {
         ARG_RUN_PIUPARTS,
         ARG_RUN_AUTOPKGTEST,
         ARG_AUTOPKGTEST,
-        ARG_BUILD_HOOK, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
+        ARG_ADD_DEP,    /* ARG_ADD_DEP + i: --build_add_option(i) */
+        ARG_BUILD_HOOK = ARG_ADD_DEP + N_ADD_DEPS, /* ARG_BUILD_HOOK + i: --build_hook_option(i); keep it last */
 };
 
 #define N_BUILD_HOOKS 11
@@ -448,7 +453,14 @@ static const struct option options[] = {
         { "run-lintian", no_argument, NULL, ARG_RUN_LINTIAN },
         { "run-piuparts", no_argument, NULL, ARG_RUN_PIUPARTS },
         { "run-autopkgtest", no_argument, NULL, ARG_RUN_AUTOPKGTEST },
-        /* In the order of build_hook_option() (cmd/arkose-chroot-build.c), checked at the first build. */
+        /* In the order of build_add_option() (cmd/arkose-chroot-build.c), checked when used. */
+        { "add-depends", required_argument, NULL, ARG_ADD_DEP + 0 },
+        { "add-depends-arch", required_argument, NULL, ARG_ADD_DEP + 1 },
+        { "add-depends-indep", required_argument, NULL, ARG_ADD_DEP + 2 },
+        { "add-conflicts", required_argument, NULL, ARG_ADD_DEP + 3 },
+        { "add-conflicts-arch", required_argument, NULL, ARG_ADD_DEP + 4 },
+        { "add-conflicts-indep", required_argument, NULL, ARG_ADD_DEP + 5 },
+        /* In the order of build_hook_option() (cmd/arkose-chroot-build.c), checked when used. */
         { "pre-build-commands", required_argument, NULL, ARG_BUILD_HOOK + 0 },
         { "chroot-setup-commands", required_argument, NULL, ARG_BUILD_HOOK + 1 },
         { "chroot-update-failed-commands", required_argument, NULL, ARG_BUILD_HOOK + 2 },
@@ -811,6 +823,13 @@ static int parse_options(int argc, char **argv) {
                         arg_all_sessions = true;
                         break;
                 default:
+                        if (c >= ARG_ADD_DEP && c < ARG_ADD_DEP + N_ADD_DEPS) {
+                                assert(longindex >= 0 && build_add_option(c - ARG_ADD_DEP) &&
+                                       streq(build_add_option(c - ARG_ADD_DEP), options[longindex].name));
+                                if (build_add_add(c - ARG_ADD_DEP, optarg) < 0)
+                                        return -EINVAL;
+                                break;
+                        }
                         if (c >= ARG_BUILD_HOOK && c < ARG_BUILD_HOOK + N_BUILD_HOOKS) {
                                 assert(longindex >= 0 && build_hook_option(c - ARG_BUILD_HOOK) &&
                                        streq(build_hook_option(c - ARG_BUILD_HOOK), options[longindex].name));

@@ -87,6 +87,10 @@ extern char *arg_host;
  * returns NULL; build_hook_add() checks the % escapes of @cmd (one line on error) and adds it. */
 const char *build_hook_option(int i);
 int build_hook_add(int i, const char *cmd);
+/* sbuild's --add-depends[-arch|-indep] and --add-conflicts[-arch|-indep]: build_add_option(i) is the option's
+ * name for i from 0 until it returns NULL; build_add_add() adds @value (one line on error). */
+const char *build_add_option(int i);
+int build_add_add(int i, const char *value);
 /* Checks an --extra-repository line (one line on error). */
 int build_check_extra_repository(const char *line);
 extern SessionAction arg_action;

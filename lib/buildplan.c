@@ -159,12 +159,66 @@ int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret) {
         return 0;
 }
 
+/* Appends to *@out (a string, "" at first) the items of @l, each after ", " but the first. */
+static int join_into(char **out, char **l) {
+        for (char **i = l; i && *i; i++) {
+                char *n = strdup_printf("%s%s%s", *out, isempty(*out) ? "" : ", ", *i);
+
+                if (!n)
+                        return -ENOMEM;
+                free(*out);
+                *out = n;
+        }
+        return 0;
+}
+
+int buildplan_add_deps_argv(const BuildPlan *p, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+        _cleanup_free_ char *deps = strdup(""), *conflicts = strdup("");
+        const char *profiles = buildplan_profiles(p);
+        bool any = !p->no_arch_any, all = buildplan_builds_arch_all(p);
+
+        *ret = NULL;
+        if (!deps || !conflicts || join_into(&deps, p->add_depends) < 0 ||
+            (any && join_into(&deps, p->add_depends_arch) < 0) || (all && join_into(&deps, p->add_depends_indep) < 0) ||
+            join_into(&conflicts, p->add_conflicts) < 0 || (any && join_into(&conflicts, p->add_conflicts_arch) < 0) ||
+            (all && join_into(&conflicts, p->add_conflicts_indep) < 0))
+                return -ENOMEM;
+        if (isempty(deps) && isempty(conflicts))
+                return 0;
+        if (strv_extend(&argv, "satisfy") < 0)
+                return -ENOMEM;
+        if (buildplan_is_cross(p) && (strv_extend(&argv, "-a") < 0 || strv_extend(&argv, p->host_arch) < 0))
+                return -ENOMEM;
+        if (profiles && (strv_extend(&argv, "-P") < 0 || strv_extend(&argv, profiles) < 0))
+                return -ENOMEM;
+        if (!isempty(deps) && strv_extend(&argv, deps) < 0)
+                return -ENOMEM;
+        if (!isempty(conflicts) && strv_extendf(&argv, "Conflicts: %s", conflicts) < 0)
+                return -ENOMEM;
+        *ret = TAKE_PTR(argv);
+        return 0;
+}
+
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret) {
-        char *s = strdup_printf("tree=%s\nhost=%s\nprofiles=%s\nindep-only=%d\nextra=%s\nrepositories=%s\n"
-                                "keys=%s\nsetup=%s\n%s",
-                                in->tree, buildplan_host_arch(p) ?: "", buildplan_profiles(p) ?: "",
-                                buildplan_indep_only(p), in->extra ?: "", in->repositories ?: "", in->keys ?: "",
-                                in->setup ?: "", in->fields ?: "");
+        _cleanup_strv_free_ char **add = NULL;
+        _cleanup_free_ char *add_line = NULL;
+        char *s;
+
+        if (buildplan_add_deps_argv(p, &add) < 0)
+                return -ENOMEM;
+        if (add) {
+                _cleanup_free_ char *words = strv_join(add, "\t");
+
+                add_line = words ? strdup_printf("add=%s\n", words) : NULL;
+                if (!add_line)
+                        return -ENOMEM;
+        }
+        s = strdup_printf("tree=%s\nhost=%s\nprofiles=%s\nindep-only=%d\nextra=%s\nrepositories=%s\n"
+                          "keys=%s\nsetup=%s\n%s%s",
+                          in->tree, buildplan_host_arch(p) ?: "", buildplan_profiles(p) ?: "",
+                          buildplan_indep_only(p), in->extra ?: "", in->repositories ?: "", in->keys ?: "",
+                          in->setup ?: "", add_line ?: "", in->fields ?: "");
         if (!s)
                 return -ENOMEM;
         *ret = s;

@@ -34,6 +34,12 @@ typedef struct BuildPlan {
         bool binary_only;       /* --make-binNMU or --append-to-version: no Architecture: all packages
                                  * (sbuild sets BUILD_ARCH_ALL to 0 for them, and refuses --arch-all) */
         char **user_options;    /* --debbuildopts, --debbuildopt: added to dpkg-buildpackage's options */
+        /* sbuild's --add-depends, --add-depends-arch, --add-depends-indep and their --add-conflicts*: more
+         * build dependencies and conflicts, as in a debian/control field each (MANUAL_DEPENDS & co. of
+         * sbuild's Conf.pm); the -arch ones when Architecture: any packages are built, the -indep ones when
+         * Architecture: all ones are (ResolverBase.pm). */
+        char **add_depends, **add_depends_arch, **add_depends_indep;
+        char **add_conflicts, **add_conflicts_arch, **add_conflicts_indep;
 } BuildPlan;
 
 /* Whether @arch looks like a Debian architecture name (non-empty; a-z, 0-9 and '-'); it need not be a
@@ -94,6 +100,12 @@ int buildplan_core_deps_argv(const BuildPlan *p, char ***ret);
  * Returns 0 and *ret, or -ENOMEM. */
 int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret);
 
+/* The arguments of apt-get that install p->add_depends* and remove p->add_conflicts* (those that apply to
+ * what @p builds): "satisfy", "-a HOST" for a cross build, "-P PROFILES" when there are profiles, the
+ * dependencies joined by ", ", then "Conflicts: " and the conflicts joined so. Returns 0 and *ret, NULL when
+ * none apply; or -ENOMEM. */
+int buildplan_add_deps_argv(const BuildPlan *p, char ***ret);
+
 /* What the dependency layer depends on, hashed into its key. */
 typedef struct BuildKeyInputs {
         const char *tree;         /* the tree: "NAME@VERSION" */
@@ -105,7 +117,9 @@ typedef struct BuildKeyInputs {
 } BuildKeyInputs;
 
 /* The key text of the dependency layer of @p with @in: every input above, the host architecture and the
- * profiles (both change what is installed), whether only Architecture: all packages are built. Returns 0 and *ret, or -ENOMEM. */
+ * profiles (both change what is installed), whether only Architecture: all packages are built, and the
+ * dependencies and conflicts of buildplan_add_deps_argv() when there are any (a line of its own then, so
+ * that the keys of the layers made without them stay). Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
 
 /* The file names of the Files field of .changes text @changes (the last word of each of its lines), in

@@ -258,6 +258,59 @@ static void test_apt(void **state) {
         assert_string_equal(s6, "build-dep -P nodoc /b/src");
 }
 
+/* sbuild's --add-depends and --add-conflicts: the -arch ones with Architecture: any packages, the -indep ones
+ * with Architecture: all ones (ResolverBase.pm), through apt-get satisfy; and in the layer's key. */
+static void test_add_deps(void **state) {
+        char *d[] = { (char *) "libfoo-dev (>= 2)", (char *) "bar | baz", NULL };
+        char *da[] = { (char *) "gcc-12", NULL }, *di[] = { (char *) "doxygen <!nodoc>", NULL };
+        char *c[] = { (char *) "libold-dev", NULL }, *ci[] = { (char *) "texlive", NULL };
+        BuildPlan all = { .build_arch = "amd64", .add_depends = d, .add_depends_arch = da, .add_depends_indep = di,
+                          .add_conflicts = c, .add_conflicts_indep = ci };
+        BuildPlan indep = all, crossed = all, conflicts_only = { .build_arch = "amd64", .add_conflicts = c };
+        BuildPlan none = { .build_arch = "amd64", .add_depends_indep = di, .no_arch_all = true };
+        _cleanup_strv_free_ char **a1 = NULL, **a2 = NULL, **a3 = NULL, **a4 = NULL, **a5 = NULL, **a6 = NULL;
+        _cleanup_free_ char *k_plain = NULL, *k_none = NULL, *k_add = NULL;
+        BuildKeyInputs in = { .tree = "bookworm@1", .fields = "Build-Depends: zlib1g-dev\n" };
+
+        (void) state;
+        indep.no_arch_any = true;
+        crossed.host_arch = "arm64";
+        assert_int_equal(buildplan_add_deps_argv(&all, &a1), 0);
+        assert_int_equal(strv_length(a1), 3);
+        assert_string_equal(a1[0], "satisfy");
+        assert_string_equal(a1[1], "libfoo-dev (>= 2), bar | baz, gcc-12, doxygen <!nodoc>");
+        assert_string_equal(a1[2], "Conflicts: libold-dev, texlive");
+        /* --no-arch-any: no -arch ones. */
+        assert_int_equal(buildplan_add_deps_argv(&indep, &a2), 0);
+        assert_string_equal(a2[1], "libfoo-dev (>= 2), bar | baz, doxygen <!nodoc>");
+        /* Cross: for the host architecture, with the cross profiles; no arch:all packages, no -indep ones. */
+        assert_int_equal(buildplan_add_deps_argv(&crossed, &a3), 0);
+        assert_int_equal(strv_length(a3), 7);
+        assert_string_equal(a3[1], "-a");
+        assert_string_equal(a3[2], "arm64");
+        assert_string_equal(a3[3], "-P");
+        assert_string_equal(a3[4], "cross,nocheck");
+        assert_string_equal(a3[5], "libfoo-dev (>= 2), bar | baz, gcc-12");
+        assert_string_equal(a3[6], "Conflicts: libold-dev");
+        assert_int_equal(buildplan_add_deps_argv(&conflicts_only, &a4), 0);
+        assert_int_equal(strv_length(a4), 2);
+        assert_string_equal(a4[1], "Conflicts: libold-dev");
+        /* Nothing that applies, or nothing at all: no command. */
+        assert_int_equal(buildplan_add_deps_argv(&none, &a5), 0);
+        assert_null(a5);
+        assert_int_equal(buildplan_add_deps_argv(&native, &a6), 0);
+        assert_null(a6);
+
+        /* The key: unchanged without them (the layers made before stay valid), another with them. */
+        assert_int_equal(buildplan_key_text(&native, &in, &k_plain), 0);
+        assert_int_equal(buildplan_key_text(&none, &in, &k_none), 0);
+        assert_int_equal(buildplan_key_text(&all, &in, &k_add), 0);
+        assert_null(strstr(k_plain, "add="));
+        assert_string_equal(k_plain, k_none);
+        assert_non_null(strstr(k_add, "add=satisfy\tlibfoo-dev (>= 2), bar | baz, gcc-12, doxygen <!nodoc>\t"
+                                      "Conflicts: libold-dev, texlive\n"));
+}
+
 static void test_key(void **state) {
         BuildKeyInputs in = { .tree = "bookworm@1",
                               .extra = "",
@@ -391,6 +444,7 @@ int main(void) {
                 cmocka_unit_test(test_environment),
                 cmocka_unit_test(test_apt),
                 cmocka_unit_test(test_key),
+                cmocka_unit_test(test_add_deps),
                 cmocka_unit_test(test_shell_join),
                 cmocka_unit_test(test_apt_failure),
                 cmocka_unit_test(test_changes_files),
