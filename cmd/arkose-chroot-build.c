@@ -439,7 +439,8 @@ static int build_unpack(Build *b, const char *what) {
         return 0;
 }
 
-static int build_prepare(Context *ctx, Build *b, const char *what) {
+/* Makes the build's directory, locked, with build/ in it. */
+static int build_prepare(Context *ctx, Build *b) {
         _cleanup_free_ char *builds = path_join(ctx->state_dir, "builds"), *lock = NULL;
         int r;
 
@@ -467,6 +468,13 @@ static int build_prepare(Context *ctx, Build *b, const char *what) {
                 return log_oom();
         if (mkdir(b->build, 0755) < 0)
                 return log_error_errno(-errno, "Failed to create '%s': %m", b->build);
+        return 0;
+}
+
+/* Unpacks or copies the source @what into b->src, and reads its changelog. */
+static int build_source_read(Build *b, const char *what) {
+        int r;
+
         b->stage = "unpack";
         r = build_unpack(b, what);
         if (r < 0)
@@ -2230,19 +2238,121 @@ static int prepend_strv(char ***l, char *const *first) {
         return 0;
 }
 
+/* ---- a source package by name (sbuild's PKG[_VERSION]): apt-get source in a session of the chroot ---- */
+
+/* Fetches the source package @name (version @version, NULL: the newest) with apt-get source in a session of
+ * @ref, whose network reaches the tree's package sources through the proxy only, with deb-src lines made from
+ * its deb ones (its own apt sources are left as they are); the files land in b->build. Sets *ret_dsc to the
+ * .dsc's path. Logs one line on failure (apt's reason). */
+static int build_fetch_source(Context *ctx, Build *b, const ChrootRef *ref, const char *name, const char *version,
+                              char **ret_dsc) {
+        _cleanup_free_ char *aux = path_join(b->dir, "fetch"), *upper = NULL, *work = NULL, *log = NULL;
+        _cleanup_free_ char *prelude = NULL, *script = NULL, *spec = NULL, *quoted = NULL, *dsc = NULL;
+        _cleanup_strv_free_ char **allowed = NULL, **binds = NULL;
+        _cleanup_(proxy_stopp) Proxy *proxy = NULL;
+        _cleanup_(profile_freep) Profile *profile = NULL;
+        int status = 0, r;
+
+        b->stage = "fetch";
+        if (!aux || !(upper = path_join(aux, "upper")) || !(work = path_join(aux, "work")) ||
+            !(log = path_join(aux, "fetch.log")))
+                return log_oom();
+        if (mkdir(aux, 0755) < 0 || mkdir(upper, 0755) < 0 || mkdir(work, 0755) < 0)
+                return log_error_errno(-errno, "Failed to create '%s': %m", aux);
+        r = deps_sources(ref, &allowed, &binds);
+        if (r < 0)
+                return r;
+        if (strv_extend(&binds, b->build) < 0 || strv_extend(&binds, aux) < 0)
+                return log_oom();
+        r = layer_proxy_start(aux, allowed, &proxy, &profile);
+        if (r < 0)
+                return r;
+        spec = version ? strdup_printf("%s=%s", name, version) : strdup(name);
+        if (!spec || !(quoted = buildplan_shell_join((char *[]){ spec, NULL })) ||
+            !(prelude = proxy_prelude(proxy_port(proxy))))
+                return log_oom();
+        /* deb-src lines from the deb ones of sources.list(.d) (one-line and deb822), apt's lists of them in
+         * the session's own /tmp: the tree's apt state is not touched, nor kept. */
+        script = strdup_printf(
+                "exec >> '%s' 2>&1\n%s"
+                "d=/tmp/arkose-source; mkdir -p $d/lists/partial $d/parts\n"
+                "cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | "
+                "sed -n 's/^[[:space:]]*deb\\([[:space:]]\\)/deb-src\\1/p' > $d/sources.list\n"
+                "for f in /etc/apt/sources.list.d/*.sources; do [ -f \"$f\" ] && "
+                "sed 's/^Types:.*/Types: deb-src/' \"$f\" > $d/parts/${f##*/}; done\n"
+                "opts=\"-q -o Dir::Etc::SourceList=$d/sources.list -o Dir::Etc::SourceParts=$d/parts "
+                "-o Dir::State::Lists=$d/lists -o APT::Sandbox::User=root "
+                "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
+                "apt-get $opts update && cd '%s' && apt-get $opts source --download-only --only-source %s\n",
+                log, prelude, b->build, quoted);
+        if (!script)
+                return log_oom();
+        printf("Fetching the source package %s from the package sources of '%s@%u'\n", spec, ref->name,
+               ref->version);
+        fflush(stdout);
+        {
+                char *argv[] = { (char *) "/bin/sh", (char *) "-c", script, NULL };
+                AttachPlan attach = { .argv = argv, .shell = "/bin/sh", .cwd = "/", .env = root_env };
+
+                r = layer_session_run(ctx, ref, ref->lowers, upper, work, binds, profile, &attach, &status);
+        }
+        if (r < 0)
+                return r;
+        if (status != 0) {
+                _cleanup_free_ char *text = NULL;
+                const char *why = NULL;
+
+                b->status = status;
+                /* For the JSON summary; the changelog's never came. */
+                b->source = strdup(name);
+                b->version = version ? strdup(version) : NULL;
+                /* apt-get source's first error names the cause ("Can not find version '9' of package
+                 * 'hello'"), its last only that it failed ("Unable to find a source package for hello"). */
+                if (read_file(log, &text) >= 0)
+                        for (char *line = strtok(text, "\n"); line && !why; line = strtok(NULL, "\n"))
+                                why = startswith(line, "E: ") ? line + 3 : NULL;
+                return log_error_errno(-EPROTO, "Build failed at stage 'fetch' (status %d): %s", status,
+                                       why ?: "apt-get source failed, or apt-get update before it");
+        }
+        {
+                _cleanup_closedir_ DIR *d = opendir(b->build);
+                _cleanup_free_ char *prefix = strdup_printf("%s_", name);
+                struct dirent *de;
+
+                if (!d || !prefix)
+                        return log_error_errno(d ? -ENOMEM : -errno, "Failed to read '%s': %m", b->build);
+                while ((de = readdir(d)))
+                        if (startswith(de->d_name, prefix) && strlen(de->d_name) > 4 &&
+                            streq(de->d_name + strlen(de->d_name) - 4, ".dsc")) {
+                                free(dsc);
+                                dsc = path_join(b->build, de->d_name);
+                                if (!dsc)
+                                        return log_oom();
+                        }
+        }
+        if (!dsc)
+                return log_error_errno(-ENOENT, "Build failed at stage 'fetch': apt-get source %s left no .dsc", spec);
+        *ret_dsc = TAKE_PTR(dsc);
+        return 0;
+}
+
 int verb_build(Context *ctx, int argc, char **argv) {
         _cleanup_(build_done) Build b = { .lock_fd = -EBADF };
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
         _cleanup_(user_info_done) UserInfo u = {}, owner = {};
-        _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL;
+        _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL, *fetch_name = NULL, *fetch_version = NULL;
         _cleanup_close_ int json_fd = -EBADF;
+        /* sbuild's -d DIST: a build has no working directory to take, and sbuild's users type it. */
+        const char *chroot_spec = arg_chroot ?: arg_directory;
+        /* As sbuild: without an argument, the source tree in the current directory. */
+        const char *arg = argc == 1 ? argv[0] : ".";
         time_t started = time(NULL);
-        bool run_lintian, run_autopkgtest;
+        bool run_lintian, run_autopkgtest, picked = false;
         int r;
 
-        if (argc != 1)
-                return log_usage(
-                        "Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] PKG.dsc|SOURCE_DIR");
+        if (argc > 1)
+                return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] "
+                                 "[PKG.dsc | SOURCE_DIR | PKG[_VERSION]]");
         r = build_check_options();
         if (r < 0)
                 return r;
@@ -2258,9 +2368,18 @@ int verb_build(Context *ctx, int argc, char **argv) {
         r = check_host_arch();
         if (r < 0)
                 return r;
-        what = realpath(argv[0], NULL);
-        if (!what)
-                return log_error_errno(-errno, "Cannot build '%s': %m", argv[0]);
+        /* An existing file or directory is one; else sbuild's PKG[_VERSION], fetched from the chroot's sources. */
+        r = access(arg, F_OK) < 0 ? buildplan_source_spec(arg, &fetch_name, &fetch_version) : 0;
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(-ENOENT, "Cannot build '%s': no such file or directory, nor a source package "
+                                       "name (PKG or PKG_VERSION)", arg);
+        if (r > 0 && !chroot_spec)
+                return log_error_errno(-EINVAL, "Building the source package '%s' by name needs --chroot NAME or -d DIST",
+                                       arg);
+        if (r == 0 && !(what = realpath(arg, NULL)))
+                return log_error_errno(-errno, "Cannot build '%s': %m", arg);
         out = realpath(arg_output ?: ".", NULL);
         if (!out)
                 return log_error_errno(-errno, "Output directory '%s' is not usable: %m", arg_output ?: ".");
@@ -2284,7 +2403,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 if (r < 0)
                         return r;
         }
-        {
+        if (what) {
                 size_t n = strlen(what);
                 if (n > 4 && streq(what + n - 4, ".dsc") && !(b.dsc = strdup(what)))
                         return log_oom();
@@ -2299,17 +2418,25 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         return log_error_errno(-errno, "Failed to set stdout aside for --json: %m");
         }
         signals_install();
-        r = build_prepare(ctx, &b, what);
+        r = build_prepare(ctx, &b);
+        if (r >= 0 && fetch_name) {
+                r = build_pick_chroot(ctx, &b, chroot_spec, &ref);
+                picked = r >= 0;
+                if (r >= 0)
+                        r = build_fetch_source(ctx, &b, &ref, fetch_name, fetch_version, &what);
+                if (r >= 0 && !(b.dsc = strdup(what)))
+                        r = log_oom();
+        }
+        if (r >= 0)
+                r = build_source_read(&b, what);
         test_pause_point("build-prepared");
         if (r >= 0) {
-                /* sbuild's -d DIST: a build has no working directory to take, and sbuild's users type it. */
-                const char *chroot_spec = arg_chroot ?: arg_directory;
-
-                if (!chroot_spec && streq(b.distribution, "UNRELEASED"))
+                /* A fetched source is built in the chroot it came from. */
+                if (!picked && !chroot_spec && streq(b.distribution, "UNRELEASED"))
                         r = log_error_errno(
                                 -EINVAL,
                                 "debian/changelog says UNRELEASED: pass --chroot NAME (or -d DIST)");
-                else
+                else if (!picked)
                         r = build_pick_chroot(ctx, &b, chroot_spec ?: b.distribution, &ref);
                 if (r >= 0) {
                         build_plan_set(&b);

@@ -449,3 +449,33 @@ int buildplan_binnmu_entry(const BinnmuEntry *e, char **ret) {
         *ret = s;
         return 0;
 }
+
+int buildplan_source_spec(const char *arg, char **ret_name, char **ret_version) {
+        _cleanup_free_ char *name = NULL, *version = NULL;
+        const char *us;
+        size_t n = strlen(arg);
+
+        *ret_name = *ret_version = NULL;
+        if (strchr(arg, '/') || (n > 4 && streq(arg + n - 4, ".dsc")) || streq(arg, ".") || streq(arg, ".."))
+                return 0;
+        us = strchr(arg, '_');
+        name = us ? strndup(arg, (size_t) (us - arg)) : strdup(arg);
+        if (!name)
+                return -ENOMEM;
+        if (strlen(name) < 2 || !strchr("abcdefghijklmnopqrstuvwxyz0123456789", name[0]) ||
+            name[strspn(name, "abcdefghijklmnopqrstuvwxyz0123456789+-.")] != '\0')
+                return -EINVAL;
+        if (us) {
+                const char *v = us + 1;
+
+                if (!(v[0] >= '0' && v[0] <= '9') ||
+                    v[strspn(v, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~:-")] != '\0')
+                        return -EINVAL;
+                version = strdup(v);
+                if (!version)
+                        return -ENOMEM;
+        }
+        *ret_name = TAKE_PTR(name);
+        *ret_version = TAKE_PTR(version);
+        return 1;
+}

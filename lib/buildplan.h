@@ -122,6 +122,14 @@ typedef struct BuildKeyInputs {
  * that the keys of the layers made without them stay). Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
 
+/* Whether @arg names a source package as sbuild takes one, PKG or PKG_VERSION (to be fetched from the chroot's
+ * package sources), rather than a .dsc or a source directory: no '/', not ending in ".dsc". The caller checks
+ * first that no such file exists. Returns 1 with *ret_name and *ret_version (NULL without "_VERSION"), 0 when
+ * @arg is a path, -EINVAL when it is neither a path nor a valid PKG[_VERSION] (Debian's rules: PKG of a-z,
+ * 0-9, '+', '-', '.', at least two, starting alphanumeric; VERSION starting with a digit, of alphanumerics and
+ * ".+~:-"), or -ENOMEM. */
+int buildplan_source_spec(const char *arg, char **ret_name, char **ret_version);
+
 /* The file names of the Files field of .changes text @changes (the last word of each of its lines), in
  * *ret (NULL when there are none). Names with a '/' are left out. Pure. Returns 0, or -ENOMEM. */
 int buildplan_changes_files(const char *changes, char ***ret);

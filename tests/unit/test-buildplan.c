@@ -311,6 +311,36 @@ static void test_add_deps(void **state) {
                                       "Conflicts: libold-dev, texlive\n"));
 }
 
+static void test_source_spec(void **state) {
+        char *name = NULL, *version = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_source_spec("hello", &name, &version), 1);
+        assert_string_equal(name, "hello");
+        assert_null(version);
+        free(name);
+        assert_int_equal(buildplan_source_spec("libfoo++1.2-dev_1:2.10-3+b1~bpo12", &name, &version), 1);
+        assert_string_equal(name, "libfoo++1.2-dev");
+        assert_string_equal(version, "1:2.10-3+b1~bpo12");
+        free(name);
+        free(version);
+        /* Paths. */
+        assert_int_equal(buildplan_source_spec("./hello", &name, &version), 0);
+        assert_int_equal(buildplan_source_spec("hello_2.10-3.dsc", &name, &version), 0);
+        assert_int_equal(buildplan_source_spec(".", &name, &version), 0);
+        assert_null(name);
+        /* Neither. */
+        assert_int_equal(buildplan_source_spec("Hello", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("h", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("-hello", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("hello_", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("hello_v2", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("hello_2;rm", &name, &version), -EINVAL);
+        assert_int_equal(buildplan_source_spec("hel lo", &name, &version), -EINVAL);
+        assert_null(name);
+        assert_null(version);
+}
+
 static void test_key(void **state) {
         BuildKeyInputs in = { .tree = "bookworm@1",
                               .extra = "",
@@ -445,6 +475,7 @@ int main(void) {
                 cmocka_unit_test(test_apt),
                 cmocka_unit_test(test_key),
                 cmocka_unit_test(test_add_deps),
+                cmocka_unit_test(test_source_spec),
                 cmocka_unit_test(test_shell_join),
                 cmocka_unit_test(test_apt_failure),
                 cmocka_unit_test(test_changes_files),
