@@ -16,7 +16,7 @@
 #include "store.h"
 #include "unpack.h"
 
-static bool is_url(const char *s) {
+bool is_url(const char *s) {
         return startswith(s, "http://") || startswith(s, "https://") || startswith(s, "file://");
 }
 

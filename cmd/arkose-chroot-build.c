@@ -49,6 +49,7 @@
 #include "base/sha256.h"
 #include "base/util.h"
 #include "buildplan.h"
+#include "fetch.h"
 #include "lock.h"
 #include "mount.h"
 #include "proxy.h"
@@ -408,12 +409,18 @@ static int changelog_field(const char *src, const char *field, char **ret) {
         return changelog ? capture(argv, ret) : -ENOMEM;
 }
 
+/* Whether @s names a .dsc file (by its name). */
+static bool endswith_dsc(const char *s) {
+        size_t n = strlen(s);
+
+        return n > 4 && streq(s + n - 4, ".dsc");
+}
+
 /* Unpacks a .dsc (dpkg-source -x) or copies a source tree into b->src. */
 static int build_unpack(Build *b, const char *what) {
-        size_t n = strlen(what);
         int r;
 
-        if (n > 4 && streq(what + n - 4, ".dsc")) {
+        if (endswith_dsc(what)) {
                 char *argv[] = { (char *) "dpkg-source", (char *) "--no-check", (char *) "-x", (char *) what, b->src, NULL };
                 r = run_program(argv);
                 if (r < 0)
@@ -2322,8 +2329,7 @@ static int build_fetch_source(Context *ctx, Build *b, const ChrootRef *ref, cons
                 if (!d || !prefix)
                         return log_error_errno(d ? -ENOMEM : -errno, "Failed to read '%s': %m", b->build);
                 while ((de = readdir(d)))
-                        if (startswith(de->d_name, prefix) && strlen(de->d_name) > 4 &&
-                            streq(de->d_name + strlen(de->d_name) - 4, ".dsc")) {
+                        if (startswith(de->d_name, prefix) && endswith_dsc(de->d_name)) {
                                 free(dsc);
                                 dsc = path_join(b->build, de->d_name);
                                 if (!dsc)
@@ -2332,6 +2338,54 @@ static int build_fetch_source(Context *ctx, Build *b, const ChrootRef *ref, cons
         }
         if (!dsc)
                 return log_error_errno(-ENOENT, "Build failed at stage 'fetch': apt-get source %s left no .dsc", spec);
+        *ret_dsc = TAKE_PTR(dsc);
+        return 0;
+}
+
+/* ---- a .dsc by URL (sbuild's DSC-URL, which it fetches with dget) ---- */
+
+/* Downloads the .dsc at @url into b->build, then each file its Checksums-Sha256 lists from the same directory,
+ * each checked against its digest; sets *ret_dsc to the .dsc's path. Logs one line on failure. */
+static int build_fetch_dsc(Build *b, const char *url, char **ret_dsc) {
+        _cleanup_strv_free_ char **names = NULL, **sums = NULL;
+        _cleanup_free_ char *base = NULL, *dsc = NULL, *text = NULL, *reason = NULL;
+        const char *slash = strrchr(url, '/'), *file = slash ? slash + 1 : "";
+        FetchOptions o = FETCH_OPTIONS_INIT;
+        int r;
+
+        b->stage = "fetch";
+        if (!endswith_dsc(file) || file[0] == '.' ||
+            file[strspn(file, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~_-")] != '\0')
+                return log_error_errno(-EINVAL, "Cannot build '%s': a URL must name a .dsc file", url);
+        base = strndup(url, (size_t) (file - url));
+        dsc = path_join(b->build, file);
+        if (!base || !dsc)
+                return log_oom();
+        r = fetch_download(&o, url, dsc, &reason);
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'fetch': %s: %s", url, reason ?: "download failed");
+        r = read_file(dsc, &text);
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'fetch': cannot read '%s': %m", dsc);
+        r = buildplan_dsc_files(text, &names, &sums);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(r, "Build failed at stage 'fetch': %s has no valid Checksums-Sha256 field "
+                                       "(a file there with a path, or no files at all)", url);
+        for (size_t i = 0; names[i]; i++) {
+                _cleanup_free_ char *from = strdup_printf("%s%s", base, names[i]), *to = path_join(b->build, names[i]);
+
+                if (!from || !to)
+                        return log_oom();
+                o.sha256 = sums[i];
+                free(reason);
+                reason = NULL;
+                r = fetch_download(&o, from, to, &reason);
+                if (r < 0)
+                        return log_error_errno(r, "Build failed at stage 'fetch': %s: %s", from,
+                                               reason ?: "download failed");
+        }
         *ret_dsc = TAKE_PTR(dsc);
         return 0;
 }
@@ -2352,7 +2406,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
 
         if (argc > 1)
                 return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] "
-                                 "[PKG.dsc | SOURCE_DIR | PKG[_VERSION]]");
+                                 "[PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]]");
         r = build_check_options();
         if (r < 0)
                 return r;
@@ -2368,8 +2422,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
         r = check_host_arch();
         if (r < 0)
                 return r;
-        /* An existing file or directory is one; else sbuild's PKG[_VERSION], fetched from the chroot's sources. */
-        r = access(arg, F_OK) < 0 ? buildplan_source_spec(arg, &fetch_name, &fetch_version) : 0;
+        /* A URL is a .dsc's; an existing file or directory is one; else sbuild's PKG[_VERSION], fetched from the
+         * chroot's sources. */
+        r = is_url(arg) ? 0 : access(arg, F_OK) < 0 ? buildplan_source_spec(arg, &fetch_name, &fetch_version) : 0;
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
@@ -2378,7 +2433,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (r > 0 && !chroot_spec)
                 return log_error_errno(-EINVAL, "Building the source package '%s' by name needs --chroot NAME or -d DIST",
                                        arg);
-        if (r == 0 && !(what = realpath(arg, NULL)))
+        if (r == 0 && !is_url(arg) && !(what = realpath(arg, NULL)))
                 return log_error_errno(-errno, "Cannot build '%s': %m", arg);
         out = realpath(arg_output ?: ".", NULL);
         if (!out)
@@ -2403,11 +2458,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
                 if (r < 0)
                         return r;
         }
-        if (what) {
-                size_t n = strlen(what);
-                if (n > 4 && streq(what + n - 4, ".dsc") && !(b.dsc = strdup(what)))
-                        return log_oom();
-        }
+        if (what && endswith_dsc(what) && !(b.dsc = strdup(what)))
+                return log_oom();
 
         /* With --json, stdout carries the summary only: what the build prints, and its sessions' and hooks'
          * output (they inherit our descriptors), go to stderr until then. */
@@ -2419,6 +2471,11 @@ int verb_build(Context *ctx, int argc, char **argv) {
         }
         signals_install();
         r = build_prepare(ctx, &b);
+        if (r >= 0 && is_url(arg)) {
+                r = build_fetch_dsc(&b, arg, &what);
+                if (r >= 0 && !(b.dsc = strdup(what)))
+                        r = log_oom();
+        }
         if (r >= 0 && fetch_name) {
                 r = build_pick_chroot(ctx, &b, chroot_spec, &ref);
                 picked = r >= 0;

@@ -91,6 +91,8 @@ int build_hook_add(int i, const char *cmd);
  * name for i from 0 until it returns NULL; build_add_add() adds @value (one line on error). */
 const char *build_add_option(int i);
 int build_add_add(int i, const char *value);
+/* Whether @s is a URL that fetch_download() takes (http://, https://, file://). */
+bool is_url(const char *s);
 /* Checks an --extra-repository line (one line on error). */
 int build_check_extra_repository(const char *line);
 extern SessionAction arg_action;

@@ -479,3 +479,43 @@ int buildplan_source_spec(const char *arg, char **ret_name, char **ret_version) 
         *ret_version = TAKE_PTR(version);
         return 1;
 }
+
+int buildplan_dsc_files(const char *dsc, char ***ret_names, char ***ret_sha256) {
+        _cleanup_strv_free_ char **names = NULL, **sums = NULL;
+        _cleanup_free_ char *text = strdup(dsc);
+        bool in = false;
+
+        if (!text)
+                return -ENOMEM;
+        for (char *save = NULL, *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char sum[65], name[256];
+                unsigned long long size;
+                int end = 0;
+
+                line[strcspn(line, "\r")] = '\0';
+                if (line[0] != ' ' && line[0] != '\t') {
+                        if (in)
+                                break; /* the next field */
+                        in = strncasecmp(line, "Checksums-Sha256:", 17) == 0;
+                        if (in && line[17 + strspn(line + 17, " \t")] != '\0')
+                                return -EBADMSG; /* its value is on the lines below */
+                        continue;
+                }
+                if (!in)
+                        continue;
+                if (sscanf(line, " %64s %llu %255s %n", sum, &size, name, &end) != 3 || line[end] != '\0' ||
+                    strlen(sum) != 64 || sum[strspn(sum, "0123456789abcdefABCDEF")] != '\0' || name[0] == '.' ||
+                    name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.+~_-")] != '\0')
+                        return -EBADMSG;
+                for (char *c = sum; *c; c++)
+                        if (*c >= 'A' && *c <= 'F')
+                                *c = (char) (*c - 'A' + 'a');
+                if (strv_extend(&names, name) < 0 || strv_extend(&sums, sum) < 0)
+                        return -ENOMEM;
+        }
+        if (!names)
+                return -EBADMSG;
+        *ret_names = TAKE_PTR(names);
+        *ret_sha256 = TAKE_PTR(sums);
+        return 0;
+}

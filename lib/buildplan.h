@@ -130,6 +130,12 @@ int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret)
  * ".+~:-"), or -ENOMEM. */
 int buildplan_source_spec(const char *arg, char **ret_name, char **ret_version);
 
+/* The files a .dsc lists, from its text @dsc (clear-signed or not): the names and SHA-256 digests of its
+ * Checksums-Sha256 field, in *ret_names and *ret_sha256 (same order, lower-case hex). Returns 0; -EBADMSG when
+ * the field is missing, empty or malformed, or names a file that is no plain name in the .dsc's directory (a
+ * '/', a leading '.', or other than letters, digits and ".+~_-"); -ENOMEM. Pure. */
+int buildplan_dsc_files(const char *dsc, char ***ret_names, char ***ret_sha256);
+
 /* The file names of the Files field of .changes text @changes (the last word of each of its lines), in
  * *ret (NULL when there are none). Names with a '/' are left out. Pure. Returns 0, or -ENOMEM. */
 int buildplan_changes_files(const char *changes, char ***ret);

@@ -341,6 +341,45 @@ static void test_source_spec(void **state) {
         assert_null(version);
 }
 
+static void test_dsc_files(void **state) {
+        const char *ok = "-----BEGIN PGP SIGNED MESSAGE-----\nHash: SHA512\n\nFormat: 3.0 (quilt)\nSource: hello\n"
+                         "Checksums-Sha1:\n 0000000000000000000000000000000000000000 1 hello_2.10.orig.tar.gz\n"
+                         "Checksums-Sha256:\n"
+                         " 31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b 725946 hello_2.10.orig.tar.gz\r\n"
+                         " 5F8DE1C5ED1D2D4E33BE0A9E3E6F4A0AB6B0FCE5E3D6B5A3B0C6E9C2D1A0B9C8 12688 hello_2.10-3.debian.tar.xz\n"
+                         "Files:\n d41d8cd98f00b204e9800998ecf8427e 1 hello_2.10.orig.tar.gz\n\n"
+                         "-----BEGIN PGP SIGNATURE-----\n";
+        _cleanup_strv_free_ char **names = NULL, **sums = NULL;
+        char **n = NULL, **h = NULL;
+
+        (void) state;
+        assert_int_equal(buildplan_dsc_files(ok, &names, &sums), 0);
+        assert_int_equal(strv_length(names), 2);
+        assert_string_equal(names[0], "hello_2.10.orig.tar.gz");
+        assert_string_equal(names[1], "hello_2.10-3.debian.tar.xz");
+        assert_string_equal(sums[0], "31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b");
+        assert_string_equal(sums[1], "5f8de1c5ed1d2d4e33be0a9e3e6f4a0ab6b0fce5e3d6b5a3b0c6e9c2d1a0b9c8");
+        /* Hostile or broken ones. */
+        assert_int_equal(buildplan_dsc_files("Source: x\nFiles:\n d41d8cd98f00b204e9800998ecf8427e 1 x.tar\n", &n, &h),
+                         -EBADMSG);
+        assert_int_equal(buildplan_dsc_files("Checksums-Sha256:\n"
+                                             " 31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b 1 ../etc/passwd\n",
+                                             &n, &h),
+                         -EBADMSG);
+        assert_int_equal(buildplan_dsc_files("Checksums-Sha256:\n"
+                                             " 31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b 1 .hidden\n",
+                                             &n, &h),
+                         -EBADMSG);
+        assert_int_equal(buildplan_dsc_files("Checksums-Sha256:\n 31e0 1 x.tar.gz\n", &n, &h), -EBADMSG);
+        assert_int_equal(buildplan_dsc_files("Checksums-Sha256:\n"
+                                             " 31e066137a962676e89f69d1b65382de95a7ef7d914b8cb956f41ea72e0f516b 1 x.tar y\n",
+                                             &n, &h),
+                         -EBADMSG);
+        assert_int_equal(buildplan_dsc_files("Checksums-Sha256:\nFiles:\n", &n, &h), -EBADMSG);
+        assert_null(n);
+        assert_null(h);
+}
+
 static void test_key(void **state) {
         BuildKeyInputs in = { .tree = "bookworm@1",
                               .extra = "",
@@ -476,6 +515,7 @@ int main(void) {
                 cmocka_unit_test(test_key),
                 cmocka_unit_test(test_add_deps),
                 cmocka_unit_test(test_source_spec),
+                cmocka_unit_test(test_dsc_files),
                 cmocka_unit_test(test_shell_join),
                 cmocka_unit_test(test_apt_failure),
                 cmocka_unit_test(test_changes_files),
