@@ -144,7 +144,8 @@ expect_eq "--autopkgtest: output of a command that leaks a process" early "$out"
 check "--autopkgtest: EOF despite the leaked process (${took} ms)" test "$took" -lt 5000
 check "--autopkgtest: the leaked process, still holding the output, is gone" gone 1235
 X sh -c 'exec </dev/null >/dev/null 2>&1; setsid sleep 1236 &'
-check "--autopkgtest: a detached daemon survives" pgrep -x -f "sleep 1236"
+# (setsid forks and then execs sleep: give it a moment to be "sleep 1236")
+check "--autopkgtest: a detached daemon survives" sh -c 'for i in $(seq 50); do pgrep -x -f "sleep 1236" && exit 0; sleep 0.1; done; exit 1'
 pkill -x -f "sleep 1236"
 X sh -c 'head -c 300000 /dev/urandom > /tmp/big'
 want=$("$A" -c "$id" -r -- md5sum /tmp/big | cut -d' ' -f1)
