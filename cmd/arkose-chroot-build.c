@@ -63,6 +63,7 @@ char **arg_extra_packages = NULL;
 bool arg_arch_all = false;
 bool arg_no_arch_all = false;
 bool arg_no_arch_any = false;
+bool arg_resolve_alternatives = false;
 bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
@@ -854,6 +855,44 @@ int build_extra_package_parse(const char *arg, char ***ret_debs) {
         return 0;
 }
 
+/* sbuild's reduction of the build dependencies for its apt resolver (Build.pm, ResolverBase.pm), run with
+ * perl and Dpkg::Deps in the dependency session once build-essential (dpkg-dev) is there. Arguments:
+ * debian/control, the host and build architectures, the profiles (comma-separated), whether Architecture:
+ * any and Architecture: all packages are built, whether to keep the alternatives, then --add-depends,
+ * -arch, -indep, --add-conflicts, -arch, -indep (each joined by ", "). It prints two lines, the merged build
+ * dependencies and build conflicts, as sbuild's dummy package has them: the architecture and profile
+ * restrictions applied, :native dropped (a native build), and unless told to keep them, of each dependency
+ * only its first alternative and those of the same package after it ("foo (>= 2) | foo (<< 1)"), as on a
+ * buildd. It says them in the log as sbuild does. */
+static const char build_deps_pl[] =
+        "use strict; use warnings; use Dpkg::Control::Info; use Dpkg::Deps;\n"
+        "my ($control, $host, $build, $profiles, $any, $all, $keep, @add) = @ARGV;\n"
+        "my $src = Dpkg::Control::Info->new($control)->get_source();\n"
+        "sub field { my $v = $src->{$_[0]}; return defined $v ? $v : ''; }\n"
+        "my @pos = (field('Build-Depends'), $add[0]); my @neg = (field('Build-Conflicts'), $add[3]);\n"
+        "push @pos, field('Build-Depends-Arch'), $add[1] if $any; push @neg, field('Build-Conflicts-Arch'), $add[4] if $any;\n"
+        "push @pos, field('Build-Depends-Indep'), $add[2] if $all; push @neg, field('Build-Conflicts-Indep'), $add[5] if $all;\n"
+        "my %o = (reduce_arch => 1, host_arch => $host, build_arch => $build, build_dep => 1, reduce_profiles => 1,\n"
+        "         build_profiles => [ grep { length } split /[ ,]/, $profiles ]);\n"
+        "sub merged { return join(', ', grep { defined && /\\S/ } @_); }\n"
+        "my $p = deps_parse(merged(@pos), %o); defined $p or die \"Cannot parse the build dependencies of $control\\n\";\n"
+        "my $n = deps_parse(merged(@neg), %o, union => 1); defined $n or die \"Cannot parse the build conflicts of $control\\n\";\n"
+        "my $native = sub { $_[0]->{archqual} = undef if ($_[0]->{archqual} // '') eq 'native'; 1 };\n"
+        "deps_iterate($p, $native); deps_iterate($n, $native);\n"
+        "print STDERR \"Merged Build-Depends: $p\\n\" if \"$p\"; print STDERR \"Merged Build-Conflicts: $n\\n\" if \"$n\";\n"
+        "if (!$keep) {\n"
+        "        my $f = Dpkg::Deps::AND->new();\n"
+        "        for my $item ($p->get_deps()) {\n"
+        "                my @alt = $item->isa('Dpkg::Deps::OR') ? $item->get_deps() : ($item);\n"
+        "                my $first = shift @alt; my $or = Dpkg::Deps::OR->new(); $or->add($first);\n"
+        "                for my $a (@alt) { last if $a->{package} ne $first->{package}; $or->add($a); }\n"
+        "                $f->add($or);\n"
+        "        }\n"
+        "        print STDERR \"Filtered Build-Depends: $f\\n\" if \"$f\" ne \"$p\";\n"
+        "        $p = $f;\n"
+        "}\n"
+        "print \"$p\\n$n\\n\";\n";
+
 /* The --extra-package words for apt-get install in the dependency session: package names as they are, a
  * .deb as its copy in @dir (bound into the session), "./" paths for apt. "" for none; NULL on OOM. */
 static char *extra_install_words(const char *dir) {
@@ -1188,6 +1227,51 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
                 /* --add-depends and --add-conflicts, after the build dependencies as in sbuild's dummy. */
                 add = !add_argv ? strdup("") : words ? strdup_printf(" && apt-get $opts %s", words) : NULL;
         }
+        if (builddep && buildplan_deps_dummy(&b->plan)) {
+                /* As sbuild's apt resolver: a dummy package depending on the reduced build dependencies. */
+                _cleanup_free_ char *pl = path_join(aux, "build-deps.pl"), *control = path_join(b->src, "debian/control");
+                _cleanup_free_ char *dummy = path_join(aux, "dummy"), *words = NULL;
+                _cleanup_free_ char *a[6] = {};
+                char **lists[6] = { b->plan.add_depends,   b->plan.add_depends_arch,   b->plan.add_depends_indep,
+                                    b->plan.add_conflicts, b->plan.add_conflicts_arch, b->plan.add_conflicts_indep };
+                int r;
+
+                if (!pl || !control || !dummy)
+                        return log_oom();
+                for (size_t i = 0; i < ELEMENTSOF(a); i++)
+                        if (!(a[i] = lists[i] ? strv_join(lists[i], ", ") : strdup("")))
+                                return log_oom();
+                r = write_file_atomic(pl, build_deps_pl, 0644);
+                if (r < 0)
+                        return log_error_errno(r, "Failed to write '%s': %m", pl);
+                {
+                        char *argv[] = { (char *) "perl", pl, control, (char *) buildplan_host_arch(&b->plan), b->arch,
+                                         (char *) (buildplan_profiles(&b->plan) ?: ""),
+                                         (char *) (b->plan.no_arch_any ? "0" : "1"),
+                                         (char *) (buildplan_builds_arch_all(&b->plan) ? "1" : "0"),
+                                         (char *) (b->plan.resolve_alternatives ? "1" : "0"),
+                                         a[0], a[1], a[2], a[3], a[4], a[5], NULL };
+                        words = buildplan_shell_join(argv);
+                }
+                free(builddep);
+                builddep = words ? strdup_printf(
+                        "{ %s > '%s.out' && { IFS= read -r pos; IFS= read -r neg; } < '%s.out' && "
+                        "mkdir -p '%s/DEBIAN' && "
+                        "{ echo 'Package: " BUILDPLAN_DEPS_DUMMY "'; echo 'Version: 0.invalid.0'; echo 'Architecture: all'; "
+                        "echo 'Maintainer: arkose-chroot <arkose-chroot@localhost>'; "
+                        "[ -z \"$pos\" ] || echo \"Depends: $pos\"; [ -z \"$neg\" ] || echo \"Conflicts: $neg\"; "
+                        "echo 'Description: the build dependencies, as sbuild'\\''s dummy package has them'; "
+                        "} > '%s/DEBIAN/control' && dpkg-deb --build '%s' '%s.deb' > /dev/null && "
+                        "apt-get $opts install '%s.deb'; }",
+                        words, pl, pl, dummy, dummy, dummy, dummy, dummy) : NULL;
+                free(add);
+                add = strdup(""); /* in the dummy */
+        } else if (builddep) {
+                char *n = strdup_printf("apt-get $opts %s", builddep);
+
+                free(builddep);
+                builddep = n;
+        }
         prelude = proxy_prelude(port);
         if (!extra || !prelude || !setup || !core || !builddep || !add)
                 return log_oom();
@@ -1200,7 +1284,7 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
                               "-o Acquire::http::Proxy=$proxy -o Acquire::https::Proxy=$proxy\"\n"
                               "%s"
                               "setup() { %s; }\n"
-                              "deps() { apt-get $opts %s && apt-get $opts %s%s &&"
+                              "deps() { apt-get $opts %s && %s%s &&"
                               " { [ -z '%s' ] || apt-get $opts install %s; }; }\n"
                               "setup && { { [ %d = 0 ] && deps; } || { apt-get $opts update && deps; }; }\n"
                               "rc=$?\n"
@@ -1830,6 +1914,7 @@ static void build_plan_set(Build *b) {
                 .arch_all = arg_arch_all,
                 .no_arch_all = arg_no_arch_all,
                 .no_arch_any = arg_no_arch_any,
+                .resolve_alternatives = arg_resolve_alternatives,
                 .source_too = arg_source_too,
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
@@ -2404,9 +2489,10 @@ int verb_build(Context *ctx, int argc, char **argv) {
         bool run_lintian, run_autopkgtest, picked = false;
         int r;
 
-        if (argc > 1)
+        /* Without an argument outside a source tree, sbuild says there is nothing to build: a usage error. */
+        if (argc > 1 || (argc == 0 && access("debian/changelog", F_OK) < 0))
                 return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] "
-                                 "[PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]]");
+                                 "[PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]] (none: the source tree here)");
         r = build_check_options();
         if (r < 0)
                 return r;

@@ -286,6 +286,8 @@ static void help(void) {
                "      --add-depends DEPS  more build dependencies, as in debian/control (repeatable; sbuild's;\n"
                "                          --add-depends-arch, --add-depends-indep: when any, all packages are built)\n"
                "      --add-conflicts DEPS  more build conflicts (also --add-conflicts-arch, --add-conflicts-indep)\n"
+               "      --resolve-alternatives  let apt take any alternative of a build dependency (default, as sbuild\n"
+               "                          on a buildd: only the first; --no-resolve-alternatives)\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
@@ -362,6 +364,8 @@ enum {
         ARG_ARCH,
         ARG_HOST,
         ARG_RESOLVER,
+        ARG_RESOLVE_ALTERNATIVES,
+        ARG_NO_RESOLVE_ALTERNATIVES,
         ARG_RECOVER_SESSION,
         ARG_AUTOMATIC_SESSION,
         ARG_ALL_CHROOTS,
@@ -437,6 +441,8 @@ static const struct option options[] = {
         { "arch", required_argument, NULL, ARG_ARCH },
         { "host", required_argument, NULL, ARG_HOST },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
+        { "resolve-alternatives", no_argument, NULL, ARG_RESOLVE_ALTERNATIVES },
+        { "no-resolve-alternatives", no_argument, NULL, ARG_NO_RESOLVE_ALTERNATIVES },
         { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
         { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
         { "keep-session", no_argument, NULL, ARG_KEEP_SESSION },
@@ -738,6 +744,10 @@ static int parse_options(int argc, char **argv) {
                 case ARG_RUN_AUTOPKGTEST:
                 case ARG_NO_RUN_AUTOPKGTEST:
                         arg_run_autopkgtest = c == ARG_RUN_AUTOPKGTEST;
+                        break;
+                case ARG_RESOLVE_ALTERNATIVES:
+                case ARG_NO_RESOLVE_ALTERNATIVES:
+                        arg_resolve_alternatives = c == ARG_RESOLVE_ALTERNATIVES;
                         break;
                 case ARG_LINTIAN_OPTS:
                 case ARG_AUTOPKGTEST_OPTS: {

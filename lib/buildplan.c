@@ -200,6 +200,10 @@ int buildplan_add_deps_argv(const BuildPlan *p, char ***ret) {
         return 0;
 }
 
+bool buildplan_deps_dummy(const BuildPlan *p) {
+        return !buildplan_is_cross(p);
+}
+
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret) {
         _cleanup_strv_free_ char **add = NULL;
         _cleanup_free_ char *add_line = NULL;
@@ -215,10 +219,14 @@ int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret)
                         return -ENOMEM;
         }
         s = strdup_printf("tree=%s\nhost=%s\nprofiles=%s\nindep-only=%d\nextra=%s\nrepositories=%s\n"
-                          "keys=%s\nsetup=%s\n%s%s",
+                          "keys=%s\nsetup=%s\n%s%s%s",
                           in->tree, buildplan_host_arch(p) ?: "", buildplan_profiles(p) ?: "",
                           buildplan_indep_only(p), in->extra ?: "", in->repositories ?: "", in->keys ?: "",
-                          in->setup ?: "", add_line ?: "", in->fields ?: "");
+                          in->setup ?: "", add_line ?: "",
+                          !buildplan_deps_dummy(p)     ? ""
+                          : p->resolve_alternatives ? "dummy=alternatives\n"
+                                                    : "dummy=first-alternatives\n",
+                          in->fields ?: "");
         if (!s)
                 return -ENOMEM;
         *ret = s;
@@ -293,7 +301,8 @@ static const char *apt_problem(const char *line) {
 
         line += strspn(line, " \t");
         sep = strstr(line, " : ");
-        if (sep && (startswith(line, "builddeps:") || startswith(line, "satisfy:")))
+        if (sep && (startswith(line, "builddeps:") || startswith(line, "satisfy:") ||
+                    startswith(line, BUILDPLAN_DEPS_DUMMY " : ")))
                 return sep + 3;
         return line;
 }

@@ -40,7 +40,21 @@ typedef struct BuildPlan {
          * Architecture: all ones are (ResolverBase.pm). */
         char **add_depends, **add_depends_arch, **add_depends_indep;
         char **add_conflicts, **add_conflicts_arch, **add_conflicts_indep;
+        bool resolve_alternatives; /* --resolve-alternatives: apt may take any alternative of a build
+                                    * dependency (sbuild's RESOLVE_ALTERNATIVES; off by default, as on the
+                                    * buildds, where only the first is tried) */
 } BuildPlan;
+
+/* Whether the build dependencies of @p are installed as sbuild's apt resolver installs them: Dpkg::Deps in
+ * the chroot reduces them (architecture and profile restrictions, and, without --resolve-alternatives, only
+ * the first alternative of each, as on a buildd), with the --add-depends and --add-conflicts, into the
+ * Depends and Conflicts of a dummy package that apt-get installs (apt 1.1 or later: stretch and newer). For
+ * a native build; a cross build uses apt-get build-dep -a HOST, which resolves alternatives, and apt-get
+ * satisfy for the --add-* ones. */
+bool buildplan_deps_dummy(const BuildPlan *p);
+
+/* The dummy package's name. */
+#define BUILDPLAN_DEPS_DUMMY "arkose-build-deps"
 
 /* Whether @arch looks like a Debian architecture name (non-empty; a-z, 0-9 and '-'); it need not be a
  * known one. */
@@ -101,9 +115,9 @@ int buildplan_core_deps_argv(const BuildPlan *p, char ***ret);
 int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret);
 
 /* The arguments of apt-get that install p->add_depends* and remove p->add_conflicts* (those that apply to
- * what @p builds): "satisfy", "-a HOST" for a cross build, "-P PROFILES" when there are profiles, the
- * dependencies joined by ", ", then "Conflicts: " and the conflicts joined so. Returns 0 and *ret, NULL when
- * none apply; or -ENOMEM. */
+ * what @p builds) for a cross build (natively they go into the dummy package, buildplan_deps_dummy()):
+ * "satisfy", "-a HOST", "-P PROFILES" when there are profiles, the dependencies joined by ", ", then
+ * "Conflicts: " and the conflicts joined so. Returns 0 and *ret, NULL when none apply; or -ENOMEM. */
 int buildplan_add_deps_argv(const BuildPlan *p, char ***ret);
 
 /* What the dependency layer depends on, hashed into its key. */
@@ -117,9 +131,10 @@ typedef struct BuildKeyInputs {
 } BuildKeyInputs;
 
 /* The key text of the dependency layer of @p with @in: every input above, the host architecture and the
- * profiles (both change what is installed), whether only Architecture: all packages are built, and the
- * dependencies and conflicts of buildplan_add_deps_argv() when there are any (a line of its own then, so
- * that the keys of the layers made without them stay). Returns 0 and *ret, or -ENOMEM. */
+ * profiles (both change what is installed), whether only Architecture: all packages are built, the
+ * --add-depends and --add-conflicts that apply when there are any (a line of its own then), and with
+ * buildplan_deps_dummy() a line saying so and whether alternatives are resolved (the layers apt-get
+ * build-dep made keep their keys). Returns 0 and *ret, or -ENOMEM. */
 int buildplan_key_text(const BuildPlan *p, const BuildKeyInputs *in, char **ret);
 
 /* Whether @arg names a source package as sbuild takes one, PKG or PKG_VERSION (to be fetched from the chroot's
@@ -142,7 +157,8 @@ int buildplan_changes_files(const char *changes, char ***ret);
 
 /* Why apt failed, from its output @log (the dependency stage's): the problems it listed under "The following
  * packages have unmet dependencies:" ("Depends: foo (>= 2) but it is not installable"; apt-get build-dep's
- * "builddeps:DIR :" and apt-get satisfy's "satisfy:command-line :" prefixes dropped, another package's kept
+ * "builddeps:DIR :", apt-get satisfy's "satisfy:command-line :" and the dummy package's "arkose-build-deps :"
+ * prefixes dropped, another package's kept
  * as "PKG : ..."), each once, joined by "; "; else its last "E: " line without the "E: ". Pure. Returns 0
  * and *ret (NULL when the output says neither), or -ENOMEM. */
 int buildplan_apt_failure(const char *log, char **ret);

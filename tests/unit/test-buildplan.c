@@ -408,6 +408,20 @@ static void test_key(void **state) {
         assert_string_not_equal(k_native, k_cross);
         assert_string_not_equal(k_cross, k_armhf);
         assert_string_not_equal(k_cross, k_nodoc);
+        /* Natively the dummy package, first alternatives unless --resolve-alternatives; cross: apt-get
+         * build-dep, the key as before. */
+        assert_true(buildplan_deps_dummy(&native));
+        assert_false(buildplan_deps_dummy(&cross));
+        assert_non_null(strstr(k_native, "dummy=first-alternatives\n"));
+        assert_null(strstr(k_cross, "dummy="));
+        {
+                BuildPlan resolve = { .build_arch = "amd64", .resolve_alternatives = true };
+                _cleanup_free_ char *k_resolve = NULL;
+
+                assert_int_equal(buildplan_key_text(&resolve, &in, &k_resolve), 0);
+                assert_non_null(strstr(k_resolve, "dummy=alternatives\n"));
+                assert_string_not_equal(k_native, k_resolve);
+        }
 }
 
 static void test_control_archs(void **state) {
@@ -465,9 +479,15 @@ static void test_apt_failure(void **state) {
         static const char missing[] =
                 "Reading package lists...\n"
                 "E: Unable to locate package arkose-nothing\n";
-        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        static const char dummy[] =
+                "The following packages have unmet dependencies:\n"
+                " arkose-build-deps : Depends: arkose-no-such-package (>= 2) but it is not installable\n"
+                "E: Unable to correct problems, you have held broken packages.\n";
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL, *e = NULL;
 
         (void) state;
+        assert_int_equal(buildplan_apt_failure(dummy, &e), 0);
+        assert_string_equal(e, "Depends: arkose-no-such-package (>= 2) but it is not installable");
         assert_int_equal(buildplan_apt_failure(unmet, &a), 0);
         assert_string_equal(a, "Depends: libnone-dev (>= 2) but it is not installable; Depends: debhelper-compat (= 99); "
                                "libfoo-dev : Depends: libbar1 (= 3) but 2 is to be installed");
