@@ -75,6 +75,7 @@ char *arg_append_to_version = NULL;
 char *arg_binnmu_changelog = NULL;
 char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
+char **arg_dpkg_source_opts = NULL;
 bool arg_source_only_changes = false;
 int arg_run_lintian = -1;
 char **arg_lintian_opts = NULL;
@@ -1918,6 +1919,7 @@ static void build_plan_set(Build *b) {
                 .source_too = arg_source_too,
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
+                .source_options = arg_dpkg_source_opts,
                 .add_depends = arg_add[0],
                 .add_depends_arch = arg_add[1],
                 .add_depends_indep = arg_add[2],

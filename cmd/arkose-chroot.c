@@ -288,6 +288,9 @@ static void help(void) {
                "      --add-conflicts DEPS  more build conflicts (also --add-conflicts-arch, --add-conflicts-indep)\n"
                "      --resolve-alternatives  let apt take any alternative of a build dependency (default, as sbuild\n"
                "                          on a buildd: only the first; --no-resolve-alternatives)\n"
+               "      --dpkg-source-opts OPTS, --dpkg-source-opt OPT  dpkg-source's options, with --source\n"
+               "      --bd-uninstallable-explainer apt|none  sbuild's; apt's reasons are always said\n"
+               "      --clean-source, --no-clean-source  sbuild's; the source is cleaned in the chroot only\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
@@ -365,6 +368,10 @@ enum {
         ARG_HOST,
         ARG_RESOLVER,
         ARG_RESOLVE_ALTERNATIVES,
+        ARG_DPKG_SOURCE_OPTS,
+        ARG_DPKG_SOURCE_OPT,
+        ARG_CLEAN_SOURCE,
+        ARG_EXPLAINER,
         ARG_NO_RESOLVE_ALTERNATIVES,
         ARG_RECOVER_SESSION,
         ARG_AUTOMATIC_SESSION,
@@ -442,6 +449,11 @@ static const struct option options[] = {
         { "host", required_argument, NULL, ARG_HOST },
         { "build-dep-resolver", required_argument, NULL, ARG_RESOLVER },
         { "resolve-alternatives", no_argument, NULL, ARG_RESOLVE_ALTERNATIVES },
+        { "dpkg-source-opts", required_argument, NULL, ARG_DPKG_SOURCE_OPTS },
+        { "dpkg-source-opt", required_argument, NULL, ARG_DPKG_SOURCE_OPT },
+        { "clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
+        { "no-clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
+        { "bd-uninstallable-explainer", required_argument, NULL, ARG_EXPLAINER },
         { "no-resolve-alternatives", no_argument, NULL, ARG_NO_RESOLVE_ALTERNATIVES },
         { "extra-repository", required_argument, NULL, ARG_EXTRA_REPOSITORY },
         { "extra-repository-key", required_argument, NULL, ARG_EXTRA_REPOSITORY_KEY },
@@ -677,6 +689,31 @@ static int parse_options(int argc, char **argv) {
                 case ARG_DEBBUILDOPT:
                         if (strv_extend(&arg_debbuildopts, optarg) < 0)
                                 return -ENOMEM;
+                        break;
+                case ARG_DPKG_SOURCE_OPTS: {
+                        /* sbuild's: split on white space, as --debbuildopts. */
+                        _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
+
+                        if (!words || strv_extend_strv(&arg_dpkg_source_opts, words) < 0)
+                                return -ENOMEM;
+                        break;
+                }
+                case ARG_DPKG_SOURCE_OPT:
+                        if (strv_extend(&arg_dpkg_source_opts, optarg) < 0)
+                                return -ENOMEM;
+                        break;
+                case ARG_CLEAN_SOURCE:
+                        /* Taken: the source is never cleaned on the host (sbuild's --clean-source runs
+                         * debian/rules clean there); dpkg-buildpackage cleans it in the chroot either way. */
+                        break;
+                case ARG_EXPLAINER:
+                        /* sbuild's: "apt" is what a dependency failure says here (apt's reasons, in one line
+                         * and in the log); "dose3" would need dose-distcheck in the chroot. */
+                        if (!streq(optarg, "apt") && !streq(optarg, "none") && !streq(optarg, ""))
+                                return log_error_errno(-EINVAL,
+                                                       "--bd-uninstallable-explainer %s: only 'apt' (what a dependency "
+                                                       "failure says here) and 'none' are taken",
+                                                       optarg);
                         break;
                 case ARG_SOURCE_ONLY_CHANGES:
                         arg_source_only_changes = true;

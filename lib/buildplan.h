@@ -34,6 +34,8 @@ typedef struct BuildPlan {
         bool binary_only;       /* --make-binNMU or --append-to-version: no Architecture: all packages
                                  * (sbuild sets BUILD_ARCH_ALL to 0 for them, and refuses --arch-all) */
         char **user_options;    /* --debbuildopts, --debbuildopt: added to dpkg-buildpackage's options */
+        char **source_options;  /* --dpkg-source-opts, --dpkg-source-opt: dpkg-source's, when a source package is
+                                 * built (--source-option=OPT each, before user_options) */
         /* sbuild's --add-depends, --add-depends-arch, --add-depends-indep and their --add-conflicts*: more
          * build dependencies and conflicts, as in a debian/control field each (MANUAL_DEPENDS & co. of
          * sbuild's Conf.pm); the -arch ones when Architecture: any packages are built, the -indep ones when

@@ -7,7 +7,7 @@
 use_versioned_fixture bookworm
 command -v dpkg-source > /dev/null || skip "dpkg-dev is missing on the host"
 
-mkdir -p "$T/src" "$T/out"
+mkdir -p "$T/src" "$T/out" "$T/ds"
 cp -a "$SRC/tests/data/test-pkg" "$T/src/plain"
 one_line() { [ "$(printf '%s\n' "$1" | wc -l)" = 1 ]; }
 # The same --chroot-setup-commands in every build: it is part of the dependency layer's key, so all the
@@ -83,6 +83,17 @@ check "an unknown --purge mode is refused in one line ($err)" sh -c "[ $rc -ne 0
 "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --no-run-lintian --no-run-piuparts --no-run-autopkgtest \
         "$T/src/plain" --output "$T/out" > "$T/nr.out" 2>&1; rc=$?
 expect_eq "a build with --no-run-lintian --no-run-piuparts --no-run-autopkgtest succeeds" 0 "$rc"
+# sbuild's --no-clean-source and --bd-uninstallable-explainer apt are taken; dose3 refused in one line;
+# --dpkg-source-opts reach dpkg-source when the source package is built (-Zgzip: a .tar.gz, not .tar.xz).
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --no-clean-source --bd-uninstallable-explainer apt --source \
+        --dpkg-source-opts "-Zgzip -z1" "$T/src/plain" --output "$T/ds" > "$T/ds.out" 2>&1; rc=$?
+expect_eq "a --source build with --dpkg-source-opts, --no-clean-source and the explainer succeeds" 0 "$rc"
+check "dpkg-source took -Zgzip: the source is a .tar.gz ($(ls "$T/ds" 2>/dev/null | grep tar | tr '\n' ' '))" \
+        sh -c "ls '$T'/ds/test-pkg_1.0.tar.gz && ! ls '$T'/ds/test-pkg_1.0.tar.xz 2>/dev/null"
+check "passed as dpkg-buildpackage's --source-option" grep -q "^Command: dpkg-buildpackage .*--source-option=-Zgzip --source-option=-z1" "$T/ds/test-pkg_1.0_amd64.build"
+err=$("$ARKOSE" build --chroot bookworm --bd-uninstallable-explainer dose3 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+check "--bd-uninstallable-explainer dose3 is refused in one line ($err)" \
+        sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 for t in piuparts; do
         err=$("$ARKOSE" build --chroot bookworm --run-$t "$T/src/plain" --output "$T/out" 2>&1); rc=$?
         check "--run-$t is refused in one line ($err)" \

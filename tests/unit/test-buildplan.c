@@ -104,6 +104,13 @@ static void test_dpkg_buildpackage(void **state) {
         char *opts[] = { (char *) "-v1.0-1", (char *) "--changes-option=-DX-Test=yes", NULL };
         p = (BuildPlan){ .build_arch = "amd64", .user_options = opts };
         check_dpkg(&p, "dpkg-buildpackage -us -uc -b -v1.0-1 --changes-option=-DX-Test=yes");
+        /* --dpkg-source-opts: dpkg-source's, when the source package is built only. */
+        char *sopts[] = { (char *) "-Zgzip", (char *) "--compression-level=1", NULL };
+        p = (BuildPlan){ .build_arch = "amd64", .source_options = sopts, .user_options = opts };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b -v1.0-1 --changes-option=-DX-Test=yes");
+        p.source_too = true;
+        check_dpkg(&p, "dpkg-buildpackage -us -uc --source-option=-Zgzip --source-option=--compression-level=1 "
+                       "-v1.0-1 --changes-option=-DX-Test=yes");
         /* A binNMU of a source with arch:all packages only builds nothing (refused by the caller). */
         p = (BuildPlan){ .build_arch = "amd64", .binary_only = true, .no_arch_any = true };
         assert_false(buildplan_builds_something(&p));
