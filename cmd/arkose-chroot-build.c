@@ -1232,16 +1232,19 @@ static int deps_scripts(Build *b, uint16_t port, const char *log, const char *ar
                 /* As sbuild's apt resolver: a dummy package depending on the reduced build dependencies. */
                 _cleanup_free_ char *pl = path_join(aux, "build-deps.pl"), *control = path_join(b->src, "debian/control");
                 _cleanup_free_ char *dummy = path_join(aux, "dummy"), *words = NULL;
-                _cleanup_free_ char *a[6] = {};
-                char **lists[6] = { b->plan.add_depends,   b->plan.add_depends_arch,   b->plan.add_depends_indep,
-                                    b->plan.add_conflicts, b->plan.add_conflicts_arch, b->plan.add_conflicts_indep };
+                _cleanup_strv_free_ char **a = NULL; /* the --add-* lists, each joined */
+                char **lists[] = { b->plan.add_depends,   b->plan.add_depends_arch,   b->plan.add_depends_indep,
+                                   b->plan.add_conflicts, b->plan.add_conflicts_arch, b->plan.add_conflicts_indep };
                 int r;
 
                 if (!pl || !control || !dummy)
                         return log_oom();
-                for (size_t i = 0; i < ELEMENTSOF(a); i++)
-                        if (!(a[i] = lists[i] ? strv_join(lists[i], ", ") : strdup("")))
+                for (size_t i = 0; i < ELEMENTSOF(lists); i++) {
+                        _cleanup_free_ char *joined = lists[i] ? strv_join(lists[i], ", ") : strdup("");
+
+                        if (!joined || strv_extend(&a, joined) < 0)
                                 return log_oom();
+                }
                 r = write_file_atomic(pl, build_deps_pl, 0644);
                 if (r < 0)
                         return log_error_errno(r, "Failed to write '%s': %m", pl);
