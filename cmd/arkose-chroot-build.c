@@ -63,7 +63,7 @@ char **arg_extra_packages = NULL;
 bool arg_arch_all = false;
 bool arg_no_arch_all = false;
 bool arg_no_arch_any = false;
-bool arg_resolve_alternatives = false;
+int arg_resolve_alternatives = -1; /* -1: arkose.conf's [build] resolve-alternatives */
 bool arg_source_too = false;
 char **arg_extra_repositories = NULL;
 char **arg_extra_repository_keys = NULL;
@@ -1918,7 +1918,7 @@ static void build_plan_set(Build *b) {
                 .arch_all = arg_arch_all,
                 .no_arch_all = arg_no_arch_all,
                 .no_arch_any = arg_no_arch_any,
-                .resolve_alternatives = arg_resolve_alternatives,
+                .resolve_alternatives = arg_resolve_alternatives > 0,
                 .source_too = arg_source_too,
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
@@ -2504,6 +2504,8 @@ int verb_build(Context *ctx, int argc, char **argv) {
         /* arkose.conf's [build] defaults, which the options override (their opts come after its). */
         run_lintian = arg_run_lintian >= 0 ? arg_run_lintian : ctx->config.run_lintian;
         run_autopkgtest = arg_run_autopkgtest >= 0 ? arg_run_autopkgtest : ctx->config.run_autopkgtest;
+        if (arg_resolve_alternatives < 0)
+                arg_resolve_alternatives = ctx->config.resolve_alternatives;
         if (prepend_strv(&arg_lintian_opts, ctx->config.lintian_opts) < 0 ||
             prepend_strv(&arg_autopkgtest_opts, ctx->config.autopkgtest_opts) < 0)
                 return log_oom();

@@ -46,7 +46,7 @@ extern char **arg_extra_packages;
 extern bool arg_arch_all;
 extern bool arg_no_arch_all;
 extern bool arg_no_arch_any;
-extern bool arg_resolve_alternatives;
+extern int arg_resolve_alternatives;
 extern bool arg_source_too;
 extern char **arg_extra_repositories;
 extern char **arg_extra_repository_keys;

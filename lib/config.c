@@ -301,6 +301,7 @@ static const ConfigKey main_keys[] = {
         MAIN_KEY("spare-idle-timeout", parse_unsigned, spare_idle_timeout),
         MAIN_KEY("spare-sessions-max", parse_unsigned, spare_sessions_max),
         { "build", "run-lintian", parse_boolean, offsetof(ArkoseConfig, run_lintian) },
+        { "build", "resolve-alternatives", parse_boolean, offsetof(ArkoseConfig, resolve_alternatives) },
         { "build", "lintian-opts", parse_option_words, offsetof(ArkoseConfig, lintian_opts) },
         { "build", "run-autopkgtest", parse_boolean, offsetof(ArkoseConfig, run_autopkgtest) },
         { "build", "autopkgtest-opts", parse_option_words, offsetof(ArkoseConfig, autopkgtest_opts) },

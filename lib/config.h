@@ -137,6 +137,7 @@ typedef struct ArkoseConfig {
         char **lintian_opts;    /* [build] lintian-opts, before --lintian-opts' */
         bool run_autopkgtest;   /* [build] run-autopkgtest, default no */
         char **autopkgtest_opts; /* [build] autopkgtest-opts, before --autopkgtest-opts' */
+        bool resolve_alternatives; /* [build] resolve-alternatives, default no (sbuild's $resolve_alternatives) */
 } ArkoseConfig;
 
 void arkose_config_done(ArkoseConfig *c);

@@ -51,6 +51,15 @@ mk same "ed (>= 99) | ed (>= 1)"
 expect_eq "alternatives of the same package are kept: the build succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 5 "$T/3.err"
 expect_eq "with ed installed" installed "$(state ed "$T/out/test-pkg_1.0_$arch.build")"
+# arkose.conf's [build] resolve-alternatives is the default; --no-resolve-alternatives overrides it.
+printf '[build]\nresolve-alternatives = yes\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
+"$ARKOSE" build --chroot bookworm --output "$T/out" "$T/alt" > "$T/4.out" 2> "$T/4.err"; rc=$?
+expect_eq "with arkose.conf's resolve-alternatives = yes the build succeeds" 0 "$rc"
+check "reusing the --resolve-alternatives build's layer" grep -q "^Reusing the build dependencies" "$T/4.out"
+"$ARKOSE" build --chroot bookworm --no-resolve-alternatives --output "$T/out" "$T/alt" > "$T/5.out" 2> "$T/5.err"; rc=$?
+check "--no-resolve-alternatives overrides it: the build fails at 'dependencies' ($rc)" \
+        grep -q "stage 'dependencies' (status 100)" "$T/5.err"
+rm "$ARKOSE_CONFIG_DIR/arkose.conf"
 check "no build directory or session is left" \
         sh -c "[ -z \"\$(ls -A '$ARKOSE_STATE_DIR/builds' '$ARKOSE_STATE_DIR/sessions' 2>/dev/null | grep -v ':\$' | grep .)\" ]"
 finish

@@ -292,6 +292,7 @@ static void test_main_config(void **state) {
         /* [build]: sbuild's ~/.sbuildrc defaults; option lists keep their dashes. */
         assert_true(c.run_lintian);
         assert_false(c.run_autopkgtest);
+        assert_true(c.resolve_alternatives);
         assert_int_equal(strv_length(c.lintian_opts), 3);
         assert_string_equal(c.lintian_opts[0], "--fail-on");
         assert_string_equal(c.lintian_opts[2], "-i");
@@ -303,6 +304,7 @@ static void test_main_config(void **state) {
         assert_null(c.state_dir);
         assert_null(c.bootstrap);
         assert_false(c.run_lintian);
+        assert_false(c.resolve_alternatives);
         assert_int_equal(c.hook_timeout, 60);
         arkose_config_done(&c);
 
