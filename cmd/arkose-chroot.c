@@ -291,6 +291,9 @@ static void help(void) {
                "      --dpkg-source-opts OPTS, --dpkg-source-opt OPT  dpkg-source's options, with --source\n"
                "      --bd-uninstallable-explainer apt|none  sbuild's; apt's reasons are always said\n"
                "      --clean-source, --no-clean-source  sbuild's; the source is cleaned in the chroot only\n"
+               "      --no-apt-update, --no-apt-upgrade, --no-apt-distupgrade, --[no-]apt-clean  sbuild's; what a\n"
+               "                          build does; --apt-update, --apt-upgrade, --apt-distupgrade: refused\n"
+               "                          (arkose-chroot update NAME makes a new version)\n"
                "      --keep-session      keep the build session (detached) and say how to enter and end it\n"
                "      --purge[-build|-session] MODE  sbuild's: always (default), never (--keep-session), or\n"
                "                          successful (keep the session of a failed build)\n"
@@ -385,6 +388,8 @@ enum {
         ARG_KEEP_SESSION,
         ARG_PURGE,
         ARG_NO_RUN,
+        ARG_APT_TAKEN,
+        ARG_APT_REFUSED,
         ARG_NO_RUN_LINTIAN,
         ARG_LINTIAN_OPTS,
         ARG_LINTIAN_OPT,
@@ -465,6 +470,14 @@ static const struct option options[] = {
         { "lintian-opts", required_argument, NULL, ARG_LINTIAN_OPTS },
         { "lintian-opt", required_argument, NULL, ARG_LINTIAN_OPT },
         { "no-run-piuparts", no_argument, NULL, ARG_NO_RUN },
+        { "no-apt-update", no_argument, NULL, ARG_APT_TAKEN },
+        { "no-apt-upgrade", no_argument, NULL, ARG_APT_TAKEN },
+        { "no-apt-distupgrade", no_argument, NULL, ARG_APT_TAKEN },
+        { "apt-clean", no_argument, NULL, ARG_APT_TAKEN },
+        { "no-apt-clean", no_argument, NULL, ARG_APT_TAKEN },
+        { "apt-update", no_argument, NULL, ARG_APT_REFUSED },
+        { "apt-upgrade", no_argument, NULL, ARG_APT_REFUSED },
+        { "apt-distupgrade", no_argument, NULL, ARG_APT_REFUSED },
         { "no-run-autopkgtest", no_argument, NULL, ARG_NO_RUN_AUTOPKGTEST },
         { "autopkgtest-opts", required_argument, NULL, ARG_AUTOPKGTEST_OPTS },
         { "autopkgtest-opt", required_argument, NULL, ARG_AUTOPKGTEST_OPT },
@@ -773,6 +786,16 @@ static int parse_options(int argc, char **argv) {
                 case ARG_NO_RUN:
                         /* sbuild's --no-run-piuparts and --no-run-autopkgtest: build runs neither anyway. */
                         break;
+                case ARG_APT_TAKEN:
+                        /* sbuild's --no-apt-update, --no-apt-upgrade, --no-apt-distupgrade: what a build does (it
+                         * takes the chroot version's packages as they are); --[no-]apt-clean: its session is
+                         * thrown away. */
+                        break;
+                case ARG_APT_REFUSED:
+                        log_error("build does not update its chroot (sbuild's --apt-update, --apt-upgrade, "
+                                  "--apt-distupgrade): run 'arkose-chroot update NAME' for a new version, which builds "
+                                  "then use");
+                        return -EINVAL;
                 case ARG_RUN_LINTIAN:
                 case ARG_NO_RUN_LINTIAN:
                         /* sbuild's: the later wins. */

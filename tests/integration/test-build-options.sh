@@ -89,8 +89,16 @@ expect_eq "a build with --no-run-lintian --no-run-piuparts --no-run-autopkgtest 
         --dpkg-source-opts "-Zgzip -z1" "$T/src/plain" --output "$T/ds" > "$T/ds.out" 2>&1; rc=$?
 expect_eq "a --source build with --dpkg-source-opts, --no-clean-source and the explainer succeeds" 0 "$rc"
 check "dpkg-source took -Zgzip: the source is a .tar.gz ($(ls "$T/ds" 2>/dev/null | grep tar | tr '\n' ' '))" \
-        sh -c "ls '$T'/ds/test-pkg_1.0.tar.gz && ! ls '$T'/ds/test-pkg_1.0.tar.xz 2>/dev/null"
+        sh -c "ls '$T'/ds/test-pkg_1.0.tar.gz > /dev/null && ! ls '$T'/ds/test-pkg_1.0.tar.xz 2>/dev/null"
 check "passed as dpkg-buildpackage's --source-option" grep -q "^Command: dpkg-buildpackage .*--source-option=-Zgzip --source-option=-z1" "$T/ds/test-pkg_1.0_amd64.build"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --no-apt-update --no-apt-upgrade --no-apt-distupgrade --apt-clean \
+        "$T/src/plain" --output "$T/out" > "$T/apt.out" 2>&1; rc=$?
+expect_eq "sbuild's --no-apt-update, --no-apt-upgrade, --no-apt-distupgrade and --apt-clean are taken" 0 "$rc"
+for o in apt-update apt-upgrade apt-distupgrade; do
+        err=$("$ARKOSE" build --chroot bookworm --$o "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+        check "--$o is refused in one line naming 'arkose-chroot update' ($err)" \
+                sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ] && echo \"\$1\" | grep -q 'arkose-chroot update NAME'" sh "$err"
+done
 err=$("$ARKOSE" build --chroot bookworm --bd-uninstallable-explainer dose3 "$T/src/plain" --output "$T/out" 2>&1); rc=$?
 check "--bd-uninstallable-explainer dose3 is refused in one line ($err)" \
         sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
