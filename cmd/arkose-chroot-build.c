@@ -2480,41 +2480,19 @@ static int build_fetch_dsc(Build *b, const char *url, char **ret_dsc) {
         return 0;
 }
 
-int verb_build(Context *ctx, int argc, char **argv) {
+/* Builds one source: @arg, a .dsc, a URL of one, a source directory or sbuild's PKG[_VERSION]. */
+static int build_one(Context *ctx, const char *arg, const UserInfo *u, const UserInfo *owner, bool run_lintian,
+                     bool run_autopkgtest) {
         _cleanup_(build_done) Build b = { .lock_fd = -EBADF };
         _cleanup_(chroot_ref_done) ChrootRef ref = {};
-        _cleanup_(user_info_done) UserInfo u = {}, owner = {};
-        _cleanup_free_ char *what = NULL, *out = NULL, *chroot = NULL, *fetch_name = NULL, *fetch_version = NULL;
+        _cleanup_free_ char *what = NULL, *out = NULL, *fetch_name = NULL, *fetch_version = NULL;
         _cleanup_close_ int json_fd = -EBADF;
         /* sbuild's -d DIST: a build has no working directory to take, and sbuild's users type it. */
         const char *chroot_spec = arg_chroot ?: arg_directory;
-        /* As sbuild: without an argument, the source tree in the current directory. */
-        const char *arg = argc == 1 ? argv[0] : ".";
         time_t started = time(NULL);
-        bool run_lintian, run_autopkgtest, picked = false;
+        bool picked = false;
         int r;
 
-        /* Without an argument outside a source tree, sbuild says there is nothing to build: a usage error. */
-        if (argc > 1 || (argc == 0 && access("debian/changelog", F_OK) < 0))
-                return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] "
-                                 "[PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]] (none: the source tree here)");
-        r = build_check_options();
-        if (r < 0)
-                return r;
-        /* arkose.conf's [build] defaults, which the options override (their opts come after its). */
-        run_lintian = arg_run_lintian >= 0 ? arg_run_lintian : ctx->config.run_lintian;
-        run_autopkgtest = arg_run_autopkgtest >= 0 ? arg_run_autopkgtest : ctx->config.run_autopkgtest;
-        if (arg_resolve_alternatives < 0)
-                arg_resolve_alternatives = ctx->config.resolve_alternatives;
-        if (prepend_strv(&arg_lintian_opts, ctx->config.lintian_opts) < 0 ||
-            prepend_strv(&arg_autopkgtest_opts, ctx->config.autopkgtest_opts) < 0)
-                return log_oom();
-        r = access_require_root("build");
-        if (r < 0)
-                return r;
-        r = check_host_arch();
-        if (r < 0)
-                return r;
         /* A URL is a .dsc's; an existing file or directory is one; else sbuild's PKG[_VERSION], fetched from the
          * chroot's sources. */
         r = is_url(arg) ? 0 : access(arg, F_OK) < 0 ? buildplan_source_spec(arg, &fetch_name, &fetch_version) : 0;
@@ -2534,23 +2512,6 @@ int verb_build(Context *ctx, int argc, char **argv) {
         for (char **k = arg_extra_repository_keys; k && *k; k++)
                 if (access(*k, R_OK) < 0)
                         return log_error_errno(-errno, "Cannot read --extra-repository-key '%s': %m", *k);
-        r = user_resolve(&u);
-        if (r < 0)
-                return r;
-        /* The results belong to whoever asked for the build (SUDO_USER under sudo). */
-        r = user_resolve(&owner);
-        if (r < 0)
-                return r;
-        if (u.uid == 0) {
-                /* Never build as root: as on a buildd, an unprivileged user. */
-                user_info_done(&u);
-                u = (UserInfo) {};
-                free(arg_user);
-                arg_user = strdup("nobody");
-                r = user_resolve(&u);
-                if (r < 0)
-                        return r;
-        }
         if (what && endswith_dsc(what) && !(b.dsc = strdup(what)))
                 return log_oom();
 
@@ -2605,9 +2566,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
         }
         if (r >= 0) {
                 char *argv_chown[] = { (char *) "chown", (char *) "-R", NULL, b.build, NULL };
-                _cleanup_free_ char *owner = strdup_printf("%u:%u", (unsigned) u.uid, (unsigned) u.gid);
-                argv_chown[2] = owner;
-                r = owner ? run_program(argv_chown) : log_oom();
+                _cleanup_free_ char *ids = strdup_printf("%u:%u", (unsigned) u->uid, (unsigned) u->gid);
+                argv_chown[2] = ids;
+                r = ids ? run_program(argv_chown) : log_oom();
         }
         if (r >= 0) {
                 HookVars v = { .arch = buildplan_host_arch(&b.plan),
@@ -2625,9 +2586,9 @@ int verb_build(Context *ctx, int argc, char **argv) {
         if (r >= 0)
                 r = build_dependencies(ctx, &b, &ref);
         if (r >= 0)
-                r = build_run(ctx, &b, &ref, &u);
+                r = build_run(ctx, &b, &ref, u);
         if (r >= 0 && run_lintian)
-                build_lintian(ctx, &b, &ref, &u);
+                build_lintian(ctx, &b, &ref, u);
         if (r >= 0 && run_autopkgtest && signals_pending() == 0)
                 build_autopkgtest(ctx, &b, &ref, what);
         /* ^C during lintian or autopkgtest stops the build there, as sbuild's check_abort() does. */
@@ -2637,7 +2598,7 @@ int verb_build(Context *ctx, int argc, char **argv) {
         }
         if (b.build && access(b.build, F_OK) >= 0) {
                 _cleanup_free_ char *summary = b.log ? build_summary(&b, &ref, r, started) : NULL;
-                (void) build_collect(&b, out, &owner, summary);
+                (void) build_collect(&b, out, owner, summary);
         }
         /* After a success, or a failure once the build had started (its log named): not after ^C. */
         if ((r >= 0 || b.log) && arg_hooks[r >= 0 ? BUILD_HOOK_POST_BUILD : BUILD_HOOK_POST_BUILD_FAILED] &&
@@ -2682,12 +2643,76 @@ int verb_build(Context *ctx, int argc, char **argv) {
                         "      or:  arkose-chroot -c session:%s --run-session -u %s -d "
                         "/build/reproducible-path -- bash\n"
                         "End it:    arkose-chroot -c session:%s --end-session && rm -rf '%s'\n",
-                        b.kept_session, b.build, b.kept_session, b.kept_session, u.name, b.kept_session,
+                        b.kept_session, b.build, b.kept_session, b.kept_session, u->name, b.kept_session,
                         b.dir);
                 _cleanup_free_ char *deps = path_join(b.dir, "deps");
                 if (deps)
                         (void) rm_rf(deps);
         } else if (b.dir)
                 (void) rm_rf(b.dir);
+        return r;
+}
+
+int verb_build(Context *ctx, int argc, char **argv) {
+        _cleanup_(user_info_done) UserInfo u = {}, owner = {};
+        bool run_lintian, run_autopkgtest;
+        unsigned failed = 0;
+        int r;
+
+        /* Without an argument outside a source tree, sbuild says there is nothing to build: a usage error. */
+        if (argc == 0 && access("debian/changelog", F_OK) < 0)
+                return log_usage("Usage: arkose-chroot build [--chroot NAME | -d DIST] [OPTIONS] "
+                                 "[PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]]... (none: the source tree here)");
+        r = build_check_options();
+        if (r < 0)
+                return r;
+        /* arkose.conf's [build] defaults, which the options override (their opts come after its). */
+        run_lintian = arg_run_lintian >= 0 ? arg_run_lintian : ctx->config.run_lintian;
+        run_autopkgtest = arg_run_autopkgtest >= 0 ? arg_run_autopkgtest : ctx->config.run_autopkgtest;
+        if (arg_resolve_alternatives < 0)
+                arg_resolve_alternatives = ctx->config.resolve_alternatives;
+        if (prepend_strv(&arg_lintian_opts, ctx->config.lintian_opts) < 0 ||
+            prepend_strv(&arg_autopkgtest_opts, ctx->config.autopkgtest_opts) < 0)
+                return log_oom();
+        r = access_require_root("build");
+        if (r < 0)
+                return r;
+        r = check_host_arch();
+        if (r < 0)
+                return r;
+        r = user_resolve(&u);
+        if (r < 0)
+                return r;
+        /* The results belong to whoever asked for the build (SUDO_USER under sudo). */
+        r = user_resolve(&owner);
+        if (r < 0)
+                return r;
+        if (u.uid == 0) {
+                /* Never build as root: as on a buildd, an unprivileged user. */
+                user_info_done(&u);
+                u = (UserInfo) {};
+                free(arg_user);
+                arg_user = strdup("nobody");
+                r = user_resolve(&u);
+                if (r < 0)
+                        return r;
+        }
+        if (argc == 0)
+                return build_one(ctx, ".", &u, &owner, run_lintian, run_autopkgtest);
+        /* As sbuild: each in turn, the status a failure's if any failed; ^C stops at the build it hit. */
+        r = 0;
+        for (int i = 0; i < argc; i++) {
+                int k = build_one(ctx, argv[i], &u, &owner, run_lintian, run_autopkgtest);
+
+                if (k < 0) {
+                        failed++;
+                        if (r >= 0)
+                                r = k;
+                }
+                if (signals_pending() != 0)
+                        break;
+        }
+        if (argc > 1 && failed > 0)
+                log_error("%u of %d builds failed", failed, argc);
         return r;
 }

@@ -220,7 +220,7 @@ static void help(void) {
                "        [--purge[-build|-session] always|never|successful]\n"
                "        [--make-binNMU TEXT [--binNMU N] | --append-to-version SUFFIX] [-m MAINTAINER]\n"
                "        [--debbuildopts OPTS] [-s --source-only-changes] [--json] [--NAME-commands CMD]\n"
-               "        [PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]]\n"
+               "        [PKG.dsc | URL | SOURCE_DIR | PKG[_VERSION]]...\n"
                "  arkose-chroot export NAME[@VERSION] FILE    .tar, .tar.gz, .tar.xz or .tar.zst\n"
                "  arkose-chroot import NAME FILE|DIR|URL [--sha256 HEX]   a new version, or a new chroot\n"
                "  arkose-chroot import-schroot [--schroot-config DIR] [--dry-run] [NAME...]\n"

@@ -57,6 +57,16 @@ sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/
 check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0_amd64.build"
 check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0_amd64.build'"
 check "and still fails at stage 'build' ($rc)" grep -q '"result": "failed", "stage": "build"' "$T/5.json"
+# Several sources in one call, as sbuild takes them: each built in turn, the status a failure's, one line
+# counting the failures; --json prints a summary line each.
+rm -rf "$T/multi" && mkdir -p "$T/multi"
+"$ARKOSE" build --chroot bookworm "${SETUP[@]}" --json --output "$T/multi" "$T/src/broken" "$T/src/plain" \
+        > "$T/multi.json" 2> "$T/multi.err"; rc=$?
+check "two sources, one broken: the call fails ($rc)" test "$rc" -ne 0
+check "the other is built all the same" test -f "$T/multi/test-pkg_1.0_all.deb"
+check "one line counts the failures" grep -qx "arkose-chroot: 1 of 2 builds failed" "$T/multi.err"
+expect_eq "--json: a summary line each, the failed one first" "failed ok" \
+        "$(sed -n 's/.*"result": "\([a-z]*\)".*/\1/p' "$T/multi.json" | tr '\n' ' ' | sed 's/ $//')"
 err=$("$ARKOSE" build --chroot bookworm --post-build-commands 'echo %z' "$T/src/plain" 2>&1); rc=$?
 check "an unknown escape is refused in one line ($err)" sh -c "[ $rc -ne 0 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
 check "no session or build directory is left by the hooked builds" \
