@@ -76,6 +76,7 @@ char *arg_binnmu_changelog = NULL;
 char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
 char **arg_dpkg_source_opts = NULL;
+bool arg_force_orig_source = false;
 bool arg_source_only_changes = false;
 int arg_run_lintian = -1;
 char **arg_lintian_opts = NULL;
@@ -1923,6 +1924,7 @@ static void build_plan_set(Build *b) {
                 .binary_only = arg_make_binnmu || arg_append_to_version,
                 .user_options = arg_debbuildopts,
                 .source_options = arg_dpkg_source_opts,
+                .force_orig_source = arg_force_orig_source,
                 .add_depends = arg_add[0],
                 .add_depends_arch = arg_add[1],
                 .add_depends_indep = arg_add[2],

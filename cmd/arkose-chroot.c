@@ -289,6 +289,7 @@ static void help(void) {
                "      --resolve-alternatives  let apt take any alternative of a build dependency (default, as sbuild\n"
                "                          on a buildd: only the first; --no-resolve-alternatives)\n"
                "      --dpkg-source-opts OPTS, --dpkg-source-opt OPT  dpkg-source's options, with --source\n"
+               "      --force-orig-source  with --source, the upstream tarball in the .changes (-sa)\n"
                "      --bd-uninstallable-explainer apt|none  sbuild's; apt's reasons are always said\n"
                "      --clean-source, --no-clean-source  sbuild's; the source is cleaned in the chroot only\n"
                "      --no-apt-update, --no-apt-upgrade, --no-apt-distupgrade, --[no-]apt-clean  sbuild's; what a\n"
@@ -374,6 +375,7 @@ enum {
         ARG_DPKG_SOURCE_OPTS,
         ARG_DPKG_SOURCE_OPT,
         ARG_CLEAN_SOURCE,
+        ARG_FORCE_ORIG_SOURCE,
         ARG_EXPLAINER,
         ARG_NO_RESOLVE_ALTERNATIVES,
         ARG_RECOVER_SESSION,
@@ -457,6 +459,7 @@ static const struct option options[] = {
         { "dpkg-source-opts", required_argument, NULL, ARG_DPKG_SOURCE_OPTS },
         { "dpkg-source-opt", required_argument, NULL, ARG_DPKG_SOURCE_OPT },
         { "clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
+        { "force-orig-source", no_argument, NULL, ARG_FORCE_ORIG_SOURCE },
         { "no-clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
         { "bd-uninstallable-explainer", required_argument, NULL, ARG_EXPLAINER },
         { "no-resolve-alternatives", no_argument, NULL, ARG_NO_RESOLVE_ALTERNATIVES },
@@ -714,6 +717,9 @@ static int parse_options(int argc, char **argv) {
                 case ARG_DPKG_SOURCE_OPT:
                         if (strv_extend(&arg_dpkg_source_opts, optarg) < 0)
                                 return -ENOMEM;
+                        break;
+                case ARG_FORCE_ORIG_SOURCE:
+                        arg_force_orig_source = true;
                         break;
                 case ARG_CLEAN_SOURCE:
                         /* Taken: the source is never cleaned on the host (sbuild's --clean-source runs

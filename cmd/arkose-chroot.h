@@ -60,6 +60,7 @@ extern char *arg_binnmu_changelog;
 extern char *arg_maintainer;
 extern char **arg_debbuildopts;
 extern char **arg_dpkg_source_opts;
+extern bool arg_force_orig_source;
 /* sbuild's --source-only-changes: also PKG_VERSION_source.changes (needs --source). */
 extern bool arg_source_only_changes;
 /* sbuild's --run-lintian (and --no-run-lintian), --lintian-opts, --lintian-opt. */

@@ -70,6 +70,8 @@ int buildplan_dpkg_buildpackage_argv(const BuildPlan *p, char ***ret) {
                 return -ENOMEM;
         if (profiles && strv_extendf(&argv, "-P%s", profiles) < 0)
                 return -ENOMEM;
+        if (p->source_too && p->force_orig_source && strv_extend(&argv, "-sa") < 0)
+                return -ENOMEM;
         for (char **o = p->source_options; p->source_too && o && *o; o++)
                 if (strv_extendf(&argv, "--source-option=%s", *o) < 0)
                         return -ENOMEM;

@@ -36,6 +36,8 @@ typedef struct BuildPlan {
         char **user_options;    /* --debbuildopts, --debbuildopt: added to dpkg-buildpackage's options */
         char **source_options;  /* --dpkg-source-opts, --dpkg-source-opt: dpkg-source's, when a source package is
                                  * built (--source-option=OPT each, before user_options) */
+        bool force_orig_source; /* --force-orig-source: the upstream tarball in the .changes (-sa), when a source
+                                 * package is built (sbuild's FORCE_ORIG_SOURCE) */
         /* sbuild's --add-depends, --add-depends-arch, --add-depends-indep and their --add-conflicts*: more
          * build dependencies and conflicts, as in a debian/control field each (MANUAL_DEPENDS & co. of
          * sbuild's Conf.pm); the -arch ones when Architecture: any packages are built, the -indep ones when

@@ -28,11 +28,15 @@ expect_eq "the tree's apt sources have no deb-src line, its lists no Sources" "0
         "$("$ARKOSE" -c bookworm -- sh -c 'echo $(cat /etc/apt/sources.list /etc/apt/sources.list.d/* 2>/dev/null | grep -c deb-src) $(ls /var/lib/apt/lists | grep -c _Sources)')"
 check "nothing is left" nothing_left
 
-# A version, as PKG_VERSION; the build dependencies' layer of the first build is reused.
-"$ARKOSE" build --chroot bookworm --output "$T/out" "hello_$version" > "$T/2.out" 2> "$T/2.err"; rc=$?
-expect_eq "build hello_$version succeeds" 0 "$rc"
+# A version, as PKG_VERSION; the build dependencies' layer of the first build is reused. With sbuild's
+# --force-orig-source, the upstream tarball is in the .changes and the results (dpkg-buildpackage -sa).
+"$ARKOSE" build --chroot bookworm --source --force-orig-source --output "$T/out" "hello_$version" \
+        > "$T/2.out" 2> "$T/2.err"; rc=$?
+expect_eq "build --source --force-orig-source hello_$version succeeds" 0 "$rc"
 check "with that version" grep -q "^Fetching the source package hello=$version from" "$T/2.out"
 check "reusing the dependency layer" grep -q "^Reusing the build dependencies of hello $version" "$T/2.out"
+check "--force-orig-source: the .changes lists the upstream tarball, and it is in the results" \
+        sh -c "grep -q ' hello_[^ ]*.orig.tar.gz\$' '$T/out/hello_${version}_amd64.changes' && ls '$T'/out/hello_*.orig.tar.gz > /dev/null"
 
 # Failures at stage 'fetch', one line each, naming the cause; nothing left.
 err=$("$ARKOSE" build -d bookworm --output "$T/out" arkose-no-such-source 2>&1 >/dev/null); rc=$?

@@ -111,6 +111,11 @@ static void test_dpkg_buildpackage(void **state) {
         p.source_too = true;
         check_dpkg(&p, "dpkg-buildpackage -us -uc --source-option=-Zgzip --source-option=--compression-level=1 "
                        "-v1.0-1 --changes-option=-DX-Test=yes");
+        /* --force-orig-source: -sa, with --source only (sbuild's). */
+        p = (BuildPlan){ .build_arch = "amd64", .force_orig_source = true };
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -b");
+        p.source_too = true;
+        check_dpkg(&p, "dpkg-buildpackage -us -uc -sa");
         /* A binNMU of a source with arch:all packages only builds nothing (refused by the caller). */
         p = (BuildPlan){ .build_arch = "amd64", .binary_only = true, .no_arch_any = true };
         assert_false(buildplan_builds_something(&p));
