@@ -865,7 +865,8 @@ int build_extra_package_parse(const char *arg, char ***ret_debs) {
  * dependencies and build conflicts, as sbuild's dummy package has them: the architecture and profile
  * restrictions applied, :native dropped (a native build), and unless told to keep them, of each dependency
  * only its first alternative and those of the same package after it ("foo (>= 2) | foo (<< 1)"), as on a
- * buildd. It says them in the log as sbuild does. */
+ * buildd. It says them in the log as sbuild does; a field it cannot parse is an "E: " line there, which
+ * buildplan_apt_failure() reports as apt's own. */
 static const char build_deps_pl[] =
         "use strict; use warnings; use Dpkg::Control::Info; use Dpkg::Deps;\n"
         "my ($control, $host, $build, $profiles, $any, $all, $keep, @add) = @ARGV;\n"
@@ -877,8 +878,10 @@ static const char build_deps_pl[] =
         "my %o = (reduce_arch => 1, host_arch => $host, build_arch => $build, build_dep => 1, reduce_profiles => 1,\n"
         "         build_profiles => [ grep { length } split /[ ,]/, $profiles ]);\n"
         "sub merged { return join(', ', grep { defined && /\\S/ } @_); }\n"
-        "my $p = deps_parse(merged(@pos), %o); defined $p or die \"Cannot parse the build dependencies of $control\\n\";\n"
-        "my $n = deps_parse(merged(@neg), %o, union => 1); defined $n or die \"Cannot parse the build conflicts of $control\\n\";\n"
+        "my $p = deps_parse(merged(@pos), %o);\n"
+        "defined $p or die \"E: Cannot parse the build dependencies (debian/control's and --add-depends')\\n\";\n"
+        "my $n = deps_parse(merged(@neg), %o, union => 1);\n"
+        "defined $n or die \"E: Cannot parse the build conflicts (debian/control's and --add-conflicts')\\n\";\n"
         "my $native = sub { $_[0]->{archqual} = undef if ($_[0]->{archqual} // '') eq 'native'; 1 };\n"
         "deps_iterate($p, $native); deps_iterate($n, $native);\n"
         "print STDERR \"Merged Build-Depends: $p\\n\" if \"$p\"; print STDERR \"Merged Build-Conflicts: $n\\n\" if \"$n\";\n"

@@ -51,6 +51,12 @@ mk same "ed (>= 99) | ed (>= 1)"
 expect_eq "alternatives of the same package are kept: the build succeeds" 0 "$rc"
 [ "$rc" = 0 ] || tail -n 5 "$T/3.err"
 expect_eq "with ed installed" installed "$(state ed "$T/out/test-pkg_1.0_$arch.build")"
+# A Build-Depends that Dpkg::Deps cannot parse: one line saying so, at stage 'dependencies'.
+mk broken "ed (>> "
+err=$("$ARKOSE" build --chroot bookworm --output "$T/out" "$T/broken" 2>&1 >/dev/null | grep '^arkose-chroot: Build failed'); rc=$?
+check "an unparsable Build-Depends fails in one line saying so ($err)" \
+        sh -c "echo \"\$1\" | grep -q \"stage 'dependencies' (status [0-9]*): Cannot parse the build dependencies\"" sh "$err"
+
 # arkose.conf's [build] resolve-alternatives is the default; --no-resolve-alternatives overrides it.
 printf '[build]\nresolve-alternatives = yes\n' > "$ARKOSE_CONFIG_DIR/arkose.conf"
 "$ARKOSE" build --chroot bookworm --output "$T/out" "$T/alt" > "$T/4.out" 2> "$T/4.err"; rc=$?
