@@ -77,6 +77,20 @@ char *arg_maintainer = NULL;
 char **arg_debbuildopts = NULL;
 char **arg_dpkg_source_opts = NULL;
 bool arg_force_orig_source = false;
+char *arg_build_path = NULL;
+
+/* The source's path in the build session (sbuild's --build-path; its default on the buildds now), and the
+ * directory above it, where the build's directory is bound and dpkg-buildpackage writes the results. */
+static const char *session_src(void) {
+        return arg_build_path ?: "/build/reproducible-path";
+}
+
+static const char *session_dir(void) {
+        static char dir[PATH_MAX];
+
+        snprintf(dir, sizeof dir, "%.*s", (int) (strrchr(session_src(), '/') - session_src()), session_src());
+        return dir;
+}
 bool arg_source_only_changes = false;
 int arg_run_lintian = -1;
 char **arg_lintian_opts = NULL;
@@ -412,6 +426,11 @@ static int changelog_field(const char *src, const char *field, char **ret) {
         return changelog ? capture(argv, ret) : -ENOMEM;
 }
 
+/* Whether @s ends in '/'. */
+static bool endswith_slash(const char *s) {
+        return !isempty(s) && s[strlen(s) - 1] == '/';
+}
+
 /* Whether @s names a .dsc file (by its name). */
 static bool endswith_dsc(const char *s) {
         size_t n = strlen(s);
@@ -473,7 +492,7 @@ static int build_prepare(Context *ctx, Build *b) {
         if (b->lock_fd < 0)
                 return log_error_errno(b->lock_fd, "Failed to lock '%s': %m", lock);
         b->build = path_join(b->dir, "build");
-        b->src = path_join(b->build, "reproducible-path");
+        b->src = path_join(b->build, strrchr(session_src(), '/') + 1);
         if (!b->build || !b->src)
                 return log_oom();
         if (mkdir(b->build, 0755) < 0)
@@ -1480,10 +1499,11 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         _cleanup_strv_free_ char **lowers = NULL, **env = NULL, **profile_binds = NULL, **dpkg = NULL;
         _cleanup_free_ char *bind = NULL, *cmd = NULL, *status_path = NULL, *status_text = NULL,
                             *changes = NULL, *words = NULL, *soc = NULL, *soc_step = NULL;
+        _cleanup_free_ char *log = path_join(session_dir(), "build.log");
         HookVars v = { .arch = buildplan_host_arch(&b->plan),
                        .build_arch = b->arch,
-                       .build_dir = "/build",
-                       .pkgbuild_dir = "/build/reproducible-path" };
+                       .build_dir = session_dir(),
+                       .pkgbuild_dir = session_src() };
         bool detached;
         int status = 0, r;
 
@@ -1493,8 +1513,8 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
         if (r < 0)
                 return r;
         profile->network = PROFILE_NETWORK_NONE;
-        bind = strdup_printf("%s:/build:rw", b->build);
-        if (!bind || profile_add_bind(profile, bind) < 0 || strv_extend(&profile_binds, bind) < 0)
+        bind = strdup_printf("%s:%s:rw", b->build, session_dir());
+        if (!log || !bind || profile_add_bind(profile, bind) < 0 || strv_extend(&profile_binds, bind) < 0)
                 return log_oom();
         if (buildplan_dpkg_buildpackage_argv(&b->plan, &dpkg) < 0 || !(words = buildplan_shell_join(dpkg)))
                 return log_oom();
@@ -1507,15 +1527,15 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 soc = out_opt ? buildplan_shell_join(gen) : NULL;
                 if (!soc)
                         return log_oom();
-                soc_step = strdup_printf("if [ \"$(cat /build/.status)\" = 0 ]; then echo --- source-only-changes: %s; "
-                                         "%s; echo $? > /build/.soc-status; fi; ", soc, soc);
+                soc_step = strdup_printf("if [ \"$(cat %s/.status)\" = 0 ]; then echo --- source-only-changes: %s; "
+                                         "%s; echo $? > %s/.soc-status; fi; ", session_dir(), soc, soc, session_dir());
                 if (!soc_step)
                         return log_oom();
         }
         /* The command and DEB_BUILD_OPTIONS head the stage's log, as in sbuild's. */
         cmd = strdup_printf("{ echo Command: %s; echo \"DEB_BUILD_OPTIONS=$DEB_BUILD_OPTIONS\"; %s; "
-                            "echo $? > /build/.status; %s} 2>&1 | tee -a /build/build.log",
-                            words, words, soc_step ?: "");
+                            "echo $? > %s/.status; %s} 2>&1 | tee -a %s",
+                            words, words, session_dir(), soc_step ?: "", log);
         if (!cmd)
                 return log_oom();
         if (build_user_env(b, u, &env) < 0)
@@ -1543,7 +1563,7 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 .user = u->name,
                 .uid = u->uid,
                 .gid = u->gid,
-                .home = "/build",
+                .home = session_dir(),
                 .shell = "/bin/sh",
                 .groups = u->groups_str,
                 .hook_dirs = ctx->hook_dirs,
@@ -1578,12 +1598,12 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                 }
         }
         b->stage = build_hook_table[BUILD_HOOK_STARTING_BUILD];
-        r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, "/build", "/build/build.log", NULL, true);
+        r = build_session_hooks(session, b, BUILD_HOOK_STARTING_BUILD, &v, session_dir(), log, NULL, true);
         if (r >= 0) {
                 char *argv[] = { (char *) "/bin/sh", (char *) "-c", cmd, NULL };
                 AttachPlan attach = {
                         .argv = argv,
-                        .cwd = "/build/reproducible-path",
+                        .cwd = session_src(),
                         .uid = u->uid,
                         .gid = u->gid,
                         .groups = u->groups,
@@ -1619,19 +1639,19 @@ static int build_run(Context *ctx, Build *b, const ChrootRef *ref, const UserInf
                                     "Build failed at stage 'build' (dpkg-buildpackage exited with status %d); log: '%s'",
                                     b->status, b->log);
                 if (signals_pending() == 0)
-                        (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, "/build",
-                                                   "/build/build.log", NULL, false);
+                        (void) build_session_hooks(session, b, BUILD_HOOK_BUILD_FAILED, &v, session_dir(),
+                                                   log, NULL, false);
         } else if (r >= 0) {
                 _cleanup_free_ char *name = find_changes(b->build);
-                changes = name ? path_join("/build", name) : NULL;
+                changes = name ? path_join(session_dir(), name) : NULL;
                 v.changes = changes;
-                r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, "/build", "/build/build.log",
+                r = build_session_hooks(session, b, BUILD_HOOK_FINISHED_BUILD, &v, session_dir(), log,
                                         NULL, true);
         }
         /* sbuild's cleanup commands, whatever the build did (not after ^C); a failing one fails a build that
          * had not failed. */
         if (signals_pending() == 0) {
-                int k = build_session_hooks(session, b, BUILD_HOOK_CHROOT_CLEANUP, &v, "/build", "/build/build.log",
+                int k = build_session_hooks(session, b, BUILD_HOOK_CHROOT_CLEANUP, &v, session_dir(), log,
                                             NULL, r >= 0);
                 if (r >= 0)
                         r = k;
@@ -2226,7 +2246,25 @@ oom:
 
 /* sbuild's rules for its binNMU options, and --source-only-changes's need of --source, whatever their order: one
  * line, status 2. */
+/* Whether @p is a --build-path build can take: absolute, under /build/ or /tmp/ (sbuild's "common writable
+ * locations"; the directory above it is bound over whatever the tree has there), of plain components of
+ * letters, digits and "._+~-", not ".", "..", nor ending in '/'. */
+static bool build_path_valid(const char *p) {
+        const char *rest = startswith(p, "/build/") ? p + 7 : startswith(p, "/tmp/") ? p + 5 : NULL;
+
+        if (!rest || isempty(rest) || strlen(p) >= PATH_MAX / 2 ||
+            p[strspn(p, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._+~-/")] != '\0' ||
+            endswith_slash(p) || strstr(p, "//") || strstr(p, "/./") || strstr(p, "/../") ||
+            strcmp(strrchr(p, '/'), "/.") == 0 || strcmp(strrchr(p, '/'), "/..") == 0)
+                return false;
+        /* The directory above it is bound: not /tmp itself, which the session has of its own. */
+        return !(startswith(p, "/tmp/") && !strchr(rest, '/'));
+}
+
 static int build_check_options(void) {
+        if (arg_build_path && !build_path_valid(arg_build_path))
+                return log_usage("Invalid --build-path '%s': an absolute path below /build/ or /tmp/ (then at least two "
+                                 "levels down), of letters, digits and '._+~-'", arg_build_path);
         if (arg_arch_all && (arg_make_binnmu || arg_append_to_version))
                 return log_usage("--arch-all cannot be used together with %s",
                                  arg_make_binnmu ? "--make-binNMU" : "--append-to-version");
@@ -2642,14 +2680,14 @@ static int build_one(Context *ctx, const char *arg, const UserInfo *u, const Use
                 /* On stderr with --json, whose stdout is the summary only. */
                 FILE *f = arg_json ? stderr : stdout;
                 fprintf(f,
-                        "The build session '%s' is kept, with the build directory at /build (%s on the "
+                        "The build session '%s' is kept, with the build directory at %s (%s on the "
                         "host).\n"
                         "Enter it:  arkose-chroot -c session:%s --run-session -u root -d / -- bash\n"
                         "      or:  arkose-chroot -c session:%s --run-session -u %s -d "
-                        "/build/reproducible-path -- bash\n"
+                        "%s -- bash\n"
                         "End it:    arkose-chroot -c session:%s --end-session && rm -rf '%s'\n",
-                        b.kept_session, b.build, b.kept_session, b.kept_session, u->name, b.kept_session,
-                        b.dir);
+                        b.kept_session, session_dir(), b.build, b.kept_session, b.kept_session, u->name,
+                        session_src(), b.kept_session, b.dir);
                 _cleanup_free_ char *deps = path_join(b.dir, "deps");
                 if (deps)
                         (void) rm_rf(deps);

@@ -290,6 +290,8 @@ static void help(void) {
                "                          on a buildd: only the first; --no-resolve-alternatives)\n"
                "      --dpkg-source-opts OPTS, --dpkg-source-opt OPT  dpkg-source's options, with --source\n"
                "      --force-orig-source  with --source, the upstream tarball in the .changes (-sa)\n"
+               "      --build-path PATH   the source's path in the build session (default\n"
+               "                          /build/reproducible-path; below /build/ or /tmp/)\n"
                "      --bd-uninstallable-explainer apt|none  sbuild's; apt's reasons are always said\n"
                "      --clean-source, --no-clean-source  sbuild's; the source is cleaned in the chroot only\n"
                "      --no-apt-update, --no-apt-upgrade, --no-apt-distupgrade, --[no-]apt-clean  sbuild's; what a\n"
@@ -376,6 +378,7 @@ enum {
         ARG_DPKG_SOURCE_OPT,
         ARG_CLEAN_SOURCE,
         ARG_FORCE_ORIG_SOURCE,
+        ARG_BUILD_PATH,
         ARG_EXPLAINER,
         ARG_NO_RESOLVE_ALTERNATIVES,
         ARG_RECOVER_SESSION,
@@ -460,6 +463,7 @@ static const struct option options[] = {
         { "dpkg-source-opt", required_argument, NULL, ARG_DPKG_SOURCE_OPT },
         { "clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
         { "force-orig-source", no_argument, NULL, ARG_FORCE_ORIG_SOURCE },
+        { "build-path", required_argument, NULL, ARG_BUILD_PATH },
         { "no-clean-source", no_argument, NULL, ARG_CLEAN_SOURCE },
         { "bd-uninstallable-explainer", required_argument, NULL, ARG_EXPLAINER },
         { "no-resolve-alternatives", no_argument, NULL, ARG_NO_RESOLVE_ALTERNATIVES },
@@ -720,6 +724,12 @@ static int parse_options(int argc, char **argv) {
                         break;
                 case ARG_FORCE_ORIG_SOURCE:
                         arg_force_orig_source = true;
+                        break;
+                case ARG_BUILD_PATH:
+                        free(arg_build_path);
+                        arg_build_path = strdup(optarg);
+                        if (!arg_build_path)
+                                return -ENOMEM;
                         break;
                 case ARG_CLEAN_SOURCE:
                         /* Taken: the source is never cleaned on the host (sbuild's --clean-source runs

@@ -61,6 +61,7 @@ extern char *arg_maintainer;
 extern char **arg_debbuildopts;
 extern char **arg_dpkg_source_opts;
 extern bool arg_force_orig_source;
+extern char *arg_build_path;
 /* sbuild's --source-only-changes: also PKG_VERSION_source.changes (needs --source). */
 extern bool arg_source_only_changes;
 /* sbuild's --run-lintian (and --no-run-lintian), --lintian-opts, --lintian-opt. */

@@ -57,6 +57,31 @@ sed -i 's/^build build-arch build-indep:/build build-arch build-indep:\n\tfalse/
 check "a failed build runs build-failed-commands" grep -q "^failed-hook-ran\$" "$T/out/test-pkg_1.0_amd64.build"
 check "and not finished-build-commands" sh -c "! grep -q never-on-failure '$T/out/test-pkg_1.0_amd64.build'"
 check "and still fails at stage 'build' ($rc)" grep -q '"result": "failed", "stage": "build"' "$T/5.json"
+# sbuild's --build-path: the source's path in the build session (the .buildinfo's Build-Path), the build
+# directory above it; the default is /build/reproducible-path.
+check "by default the .buildinfo says Build-Path: /build/reproducible-path" \
+        grep -qx "Build-Path: /build/reproducible-path" "$T/out/test-pkg_1.0_amd64.buildinfo"
+for bp in /build/test-pkg-x1/test-pkg-1.0 /tmp/arkose-bp/src; do
+        rm -rf "$T/bp" && mkdir -p "$T/bp"
+        "$ARKOSE" build --chroot bookworm "${SETUP[@]}" --build-path "$bp" \
+                --finished-build-commands 'echo "at %p in $(pwd), results in %b: $(cd %b && ls *.deb)"' \
+                --output "$T/bp" "$T/src/plain" > "$T/bp.out" 2>&1; rc=$?
+        expect_eq "--build-path $bp: the build succeeds" 0 "$rc"
+        # (dpkg's Debian vendor hook records a Build-Path under /build/ only)
+        case $bp in
+        /build/*) check "the .buildinfo's Build-Path is it" grep -qx "Build-Path: $bp" "$T/bp/test-pkg_1.0_amd64.buildinfo" ;;
+        *) check "the .buildinfo has no Build-Path (dpkg records none outside /build/)" \
+                not grep -q "^Build-Path:" "$T/bp/test-pkg_1.0_amd64.buildinfo" ;;
+        esac
+        check "%p is it; the commands run in the directory above, with the results" \
+                grep -qx "at $bp in ${bp%/*}, results in ${bp%/*}: test-pkg_1.0_all.deb" "$T/bp/test-pkg_1.0_amd64.build"
+done
+for bp in /tmp/x x/y /usr/lib/x '/build/a b' /build/../etc/x /build/; do
+        err=$("$ARKOSE" build --chroot bookworm --build-path "$bp" "$T/src/plain" --output "$T/out" 2>&1); rc=$?
+        check "--build-path '$bp' is refused in one line" \
+                sh -c "[ $rc = 2 ] && [ \"\$(printf '%s\n' \"\$1\" | wc -l)\" = 1 ]" sh "$err"
+done
+
 # Several sources in one call, as sbuild takes them: each built in turn, the status a failure's, one line
 # counting the failures; --json prints a summary line each.
 rm -rf "$T/multi" && mkdir -p "$T/multi"
