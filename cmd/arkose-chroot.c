@@ -698,28 +698,19 @@ static int parse_options(int argc, char **argv) {
                         if (!arg_append_to_version)
                                 return -ENOMEM;
                         break;
-                case ARG_DEBBUILDOPTS: {
+                case ARG_DEBBUILDOPTS:
+                case ARG_DPKG_SOURCE_OPTS: {
                         /* sbuild's: split on white space. */
                         _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
+                        char ***list = c == ARG_DEBBUILDOPTS ? &arg_debbuildopts : &arg_dpkg_source_opts;
 
-                        if (!words || strv_extend_strv(&arg_debbuildopts, words) < 0)
+                        if (!words || strv_extend_strv(list, words) < 0)
                                 return -ENOMEM;
                         break;
                 }
                 case ARG_DEBBUILDOPT:
-                        if (strv_extend(&arg_debbuildopts, optarg) < 0)
-                                return -ENOMEM;
-                        break;
-                case ARG_DPKG_SOURCE_OPTS: {
-                        /* sbuild's: split on white space, as --debbuildopts. */
-                        _cleanup_strv_free_ char **words = strv_split(optarg, " \t\n");
-
-                        if (!words || strv_extend_strv(&arg_dpkg_source_opts, words) < 0)
-                                return -ENOMEM;
-                        break;
-                }
                 case ARG_DPKG_SOURCE_OPT:
-                        if (strv_extend(&arg_dpkg_source_opts, optarg) < 0)
+                        if (strv_extend(c == ARG_DEBBUILDOPT ? &arg_debbuildopts : &arg_dpkg_source_opts, optarg) < 0)
                                 return -ENOMEM;
                         break;
                 case ARG_FORCE_ORIG_SOURCE:

@@ -146,15 +146,24 @@ int buildplan_core_deps_argv(const BuildPlan *p, char ***ret) {
         return 0;
 }
 
-int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret) {
-        _cleanup_strv_free_ char **argv = NULL;
+/* Appends apt-get's @command, with "-a HOST" for a cross build and "-P PROFILES" when there are profiles, to
+ * *argv. */
+static int apt_command_for(const BuildPlan *p, const char *command, char ***argv) {
         const char *profiles = buildplan_profiles(p);
 
-        if (strv_extend(&argv, "build-dep") < 0)
+        if (strv_extend(argv, command) < 0)
                 return -ENOMEM;
-        if (buildplan_is_cross(p) && (strv_extend(&argv, "-a") < 0 || strv_extend(&argv, p->host_arch) < 0))
+        if (buildplan_is_cross(p) && (strv_extend(argv, "-a") < 0 || strv_extend(argv, p->host_arch) < 0))
                 return -ENOMEM;
-        if (profiles && (strv_extend(&argv, "-P") < 0 || strv_extend(&argv, profiles) < 0))
+        if (profiles && (strv_extend(argv, "-P") < 0 || strv_extend(argv, profiles) < 0))
+                return -ENOMEM;
+        return 0;
+}
+
+int buildplan_build_dep_argv(const BuildPlan *p, const char *src, char ***ret) {
+        _cleanup_strv_free_ char **argv = NULL;
+
+        if (apt_command_for(p, "build-dep", &argv) < 0)
                 return -ENOMEM;
         if (buildplan_indep_only(p) && strv_extend(&argv, "--indep-only") < 0)
                 return -ENOMEM;
@@ -180,7 +189,6 @@ static int join_into(char **out, char **l) {
 int buildplan_add_deps_argv(const BuildPlan *p, char ***ret) {
         _cleanup_strv_free_ char **argv = NULL;
         _cleanup_free_ char *deps = strdup(""), *conflicts = strdup("");
-        const char *profiles = buildplan_profiles(p);
         bool any = !p->no_arch_any, all = buildplan_builds_arch_all(p);
 
         *ret = NULL;
@@ -191,11 +199,7 @@ int buildplan_add_deps_argv(const BuildPlan *p, char ***ret) {
                 return -ENOMEM;
         if (isempty(deps) && isempty(conflicts))
                 return 0;
-        if (strv_extend(&argv, "satisfy") < 0)
-                return -ENOMEM;
-        if (buildplan_is_cross(p) && (strv_extend(&argv, "-a") < 0 || strv_extend(&argv, p->host_arch) < 0))
-                return -ENOMEM;
-        if (profiles && (strv_extend(&argv, "-P") < 0 || strv_extend(&argv, profiles) < 0))
+        if (apt_command_for(p, "satisfy", &argv) < 0)
                 return -ENOMEM;
         if (!isempty(deps) && strv_extend(&argv, deps) < 0)
                 return -ENOMEM;
